@@ -1,0 +1,129 @@
+/**
+ * The one HTTP layer: undici with connect/header/body timeouts. Network failures become retryable
+ * VendorErrors; HTTP statuses are left to the vendor client, which knows its error bodies.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { VendorError, isRetryableStatus, parseRetryAfter } from '../errors';
+
+export interface HttpClientOptions {
+  vendor: string;
+  baseUrl: string;
+  /** Whole-request budget for headers and for the body, each. */
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** PEM CA bundle, for self-signed engines; `insecure` skips verification (labs only). */
+  tls?: { ca?: string; insecure?: boolean };
+  defaultHeaders?: Record<string, string>;
+}
+
+export type Query = Record<string, string | number | boolean | undefined | string[]>;
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** A path under baseUrl, or an absolute URL (async-operation links point anywhere). */
+  path: string;
+  query?: Query;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  text: string;
+}
+
+export class HttpClient {
+  readonly vendor: string;
+  readonly baseUrl: string;
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly defaultHeaders: Record<string, string>;
+
+  constructor(options: HttpClientOptions) {
+    this.vendor = options.vendor;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.defaultHeaders = options.defaultHeaders ?? {};
+    this.agent = new Agent({
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      connect: options.tls ? { ca: options.tls.ca, rejectUnauthorized: !options.tls.insecure } : undefined,
+    });
+  }
+
+  url(path: string, query?: Query): URL {
+    const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(this.baseUrl + (path.startsWith('/') ? path : `/${path}`));
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v);
+      else url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  describe(req: Pick<HttpRequest, 'method' | 'path'>): string {
+    const path = /^https?:\/\//.test(req.path) ? new URL(req.path).pathname : req.path;
+    return `${req.method} ${path}`;
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const url = this.url(req.path, req.query);
+    const timeout = req.timeoutMs ?? this.timeoutMs;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: req.method,
+        headers: { ...this.defaultHeaders, ...req.headers },
+        body: req.body,
+        dispatcher: this.agent,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    } catch (err) {
+      throw this.networkError(req, err);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw this.networkError(req, err);
+    }
+    const headers: Record<string, string | undefined> = {};
+    for (const [key, value] of Object.entries(res.headers)) {
+      headers[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return { status: res.statusCode, headers, text };
+  }
+
+  /** The generic error for a status the vendor client has no better reading of. */
+  statusError(req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse, vendorMessage: string, code?: string): VendorError {
+    return new VendorError({
+      vendor: this.vendor,
+      operation: this.describe(req),
+      status: res.status,
+      vendorMessage,
+      code,
+      retryable: isRetryableStatus(res.status),
+      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+    });
+  }
+
+  private networkError(req: HttpRequest, err: unknown): VendorError {
+    const e = err as { code?: string; message?: string };
+    return new VendorError({
+      vendor: this.vendor,
+      operation: this.describe(req),
+      vendorMessage: `no answer (${e.code ?? 'network error'}: ${e.message ?? String(err)})`,
+      retryable: true,
+      code: e.code,
+      cause: err,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

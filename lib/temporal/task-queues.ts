@@ -1,0 +1,7 @@
+/** Task queue names; pure, so workflow code can import it. */
+export const DEFAULT_TASK_QUEUE = 'backup-orchestrator';
+
+/** Each proxy VM runs a copy worker on a queue of its own, so copies run where the disks are attached. */
+export function copyTaskQueueFor(proxyVmId: string): string {
+  return `backup-copy-${proxyVmId}`;
+}
