@@ -1,0 +1,147 @@
+/**
+ * Real bytes behind the simulated disks: deterministic images in the data directory, frozen copies
+ * for snapshots, and device links that make an attached snapshot disk visible to the proxy VM.
+ */
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DiskInterface } from './state';
+
+const CHUNK = 1 << 20;
+
+/** Writes `size` bytes of AES-256-CTR keystream (key derived from the disk id) to `path`, atomically. */
+export async function generateImage(path: string, diskId: string, size: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const key = createHash('sha256').update(`ovirt-sim-disk-key:${diskId}`).digest();
+  const iv = createHash('sha256').update(`ovirt-sim-disk-iv:${diskId}`).digest().subarray(0, 16);
+  const cipher = createCipheriv('aes-256-ctr', key, iv);
+  const zeros = Buffer.alloc(CHUNK);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    for (let offset = 0; offset < size; offset += CHUNK) {
+      await handle.write(cipher.update(zeros.subarray(0, Math.min(CHUNK, size - offset))));
+    }
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+}
+
+export async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Freezes a disk's content for a snapshot. */
+export async function copyImage(source: string, target: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  await copyFile(source, target);
+}
+
+/** A guest "write": overwrites one 4 KiB block at a random offset with random bytes. */
+export async function scribble(path: string, size: number): Promise<void> {
+  const block = Math.min(4096, size);
+  const blocks = Math.max(1, Math.floor(size / block));
+  const offset = (randomBytes(4).readUInt32BE(0) % blocks) * block;
+  const handle = await open(path, 'r+');
+  try {
+    await handle.write(randomBytes(block), 0, block, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function removeQuietly(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+}
+
+export function removeQuietlySync(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
+
+/** The name udev gives a QEMU disk under /dev/disk/by-id: the disk id (its serial) cut to 20 characters. */
+export function byIdName(diskId: string, iface: DiskInterface): string {
+  const serial = diskId.slice(0, 20);
+  return iface === 'virtio' ? `virtio-${serial}` : `scsi-0QEMU_QEMU_HARDDISK_${serial}`;
+}
+
+/** sda, sdb, …, sdz, sdaa, … */
+function kernelName(prefix: string, index: number): string {
+  let name = '';
+  let n = index;
+  do {
+    name = String.fromCharCode(97 + (n % 26)) + name;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return prefix + name;
+}
+
+const MANAGED_LINK = /^(sd|vd)[a-z]+$/;
+const MANAGED_BY_ID = /^(scsi-0QEMU_QEMU_HARDDISK_|virtio-)/;
+
+/** The proxy VM's /dev, as a directory of symlinks. */
+export class DeviceDirectory {
+  constructor(readonly root: string) {}
+
+  /** Creates the directory and removes links left over from an earlier run. */
+  init(): void {
+    mkdirSync(join(this.root, 'by-id'), { recursive: true });
+    for (const name of readdirSync(this.root)) {
+      if (MANAGED_LINK.test(name) && isSymlink(join(this.root, name))) unlinkSync(join(this.root, name));
+    }
+    for (const name of readdirSync(join(this.root, 'by-id'))) {
+      if (MANAGED_BY_ID.test(name) && isSymlink(join(this.root, 'by-id', name))) unlinkSync(join(this.root, 'by-id', name));
+    }
+  }
+
+  /**
+   * Plugs an image in: `<root>/sdX` (or vdX for virtio) → the image, and `<root>/by-id/<name>` → `../sdX`.
+   * `reserved` holds kernel names the guest already uses (its boot disk).
+   */
+  plug(diskId: string, iface: DiskInterface, image: string, reserved: Set<string>): { logicalName: string; paths: string[] } {
+    mkdirSync(join(this.root, 'by-id'), { recursive: true });
+    const prefix = iface === 'virtio' ? 'vd' : 'sd';
+    let index = 0;
+    let name = kernelName(prefix, index);
+    while (reserved.has(name) || existsOrLink(join(this.root, name))) name = kernelName(prefix, ++index);
+    const device = join(this.root, name);
+    const byId = join(this.root, 'by-id', byIdName(diskId, iface));
+    symlinkSync(image, device);
+    if (existsOrLink(byId)) unlinkSync(byId);
+    symlinkSync(join('..', name), byId);
+    return { logicalName: device, paths: [byId, device] };
+  }
+
+  unplug(paths: string[]): void {
+    for (const path of paths) {
+      try {
+        unlinkSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function existsOrLink(path: string): boolean {
+  return existsSync(path) || isSymlink(path);
+}

@@ -1,0 +1,327 @@
+/**
+ * The oVirt API routes (below /ovirt-engine/api). Every route also answers under /v3 and /v4; a
+ * `Version: 3` header or the /v3 prefix selects the v3 shapes.
+ */
+import { asArray, parseXml } from '../../lib/xml';
+import { Router } from '../framework/router';
+import type { SimRequest, SimResponse } from '../framework/types';
+import type { OvirtAuth } from './auth';
+import { DISK_INTERFACES, OvirtFault, notFound, type DiskInterface, type OvirtState } from './state';
+import * as views from './xml-views';
+
+interface Ctx extends views.ViewContext {
+  json: boolean;
+  correlationId?: string;
+}
+
+type Handler = (req: SimRequest, ctx: Ctx) => SimResponse | Promise<SimResponse>;
+type Node = Record<string, unknown>;
+
+// ---- request bodies -----------------------------------------------------------------------------
+
+const syntax = (detail: string) => new OvirtFault(400, 'Bad Request', `Request syntactically incorrect: ${detail}`);
+const incomplete = (type: string, fields: string[]) =>
+  new OvirtFault(400, 'Incomplete parameters', `${type} [${fields.join(', ')}] required for add`);
+
+/** The body's root element (XML, or JSON without a root), checked against the expected names. */
+function readBody(req: SimRequest, roots: string[]): Node {
+  if (!req.body.trim()) throw syntax(`expected <${roots[0]}>, the body is empty`);
+  if ((req.headers['content-type'] ?? '').includes('json')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(req.body);
+    } catch (err) {
+      throw syntax((err as Error).message);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw syntax('expected a JSON object');
+    return value as Node;
+  }
+  let doc: Node;
+  try {
+    doc = parseXml(req.body);
+  } catch (err) {
+    throw syntax((err as Error).message);
+  }
+  const root = Object.keys(doc).find((k) => !k.startsWith('?') && !k.startsWith('#'));
+  if (!root || !roots.includes(root)) throw syntax(`expected <${roots[0]}> but found <${root ?? ''}>`);
+  const node = doc[root];
+  return node !== null && typeof node === 'object' ? (node as Node) : {};
+}
+
+function child(node: Node | undefined, key: string): Node | undefined {
+  const v = node?.[key];
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : undefined;
+}
+
+function text(node: Node | undefined, key: string): string | undefined {
+  const v = node?.[key];
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v !== null && typeof v === 'object' && '#text' in v) return String((v as Node)['#text']);
+  return undefined;
+}
+
+function idOf(node: Node | undefined): string | undefined {
+  const id = node?.['@_id'] ?? node?.id;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+function bool(node: Node, key: string): boolean | undefined {
+  const v = text(node, key)?.trim().toLowerCase();
+  if (v === undefined) return undefined;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw syntax(`'${v}' is not a valid boolean for <${key}>`);
+}
+
+/** Items of a list element: undefined when the list is absent, [] when it is empty. */
+function items(node: Node, list: string, item: string): Node[] | undefined {
+  if (!(list in node)) return undefined;
+  const container = node[list];
+  if (Array.isArray(container)) return container as Node[]; // JSON clients may send the bare array
+  if (container === null || typeof container !== 'object') return [];
+  return asArray((container as Node)[item] as Node | Node[] | undefined).map((x) => (typeof x === 'object' && x !== null ? x : {}));
+}
+
+function diskInterface(value: string): DiskInterface {
+  if ((DISK_INTERFACES as readonly string[]).includes(value)) return value as DiskInterface;
+  throw new OvirtFault(400, 'Invalid value', `'${value}' is not a valid value for 'interface'. Valid values: ${DISK_INTERFACES.join(', ')}.`);
+}
+
+// ---- search -------------------------------------------------------------------------------------
+
+/** A subset of the engine's search language: `field=value [and field!=value ...]`, `*` wildcards. */
+function searchFilter(query: string | null, fields: string[]): (values: Record<string, string | undefined>) => boolean {
+  const q = (query ?? '').replace(/\s+sortby\s+.*$/i, '').replace(/\s+page\s+\d+\s*$/i, '').trim();
+  if (!q) return () => true;
+  const clauses = q.split(/\s+and\s+/i).map((clause) => {
+    const m = /^\s*([\w.]+)\s*(!=|=)\s*(.*?)\s*$/.exec(clause);
+    if (!m) return { field: 'name', negate: false, pattern: wildcard(clause.trim()) };
+    const field = m[1]!.toLowerCase();
+    if (!fields.includes(field)) throw new OvirtFault(400, 'Bad Request', `Search query syntax error: unknown field '${m[1]}'.`);
+    return { field, negate: m[2] === '!=', pattern: wildcard(m[3]!.replace(/^"(.*)"$/, '$1')) };
+  });
+  return (values) => clauses.every((c) => c.pattern.test(values[c.field] ?? '') !== c.negate);
+}
+
+function wildcard(value: string): RegExp {
+  return new RegExp(`^${value.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+}
+
+function limit<T>(list: T[], req: SimRequest): T[] {
+  const max = Number.parseInt(req.query.get('max') ?? '', 10);
+  return Number.isInteger(max) && max >= 0 ? list.slice(0, max) : list;
+}
+
+// ---- the router ---------------------------------------------------------------------------------
+
+export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
+  const router = new Router();
+
+  const wrap =
+    (prefix: string, handler: Handler) =>
+    async (req: SimRequest): Promise<SimResponse> => {
+      const headerVersion = req.headers.version?.trim();
+      const v3 = prefix === '/v3' || (prefix === '' && headerVersion === '3');
+      const ctx: Ctx = {
+        state,
+        v3,
+        allContent: req.query.get('all_content') === 'true' || req.headers['all-content']?.trim().toLowerCase() === 'true',
+        json: views.wantsJson(req),
+        correlationId: req.query.get('correlation_id') ?? req.headers['correlation-id'] ?? undefined,
+      };
+      let response: SimResponse;
+      try {
+        response = await handler(req, ctx);
+      } catch (err) {
+        if (!(err instanceof OvirtFault)) throw err;
+        response = views.faultResponse(err.status, err.reason, err.detail, ctx.json);
+      }
+      const cookie = auth.sessionCookie(req);
+      if (cookie) response.headers = { ...response.headers, 'set-cookie': cookie };
+      return response;
+    };
+
+  const on = (method: string, pattern: string, handler: Handler) => {
+    for (const prefix of ['', '/v3', '/v4']) router.add(method, prefix + (pattern === '/' ? '' : pattern) || '/', wrap(prefix, handler));
+  };
+  const ok = (ctx: Ctx, doc: Node) => views.render(200, doc, ctx.json);
+  const created = (req: SimRequest, ctx: Ctx, doc: Node) => {
+    const response = views.render(201, doc, ctx.json);
+    const href = (Object.values(doc)[0] as Node)['@_href'];
+    if (typeof href === 'string') response.headers = { ...response.headers, location: req.origin + href };
+    return response;
+  };
+  const removed = (): SimResponse => ({ status: 200 });
+  const v4Only = (ctx: Ctx, req: SimRequest) => {
+    if (ctx.v3) throw notFound(`${req.path} does not exist in version 3 of the API`);
+  };
+  const v3Only = (ctx: Ctx, req: SimRequest) => {
+    if (!ctx.v3) throw notFound(`${req.path} does not exist in version 4 of the API; use diskattachments`);
+  };
+
+  on('GET', '/', (_req, ctx) => ok(ctx, views.apiView(ctx)));
+
+  // ---- VMs and disks
+  on('GET', '/vms', (req, ctx) => {
+    const match = searchFilter(req.query.get('search'), ['name', 'id', 'status', 'description']);
+    const vms = [...state.vms.values()].filter((vm) => match({ name: vm.name, id: vm.id, status: vm.status, description: vm.description }));
+    return ok(ctx, views.vmsView(limit(vms, req), ctx));
+  });
+  on('GET', '/vms/:id', (req, ctx) => ok(ctx, views.vmView(state.getVm(req.params.id!), ctx)));
+
+  on('GET', '/disks', (req, ctx) => {
+    const match = searchFilter(req.query.get('search'), ['name', 'alias', 'id', 'storage_type', 'shareable', 'status']);
+    const disks = [...state.disks.values()].filter((d) =>
+      match({ name: d.name, alias: d.name, id: d.id, storage_type: d.storageType, shareable: String(d.shareable), status: state.diskStatus(d) }),
+    );
+    return ok(ctx, views.disksView(limit(disks, req), ctx));
+  });
+  on('GET', '/disks/:id', (req, ctx) => ok(ctx, views.diskView(state.getDisk(req.params.id!), ctx)));
+
+  // ---- v4 disk attachments
+  on('GET', '/vms/:id/diskattachments', (req, ctx) => {
+    v4Only(ctx, req);
+    state.getVm(req.params.id!);
+    return ok(ctx, views.attachmentsView(state.attachmentsOf(req.params.id!)));
+  });
+  on('GET', '/vms/:id/diskattachments/:aid', (req, ctx) => {
+    v4Only(ctx, req);
+    state.getVm(req.params.id!);
+    return ok(ctx, views.attachmentView(state.getAttachment(req.params.id!, req.params.aid!)));
+  });
+  on('POST', '/vms/:id/diskattachments', (req, ctx) => {
+    v4Only(ctx, req);
+    state.getVm(req.params.id!);
+    const body = readBody(req, ['disk_attachment']);
+    const disk = child(body, 'disk');
+    const missing = [...(idOf(disk) ? [] : ['disk.id']), ...(text(body, 'interface') ? [] : ['interface'])];
+    if (missing.length > 0) throw incomplete('DiskAttachment', missing);
+    const attachment = state.attachDisk(req.params.id!, {
+      diskId: idOf(disk)!,
+      snapshotId: idOf(child(disk, 'snapshot')),
+      active: bool(body, 'active') ?? false,
+      bootable: bool(body, 'bootable') ?? false,
+      iface: diskInterface(text(body, 'interface')!),
+      passDiscard: bool(body, 'pass_discard') ?? false,
+      readOnly: bool(body, 'read_only') ?? false,
+      usesScsiReservation: bool(body, 'uses_scsi_reservation') ?? false,
+    });
+    return created(req, ctx, views.attachmentView(attachment));
+  });
+  on('DELETE', '/vms/:id/diskattachments/:aid', (req, ctx) => {
+    v4Only(ctx, req);
+    state.getVm(req.params.id!);
+    state.getAttachment(req.params.id!, req.params.aid!);
+    if (req.query.get('detach_only') === 'false') {
+      throw new OvirtFault(409, 'Operation Failed', '[Cannot remove Virtual Disk. This simulator only detaches disks; use detach_only=true.]');
+    }
+    state.detachDisk(req.params.id!, req.params.aid!);
+    return removed();
+  });
+
+  // ---- v3 VM disks
+  on('GET', '/vms/:id/disks', (req, ctx) => {
+    v3Only(ctx, req);
+    state.getVm(req.params.id!);
+    return ok(ctx, views.vmDisksView(state.attachmentsOf(req.params.id!), ctx));
+  });
+  on('GET', '/vms/:id/disks/:did', (req, ctx) => {
+    v3Only(ctx, req);
+    state.getVm(req.params.id!);
+    return ok(ctx, views.vmDiskView(state.getAttachment(req.params.id!, req.params.did!), ctx));
+  });
+  on('POST', '/vms/:id/disks', (req, ctx) => {
+    v3Only(ctx, req);
+    state.getVm(req.params.id!);
+    const body = readBody(req, ['disk']);
+    const diskId = idOf(body);
+    if (!diskId) throw incomplete('Disk', ['id']);
+    const attachment = state.attachDisk(req.params.id!, {
+      diskId,
+      snapshotId: idOf(child(body, 'snapshot')),
+      active: bool(body, 'active') ?? false,
+      bootable: bool(body, 'bootable') ?? false,
+      iface: diskInterface(text(body, 'interface') ?? 'virtio_scsi'),
+      passDiscard: false,
+      readOnly: bool(body, 'read_only') ?? false,
+      usesScsiReservation: false,
+    });
+    return created(req, ctx, views.vmDiskView(attachment, ctx));
+  });
+  on('DELETE', '/vms/:id/disks/:did', (req, ctx) => {
+    v3Only(ctx, req);
+    state.getVm(req.params.id!);
+    state.getAttachment(req.params.id!, req.params.did!);
+    const detach = req.body.trim() ? bool(readBody(req, ['action']), 'detach') : req.query.get('detach') === 'true';
+    if (!detach) {
+      throw new OvirtFault(409, 'Operation Failed', '[Cannot remove Virtual Disk. This simulator only detaches disks; send <action><detach>true</detach></action>.]');
+    }
+    state.detachDisk(req.params.id!, req.params.did!);
+    return removed();
+  });
+
+  // ---- snapshots
+  on('GET', '/vms/:id/snapshots', (req, ctx) => ok(ctx, views.snapshotsView(state.snapshotsOf(req.params.id!), ctx)));
+  on('POST', '/vms/:id/snapshots', async (req, ctx) => {
+    state.getVm(req.params.id!);
+    const body = readBody(req, ['snapshot']);
+    const attachments = items(body, 'disk_attachments', 'disk_attachment');
+    const v3Disks = items(body, 'disks', 'disk');
+    const diskIds =
+      attachments !== undefined || v3Disks !== undefined
+        ? [...(attachments ?? []).map((a) => idOf(child(a, 'disk')) ?? ''), ...(v3Disks ?? []).map((d) => idOf(d) ?? '')]
+        : undefined;
+    if (diskIds?.includes('')) throw incomplete('Disk', ['id']);
+    const snapshot = await state.createSnapshot(req.params.id!, {
+      description: text(body, 'description'),
+      persistMemory: bool(body, 'persist_memorystate'),
+      diskIds,
+      correlationId: ctx.correlationId,
+    });
+    return created(req, ctx, views.snapshotView(snapshot, ctx));
+  });
+  on('GET', '/vms/:id/snapshots/:sid', (req, ctx) => ok(ctx, views.snapshotView(state.getSnapshot(req.params.id!, req.params.sid!), ctx)));
+  on('DELETE', '/vms/:id/snapshots/:sid', (req, ctx) => {
+    state.deleteSnapshot(req.params.id!, req.params.sid!, ctx.correlationId);
+    return removed();
+  });
+  on('GET', '/vms/:id/snapshots/:sid/disks', (req, ctx) =>
+    ok(ctx, views.snapshotDisksView(state.getSnapshot(req.params.id!, req.params.sid!))),
+  );
+  on('GET', '/vms/:id/snapshots/:sid/disks/:did', (req, ctx) => {
+    const snapshot = state.getSnapshot(req.params.id!, req.params.sid!);
+    const disk = snapshot.disks.find((d) => d.diskId === req.params.did);
+    if (!disk) throw notFound(`Entity not found: disk ${req.params.did} of snapshot ${snapshot.id}`);
+    return ok(ctx, views.snapshotDiskView(snapshot, disk));
+  });
+
+  // ---- jobs and events
+  on('GET', '/jobs', (req, ctx) => {
+    const match = searchFilter(req.query.get('search'), ['correlation_id', 'status', 'description', 'id']);
+    const jobs = state.jobs.filter((j) =>
+      match({ correlation_id: j.correlationId, status: state.jobStatus(j), description: j.description, id: j.id }),
+    );
+    return ok(ctx, views.jobsView(limit(jobs, req), ctx));
+  });
+  on('GET', '/jobs/:id', (req, ctx) => ok(ctx, views.jobView(state.getJob(req.params.id!), ctx)));
+
+  on('GET', '/events', (req, ctx) => ok(ctx, views.eventsView(limit([...state.events].reverse(), req))));
+  on('GET', '/events/:id', (req, ctx) => {
+    const event = state.events.find((e) => e.id === req.params.id);
+    if (!event) throw notFound(`Entity not found: event ${req.params.id}`);
+    return ok(ctx, views.eventView(event));
+  });
+  on('POST', '/events', (req, ctx) => {
+    const body = readBody(req, ['event']);
+    const fields = { description: text(body, 'description'), severity: text(body, 'severity'), origin: text(body, 'origin'), custom_id: text(body, 'custom_id') };
+    const missing = Object.entries(fields).filter(([, v]) => v === undefined).map(([k]) => k);
+    if (missing.length > 0) throw incomplete('Event', missing);
+    const vmId = idOf(child(body, 'vm'));
+    if (vmId !== undefined) state.getVm(vmId);
+    const event = state.addEvent({ description: fields.description!, severity: fields.severity!, origin: fields.origin!, customId: fields.custom_id!, vmId });
+    return created(req, ctx, views.eventView(event));
+  });
+
+  return router;
+}

@@ -1,0 +1,682 @@
+/**
+ * The simulated engine's inventory and the snapshot / attachment state machine. Timed transitions
+ * (locked → ok, locked → gone) are computed from Date.now() when read; no timers run.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { TokenStore } from './auth';
+import {
+  DeviceDirectory,
+  copyImage,
+  fileSize,
+  generateImage,
+  removeQuietly,
+  removeQuietlySync,
+  scribble,
+  sha256File,
+} from './disk-content';
+
+export type DiskInterface = 'ide' | 'sata' | 'spapr_vscsi' | 'virtio' | 'virtio_scsi';
+export const DISK_INTERFACES: readonly DiskInterface[] = ['ide', 'sata', 'spapr_vscsi', 'virtio', 'virtio_scsi'];
+
+const MiB = 1024 * 1024;
+
+export const OVIRT_DEMO = {
+  vmId: '6f2a0d3e-5b1c-4c8e-9a10-00000000a001',
+  vmName: 'web-01',
+  proxyVmId: '6f2a0d3e-5b1c-4c8e-9a10-00000000b001',
+  proxyVmName: 'backup-proxy',
+  /** Ids differ in their first 20 characters, as the guest's by-id names use only those. */
+  osDiskId: 'a1d15c0e-0001-4c8e-9a10-00000000d001',
+  dataDiskId: 'a1d15c0e-0002-4c8e-9a10-00000000d002',
+  shareableDiskId: 'a1d15c0e-0003-4c8e-9a10-00000000d003',
+  lunDiskId: 'a1d15c0e-0004-4c8e-9a10-00000000d004',
+  proxyBootDiskId: 'a1d15c0e-00b1-4c8e-9a10-00000000db01',
+  osDiskName: 'web-01_Disk1',
+  dataDiskName: 'web-01_Disk2',
+  shareableDiskName: 'web-01_shared',
+  lunDiskName: 'web-01_lun',
+  clusterId: '6f2a0d3e-5b1c-4c8e-9a10-0000000c1001',
+  hostId: '6f2a0d3e-5b1c-4c8e-9a10-0000000e0001',
+  storageDomainId: '6f2a0d3e-5b1c-4c8e-9a10-0000000a0001',
+  userId: '6f2a0d3e-5b1c-4c8e-9a10-0000000f0001',
+} as const;
+
+export const BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000';
+
+export interface OvirtStateOptions {
+  dataDir: string;
+  deviceRoot: string;
+  tokenTtlSeconds: number;
+  snapshotCreateMs: number;
+  snapshotDeleteMs: number;
+  diskSizes: { os: number; data: number };
+  extraVms: number;
+}
+
+/** A vendor fault: rendered as `<fault><reason/><detail/></fault>` with this HTTP status. */
+export class OvirtFault extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly detail?: string,
+  ) {
+    super(detail ? `${reason}: ${detail}` : reason);
+  }
+}
+
+export const notFound = (detail: string) => new OvirtFault(404, 'Not Found', detail);
+const conflict = (detail: string) => new OvirtFault(409, 'Operation Failed', `[${detail}]`);
+
+export interface Vm {
+  id: string;
+  name: string;
+  description: string;
+  status: 'up' | 'down';
+  memory: number;
+  sockets: number;
+  cores: number;
+  osType: string;
+  createdAt: number;
+  startedAt: number;
+  /** Kernel names the guest's own disks use (kept free when plugging snapshot disks). */
+  guestDevices: string[];
+}
+
+export interface LunInfo {
+  id: string;
+  address: string;
+  port: number;
+  target: string;
+  size: number;
+  vendorId: string;
+  productId: string;
+  serial: string;
+}
+
+export interface Disk {
+  id: string;
+  name: string;
+  description: string;
+  provisionedSize: number;
+  actualSize: number;
+  format: 'raw' | 'cow';
+  sparse: boolean;
+  shareable: boolean;
+  storageType: 'image' | 'lun';
+  /** The active volume; a new snapshot moves the old one into the snapshot. */
+  imageId: string;
+  lun?: LunInfo;
+}
+
+export interface Attachment {
+  vmId: string;
+  diskId: string;
+  /** Set when a snapshot's copy of the disk is attached (the backup proxy's case). */
+  snapshotId?: string;
+  active: boolean;
+  bootable: boolean;
+  iface: DiskInterface;
+  passDiscard: boolean;
+  readOnly: boolean;
+  usesScsiReservation: boolean;
+  logicalName?: string;
+  /** Device links made for this attachment, removed on detach. */
+  devicePaths: string[];
+}
+
+interface SnapshotDiskRecord {
+  diskId: string;
+  imageId: string;
+  format: 'raw' | 'cow';
+  sparse: boolean;
+  provisionedSize: number;
+  actualSize: number;
+  path: string;
+}
+
+interface SnapshotRecord {
+  id: string;
+  vmId: string;
+  description: string;
+  createdAt: number;
+  persistMemory: boolean;
+  disks: SnapshotDiskRecord[];
+  correlationId?: string;
+  /** The disk copies are written. */
+  ready: boolean;
+  deletedAt?: number;
+}
+
+export type SnapshotStatus = 'ok' | 'locked';
+
+/** A snapshot as the API shows it, including the synthetic "Active VM" one. */
+export interface SnapshotInfo {
+  id: string;
+  vmId: string;
+  description: string;
+  type: 'regular' | 'active';
+  date: number;
+  persistMemory: boolean;
+  status: SnapshotStatus;
+  correlationId?: string;
+  disks: Array<SnapshotDiskRecord & { disk: Disk }>;
+}
+
+export interface Job {
+  id: string;
+  description: string;
+  correlationId?: string;
+  startedAt: number;
+  /** When it will count as finished (the snapshot's lock time). */
+  endsAt: number;
+  snapshotId?: string;
+}
+
+export interface OvirtEvent {
+  id: string;
+  description: string;
+  severity: string;
+  origin: string;
+  customId: string;
+  time: number;
+  vmId?: string;
+}
+
+export interface CreateSnapshotInput {
+  description?: string;
+  persistMemory?: boolean;
+  /** undefined = every disk that can be snapshotted; [] = configuration only. */
+  diskIds?: string[];
+  correlationId?: string;
+}
+
+export interface AttachInput {
+  diskId: string;
+  snapshotId?: string;
+  active: boolean;
+  bootable: boolean;
+  iface: DiskInterface;
+  passDiscard: boolean;
+  readOnly: boolean;
+  usesScsiReservation: boolean;
+}
+
+/** A uuid-shaped id derived from text, for stable ids (Active VM snapshots, image ids). */
+export function derivedId(text: string): string {
+  const h = createHash('sha1').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const snapshotable = (disk: Disk) => disk.storageType === 'image' && !disk.shareable;
+
+export class OvirtState {
+  readonly tokens: TokenStore;
+  readonly vms = new Map<string, Vm>();
+  readonly disks = new Map<string, Disk>();
+  attachments: Attachment[] = [];
+  jobs: Job[] = [];
+  events: OvirtEvent[] = [];
+  private snapshots = new Map<string, SnapshotRecord>();
+  private readonly devices: DeviceDirectory;
+  /** Live disk image files that exist with pristine-or-written content. */
+  private images = new Map<string, Promise<string>>();
+  private nextEventId = 1;
+  readonly startedAt = Date.now();
+
+  constructor(readonly options: OvirtStateOptions) {
+    this.tokens = new TokenStore(options.tokenTtlSeconds);
+    this.devices = new DeviceDirectory(options.deviceRoot);
+  }
+
+  private get disksDir(): string {
+    return join(this.options.dataDir, 'disks');
+  }
+  private get snapshotsDir(): string {
+    return join(this.options.dataDir, 'snapshots');
+  }
+
+  /** Creates the directories, clears what an earlier run left, and writes the demo VM's disks. */
+  async init(): Promise<void> {
+    this.reset();
+    await Promise.all([OVIRT_DEMO.osDiskId, OVIRT_DEMO.dataDiskId].map((id) => this.liveImage(this.getDisk(id))));
+  }
+
+  /** Back to the demo inventory: no snapshots, attachments, jobs or events; disks pristine again. */
+  reset(): void {
+    for (const a of this.attachments) this.devices.unplug(a.devicePaths);
+    this.devices.init();
+    removeQuietlySync(this.snapshotsDir);
+    mkdirSync(this.snapshotsDir, { recursive: true });
+    mkdirSync(this.disksDir, { recursive: true });
+    // Regenerated on demand; the content is a function of the disk id, so it comes back identical.
+    for (const name of readdirSync(this.disksDir)) unlinkSync(join(this.disksDir, name));
+    this.images = new Map();
+    this.vms.clear();
+    this.disks.clear();
+    this.attachments = [];
+    this.snapshots = new Map();
+    this.jobs = [];
+    this.events = [];
+    this.nextEventId = 1;
+    this.buildInventory();
+  }
+
+  private buildInventory(): void {
+    const t0 = this.startedAt - 30 * 24 * 3600 * 1000;
+    const vm = (id: string, name: string, extra: Partial<Vm> = {}): Vm => {
+      const v: Vm = {
+        id,
+        name,
+        description: '',
+        status: 'up',
+        memory: 4 * 1024 * MiB,
+        sockets: 2,
+        cores: 1,
+        osType: 'rhel_8x64',
+        createdAt: t0,
+        startedAt: this.startedAt - 3600 * 1000,
+        guestDevices: ['sda'],
+        ...extra,
+      };
+      this.vms.set(id, v);
+      return v;
+    };
+    const disk = (d: Omit<Disk, 'imageId' | 'description'> & { description?: string }): Disk => {
+      const full: Disk = { description: '', imageId: derivedId(`image:${d.id}`), ...d };
+      this.disks.set(full.id, full);
+      return full;
+    };
+    const attach = (vmId: string, diskId: string, iface: DiskInterface, bootable: boolean, logicalName?: string) =>
+      this.attachments.push({
+        vmId,
+        diskId,
+        active: true,
+        bootable,
+        iface,
+        passDiscard: false,
+        readOnly: false,
+        usesScsiReservation: false,
+        logicalName,
+        devicePaths: [],
+      });
+
+    const { os, data } = this.options.diskSizes;
+    vm(OVIRT_DEMO.vmId, OVIRT_DEMO.vmName, { description: 'Demo web server', guestDevices: ['sda', 'sdb', 'sdc', 'vda'] });
+    disk({ id: OVIRT_DEMO.osDiskId, name: OVIRT_DEMO.osDiskName, provisionedSize: os, actualSize: Math.ceil(os / 2), format: 'cow', sparse: true, shareable: false, storageType: 'image' });
+    disk({ id: OVIRT_DEMO.dataDiskId, name: OVIRT_DEMO.dataDiskName, provisionedSize: data, actualSize: data, format: 'raw', sparse: false, shareable: false, storageType: 'image' });
+    disk({ id: OVIRT_DEMO.shareableDiskId, name: OVIRT_DEMO.shareableDiskName, provisionedSize: 2 * MiB, actualSize: 2 * MiB, format: 'raw', sparse: false, shareable: true, storageType: 'image', description: 'Cluster quorum disk' });
+    disk({
+      id: OVIRT_DEMO.lunDiskId,
+      name: OVIRT_DEMO.lunDiskName,
+      provisionedSize: 0,
+      actualSize: 0,
+      format: 'raw',
+      sparse: false,
+      shareable: false,
+      storageType: 'lun',
+      lun: {
+        id: '36001405a1d15c0e00044c8e9a10d00400',
+        address: '192.0.2.10',
+        port: 3260,
+        target: 'iqn.2003-01.org.linux-iscsi.storage:web-01-lun',
+        size: 1024 * MiB,
+        vendorId: 'LIO-ORG',
+        productId: 'web01lun',
+        serial: 'SLIO-ORG_web01lun_a1d15c0e',
+      },
+    });
+    attach(OVIRT_DEMO.vmId, OVIRT_DEMO.osDiskId, 'virtio_scsi', true, '/dev/sda');
+    attach(OVIRT_DEMO.vmId, OVIRT_DEMO.dataDiskId, 'virtio', false, '/dev/vda');
+    attach(OVIRT_DEMO.vmId, OVIRT_DEMO.shareableDiskId, 'virtio_scsi', false, '/dev/sdb');
+    attach(OVIRT_DEMO.vmId, OVIRT_DEMO.lunDiskId, 'virtio_scsi', false, '/dev/sdc');
+
+    vm(OVIRT_DEMO.proxyVmId, OVIRT_DEMO.proxyVmName, { description: 'Backup proxy appliance', memory: 2 * 1024 * MiB });
+    disk({ id: OVIRT_DEMO.proxyBootDiskId, name: `${OVIRT_DEMO.proxyVmName}_Disk1`, provisionedSize: MiB, actualSize: MiB, format: 'cow', sparse: true, shareable: false, storageType: 'image' });
+    attach(OVIRT_DEMO.proxyVmId, OVIRT_DEMO.proxyBootDiskId, 'virtio_scsi', true);
+
+    for (let n = 1; n <= this.options.extraVms; n++) {
+      const hex = n.toString(16);
+      const name = `vm-${String(n).padStart(3, '0')}`;
+      const vmId = `c${hex.padStart(7, '0')}-0000-4c8e-9a10-${hex.padStart(12, '0')}`;
+      const diskId = `e${hex.padStart(7, '0')}-0000-4c8e-9a10-${hex.padStart(12, '0')}`;
+      vm(vmId, name, { memory: 1024 * MiB, sockets: 1 });
+      disk({ id: diskId, name: `${name}_Disk1`, provisionedSize: MiB, actualSize: MiB, format: 'cow', sparse: true, shareable: false, storageType: 'image' });
+      attach(vmId, diskId, 'virtio_scsi', true);
+    }
+  }
+
+  // ---- lookups --------------------------------------------------------------------------------
+
+  getVm(id: string): Vm {
+    const vm = this.vms.get(id);
+    if (!vm) throw notFound(`Entity not found: VM ${id}`);
+    return vm;
+  }
+
+  getDisk(id: string): Disk {
+    const disk = this.disks.get(id);
+    if (!disk) throw notFound(`Entity not found: Disk ${id}`);
+    return disk;
+  }
+
+  attachmentsOf(vmId: string): Attachment[] {
+    return this.attachments.filter((a) => a.vmId === vmId);
+  }
+
+  getAttachment(vmId: string, diskId: string): Attachment {
+    const a = this.attachments.find((x) => x.vmId === vmId && x.diskId === diskId);
+    if (!a) throw notFound(`Entity not found: disk attachment ${diskId} of VM ${vmId}`);
+    return a;
+  }
+
+  /** The VM's own disks (not snapshot disks attached to it). */
+  liveDisksOf(vmId: string): Disk[] {
+    return this.attachmentsOf(vmId)
+      .filter((a) => a.snapshotId === undefined)
+      .map((a) => this.getDisk(a.diskId));
+  }
+
+  /** `locked` while a snapshot that holds the disk is being made or removed. */
+  diskStatus(disk: Disk): 'ok' | 'locked' {
+    this.sweep();
+    for (const s of this.snapshots.values()) {
+      if (s.disks.some((d) => d.diskId === disk.id) && this.recordStatus(s) === 'locked') return 'locked';
+    }
+    return 'ok';
+  }
+
+  activeSnapshotId(vmId: string): string {
+    return derivedId(`active-snapshot:${vmId}`);
+  }
+
+  /** Every snapshot of the VM, the "Active VM" one first. */
+  snapshotsOf(vmId: string): SnapshotInfo[] {
+    const vm = this.getVm(vmId);
+    this.sweep();
+    const regular = [...this.snapshots.values()].filter((s) => s.vmId === vmId).map((s) => this.info(s));
+    return [this.activeInfo(vm), ...regular];
+  }
+
+  getSnapshot(vmId: string, snapshotId: string): SnapshotInfo {
+    const found = this.snapshotsOf(vmId).find((s) => s.id === snapshotId);
+    if (!found) throw notFound(`Entity not found: snapshot ${snapshotId} of VM ${vmId}`);
+    return found;
+  }
+
+  private activeInfo(vm: Vm): SnapshotInfo {
+    return {
+      id: this.activeSnapshotId(vm.id),
+      vmId: vm.id,
+      description: 'Active VM',
+      type: 'active',
+      date: vm.createdAt,
+      persistMemory: false,
+      status: 'ok',
+      disks: this.liveDisksOf(vm.id)
+        .filter(snapshotable)
+        .map((disk) => ({ ...this.diskRecord(disk, join(this.disksDir, `${disk.id}.img`)), disk })),
+    };
+  }
+
+  private info(s: SnapshotRecord): SnapshotInfo {
+    return {
+      id: s.id,
+      vmId: s.vmId,
+      description: s.description,
+      type: 'regular',
+      date: s.createdAt,
+      persistMemory: s.persistMemory,
+      status: this.recordStatus(s),
+      correlationId: s.correlationId,
+      disks: s.disks.map((d) => ({ ...d, disk: this.getDisk(d.diskId) })),
+    };
+  }
+
+  private recordStatus(s: SnapshotRecord): SnapshotStatus {
+    if (s.deletedAt !== undefined) return 'locked';
+    return s.ready && Date.now() >= s.createdAt + this.options.snapshotCreateMs ? 'ok' : 'locked';
+  }
+
+  private creating(s: SnapshotRecord): boolean {
+    return s.deletedAt === undefined && this.recordStatus(s) === 'locked';
+  }
+
+  private diskRecord(disk: Disk, path: string): SnapshotDiskRecord {
+    return {
+      diskId: disk.id,
+      imageId: disk.imageId,
+      format: disk.format,
+      sparse: disk.sparse,
+      provisionedSize: disk.provisionedSize,
+      actualSize: disk.actualSize,
+      path,
+    };
+  }
+
+  /** Drops snapshots whose removal has finished. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const s of [...this.snapshots.values()]) {
+      if (s.deletedAt !== undefined && now >= s.deletedAt + this.options.snapshotDeleteMs) {
+        this.snapshots.delete(s.id);
+        removeQuietlySync(join(this.snapshotsDir, s.id));
+      }
+    }
+  }
+
+  // ---- snapshots ------------------------------------------------------------------------------
+
+  async createSnapshot(vmId: string, input: CreateSnapshotInput): Promise<SnapshotInfo> {
+    const vm = this.getVm(vmId);
+    this.sweep();
+    if (!input.description) throw new OvirtFault(400, 'Incomplete parameters', 'Snapshot [description] required for add');
+
+    const live = this.liveDisksOf(vmId);
+    let disks: Disk[];
+    if (input.diskIds === undefined) {
+      disks = live.filter(snapshotable);
+    } else {
+      const ids = [...new Set(input.diskIds)];
+      const foreign = ids.filter((id) => !live.some((d) => d.id === id));
+      if (foreign.length > 0) {
+        throw new OvirtFault(400, 'Operation Failed', `[Cannot create Snapshot. The following disk(s) are not attached to VM ${vm.name}: ${foreign.join(', ')}.]`);
+      }
+      disks = ids.map((id) => this.getDisk(id));
+    }
+
+    const mine = [...this.snapshots.values()].filter((s) => s.vmId === vmId);
+    if (mine.some((s) => this.creating(s))) throw conflict(`Cannot create Snapshot. Snapshot is currently being created for VM ${vm.name}.`);
+    if (mine.some((s) => s.deletedAt !== undefined)) throw conflict(`Cannot create Snapshot. VM ${vm.name} is locked. Please try again in a few minutes.`);
+
+    const refused = disks.filter((d) => !snapshotable(d));
+    if (refused.length > 0) {
+      throw conflict(
+        `Cannot create Snapshot. The following disk(s) cannot be snapshotted: ${refused
+          .map((d) => `${d.name} (${d.shareable ? 'shareable' : 'direct LUN'})`)
+          .join(', ')}.`,
+      );
+    }
+
+    const id = randomUUID();
+    const now = Date.now();
+    const record: SnapshotRecord = {
+      id,
+      vmId,
+      description: input.description,
+      createdAt: now,
+      persistMemory: input.persistMemory ?? true,
+      disks: disks.map((d) => this.diskRecord(d, join(this.snapshotsDir, id, `${d.id}.img`))),
+      correlationId: input.correlationId,
+      ready: false,
+    };
+    // Registered before the copies so that a concurrent create sees the VM locked.
+    this.snapshots.set(id, record);
+    this.jobs.push({
+      id: randomUUID(),
+      description: `Creating VM Snapshot ${input.description} for VM ${vm.name}`,
+      correlationId: input.correlationId,
+      startedAt: now,
+      endsAt: now + this.options.snapshotCreateMs,
+      snapshotId: id,
+    });
+    try {
+      for (const d of record.disks) {
+        const disk = this.getDisk(d.diskId);
+        await copyImage(await this.liveImage(disk), d.path);
+        // The old volume now belongs to the snapshot; the disk writes to a new one.
+        disk.imageId = randomUUID();
+      }
+    } catch (err) {
+      this.snapshots.delete(id);
+      await removeQuietly(join(this.snapshotsDir, id));
+      throw err;
+    }
+    record.ready = true;
+    return this.info(record);
+  }
+
+  deleteSnapshot(vmId: string, snapshotId: string, correlationId?: string): void {
+    const vm = this.getVm(vmId);
+    this.sweep();
+    if (snapshotId === this.activeSnapshotId(vmId)) throw conflict('Cannot remove Snapshot. The Active VM snapshot cannot be removed.');
+    const record = this.snapshots.get(snapshotId);
+    if (!record || record.vmId !== vmId) throw notFound(`Entity not found: snapshot ${snapshotId} of VM ${vmId}`);
+    const mine = [...this.snapshots.values()].filter((s) => s.vmId === vmId);
+    if (mine.some((s) => this.creating(s))) throw conflict(`Cannot remove Snapshot. Snapshot is currently being created for VM ${vm.name}.`);
+    if (mine.some((s) => s.deletedAt !== undefined)) throw conflict(`Cannot remove Snapshot. VM ${vm.name} is locked. Please try again in a few minutes.`);
+    const attached = this.attachments.find((a) => a.snapshotId === snapshotId);
+    if (attached) {
+      throw conflict(`Cannot remove Snapshot. Disk ${this.getDisk(attached.diskId).name} is attached to VM ${this.getVm(attached.vmId).name}.`);
+    }
+    const now = Date.now();
+    record.deletedAt = now;
+    this.jobs.push({
+      id: randomUUID(),
+      description: `Removing Snapshot ${record.description} of VM ${vm.name}`,
+      correlationId,
+      startedAt: now,
+      endsAt: now + this.options.snapshotDeleteMs,
+    });
+  }
+
+  // ---- attachments ----------------------------------------------------------------------------
+
+  attachDisk(vmId: string, input: AttachInput): Attachment {
+    const vm = this.getVm(vmId);
+    const disk = this.getDisk(input.diskId);
+    this.sweep();
+    let image: string | undefined;
+    if (input.snapshotId !== undefined) {
+      const record = this.snapshots.get(input.snapshotId);
+      if (!record) throw notFound(`Entity not found: snapshot ${input.snapshotId}`);
+      const copy = record.disks.find((d) => d.diskId === disk.id);
+      if (!copy) throw conflict(`Cannot attach Virtual Disk. Disk ${disk.name} is not part of snapshot ${record.description}.`);
+      if (record.deletedAt !== undefined) {
+        throw conflict(`Cannot attach Virtual Disk. Snapshot ${record.description} is being removed.`);
+      }
+      if (this.recordStatus(record) !== 'ok') {
+        throw conflict(`Cannot attach Virtual Disk. Snapshot is currently being created for VM ${this.getVm(record.vmId).name}.`);
+      }
+      image = copy.path;
+    }
+    const existing = this.attachments.filter((a) => a.diskId === disk.id);
+    const clash =
+      input.snapshotId !== undefined
+        ? existing.find((a) => a.snapshotId !== undefined || a.vmId === vmId)
+        : existing.find((a) => !disk.shareable || a.vmId === vmId);
+    if (clash) throw conflict(`Cannot attach Virtual Disk. The disk is already attached to VM ${this.getVm(clash.vmId).name}.`);
+
+    const attachment: Attachment = {
+      vmId,
+      diskId: disk.id,
+      snapshotId: input.snapshotId,
+      active: input.active,
+      bootable: input.bootable,
+      iface: input.iface,
+      passDiscard: input.passDiscard,
+      readOnly: input.readOnly,
+      usesScsiReservation: input.usesScsiReservation,
+      devicePaths: [],
+    };
+    // Only the proxy VM has a guest whose /dev we show, and only images have bytes.
+    if (vm.id === OVIRT_DEMO.proxyVmId && input.active && image !== undefined) {
+      const plugged = this.devices.plug(disk.id, input.iface, image, new Set(vm.guestDevices));
+      attachment.logicalName = plugged.logicalName;
+      attachment.devicePaths = plugged.paths;
+    }
+    this.attachments.push(attachment);
+    return attachment;
+  }
+
+  detachDisk(vmId: string, diskId: string): void {
+    this.getVm(vmId);
+    const attachment = this.getAttachment(vmId, diskId);
+    this.devices.unplug(attachment.devicePaths);
+    this.attachments = this.attachments.filter((a) => a !== attachment);
+  }
+
+  // ---- jobs and events ------------------------------------------------------------------------
+
+  jobStatus(job: Job): 'started' | 'finished' {
+    if (Date.now() < job.endsAt) return 'started';
+    const record = job.snapshotId !== undefined ? this.snapshots.get(job.snapshotId) : undefined;
+    return record && !record.ready ? 'started' : 'finished';
+  }
+
+  getJob(id: string): Job {
+    const job = this.jobs.find((j) => j.id === id);
+    if (!job) throw notFound(`Entity not found: job ${id}`);
+    return job;
+  }
+
+  addEvent(event: Omit<OvirtEvent, 'id' | 'time'>): OvirtEvent {
+    const full: OvirtEvent = { ...event, id: String(this.nextEventId++), time: Date.now() };
+    this.events.push(full);
+    return full;
+  }
+
+  // ---- disk content ---------------------------------------------------------------------------
+
+  /** The live disk's image file, written on first use. */
+  private liveImage(disk: Disk): Promise<string> {
+    if (disk.storageType !== 'image') return Promise.reject(new Error(`disk ${disk.id} is not an image disk`));
+    let pending = this.images.get(disk.id);
+    if (!pending) {
+      const path = join(this.disksDir, `${disk.id}.img`);
+      pending = (async () => {
+        if ((await fileSize(path)) !== disk.provisionedSize) await generateImage(path, disk.id, disk.provisionedSize);
+        return path;
+      })();
+      const attempt = pending;
+      attempt.catch(() => {
+        if (this.images.get(disk.id) === attempt) this.images.delete(disk.id);
+      });
+      this.images.set(disk.id, attempt);
+    }
+    return pending;
+  }
+
+  /** SHA-256 (hex) of the live disk's current content. */
+  async diskContentSha256(diskId: string): Promise<string> {
+    return sha256File(await this.liveImage(this.getDisk(diskId)));
+  }
+
+  /** The frozen copy of a disk inside a snapshot, or undefined when the snapshot does not hold it. */
+  snapshotDiskPath(snapshotId: string, diskId: string): string | undefined {
+    this.sweep();
+    return this.snapshots.get(snapshotId)?.disks.find((d) => d.diskId === diskId)?.path;
+  }
+
+  /** A guest write to the live disk: changes a block, so later reads differ from earlier snapshots. */
+  async writeToDisk(diskId: string): Promise<void> {
+    const disk = this.getDisk(diskId);
+    await scribble(await this.liveImage(disk), disk.provisionedSize);
+  }
+
+  /** Every issued token and session stops working (clients must fetch a new token). */
+  expireAllTokens(): void {
+    this.tokens.expireAll();
+  }
+}
