@@ -1,0 +1,206 @@
+/**
+ * oVirt activities: one per step of "Backing Up a Virtual Machine". Each one is safe to retry:
+ * creates adopt what an earlier attempt made, removes treat "already gone" as done.
+ */
+import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import type { EndpointClients } from '../endpoint-clients';
+import { OvirtClient, type AttachedDisk } from './client';
+import type { OvirtDisk } from './schemas';
+
+export interface OvirtVmRef {
+  endpoint: string;
+  vmId: string;
+}
+
+export interface SkippedDisk {
+  id: string;
+  name?: string;
+  reason: string;
+}
+
+export interface PreflightResult {
+  vm: { id: string; name: string };
+  proxyVm: { id: string; name: string };
+  eligibleDiskIds: string[];
+  skippedDisks: SkippedDisk[];
+}
+
+export interface SnapshotDiskInfo {
+  id: string;
+  name?: string;
+  format?: string;
+  provisionedSize?: number;
+  actualSize?: number;
+}
+
+/** Every snapshot this tool makes starts with this tag, so retries and the reaper can find it. */
+export function snapshotTag(runId: string): string {
+  return `[backup-orchestrator ${runId}]`;
+}
+
+function skipReason(disk: OvirtDisk): string | undefined {
+  if (disk.shareable) return 'shareable disks cannot be snapshotted';
+  if (disk.storage_type === 'lun' || disk.lun_storage !== undefined) return 'direct-LUN disks cannot be snapshotted';
+  if (disk.storage_type && disk.storage_type !== 'image') return `${disk.storage_type} disks cannot be snapshotted`;
+  return undefined;
+}
+
+async function pollUntil<T>(options: { everyMs: number; deadline: number; describe: string }, probe: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= options.deadline) {
+      throw nonRetryable(`${options.describe}: gave up after waiting until ${new Date(options.deadline).toISOString()}`, ErrorTypes.stuck);
+    }
+    heartbeat();
+    await sleep(options.everyMs);
+  }
+}
+
+export function createOvirtActivities(clients: EndpointClients) {
+  const ovirt = (endpoint: string) => clients.client(endpoint, 'ovirt', (profile, env) => new OvirtClient(profile, env));
+
+  return {
+    /** Resolves the profile without calling the vendor: a wrong name fails before anything happens. */
+    async ovirtCheckEndpoint(input: { endpoint: string }): Promise<{ endpoint: string; url: string; apiVersion: string }> {
+      const profile = clients.profile(input.endpoint, 'ovirt');
+      return { endpoint: input.endpoint, url: profile.url, apiVersion: profile.apiVersion };
+    },
+
+    async ovirtPreflight(input: OvirtVmRef & { proxyVmId: string; diskIds?: string[] }): Promise<PreflightResult> {
+      const client = ovirt(input.endpoint);
+      const vm = await client.getVm(input.vmId).catch(notFoundAs(`VM ${input.vmId} does not exist on endpoint "${input.endpoint}"`));
+      const proxyVm = await client
+        .getVm(input.proxyVmId)
+        .catch(notFoundAs(`proxy VM ${input.proxyVmId} does not exist on endpoint "${input.endpoint}"`));
+      const disks = await client.listVmDisks(input.vmId);
+      const eligibleDiskIds: string[] = [];
+      const skippedDisks: SkippedDisk[] = [];
+      for (const disk of disks) {
+        const id = disk['@_id'];
+        const name = disk.alias ?? disk.name;
+        if (input.diskIds && !input.diskIds.includes(id)) {
+          skippedDisks.push({ id, name, reason: 'not in the requested disk list' });
+          continue;
+        }
+        const reason = skipReason(disk);
+        if (reason) skippedDisks.push({ id, name, reason });
+        else eligibleDiskIds.push(id);
+      }
+      const unknown = (input.diskIds ?? []).filter((id) => !disks.some((d) => d['@_id'] === id));
+      if (unknown.length) throw nonRetryable(`VM ${vm.name} has no disk(s) ${unknown.join(', ')}`, ErrorTypes.invalidInput);
+      if (!eligibleDiskIds.length) {
+        throw nonRetryable(
+          `VM ${vm.name} has no disk that can be backed up by snapshot: ${skippedDisks.map((d) => `${d.name ?? d.id} (${d.reason})`).join(', ') || 'it has no disks'}`,
+          ErrorTypes.invalidInput,
+          { skippedDisks },
+        );
+      }
+      return { vm: { id: vm.id, name: vm.name }, proxyVm: { id: proxyVm.id, name: proxyVm.name }, eligibleDiskIds, skippedDisks };
+    },
+
+    /** Creates the snapshot, or adopts the one an earlier attempt of this run created. */
+    async ovirtCreateSnapshot(input: OvirtVmRef & { runId: string; description: string; diskIds: string[] }): Promise<{ snapshotId: string; adopted: boolean }> {
+      const client = ovirt(input.endpoint);
+      const tag = snapshotTag(input.runId);
+      const existing = (await client.listSnapshots(input.vmId)).find((s) => s.description?.startsWith(tag));
+      if (existing) return { snapshotId: existing['@_id'], adopted: true };
+      const snapshot = await client.createSnapshot(input.vmId, `${tag} ${input.description}`, input.diskIds, input.runId);
+      return { snapshotId: snapshot['@_id'], adopted: false };
+    },
+
+    async ovirtWaitSnapshotReady(input: OvirtVmRef & { snapshotId: string; deadline: number; pollMs: number }): Promise<{ status: string }> {
+      const client = ovirt(input.endpoint);
+      let last = 'unknown';
+      return pollUntil({ everyMs: input.pollMs, deadline: input.deadline, describe: `snapshot ${input.snapshotId} is still ${'"'}locked${'"'}` }, async () => {
+        const snapshot = await client.getSnapshot(input.vmId, input.snapshotId).catch(notFoundAs(`snapshot ${input.snapshotId} disappeared while being created`));
+        last = snapshot.snapshot_status ?? 'ok';
+        if (last === 'ok') return { status: last };
+        if (last !== 'locked') throw nonRetryable(`snapshot ${input.snapshotId} is "${last}", not usable for a backup`, ErrorTypes.stuck);
+        return undefined;
+      });
+    },
+
+    async ovirtGetSnapshotConfig(input: OvirtVmRef & { snapshotId: string }): Promise<{ type: string; data: string }> {
+      const snapshot = await ovirt(input.endpoint).getSnapshot(input.vmId, input.snapshotId, { allContent: true });
+      const config = snapshot.initialization?.configuration;
+      if (!config?.data) {
+        throw new VendorError({
+          vendor: 'ovirt',
+          operation: `GET /vms/${input.vmId}/snapshots/${input.snapshotId}?all_content=true`,
+          vendorMessage: 'the snapshot has no initialization/configuration/data (OVF)',
+          retryable: false,
+        });
+      }
+      return { type: config.type ?? 'ovf', data: config.data };
+    },
+
+    async ovirtListSnapshotDisks(input: OvirtVmRef & { snapshotId: string }): Promise<SnapshotDiskInfo[]> {
+      const disks = await ovirt(input.endpoint).listSnapshotDisks(input.vmId, input.snapshotId);
+      return disks.map((d) => ({
+        id: d['@_id'],
+        name: d.alias ?? d.name,
+        format: d.format,
+        provisionedSize: d.provisioned_size,
+        actualSize: d.actual_size,
+      }));
+    },
+
+    /** Attaches a snapshot disk to the proxy VM, or adopts the attachment an earlier attempt made. */
+    async ovirtAttachSnapshotDisk(input: { endpoint: string; proxyVmId: string; diskId: string; snapshotId: string }): Promise<AttachedDisk & { adopted: boolean }> {
+      const client = ovirt(input.endpoint);
+      const existing = (await client.listAttachments(input.proxyVmId)).find((a) => a.diskId === input.diskId);
+      if (existing) return { ...existing, adopted: true };
+      return { ...(await client.attachSnapshotDisk(input.proxyVmId, input.diskId, input.snapshotId)), adopted: false };
+    },
+
+    /** Detaches the disk from the proxy VM; a disk that is not attached (any more) counts as done. */
+    async ovirtDetachDisk(input: { endpoint: string; proxyVmId: string; diskId: string }): Promise<{ alreadyDetached: boolean }> {
+      const client = ovirt(input.endpoint);
+      const attachment = (await client.listAttachments(input.proxyVmId)).find((a) => a.diskId === input.diskId);
+      if (!attachment) return { alreadyDetached: true };
+      try {
+        await client.detachDisk(input.proxyVmId, attachment.attachmentId);
+        return { alreadyDetached: false };
+      } catch (err) {
+        if (err instanceof VendorError && err.isNotFound) return { alreadyDetached: true };
+        throw err;
+      }
+    },
+
+    /**
+     * Deletes the run's snapshot (the given id, or every snapshot tagged with the run id when the
+     * create's reply may have been lost) and waits until the engine no longer lists it.
+     */
+    async ovirtDeleteSnapshot(input: OvirtVmRef & { runId: string; snapshotId?: string; pollMs: number }): Promise<{ deleted: string[] }> {
+      const client = ovirt(input.endpoint);
+      const tag = snapshotTag(input.runId);
+      const targets = input.snapshotId
+        ? [input.snapshotId]
+        : (await client.listSnapshots(input.vmId)).filter((s) => s.description?.startsWith(tag)).map((s) => s['@_id']);
+      for (const snapshotId of targets) {
+        try {
+          await client.deleteSnapshot(input.vmId, snapshotId);
+        } catch (err) {
+          if (!(err instanceof VendorError && err.isNotFound)) throw err;
+        }
+      }
+      const deadline = Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
+      await pollUntil({ everyMs: input.pollMs, deadline, describe: `snapshot(s) ${targets.join(', ')} still being removed` }, async () => {
+        const present = (await client.listSnapshots(input.vmId)).some((s) => targets.includes(s['@_id']));
+        return present ? undefined : true;
+      });
+      return { deleted: targets };
+    },
+  };
+}
+
+function notFoundAs(message: string) {
+  return (err: unknown): never => {
+    if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`${message} (${err.message})`, ErrorTypes.vendorNotFound);
+    throw err;
+  };
+}
+
+export type OvirtActivities = ReturnType<typeof createOvirtActivities>;

@@ -1,0 +1,280 @@
+/**
+ * oVirt/RHV REST client: XML over the shared HTTP layer, SSO bearer tokens (or Basic) cached per
+ * endpoint, v4 diskattachments or v3 /disks paths chosen by the endpoint profile.
+ */
+import type { z } from 'zod';
+import { VendorError, isRetryableStatus, parseRetryAfter } from '../../lib/errors';
+import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
+import { parseVendorBody } from '../../lib/schema';
+import { asArray, buildXml, parseXml } from '../../lib/xml';
+import { readCaFile, resolveSecret, type OvirtProfile } from '../../lib/config/endpoints';
+import {
+  attachRequestV3,
+  attachRequestV4,
+  attachmentBody,
+  attachmentsBody,
+  createSnapshotRequest,
+  detachRequestV3,
+  diskBody,
+  disksBody,
+  faultBody,
+  snapshotBody,
+  snapshotsBody,
+  ssoErrorBody,
+  ssoTokenBody,
+  vmBody,
+  type OvirtAttachment,
+  type OvirtDisk,
+  type OvirtSnapshot,
+} from './schemas';
+
+const VENDOR = 'ovirt';
+const XML_HEADERS = { accept: 'application/xml', 'content-type': 'application/xml' };
+
+export interface AttachedDisk {
+  attachmentId: string;
+  diskId: string;
+  logicalName?: string;
+  active: boolean;
+}
+
+export class OvirtClient {
+  private readonly http: HttpClient;
+  private readonly ssoUrl: string;
+  private token?: string;
+
+  constructor(
+    private readonly profile: OvirtProfile,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.http = new HttpClient({ vendor: VENDOR, baseUrl: profile.url, timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
+    // The SSO service lives beside the API: https://engine/ovirt-engine/sso/oauth/token.
+    const api = new URL(profile.url);
+    this.ssoUrl = `${api.origin}${api.pathname.replace(/\/api\/?(v\d+)?\/?$/, '')}/sso/oauth/token`;
+  }
+
+  get apiVersion(): 'v3' | 'v4' {
+    return this.profile.apiVersion;
+  }
+
+  // --- transport -------------------------------------------------------------------------------
+
+  private async authHeader(): Promise<string> {
+    const { username, password, type } = this.profile.auth;
+    const secret = resolveSecret(password, this.env);
+    if (type === 'basic') return `Basic ${Buffer.from(`${username}:${secret}`).toString('base64')}`;
+    if (!this.token) this.token = await this.fetchToken(username, secret);
+    return `Bearer ${this.token}`;
+  }
+
+  private async fetchToken(username: string, password: string): Promise<string> {
+    const req: HttpRequest = {
+      method: 'POST',
+      path: this.ssoUrl,
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', scope: 'ovirt-app-api', username, password }).toString(),
+    };
+    const res = await this.http.request(req);
+    const body = safeJson(res.text);
+    if (res.status !== 200) {
+      const err = ssoErrorBody.safeParse(body);
+      const message = err.success ? `${err.data.error}${err.data.error_description ? `: ${err.data.error_description}` : ''}` : res.text.slice(0, 300);
+      throw this.http.statusError(req, res, `SSO login failed: ${message}`);
+    }
+    return parseVendorBody(ssoTokenBody, body, { vendor: VENDOR, operation: this.http.describe(req), status: res.status }).access_token;
+  }
+
+  /** Sends one call; a 401 with a bearer token gets one fresh token and one more try. */
+  private async call(req: HttpRequest, expected: number[]): Promise<HttpResponse> {
+    const send = async () =>
+      this.http.request({
+        ...req,
+        headers: {
+          ...XML_HEADERS,
+          ...(this.apiVersion === 'v3' ? { version: '3' } : { version: '4' }),
+          authorization: await this.authHeader(),
+          ...req.headers,
+        },
+      });
+    let res = await send();
+    if (res.status === 401 && this.profile.auth.type === 'sso') {
+      this.token = undefined;
+      res = await send();
+    }
+    if (!expected.includes(res.status)) throw this.faultError(req, res);
+    return res;
+  }
+
+  private faultError(req: HttpRequest, res: HttpResponse): VendorError {
+    let message = res.text.trim().slice(0, 500) || `HTTP ${res.status} with an empty body`;
+    try {
+      const fault = faultBody.safeParse(parseXml(res.text));
+      if (fault.success) {
+        const { reason, detail } = fault.data.fault;
+        message = [reason, detail].filter(Boolean).join(': ');
+      }
+    } catch {
+      // Not XML (a proxy's HTML error page, say): keep the raw text.
+    }
+    return new VendorError({
+      vendor: VENDOR,
+      operation: this.http.describe(req),
+      status: res.status,
+      vendorMessage: message,
+      retryable: isRetryableStatus(res.status),
+      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+    });
+  }
+
+  private parse<S extends z.ZodType>(schema: S, req: HttpRequest, res: HttpResponse): z.output<S> {
+    const ctx = { vendor: VENDOR, operation: this.http.describe(req), status: res.status };
+    let doc: unknown;
+    try {
+      doc = parseXml(res.text);
+    } catch (err) {
+      return parseVendorBody(schema, { unparseable: (err as Error).message }, ctx);
+    }
+    return parseVendorBody(schema, doc, ctx);
+  }
+
+  private body<S extends z.ZodType>(schema: S, doc: z.input<S>): string {
+    return buildXml(schema.parse(doc) as Record<string, unknown>);
+  }
+
+  private async get<S extends z.ZodType>(schema: S, path: string, query?: HttpRequest['query'], headers?: Record<string, string>): Promise<z.output<S>> {
+    const req: HttpRequest = { method: 'GET', path, query, headers };
+    return this.parse(schema, req, await this.call(req, [200]));
+  }
+
+  // --- VMs and disks ---------------------------------------------------------------------------
+
+  async getVm(vmId: string): Promise<{ id: string; name: string; status?: string }> {
+    const { vm } = await this.get(vmBody, `/vms/${enc(vmId)}`);
+    return { id: vm['@_id'], name: vm.name, status: vm.status };
+  }
+
+  async getDisk(diskId: string): Promise<OvirtDisk> {
+    return (await this.get(diskBody, `/disks/${enc(diskId)}`)).disk;
+  }
+
+  /** The VM's disks with the fields that decide whether they can be snapshotted. */
+  async listVmDisks(vmId: string): Promise<OvirtDisk[]> {
+    if (this.apiVersion === 'v3') {
+      const body = await this.get(disksBody, `/vms/${enc(vmId)}/disks`);
+      return body.disks === '' ? [] : asArray(body.disks.disk);
+    }
+    const attachments = await this.listAttachments(vmId);
+    const disks: OvirtDisk[] = [];
+    for (const a of attachments) disks.push(await this.getDisk(a.diskId));
+    return disks;
+  }
+
+  // --- snapshots -------------------------------------------------------------------------------
+
+  async listSnapshots(vmId: string): Promise<OvirtSnapshot[]> {
+    const body = await this.get(snapshotsBody, `/vms/${enc(vmId)}/snapshots`);
+    return body.snapshots === '' ? [] : asArray(body.snapshots.snapshot);
+  }
+
+  async createSnapshot(vmId: string, description: string, diskIds: string[], correlationId: string): Promise<OvirtSnapshot> {
+    const disks = diskIds.map((id) => ({ '@_id': id }));
+    const doc =
+      this.apiVersion === 'v3'
+        ? { snapshot: { description, persist_memorystate: 'false' as const, disks: { disk: disks } } }
+        : { snapshot: { description, persist_memorystate: 'false' as const, disk_attachments: { disk_attachment: disks.map((disk) => ({ disk })) } } };
+    const req: HttpRequest = {
+      method: 'POST',
+      path: `/vms/${enc(vmId)}/snapshots`,
+      query: { correlation_id: correlationId },
+      body: this.body(createSnapshotRequest, doc),
+    };
+    return this.parse(snapshotBody, req, await this.call(req, [200, 201, 202])).snapshot;
+  }
+
+  async getSnapshot(vmId: string, snapshotId: string, options: { allContent?: boolean } = {}): Promise<OvirtSnapshot> {
+    const path = `/vms/${enc(vmId)}/snapshots/${enc(snapshotId)}`;
+    if (!options.allContent) return (await this.get(snapshotBody, path)).snapshot;
+    // v3 asked for the OVF with a header; v4 with a query parameter.
+    return this.apiVersion === 'v3'
+      ? (await this.get(snapshotBody, path, undefined, { 'all-content': 'true' })).snapshot
+      : (await this.get(snapshotBody, path, { all_content: 'true' })).snapshot;
+  }
+
+  async listSnapshotDisks(vmId: string, snapshotId: string): Promise<OvirtDisk[]> {
+    const body = await this.get(disksBody, `/vms/${enc(vmId)}/snapshots/${enc(snapshotId)}/disks`);
+    return body.disks === '' ? [] : asArray(body.disks.disk);
+  }
+
+  async deleteSnapshot(vmId: string, snapshotId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/vms/${enc(vmId)}/snapshots/${enc(snapshotId)}` }, [200, 202, 204]);
+  }
+
+  // --- attachments -----------------------------------------------------------------------------
+
+  async listAttachments(vmId: string): Promise<AttachedDisk[]> {
+    if (this.apiVersion === 'v3') {
+      const body = await this.get(disksBody, `/vms/${enc(vmId)}/disks`);
+      const disks = body.disks === '' ? [] : asArray(body.disks.disk);
+      return disks.map((d) => ({
+        attachmentId: d['@_id'],
+        diskId: d['@_id'],
+        active: String((d as Record<string, unknown>).active) !== 'false',
+        logicalName: typeof (d as Record<string, unknown>).logical_name === 'string' ? ((d as Record<string, unknown>).logical_name as string) : undefined,
+      }));
+    }
+    const body = await this.get(attachmentsBody, `/vms/${enc(vmId)}/diskattachments`);
+    const items = body.disk_attachments === '' ? [] : asArray(body.disk_attachments.disk_attachment);
+    return items.map(toAttachedDisk);
+  }
+
+  async attachSnapshotDisk(proxyVmId: string, diskId: string, snapshotId: string): Promise<AttachedDisk> {
+    if (this.apiVersion === 'v3') {
+      const req: HttpRequest = {
+        method: 'POST',
+        path: `/vms/${enc(proxyVmId)}/disks`,
+        body: this.body(attachRequestV3, { disk: { '@_id': diskId, snapshot: { '@_id': snapshotId }, active: 'true' } }),
+      };
+      const { disk } = this.parse(diskBody, req, await this.call(req, [200, 201, 202]));
+      return { attachmentId: disk['@_id'], diskId: disk['@_id'], active: true };
+    }
+    const req: HttpRequest = {
+      method: 'POST',
+      path: `/vms/${enc(proxyVmId)}/diskattachments`,
+      body: this.body(attachRequestV4, {
+        disk_attachment: { disk: { '@_id': diskId, snapshot: { '@_id': snapshotId } }, active: 'true', bootable: 'false', interface: 'virtio_scsi' },
+      }),
+    };
+    return toAttachedDisk(this.parse(attachmentBody, req, await this.call(req, [200, 201, 202])).disk_attachment);
+  }
+
+  async detachDisk(proxyVmId: string, attachmentId: string): Promise<void> {
+    if (this.apiVersion === 'v3') {
+      await this.call(
+        { method: 'DELETE', path: `/vms/${enc(proxyVmId)}/disks/${enc(attachmentId)}`, body: this.body(detachRequestV3, { action: { detach: 'true' } }) },
+        [200, 202, 204],
+      );
+      return;
+    }
+    await this.call({ method: 'DELETE', path: `/vms/${enc(proxyVmId)}/diskattachments/${enc(attachmentId)}`, query: { detach_only: 'true' } }, [200, 202, 204]);
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+function toAttachedDisk(a: OvirtAttachment): AttachedDisk {
+  return { attachmentId: a['@_id'], diskId: a.disk['@_id'], active: a.active !== false, logicalName: a.logical_name || undefined };
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

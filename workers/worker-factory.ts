@@ -1,0 +1,60 @@
+/**
+ * Builds the two kinds of worker from explicit settings, so the entry points, `npm start` and the
+ * tests all run the same configuration.
+ */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { EndpointClients } from '../activities/endpoint-clients';
+import { createCopyActivities } from '../activities/copy/activities';
+import type { CopySettings } from '../activities/copy/copy-disk';
+import type { EndpointRegistry } from '../lib/config/endpoints';
+import { createMainActivities } from './activities';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+type Bundle = WorkerOptions['workflowBundle'];
+
+export interface MainWorkerSettings {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  endpoints: EndpointRegistry;
+  env?: NodeJS.ProcessEnv;
+  /** A prebuilt bundle (tests build it once); otherwise the worker bundles workflows itself. */
+  workflowBundle?: Bundle;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export async function createMainWorker(settings: MainWorkerSettings): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const clients = new EndpointClients(settings.endpoints, settings.env);
+  const worker = await Worker.create({
+    connection: settings.connection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath }),
+    activities: createMainActivities(clients),
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 100,
+  });
+  return { worker, close: () => clients.close() };
+}
+
+export interface CopyWorkerSettings {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  copy: CopySettings;
+  maxConcurrentCopies?: number;
+}
+
+export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Worker> {
+  return Worker.create({
+    connection: settings.connection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    activities: createCopyActivities(settings.copy),
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentCopies ?? 4,
+    // Heartbeats carry the resume offset: send them often enough that a crash loses little.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
+  });
+}

@@ -1,0 +1,101 @@
+/** Progress that every workflow exposes through the `progress` query and the BackupStep search attribute. */
+import { defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { BackupOutcome, BackupStep } from '../../lib/temporal/search-attributes';
+
+export type RunState = 'running' | 'compensating' | 'completed' | 'failed' | 'cancelled';
+
+export interface Progress {
+  workflowType: string;
+  state: RunState;
+  step: string;
+  stepIndex: number;
+  steps: readonly string[];
+  percent: number;
+  disksTotal: number;
+  disksDone: number;
+  bytesTotal: number;
+  bytesCopied: number;
+  message?: string;
+  /** Undo steps taken, once compensation ran. */
+  undone: string[];
+  timings: StepTiming[];
+}
+
+export interface StepTiming {
+  step: string;
+  startedAt: string;
+  ms: number;
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+export class ProgressTracker {
+  private readonly progress: Progress;
+  private stepStartedAt = 0;
+
+  constructor(workflowType: string, steps: readonly string[]) {
+    this.progress = {
+      workflowType,
+      state: 'running',
+      step: steps[0] ?? 'start',
+      stepIndex: 0,
+      steps,
+      percent: 0,
+      disksTotal: 0,
+      disksDone: 0,
+      bytesTotal: 0,
+      bytesCopied: 0,
+      undone: [],
+      timings: [],
+    };
+    this.stepStartedAt = Date.now();
+    setHandler(progressQuery, () => this.snapshot());
+  }
+
+  snapshot(): Progress {
+    return { ...this.progress, undone: [...this.progress.undone], timings: [...this.progress.timings] };
+  }
+
+  get current(): Progress {
+    return this.progress;
+  }
+
+  /** Closes the previous step's timing, opens the next, and mirrors it into the search attribute. */
+  enter(step: string): void {
+    this.closeStep();
+    const index = this.progress.steps.indexOf(step);
+    this.progress.step = step;
+    this.progress.stepIndex = index >= 0 ? index : this.progress.stepIndex;
+    this.stepStartedAt = Date.now();
+    this.recompute();
+    upsertSearchAttributes([{ key: BackupStep, value: step }]);
+  }
+
+  update(patch: Partial<Pick<Progress, 'disksTotal' | 'disksDone' | 'bytesTotal' | 'bytesCopied' | 'message'>>): void {
+    Object.assign(this.progress, patch);
+    this.recompute();
+  }
+
+  finish(state: Exclude<RunState, 'running'>, undone: string[] = []): void {
+    this.closeStep();
+    this.progress.state = state;
+    this.progress.undone = undone;
+    if (state === 'completed') this.progress.percent = 100;
+    if (state !== 'compensating') upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
+  }
+
+  private closeStep(): void {
+    if (this.progress.timings.some((t) => t.step === this.progress.step)) return;
+    this.progress.timings.push({
+      step: this.progress.step,
+      startedAt: new Date(this.stepStartedAt).toISOString(),
+      ms: Date.now() - this.stepStartedAt,
+    });
+  }
+
+  private recompute(): void {
+    const { steps, stepIndex, bytesTotal, bytesCopied } = this.progress;
+    const withinStep = this.progress.step === 'copy' && bytesTotal > 0 ? bytesCopied / bytesTotal : 0;
+    this.progress.percent = Math.min(99, Math.floor((100 * (stepIndex + withinStep)) / Math.max(1, steps.length)));
+  }
+}
