@@ -1,0 +1,119 @@
+/**
+ * `npm start`: the local stack. Temporal dev server (state in a SQLite file under .data/, UI on
+ * :8233), the vendor simulators, the main worker and the demo proxy VM's copy worker. Ctrl-C stops
+ * all of it. Ports and folders can be moved with environment variables (see README).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { projectRoot, resolveTemporalCli } from '../lib/temporal/cli-path';
+import { searchAttributeArgs } from '../lib/temporal/search-attributes';
+import { copyTaskQueueFor } from '../lib/temporal/task-queues';
+import { OVIRT_DEMO } from '../simulators/ovirt';
+import { startSimulators } from '../simulators/serve';
+
+const env = process.env;
+const dataDir = resolve(env.BACKUP_DATA_DIR ?? join(projectRoot, '.data'));
+const port = Number(env.TEMPORAL_PORT ?? 7233);
+const uiPort = Number(env.TEMPORAL_UI_PORT ?? 8233);
+const address = `127.0.0.1:${port}`;
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function prefixed(name: string, child: ChildProcess): ChildProcess {
+  const write = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on('data', write);
+  child.stderr?.on('data', write);
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[${name}] exited (${signal ?? code}); stopping the stack`);
+      void stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForServer(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.healthService.check({});
+      await connection.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal server on ${address} did not come up: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+let sims: Awaited<ReturnType<typeof startSimulators>> | undefined;
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of [...children].reverse()) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+  await sims?.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+await mkdir(dataDir, { recursive: true });
+const cli = resolveTemporalCli();
+prefixed(
+  'temporal',
+  spawn(cli, [
+    'server', 'start-dev',
+    '--db-filename', join(dataDir, 'temporal.db'),
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--ip', '127.0.0.1',
+    '--log-level', 'warn',
+    '--ui-disable-news-fetch',
+    ...searchAttributeArgs(),
+  ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+);
+
+sims = await startSimulators({ dataDir: join(dataDir, 'simulators'), ovirtPort: Number(env.OVIRT_SIM_PORT ?? 18001) });
+const endpointsFile = join(dataDir, 'endpoints.simulators.json');
+await writeFile(endpointsFile, JSON.stringify({ endpoints: sims.endpoints }, null, 2));
+await waitForServer();
+
+const repositoryDir = env.BACKUP_REPOSITORY_DIR ?? join(dataDir, 'repository');
+const workerEnv = {
+  ...env,
+  ...sims.secrets,
+  TEMPORAL_ADDRESS: address,
+  BACKUP_ENDPOINTS_FILE: env.BACKUP_ENDPOINTS_FILE ?? endpointsFile,
+};
+const tsx = ['--import', 'tsx'];
+prefixed('worker', spawn(process.execPath, [...tsx, join(projectRoot, 'workers/main-worker.ts')], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] }));
+prefixed(
+  'copy-worker',
+  spawn(process.execPath, [...tsx, join(projectRoot, 'workers/copy-worker.ts')], {
+    env: {
+      ...workerEnv,
+      COPY_TASK_QUEUE: copyTaskQueueFor(OVIRT_DEMO.proxyVmId),
+      COPY_DEVICE_BY_ID_DIR: sims.ovirtDeviceByIdDir,
+      BACKUP_REPOSITORY_DIR: repositoryDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }),
+);
+
+console.log(`
+backup-orchestrator local stack
+  Temporal        ${address} (namespace default, task queue backup-orchestrator)
+  Web UI          http://127.0.0.1:${uiPort}
+  simulators      ${sims.simulators.map((s) => `${s.name} ${s.url}`).join(', ')}
+  endpoints       ${endpointsFile}
+  repository      ${repositoryDir}
+Try:  npx backupctl start ovirtSnapshotBackup --input @examples/ovirtSnapshotBackup.json --follow
+Ctrl-C stops everything.`);

@@ -1,0 +1,70 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
+import type { Progress } from '../../workflows/shared/progress';
+import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+
+for (const variant of [
+  { apiVersion: 'v4', auth: 'sso' },
+  { apiVersion: 'v3', auth: 'basic' },
+] as const) {
+  describe(`ovirtSnapshotBackup end to end (${variant.apiVersion} paths, ${variant.auth} auth)`, () => {
+    let h: OvirtHarness;
+    before(async () => {
+      h = await startOvirtHarness(variant);
+    });
+    after(async () => h?.stop());
+
+    test('copies every eligible disk with the simulator’s bytes and leaves nothing behind', async () => {
+      const handle = await h.client.workflow.start('ovirtSnapshotBackup', {
+        taskQueue: h.taskQueue,
+        workflowId: `backup-${variant.apiVersion}-${Date.now()}`,
+        args: [h.input()],
+      });
+      const manifest = (await handle.result()) as OvirtBackupManifest;
+
+      assert.equal(manifest.vm.id, h.demo.vmId);
+      assert.deepEqual(manifest.disks.map((d) => d.id).sort(), [h.demo.osDiskId, h.demo.dataDiskId].sort());
+      for (const disk of manifest.disks) {
+        assert.equal(disk.sha256, await h.state.diskContentSha256(disk.id), `SHA-256 of disk ${disk.id}`);
+        const onDisk = createHash('sha256').update(await readFile(disk.path)).digest('hex');
+        assert.equal(onDisk, disk.sha256, 'the repository file holds what the manifest says');
+        assert.equal(disk.bytes, disk.provisionedSize);
+      }
+      assert.deepEqual(manifest.skippedDisks.map((d) => d.id).sort(), [h.demo.shareableDiskId, h.demo.lunDiskId].sort());
+      assert.match(manifest.skippedDisks.find((d) => d.id === h.demo.lunDiskId)!.reason, /direct-LUN/);
+      assert.match(await readFile(manifest.config.path, 'utf8'), /Envelope/, 'the OVF is kept with the backup');
+      assert.ok(manifest.repository.manifestPath);
+      assert.deepEqual(JSON.parse(await readFile(manifest.repository.manifestPath!, 'utf8')).disks.length, 2);
+      assert.deepEqual(
+        manifest.timings.map((t) => t.step),
+        ['validate', 'preflight', 'snapshot', 'config', 'disks', 'attach', 'copy', 'detach', 'delete'],
+      );
+
+      await assertClean(h);
+      const progress = await handle.query<Progress>('progress');
+      assert.equal(progress.state, 'completed');
+      assert.equal(progress.percent, 100);
+      const description = await handle.describe();
+      assert.deepEqual(description.searchAttributes.BackupProvider, ['ovirt']);
+      assert.deepEqual(description.searchAttributes.BackupVmId, [h.demo.vmId]);
+      assert.deepEqual(description.searchAttributes.BackupOutcome, ['completed']);
+    });
+
+    test('keepSnapshot leaves the snapshot on the engine, frozen at backup time', async () => {
+      const manifest = (await h.client.workflow.execute('ovirtSnapshotBackup', {
+        taskQueue: h.taskQueue,
+        workflowId: `keep-${variant.apiVersion}-${Date.now()}`,
+        args: [h.input({ keepSnapshot: true, diskIds: [h.demo.dataDiskId] })],
+      })) as OvirtBackupManifest;
+      assert.deepEqual(manifest.disks.map((d) => d.id), [h.demo.dataDiskId]);
+      const snapshots = await backupSnapshots(h);
+      assert.deepEqual(snapshots.map((s) => s.id), [manifest.snapshot.id]);
+      await h.state.writeToDisk(h.demo.dataDiskId);
+      assert.notEqual(await h.state.diskContentSha256(h.demo.dataDiskId), manifest.disks[0]!.sha256, 'the live disk moved on');
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import type { Progress } from '../../workflows/shared/progress';
+import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+
+let h: OvirtHarness;
+before(async () => {
+  // A slow copy, so the cancellation lands in the middle of it.
+  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 512 * 1024 } });
+});
+after(async () => h?.stop());
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => e.name);
+}
+
+test('cancelling during the copy detaches the disks, deletes the snapshot and leaves no partial image', async () => {
+  const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `cancel-${Date.now()}`, args: [h.input()] });
+  await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'copy', 20_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  await handle.cancel();
+
+  await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
+  const progress = await handle.query<Progress>('progress');
+  assert.equal(progress.state, 'cancelled');
+  assert.ok(progress.undone.some((u) => u.startsWith('detach disk')), `undone: ${progress.undone.join(', ')}`);
+  assert.ok(progress.undone.some((u) => u.startsWith('delete snapshot')));
+  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await assertClean(h);
+  assert.deepEqual((await filesUnder(h.dirs.repository)).filter((f) => f.endsWith('.part')), [], 'no half-written disk image');
+  const description = await handle.describe();
+  assert.deepEqual(description.searchAttributes.BackupOutcome, ['cancelled']);
+});

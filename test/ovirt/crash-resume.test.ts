@@ -1,0 +1,63 @@
+/**
+ * The copy worker dies (SIGKILL) in the middle of a disk; a new one takes over and resumes from
+ * the last heartbeated offset instead of reading the whole device again.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BackupClient } from '../../client/backup-client';
+import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
+import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+
+const copyWorkerPath = fileURLToPath(new URL('../../workers/copy-worker.ts', import.meta.url));
+let h: OvirtHarness;
+const children: ChildProcess[] = [];
+
+before(async () => {
+  h = await startOvirtHarness({ inProcessCopyWorker: false, sim: { diskSizes: { os: 4 * 1024 * 1024, data: 512 * 1024 } } });
+});
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await h?.stop();
+});
+
+function startCopyWorker(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', copyWorkerPath], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: h.env.address,
+      COPY_TASK_QUEUE: h.copyQueue,
+      COPY_DEVICE_BY_ID_DIR: h.copySettings.deviceByIdDir,
+      BACKUP_REPOSITORY_DIR: h.copySettings.repositoryRoot,
+      COPY_CHUNK_BYTES: String(128 * 1024),
+      COPY_MAX_BYTES_PER_SECOND: String(1024 * 1024),
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+test('SIGKILL of the copy worker mid-copy: the run completes and the copy resumes from a heartbeated offset', async () => {
+  const first = startCopyWorker();
+  const backups = new BackupClient(h.client, h.taskQueue);
+  const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `crash-${Date.now()}`, args: [h.input()] });
+
+  const live = await eventually(async () => (await backups.status(handle.workflowId)).liveBytes ?? 0, (bytes) => bytes >= 1024 * 1024, 60_000);
+  assert.ok(live >= 1024 * 1024, `a copy heartbeated ${live} bytes before the kill`);
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  startCopyWorker();
+
+  const manifest = (await handle.result()) as OvirtBackupManifest;
+  const resumed = manifest.disks.find((d) => d.resumedFromOffset > 0);
+  assert.ok(resumed, `one disk resumed: ${JSON.stringify(manifest.disks.map((d) => ({ id: d.id, resumedFromOffset: d.resumedFromOffset, read: d.bytesReadFromDevice })))}`);
+  assert.ok(resumed.attempts > 1);
+  assert.ok(resumed.bytesReadFromDevice < resumed.bytes, `re-read ${resumed.bytesReadFromDevice} of ${resumed.bytes} bytes`);
+  assert.equal(resumed.bytesReadFromDevice + resumed.resumedFromOffset, resumed.bytes);
+  for (const disk of manifest.disks) assert.equal(disk.sha256, await h.state.diskContentSha256(disk.id));
+  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await assertClean(h);
+});

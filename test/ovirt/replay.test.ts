@@ -1,0 +1,72 @@
+/**
+ * Determinism guard: histories of this workflow (recorded ones kept in the repo, plus fresh ones
+ * from a successful, a failed and a cancelled run) replay against today's workflow code.
+ * Set RECORD_HISTORIES=1 to refresh the recorded ones after a deliberate, patched change.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { resolveTemporalCli } from '../../lib/temporal/cli-path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import { eventually } from '../helpers/ovirt-inspect';
+import { workflowBundle } from '../helpers/temporal';
+
+const historiesDir = fileURLToPath(new URL('../replay/histories', import.meta.url));
+let h: OvirtHarness;
+before(async () => {
+  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+});
+after(async () => h?.stop());
+
+async function recordRun(name: string, args: unknown, act?: (id: string) => Promise<void>) {
+  const workflowId = `replay-${name}-${Date.now()}`;
+  const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId, args: [args] });
+  await act?.(workflowId);
+  await handle.result().catch(() => undefined);
+  return { workflowId, history: await handle.fetchHistory() };
+}
+
+test('recorded and fresh histories replay without nondeterminism', async () => {
+  const fresh = [
+    await recordRun('completed', h.input()),
+    await recordRun('invalid-input', { endpoint: 'ovirt-sim' }),
+    await (async () => {
+      h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', nth: 2, action: { kind: 'status', status: 400, message: 'Operation Failed', detail: 'injected' } });
+      try {
+        return await recordRun('failed-attach', h.input());
+      } finally {
+        h.simulator.faults.clear();
+      }
+    })(),
+    await recordRun('cancelled', h.input(), async (id) => {
+      const handle = h.client.workflow.getHandle(id);
+      await eventually(async () => (await handle.query<{ step: string }>('progress')).step, (s) => s === 'copy', 20_000);
+      await handle.cancel();
+    }),
+  ];
+
+  if (process.env.RECORD_HISTORIES === '1') {
+    // The CLI's JSON is the format the UI downloads and `historyFromJSON` reads.
+    for (const run of fresh) {
+      const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--address', h.env.address, '--workflow-id', run.workflowId, '-o', 'json'], { encoding: 'utf8' });
+      await writeFile(join(historiesDir, `ovirtSnapshotBackup-${run.workflowId.split('-')[1]}.json`), json);
+    }
+  }
+  const recorded = await Promise.all(
+    (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(join(historiesDir, f), 'utf8'))) })),
+  );
+  const all = [...fresh, ...recorded];
+  const bundle = await workflowBundle();
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, all)) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
+    replayed++;
+  }
+  assert.equal(replayed, all.length);
+  console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
+});
