@@ -81,7 +81,7 @@ prefixed(
   ], { stdio: ['ignore', 'pipe', 'pipe'] }),
 );
 
-sims = await startSimulators({ dataDir: join(dataDir, 'simulators'), ovirtPort: Number(env.OVIRT_SIM_PORT ?? 18001) });
+sims = await startSimulators({ dataDir: join(dataDir, 'simulators') });
 const endpointsFile = join(dataDir, 'endpoints.simulators.json');
 await writeFile(endpointsFile, JSON.stringify({ endpoints: sims.endpoints }, null, 2));
 await waitForServer();
@@ -101,7 +101,7 @@ prefixed(
     env: {
       ...workerEnv,
       COPY_TASK_QUEUE: copyTaskQueueFor(OVIRT_DEMO.proxyVmId),
-      COPY_DEVICE_BY_ID_DIR: sims.ovirtDeviceByIdDir,
+      COPY_DEVICE_BY_ID_DIR: sims.extra.ovirtDeviceByIdDir,
       BACKUP_REPOSITORY_DIR: repositoryDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,49 +1,39 @@
 /**
- * Starts every vendor simulator with its demo inventory, on fixed ports for the demo or on free
- * ports for tests, and returns the endpoint profiles that point at them.
+ * Starts every vendor simulator with its demo inventory, on fixed ports for the demo (each movable
+ * by its env variable) or on free ports, and returns the endpoint profiles that point at them.
  */
-import { join } from 'node:path';
+import type { SimulatorDemo, StartedDemo } from './demo';
 import type { Simulator } from './framework/simulator';
-import { createOvirtSimulator } from './ovirt';
+import { ovirtDemo } from './ovirt/demo';
+
+/** One entry per vendor simulator. */
+export const simulatorDemos: SimulatorDemo[] = [ovirtDemo];
 
 export interface RunningSimulators {
   simulators: Simulator[];
-  /** Endpoint profiles for the worker config (secrets by env var name). */
   endpoints: Record<string, unknown>;
-  /** Values of those env vars: the simulators' demo credentials. */
+  /** Values of the env vars the profiles name: the simulators' demo credentials. */
   secrets: Record<string, string>;
-  /** Where the oVirt simulator puts the proxy VM's devices. */
-  ovirtDeviceByIdDir: string;
+  extra: Record<string, string>;
   stop(): Promise<void>;
 }
 
-export const SIMULATOR_PASSWORDS = { OVIRT_SIM_PASSWORD: 'ovirt-sim-password' };
+export const SIMULATOR_PASSWORDS: Record<string, string> = Object.assign({}, ...simulatorDemos.map((d) => d.secrets));
 
-export async function startSimulators(options: { dataDir: string; ovirtPort?: number; host?: string }): Promise<RunningSimulators> {
-  const host = options.host ?? '127.0.0.1';
-  const deviceRoot = join(options.dataDir, 'ovirt-devices');
-  const ovirt = await createOvirtSimulator({
-    dataDir: join(options.dataDir, 'ovirt-disks'),
-    deviceRoot,
-    password: SIMULATOR_PASSWORDS.OVIRT_SIM_PASSWORD,
-  });
-  await ovirt.simulator.start(options.ovirtPort ?? 0, host);
-  const simulators = [ovirt.simulator];
+export async function startSimulators(options: { dataDir: string; env?: NodeJS.ProcessEnv; freePorts?: boolean; host?: string }): Promise<RunningSimulators> {
+  const env = options.env ?? process.env;
+  const started: StartedDemo[] = [];
+  for (const demo of simulatorDemos) {
+    const port = options.freePorts ? 0 : Number(env[demo.portEnv] ?? demo.defaultPort);
+    started.push(await demo.start({ dataDir: options.dataDir, port, host: options.host ?? '127.0.0.1' }));
+  }
   return {
-    simulators,
-    endpoints: {
-      'ovirt-sim': {
-        vendor: 'ovirt',
-        url: ovirt.simulator.apiUrl,
-        apiVersion: 'v4',
-        description: 'local oVirt simulator (npm start)',
-        auth: { type: 'sso', username: 'admin@internal', password: { env: 'OVIRT_SIM_PASSWORD' } },
-      },
-    },
+    simulators: started.map((s) => s.simulator),
+    endpoints: Object.assign({}, ...started.map((s) => s.endpoints)),
     secrets: { ...SIMULATOR_PASSWORDS },
-    ovirtDeviceByIdDir: join(deviceRoot, 'by-id'),
+    extra: Object.assign({}, ...started.map((s) => s.extra ?? {})),
     async stop() {
-      await Promise.all(simulators.map((s) => s.stop()));
+      await Promise.all(started.map((s) => s.simulator.stop()));
     },
   };
 }

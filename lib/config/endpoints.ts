@@ -6,47 +6,17 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues } from '../schema';
+import type { SecretRef } from './profile-parts';
+import { altaroProfile, type AltaroProfile } from './profiles/altaro';
+import { azureProfile, type AzureProfile } from './profiles/azure';
+import { manageiqProfile, type ManageiqProfile } from './profiles/manageiq';
+import { onappProfile, type OnappProfile } from './profiles/onapp';
+import { ovirtProfile, type OvirtProfile } from './profiles/ovirt';
 
-const secretRef = z
-  .object({
-    /** Inline value: allowed in the worker's own config file, which is never committed. */
-    value: z.string().min(1).optional(),
-    /** Name of an environment variable holding the value. */
-    env: z.string().min(1).optional(),
-  })
-  .refine((s) => s.value !== undefined || s.env !== undefined, 'give either "value" or "env"');
-
-const tls = z.object({ caFile: z.string().optional(), insecure: z.boolean().optional() }).optional();
-
-const base = {
-  url: z.url(),
-  tls,
-  timeoutMs: z.number().int().positive().optional(),
-  description: z.string().optional(),
-};
-
-export const ovirtProfile = z.object({
-  vendor: z.literal('ovirt'),
-  ...base,
-  /** v4 uses diskattachments; v3 uses the seed's /vms/{id}/disks paths. */
-  apiVersion: z.enum(['v4', 'v3']).default('v4'),
-  auth: z.object({
-    type: z.enum(['sso', 'basic']).default('sso'),
-    username: z.string().min(1),
-    password: secretRef,
-  }),
-});
-
-/** Later vendors add their own shapes; unknown vendors still load so `endpoints` can list them. */
-export const genericProfile = z.object({
-  vendor: z.enum(['altaro', 'azure', 'onapp', 'manageiq']),
-  ...base,
-  apiVersion: z.string().optional(),
-}).passthrough();
-
-export const endpointProfile = z.discriminatedUnion('vendor', [ovirtProfile, genericProfile]);
-export type OvirtProfile = z.infer<typeof ovirtProfile>;
+/** One profile shape per vendor, each in its own file under profiles/. */
+export const endpointProfile = z.discriminatedUnion('vendor', [ovirtProfile, altaroProfile, azureProfile, onappProfile, manageiqProfile]);
 export type EndpointProfile = z.infer<typeof endpointProfile>;
+export type { OvirtProfile, AltaroProfile, AzureProfile, OnappProfile, ManageiqProfile };
 
 export const endpointsFile = z.object({ endpoints: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i), endpointProfile) });
 
@@ -92,7 +62,7 @@ export class EndpointRegistry {
   }
 }
 
-export function resolveSecret(ref: z.infer<typeof secretRef>, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
   if (ref.value !== undefined) return ref.value;
   const value = env[ref.env!];
   if (!value) throw new Error(`environment variable ${ref.env} (an endpoint secret) is not set`);

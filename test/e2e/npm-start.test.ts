@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asArray, parseXml } from '../../lib/xml';
-import { SIMULATOR_PASSWORDS } from '../../simulators/serve';
+import { ovirtDemo } from '../../simulators/ovirt/demo';
 import { OVIRT_DEMO } from '../../simulators/ovirt';
 import { freePort } from '../helpers/ports';
 
@@ -66,7 +66,7 @@ after(async () => {
 
 async function engineGet(path: string): Promise<Record<string, unknown>> {
   const res = await fetch(`http://127.0.0.1:${ports.ovirt}/ovirt-engine/api${path}`, {
-    headers: { authorization: `Basic ${Buffer.from(`admin@internal:${SIMULATOR_PASSWORDS.OVIRT_SIM_PASSWORD}`).toString('base64')}` },
+    headers: { authorization: `Basic ${Buffer.from(`admin@internal:${ovirtDemo.secrets.OVIRT_SIM_PASSWORD!}`).toString('base64')}` },
   });
   return parseXml(await res.text());
 }
@@ -85,7 +85,7 @@ test('npm start, then backupctl start … --wait backs up the demo VM and leaves
   const endpoints = await run('npx', ['backupctl', 'endpoints', '--json'], env);
   assert.equal(endpoints.code, 0, endpoints.stderr);
   assert.deepEqual(JSON.parse(endpoints.stdout).map((e: { name: string }) => e.name), ['ovirt-sim']);
-  assert.ok(!endpoints.stdout.includes(SIMULATOR_PASSWORDS.OVIRT_SIM_PASSWORD));
+  assert.ok(!endpoints.stdout.includes(ovirtDemo.secrets.OVIRT_SIM_PASSWORD!));
 
   const started = await run('npx', ['backupctl', 'start', 'ovirtSnapshotBackup', '--input', '@examples/ovirtSnapshotBackup.json', '--wait'], env);
   assert.equal(started.code, 0, `${started.stderr}\n${output}`);

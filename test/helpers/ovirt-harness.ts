@@ -1,18 +1,15 @@
 /**
- * Everything an oVirt end-to-end test needs: a dev server, the oVirt simulator with real disk
- * bytes, the main worker and (optionally) an in-process copy worker, all on free ports.
+ * Everything an oVirt end-to-end test needs: the generic harness, the oVirt simulator with real
+ * disk bytes, and (optionally) an in-process copy worker for the demo proxy VM.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { CopySettings } from '../../activities/copy/copy-disk';
-import { EndpointRegistry } from '../../lib/config/endpoints';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { createOvirtSimulator, OVIRT_DEMO, type OvirtSimulatorOptions } from '../../simulators/ovirt';
-import { createCopyWorker, createMainWorker } from '../../workers/worker-factory';
-import { startTemporal, workflowBundle } from './temporal';
+import { createCopyWorker } from '../../workers/worker-factory';
+import { startHarness } from './harness';
 
 export const SIM_PASSWORD = 'sim-secret-Pa55word';
 
@@ -38,8 +35,16 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     ...options.sim,
   });
   await simulator.start(0);
-  const env: TestWorkflowEnvironment = await startTemporal();
-  const endpoints = EndpointRegistry.fromObject({
+  const copyQueue = copyTaskQueueFor(OVIRT_DEMO.proxyVmId);
+  const copySettings: CopySettings = {
+    repositoryRoot: dirs.repository,
+    deviceByIdDir: join(dirs.devices, 'by-id'),
+    chunkBytes: 256 * 1024,
+    maxBytesPerSecond: 0,
+    ...options.copy,
+  };
+
+  const harness = await startHarness({
     endpoints: {
       'ovirt-sim': {
         vendor: 'ovirt',
@@ -48,48 +53,29 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
         auth: { type: options.auth ?? 'sso', username: 'admin@internal', password: { env: 'TEST_OVIRT_PASSWORD' } },
       },
     },
+    secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD },
+    extraWorkers: async (env) =>
+      options.inProcessCopyWorker === false
+        ? []
+        : [await createCopyWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: copyQueue, copy: copySettings })],
+    onStop: async () => {
+      await simulator.stop();
+      await rm(tmp, { recursive: true, force: true });
+    },
   });
-  const workerEnv = { ...process.env, TEST_OVIRT_PASSWORD: SIM_PASSWORD };
-  const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
-  const copyQueue = copyTaskQueueFor(OVIRT_DEMO.proxyVmId);
-  const copySettings = { repositoryRoot: dirs.repository, deviceByIdDir: join(dirs.devices, 'by-id'), chunkBytes: 256 * 1024, maxBytesPerSecond: 0, ...options.copy };
-
-  const main = await createMainWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    endpoints,
-    env: workerEnv,
-    workflowBundle: await workflowBundle(),
-  });
-  const workers: Worker[] = [main.worker];
-  if (options.inProcessCopyWorker !== false) {
-    workers.push(await createCopyWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: copyQueue, copy: copySettings }));
-  }
-  const running = workers.map((w) => w.run());
 
   return {
-    env,
-    client: env.client,
+    ...harness,
     simulator,
     state,
     demo: OVIRT_DEMO,
     dirs,
-    taskQueue,
     copyQueue,
     copySettings,
     endpoint: 'ovirt-sim',
     /** A valid input for the demo VM; override fields per test. */
     input(overrides: Record<string, unknown> = {}) {
       return { endpoint: 'ovirt-sim', vmId: OVIRT_DEMO.vmId, proxyVmId: OVIRT_DEMO.proxyVmId, pollIntervalMs: 100, ...overrides };
-    },
-    async stop() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await Promise.allSettled(running);
-      await main.close();
-      await env.teardown();
-      await simulator.stop();
-      await rm(tmp, { recursive: true, force: true });
     },
   };
 }

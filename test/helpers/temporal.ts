@@ -9,8 +9,8 @@ import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { allSearchAttributes } from '../../lib/temporal/search-attributes';
 import { workflowsPath } from '../../workers/worker-factory';
 
-// Worker lifecycle chatter hides the test report; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// Worker chatter (and the expected activity failures of fault tests) hides the test report.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
