@@ -1,0 +1,217 @@
+/**
+ * Altaro VM Backup: send an instruction (take-backup by default), track the operation until the
+ * API no longer lists it, then decide the outcome from the VM's report. Cancelling the run aborts
+ * the operation (abort-operation, non-cancellable) and waits until it is gone.
+ */
+import { ActivityCancellationType, ApplicationFailure, isCancellation, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
+import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
+import { altaroBackupInput, altaroOperationInput, type AltaroInstructionKind, type AltaroOperationParsed } from './inputs/altaro-operation';
+import { describeFailure } from './shared/failures';
+import { ProgressTracker, type Progress, type StepTiming } from './shared/progress';
+import { undoRetry, vendorRetry } from './shared/retry-policies';
+import { Saga, summarizeUndo } from './shared/saga';
+import { parseWorkflowInput } from './shared/validate-input';
+
+export const ALTARO_STEPS = ['validate', 'instruct', 'track', 'report'] as const;
+
+/** Timeline entries kept in the result (the oldest and newest always; the middle thinned). */
+const MAX_TIMELINE = 240;
+
+export interface AltaroOperationView {
+  operationGuid?: string;
+  status?: string;
+  percentage?: number;
+  subOperation?: string;
+  polls: number;
+}
+
+/** The progress query of an Altaro run: the common fields plus the operation's live status. */
+export type AltaroProgress = Progress & { operation: AltaroOperationView };
+
+export interface AltaroOperationResult {
+  provider: 'altaro';
+  workflowType: string;
+  workflowId: string;
+  runId: string;
+  endpoint: string;
+  kind: AltaroInstructionKind;
+  vmRef: string;
+  operationGuid: string;
+  /** success, or warning (the run succeeded; the report's warnings are in `warnings`). */
+  outcome: 'success' | 'warning';
+  warnings: string[];
+  report: ReportResult['report'];
+  reportType: ReportResult['type'];
+  timeline: OperationSample[];
+  polls: number;
+  timings: StepTiming[];
+  startedAt: string;
+  completedAt: string;
+}
+
+const altaro = proxyActivities<AltaroActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+const altaroUndo = proxyActivities<AltaroActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: undoRetry });
+
+export async function altaroOperation(rawInput: unknown): Promise<AltaroOperationResult> {
+  const progress = new ProgressTracker('altaroOperation', ALTARO_STEPS);
+  const input = parseWorkflowInput('altaroOperation', altaroOperationInput, rawInput);
+  return runAltaroOperation('altaroOperation', progress, input);
+}
+
+/** The take-backup shorthand the UI and schedules use. */
+export async function altaroBackup(rawInput: unknown): Promise<AltaroOperationResult> {
+  const progress = new ProgressTracker('altaroBackup', ALTARO_STEPS);
+  const input = parseWorkflowInput('altaroBackup', altaroBackupInput, rawInput);
+  return runAltaroOperation('altaroBackup', progress, { ...input, kind: 'take-backup' });
+}
+
+function thin(timeline: OperationSample[]): OperationSample[] {
+  if (timeline.length <= MAX_TIMELINE) return timeline;
+  const first = timeline[0]!;
+  const rest = timeline.slice(1, -1).filter((_, i) => i % 2 === 0);
+  return [first, ...rest, timeline[timeline.length - 1]!];
+}
+
+async function runAltaroOperation(
+  workflowType: string,
+  progress: ProgressTracker,
+  input: Omit<AltaroOperationParsed, 'options'> & { options?: AltaroOperationParsed['options'] },
+): Promise<AltaroOperationResult> {
+  const { workflowId, runId } = workflowInfo();
+  const startedAt = new Date().toISOString();
+  const { endpoint, vmRef, kind } = input;
+  const view: AltaroOperationView = { polls: 0 };
+  (progress.current as AltaroProgress).operation = view;
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'altaro' },
+    { key: BackupVmId, value: vmRef },
+  ]);
+  const saga = new Saga();
+  let timeline: OperationSample[] = [];
+  let operationGuid: string | undefined;
+  let abortAnswer: { apiSaid: string; accepted: boolean } | undefined;
+  const maxSliceMs = Math.min(30 * 60_000, Math.max(5_000, 10 * input.maxPollIntervalMs));
+  const poll = proxyActivities<AltaroActivities>({
+    startToCloseTimeout: maxSliceMs + 120_000,
+    heartbeatTimeout: '30 seconds',
+    retry: vendorRetry,
+    // The activity ends its session when cancelled: wait for that before aborting.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  }).altaroPollOperation;
+
+  try {
+    progress.enter('instruct');
+    await altaro.altaroCheckEndpoint({ endpoint });
+    // Registered before the instruction: whatever happens from here on, an operation this run
+    // started is aborted (the guid is known once the instruction answered).
+    const forgetAbort = saga.add(`abort ${kind} operation on VM ${vmRef}`, async () => {
+      if (!operationGuid) return;
+      abortAnswer = await altaroUndo.altaroAbortOperation({
+        endpoint,
+        operationGuid,
+        pollMs: input.pollIntervalMs,
+        timeoutMs: 10 * 60_000,
+      });
+    });
+    try {
+      ({ operationGuid } = await altaro.altaroSendInstruction({ endpoint, kind, vmRef, options: input.options }));
+    } catch (err) {
+      // Refused (Success:false) or never answered: no guid, so there is nothing this run can abort.
+      if (!isCancellation(err)) forgetAbort();
+      throw err;
+    }
+    view.operationGuid = operationGuid;
+    const baseline: ReportBaseline = await altaro.altaroReportBaseline({ endpoint, kind, vmRef });
+
+    progress.enter('track');
+    const deadline = Date.now() + input.operationTimeoutHours * 3_600_000;
+    let intervalMs = input.pollIntervalMs;
+    let slice: PollSliceResult | undefined;
+    for (;;) {
+      slice = await poll({
+        endpoint,
+        operationGuid,
+        intervalMs,
+        maxIntervalMs: input.maxPollIntervalMs,
+        maxSliceMs,
+        progressStepPercent: 5,
+        last: slice?.last,
+      });
+      intervalMs = slice.intervalMs;
+      view.polls += slice.polls;
+      timeline = thin([...timeline, ...slice.samples]);
+      if (slice.last) {
+        view.status = slice.last.status;
+        view.percentage = slice.last.percent;
+        view.subOperation = slice.last.subOperation;
+        progress.update({ message: `${slice.last.status} ${slice.last.percent}%${slice.last.subOperation ? ` (${slice.last.subOperation})` : ''}` });
+        // Percent of the whole run: the operation's own percentage within the track step.
+        progress.current.percent = Math.min(99, Math.floor((100 * (2 + slice.last.percent / 100)) / ALTARO_STEPS.length));
+      }
+      if (slice.gone) break;
+      if (Date.now() > deadline) {
+        throw ApplicationFailure.nonRetryable(
+          `operation ${operationGuid} still running after ${input.operationTimeoutHours} h (${view.status ?? '?'} ${view.percentage ?? 0}%)`,
+          'VendorOperationStuck',
+        );
+      }
+    }
+    view.status = 'Gone';
+    forgetAbort();
+
+    progress.enter('report');
+    const report = await altaro.altaroReadReport({ endpoint, kind, vmRef, baseline, timeoutMs: input.reportTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    if (report.result !== 'success' && report.result !== 'warning') {
+      throw ApplicationFailure.create({
+        type: 'AltaroOperationFailed',
+        nonRetryable: true,
+        message: `Altaro ${kind} of VM ${vmRef} ended "${report.report.Result}": ${report.report.Error || 'the report gives no error text'}`,
+        details: [{ report: report.report }],
+      });
+    }
+    const warnings = report.result === 'warning' ? [report.report.Error || 'the report says Warning without details'] : [];
+    progress.update({ message: warnings.length ? `completed with warnings: ${warnings.join('; ')}` : `completed: ${report.report.Result}` });
+    progress.finish('completed');
+    return {
+      provider: 'altaro',
+      workflowType,
+      workflowId,
+      runId,
+      endpoint,
+      kind,
+      vmRef,
+      operationGuid,
+      outcome: report.result === 'warning' ? 'warning' : 'success',
+      warnings,
+      report: report.report,
+      reportType: report.type,
+      timeline,
+      polls: view.polls,
+      timings: progress.current.timings,
+      startedAt,
+      completedAt: new Date().toISOString(),
+    };
+  } catch (err) {
+    const failedStep = progress.current.step;
+    progress.current.state = 'compensating';
+    const outcomes = await saga.compensate();
+    const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
+    const aborted = abortAnswer ? `abort-operation for ${operationGuid}: ${abortAnswer.apiSaid}` : operationGuid ? undefined : 'no operation had been started';
+    if (isCancellation(err)) {
+      progress.update({ message: `cancelled during "${failedStep}"; ${aborted ?? summarizeUndo(outcomes)}` });
+      progress.finish('cancelled', undone);
+      log.info('altaro run cancelled', { operationGuid, apiSaid: abortAnswer?.apiSaid });
+      throw err;
+    }
+    progress.update({ message: describeFailure(err) });
+    progress.finish('failed', undone);
+    throw ApplicationFailure.create({
+      type: 'BackupStepFailed',
+      nonRetryable: true,
+      message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}${abortAnswer ? ` (API: ${abortAnswer.apiSaid})` : ''}`,
+      details: [{ step: failedStep, reason: describeFailure(err), operationGuid, compensation: outcomes }],
+      cause: err instanceof Error ? err : undefined,
+    });
+  }
+}
