@@ -1,0 +1,142 @@
+/** Every OnApp client operation against the simulator, in both formats. */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VendorError } from '../../lib/errors';
+import { startOnappSimulator } from '../helpers/onapp-harness';
+
+let sim: Awaited<ReturnType<typeof startOnappSimulator>>;
+before(async () => {
+  sim = await startOnappSimulator({ buildMs: 400, restoreMs: 300 });
+});
+after(async () => sim?.simulator.stop());
+beforeEach(() => {
+  sim.state.reset();
+  sim.simulator.faults.clear();
+  sim.simulator.calls.clear();
+});
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function rejectsWith(promise: Promise<unknown>, status: number, text: RegExp): Promise<VendorError> {
+  let caught: unknown;
+  await promise.catch((err) => (caught = err));
+  assert.ok(caught instanceof VendorError, `expected a VendorError, got ${String(caught)}`);
+  assert.equal(caught.status, status, caught.message);
+  assert.match(caught.message, text);
+  return caught;
+}
+
+test('the same backups read through .json and .xml are deep-equal typed objects (built, unbuilt, nil fields)', async () => {
+  const json = sim.client('json');
+  const xml = sim.client('xml');
+  // One in progress (built false, built_at nil, size 0) beside two finished ones, one with a nil note.
+  await json.takeIncrementalBackup(sim.demo.otherVmId, { note: 'in progress' });
+  const fromJson = await json.listBackups(sim.demo.otherVmId);
+  const fromXml = await xml.listBackups(sim.demo.otherVmId);
+  assert.equal(fromJson.length, 3);
+  assert.deepEqual(fromXml, fromJson);
+  const [image, files, running] = fromJson;
+  assert.equal(image!.backupType, 'normal');
+  assert.equal(image!.targetType, 'Disk');
+  assert.equal(typeof image!.backupSizeKb, 'number');
+  assert.ok(image!.backupSizeKb! > 0);
+  assert.equal(files!.note, null, 'nil="true" and JSON null both read as null');
+  assert.equal(files!.dataStoreType, null);
+  assert.equal(running!.built, false);
+  assert.equal(running!.builtAt, null);
+  assert.equal(running!.locked, true);
+  assert.match(image!.builtAt!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+  // Single resources agree too.
+  for (const b of fromJson) assert.deepEqual(await xml.getBackup(b.id), await json.getBackup(b.id));
+  // And an empty list is [] in both.
+  assert.deepEqual(await json.listBackups(sim.demo.vmId, 'normal'), []);
+  assert.deepEqual(await xml.listBackups(sim.demo.vmId, 'normal'), []);
+});
+
+for (const format of ['json', 'xml'] as const) {
+  test(`${format}: take normal (per disk) and incremental (per server), get, list by kind and by disk, delete`, async () => {
+    const client = sim.client(format);
+    const image = await client.takeDiskBackup(sim.demo.dataDiskId, { note: 'disk image' });
+    assert.equal(image.backupType, 'normal');
+    assert.equal(image.targetType, 'Disk');
+    assert.equal(image.targetId, sim.demo.dataDiskId);
+    assert.equal(image.built, false);
+    assert.equal(image.note, 'disk image');
+    // One backup per server at a time: OnApp answers 422 with its errors body.
+    await rejectsWith(client.takeIncrementalBackup(sim.demo.vmId), 422, /Another backup of this virtual server is being taken/);
+    await wait(500);
+    const done = await client.getBackup(image.id);
+    assert.equal(done.built, true);
+    assert.equal(done.locked, false);
+    assert.ok(done.builtAt && done.backupSizeKb && done.backupSizeKb > 0);
+
+    const files = await client.takeIncrementalBackup(sim.demo.vmId, { note: 'files' });
+    assert.equal(files.backupType, 'incremental');
+    assert.equal(files.targetType, 'VirtualMachine');
+    assert.equal(files.targetId, sim.demo.vmId);
+
+    assert.deepEqual((await client.listBackups(sim.demo.vmId)).map((b) => b.id), [image.id, files.id]);
+    assert.deepEqual((await client.listBackups(sim.demo.vmId, 'normal')).map((b) => b.id), [image.id]);
+    assert.deepEqual((await client.listBackups(sim.demo.vmId, 'incremental')).map((b) => b.id), [files.id]);
+    assert.deepEqual((await client.listDiskBackups(sim.demo.dataDiskId)).map((b) => b.id), [image.id]);
+    assert.deepEqual((await client.listDiskBackups(sim.demo.dataDiskId, sim.demo.vmId)).map((b) => b.id), [image.id]);
+    assert.deepEqual(await client.listDiskBackups(sim.demo.primaryDiskId, sim.demo.vmId), []);
+
+    await client.deleteBackup(files.id);
+    await client.deleteBackup(image.id);
+    assert.deepEqual(await sim.backupsOf(), []);
+    await rejectsWith(client.getBackup(image.id), 404, /Backup not found/);
+    await rejectsWith(client.deleteBackup(image.id), 404, /Backup not found/);
+  });
+
+  test(`${format}: restore locks the backup and the server until it is done; an unbuilt backup cannot be restored`, async () => {
+    const client = sim.client(format);
+    const backup = await client.takeIncrementalBackup(sim.demo.vmId);
+    await rejectsWith(client.restoreBackup(backup.id), 422, /not built yet/);
+    await wait(500);
+    await client.restoreBackup(backup.id);
+    assert.equal((await client.getBackup(backup.id)).locked, true);
+    assert.equal((await client.getVirtualServer(sim.demo.vmId)).locked, true);
+    await rejectsWith(client.deleteBackup(backup.id), 422, /locked by a running restore/);
+    await wait(400);
+    assert.equal((await client.getBackup(backup.id)).locked, false);
+    assert.equal((await client.getVirtualServer(sim.demo.vmId)).locked, false);
+    assert.equal(sim.simulator.calls.matching('POST', /\/backups\/\d+\/restore\.(json|xml)$/).length, 2);
+  });
+
+  test(`${format}: virtual server and disks; swap disks cannot be backed up; unknown ids are 404`, async () => {
+    const client = sim.client(format);
+    const vm = await client.getVirtualServer(sim.demo.vmId);
+    assert.deepEqual({ id: vm.id, label: vm.label }, { id: sim.demo.vmId, label: sim.demo.vmLabel });
+    const disks = await client.listDisks(sim.demo.vmId);
+    assert.deepEqual(disks.map((d) => [d.id, d.primary, d.isSwap]), [
+      [sim.demo.primaryDiskId, true, false],
+      [sim.demo.swapDiskId, false, true],
+      [sim.demo.dataDiskId, false, false],
+    ]);
+    await rejectsWith(client.takeDiskBackup(sim.demo.swapDiskId), 422, /swap disks/);
+    await rejectsWith(client.getVirtualServer(999), 404, /VirtualMachine not found/);
+  });
+}
+
+test('wrong credentials are a non-retryable 401 with the vendor message; 5xx and dropped connections are retryable', async () => {
+  const wrong = new (await import('../../activities/onapp/client')).OnappClient(sim.profile('json'), { TEST_ONAPP_PASSWORD: 'nope' });
+  const unauthorized = await rejectsWith(wrong.listBackups(sim.demo.vmId), 401, /sign in/);
+  assert.equal(unauthorized.retryable, false);
+
+  sim.simulator.faults.add({ method: 'GET', path: '/virtual_machines/:id/backups.json', action: { kind: 'status', status: 503, message: 'maintenance', retryAfterSeconds: 2 } });
+  const busy = await rejectsWith(sim.client().listBackups(sim.demo.vmId), 503, /maintenance/);
+  assert.equal(busy.retryable, true);
+  assert.equal(busy.retryAfterMs, 2000);
+
+  sim.simulator.faults.add({ method: 'GET', path: '/backups/:id', action: { kind: 'drop' } });
+  let dropped: unknown;
+  await sim.client('xml').getBackup(9001).catch((e) => (dropped = e));
+  assert.ok(dropped instanceof VendorError && dropped.retryable && dropped.status === undefined, String(dropped));
+
+  sim.simulator.faults.add({ method: 'GET', path: '/virtual_machines/:id/backups.xml', action: { kind: 'malformed' } });
+  let malformed: unknown;
+  await sim.client('xml').listBackups(sim.demo.otherVmId).catch((e) => (malformed = e));
+  assert.ok(malformed instanceof VendorError && !malformed.retryable, String(malformed));
+  assert.match((malformed as Error).message, /unexpected response body/);
+});

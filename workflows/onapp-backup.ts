@@ -1,0 +1,143 @@
+/**
+ * OnApp "take a backup": trigger → poll the server's backup list until the new backup is built →
+ * report its fields. On failure or cancellation an unfinished backup is deleted.
+ */
+import { ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { OnappActivities, OnappBackup } from '../activities/onapp/activities';
+import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
+import { onappBackupInput, onappListBackupsInput } from './inputs/onapp-backup';
+import { describeFailure } from './shared/failures';
+import { ProgressTracker, type StepTiming } from './shared/progress';
+import { Saga, summarizeUndo, type UndoOutcome } from './shared/saga';
+import { parseWorkflowInput } from './shared/validate-input';
+import { undoRetry, vendorRetry } from './shared/retry-policies';
+
+export const ONAPP_BACKUP_STEPS = ['validate', 'preflight', 'take', 'build', 'report'] as const;
+
+export interface OnappBackupResult {
+  provider: 'onapp';
+  workflowId: string;
+  runId: string;
+  endpoint: string;
+  virtualServer: { id: number; label: string; identifier: string };
+  disk?: { id: number; label: string | null; sizeGb: number };
+  /** The finished backup with every field OnApp reports. */
+  backup: OnappBackup;
+  /** The fields an admin asks for first. */
+  summary: { id: number; type: 'normal' | 'incremental'; sizeKb: number | null; builtAt: string | null; identifier: string };
+  /** How many times the backup list was read before the backup showed as built. */
+  polls: number;
+  adopted: boolean;
+  timings: StepTiming[];
+  startedAt: string;
+  completedAt: string;
+}
+
+const onapp = proxyActivities<OnappActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+const onappUndo = proxyActivities<OnappActivities>({ startToCloseTimeout: '5 minutes', retry: undoRetry });
+
+export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult> {
+  const progress = new ProgressTracker('onappBackup', ONAPP_BACKUP_STEPS);
+  const input = parseWorkflowInput('onappBackup', onappBackupInput, rawInput);
+  const { workflowId, runId } = workflowInfo();
+  const startedAt = new Date().toISOString();
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'onapp' },
+    { key: BackupVmId, value: String(input.virtualServerId) },
+  ]);
+  const { endpoint, virtualServerId } = input;
+  const saga = new Saga();
+
+  try {
+    progress.enter('preflight');
+    await onapp.onappCheckEndpoint({ endpoint });
+    const pre = await onapp.onappPreflight({ endpoint, virtualServerId, backupType: input.backupType, diskId: input.diskId });
+
+    progress.enter('take');
+    let backupId: number | undefined;
+    // Registered before the take: a take whose reply was lost is still found (by the run tag) and removed.
+    const forgetBackup = saga.add(`delete unfinished backup of ${pre.virtualServer.label}`, () =>
+      onappUndo.onappDeleteRunBackup({ endpoint, virtualServerId, runId, backupId }),
+    );
+    const taken = await onapp.onappTakeBackup({ endpoint, virtualServerId, runId, backupType: input.backupType, diskId: pre.disk?.id, note: input.note });
+    backupId = taken.backup.id;
+    progress.update({ message: `backup ${backupId} is being built` });
+
+    progress.enter('build');
+    const built = await proxyActivities<OnappActivities>({
+      startToCloseTimeout: (input.buildTimeoutSeconds + 120) * 1000,
+      heartbeatTimeout: Math.max(30_000, input.pollIntervalMs * 3),
+      retry: vendorRetry,
+    }).onappWaitBackupBuilt({ endpoint, virtualServerId, backupId, deadline: Date.now() + input.buildTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    // Built: the backup is the product of the run and stays.
+    forgetBackup();
+
+    progress.enter('report');
+    progress.finish('completed');
+    const { backup } = built;
+    return {
+      provider: 'onapp',
+      workflowId,
+      runId,
+      endpoint,
+      virtualServer: pre.virtualServer,
+      disk: pre.disk,
+      backup,
+      summary: { id: backup.id, type: backup.backupType, sizeKb: backup.backupSizeKb, builtAt: backup.builtAt, identifier: backup.identifier },
+      polls: built.polls,
+      adopted: taken.adopted,
+      timings: progress.current.timings,
+      startedAt,
+      completedAt: new Date().toISOString(),
+    };
+  } catch (err) {
+    throw await compensateAndFail(err, progress, saga);
+  }
+}
+
+export interface OnappListBackupsResult {
+  provider: 'onapp';
+  endpoint: string;
+  virtualServerId: number;
+  kind: 'all' | 'normal' | 'incremental';
+  count: number;
+  backups: OnappBackup[];
+}
+
+/** The catalogue of a virtual server's backups, every field typed. */
+export async function onappListBackups(rawInput: unknown): Promise<OnappListBackupsResult> {
+  const input = parseWorkflowInput('onappListBackups', onappListBackupsInput, rawInput);
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'onapp' },
+    { key: BackupVmId, value: String(input.virtualServerId) },
+  ]);
+  let backups: OnappBackup[];
+  try {
+    await onapp.onappCheckEndpoint({ endpoint: input.endpoint });
+    backups = await onapp.onappListBackups({ endpoint: input.endpoint, virtualServerId: input.virtualServerId, kind: input.kind });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    throw ApplicationFailure.create({ type: 'ListBackupsFailed', nonRetryable: true, message: describeFailure(err), cause: err instanceof Error ? err : undefined });
+  }
+  return { provider: 'onapp', endpoint: input.endpoint, virtualServerId: input.virtualServerId, kind: input.kind, count: backups.length, backups };
+}
+
+/** Runs the saga, records the outcome, and returns what to throw: the cancellation, or a failure naming the step. */
+export async function compensateAndFail(err: unknown, progress: ProgressTracker, saga: Saga): Promise<unknown> {
+  const failedStep = progress.current.step;
+  progress.current.state = 'compensating';
+  const outcomes: UndoOutcome[] = await saga.compensate();
+  const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
+  if (isCancellation(err)) {
+    progress.finish('cancelled', undone);
+    return err;
+  }
+  progress.finish('failed', undone);
+  return ApplicationFailure.create({
+    type: 'BackupStepFailed',
+    nonRetryable: true,
+    message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}`,
+    details: [{ step: failedStep, reason: describeFailure(err), compensation: outcomes }],
+    cause: err instanceof Error ? err : undefined,
+  });
+}
