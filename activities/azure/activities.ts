@@ -1,0 +1,327 @@
+/**
+ * Azure Backup activities. Each one is safe to retry: protection is a PUT, a backup or restore
+ * adopts the job an earlier attempt started, revoke/disable accept "already gone". Long waits
+ * (async operations, cancellation) poll inside the activity with heartbeats.
+ */
+import { heartbeat, sleep } from '@temporalio/activity';
+import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import type { EndpointClients } from '../endpoint-clients';
+import { AzureClient, type AsyncOutcome, type TrackOptions } from './client';
+import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, type StoredFileRecovery } from './file-recovery-store';
+import { terminalJobStatuses, type AzureJob, type AzureRecoveryPoint } from './schemas';
+
+export interface AzureVmSelector {
+  endpoint: string;
+  vmName?: string;
+  vmResourceId?: string;
+}
+
+export interface AzureItemRef {
+  endpoint: string;
+  containerName: string;
+  protectedItemName: string;
+}
+
+export interface AzureVmInfo {
+  vmName: string;
+  sourceResourceId: string;
+  containerName: string;
+  protectedItemName: string;
+  protected: boolean;
+  protectionState?: string;
+  policyId?: string;
+}
+
+export interface AzureJobSummary {
+  jobId: string;
+  operation: string;
+  entity: string;
+  status: string;
+  startTime: string;
+  endTime?: string;
+  duration?: string;
+  progressPercentage?: number;
+  estimatedRemainingDuration?: string;
+  tasks: Array<{ taskId: string; status: string; progressPercentage?: number; duration?: string }>;
+  errors: Array<{ code?: number; title?: string; message?: string; recommendations?: string[] }>;
+  properties: Record<string, string>;
+  terminal: boolean;
+}
+
+export interface AzureRecoveryPointInfo {
+  name: string;
+  id: string;
+  time: string;
+  type: string;
+  osType?: string;
+  ilrSessionActive: boolean;
+}
+
+export function summarizeJob(job: AzureJob): AzureJobSummary {
+  const p = job.properties;
+  return {
+    jobId: job.name,
+    operation: p.operation,
+    entity: p.entityFriendlyName,
+    status: p.status,
+    startTime: p.startTime,
+    endTime: p.endTime,
+    duration: p.duration,
+    progressPercentage: p.extendedInfo?.progressPercentage,
+    estimatedRemainingDuration: p.extendedInfo?.estimatedRemainingDuration,
+    tasks: (p.extendedInfo?.tasksList ?? []).map((t) => ({ taskId: t.taskId, status: t.status, progressPercentage: t.progressPercentage, duration: t.duration })),
+    errors: (p.errorDetails ?? []).map((e) => ({ code: e.errorCode, title: e.errorTitle, message: e.errorString, recommendations: e.recommendations })),
+    properties: p.extendedInfo?.propertyBag ?? {},
+    terminal: terminalJobStatuses.includes(p.status),
+  };
+}
+
+function rpInfo(rp: AzureRecoveryPoint): AzureRecoveryPointInfo {
+  return { name: rp.name, id: rp.id, time: rp.properties.recoveryPointTime, type: rp.properties.recoveryPointType, osType: rp.properties.osType, ilrSessionActive: rp.properties.isInstantIlrSessionActive };
+}
+
+/** Sleeps between polls, heartbeating so a cancel reaches the activity and a dead worker is noticed. */
+function tracking(pollMs: number, details?: () => unknown): TrackOptions {
+  return {
+    pollMs,
+    wait: async (ms) => {
+      heartbeat(details?.());
+      await sleep(ms);
+      heartbeat(details?.());
+    },
+  };
+}
+
+const vmNameOf = (resourceId: string) => resourceId.split('/').pop() ?? resourceId;
+
+function jobIdOf(outcome: AsyncOutcome): string | undefined {
+  const props = outcome.operation?.properties;
+  return props && props.objectType === 'OperationStatusJobExtendedInfo' ? props.jobId : undefined;
+}
+
+export function createAzureActivities(clients: EndpointClients) {
+  const azure = (endpoint: string) => clients.client(endpoint, 'azure', (profile, env) => new AzureClient(profile, env));
+
+  /** Finds the job an async call started when the service did not name it (Location-only answers). */
+  async function findStartedJob(client: AzureClient, vmName: string, operation: string, since: number): Promise<string> {
+    const jobs = await client.findJobs(vmName, operation);
+    const job = jobs.find((j) => Date.parse(j.properties.startTime) >= since - 60_000);
+    if (!job) throw new VendorError({ vendor: 'azure', operation: `find ${operation} job of ${vmName}`, vendorMessage: `the ${operation} request was accepted but no ${operation} job of ${vmName} shows up`, retryable: true });
+    return job.name;
+  }
+
+  return {
+    /** Resolves the profile without calling Azure: a wrong name fails before anything happens. */
+    async azureCheckEndpoint(input: { endpoint: string }): Promise<{ endpoint: string; url: string; vault: string; apiVersion: string }> {
+      const p = clients.profile(input.endpoint, 'azure');
+      return { endpoint: input.endpoint, url: p.url, vault: `${p.resourceGroup}/${p.vaultName}`, apiVersion: p.apiVersion };
+    },
+
+    /** The vault's IaaS VM policy of that name (case-insensitive), or a clear list of what exists. */
+    async azureResolvePolicy(input: { endpoint: string; policyName: string }): Promise<{ policyId: string; policyName: string }> {
+      const client = azure(input.endpoint);
+      const policies = await client.listPolicies();
+      let policy = policies.find((p) => p.name.toLowerCase() === input.policyName.toLowerCase());
+      if (!policy) {
+        policy = await client.getPolicy(input.policyName).catch((err) => {
+          if (err instanceof VendorError && err.isNotFound) {
+            throw nonRetryable(`backup policy "${input.policyName}" does not exist in vault ${client.profile.vaultName}; its IaaS VM policies: ${policies.map((p) => p.name).join(', ') || '(none)'}`, ErrorTypes.invalidInput);
+          }
+          throw err;
+        });
+      }
+      return { policyId: policy.id, policyName: policy.name };
+    },
+
+    /**
+     * Finds the VM: among protected items first; otherwise refreshes the vault's containers (an async
+     * operation) and looks among the protectable items.
+     */
+    async azureFindVm(input: AzureVmSelector & { pollMs: number }): Promise<AzureVmInfo> {
+      const client = azure(input.endpoint);
+      const want = (name?: string, id?: string) =>
+        (input.vmResourceId && id?.toLowerCase() === input.vmResourceId.toLowerCase()) || (!input.vmResourceId && input.vmName && name?.toLowerCase() === input.vmName.toLowerCase());
+      const protectedItems = (await client.listProtectedItems()).filter((i) => want(i.properties.friendlyName ?? vmNameOf(i.properties.sourceResourceId), i.properties.sourceResourceId));
+      if (protectedItems.length > 1) throw nonRetryable(`${protectedItems.length} protected VMs are named "${input.vmName}"; give vmResourceId instead`, ErrorTypes.invalidInput);
+      const item = protectedItems[0];
+      if (item) {
+        const container = /protectionContainers\/([^/]+)\/protectedItems\//i.exec(item.id)?.[1];
+        return {
+          vmName: item.properties.friendlyName ?? vmNameOf(item.properties.sourceResourceId),
+          sourceResourceId: item.properties.sourceResourceId,
+          containerName: decodeURIComponent(container ?? `IaasVMContainer;${item.properties.containerName}`),
+          protectedItemName: item.name,
+          protected: true,
+          protectionState: item.properties.protectionState,
+          policyId: item.properties.policyId,
+        };
+      }
+      await client.refreshContainers(tracking(input.pollMs));
+      const candidates = (await client.listProtectableItems()).filter((i) => want(i.properties.friendlyName, i.properties.virtualMachineId));
+      if (candidates.length > 1) throw nonRetryable(`${candidates.length} VMs are named "${input.vmName}"; give vmResourceId instead`, ErrorTypes.invalidInput);
+      const found = candidates[0];
+      if (!found) {
+        throw nonRetryable(
+          `VM ${input.vmResourceId ?? input.vmName} is neither protected by vault ${client.profile.vaultName} nor among its protectable VMs (after a container refresh)`,
+          ErrorTypes.invalidInput,
+        );
+      }
+      const container = /protectionContainers\/([^/]+)\/protectableItems\//i.exec(found.id)?.[1];
+      return {
+        vmName: found.properties.friendlyName,
+        sourceResourceId: found.properties.virtualMachineId,
+        containerName: decodeURIComponent(container ?? `IaasVMContainer;${found.name}`),
+        protectedItemName: `VM;${found.name}`,
+        protected: false,
+      };
+    },
+
+    /** PUT of the protected item (idempotent by nature), followed to its end. */
+    async azureEnableProtection(input: AzureItemRef & { sourceResourceId: string; policyId: string; pollMs: number }): Promise<{ protectionState: string; policyId?: string; via: string }> {
+      const client = azure(input.endpoint);
+      const outcome = await client.enableProtection(input.containerName, input.protectedItemName, input.sourceResourceId, input.policyId, tracking(input.pollMs));
+      const item = await client.getProtectedItem(input.containerName, input.protectedItemName);
+      if (!item) throw new VendorError({ vendor: 'azure', operation: 'enable protection', vendorMessage: `protection of ${input.protectedItemName} succeeded but the item is not there`, retryable: true });
+      return { protectionState: item.properties.protectionState, policyId: item.properties.policyId, via: outcome.via };
+    },
+
+    /** Undo of a protection this run enabled: stop protection and delete its backup data. */
+    async azureDisableProtection(input: AzureItemRef & { pollMs: number }): Promise<{ result: string }> {
+      const client = azure(input.endpoint);
+      return { result: await client.disableProtection(input.containerName, input.protectedItemName, tracking(input.pollMs)) };
+    },
+
+    /** Triggers an on-demand backup, or adopts the backup job already running for the VM. */
+    async azureTriggerBackup(input: AzureItemRef & { vmName: string; expiry?: string; pollMs: number }): Promise<{ jobId: string; adopted: boolean; via: string }> {
+      const client = azure(input.endpoint);
+      const running = await client.findJobs(input.vmName, 'Backup', 'InProgress');
+      if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
+      const since = Date.now();
+      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs));
+      return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };
+    },
+
+    async azureGetJob(input: { endpoint: string; jobId: string }): Promise<AzureJobSummary> {
+      return summarizeJob(await azure(input.endpoint).getJob(input.jobId));
+    },
+
+    /** Cancels a running job and waits until it has ended; a job that already ended is left as it is. */
+    async azureCancelJob(input: { endpoint: string; jobId?: string; vmName?: string; operation?: string; pollMs: number }): Promise<AzureJobSummary | undefined> {
+      const client = azure(input.endpoint);
+      let jobId = input.jobId;
+      if (!jobId && input.vmName && input.operation) {
+        // The trigger was cut off before it told us the job: cancel the VM's running job of that kind.
+        jobId = (await client.findJobs(input.vmName, input.operation, 'InProgress'))[0]?.name;
+      }
+      if (!jobId) return undefined;
+      let job = summarizeJob(await client.getJob(jobId));
+      if (!job.terminal && job.status !== 'Cancelling') {
+        try {
+          await client.cancelJob(jobId, tracking(input.pollMs, () => ({ jobId })));
+        } catch (err) {
+          // It may have ended between the look and the cancel: only a job still running is a problem.
+          job = summarizeJob(await client.getJob(jobId));
+          if (!job.terminal) throw err;
+        }
+      }
+      for (;;) {
+        job = summarizeJob(await client.getJob(jobId));
+        if (job.terminal) return job;
+        heartbeat({ jobId, status: job.status });
+        await sleep(input.pollMs);
+      }
+    },
+
+    /** The newest recovery point (optionally taken after `after`), or the one with that name. */
+    async azureFindRecoveryPoint(input: AzureItemRef & { recoveryPoint?: string; after?: string }): Promise<AzureRecoveryPointInfo> {
+      const client = azure(input.endpoint);
+      if (input.recoveryPoint && input.recoveryPoint !== 'latest') {
+        const rp = await client.getRecoveryPoint(input.containerName, input.protectedItemName, input.recoveryPoint).catch((err) => {
+          if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`recovery point ${input.recoveryPoint} of ${input.protectedItemName} does not exist`, ErrorTypes.invalidInput);
+          throw err;
+        });
+        return rpInfo(rp);
+      }
+      const points = (await client.listRecoveryPoints(input.containerName, input.protectedItemName))
+        .filter((rp) => !input.after || Date.parse(rp.properties.recoveryPointTime) >= Date.parse(input.after))
+        .sort((a, b) => Date.parse(b.properties.recoveryPointTime) - Date.parse(a.properties.recoveryPointTime));
+      if (!points[0]) {
+        const what = input.after ? ` taken after ${input.after}` : '';
+        // Right after a backup job the point can take a moment to be listed: let Temporal retry.
+        throw new VendorError({ vendor: 'azure', operation: 'list recovery points', vendorMessage: `${input.protectedItemName} has no recovery point${what}`, retryable: Boolean(input.after) });
+      }
+      return rpInfo(points[0]);
+    },
+
+    /** Triggers a restore, or adopts the restore job already running for the VM. */
+    async azureTriggerRestore(
+      input: AzureItemRef & {
+        vmName: string;
+        recoveryPoint: string;
+        restore: Parameters<AzureClient['restore']>[3];
+        pollMs: number;
+      },
+    ): Promise<{ jobId: string; adopted: boolean; via: string }> {
+      const client = azure(input.endpoint);
+      const running = await client.findJobs(input.vmName, 'Restore', 'InProgress');
+      if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
+      const since = Date.now();
+      const outcome = await client.restore(input.containerName, input.protectedItemName, input.recoveryPoint, input.restore, tracking(input.pollMs));
+      return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Restore', since)), adopted: false, via: outcome.via };
+    },
+
+    /**
+     * Provisions item-level recovery and keeps the script and its password on the worker's side:
+     * the result carries only where they are, never the password or the suffix that holds it.
+     */
+    async azureProvisionFileRecovery(
+      input: AzureItemRef & { recoveryPoint: string; sourceResourceId: string; initiatorName: string; ref: string; pollMs: number },
+    ): Promise<Omit<StoredFileRecovery, never> & { osType?: string; via: string }> {
+      const client = azure(input.endpoint);
+      const outcome = await client.provisionItemLevelRecovery(
+        input.containerName,
+        input.protectedItemName,
+        input.recoveryPoint,
+        { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: input.recoveryPoint, virtualMachineId: input.sourceResourceId, initiatorName: input.initiatorName, renewExistingRegistration: true },
+        tracking(input.pollMs),
+      );
+      let props = outcome.operation?.properties;
+      if (!props && outcome.operationId) props = (await client.getItemOperationStatus(input.containerName, input.protectedItemName, outcome.operationId)).properties;
+      if (!props || props.objectType !== 'OperationStatusProvisionILRExtendedInfo') {
+        throw new VendorError({ vendor: 'azure', operation: 'provisionInstantItemRecovery', vendorMessage: 'the operation succeeded without a recovery target (no client script)', retryable: false });
+      }
+      const script = props.recoveryTarget.clientScripts.find((s) => s.scriptNameSuffix) ?? props.recoveryTarget.clientScripts[0]!;
+      if (!script.scriptNameSuffix) throw new VendorError({ vendor: 'azure', operation: 'provisionInstantItemRecovery', vendorMessage: 'the client script has no scriptNameSuffix (no password to hand over)', retryable: false });
+      let secret: ReturnType<typeof extractIlrPassword>;
+      try {
+        secret = extractIlrPassword(script.scriptNameSuffix);
+      } catch (err) {
+        throw new VendorError({ vendor: 'azure', operation: 'provisionInstantItemRecovery', vendorMessage: (err as Error).message, retryable: false });
+      }
+      const root = fileRecoveryRoot(client.profile);
+      const stored = await storeFileRecovery(root, input.ref, { scriptContent: script.scriptContent, scriptExtension: script.scriptExtension, ...secret });
+      return { ...stored, osType: script.osType, via: outcome.via };
+    },
+
+    /** Revokes the ILR connection (a recovery point that is gone counts as revoked) and deletes the stored credentials. */
+    async azureRevokeFileRecovery(input: AzureItemRef & { recoveryPoint: string; ref: string; pollMs: number }): Promise<{ revoked: boolean }> {
+      const client = azure(input.endpoint);
+      let revoked = true;
+      try {
+        await client.revokeItemLevelRecovery(input.containerName, input.protectedItemName, input.recoveryPoint, tracking(input.pollMs));
+      } catch (err) {
+        if (!(err instanceof VendorError && err.isNotFound)) throw err;
+        revoked = false;
+      }
+      await removeFileRecovery(fileRecoveryRoot(client.profile), input.ref);
+      return { revoked };
+    },
+
+    /** The current state of a recovery point (e.g. whether an ILR session is still open). */
+    async azureGetRecoveryPoint(input: AzureItemRef & { recoveryPoint: string }): Promise<AzureRecoveryPointInfo> {
+      return rpInfo(await azure(input.endpoint).getRecoveryPoint(input.containerName, input.protectedItemName, input.recoveryPoint));
+    },
+  };
+}
+
+export type AzureActivities = ReturnType<typeof createAzureActivities>;

@@ -1,0 +1,79 @@
+/** Pieces the Azure Backup workflows share: activity proxies, following a job, failures. */
+import { ApplicationFailure, isCancellation, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { AzureActivities, AzureJobSummary } from '../activities/azure/activities';
+import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
+import { describeFailure } from './shared/failures';
+import type { ProgressTracker } from './shared/progress';
+import { summarizeUndo, type Saga } from './shared/saga';
+import { undoRetry, vendorRetry } from './shared/retry-policies';
+
+/** Quick calls. */
+export const azure = proxyActivities<AzureActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+/** Calls that follow an async operation inside the activity (heartbeating while they wait). */
+export const azureAsync = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry });
+/** Undo steps: retried until they succeed or clearly cannot. */
+export const azureUndo = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+
+export function tagRun(vm: { vmName?: string; vmResourceId?: string }): void {
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'azure' },
+    { key: BackupVmId, value: vm.vmResourceId ?? vm.vmName ?? '' },
+  ]);
+}
+
+export function describeJob(job: AzureJobSummary): string {
+  const tasks = job.tasks.map((t) => `${t.taskId}: ${t.status}${t.status === 'InProgress' && t.progressPercentage !== undefined ? ` ${t.progressPercentage}%` : ''}`).join('; ');
+  return `${job.operation} job ${job.jobId} ${job.status}${job.progressPercentage !== undefined ? ` ${job.progressPercentage}%` : ''}${tasks ? ` — ${tasks}` : ''}`;
+}
+
+/**
+ * Follows an Azure job with workflow timers until it is terminal, mirroring its tasks and progress
+ * into the progress query. Cancelling the run interrupts the wait (the caller's saga cancels the job).
+ */
+export async function followJob(endpoint: string, jobId: string, progress: ProgressTracker, options: { pollIntervalMs: number; timeoutMinutes: number }): Promise<AzureJobSummary> {
+  const deadline = Date.now() + options.timeoutMinutes * 60_000;
+  for (;;) {
+    const job = await azure.azureGetJob({ endpoint, jobId });
+    progress.update({ message: describeJob(job) });
+    if (job.terminal) return job;
+    if (Date.now() >= deadline) {
+      throw ApplicationFailure.create({ type: 'VendorOperationStuck', nonRetryable: true, message: `${job.operation} job ${jobId} is still ${job.status} after ${options.timeoutMinutes} minutes` });
+    }
+    await sleep(options.pollIntervalMs);
+  }
+}
+
+/** A job that ended without success, in the service's own words. */
+export function jobFailure(job: AzureJobSummary): ApplicationFailure {
+  const errors = job.errors.map((e) => [e.code !== undefined ? `${e.code}` : '', e.title, e.message].filter(Boolean).join(' ')).join('; ');
+  return ApplicationFailure.create({
+    type: 'AzureJobFailed',
+    nonRetryable: true,
+    message: `Azure ${job.operation} job ${job.jobId} ended ${job.status}${errors ? `: ${errors}` : ''}`,
+    details: [job],
+  });
+}
+
+export function warningsOf(job: AzureJobSummary): string[] {
+  return job.status === 'CompletedWithWarnings' ? job.errors.map((e) => [e.title, e.message].filter(Boolean).join(': ')) : [];
+}
+
+/** Compensates, records the outcome, and rethrows a cancellation or a failure naming step and undo. */
+export async function failRun(progress: ProgressTracker, saga: Saga, err: unknown): Promise<never> {
+  const failedStep = progress.current.step;
+  progress.current.state = 'compensating';
+  const outcomes = await saga.compensate();
+  const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
+  if (isCancellation(err)) {
+    progress.finish('cancelled', undone);
+    throw err;
+  }
+  progress.finish('failed', undone);
+  throw ApplicationFailure.create({
+    type: 'BackupStepFailed',
+    nonRetryable: true,
+    message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}`,
+    details: [{ step: failedStep, reason: describeFailure(err), compensation: outcomes }],
+    cause: err instanceof Error ? err : undefined,
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * Azure Backup: item-level (file) recovery. Provision an ILR connection for a recovery point; the
+ * worker extracts the script's password and keeps script and password in its own store, so only
+ * their location enters history; wait for the "done" signal or the time limit; always revoke the
+ * connection (also on cancellation and failure), which also deletes the stored credentials.
+ */
+import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
+import { azure, azureAsync, azureUndo, failRun, tagRun } from './azure-common';
+import { azureFileRecoveryInput } from './inputs/azure-inputs';
+import { ProgressTracker, type StepTiming } from './shared/progress';
+import { Saga } from './shared/saga';
+import { parseWorkflowInput } from './shared/validate-input';
+
+export const AZURE_FILE_RECOVERY_STEPS = ['validate', 'find', 'recoveryPoint', 'provision', 'session', 'revoke'] as const;
+
+/** Ends the session early: the requester has what they needed. */
+export const fileRecoveryDoneSignal = defineSignal('done');
+
+/** Where the requester finds the script and password (on the worker's side) while the session is open. */
+export interface FileRecoveryHandle {
+  ref: string;
+  directory: string;
+  scriptPath: string;
+  passwordPath: string;
+  scriptFileName: string;
+  osType?: string;
+  expiresAt: string;
+}
+export const fileRecoveryQuery = defineQuery<FileRecoveryHandle | null>('fileRecovery');
+
+export interface AzureFileRecoveryResult {
+  provider: 'azure';
+  workflowId: string;
+  endpoint: string;
+  vm: { name: string; resourceId: string };
+  recoveryPoint: AzureRecoveryPointInfo;
+  session: FileRecoveryHandle & { openedAt: string; endedAt: string; endedBy: 'done signal' | 'time limit' };
+  revoked: boolean;
+  timings: StepTiming[];
+}
+
+export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRecoveryResult> {
+  const progress = new ProgressTracker('azureFileRecovery', AZURE_FILE_RECOVERY_STEPS);
+  let done = false;
+  let handle: FileRecoveryHandle | null = null;
+  setHandler(fileRecoveryDoneSignal, () => void (done = true));
+  setHandler(fileRecoveryQuery, () => handle);
+  const input = parseWorkflowInput('azureFileRecovery', azureFileRecoveryInput, rawInput);
+  tagRun(input);
+  const { workflowId, runId } = workflowInfo();
+  const { endpoint, pollIntervalMs: pollMs } = input;
+  const ref = `${workflowId}-${runId}`.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 180);
+  const saga = new Saga();
+  try {
+    progress.enter('find');
+    await azure.azureCheckEndpoint({ endpoint });
+    const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
+    if (!vm.protected) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `VM ${vm.vmName} is not protected by the vault: it has no recovery points` });
+    const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
+
+    progress.enter('recoveryPoint');
+    const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: input.recoveryPoint });
+
+    progress.enter('provision');
+    const revoke = { ...item, recoveryPoint: rp.name, ref, pollMs };
+    // Registered before provisioning: a provision cut off mid-way is still revoked.
+    const forgetRevoke = saga.add(`revoke file recovery of VM ${vm.vmName} at recovery point ${rp.name}`, () => azureUndo.azureRevokeFileRecovery(revoke));
+    const initiatorName = input.initiatorName ?? `iqn.2016-01.com.backup-orchestrator:${workflowId.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 150)}`;
+    const stored = await azureAsync.azureProvisionFileRecovery({ ...item, recoveryPoint: rp.name, sourceResourceId: vm.sourceResourceId, initiatorName, ref, pollMs });
+    const openedAt = new Date().toISOString();
+    const { via: _via, ...where } = stored;
+    handle = { ...where, expiresAt: new Date(Date.now() + input.timeLimitSeconds * 1000).toISOString() };
+
+    progress.enter('session');
+    progress.update({ message: `file recovery open until ${handle.expiresAt}: script ${handle.scriptPath}, password in ${handle.passwordPath} (on the worker); signal "done" when finished` });
+    const signalled = await condition(() => done, input.timeLimitSeconds * 1000);
+
+    progress.enter('revoke');
+    const revoked = await azureUndo.azureRevokeFileRecovery(revoke);
+    forgetRevoke();
+    const session = { ...handle, openedAt, endedAt: new Date().toISOString(), endedBy: signalled ? ('done signal' as const) : ('time limit' as const) };
+    handle = null;
+    progress.finish('completed');
+    return { provider: 'azure', workflowId, endpoint, vm: { name: vm.vmName, resourceId: vm.sourceResourceId }, recoveryPoint: rp, session, revoked: revoked.revoked, timings: progress.current.timings };
+  } catch (err) {
+    handle = null;
+    return failRun(progress, saga, err);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Azure Backup: restore an IaaS VM from a recovery point (latest or by name), as disks (RestoreDisks)
+ * or as a new VM (AlternateLocation). Trigger → track → follow the job. Cancelling the run cancels
+ * the Azure restore job and waits for it to end.
+ */
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
+import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagRun, warningsOf } from './azure-common';
+import { azureRestoreInput } from './inputs/azure-inputs';
+import { ProgressTracker, type StepTiming } from './shared/progress';
+import { Saga } from './shared/saga';
+import { parseWorkflowInput } from './shared/validate-input';
+
+export const AZURE_RESTORE_STEPS = ['validate', 'find', 'recoveryPoint', 'trigger', 'job'] as const;
+
+export interface AzureRestoreResult {
+  provider: 'azure';
+  workflowId: string;
+  endpoint: string;
+  vm: { name: string; resourceId: string };
+  restoreType: 'RestoreDisks' | 'AlternateLocation';
+  recoveryPoint: AzureRecoveryPointInfo;
+  target: { storageAccountId: string; region: string; resourceGroupId?: string; virtualMachineId?: string };
+  job: AzureJobSummary & { warnings: string[]; adopted: boolean; trackedVia: string };
+  timings: StepTiming[];
+}
+
+export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResult> {
+  const progress = new ProgressTracker('azureRestore', AZURE_RESTORE_STEPS);
+  const input = parseWorkflowInput('azureRestore', azureRestoreInput, rawInput);
+  tagRun(input);
+  const { endpoint, pollIntervalMs: pollMs } = input;
+  const saga = new Saga();
+  try {
+    progress.enter('find');
+    await azure.azureCheckEndpoint({ endpoint });
+    const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
+    if (!vm.protected) {
+      throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `VM ${vm.vmName} is not protected by the vault: it has no recovery points` });
+    }
+    const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
+
+    progress.enter('recoveryPoint');
+    const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: input.recoveryPoint });
+
+    progress.enter('trigger');
+    const targetVirtualMachineId =
+      input.restoreType === 'AlternateLocation' ? `${input.targetResourceGroupId}/providers/Microsoft.Compute/virtualMachines/${input.targetVmName}` : undefined;
+    const restore = {
+      objectType: 'IaasVMRestoreRequest' as const,
+      recoveryPointId: rp.name,
+      recoveryType: input.restoreType,
+      sourceResourceId: vm.sourceResourceId,
+      storageAccountId: input.storageAccountId,
+      region: input.region,
+      originalStorageAccountOption: false,
+      createNewCloudService: false,
+      ...(input.targetResourceGroupId ? { targetResourceGroupId: input.targetResourceGroupId } : {}),
+      ...(targetVirtualMachineId ? { targetVirtualMachineId, virtualNetworkId: input.virtualNetworkId, subnetId: input.subnetId } : {}),
+      encryptionDetails: { encryptionEnabled: false },
+    };
+    let jobId: string | undefined;
+    const forgetJob = saga.add(`cancel the restore job of VM ${vm.vmName}`, () =>
+      azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Restore', pollMs }),
+    );
+    const triggered = await azureAsync.azureTriggerRestore({ ...item, vmName: vm.vmName, recoveryPoint: rp.name, restore, pollMs });
+    jobId = triggered.jobId;
+
+    progress.enter('job');
+    const job = await followJob(endpoint, triggered.jobId, progress, { pollIntervalMs: pollMs, timeoutMinutes: input.jobTimeoutMinutes });
+    forgetJob();
+    if (job.status !== 'Completed' && job.status !== 'CompletedWithWarnings') throw jobFailure(job);
+
+    progress.finish('completed');
+    return {
+      provider: 'azure',
+      workflowId: workflowInfo().workflowId,
+      endpoint,
+      vm: { name: vm.vmName, resourceId: vm.sourceResourceId },
+      restoreType: input.restoreType,
+      recoveryPoint: rp,
+      target: { storageAccountId: input.storageAccountId, region: input.region, resourceGroupId: input.targetResourceGroupId, virtualMachineId: targetVirtualMachineId },
+      job: { ...job, warnings: warningsOf(job), adopted: triggered.adopted, trackedVia: triggered.via },
+      timings: progress.current.timings,
+    };
+  } catch (err) {
+    return failRun(progress, saga, err);
+  }
+}
