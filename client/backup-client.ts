@@ -1,6 +1,6 @@
 /**
- * The typed client library: start, follow, result, cancel and status for every workflow, with
- * input checked by the workflows' own schemas before anything reaches the server.
+ * The typed client library: start, execute, follow, result, cancel, status and list for every
+ * workflow, with input checked by the workflows' own schemas before anything reaches the server.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -11,13 +11,14 @@ import {
   WorkflowNotFoundError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { CancelledFailure, defaultPayloadConverter, type ApplicationFailure } from '@temporalio/common';
+import { CancelledFailure, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { temporalSettings } from '../lib/temporal/settings';
 import type { Progress } from '../workflows/shared/progress';
 import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError } from './errors';
-import { workflowCatalog } from './workflow-catalog';
+import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from './workflow-catalog';
 
 export interface StartOptions {
+  /** Default: backup-<provider>-<vm> for backups (one at a time per VM), <type>-<random> otherwise. */
   workflowId?: string;
   taskQueue?: string;
 }
@@ -42,6 +43,42 @@ export interface RunStatus {
   liveBytes?: number;
 }
 
+export interface RunListing {
+  workflowId: string;
+  runId: string;
+  type: string;
+  status: string;
+  provider?: string;
+  vmId?: string;
+  step?: string;
+  outcome?: string;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+export interface ListFilter {
+  provider?: string;
+  vmId?: string;
+  /** Running, Completed, Failed, Canceled, Terminated, TimedOut. */
+  status?: string;
+  type?: string;
+  limit?: number;
+}
+
+const STATUS_NAMES: Record<string, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  canceled: 'Canceled',
+  terminated: 'Terminated',
+  timedout: 'TimedOut',
+};
+
+function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 export class BackupClient {
   constructor(
     readonly client: Client,
@@ -54,8 +91,9 @@ export class BackupClient {
     return new BackupClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
   }
 
+  /** Checks an input against the workflow's schema; returns it unchanged (defaults stay the workflow's). */
   validate(workflowType: string, input: unknown): Record<string, unknown> {
-    const entry = workflowCatalog[workflowType];
+    const entry = catalogEntry(workflowType);
     if (!entry) throw new InvalidInputError([`unknown workflow type; known: ${Object.keys(workflowCatalog).join(', ')}`], workflowType);
     const parsed = entry.input.safeParse(input);
     if (!parsed.success) {
@@ -64,19 +102,23 @@ export class BackupClient {
         workflowType,
       );
     }
-    // The raw input is sent, not the parsed one: defaults stay the workflow's to apply.
     return input as Record<string, unknown>;
   }
 
   /** Starts a run; when one with the same id is already running, returns that one instead. */
+  async start<T extends WorkflowType>(workflowType: T, input: WorkflowInput<T>, options?: StartOptions): Promise<StartedRun>;
+  async start(workflowType: string, input: unknown, options?: StartOptions): Promise<StartedRun>;
   async start(workflowType: string, input: unknown, options: StartOptions = {}): Promise<StartedRun> {
     const args = this.validate(workflowType, input);
-    const workflowId = options.workflowId ?? `${workflowType}-${randomUUID().slice(0, 8)}`;
+    const entry = catalogEntry(workflowType)!;
+    const workflowId = options.workflowId ?? workflowIdFor(workflowType, args, randomUUID().slice(0, 8));
+    const subject = entry.subject(args);
     try {
       const handle = await this.client.workflow.start(workflowType, {
         taskQueue: options.taskQueue ?? this.taskQueue,
         workflowId,
         args: [args],
+        staticSummary: `${workflowType}${subject ? ` of ${subject}` : ''}${typeof args.endpoint === 'string' ? ` on ${args.endpoint}` : ''}`,
       });
       return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };
     } catch (err) {
@@ -86,6 +128,14 @@ export class BackupClient {
       }
       throw err;
     }
+  }
+
+  /** Starts (or joins) a run and waits for its result. */
+  async execute<T extends WorkflowType>(workflowType: T, input: WorkflowInput<T>, options?: StartOptions): Promise<unknown>;
+  async execute(workflowType: string, input: unknown, options?: StartOptions): Promise<unknown>;
+  async execute(workflowType: string, input: unknown, options: StartOptions = {}): Promise<unknown> {
+    const run = await this.start(workflowType, input, options);
+    return this.result(run.workflowId);
   }
 
   handle(workflowId: string): WorkflowHandle {
@@ -105,8 +155,12 @@ export class BackupClient {
     for (const activity of description.raw.pendingActivities ?? []) {
       const payload = activity.heartbeatDetails?.payloads?.[0];
       if (!payload) continue;
-      const details = defaultPayloadConverter.fromPayload<{ offset?: number }>(payload as never);
-      if (typeof details?.offset === 'number') liveBytes = (liveBytes ?? 0) + details.offset;
+      // Heartbeat details arrive encoded: decode them the way results are (codecs last-to-first).
+      const { payloadCodecs, payloadConverter } = this.client.options.loadedDataConverter;
+      let decoded = payload as Payload;
+      for (const codec of [...payloadCodecs].reverse()) decoded = (await codec.decode([decoded]))[0]!;
+      const value = payloadConverter.fromPayload<{ offset?: number }>(decoded);
+      if (typeof value?.offset === 'number') liveBytes = (liveBytes ?? 0) + value.offset;
     }
     return {
       workflowId,
@@ -148,6 +202,38 @@ export class BackupClient {
 
   async cancel(workflowId: string): Promise<void> {
     await this.handle(workflowId).cancel().catch(notFound(workflowId));
+  }
+
+  /** Recent runs from visibility, newest first, filtered by the search attributes every run sets. */
+  async list(filter: ListFilter = {}): Promise<RunListing[]> {
+    const clauses: string[] = [];
+    if (filter.provider) clauses.push(`BackupProvider = ${quote(filter.provider)}`);
+    if (filter.vmId) clauses.push(`BackupVmId = ${quote(filter.vmId)}`);
+    if (filter.type) clauses.push(`WorkflowType = ${quote(filter.type)}`);
+    if (filter.status) {
+      const status = STATUS_NAMES[filter.status.toLowerCase()];
+      if (!status) throw new InvalidInputError([`status must be one of ${Object.keys(STATUS_NAMES).join(', ')}`], 'list');
+      clauses.push(`ExecutionStatus = ${quote(status)}`);
+    }
+    const runs: RunListing[] = [];
+    const limit = filter.limit ?? 20;
+    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND ') || undefined, pageSize: Math.min(limit, 100) })) {
+      const sa = execution.searchAttributes as Record<string, unknown[] | undefined>;
+      runs.push({
+        workflowId: execution.workflowId,
+        runId: execution.runId,
+        type: execution.type,
+        status: execution.status.name,
+        provider: sa.BackupProvider?.[0] as string | undefined,
+        vmId: sa.BackupVmId?.[0] as string | undefined,
+        step: sa.BackupStep?.[0] as string | undefined,
+        outcome: sa.BackupOutcome?.[0] as string | undefined,
+        startTime: execution.startTime,
+        closeTime: execution.closeTime,
+      });
+      if (runs.length >= limit) break;
+    }
+    return runs;
   }
 
   async close(): Promise<void> {

@@ -61,6 +61,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     { key: BackupProvider, value: 'ovirt' },
     { key: BackupVmId, value: input.vmId },
   ]);
+  progress.about(`VM ${input.vmId} on ${input.endpoint}`);
   const copyQueue = input.copyTaskQueue ?? copyTaskQueueFor(input.proxyVmId);
   const proxy = copyActivities(copyQueue);
   const { endpoint, vmId, proxyVmId } = input;
@@ -70,6 +71,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     progress.enter('preflight');
     await ovirt.ovirtCheckEndpoint({ endpoint });
     const pre = await ovirt.ovirtPreflight({ endpoint, vmId, proxyVmId, diskIds: input.diskIds });
+    progress.about(`VM ${pre.vm.name} (${vmId}) on ${endpoint}`);
     const backupDir = `ovirt/${safeName(pre.vm.name)}-${vmId.slice(0, 8)}/${startedAt.replace(/[:.]/g, '').slice(0, 15)}-${runId.slice(0, 8)}`;
 
     progress.enter('snapshot');

@@ -68,6 +68,11 @@ export function createOvirtActivities(clients: EndpointClients) {
       return { endpoint: input.endpoint, url: profile.url, apiVersion: profile.apiVersion };
     },
 
+    /** The VMs a fleet backup covers, from an engine search such as "name=web-*". */
+    async ovirtListVms(input: { endpoint: string; search?: string; max?: number }): Promise<Array<{ id: string; name: string }>> {
+      return (await ovirt(input.endpoint).listVms(input.search, input.max)).map(({ id, name }) => ({ id, name }));
+    },
+
     async ovirtPreflight(input: OvirtVmRef & { proxyVmId: string; diskIds?: string[] }): Promise<PreflightResult> {
       const client = ovirt(input.endpoint);
       const vm = await client.getVm(input.vmId).catch(notFoundAs(`VM ${input.vmId} does not exist on endpoint "${input.endpoint}"`));
@@ -192,6 +197,35 @@ export function createOvirtActivities(clients: EndpointClients) {
         return present ? undefined : true;
       });
       return { deleted: targets };
+    },
+
+    /**
+     * Retention for a schedule: of the snapshots this tool made and kept with `marker` in their
+     * description, keeps the newest `keep` and deletes the rest (waiting until they are gone).
+     * Snapshots the tool did not make, or made for another schedule, are never touched.
+     */
+    async ovirtPruneSnapshots(input: OvirtVmRef & { marker: string; keep: number; pollMs?: number }): Promise<{ kept: string[]; deleted: string[] }> {
+      if (input.keep < 1) throw nonRetryable('retention must keep at least one snapshot', ErrorTypes.invalidInput);
+      const client = ovirt(input.endpoint);
+      const ours = (await client.listSnapshots(input.vmId))
+        .filter((s) => s.description?.startsWith('[backup-orchestrator ') && s.description.includes(input.marker) && s.snapshot_status === 'ok')
+        .sort((a, b) => Date.parse(b.date ?? '') - Date.parse(a.date ?? '') || b['@_id'].localeCompare(a['@_id']));
+      const kept = ours.slice(0, input.keep).map((s) => s['@_id']);
+      const doomed = ours.slice(input.keep).map((s) => s['@_id']);
+      for (const snapshotId of doomed) {
+        try {
+          await client.deleteSnapshot(input.vmId, snapshotId);
+        } catch (err) {
+          if (!(err instanceof VendorError && err.isNotFound)) throw err;
+        }
+        heartbeat({ deleting: snapshotId });
+      }
+      const deadline = Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
+      await pollUntil({ everyMs: input.pollMs ?? 1000, deadline, describe: `pruned snapshot(s) ${doomed.join(', ')} still being removed` }, async () => {
+        const present = (await client.listSnapshots(input.vmId)).some((s) => doomed.includes(s['@_id']));
+        return present ? undefined : true;
+      });
+      return { kept, deleted: doomed };
     },
   };
 }

@@ -23,6 +23,7 @@ import {
   ssoErrorBody,
   ssoTokenBody,
   vmBody,
+  vmsBody,
   type OvirtAttachment,
   type OvirtDisk,
   type OvirtSnapshot,
@@ -151,6 +152,13 @@ export class OvirtClient {
   async getVm(vmId: string): Promise<{ id: string; name: string; status?: string }> {
     const { vm } = await this.get(vmBody, `/vms/${enc(vmId)}`);
     return { id: vm['@_id'], name: vm.name, status: vm.status };
+  }
+
+  /** VMs matching an engine search expression, e.g. "name=web-*" (all when empty). */
+  async listVms(search?: string, max?: number): Promise<Array<{ id: string; name: string; status?: string }>> {
+    const body = await this.get(vmsBody, '/vms', { search: search || undefined, max });
+    const vms = body.vms === '' ? [] : asArray(body.vms.vm);
+    return vms.map((vm) => ({ id: vm['@_id'], name: vm.name, status: vm.status }));
   }
 
   async getDisk(diskId: string): Promise<OvirtDisk> {

@@ -12,9 +12,9 @@ export const faultBody = z.object({
   fault: z.object({ reason: z.string().optional(), detail: z.string().optional() }).passthrough(),
 });
 
-export const vmBody = z.object({
-  vm: z.object({ '@_id': z.string().min(1), name: z.string(), status: z.string().optional() }).passthrough(),
-});
+const vmFields = z.object({ '@_id': z.string().min(1), name: z.string(), status: z.string().optional() }).passthrough();
+export const vmBody = z.object({ vm: vmFields });
+export const vmsBody = z.object({ vms: z.union([z.literal(''), z.object({ vm: z.union([vmFields, z.array(vmFields)]).optional() })]) });
 
 export const diskFields = z
   .object({

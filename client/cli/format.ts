@@ -1,5 +1,5 @@
-/** How runs look on a terminal (a progress line that rewrites itself) and when piped (plain lines). */
-import type { RunStatus } from '../backup-client';
+/** How runs look on a terminal (a progress bar that rewrites itself) and when piped (plain lines). */
+import type { RunListing, RunStatus } from '../backup-client';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -12,17 +12,57 @@ export function formatBytes(n: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-export function progressLine(status: RunStatus): string {
-  const p = status.progress;
-  if (!p) return `${status.workflowId}: ${status.status}`;
-  const bytes = Math.max(p.bytesCopied, status.liveBytes ?? 0);
-  const parts = [
-    `${status.workflowId}`,
-    `${p.state}`,
-    `step ${p.stepIndex + 1}/${p.steps.length} ${p.step}`,
-    `${p.percent}%`,
-  ];
-  if (p.disksTotal) parts.push(`disks ${p.disksDone}/${p.disksTotal}`);
-  if (p.bytesTotal) parts.push(`${formatBytes(bytes)} / ${formatBytes(p.bytesTotal)}`);
-  return parts.join('  ');
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+/** Turns successive statuses into lines with a transfer rate and an ETA. */
+export class ProgressView {
+  private samples: Array<{ at: number; bytes: number }> = [];
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  line(status: RunStatus, bar: boolean): string {
+    const p = status.progress;
+    if (!p) return `${status.workflowId}: ${status.status}`;
+    const bytes = Math.max(p.bytesCopied, status.liveBytes ?? 0);
+    const at = this.now();
+    this.samples.push({ at, bytes });
+    // Rate over the last ~10 s, so a stall shows quickly and a burst does not dominate.
+    this.samples = this.samples.filter((s) => at - s.at <= 10_000);
+    const first = this.samples[0]!;
+    const rate = at > first.at ? (bytes - first.bytes) / ((at - first.at) / 1000) : 0;
+    const parts = [`${p.step} (${p.stepIndex + 1}/${p.steps.length})`];
+    if (bar) {
+      const width = 24;
+      const filled = Math.round((p.percent / 100) * width);
+      parts.unshift(`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(p.percent).padStart(3)}%`);
+    } else {
+      parts.unshift(`${status.workflowId} ${p.state} ${p.percent}%`);
+    }
+    if (p.disksTotal) parts.push(`disks ${p.disksDone}/${p.disksTotal}`);
+    if (p.bytesTotal) {
+      parts.push(`${formatBytes(bytes)}/${formatBytes(p.bytesTotal)}`);
+      if (rate > 0) parts.push(`${formatBytes(rate)}/s`, `ETA ${formatDuration((p.bytesTotal - bytes) / rate)}`);
+    }
+    if (p.message) parts.push(p.message);
+    return parts.join('  ');
+  }
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function listTable(runs: RunListing[]): string {
+  return table([
+    ['WORKFLOW ID', 'TYPE', 'STATUS', 'PROVIDER', 'VM', 'STEP', 'STARTED'],
+    ...runs.map((r) => [r.workflowId, r.type, r.status, r.provider ?? '', r.vmId ?? '', r.step ?? '', r.startTime.toISOString()]),
+  ]);
 }

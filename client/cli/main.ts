@@ -1,24 +1,30 @@
 /**
- * backupctl: start, follow, inspect and cancel backup runs.
+ * backupctl: start, follow, inspect, list and cancel backup runs, and manage schedules.
  * Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EndpointRegistry } from '../../lib/config/endpoints';
-import { BackupClient } from '../backup-client';
+import { BackupClient, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError } from '../errors';
-import { workflowCatalog } from '../workflow-catalog';
-import { progressLine } from './format';
+import { workflowCatalog, type WorkflowEntry } from '../workflow-catalog';
+import { allProviderFlags, backupInput, providerCommands } from './backup-command';
+import { ProgressView, listTable, table } from './format';
+import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 
 const USAGE = `backupctl — VM backups as Temporal workflows
 
-  backupctl start <workflowType> --input <json|@file> [--workflow-id ID] [--follow|--wait] [--json]
-  backupctl status <workflowId> [--json]
+  backupctl start <workflowType> --input <json|@file> [--workflow-id ID] [--follow|--wait]
+  backupctl backup <provider> [--endpoint NAME] [provider flags] [--follow|--wait]
+      ovirt: --vm ID --proxy-vm ID [--description TEXT] [--keep-snapshot]
+  backupctl status <workflowId>
   backupctl result <workflowId>
   backupctl cancel <workflowId>
-  backupctl endpoints [--json]
+  backupctl list [--provider P] [--vm ID] [--status running|completed|failed|cancelled] [--type T] [--limit N]
+  backupctl endpoints
   backupctl workflows
-
+${SCHEDULE_USAGE}
+Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
 Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
 
 async function readInput(value: string | undefined): Promise<unknown> {
@@ -31,24 +37,41 @@ async function readInput(value: string | undefined): Promise<unknown> {
   }
 }
 
-function print(value: unknown): void {
+export function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 async function follow(client: BackupClient, workflowId: string, json: boolean): Promise<void> {
-  const tty = process.stderr.isTTY && !json;
+  const bar = Boolean(process.stderr.isTTY) && !json;
+  const view = new ProgressView();
   let last = '';
   for await (const status of client.follow(workflowId, 1000)) {
-    const line = progressLine(status);
+    const line = view.line(status, bar);
     if (line === last) continue;
     last = line;
-    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else process.stderr.write(`${line}\n`);
+    process.stderr.write(bar ? `\r\x1b[2K${line}` : `${line}\n`);
   }
-  if (tty) process.stderr.write('\n');
+  if (bar) process.stderr.write('\n');
+}
+
+async function startAndReport(client: BackupClient, run: StartedRun, workflowType: string, values: { follow: boolean; wait: boolean; json: boolean }): Promise<number> {
+  process.stderr.write(
+    run.alreadyRunning
+      ? `a run for the same VM is already running: ${run.workflowId}; not starting a second one\n`
+      : `started ${workflowType} as ${run.workflowId}\n`,
+  );
+  if (values.follow) await follow(client, run.workflowId, values.json);
+  if (values.follow || values.wait) {
+    print(await client.result(run.workflowId));
+    return 0;
+  }
+  if (values.json) print(run);
+  else console.log(run.workflowId);
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
+  const providerFlags = allProviderFlags();
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -60,9 +83,21 @@ async function main(argv: string[]): Promise<number> {
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      provider: { type: 'string' },
+      vm: { type: 'string' },
+      status: { type: 'string' },
+      type: { type: 'string' },
+      limit: { type: 'string' },
+      note: { type: 'string' },
+      id: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      overlap: { type: 'string' },
+      ...Object.fromEntries(providerFlags.strings.filter((f) => f !== 'vm').map((f) => [f, { type: 'string' as const }])),
+      ...Object.fromEntries(providerFlags.booleans.map((f) => [f, { type: 'boolean' as const }])),
     },
   });
-  const [command, arg] = positionals;
+  const [command, arg, ...rest] = positionals;
   if (!command || values.help) {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
@@ -71,43 +106,59 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'endpoints') {
     const list = EndpointRegistry.load().publicList();
     if (values.json) print(list);
-    else for (const e of list) console.log(`${e.name.padEnd(20)} ${e.vendor.padEnd(9)} ${(e.apiVersion ?? '').padEnd(6)} ${e.url}`);
+    else console.log(table([['NAME', 'VENDOR', 'API', 'URL'], ...list.map((e) => [e.name, e.vendor, e.apiVersion ?? '', e.url])]));
     return 0;
   }
   if (command === 'workflows') {
-    for (const [name, entry] of Object.entries(workflowCatalog)) console.log(`${name.padEnd(24)} ${entry.summary}`);
+    const entries = Object.entries(workflowCatalog as Record<string, WorkflowEntry>).map(([name, e]) => ({ name, provider: e.provider, kind: e.kind ?? 'operation', summary: e.summary }));
+    if (values.json) print(entries);
+    else console.log(table([['WORKFLOW', 'PROVIDER', 'SUMMARY'], ...entries.map((e) => [e.name, e.provider, e.summary])]));
     return 0;
   }
 
-  if (!arg) throw new InvalidInputError([`${command} needs an argument`], command);
+  const needsArg = ['start', 'backup', 'status', 'result', 'cancel'];
+  if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
+  if (!['list', 'schedule', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
+
   const client = await BackupClient.connect();
   try {
     switch (command) {
       case 'start': {
-        const run = await client.start(arg, await readInput(values.input), { workflowId: values['workflow-id'], taskQueue: values['task-queue'] });
-        process.stderr.write(run.alreadyRunning ? `${run.workflowId} is already running; following that run\n` : `started ${arg} as ${run.workflowId}\n`);
-        if (values.json && !values.wait && !values.follow) print(run);
-        if (values.follow) await follow(client, run.workflowId, values.json);
-        if (values.follow || values.wait) print(await client.result(run.workflowId));
-        else if (!values.json) console.log(run.workflowId);
-        return 0;
+        const run = await client.start(arg!, await readInput(values.input), { workflowId: values['workflow-id'], taskQueue: values['task-queue'] });
+        return await startAndReport(client, run, arg!, values);
+      }
+      case 'backup': {
+        if (!providerCommands[arg!]) throw new InvalidInputError([`unknown provider "${arg}"; known: ${Object.keys(providerCommands).join(', ')}`], 'backup');
+        const { workflowType, input } = backupInput(arg!, values as Record<string, string | boolean | undefined>);
+        const run = await client.start(workflowType, input, { workflowId: values['workflow-id'], taskQueue: values['task-queue'] });
+        return await startAndReport(client, run, workflowType, values);
       }
       case 'status': {
-        const status = await client.status(arg);
+        const status = await client.status(arg!);
         if (values.json) print(status);
-        else console.log(progressLine(status));
+        else console.log(new ProgressView().line(status, false));
         return 0;
       }
       case 'result':
-        print(await client.result(arg));
+        print(await client.result(arg!));
         return 0;
       case 'cancel':
-        await client.cancel(arg);
-        console.log(`cancellation requested for ${arg}`);
+        await client.cancel(arg!);
+        if (values.json) print({ workflowId: arg, cancelRequested: true });
+        else console.log(`cancellation requested for ${arg}`);
         return 0;
-      default:
-        throw new InvalidInputError([`unknown command "${command}"`, USAGE], command);
+      case 'list': {
+        const limit = values.limit === undefined ? undefined : Number(values.limit);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidInputError(['--limit must be a whole number ≥ 1'], 'list');
+        const runs = await client.list({ provider: values.provider, vmId: values.vm, status: values.status, type: values.type, limit });
+        if (values.json) print(runs);
+        else console.log(runs.length ? listTable(runs) : 'no runs');
+        return 0;
+      }
+      case 'schedule':
+        return await runScheduleCommand(client, arg, rest, values);
     }
+    return 2;
   } finally {
     await client.close();
   }

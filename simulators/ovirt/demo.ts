@@ -10,7 +10,8 @@ export const ovirtDemo: SimulatorDemo = {
   secrets: { OVIRT_SIM_PASSWORD: 'ovirt-sim-password' },
   async start({ dataDir, port, host }) {
     const deviceRoot = join(dataDir, 'ovirt-devices');
-    const { simulator } = await createOvirtSimulator({ dataDir: join(dataDir, 'ovirt-disks'), deviceRoot, password: this.secrets.OVIRT_SIM_PASSWORD });
+    // A few small VMs beside web-01, so examples/fleetBackup.json has a fleet to back up.
+    const { simulator } = await createOvirtSimulator({ dataDir: join(dataDir, 'ovirt-disks'), deviceRoot, password: this.secrets.OVIRT_SIM_PASSWORD, extraVms: 4 });
     await simulator.start(port, host);
     return {
       simulator,

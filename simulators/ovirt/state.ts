@@ -224,6 +224,8 @@ export class OvirtState {
   private images = new Map<string, Promise<string>>();
   private nextEventId = 1;
   readonly startedAt = Date.now();
+  /** Most snapshots in existence at once (backups in flight), and most snapshot disks attached to each VM. */
+  readonly peaks = { snapshots: 0, snapshotAttachmentsByVm: {} as Record<string, number> };
 
   constructor(readonly options: OvirtStateOptions) {
     this.tokens = new TokenStore(options.tokenTtlSeconds);
@@ -513,6 +515,7 @@ export class OvirtState {
     };
     // Registered before the copies so that a concurrent create sees the VM locked.
     this.snapshots.set(id, record);
+    this.peaks.snapshots = Math.max(this.peaks.snapshots, this.snapshots.size);
     this.jobs.push({
       id: randomUUID(),
       description: `Creating VM Snapshot ${input.description} for VM ${vm.name}`,
@@ -607,6 +610,8 @@ export class OvirtState {
       attachment.devicePaths = plugged.paths;
     }
     this.attachments.push(attachment);
+    const attachedSnapshotDisks = this.attachments.filter((a) => a.vmId === vm.id && a.snapshotId !== undefined).length;
+    this.peaks.snapshotAttachmentsByVm[vm.id] = Math.max(this.peaks.snapshotAttachmentsByVm[vm.id] ?? 0, attachedSnapshotDisks);
     return attachment;
   }
 

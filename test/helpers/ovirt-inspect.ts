@@ -16,7 +16,7 @@ async function getXml(h: OvirtHarness, path: string): Promise<Record<string, unk
 }
 
 /** Snapshots other than the engine's own "Active VM" one. */
-export async function backupSnapshots(h: OvirtHarness, vmId = h.demo.vmId): Promise<Array<{ id: string; description: string; status: string }>> {
+export async function backupSnapshots(h: OvirtHarness, vmId: string = h.demo.vmId): Promise<Array<{ id: string; description: string; status: string }>> {
   const doc = (await getXml(h, `/vms/${vmId}/snapshots`)) as { snapshots: '' | { snapshot?: unknown } };
   const list = doc.snapshots === '' ? [] : asArray(doc.snapshots.snapshot as Record<string, string>[]);
   return list

@@ -1,6 +1,7 @@
 /** Progress that every workflow exposes through the `progress` query and the BackupStep search attribute. */
-import { defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { BackupOutcome, BackupStep } from '../../lib/temporal/search-attributes';
+import { recordBackupOutcome, recordStepDuration } from '../../lib/metrics/workflow-metrics';
 
 export type RunState = 'running' | 'compensating' | 'completed' | 'failed' | 'cancelled';
 
@@ -32,6 +33,7 @@ export const progressQuery = defineQuery<Progress>('progress');
 export class ProgressTracker {
   private readonly progress: Progress;
   private stepStartedAt = 0;
+  private subject = '';
 
   constructor(workflowType: string, steps: readonly string[]) {
     this.progress = {
@@ -60,6 +62,18 @@ export class ProgressTracker {
     return this.progress;
   }
 
+  /** Names what the run is about (e.g. "VM web-01 on ovirt-sim"): the UI shows it as the run's details. */
+  about(subject: string): void {
+    this.subject = subject;
+    this.showDetails();
+  }
+
+  private showDetails(): void {
+    if (!this.subject) return;
+    const p = this.progress;
+    setCurrentDetails(`${this.subject}: ${p.state === 'running' ? `${p.step} (${p.percent}%)` : p.state}`);
+  }
+
   /** Closes the previous step's timing, opens the next, and mirrors it into the search attribute. */
   enter(step: string): void {
     this.closeStep();
@@ -68,6 +82,7 @@ export class ProgressTracker {
     this.progress.stepIndex = index >= 0 ? index : this.progress.stepIndex;
     this.stepStartedAt = Date.now();
     this.recompute();
+    this.showDetails();
     upsertSearchAttributes([{ key: BackupStep, value: step }]);
   }
 
@@ -81,7 +96,9 @@ export class ProgressTracker {
     this.progress.state = state;
     this.progress.undone = undone;
     if (state === 'completed') this.progress.percent = 100;
+    this.showDetails();
     if (state !== 'compensating') upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
+    if (state !== 'compensating') recordBackupOutcome(state);
   }
 
   private closeStep(): void {
@@ -91,6 +108,7 @@ export class ProgressTracker {
       startedAt: new Date(this.stepStartedAt).toISOString(),
       ms: Date.now() - this.stepStartedAt,
     });
+    recordStepDuration(this.progress.step, Date.now() - this.stepStartedAt);
   }
 
   private recompute(): void {

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InvalidInputError } from '../../client/errors';
+import { parsePolicy, policyHash } from '../../client/schedules/policy';
+
+const good = `
+schedules:
+  - id: nightly-web-01
+    workflow: ovirtSnapshotBackup
+    input:
+      endpoint: ovirt-sim
+      vmId: 6f2a0d3e-5b1c-4c8e-9a10-00000000a001
+      proxyVmId: 6f2a0d3e-5b1c-4c8e-9a10-00000000b001
+    cron: "0 2 * * *"
+    timezone: Europe/Berlin
+    jitter: 10m
+    retention: { keep: 7 }
+`;
+
+test('a valid YAML policy parses with defaults filled in', () => {
+  const [entry] = parsePolicy(good, 'fleet.yaml');
+  assert.equal(entry!.id, 'nightly-web-01');
+  assert.equal(entry!.overlap, 'skip', 'overlap defaults to skip');
+  assert.equal(entry!.catchupWindow, '1h');
+  assert.equal(entry!.pauseOnFailure, false);
+  assert.deepEqual(entry!.retention, { keep: 7 });
+});
+
+test('JSON policies are read the same way', () => {
+  const json = JSON.stringify({ schedules: [{ id: 'hourly', workflow: 'ovirtSnapshotBackup', every: '1h', input: { endpoint: 'e', vmId: 'v', proxyVmId: 'p' } }] }, null, 2);
+  assert.equal(parsePolicy(json, 'p.json')[0]!.every, '1h');
+});
+
+test('errors name the file, the line and the field, for every problem at once', () => {
+  const bad = `schedules:
+  - id: nightly
+    workflow: ovirtSnapshotBackup
+    input:
+      endpoint: ovirt-sim
+      vmId: 42
+    every: 5 minutes
+    overlap: sometimes
+    retention: { keep: 0 }
+`;
+  assert.throws(
+    () => parsePolicy(bad, 'fleet.yaml'),
+    (err: InvalidInputError) => {
+      const text = err.problems.join('\n');
+      assert.match(text, /fleet\.yaml:6: schedules\.0\.input\.vmId: vmId must be a string, not number/);
+      // A missing field points at the map it is missing from.
+      assert.match(text, /fleet\.yaml:5: schedules\.0\.input\.proxyVmId: proxyVmId is required/);
+      assert.match(text, /fleet\.yaml:7: schedules\.0\.every: a duration like/);
+      assert.match(text, /fleet\.yaml:8: schedules\.0\.overlap: /);
+      assert.match(text, /fleet\.yaml:9: schedules\.0\.retention\.keep: keep at least 1/);
+      assert.equal(err.exitCode, 2);
+      return true;
+    },
+  );
+});
+
+test('cron and every are mutually exclusive, ids unique, YAML syntax errors carry a line', () => {
+  const both = `schedules:\n  - { id: a, workflow: ovirtSnapshotBackup, cron: "* * * * *", every: 1h, input: { endpoint: e, vmId: v, proxyVmId: p } }\n  - { id: a, workflow: ovirtSnapshotBackup, every: 1h, input: { endpoint: e, vmId: v, proxyVmId: p } }\n`;
+  assert.throws(() => parsePolicy(both, 'x.yaml'), /x\.yaml:2: schedules\.0\.cron: give exactly one of "cron" and "every"[\s\S]*x\.yaml:3: schedules\.1\.id: duplicate id "a"/);
+  assert.throws(() => parsePolicy('schedules:\n  - id: [oops\n', 'y.yaml'), /y\.yaml:\d+: /);
+});
+
+test('the fingerprint changes with the policy, not with key order', () => {
+  const [a] = parsePolicy(good, 'a');
+  const [b] = parsePolicy(good.replace('timezone: Europe/Berlin\n    jitter: 10m', 'jitter: 10m\n    timezone: Europe/Berlin'), 'b');
+  const [c] = parsePolicy(good.replace('keep: 7', 'keep: 8'), 'c');
+  assert.equal(policyHash(a!), policyHash(b!));
+  assert.notEqual(policyHash(a!), policyHash(c!));
+});

@@ -1,0 +1,59 @@
+/**
+ * What every schedule starts: runs the vendor workflow as a child under the per-VM workflow id (so
+ * a scheduled run never overlaps a manual one for the same VM: it is skipped and says so), then,
+ * after a success, keeps the newest N backups this schedule made.
+ */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { BackupProvider } from '../lib/temporal/search-attributes';
+import { catalogEntry, workflowIdFor } from '../client/workflow-catalog';
+import { scheduledBackupInput } from './inputs/scheduled-backup';
+import { ProgressTracker } from './shared/progress';
+import { vendorRetry } from './shared/retry-policies';
+import { parseWorkflowInput } from './shared/validate-input';
+
+export interface ScheduledBackupResult {
+  scheduleId: string;
+  outcome: 'completed' | 'skipped';
+  childWorkflowId: string;
+  reason?: string;
+  result?: unknown;
+  retention?: { kept: string[]; deleted: string[] };
+}
+
+type PruneActivities = Record<string, (args: Record<string, unknown>) => Promise<{ kept: string[]; deleted: string[] }>>;
+const prune = proxyActivities<PruneActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry });
+
+export async function scheduledBackup(rawInput: unknown): Promise<ScheduledBackupResult> {
+  const progress = new ProgressTracker('scheduledBackup', ['validate', 'backup', 'retention']);
+  const input = parseWorkflowInput('scheduledBackup', scheduledBackupInput, rawInput);
+  const entry = catalogEntry(input.workflowType);
+  if (!entry) throw ApplicationFailure.nonRetryable(`schedule ${input.scheduleId} names an unknown workflow ${input.workflowType}`, 'InvalidInput');
+  if (input.retention && !entry.retention) throw ApplicationFailure.nonRetryable(`${input.workflowType} has no retention support`, 'InvalidInput');
+  upsertSearchAttributes([{ key: BackupProvider, value: entry.provider }]);
+
+  const childInput = input.retention ? entry.retention!.mark(input.input, input.scheduleId) : input.input;
+  const childWorkflowId = workflowIdFor(input.workflowType, childInput, workflowInfo().workflowId);
+  progress.about(`${input.workflowType} of ${entry.subject(childInput) ?? '?'} by schedule ${input.scheduleId}`);
+
+  progress.enter('backup');
+  let result: unknown;
+  try {
+    result = await executeChild(input.workflowType, { workflowId: childWorkflowId, args: [childInput] });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      progress.finish('completed');
+      return { scheduleId: input.scheduleId, outcome: 'skipped', childWorkflowId, reason: `${childWorkflowId} is already running` };
+    }
+    throw err;
+  }
+
+  let retention: ScheduledBackupResult['retention'];
+  if (input.retention) {
+    progress.enter('retention');
+    const adapter = entry.retention!;
+    retention = await prune[adapter.pruneActivity]!(adapter.pruneArgs(childInput, input.scheduleId, input.retention.keep));
+  }
+  progress.finish('completed');
+  return { scheduleId: input.scheduleId, outcome: 'completed', childWorkflowId, result, retention };
+}
