@@ -1,0 +1,206 @@
+/**
+ * ManageIQ snapshot activities. Each is safe to retry: a create adopts the snapshot an earlier
+ * attempt made (the run's unique name), removals treat "already gone" as done, and retention
+ * recomputes what to delete from the appliance's list each time.
+ */
+import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import type { EndpointClients } from '../endpoint-clients';
+import { ManageiqClient } from './client';
+import type { ManageiqActionResult, ManageiqCollection, ManageiqSnapshot, ManageiqTask } from './schemas';
+
+export type { ManageiqCollection, ManageiqSnapshot, ManageiqTask } from './schemas';
+
+export interface ManageiqRef {
+  endpoint: string;
+  collection: ManageiqCollection;
+  resourceId: string;
+}
+
+/** One resource of a bulk delete: what the appliance said, and how its task ended. */
+export interface DeleteReport {
+  snapshotId: string;
+  name?: string;
+  success: boolean;
+  message: string;
+  taskId?: string;
+  /** The task's final status (Ok, Error, …) when it was waited for. */
+  taskStatus?: string;
+  taskMessage?: string | null;
+}
+
+const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+export function createManageiqActivities(clients: EndpointClients) {
+  const miq = (endpoint: string) => clients.client(endpoint, 'manageiq', (profile, env) => new ManageiqClient(profile, env));
+
+  const notFoundAs = (message: string) => (err: unknown): never => {
+    if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`${message} (${err.message})`, ErrorTypes.vendorNotFound);
+    throw err;
+  };
+
+  /** Waits for a task inside an activity: heartbeats each poll, stops promptly on cancellation. */
+  const waitTask = (client: ManageiqClient, taskId: string, pollMs: number, deadline: number) =>
+    client.waitForTask(taskId, { pollMs, deadline, sleep: (ms) => sleep(ms), onPoll: (task, polls) => heartbeat({ taskId, state: task.state, polls }) });
+
+  /** Snapshots of the resource with exactly this name. */
+  const named = async (client: ManageiqClient, ref: ManageiqRef, name: string) =>
+    (await client.querySnapshots(ref.collection, ref.resourceId, { filter: [`name=${quote(name)}`] })).snapshots.filter((s) => s.name === name);
+
+  /** Deletes the snapshots (POST action, for the task), waits for each task; "already gone" is done. */
+  const deleteAndWait = async (client: ManageiqClient, ref: ManageiqRef, snapshots: Array<{ id: string; name?: string }>, pollMs: number, deadline: number): Promise<DeleteReport[]> => {
+    const reports: DeleteReport[] = [];
+    for (const s of snapshots) {
+      let result: ManageiqActionResult;
+      try {
+        result = await client.deleteSnapshotAction(ref.collection, ref.resourceId, s.id);
+      } catch (err) {
+        if (err instanceof VendorError && err.isNotFound) {
+          reports.push({ snapshotId: s.id, name: s.name, success: true, message: 'already gone' });
+          continue;
+        }
+        throw err;
+      }
+      const task = result.taskId ? await waitTask(client, result.taskId, pollMs, deadline) : undefined;
+      reports.push({ snapshotId: s.id, name: s.name, success: true, message: result.message, taskId: result.taskId, taskStatus: task?.status, taskMessage: task?.message });
+    }
+    return reports;
+  };
+
+  const deadlineOf = () => Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
+
+  return {
+    /** Resolves the profile without calling the vendor: a wrong name fails before anything happens. */
+    async manageiqCheckEndpoint(input: { endpoint: string }): Promise<{ endpoint: string; url: string }> {
+      const profile = clients.profile(input.endpoint, 'manageiq');
+      return { endpoint: input.endpoint, url: profile.url };
+    },
+
+    async manageiqPreflight(input: ManageiqRef): Promise<{ id: string; name: string; type?: string }> {
+      const what = input.collection === 'vms' ? 'VM' : 'instance';
+      return miq(input.endpoint)
+        .getResource(input.collection, input.resourceId)
+        .catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`));
+    },
+
+    /** Creates the snapshot, or adopts the one an earlier attempt of this run made (same unique name). */
+    async manageiqCreateSnapshot(input: ManageiqRef & { name: string; description: string; memory: boolean }): Promise<{ taskId?: string; adopted?: ManageiqSnapshot; message: string }> {
+      const client = miq(input.endpoint);
+      const [existing] = await named(client, input, input.name);
+      if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
+      const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description: input.description, memory: input.memory });
+      return { taskId: result.taskId, message: result.message };
+    },
+
+    /** Polls /api/tasks/:id until Finished; returns its final status (the workflow decides what a non-Ok status means). */
+    async manageiqWaitTask(input: { endpoint: string; taskId: string; deadline: number; pollMs: number }): Promise<ManageiqTask & { polls: number }> {
+      return waitTask(miq(input.endpoint), input.taskId, input.pollMs, input.deadline);
+    },
+
+    /** The snapshot is listed on the resource; not (yet) listed is retried by the retry policy. */
+    async manageiqConfirmSnapshot(input: ManageiqRef & { name: string }): Promise<ManageiqSnapshot> {
+      const [snapshot] = await named(miq(input.endpoint), input, input.name);
+      if (!snapshot) {
+        throw new VendorError({
+          vendor: 'manageiq',
+          operation: `GET /${input.collection}/${input.resourceId}/snapshots`,
+          vendorMessage: `snapshot ${input.name} is not listed (yet)`,
+          retryable: true,
+        });
+      }
+      return snapshot;
+    },
+
+    /**
+     * Keeps the newest `keep` snapshots whose name starts with the tool's prefix and bulk-deletes
+     * the rest, reporting each resource's result and how its task ended. Others are never touched.
+     */
+    async manageiqApplyRetention(
+      input: ManageiqRef & { prefix: string; keep: number; pollMs: number; pageSize?: number },
+    ): Promise<{ kept: ManageiqSnapshot[]; deleted: DeleteReport[]; othersUntouched: number }> {
+      const client = miq(input.endpoint);
+      const deadline = deadlineOf();
+      const listed = await client.querySnapshots(input.collection, input.resourceId, {
+        filter: [`name=${quote(`${input.prefix}*`)}`],
+        sortBy: 'create_time',
+        sortOrder: 'desc',
+        limit: input.pageSize ?? 100,
+      });
+      // The filter is the appliance's; the prefix check is ours: a loose filter must not widen what we delete.
+      const owned = listed.snapshots.filter((s) => s.name.startsWith(input.prefix));
+      owned.sort((a, b) => (b.createTime ?? '').localeCompare(a.createTime ?? '') || Number(b.id) - Number(a.id));
+      const kept = owned.slice(0, input.keep);
+      const doomed = owned.slice(input.keep);
+      const all = await client.querySnapshots(input.collection, input.resourceId, { expand: false, limit: 1000 });
+      const othersUntouched = all.hrefs.length - owned.length;
+      if (!doomed.length) return { kept, deleted: [], othersUntouched };
+      const results = await client.bulkDeleteSnapshots(input.collection, input.resourceId, doomed.map((s) => s.id));
+      const deleted: DeleteReport[] = [];
+      for (const r of results) {
+        const name = doomed.find((s) => s.id === r.snapshotId)?.name;
+        const task = r.success && r.taskId ? await waitTask(client, r.taskId, input.pollMs, deadline) : undefined;
+        deleted.push({ snapshotId: r.snapshotId, name, success: r.success, message: r.message, taskId: r.taskId, taskStatus: task?.status, taskMessage: task?.message });
+      }
+      return { kept, deleted, othersUntouched };
+    },
+
+    /**
+     * Undo of a create: waits for the create's task (if it was queued), then deletes every snapshot
+     * of the resource with the run's name and waits for those tasks. Nothing there counts as done.
+     */
+    async manageiqRemoveRunSnapshot(input: ManageiqRef & { name: string; taskId?: string; pollMs: number }): Promise<{ deleted: DeleteReport[] }> {
+      const client = miq(input.endpoint);
+      const deadline = deadlineOf();
+      if (input.taskId) {
+        try {
+          await waitTask(client, input.taskId, input.pollMs, deadline);
+        } catch (err) {
+          if (!(err instanceof VendorError && err.isNotFound)) throw err;
+        }
+      }
+      const snapshots = await named(client, input, input.name);
+      return { deleted: await deleteAndWait(client, input, snapshots, input.pollMs, deadline) };
+    },
+
+    /** The snapshot to revert to: by name, or the newest one. */
+    async manageiqFindSnapshot(input: ManageiqRef & { name?: string; snapshotId?: string }): Promise<ManageiqSnapshot> {
+      const client = miq(input.endpoint);
+      const what = input.collection === 'vms' ? 'VM' : 'instance';
+      if (input.snapshotId) {
+        return client.getSnapshot(input.collection, input.resourceId, input.snapshotId).catch(notFoundAs(`${what} ${input.resourceId} has no snapshot ${input.snapshotId}`));
+      }
+      const page = input.name
+        ? await client.querySnapshots(input.collection, input.resourceId, { filter: [`name=${quote(input.name)}`], sortBy: 'create_time', sortOrder: 'desc' }).catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`))
+        : await client.querySnapshots(input.collection, input.resourceId, { sortBy: 'create_time', sortOrder: 'desc', limit: 1, allPages: false }).catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`));
+      const candidates = input.name ? page.snapshots.filter((s) => s.name === input.name) : page.snapshots;
+      if (!candidates.length) {
+        throw nonRetryable(input.name ? `${what} ${input.resourceId} has no snapshot named "${input.name}"` : `${what} ${input.resourceId} has no snapshots to revert to`, ErrorTypes.vendorNotFound);
+      }
+      if (input.name && candidates.length > 1) {
+        throw nonRetryable(`${what} ${input.resourceId} has ${candidates.length} snapshots named "${input.name}" (ids ${candidates.map((s) => s.id).join(', ')}): revert needs exactly one`, ErrorTypes.invalidInput);
+      }
+      return candidates[0]!;
+    },
+
+    /** Starts the revert (VMs only: the client refuses an instance before any call). */
+    async manageiqRevertSnapshot(input: ManageiqRef & { snapshotId: string }): Promise<{ taskId?: string; message: string }> {
+      const result = await miq(input.endpoint).revertSnapshot(input.collection, input.resourceId, input.snapshotId);
+      return { taskId: result.taskId, message: result.message };
+    },
+
+    /** Bulk delete of chosen snapshots; each resource's result, and how its task ended. */
+    async manageiqBulkDelete(input: ManageiqRef & { snapshotIds: string[]; waitForTasks: boolean; pollMs: number }): Promise<DeleteReport[]> {
+      const client = miq(input.endpoint);
+      const deadline = deadlineOf();
+      const results = await client.bulkDeleteSnapshots(input.collection, input.resourceId, input.snapshotIds);
+      const reports: DeleteReport[] = [];
+      for (const r of results) {
+        const task = input.waitForTasks && r.success && r.taskId ? await waitTask(client, r.taskId, input.pollMs, deadline) : undefined;
+        reports.push({ snapshotId: r.snapshotId, success: r.success, message: r.message, taskId: r.taskId, taskStatus: task?.status, taskMessage: task?.message });
+      }
+      return reports;
+    },
+  };
+}
+
+export type ManageiqActivities = ReturnType<typeof createManageiqActivities>;

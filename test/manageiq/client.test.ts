@@ -1,0 +1,169 @@
+/** Every ManageIQ client operation against the simulator. */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { VendorError } from '../../lib/errors';
+import { startManageiqSimulator } from '../helpers/manageiq-harness';
+
+let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
+before(async () => {
+  sim = await startManageiqSimulator({ taskMs: 300 });
+});
+after(async () => sim?.simulator.stop());
+beforeEach(() => {
+  sim.state.reset();
+  sim.simulator.faults.clear();
+  sim.simulator.calls.clear();
+});
+
+const DAY = 86_400_000;
+const fastWait = { pollMs: 50, deadline: Date.now() + 3_600_000 };
+
+async function rejectsVendor(promise: Promise<unknown>, status: number | undefined, text: RegExp): Promise<VendorError> {
+  let caught: unknown;
+  await promise.catch((err) => (caught = err));
+  assert.ok(caught instanceof VendorError, `expected a VendorError, got ${String(caught)}`);
+  assert.equal(caught.status, status, caught.message);
+  assert.match(caught.message, text);
+  return caught;
+}
+
+test('entry point lists the collections with absolute hrefs; Basic and token auth both work', async () => {
+  const entry = await sim.client('basic').entryPoint();
+  assert.deepEqual(entry.collections.map((c) => c.name).sort(), ['instances', 'tasks', 'vms']);
+  for (const c of entry.collections) assert.ok(c.href.startsWith(`${sim.simulator.url}/api/`), c.href);
+  const vm = await sim.client('token').getResource('vms', sim.demo.vmId);
+  assert.equal(vm.name, sim.demo.vmName);
+  assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 1);
+});
+
+test('an expired token is renewed once at /api/auth and the call succeeds', async () => {
+  const client = sim.client('token');
+  await client.getResource('vms', sim.demo.vmId);
+  sim.state.expireTokens();
+  const vm = await client.getResource('instances', sim.demo.instanceId);
+  assert.equal(vm.name, sim.demo.instanceName);
+  assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 2);
+  assert.deepEqual(sim.simulator.calls.matching('GET', /^\/instances\/20$/).map((c) => c.status), [401, 200]);
+});
+
+test('wrong credentials: a non-retryable 401 carrying the appliance message and kind', async () => {
+  const { ManageiqClient } = await import('../../activities/manageiq/client');
+  const wrong = new ManageiqClient(sim.profile('basic'), { TEST_MIQ_PASSWORD: 'nope' });
+  const err = await rejectsVendor(wrong.getResource('vms', sim.demo.vmId), 401, /Failed to Authenticate/);
+  assert.equal(err.retryable, false);
+  assert.equal(err.code, 'unauthorized');
+});
+
+for (const collection of ['vms', 'instances'] as const) {
+  test(`${collection}: query with filter[], sort_by/sort_order, offset/limit paging through links.next, expand=resources`, async () => {
+    const id = collection === 'vms' ? sim.demo.vmId : sim.demo.instanceId;
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) sim.state.seed(id, `bo-${i}`, now - (10 - i) * DAY);
+    sim.state.seed(id, 'other', now - DAY);
+    const client = sim.client();
+
+    const owned = await client.querySnapshots(collection, id, { filter: ["name='bo-*'"], sortBy: 'create_time', sortOrder: 'desc', limit: 2 });
+    assert.deepEqual(owned.snapshots.map((s) => s.name), ['bo-4', 'bo-3', 'bo-2', 'bo-1', 'bo-0']);
+    assert.equal(owned.pages, 3, 'three pages of two, followed through links.next');
+    assert.equal(owned.matching, 5);
+    for (const s of owned.snapshots) assert.ok(s.href.startsWith(`${sim.simulator.url}/api/${collection}/${id}/snapshots/`), s.href);
+    // The next links are absolute and carry the filter and sort.
+    const pageCalls = sim.simulator.calls.matching('GET', new RegExp(`^/${collection}/${id}/snapshots$`));
+    assert.equal(pageCalls.length, 3);
+    assert.match(decodeURIComponent(pageCalls[2]!.query), /offset=4/);
+    assert.match(decodeURIComponent(pageCalls[2]!.query), /filter\[\]=name='bo-\*'/);
+
+    const onePage = await client.querySnapshots(collection, id, { sortBy: 'name', sortOrder: 'asc', offset: 1, limit: 2, allPages: false });
+    assert.deepEqual(onePage.snapshots.map((s) => s.name), collection === 'vms' ? ['bo-0', 'bo-1'] : ['bo-1', 'bo-2']);
+
+    const refs = await client.querySnapshots(collection, id, { expand: false });
+    assert.equal(refs.snapshots.length, 0, 'without expand only hrefs come back');
+    assert.equal(refs.hrefs.length, collection === 'vms' ? 8 : 6);
+    assert.ok(refs.count >= refs.hrefs.length, 'count is every snapshot on the appliance');
+
+    const one = await client.getSnapshot(collection, id, owned.snapshots[0]!.id);
+    assert.equal(one.name, 'bo-4');
+    assert.equal(one.vmOrTemplateId, id);
+    await rejectsVendor(client.getSnapshot(collection, id, '999999'), 404, /Couldn't find Snapshot with 'id'=999999/);
+  });
+
+  test(`${collection}: create (name required) → task polled until Finished/Ok → listed; delete by DELETE and by the POST action`, async () => {
+    const id = collection === 'vms' ? sim.demo.vmId : sim.demo.instanceId;
+    const client = sim.client();
+    const created = await client.createSnapshot(collection, id, { name: 'bo-new', description: 'from the test', memory: false });
+    assert.ok(created.taskId && created.taskHref?.startsWith(`${sim.simulator.url}/api/tasks/`), JSON.stringify(created));
+    assert.equal((await client.getTask(created.taskId!)).state === 'Finished', false);
+    const task = await client.waitForTask(created.taskId!, fastWait);
+    assert.equal(task.state, 'Finished');
+    assert.equal(task.status, 'Ok');
+    assert.ok(task.polls >= 2, `polled ${task.polls} times`);
+    const [snap] = (await client.querySnapshots(collection, id, { filter: ["name='bo-new'"] })).snapshots;
+    assert.equal(snap?.description, 'from the test');
+
+    await rejectsVendor(client.createSnapshot(collection, id, { name: '' }), 400, /Must specify a name for the snapshot/);
+
+    const viaAction = await client.deleteSnapshotAction(collection, id, snap!.id);
+    assert.equal((await client.waitForTask(viaAction.taskId!, fastWait)).status, 'Ok');
+    assert.deepEqual((await client.querySnapshots(collection, id, { filter: ["name='bo-new'"] })).snapshots, []);
+
+    const again = await client.createSnapshot(collection, id, { name: 'bo-again' });
+    await client.waitForTask(again.taskId!, fastWait);
+    const [second] = (await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots;
+    await client.deleteSnapshot(collection, id, second!.id);
+    assert.deepEqual(sim.simulator.calls.matching('DELETE', /snapshots\/\d+$/).map((c) => c.status), [204]);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual((await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots, []);
+  });
+}
+
+test('bulk delete reports each resource: existing ones succeed with a task, a missing one fails on its own', async () => {
+  const client = sim.client();
+  const [a, b] = (await client.querySnapshots('vms', sim.demo.otherVmId, {})).snapshots;
+  const results = await client.bulkDeleteSnapshots('vms', sim.demo.otherVmId, [a!.id, '424242', b!.id]);
+  assert.deepEqual(results.map((r) => [r.snapshotId, r.success]), [[a!.id, true], ['424242', false], [b!.id, true]]);
+  assert.match(results[1]!.message, /Couldn't find Snapshot with 'id'=424242/);
+  for (const r of [results[0]!, results[2]!]) assert.equal((await client.waitForTask(r.taskId!, fastWait)).status, 'Ok');
+  assert.deepEqual(await sim.snapshotsOf(sim.demo.otherVmId), []);
+});
+
+test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an instance is refused before any call', async () => {
+  const client = sim.client('basic');
+  const [first] = await sim.snapshotsOf(sim.demo.vmId);
+  const started = await client.revertSnapshot('vms', sim.demo.vmId, first!.id);
+  assert.equal((await client.waitForTask(started.taskId!, fastWait)).status, 'Ok');
+  assert.deepEqual((await sim.snapshotsOf(sim.demo.vmId)).map((s) => [s.name, s.current]), [
+    [sim.demo.foreignSnapshotNames[0], 1],
+    [sim.demo.foreignSnapshotNames[1], 0],
+  ]);
+
+  sim.state.seed(sim.demo.instanceId, 'bo-i', Date.now());
+  const [snap] = await sim.snapshotsOf(sim.demo.instanceId, 'instances');
+  sim.simulator.calls.clear();
+  let refused: unknown;
+  await client.revertSnapshot('instances', sim.demo.instanceId, snap!.id).catch((e) => (refused = e));
+  assert.ok(refused instanceof ApplicationFailure && refused.nonRetryable, String(refused));
+  assert.match((refused as Error).message, /revert is supported for VMs only/);
+  assert.equal(sim.simulator.calls.all().length, 0, 'no call reached the appliance');
+});
+
+test('a task that ends in Error is reported with its status and message; an unknown task is 404', async () => {
+  const client = sim.client();
+  sim.state.failNextTask('create', 'Snapshot creation failed: datastore full');
+  const created = await client.createSnapshot('vms', sim.demo.vmId, { name: 'bo-doomed' });
+  const task = await client.waitForTask(created.taskId!, fastWait);
+  assert.deepEqual([task.state, task.status, task.message], ['Finished', 'Error', 'Snapshot creation failed: datastore full']);
+  assert.equal((await sim.snapshotsOf()).some((s) => s.name === 'bo-doomed'), false);
+  await rejectsVendor(client.getTask('987654'), 404, /Couldn't find MiqTask/);
+});
+
+test('5xx with Retry-After is retryable; a malformed body is not', async () => {
+  sim.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots', action: { kind: 'status', status: 503, message: 'appliance busy', retryAfterSeconds: 3 } });
+  const busy = await rejectsVendor(sim.client().querySnapshots('vms', sim.demo.vmId), 503, /appliance busy/);
+  assert.equal(busy.retryable, true);
+  assert.equal(busy.retryAfterMs, 3000);
+  sim.simulator.faults.add({ method: 'GET', path: '/tasks/:id', action: { kind: 'malformed' } });
+  const created = await sim.client().createSnapshot('vms', sim.demo.vmId, { name: 'bo-x' });
+  const bad = await rejectsVendor(sim.client().getTask(created.taskId!), 200, /unexpected response body/);
+  assert.equal(bad.retryable, false);
+});

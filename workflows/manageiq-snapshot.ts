@@ -1,0 +1,227 @@
+/**
+ * ManageIQ snapshots: manageiqSnapshot (create → task → confirm → retention), manageiqRevert (VMs
+ * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
+ */
+import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { DeleteReport, ManageiqActivities, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
+import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
+import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './inputs/manageiq-snapshot';
+import { compensateAndFail } from './onapp-backup';
+import { ProgressTracker, type StepTiming } from './shared/progress';
+import { Saga } from './shared/saga';
+import { parseWorkflowInput } from './shared/validate-input';
+import { undoRetry, vendorRetry } from './shared/retry-policies';
+
+export const MANAGEIQ_SNAPSHOT_STEPS = ['validate', 'preflight', 'create', 'task', 'confirm', 'retention'] as const;
+export const MANAGEIQ_REVERT_STEPS = ['validate', 'preflight', 'find', 'revert', 'task'] as const;
+export const MANAGEIQ_DELETE_STEPS = ['validate', 'preflight', 'delete'] as const;
+
+const miq = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+const miqUndo = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+const miqLong = (timeoutSeconds: number, pollMs: number) =>
+  proxyActivities<ManageiqActivities>({ startToCloseTimeout: (timeoutSeconds + 120) * 1000, heartbeatTimeout: Math.max(30_000, pollMs * 3), retry: vendorRetry });
+
+type TaskOutcome = ManageiqTask & { polls: number };
+
+export interface ManageiqSnapshotResult {
+  provider: 'manageiq';
+  workflowId: string;
+  runId: string;
+  endpoint: string;
+  resource: { collection: 'vms' | 'instances'; id: string; name: string };
+  snapshot: ManageiqSnapshot;
+  /** The create task's outcome; absent when an earlier attempt's snapshot was adopted. */
+  task?: TaskOutcome;
+  retention: {
+    prefix: string;
+    keep: number;
+    kept: Array<{ id: string; name: string; createTime: string | null }>;
+    /** One entry per resource of the bulk delete: the appliance's result and the task's final status. */
+    deleted: DeleteReport[];
+    /** Snapshots of the resource this tool did not make: never touched. */
+    othersUntouched: number;
+  };
+  timings: StepTiming[];
+  startedAt: string;
+  completedAt: string;
+}
+
+function requireOk(what: string, task: TaskOutcome): void {
+  if (task.status === 'Ok' || task.status === 'Warn') return;
+  throw ApplicationFailure.create({
+    type: 'ManageiqTaskFailed',
+    nonRetryable: true,
+    message: `${what}: ManageIQ task ${task.id} finished with status ${task.status}${task.message ? `: ${task.message}` : ''}`,
+    details: [task],
+  });
+}
+
+function stamp(iso: string): string {
+  return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+}
+
+export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnapshotResult> {
+  const progress = new ProgressTracker('manageiqSnapshot', MANAGEIQ_SNAPSHOT_STEPS);
+  const input = parseWorkflowInput('manageiqSnapshot', manageiqSnapshotInput, rawInput);
+  const { workflowId, runId } = workflowInfo();
+  const startedAt = new Date().toISOString();
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'manageiq' },
+    { key: BackupVmId, value: input.resourceId },
+  ]);
+  const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
+  // Unique per run, so a retried create finds (adopts) what an earlier attempt made, and the undo finds it too.
+  const name = `${input.namePrefix}${stamp(startedAt)}-${runId.slice(0, 8)}`;
+  const saga = new Saga();
+
+  try {
+    progress.enter('preflight');
+    await miq.manageiqCheckEndpoint({ endpoint: input.endpoint });
+    const resource = await miq.manageiqPreflight(ref);
+
+    progress.enter('create');
+    let taskId: string | undefined;
+    // Registered before the create: a create whose reply was lost is still found by its name and removed.
+    const forgetSnapshot = saga.add(`delete snapshot ${name} of ${resource.name}`, () =>
+      miqUndo.manageiqRemoveRunSnapshot({ ...ref, name, taskId, pollMs: input.pollIntervalMs }),
+    );
+    const created = await miq.manageiqCreateSnapshot({ ...ref, name, description: input.description, memory: input.memory });
+    taskId = created.taskId;
+
+    progress.enter('task');
+    let task: TaskOutcome | undefined;
+    if (created.taskId) {
+      task = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqWaitTask({
+        endpoint: input.endpoint,
+        taskId: created.taskId,
+        deadline: Date.now() + input.taskTimeoutSeconds * 1000,
+        pollMs: input.pollIntervalMs,
+      });
+      requireOk(`creating snapshot ${name}`, task);
+    }
+
+    progress.enter('confirm');
+    const snapshot = created.adopted ?? (await miq.manageiqConfirmSnapshot({ ...ref, name }));
+    // Confirmed: the snapshot is the product of the run and stays, whatever retention does.
+    forgetSnapshot();
+
+    progress.enter('retention');
+    const retention = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqApplyRetention({
+      ...ref,
+      prefix: input.namePrefix,
+      keep: input.keep,
+      pollMs: input.pollIntervalMs,
+    });
+    progress.update({ message: `kept ${retention.kept.length}, deleted ${retention.deleted.filter((d) => d.success).length} of ${retention.deleted.length}` });
+
+    progress.finish('completed');
+    return {
+      provider: 'manageiq',
+      workflowId,
+      runId,
+      endpoint: input.endpoint,
+      resource: { collection: input.collection, id: resource.id, name: resource.name },
+      snapshot,
+      task,
+      retention: {
+        prefix: input.namePrefix,
+        keep: input.keep,
+        kept: retention.kept.map((s) => ({ id: s.id, name: s.name, createTime: s.createTime })),
+        deleted: retention.deleted,
+        othersUntouched: retention.othersUntouched,
+      },
+      timings: progress.current.timings,
+      startedAt,
+      completedAt: new Date().toISOString(),
+    };
+  } catch (err) {
+    throw await compensateAndFail(err, progress, saga);
+  }
+}
+
+export interface ManageiqRevertResult {
+  provider: 'manageiq';
+  endpoint: string;
+  resource: { collection: 'vms'; id: string; name: string };
+  snapshot: ManageiqSnapshot;
+  task?: TaskOutcome;
+  message: string;
+}
+
+export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertResult> {
+  const progress = new ProgressTracker('manageiqRevert', MANAGEIQ_REVERT_STEPS);
+  const input = parseWorkflowInput('manageiqRevert', manageiqRevertInput, rawInput);
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'manageiq' },
+    { key: BackupVmId, value: input.resourceId },
+  ]);
+  if (input.collection !== 'vms') {
+    progress.finish('failed');
+    throw ApplicationFailure.create({
+      type: 'RevertNotSupported',
+      nonRetryable: true,
+      message: `manageiqRevert: revert is supported for VMs only; instance ${input.resourceId} cannot be reverted to a snapshot (ManageIQ offers no revert for cloud instances). No call was made.`,
+    });
+  }
+  const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
+  const saga = new Saga();
+  try {
+    progress.enter('preflight');
+    await miq.manageiqCheckEndpoint({ endpoint: input.endpoint });
+    const resource = await miq.manageiqPreflight(ref);
+    progress.enter('find');
+    const snapshot = await miq.manageiqFindSnapshot({ ...ref, name: input.snapshotName, snapshotId: input.snapshotId });
+    progress.enter('revert');
+    const started = await miq.manageiqRevertSnapshot({ ...ref, snapshotId: snapshot.id });
+    progress.enter('task');
+    let task: TaskOutcome | undefined;
+    if (started.taskId) {
+      task = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqWaitTask({
+        endpoint: input.endpoint,
+        taskId: started.taskId,
+        deadline: Date.now() + input.taskTimeoutSeconds * 1000,
+        pollMs: input.pollIntervalMs,
+      });
+      requireOk(`reverting ${resource.name} to snapshot ${snapshot.name}`, task);
+    }
+    progress.finish('completed');
+    return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: 'vms', id: resource.id, name: resource.name }, snapshot, task, message: started.message };
+  } catch (err) {
+    throw await compensateAndFail(err, progress, saga);
+  }
+}
+
+export interface ManageiqDeleteSnapshotsResult {
+  provider: 'manageiq';
+  endpoint: string;
+  resource: { collection: 'vms' | 'instances'; id: string; name: string };
+  /** One entry per requested snapshot, in the order given. */
+  results: DeleteReport[];
+  succeeded: number;
+  failed: number;
+}
+
+export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<ManageiqDeleteSnapshotsResult> {
+  const progress = new ProgressTracker('manageiqDeleteSnapshots', MANAGEIQ_DELETE_STEPS);
+  const input = parseWorkflowInput('manageiqDeleteSnapshots', manageiqDeleteSnapshotsInput, rawInput);
+  upsertSearchAttributes([
+    { key: BackupProvider, value: 'manageiq' },
+    { key: BackupVmId, value: input.resourceId },
+  ]);
+  const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
+  const saga = new Saga();
+  try {
+    progress.enter('preflight');
+    await miq.manageiqCheckEndpoint({ endpoint: input.endpoint });
+    const resource = await miq.manageiqPreflight(ref);
+    progress.enter('delete');
+    const results = await miqLong(1800, input.pollIntervalMs).manageiqBulkDelete({ ...ref, snapshotIds: input.snapshotIds, waitForTasks: input.waitForTasks, pollMs: input.pollIntervalMs });
+    const ok = (r: DeleteReport) => r.success && (r.taskStatus === undefined || r.taskStatus === 'Ok' || r.taskStatus === 'Warn');
+    const succeeded = results.filter(ok).length;
+    progress.update({ message: `${succeeded} of ${results.length} deleted` });
+    progress.finish('completed');
+    return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: input.collection, id: resource.id, name: resource.name }, results, succeeded, failed: results.length - succeeded };
+  } catch (err) {
+    throw await compensateAndFail(err, progress, saga);
+  }
+}
