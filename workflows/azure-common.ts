@@ -1,5 +1,5 @@
 /** Pieces the Azure Backup workflows share: activity proxies, following a job, failures. */
-import { ApplicationFailure, isCancellation, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, isCancellation, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AzureActivities, AzureJobSummary } from '../activities/azure/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { describeFailure } from './shared/failures';
@@ -10,7 +10,14 @@ import { undoRetry, vendorRetry } from './shared/retry-policies';
 /** Quick calls. */
 export const azure = proxyActivities<AzureActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
 /** Calls that follow an async operation inside the activity (heartbeating while they wait). */
-export const azureAsync = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry });
+export const azureAsync = proxyActivities<AzureActivities>({
+  startToCloseTimeout: '45 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: vendorRetry,
+  // Compensation starts only once the activity has stopped: a provision or trigger cut off by a
+  // cancel cannot store credentials or start a job after the undo ran.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 /** Undo steps: retried until they succeed or clearly cannot. */
 export const azureUndo = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
 

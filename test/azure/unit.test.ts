@@ -1,0 +1,47 @@
+/** Azure pieces that need no server: the seed's password extraction, filters, input schemas. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { extractIlrPassword } from '../../activities/azure/file-recovery-store';
+import { parseFilter } from '../../simulators/azure/routes';
+import { azureRestoreInput, azureVmBackupInput } from '../../workflows/inputs/azure-inputs';
+
+test('the ILR password is the 15 characters starting 33 after the last "_", cut out of the suffix', () => {
+  const hex32 = '0123456789abcdef0123456789abcdef';
+  const suffix = `db_01_westeurope_1700000000000_${hex32}Pw3rdXyZ9kLmN2qTAIL`;
+  const underscore = suffix.lastIndexOf('_');
+  assert.equal(suffix.slice(underscore + 33, underscore + 48), 'Pw3rdXyZ9kLmN2q', 'the fixture puts the password at the seed’s offset');
+  assert.deepEqual(extractIlrPassword(suffix), {
+    password: 'Pw3rdXyZ9kLmN2q',
+    suffixWithoutPassword: `db_01_westeurope_1700000000000_${hex32}TAIL`,
+  });
+});
+
+test('a suffix without room for the password is refused rather than misread', () => {
+  assert.throws(() => extractIlrPassword('no-underscore-here'), /no password where the service puts it/);
+  assert.throws(() => extractIlrPassword('vm_short'), /no password/);
+});
+
+test('OData filters of the simulator', () => {
+  assert.deepEqual(parseFilter("backupManagementType eq 'AzureIaasVM' and operation eq 'Backup' and status eq 'InProgress'"), {
+    backupManagementType: 'AzureIaasVM',
+    operation: 'Backup',
+    status: 'InProgress',
+  });
+});
+
+test('input schemas list every problem and refuse unknown fields', () => {
+  const r = azureRestoreInput.safeParse({ endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'AlternateLocation', storageAccountId: 'x', region: 'westeurope', password: 'no' });
+  assert.equal(r.success, false);
+  const messages = r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+  assert.match(messages, /storageAccountId must be a storage account resource id/);
+  assert.match(messages, /password/);
+  const alt = azureRestoreInput.safeParse({
+    endpoint: 'azure-sim',
+    vmName: 'db-01',
+    restoreType: 'AlternateLocation',
+    storageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a',
+    region: 'westeurope',
+  });
+  assert.deepEqual(alt.error?.issues.map((i) => i.path.join('.')).sort(), ['subnetId', 'targetResourceGroupId', 'targetVmName', 'virtualNetworkId']);
+  assert.equal(azureVmBackupInput.safeParse({ endpoint: 'azure-sim' }).error?.issues[0]?.message, 'give vmName or vmResourceId');
+});
