@@ -1,0 +1,194 @@
+/**
+ * The Web UI, as a backup admin uses it: `npm start`, open the bundled Temporal Web UI in a real
+ * (headless) Chromium, fill *Start Workflow* with the example input, submit, follow the run to its
+ * page and wait until the UI shows it Completed. A full-page screenshot of the finished run is kept
+ * in .artifacts/ui/ovirt-backup-completed.png. The Temporal client and the simulated engine's own
+ * API then confirm what the page showed: the run completed with a manifest, and nothing was left
+ * behind at the vendor. Skips (with the reason) only where /usr/bin/chromium is missing.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Browser } from 'playwright-core';
+import { projectRoot } from '../../lib/temporal/cli-path';
+import { asArray, parseXml } from '../../lib/xml';
+import { OVIRT_DEMO } from '../../simulators/ovirt';
+import { ovirtDemo } from '../../simulators/ovirt/demo';
+import { simulatorDemos, SIMULATOR_PASSWORDS } from '../../simulators/serve';
+import { chromiumUnavailable, launchChromium, saveScreenshot } from '../helpers/browser';
+import { freePort } from '../helpers/ports';
+
+const TASK_QUEUE = 'backup-orchestrator';
+const WORKFLOW_TYPE = 'ovirtSnapshotBackup';
+const SCREENSHOT = 'ui/ovirt-backup-completed.png';
+const skipReason = chromiumUnavailable();
+
+let stack: ChildProcess | undefined;
+let browser: Browser | undefined;
+let dataDir: string;
+let output = '';
+const ports = { temporal: 0, ui: 0, sims: {} as Record<string, number> };
+
+before(async () => {
+  const started = Date.now();
+  if (skipReason) return;
+  dataDir = await mkdtemp(join(tmpdir(), 'ui-start-workflow-'));
+  ports.temporal = await freePort();
+  ports.ui = await freePort();
+  // Every simulator `npm start` runs gets a free port through its own env variable.
+  for (const demo of simulatorDemos) ports.sims[demo.portEnv] = await freePort();
+  stack = spawn('npm', ['start'], {
+    cwd: projectRoot,
+    detached: true,
+    env: {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports.sims).map(([k, v]) => [k, String(v)])),
+      BACKUP_DATA_DIR: dataDir,
+      TEMPORAL_PORT: String(ports.temporal),
+      TEMPORAL_UI_PORT: String(ports.ui),
+    },
+  });
+  stack.stdout!.on('data', (d) => (output += d));
+  stack.stderr!.on('data', (d) => (output += d));
+  const deadline = Date.now() + 90_000;
+  while (!/copy worker polling/.test(output) || !/main worker polling/.test(output)) {
+    if (Date.now() > deadline || stack.exitCode !== null) assert.fail(`the stack did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  browser = await launchChromium();
+  console.log(`stack and browser up after ${Date.now() - started} ms`);
+});
+
+after(async () => {
+  await browser?.close();
+  if (stack && stack.exitCode === null) {
+    process.kill(-stack.pid!, 'SIGINT');
+    await new Promise((r) => stack!.once('exit', r));
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** The simulated engine as its admin sees it, through the oVirt REST API. */
+async function engineGet(path: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${ports.sims[ovirtDemo.portEnv]}/ovirt-engine/api${path}`, {
+    headers: { accept: 'application/xml', authorization: `Basic ${Buffer.from(`admin@internal:${ovirtDemo.secrets.OVIRT_SIM_PASSWORD!}`).toString('base64')}` },
+  });
+  assert.equal(res.status, 200, `GET ${path}`);
+  return parseXml(await res.text());
+}
+
+test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and shows it Completed', async (t) => {
+  if (skipReason) {
+    console.log(`browser test skipped: ${skipReason}`);
+    t.skip(skipReason);
+    return;
+  }
+  const exampleText = await readFile(join(projectRoot, 'examples', `${WORKFLOW_TYPE}.json`), 'utf8');
+  const example = JSON.parse(exampleText);
+  const workflowId = `ui-ovirt-backup-${Date.now()}`;
+  const t0 = Date.now();
+  const mark = (what: string) => t.diagnostic(`${what} after ${Date.now() - t0} ms`);
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  // Whatever goes wrong in the browser, keep a picture of the page it went wrong on.
+  t.after(async () => {
+    if (!page.isClosed()) console.log(`page at failure: ${await saveScreenshot(page, 'ui/ovirt-backup-failure.png')} (${page.url()})`);
+  });
+
+  // The form, field by field, as a person fills it.
+  await page.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows/start-workflow`);
+  await page.getByTestId('workflowId').fill(workflowId);
+  await page.getByTestId('taskQueue').fill(TASK_QUEUE);
+  await page.getByTestId('workflowType').fill(WORKFLOW_TYPE);
+  const data = page.getByRole('textbox', { name: 'Data' });
+  await data.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.insertText(exampleText);
+  assert.deepEqual(JSON.parse(await data.innerText()), example, 'the input editor holds the example JSON');
+  await page.getByText('Task Queue is Active').waitFor(); // the UI sees the worker polling the queue
+  const submit = page.getByTestId('start-workflow-button');
+  await assertEventually(() => submit.isEnabled(), 'the Start Workflow button becomes enabled');
+  await submit.click();
+  mark('submitted');
+
+  // The UI confirms and links to the new run; follow the link to the run's page.
+  const started = page.getByRole('link', { name: 'Workflow started successfully' });
+  await started.waitFor();
+  await started.click();
+  await page.waitForURL(new RegExp(`/namespaces/default/workflows/${workflowId}/[0-9a-f-]{36}`));
+  mark('on the run page');
+  const runIdInUi = new RegExp(`/workflows/${workflowId}/([0-9a-f-]{36})`).exec(page.url())![1]!;
+
+  // The run page refreshes itself while the run is open; wait until it says Completed.
+  await page.getByTestId('execution-status').getByText('Completed', { exact: true }).waitFor({ timeout: 60_000 });
+  mark('Completed shown');
+  await page.getByTestId('workflow-id-heading').getByText(workflowId).waitFor();
+  const bodyText = await page.locator('body').innerText();
+  assert.match(bodyText, new RegExp(`"workflowId": "${workflowId}"`), 'the Result panel shows the manifest');
+  assert.match(bodyText, /"provider": "ovirt"/);
+  for (const secret of Object.values(SIMULATOR_PASSWORDS)) assert.ok(!bodyText.includes(secret), 'no secret on the run page');
+  const shot = await saveScreenshot(page, SCREENSHOT);
+  t.diagnostic(`screenshot of the finished run: ${shot}`);
+
+  // The workflow list filtered by the backup search attributes finds the run (docs/web-ui.md).
+  const query = `BackupProvider="ovirt" AND BackupVmId="${example.vmId}" AND BackupOutcome="completed"`;
+  await page.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+  await page.getByRole('link', { name: workflowId }).first().waitFor();
+  await saveScreenshot(page, 'ui/ovirt-backup-filtered-list.png');
+  const noMatch = query.replace('"completed"', '"failed"');
+  await page.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=${encodeURIComponent(noMatch)}`);
+  await page.getByText('No Workflows Found').waitFor();
+  assert.equal(await page.getByRole('link', { name: workflowId }).count(), 0, 'the filter leaves out runs that do not match');
+  await page.close();
+  mark('list filters checked');
+
+  // The server agrees: the run the UI showed completed, with a manifest of the demo VM.
+  const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+  try {
+    const handle = new Client({ connection }).workflow.getHandle(workflowId);
+    const description = await handle.describe();
+    assert.equal(description.status.name, 'COMPLETED');
+    assert.equal(description.runId, runIdInUi, 'the page showed this very run');
+    assert.equal(description.type, WORKFLOW_TYPE);
+    assert.equal(description.taskQueue, TASK_QUEUE);
+    const manifest = (await handle.result()) as {
+      workflowId: string;
+      vm: { id: string };
+      proxyVm: { id: string };
+      disks: Array<{ id: string; bytes: number; sha256: string; path: string }>;
+    };
+    assert.equal(manifest.workflowId, workflowId);
+    assert.equal(manifest.vm.id, example.vmId);
+    assert.equal(manifest.proxyVm.id, example.proxyVmId);
+    assert.equal(manifest.disks.length, 2, 'both disks of the demo VM were backed up');
+    for (const disk of manifest.disks) {
+      assert.match(disk.sha256, /^[0-9a-f]{64}$/);
+      assert.ok(disk.bytes > 0, `disk ${disk.id} has bytes`);
+      assert.ok(disk.path.startsWith(join(dataDir, 'repository')), disk.path);
+    }
+  } finally {
+    await connection.close();
+  }
+
+  mark('server checked');
+  // And the engine is left as it was: only the active snapshot, only the proxy's boot disk.
+  const snapshots = (await engineGet(`/vms/${OVIRT_DEMO.vmId}/snapshots`)) as { snapshots: { snapshot?: unknown } };
+  assert.deepEqual(asArray(snapshots.snapshots.snapshot as Array<{ snapshot_type: string }>).map((s) => s.snapshot_type), ['active']);
+  const attachments = (await engineGet(`/vms/${OVIRT_DEMO.proxyVmId}/diskattachments`)) as { disk_attachments: { disk_attachment?: unknown } };
+  assert.deepEqual(
+    asArray(attachments.disk_attachments.disk_attachment as Array<{ disk: { '@_id': string } }>).map((a) => a.disk['@_id']),
+    [OVIRT_DEMO.proxyBootDiskId],
+  );
+});
+
+async function assertEventually(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
