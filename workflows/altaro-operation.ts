@@ -3,7 +3,7 @@
  * API no longer lists it, then decide the outcome from the VM's report. Cancelling the run aborts
  * the operation (abort-operation, non-cancellable) and waits until it is gone.
  */
-import { ActivityCancellationType, ApplicationFailure, isCancellation, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { altaroBackupInput, altaroOperationInput, type AltaroInstructionKind, type AltaroOperationParsed } from './inputs/altaro-operation';
@@ -17,6 +17,8 @@ export const ALTARO_STEPS = ['validate', 'instruct', 'track', 'report'] as const
 
 /** Timeline entries kept in the result (the oldest and newest always; the middle thinned). */
 const MAX_TIMELINE = 240;
+/** Upper bound on polling activities that end because time passed (not because the job moved). */
+const MAX_TIME_SLICES = 2_000;
 
 export interface AltaroOperationView {
   operationGuid?: string;
@@ -91,10 +93,14 @@ async function runAltaroOperation(
   let timeline: OperationSample[] = [];
   let operationGuid: string | undefined;
   let abortAnswer: { apiSaid: string; accepted: boolean } | undefined;
-  const maxSliceMs = Math.min(30 * 60_000, Math.max(5_000, 10 * input.maxPollIntervalMs));
+  // The workflow hears from the polling activity at least every maxSliceMs; at most 2000 such
+  // time-based slices fit in operationTimeoutHours, so the history stays bounded (docs/altaro.md).
+  const maxSliceMs = Math.max(5_000, Math.min(30 * 60_000, 10 * input.maxPollIntervalMs), Math.ceil((input.operationTimeoutHours * 3_600_000) / MAX_TIME_SLICES));
   const poll = proxyActivities<AltaroActivities>({
     startToCloseTimeout: maxSliceMs + 120_000,
-    heartbeatTimeout: '30 seconds',
+    // Short, so that a cancellation reaches the polling activity within seconds (heartbeats are
+    // throttled to 80% of this).
+    heartbeatTimeout: '5 seconds',
     retry: vendorRetry,
     // The activity ends its session when cancelled: wait for that before aborting.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -115,7 +121,10 @@ async function runAltaroOperation(
       });
     });
     try {
-      ({ operationGuid } = await altaro.altaroSendInstruction({ endpoint, kind, vmRef, options: input.options }));
+      // Not cancellable: a cancel while the instruction is on its way must still learn the guid,
+      // so that the operation it may have started is aborted rather than left running.
+      ({ operationGuid } = await CancellationScope.nonCancellable(() => altaro.altaroSendInstruction({ endpoint, kind, vmRef, options: input.options })));
+      if (CancellationScope.current().consideredCancelled) await CancellationScope.current().cancelRequested;
     } catch (err) {
       // Refused (Success:false) or never answered: no guid, so there is nothing this run can abort.
       if (!isCancellation(err)) forgetAbort();

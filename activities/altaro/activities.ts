@@ -62,7 +62,7 @@ function sample(st: AltaroOperationStatus): { status: string; percent: number; s
 async function heartbeatSleep(ms: number, details?: unknown): Promise<void> {
   let left = ms;
   while (left > 0) {
-    const piece = Math.min(left, 5_000);
+    const piece = Math.min(left, 1_000);
     heartbeat(details);
     await sleep(piece);
     left -= piece;

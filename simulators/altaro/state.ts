@@ -140,6 +140,8 @@ export class AltaroState {
   readonly backupReports = new Map<string, SimReport[]>();
   readonly restoreReports = new Map<string, SimReport[]>();
   readonly aborts: Array<{ guid: string; at: number; accepted: boolean }> = [];
+  /** Calls answered "Invalid Token". */
+  invalidTokenAnswers = 0;
   private nextOutcome = new Map<string, { outcome: Outcome; message?: string }>();
   private jobSeq = 1000;
   sessionIdleMs: number;
@@ -194,7 +196,10 @@ export class AltaroState {
   touch(token: string): void {
     this.sweepSessions();
     const s = this.sessions.get(token);
-    if (!s) throw new AltaroFailure(1, 'Invalid Token');
+    if (!s) {
+      this.invalidTokenAnswers++;
+      throw new AltaroFailure(1, 'Invalid Token');
+    }
     s.lastUsed = this.clock();
   }
 

@@ -1,0 +1,133 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { AltaroOperationResult, AltaroProgress } from '../../workflows/altaro-operation';
+import { ALTARO_SIM_PASSWORD, startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
+
+let h: AltaroHarness;
+before(async () => {
+  h = await startAltaroHarness();
+});
+after(async () => h?.stop());
+
+function rootMessage(err: unknown): string {
+  const parts: string[] = [];
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e) {
+    parts.push(e.message ?? '');
+    e = e.cause as typeof e;
+  }
+  return parts.join(' | ');
+}
+
+test('a vendor-side failure fails the run with the report\'s own error message', async () => {
+  await assert.rejects(h.execute('altaroBackup', h.input({ vmRef: h.demo.errorVmRef })), (err: WorkflowFailedError) => {
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.nonRetryable, true);
+    assert.match(err.cause.message, /step "report" failed: Altaro take-backup of VM .* ended "Error": Backup location "Backup Drive E:" is not accessible: The device is not ready/);
+    return true;
+  });
+  assert.equal(await h.openSessions(), 0, 'no session left open after a failure');
+});
+
+test('an unknown VM ref fails fast, non-retryable, after one instruction call, with the API\'s ErrorMessage', async () => {
+  h.simulator.calls.clear();
+  const handle = await h.start('altaroBackup', h.input({ vmRef: 'no-such-vm-ref' }));
+  await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
+    assert.match(rootMessage(err), /The virtual machine with reference "no-such-vm-ref" was not found/);
+    assert.match(err.cause!.message, /step "instruct" failed/);
+    return true;
+  });
+  assert.equal(h.calls('POST', /\/instructions\//).length, 1, 'exactly one instruction call');
+  assert.equal(h.calls('GET', /operation-status|reports/).length, 0, 'nothing after it');
+  const history = await handle.fetchHistory();
+  const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'altaroSendInstruction');
+  const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+  assert.equal(scheduled.length, 1);
+  const attempts = started.map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  assert.ok(attempts.every((a) => a === 1), `attempts: ${attempts.join(',')}`);
+  assert.equal(await h.openSessions(), 0);
+});
+
+test('a bad input fails at once listing every problem, with no vendor call', async () => {
+  h.simulator.calls.clear();
+  await assert.rejects(h.execute('altaroOperation', { endpoint: 'altaro-sim', kind: 'make-coffee', pollIntervalMs: 5, token: 'x' }), (err: WorkflowFailedError) => {
+    const cause = err.cause as ApplicationFailure;
+    assert.equal(cause.type, 'InvalidInput');
+    assert.equal(cause.nonRetryable, true);
+    assert.match(cause.message, /vmRef/);
+    assert.match(cause.message, /kind must be one of/);
+    assert.match(cause.message, /pollIntervalMs/);
+    assert.match(cause.message, /token/);
+    return true;
+  });
+  assert.equal(h.simulator.calls.all().length, 0);
+});
+
+test('an unknown endpoint profile fails non-retryably without a vendor call', async () => {
+  h.simulator.calls.clear();
+  await assert.rejects(h.execute('altaroBackup', h.input({ endpoint: 'nowhere' })), (err: WorkflowFailedError) => {
+    assert.match(rootMessage(err), /unknown endpoint profile "nowhere"/);
+    return true;
+  });
+  assert.equal(h.simulator.calls.all().length, 0);
+});
+
+test('transient HTTP errors while polling are retried and the run completes', async () => {
+  const id = h.simulator.faults.add({ method: 'GET', path: '*/activity/operation-status/*', nth: 2, times: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
+  try {
+    const result = await h.execute<AltaroOperationResult>('altaroBackup', h.input());
+    assert.equal(result.outcome, 'success');
+    assert.equal(h.simulator.faults.list().find((f) => f.id === id)?.fired, 2);
+  } finally {
+    h.simulator.faults.remove(id);
+  }
+  assert.equal(await h.openSessions(), 0);
+});
+
+test('the token expires mid-poll: a new session is opened, the run completes, and the history holds neither token nor password', async () => {
+  h.state.operationMs['take-backup'] = 3_000;
+  try {
+    const invalidBefore = h.state.invalidTokenAnswers;
+    const handle = await h.start('altaroBackup', h.input({ maxPollIntervalMs: 200 }));
+    const deadline = Date.now() + 20_000;
+    let expired = 0;
+    while (Date.now() < deadline && expired === 0) {
+      const p = await handle.query<AltaroProgress>('progress');
+      if (p.step === 'track' && p.operation.status === 'Processing') expired = h.state.expireAllSessions();
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(expired >= 1, 'a session was open mid-poll and was expired');
+    const result = (await handle.result()) as AltaroOperationResult;
+    assert.equal(result.outcome, 'success');
+    assert.ok(h.state.invalidTokenAnswers > invalidBefore, 'the API answered "Invalid Token" and the run went on with a new session');
+
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.ok(h.state.issuedTokens.length > 0);
+    for (const token of h.state.issuedTokens) assert.ok(!history.includes(token), `token ${token.slice(0, 4)}… found in the history`);
+    assert.ok(!history.includes(ALTARO_SIM_PASSWORD), 'password found in the history');
+    assert.ok(!history.includes(Buffer.from(ALTARO_SIM_PASSWORD).toString('base64')), 'base64 password found in the history');
+  } finally {
+    h.state.operationMs['take-backup'] = 1_200;
+  }
+  assert.equal(await h.openSessions(), 0);
+});
+
+test('errors never carry the token: a failure during a call names the path with {token}', async () => {
+  const id = h.simulator.faults.add({ method: 'GET', path: '*/reports/backup/*', times: 0, action: { kind: 'status', status: 400, message: 'Bad Request' } });
+  try {
+    const handle = await h.start('altaroBackup', h.input());
+    await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
+      assert.ok(err.cause instanceof ApplicationFailure);
+      assert.ok(err.cause.cause instanceof ActivityFailure);
+      assert.match(err.cause.message, /GET \/reports\/backup\/\{token\}\//);
+      return true;
+    });
+    const history = JSON.stringify(await handle.fetchHistory());
+    for (const token of h.state.issuedTokens) assert.ok(!history.includes(token), 'token in the history');
+  } finally {
+    h.simulator.faults.remove(id);
+  }
+  assert.equal(await h.openSessions(), 0);
+});
