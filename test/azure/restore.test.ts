@@ -1,0 +1,89 @@
+/** azureRestore end to end: restore disks and restore as a new VM, checked through the simulator's ARM API. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AzureRestoreResult } from '../../workflows/azure-restore';
+import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import { ArmInspector } from '../helpers/azure-inspect';
+
+let h: AzureHarness;
+let arm: ArmInspector;
+before(async () => {
+  h = await startAzureHarness();
+  arm = new ArmInspector(h);
+});
+after(async () => {
+  await arm?.close();
+  await h?.stop();
+});
+
+const sub = () => `/subscriptions/${h.demo.subscriptionId}`;
+
+test('examples/azureRestore.json restores the latest recovery point’s disks into restore-rg', async () => {
+  const example = JSON.parse(await readFile(new URL('../../examples/azureRestore.json', import.meta.url), 'utf8'));
+  const [latest] = await arm.recoveryPoints('db-01');
+  const result = (await h.execute('azureRestore', { ...example, pollIntervalMs: 150 })) as AzureRestoreResult;
+  assert.equal(result.restoreType, 'RestoreDisks');
+  assert.equal(result.recoveryPoint.name, latest!.name);
+  assert.equal(result.job.operation, 'Restore');
+  assert.equal(result.job.status, 'Completed');
+  assert.equal(result.job.properties['Target Storage Account Name'], 'restorestaging');
+  assert.deepEqual(result.job.tasks.map((t) => [t.taskId, t.status]), [['Transfer data', 'Completed']]);
+
+  const disks = (await arm.get(`${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/disks`)).value as Array<{ name: string; tags: Record<string, string> }>;
+  assert.equal(disks.length, 2, 'an OS disk and a data disk were restored');
+  assert.ok(disks.every((d) => d.tags.SourceVm === 'db-01' && d.tags.RSVaultBackup === latest!.name));
+});
+
+test('AlternateLocation restores a new VM from a named recovery point', async () => {
+  const [rp] = await arm.recoveryPoints('db-01');
+  const missing = await arm.raw('GET', `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
+  assert.equal(missing.status, 404);
+  const result = (await h.execute('azureRestore', {
+    endpoint: 'azure-sim',
+    vmName: 'db-01',
+    recoveryPoint: rp!.name,
+    restoreType: 'AlternateLocation',
+    storageAccountId: h.storageAccountId,
+    region: 'westeurope',
+    targetResourceGroupId: h.resourceGroupId('restore-rg'),
+    targetVmName: 'db-01-restored',
+    virtualNetworkId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet`,
+    subnetId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet/subnets/default`,
+    pollIntervalMs: 150,
+  })) as AzureRestoreResult;
+  assert.equal(result.job.status, 'Completed');
+  assert.equal(result.target.virtualMachineId, `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
+  const vm = await arm.get(`${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
+  assert.equal(vm.name, 'db-01-restored');
+  assert.equal(vm.properties.storageProfile.osDisk.osType, 'Windows');
+});
+
+test('a restore Azure refuses fails with the ARM error code and message', async () => {
+  const err = await h
+    .execute('azureRestore', {
+      endpoint: 'azure-sim',
+      vmName: 'db-01',
+      restoreType: 'RestoreDisks',
+      storageAccountId: `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Storage/storageAccounts/nosuchaccount`,
+      region: 'westeurope',
+      pollIntervalMs: 100,
+    })
+    .then(() => assert.fail('should fail'), (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.match(err.cause?.message ?? '', /step "trigger" failed: Azure POST .*\/restore → HTTP 400: UserErrorStorageAccountNotFound: Storage account .*nosuchaccount was not found/);
+});
+
+test('bad input is refused at once with every problem listed and no call to Azure', async () => {
+  h.simulator.calls.clear();
+  const err = await h
+    .execute('azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'AlternateLocation', storageAccountId: 'nope', clientSecret: 'x' })
+    .then(() => assert.fail('should fail'), (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, 'InvalidInput');
+  assert.equal(err.cause.nonRetryable, true);
+  for (const field of ['storageAccountId', 'region', 'clientSecret']) assert.match(err.cause.message, new RegExp(field));
+  assert.equal(h.simulator.calls.all().length, 0);
+});
