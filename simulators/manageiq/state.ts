@@ -12,7 +12,7 @@ export const MANAGEIQ_DEMO = {
   /** A second VM with two old tool-made snapshots (the delete example removes them). */
   otherVmId: '11',
   otherVmName: 'db-01',
-  otherSnapshotIds: ['1003', '1004'],
+  otherSnapshotIds: ['1002', '1003'],
   /** An OpenStack instance: snapshots yes, revert no. */
   instanceId: '20',
   instanceName: 'cloud-app-01',

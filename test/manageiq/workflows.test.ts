@@ -1,0 +1,141 @@
+/** manageiqSnapshot, manageiqRevert and manageiqDeleteSnapshots end to end against the ManageIQ simulator. */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult } from '../../workflows/manageiq-snapshot';
+import type { Progress } from '../../workflows/shared/progress';
+import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
+
+let h: ManageiqHarness;
+before(async () => {
+  h = await startManageiqHarness({ taskMs: 400 });
+});
+after(async () => h?.stop());
+beforeEach(() => {
+  h.sim.state.reset();
+  h.sim.state.options.taskMs = 400;
+  h.sim.simulator.faults.clear();
+  h.sim.simulator.calls.clear();
+});
+
+const example = async (name: string) => JSON.parse(await readFile(new URL(`../../examples/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const DAY = 86_400_000;
+
+async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function failureOf(err: unknown): ApplicationFailure {
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
+  return err.cause;
+}
+
+test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 oldest tool-made are deleted, none foreign', async () => {
+  const now = Date.now();
+  // Six made by earlier runs, plus the one this run makes = 7; the demo VM already has 2 foreign ones.
+  for (let i = 1; i <= 6; i++) h.sim.state.seed(h.sim.demo.vmId, `bo-2026010${i}T000000-old${i}`, now - (10 - i) * DAY);
+  const before = await h.sim.snapshotsOf();
+  assert.equal(before.length, 8);
+  const input = { ...(await example('manageiqSnapshot')), pollIntervalMs: 100 };
+  const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', input);
+
+  assert.match(result.snapshot.name, /^bo-\d{8}T\d{6}-[0-9a-f-]{8}$/);
+  assert.equal(result.task?.status, 'Ok');
+  assert.equal(result.retention.keep, 3);
+  // Newest first, as the appliance listed them; each with its own result and task outcome.
+  assert.deepEqual(
+    result.retention.deleted.map((d) => [d.name, d.success, d.taskStatus]),
+    [4, 3, 2, 1].map((i) => [`bo-2026010${i}T000000-old${i}`, true, 'Ok']),
+  );
+  assert.deepEqual(result.retention.kept.map((k) => k.name), [result.snapshot.name, 'bo-20260106T000000-old6', 'bo-20260105T000000-old5']);
+  assert.equal(result.retention.othersUntouched, 2);
+  // At the vendor: the 2 foreign snapshots, and the newest 3 of ours.
+  const after = (await h.sim.snapshotsOf()).map((s) => s.name).sort();
+  assert.deepEqual(after, [...h.sim.demo.foreignSnapshotNames, 'bo-20260105T000000-old5', 'bo-20260106T000000-old6', result.snapshot.name].sort());
+  // One bulk request deleted them.
+  assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'one create, one bulk delete');
+});
+
+test('a bulk delete with mixed results reports each resource (examples/manageiqDeleteSnapshots.json plus a missing id)', async () => {
+  const input = await example('manageiqDeleteSnapshots');
+  const ids = [...(input.snapshotIds as string[])];
+  const result = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', { ...input, snapshotIds: [ids[0], '777777', ids[1]], pollIntervalMs: 100 });
+  assert.deepEqual(result.results.map((r) => [r.snapshotId, r.success, r.taskStatus ?? null]), [
+    [ids[0], true, 'Ok'],
+    ['777777', false, null],
+    [ids[1], true, 'Ok'],
+  ]);
+  assert.match(result.results[1]!.message, /Couldn't find Snapshot with 'id'=777777/);
+  assert.deepEqual([result.succeeded, result.failed], [2, 1]);
+  assert.deepEqual(await h.sim.snapshotsOf(h.sim.demo.otherVmId), []);
+});
+
+test('revert on an instance is refused with a clear message and zero vendor calls', async () => {
+  h.sim.state.seed(h.sim.demo.instanceId, 'bo-instance', Date.now());
+  h.sim.simulator.calls.clear();
+  const err = await h.execute('manageiqRevert', { endpoint: 'manageiq-sim', collection: 'instances', resourceId: h.sim.demo.instanceId }).catch((e) => e);
+  const failure = failureOf(err);
+  assert.equal(failure.type, 'RevertNotSupported');
+  assert.equal(failure.nonRetryable, true);
+  assert.match(failure.message, /revert is supported for VMs only; instance 20 cannot be reverted/);
+  assert.equal(h.sim.simulator.calls.all().length, 0);
+});
+
+test('examples/manageiqRevert.json reverts the VM to the named snapshot and waits for the task; no name means the newest', async () => {
+  const result = await h.execute<ManageiqRevertResult>('manageiqRevert', { ...(await example('manageiqRevert')), pollIntervalMs: 100 });
+  assert.equal(result.snapshot.name, 'before-upgrade');
+  assert.equal(result.task?.status, 'Ok');
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => [s.name, s.current]), [['before-upgrade', 1], ['manual-2024', 0]]);
+  const latest = await h.execute<ManageiqRevertResult>('manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
+  assert.equal(latest.snapshot.name, 'manual-2024');
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => [s.name, s.current]), [['before-upgrade', 0], ['manual-2024', 1]]);
+  const missing = failureOf(await h.execute('manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'nope', pollIntervalMs: 100 }).catch((e) => e));
+  assert.match(missing.message, /step "find" failed: VM 10 has no snapshot named "nope"/);
+});
+
+test('a snapshot created but not confirmed when the run fails is deleted by compensation', async () => {
+  // The second snapshot list (the confirm; the first looks for one to adopt) is refused.
+  h.sim.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots', nth: 2, action: { kind: 'status', status: 403, message: 'Access to snapshots denied' } });
+  const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 }).catch((e) => e));
+  assert.match(failure.message, /step "confirm" failed: ManageIQ GET \/vms\/10\/snapshots → HTTP 403: Access to snapshots denied — compensation: undone: delete snapshot bo-\S+ of web-01/);
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+});
+
+test('cancelling while the create task runs waits for it, then deletes the snapshot it made', async () => {
+  h.sim.state.options.taskMs = 2500;
+  const handle = await h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
+  await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'task');
+  await handle.cancel();
+  await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
+  const progress = await handle.query<Progress>('progress');
+  assert.equal(progress.state, 'cancelled');
+  assert.equal(progress.undone.length, 1);
+  assert.match(progress.undone[0]!, /^delete snapshot bo-\S+ of web-01$/);
+  // The create task finished during compensation; its snapshot was then removed.
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+  assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots\/\d+$/).length, 1, 'one delete action');
+});
+
+test('a create task that ends in Error fails the run with the task message; nothing is left', async () => {
+  h.sim.state.failNextTask('create', 'Snapshot creation failed: datastore full');
+  const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
+  assert.match(failure.message, /step "task" failed: creating snapshot bo-\S+: ManageIQ task \d+ finished with status Error: Snapshot creation failed: datastore full/);
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+});
+
+test('bad input fails at once listing every problem, with no vendor call', async () => {
+  const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: 'web-01', namePrefix: '', keep: 0, token: 'x' }).catch((e) => e));
+  assert.equal(failure.type, 'InvalidInput');
+  for (const field of ['resourceId', 'namePrefix', 'keep', 'token']) assert.match(failure.message, new RegExp(field));
+  const del = failureOf(await h.execute('manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: [] }).catch((e) => e));
+  assert.match(del.message, /snapshotIds must name at least one snapshot/);
+  assert.equal(h.sim.simulator.calls.all().length, 0);
+});
