@@ -117,6 +117,11 @@ export function createArmRouter(state: AzureState): Router {
     } as z.input<typeof operationStatus>);
   }
 
+  /** An operation status; while it runs, Retry-After says when to look again. */
+  function statusAnswer(op: SimOperation): SimResponse {
+    return json(200, operationStatusBody(op), op.applied ? {} : { 'retry-after': String(o.retryAfterSeconds) });
+  }
+
   function operationResult(req: SimRequest, op: SimOperation | undefined): SimResponse {
     if (!op) throw new ArmError(404, 'BMSUserErrorOperationNotFound', 'The operation was not found.');
     if (!op.applied) return { status: 202, headers: { location: `${req.origin}/subscriptions${req.path}?${req.query}`, 'retry-after': String(o.retryAfterSeconds) }, body: '' };
@@ -378,7 +383,7 @@ export function createArmRouter(state: AzureState): Router {
     h((req) => {
       const op = opIn(req, itemBase(vmOf(req)));
       if (!op) throw new ArmError(404, 'BMSUserErrorOperationNotFound', 'The operation was not found.');
-      return json(200, operationStatusBody(op));
+      return statusAnswer(op);
     }),
   );
 
@@ -543,7 +548,7 @@ export function createArmRouter(state: AzureState): Router {
     h((req) => {
       const op = state.operations.get(req.params.op!);
       if (!op) throw new ArmError(404, 'BMSUserErrorOperationNotFound', 'The operation was not found.');
-      return json(200, operationStatusBody(op));
+      return statusAnswer(op);
     }),
   );
 
