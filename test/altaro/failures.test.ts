@@ -131,3 +131,20 @@ test('errors never carry the token: a failure during a call names the path with 
   }
   assert.equal(await h.openSessions(), 0);
 });
+
+test('a session refused because too many are open is retried, and the run completes once one is free', async () => {
+  h.state.maxSessions = 0;
+  h.simulator.calls.clear();
+  try {
+    const handle = await h.start('altaroBackup', h.input());
+    const deadline = Date.now() + 10_000;
+    while (h.calls('POST', /\/sessions\/start$/).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(h.calls('POST', /\/sessions\/start$/).length >= 2, 'the refused start was tried again');
+    h.state.maxSessions = 10;
+    const result = (await handle.result()) as AltaroOperationResult;
+    assert.equal(result.outcome, 'success');
+  } finally {
+    h.state.maxSessions = 10;
+  }
+  assert.equal(await h.openSessions(), 0);
+});
