@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asArray, parseXml } from '../../lib/xml';
 import { ovirtDemo } from '../../simulators/ovirt/demo';
+import { simulatorDemos } from '../../simulators/serve';
 import { OVIRT_DEMO } from '../../simulators/ovirt';
 import { freePort } from '../helpers/ports';
 
@@ -36,6 +37,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'npm-start-'));
   ports = { temporal: await freePort(), ui: await freePort(), ovirt: await freePort() };
+  // Every simulator gets a free port, so this stack never collides with a developer's `npm start`.
+  const simulatorPorts: Record<string, string> = {};
+  for (const demo of simulatorDemos) simulatorPorts[demo.portEnv] = String(demo.name === 'ovirt' ? ports.ovirt : await freePort());
   stack = spawn('npm', ['start'], {
     cwd: root,
     detached: true,
@@ -44,7 +48,7 @@ before(async () => {
       BACKUP_DATA_DIR: dataDir,
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
-      OVIRT_SIM_PORT: String(ports.ovirt),
+      ...simulatorPorts,
     },
   });
   stack.stdout!.on('data', (d) => (output += d));

@@ -1,0 +1,69 @@
+/** The client library, method by method, against a real server, worker and simulator. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BackupClient, InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, type RunStatus } from '../../client';
+import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
+import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+
+let h: OvirtHarness;
+let client: BackupClient;
+before(async () => {
+  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+  client = new BackupClient(h.client, h.taskQueue);
+});
+after(async () => h?.stop());
+
+const input = () => ({ endpoint: 'ovirt-sim', vmId: h.demo.vmId, proxyVmId: h.demo.proxyVmId, pollIntervalMs: 100 });
+
+test('start names the run after the VM; a second start while it runs returns the running one', async () => {
+  const first = await client.start('ovirtSnapshotBackup', input());
+  assert.equal(first.workflowId, `backup-ovirt-${h.demo.vmId}`);
+  assert.equal(first.alreadyRunning, false);
+  const second = await client.start('ovirtSnapshotBackup', input());
+  assert.deepEqual(second, { workflowId: first.workflowId, runId: first.runId, alreadyRunning: true });
+
+  const seen: RunStatus[] = [];
+  for await (const status of client.follow(first.workflowId, 200)) seen.push(status);
+  assert.equal(seen.at(-1)!.status, 'COMPLETED');
+  assert.ok(seen.some((s) => s.progress?.step === 'copy'), 'follow showed the copy step');
+  assert.ok(seen.some((s) => (s.liveBytes ?? 0) > 0), 'follow showed live bytes from the copy heartbeat');
+  const manifest = await client.result<OvirtBackupManifest>(first.workflowId);
+  assert.equal(manifest.vm.id, h.demo.vmId);
+  const status = await client.status(first.workflowId);
+  assert.equal(status.progress?.state, 'completed');
+  const description = await client.handle(first.workflowId).describe();
+  assert.match((await description.staticSummary()) ?? '', new RegExp(`ovirtSnapshotBackup of ${h.demo.vmId} on ovirt-sim`));
+});
+
+test('execute starts and waits; list filters by provider, VM and status', async () => {
+  const manifest = (await client.execute('ovirtSnapshotBackup', { ...input(), diskIds: [h.demo.dataDiskId] })) as OvirtBackupManifest;
+  assert.equal(manifest.disks.length, 1);
+  const runs = await eventually(() => client.list({ provider: 'ovirt', vmId: h.demo.vmId, status: 'completed' }), (r) => r.length >= 2, 20_000);
+  assert.ok(runs.every((r) => r.provider === 'ovirt' && r.vmId === h.demo.vmId && r.status === 'COMPLETED' && r.outcome === 'completed'));
+  assert.deepEqual(await client.list({ provider: 'altaro' }), []);
+  await assert.rejects(client.list({ status: 'sleeping' }), InvalidInputError);
+});
+
+test('cancel ends the run as cancelled; result says so with its own error class', async () => {
+  const run = await client.start('ovirtSnapshotBackup', input());
+  await eventually(async () => (await client.status(run.workflowId)).progress?.step, (s) => s === 'copy', 20_000);
+  await client.cancel(run.workflowId);
+  await assert.rejects(client.result(run.workflowId), (err: RunCancelledError) => err instanceof RunCancelledError && err.exitCode === 130);
+  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await assertClean(h);
+});
+
+test('errors: bad input before any call, unknown runs, failed runs with the vendor reason', async () => {
+  assert.throws(() => client.validate('ovirtSnapshotBackup', { endpoint: 'ovirt-sim' }), (err: InvalidInputError) => err.exitCode === 2 && err.problems.length === 2);
+  await assert.rejects(client.start('noSuchWorkflow', {}), InvalidInputError);
+  await assert.rejects(client.status('no-such-run'), NotFoundError);
+  await assert.rejects(client.result('no-such-run'), NotFoundError);
+  await assert.rejects(client.cancel('no-such-run'), NotFoundError);
+  h.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot create Snapshot. Low disk space.]' } });
+  await assert.rejects(client.execute('ovirtSnapshotBackup', input()), (err: RunFailedError) => {
+    assert.ok(err instanceof RunFailedError);
+    assert.match(err.message, /step "snapshot" failed: .*Low disk space/);
+    return true;
+  });
+});

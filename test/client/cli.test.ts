@@ -1,0 +1,107 @@
+/** backupctl end to end: every exit code, the friendly backup command, list, follow and schedules. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import { eventually } from '../helpers/ovirt-inspect';
+
+const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
+let h: OvirtHarness;
+let env: Record<string, string>;
+let dir: string;
+
+before(async () => {
+  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+  dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  const endpoints = join(dir, 'endpoints.json');
+  // The CLI only needs the profile names; the worker alone holds the secrets.
+  await writeFile(endpoints, JSON.stringify({ endpoints: { 'ovirt-sim': { vendor: 'ovirt', url: h.simulator.apiUrl, auth: { username: 'admin@internal', password: { env: 'UNUSED_HERE' } } } } }));
+  env = { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, BACKUP_ENDPOINTS_FILE: endpoints };
+});
+after(async () => h?.stop());
+
+function backupctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('exit 0: backup ovirt with friendly flags, following progress as plain lines when piped', async () => {
+  const r = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--follow');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).vm.id, h.demo.vmId);
+  assert.match(r.stderr, /started ovirtSnapshotBackup as backup-ovirt-/);
+  assert.match(r.stderr, /copy \(7\/9\)/, 'a plain progress line for the copy step');
+  assert.doesNotMatch(r.stderr, /\x1b\[/, 'no terminal control codes when piped');
+});
+
+test('exit 2: bad input, with every problem named, and nothing started', async () => {
+  const r = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /proxyVmId: proxyVmId is required/);
+  assert.equal((await backupctl('start', 'ovirtSnapshotBackup', '--input', '{not json')).code, 2);
+  assert.equal((await backupctl('list', '--status', 'sleeping')).code, 2);
+  assert.equal((await backupctl('frobnicate')).code, 2);
+});
+
+test('exit 3: a run or schedule that does not exist', async () => {
+  assert.equal((await backupctl('status', 'no-such-run')).code, 3);
+  assert.equal((await backupctl('result', 'no-such-run')).code, 3);
+  assert.equal((await backupctl('schedule', 'describe', 'no-such-schedule')).code, 3);
+});
+
+test('exit 1: a failed run, with the vendor reason', async () => {
+  h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot attach Virtual Disk. Proxy is down.]' } });
+  const r = await backupctl('start', 'ovirtSnapshotBackup', '--input', JSON.stringify(h.input()), '--wait');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /step "attach" failed: .*Proxy is down.* — compensation: undone: .*delete snapshot/);
+});
+
+test('exit 130: a run cancelled while the CLI waits; a second start for the VM joins the running one', async () => {
+  const waiting = backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--wait');
+  const id = `backup-ovirt-${h.demo.vmId}`;
+  await eventually(async () => (await h.client.workflow.getHandle(id).describe().catch(() => undefined))?.status.name, (s) => s === 'RUNNING', 20_000);
+  const again = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--json');
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /already running: backup-ovirt-/);
+  assert.equal(JSON.parse(again.stdout).alreadyRunning, true);
+  assert.equal((await backupctl('cancel', id)).code, 0);
+  const r = await waiting;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /cancelled/);
+});
+
+test('list, endpoints and workflows, as tables and as JSON', async () => {
+  const listed = await backupctl('list', '--provider', 'ovirt', '--json');
+  assert.equal(listed.code, 0);
+  const runs = JSON.parse(listed.stdout) as Array<{ provider: string; status: string }>;
+  assert.ok(runs.length >= 3 && runs.every((r) => r.provider === 'ovirt'));
+  assert.match((await backupctl('list', '--status', 'failed')).stdout, /WORKFLOW ID\s+TYPE\s+STATUS[\s\S]*FAILED/);
+  const endpoints = await backupctl('endpoints', '--json');
+  assert.deepEqual(JSON.parse(endpoints.stdout).map((e: { name: string }) => e.name), ['ovirt-sim']);
+  assert.match((await backupctl('workflows')).stdout, /ovirtSnapshotBackup\s+ovirt/);
+});
+
+test('schedule apply twice: created, then unchanged; list and delete', async () => {
+  const file = join(dir, 'policy.yaml');
+  await writeFile(file, `schedules:\n  - id: cli-nightly\n    workflow: ovirtSnapshotBackup\n    input: ${JSON.stringify(h.input())}\n    cron: "0 2 * * *"\n    paused: true\n`);
+  const first = await backupctl('schedule', 'apply', file);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /created\s+cli-nightly/);
+  assert.match((await backupctl('schedule', 'apply', file)).stdout, /unchanged\s+cli-nightly/);
+  assert.match((await backupctl('schedule', 'list')).stdout, /cli-nightly\s+true/);
+  assert.equal((await backupctl('schedule', 'delete', 'cli-nightly')).code, 0);
+  await writeFile(file, 'schedules:\n  - id: broken\n    workflow: nope\n');
+  const bad = await backupctl('schedule', 'apply', file);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /policy\.yaml:3: schedules\.0\.workflow: unknown workflow/);
+});
