@@ -48,6 +48,7 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
   setHandler(fileRecoveryQuery, () => handle);
   const input = parseWorkflowInput('azureFileRecovery', azureFileRecoveryInput, rawInput);
   tagRun(input);
+  progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const { endpoint, pollIntervalMs: pollMs } = input;
   const ref = `${workflowId}-${runId}`.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 180);

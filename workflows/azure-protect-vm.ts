@@ -27,6 +27,7 @@ export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectRes
   const progress = new ProgressTracker('azureProtectVm', AZURE_PROTECT_STEPS);
   const input = parseWorkflowInput('azureProtectVm', azureProtectVmInput, rawInput);
   tagRun(input);
+  progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { endpoint, pollIntervalMs: pollMs } = input;
   const saga = new Saga();
   try {

@@ -29,6 +29,7 @@ export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResul
   const progress = new ProgressTracker('azureRestore', AZURE_RESTORE_STEPS);
   const input = parseWorkflowInput('azureRestore', azureRestoreInput, rawInput);
   tagRun(input);
+  progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { endpoint, pollIntervalMs: pollMs } = input;
   const saga = new Saga();
   try {

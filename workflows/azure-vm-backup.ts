@@ -34,6 +34,7 @@ export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupRes
   const progress = new ProgressTracker('azureVmBackup', AZURE_BACKUP_STEPS);
   const input = parseWorkflowInput('azureVmBackup', azureVmBackupInput, rawInput);
   tagRun(input);
+  progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();
   const { endpoint, pollIntervalMs: pollMs } = input;
