@@ -37,7 +37,8 @@ export async function startOnappSimulator(options: OnappSimulatorOptions = {}) {
 export async function startOnappHarness(options: OnappSimulatorOptions & { format?: 'json' | 'xml' } = {}) {
   const sim = await startOnappSimulator(options);
   const harness = await startHarness({
-    endpoints: { 'onapp-sim': sim.profile(options.format ?? 'json') },
+    // The same simulator through both of OnApp's formats.
+    endpoints: { 'onapp-sim': sim.profile(options.format ?? 'json'), 'onapp-sim-xml': sim.profile('xml') },
     secrets: sim.env,
     onStop: () => sim.simulator.stop(),
   });

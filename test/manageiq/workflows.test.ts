@@ -139,3 +139,19 @@ test('bad input fails at once listing every problem, with no vendor call', async
   assert.match(del.message, /snapshotIds must name at least one snapshot/);
   assert.equal(h.sim.simulator.calls.all().length, 0);
 });
+
+test("every run of this file replays against today's workflow code (determinism)", async () => {
+  const { Worker } = await import('@temporalio/worker');
+  const { workflowBundle } = await import('../helpers/temporal');
+  const histories: Array<{ workflowId: string; history: Awaited<ReturnType<ReturnType<typeof h.client.workflow.getHandle>['fetchHistory']>> }> = [];
+  for await (const execution of h.client.workflow.list({ query: `TaskQueue = '${h.taskQueue}'` })) {
+    histories.push({ workflowId: execution.workflowId, history: await h.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory() });
+  }
+  assert.ok(histories.length >= 5, `only ${histories.length} runs found`);
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
+    replayed++;
+  }
+  assert.equal(replayed, histories.length);
+});

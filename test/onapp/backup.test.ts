@@ -51,7 +51,8 @@ test('examples/onappBackup.json completes after several polls, with the built ba
 });
 
 test('a normal backup of the primary disk (default) over XML', async () => {
-  const result = await h.execute<OnappBackupResult>('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, backupType: 'normal', pollIntervalMs: 200 });
+  const result = await h.execute<OnappBackupResult>('onappBackup', { endpoint: 'onapp-sim-xml', virtualServerId: 101, backupType: 'normal', pollIntervalMs: 200 });
+  assert.ok(h.sim.simulator.calls.all().every((c) => c.path.endsWith('.xml')), 'every call went to an .xml resource');
   assert.equal(result.disk?.id, h.sim.demo.primaryDiskId);
   assert.equal(result.backup.targetType, 'Disk');
   assert.equal(result.backup.targetId, h.sim.demo.primaryDiskId);
@@ -128,4 +129,20 @@ test('onappListBackups returns the typed catalogue of a server (and of one kind)
     assert.match(String(err.cause?.message), /virtual server 999 does not exist on endpoint "onapp-sim"/);
     return true;
   });
+});
+
+test("every run of this file replays against today's workflow code (determinism)", async () => {
+  const { Worker } = await import('@temporalio/worker');
+  const { workflowBundle } = await import('../helpers/temporal');
+  const histories: Array<{ workflowId: string; history: Awaited<ReturnType<ReturnType<typeof h.client.workflow.getHandle>['fetchHistory']>> }> = [];
+  for await (const execution of h.client.workflow.list({ query: `TaskQueue = '${h.taskQueue}'` })) {
+    histories.push({ workflowId: execution.workflowId, history: await h.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory() });
+  }
+  assert.ok(histories.length >= 5, `only ${histories.length} runs found`);
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
+    replayed++;
+  }
+  assert.equal(replayed, histories.length);
 });
