@@ -3,7 +3,7 @@
  * never leaves a session open whatever happens to it (see docs/altaro.md). No token ever leaves
  * this module: inputs and results carry the endpoint name, the VM ref and the OperationGuid only.
  */
-import { heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
 import type { EndpointClients } from '../endpoint-clients';
@@ -98,10 +98,22 @@ export function createAltaroActivities(clients: EndpointClients) {
      * Sends the instruction: one call. Success:false (an unknown VM ref, an operation already
      * running) fails non-retryably with the API's ErrorMessage.
      */
-    async altaroSendInstruction(input: { endpoint: string; kind: AltaroInstructionKind; vmRef: string; options?: Record<string, unknown> }): Promise<{ operationGuid: string }> {
+    async altaroSendInstruction(input: { endpoint: string; kind: AltaroInstructionKind; vmRef: string; options?: Record<string, unknown> }): Promise<{ operationGuid: string; adopted: boolean }> {
       const client = altaro(input.endpoint);
-      const operationGuid = await client.withSession((s) => client.sendInstruction(s, input.kind, input.vmRef, input.options));
-      return { operationGuid };
+      const { info } = Context.current();
+      const earlier = info.attempt > 1 ? (info.heartbeatDetails as { knownGuids?: string[] } | undefined) : undefined;
+      return client.withSession(async (s) => {
+        const listed = (await AltaroClient.allStatuses(s)).map((st) => st.OperationGuid).filter((g): g is string => typeof g === 'string');
+        if (earlier?.knownGuids) {
+          // An earlier attempt sent the instruction but lost the reply: the one operation that
+          // appeared since then is ours (adopted rather than started twice).
+          const appeared = listed.filter((g) => !earlier.knownGuids!.includes(g));
+          if (appeared.length === 1) return { operationGuid: appeared[0]!, adopted: true };
+        }
+        // Remembered across attempts (heartbeat details), before anything is sent.
+        heartbeat({ knownGuids: earlier?.knownGuids ?? listed });
+        return { operationGuid: await client.sendInstruction(s, input.kind, input.vmRef, input.options), adopted: false };
+      });
     },
 
     /** The newest report before this run's operation can have written one: the guard against reading it. */

@@ -204,6 +204,11 @@ export class AltaroClient {
     return statuses.find((st) => st.OperationGuid === undefined || st.OperationGuid === guid);
   }
 
+  /** Every operation the API lists (running, or finished moments ago). */
+  static async allStatuses(s: AltaroSession): Promise<AltaroOperationStatus[]> {
+    return (await s.call({ method: 'GET', path: `/activity/operation-status/${TOKEN}` }, operationStatusBody)).Statuses ?? [];
+  }
+
   static async reports(s: AltaroSession, type: 'backup' | 'restore', vmRef: string): Promise<AltaroReport[]> {
     const path = `/reports/${type}/${TOKEN}/${encodeURIComponent(vmRef)}`;
     if (type === 'backup') return (await s.call({ method: 'GET', path }, backupReportsBody)).BackupReports ?? [];

@@ -40,7 +40,8 @@ test('an unknown VM ref fails fast, non-retryable, after one instruction call, w
     return true;
   });
   assert.equal(h.calls('POST', /\/instructions\//).length, 1, 'exactly one instruction call');
-  assert.equal(h.calls('GET', /operation-status|reports/).length, 0, 'nothing after it');
+  const instruction = h.calls('POST', /\/instructions\//)[0]!;
+  assert.equal(h.simulator.calls.all().filter((c) => c.seq > instruction.seq && !/\/sessions\/end\//.test(c.path)).length, 0, 'nothing after it but ending the session');
   const history = await handle.fetchHistory();
   const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'altaroSendInstruction');
   const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
@@ -145,6 +146,23 @@ test('a session refused because too many are open is retried, and the run comple
     assert.equal(result.outcome, 'success');
   } finally {
     h.state.maxSessions = 10;
+  }
+  assert.equal(await h.openSessions(), 0);
+});
+
+test('an instruction whose reply was lost is adopted on retry, not sent twice', async () => {
+  const id = h.simulator.faults.add({ method: 'POST', path: '*/instructions/take-backup/*', action: { kind: 'drop', afterHandling: true } });
+  h.simulator.calls.clear();
+  const operationsBefore = h.state.operations.size;
+  try {
+    const result = await h.execute<AltaroOperationResult>('altaroBackup', h.input());
+    assert.equal(result.outcome, 'success');
+    const sent = h.calls('POST', /\/instructions\/take-backup\//);
+    assert.equal(sent.length, 1, 'the instruction was sent once');
+    assert.equal(sent[0]!.status, 'dropped');
+    assert.ok(h.state.operations.size <= operationsBefore + 1);
+  } finally {
+    h.simulator.faults.remove(id);
   }
   assert.equal(await h.openSessions(), 0);
 });
