@@ -1,0 +1,80 @@
+/**
+ * Determinism guard for the Azure workflows: recorded histories (test/azure/histories) and fresh
+ * ones (completed, failed, cancelled, signalled) replay against today's workflow code.
+ * RECORD_HISTORIES=1 refreshes the recorded ones after a deliberate, patched change.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { resolveTemporalCli } from '../../lib/temporal/cli-path';
+import type { Progress } from '../../workflows/shared/progress';
+import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import { eventually } from '../helpers/azure-inspect';
+import { workflowBundle } from '../helpers/temporal';
+
+const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
+let h: AzureHarness;
+before(async () => {
+  h = await startAzureHarness();
+});
+after(async () => h?.stop());
+
+async function recordRun(name: string, workflowType: string, input: unknown, act?: (id: string) => Promise<void>) {
+  const workflowId = `replay-${name}-${Date.now()}`;
+  const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [input] });
+  await act?.(workflowId);
+  await handle.result().catch(() => undefined);
+  return { name, workflowType, workflowId, history: await handle.fetchHistory() };
+}
+
+test('recorded and fresh Azure histories replay without nondeterminism', async () => {
+  const poll = { pollIntervalMs: 150 };
+  const fresh = [
+    await recordRun('backup', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'web-01', protectIfNeeded: true, ...poll }),
+    await recordRun('protect', 'azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', ...poll }),
+    await recordRun('restore', 'azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'RestoreDisks', storageAccountId: h.storageAccountId, region: 'westeurope', ...poll }),
+    await recordRun('invalid', 'azureVmBackup', { endpoint: 'azure-sim' }),
+    await recordRun('filerecovery', 'azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
+      const handle = h.client.workflow.getHandle(id);
+      await eventually(() => handle.query('fileRecovery'), (s) => s !== null, 20_000);
+      await handle.signal('done');
+    }),
+    await (async () => {
+      h.state.options.backupTaskMs = [2000, 20_000];
+      try {
+        return await recordRun('cancelled', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
+          const handle = h.client.workflow.getHandle(id);
+          await eventually(() => handle.query<Progress>('progress'), (p) => p.step === 'job', 20_000);
+          await handle.cancel();
+        });
+      } finally {
+        h.state.options.backupTaskMs = [600, 900];
+      }
+    })(),
+  ];
+
+  if (process.env.RECORD_HISTORIES === '1') {
+    for (const run of fresh) {
+      const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--address', h.env.address, '--workflow-id', run.workflowId, '-o', 'json'], { encoding: 'utf8' });
+      await writeFile(join(historiesDir, `${run.workflowType}-${run.name}.json`), json);
+    }
+  }
+  const recorded = await Promise.all(
+    (await readdir(historiesDir).catch(() => [] as string[]))
+      .filter((f) => f.endsWith('.json'))
+      .map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(join(historiesDir, f), 'utf8'))) })),
+  );
+  const all = [...fresh, ...recorded];
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, all)) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
+    replayed++;
+  }
+  assert.equal(replayed, all.length);
+  assert.ok(recorded.length >= 6 || process.env.RECORD_HISTORIES === '1', `recorded histories are kept in test/azure/histories (found ${recorded.length})`);
+});
