@@ -1,0 +1,112 @@
+/** The ManageIQ simulator spoken to as a generic REST client would: documented shapes, absolute hrefs, error bodies, faults. */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startManageiqSimulator, MANAGEIQ_TEST_PASSWORD } from '../helpers/manageiq-harness';
+
+let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
+before(async () => {
+  sim = await startManageiqSimulator({ taskMs: 200 });
+});
+after(async () => sim?.simulator.stop());
+beforeEach(() => sim.state.reset());
+
+const basic = `Basic ${Buffer.from(`admin:${MANAGEIQ_TEST_PASSWORD}`).toString('base64')}`;
+type Json = Record<string, any>;
+
+async function call(method: string, path: string, options: { body?: unknown; host?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Json | undefined }> {
+  const base = options.host ? sim.simulator.url.replace('127.0.0.1', options.host) : sim.simulator.url;
+  const res = await fetch(`${base}/api${path}`, {
+    method,
+    headers: { authorization: basic, accept: 'application/json', ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : undefined };
+}
+
+test('every href is absolute and uses the origin the client called', async () => {
+  const { body } = await call('GET', '/vms/10/snapshots?expand=resources', { host: 'localhost' });
+  const origin = sim.simulator.url.replace('127.0.0.1', 'localhost');
+  assert.equal(body!.name, 'snapshots');
+  assert.equal(body!.subcount, 2);
+  for (const r of body!.resources) assert.ok(r.href.startsWith(`${origin}/api/vms/10/snapshots/`), r.href);
+  assert.deepEqual(body!.actions.map((a: Json) => [a.name, a.method, a.href]), [
+    ['create', 'post', `${origin}/api/vms/10/snapshots`],
+    ['delete', 'post', `${origin}/api/vms/10/snapshots`],
+  ]);
+  const one = await call('GET', `/vms/10/snapshots/${body!.resources[0].id}`, { host: 'localhost' });
+  assert.deepEqual(one.body!.actions.map((a: Json) => `${a.name}:${a.method}`), ['revert:post', 'delete:post', 'delete:delete']);
+  const onInstance = await call('GET', '/instances/20/snapshots?expand=resources');
+  assert.equal(onInstance.body!.resources.length, 0);
+});
+
+test('errors carry kind, message and klass with the matching HTTP status', async () => {
+  const missing = await call('GET', '/vms/999');
+  assert.equal(missing.status, 404);
+  assert.deepEqual(Object.keys(missing.body!.error).sort(), ['kind', 'klass', 'message']);
+  assert.equal(missing.body!.error.kind, 'not_found');
+  const unauth = await call('GET', '/vms/10', { headers: { authorization: 'Basic eDp5' } });
+  assert.equal(unauth.status, 401);
+  assert.equal(unauth.body!.error.kind, 'unauthorized');
+  const badToken = await call('GET', '/vms/10', { headers: { authorization: '', 'x-auth-token': 'nope' } });
+  assert.equal(badToken.status, 401);
+  const revertInstance = await call('POST', `/instances/20/snapshots/${sim.state.seed('20', 'x', Date.now()).id}`, { body: { action: 'revert' } });
+  assert.equal(revertInstance.status, 400);
+  assert.equal(revertInstance.body!.error.kind, 'bad_request');
+  const noName = await call('POST', '/vms/10/snapshots', { body: { description: 'no name' } });
+  assert.equal(noName.status, 400);
+  assert.deepEqual(noName.body, { results: [{ success: false, message: 'Must specify a name for the snapshot' }] });
+});
+
+test('auth: GET /api/auth gives a token that works as X-Auth-Token until DELETE /api/auth', async () => {
+  const auth = await call('GET', '/auth');
+  assert.equal(typeof auth.body!.auth_token, 'string');
+  assert.equal(typeof auth.body!.token_ttl, 'number');
+  assert.ok(!Number.isNaN(Date.parse(auth.body!.expires_on)));
+  const headers = { authorization: '', 'x-auth-token': auth.body!.auth_token };
+  assert.equal((await call('GET', '', { headers })).body!.collections.length, 3);
+  assert.equal((await call('DELETE', '/auth', { headers })).status, 204);
+  assert.equal((await call('GET', '/vms/10', { headers })).status, 401);
+});
+
+test('create → task goes Queued/Active → Finished Ok, then the snapshot is listed; DELETE answers 204 and queues the removal', async () => {
+  const created = await call('POST', '/vms/10/snapshots', { body: { name: 'snap-a', description: 'd', memory: false } });
+  assert.equal(created.status, 200);
+  const [result] = created.body!.results;
+  assert.equal(result.success, true);
+  assert.ok(result.task_href.endsWith(`/api/tasks/${result.task_id}`));
+  const early = await call('GET', `/tasks/${result.task_id}`);
+  assert.ok(['Queued', 'Active'].includes(early.body!.state), early.body!.state);
+  await new Promise((r) => setTimeout(r, 250));
+  const done = await call('GET', `/tasks/${result.task_id}`);
+  assert.deepEqual([done.body!.state, done.body!.status, done.body!.pct_complete], ['Finished', 'Ok', 100]);
+  const listed = await call('GET', "/vms/10/snapshots?expand=resources&filter[]=name='snap-a'");
+  assert.equal(listed.body!.subquery_count, 1);
+  const id = listed.body!.resources[0].id;
+  assert.equal((await call('DELETE', `/vms/10/snapshots/${id}`)).status, 204);
+  assert.equal((await call('GET', `/vms/10/snapshots/${id}`)).status, 200, 'still there while the removal is queued');
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal((await call('GET', `/vms/10/snapshots/${id}`)).status, 404);
+});
+
+test('paging: pages and links (self, next, previous, first, last) are absolute and keep the query', async () => {
+  for (let i = 0; i < 5; i++) sim.state.seed('11', `p-${i}`, Date.now() - i * 1000);
+  const { body } = await call('GET', '/vms/11/snapshots?expand=resources&sort_by=name&sort_order=asc&offset=2&limit=3');
+  assert.equal(body!.pages, 3);
+  assert.deepEqual(body!.resources.map((r: Json) => r.name), ['p-0', 'p-1', 'p-2']);
+  for (const key of ['self', 'next', 'previous', 'first', 'last']) assert.ok(body!.links[key].startsWith(`${sim.simulator.url}/api/vms/11/snapshots?`), key);
+  assert.match(body!.links.next, /offset=5/);
+  assert.match(body!.links.next, /sort_by=name/);
+});
+
+test('fault injection through /__sim answers with the ManageIQ error body', async () => {
+  const added = await fetch(`${sim.simulator.url}/__sim/faults`, {
+    method: 'POST',
+    body: JSON.stringify({ method: 'GET', path: '/tasks/:id', action: { kind: 'status', status: 503, message: 'Service Unavailable' } }),
+  });
+  assert.equal(added.status, 201);
+  const res = await call('GET', '/tasks/1');
+  assert.equal(res.status, 503);
+  assert.deepEqual(res.body!.error.message, 'Service Unavailable');
+  await fetch(`${sim.simulator.url}/__sim/faults`, { method: 'DELETE' });
+});
