@@ -204,6 +204,11 @@ export class BackupClient {
     await this.handle(workflowId).cancel().catch(notFound(workflowId));
   }
 
+  /** An operator's answer to a run that waits in "needs attention": retry the failed undos, or give up and report. */
+  async resolveCleanup(workflowId: string, action: 'retry' | 'give-up', note?: string): Promise<void> {
+    await this.handle(workflowId).signal('cleanup', { action, note }).catch(notFound(workflowId));
+  }
+
   /** Recent runs from visibility, newest first, filtered by the search attributes every run sets. */
   async list(filter: ListFilter = {}): Promise<RunListing[]> {
     const clauses: string[] = [];

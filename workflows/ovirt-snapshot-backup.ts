@@ -65,7 +65,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
   const copyQueue = input.copyTaskQueue ?? copyTaskQueueFor(input.proxyVmId);
   const proxy = copyActivities(copyQueue);
   const { endpoint, vmId, proxyVmId } = input;
-  const saga = new Saga();
+  const saga = new Saga({ onAttention: (leftovers) => progress.needsAttention(leftovers) });
 
   try {
     progress.enter('preflight');
@@ -157,6 +157,8 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     progress.current.state = 'compensating';
     const outcomes = await saga.compensate();
     const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
+    const leftBehind = outcomes.filter((o) => o.leftover).map((o) => ({ label: o.label, error: o.error ?? '' }));
+    if (leftBehind.length) progress.current.leftovers = leftBehind;
     if (isCancellation(err)) {
       progress.finish('cancelled', undone);
       throw err;

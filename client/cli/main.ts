@@ -20,6 +20,7 @@ const USAGE = `backupctl — VM backups as Temporal workflows
   backupctl status <workflowId>
   backupctl result <workflowId>
   backupctl cancel <workflowId>
+  backupctl cleanup <workflowId> --retry|--give-up [--note TEXT]   answer a run that needs attention
   backupctl list [--provider P] [--vm ID] [--status running|completed|failed|cancelled] [--type T] [--limit N]
   backupctl endpoints
   backupctl workflows
@@ -80,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
       'workflow-id': { type: 'string' },
       'task-queue': { type: 'string' },
       follow: { type: 'boolean', default: false },
+      retry: { type: 'boolean', default: false },
+      'give-up': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -116,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const needsArg = ['start', 'backup', 'status', 'result', 'cancel'];
+  const needsArg = ['start', 'backup', 'status', 'result', 'cancel', 'cleanup'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
   if (!['list', 'schedule', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
@@ -147,6 +150,14 @@ async function main(argv: string[]): Promise<number> {
         if (values.json) print({ workflowId: arg, cancelRequested: true });
         else console.log(`cancellation requested for ${arg}`);
         return 0;
+      case 'cleanup': {
+        if (values.retry === values['give-up']) throw new InvalidInputError(['give exactly one of --retry and --give-up'], 'cleanup');
+        const action = values.retry ? 'retry' : 'give-up';
+        await client.resolveCleanup(arg!, action, values.note);
+        if (values.json) print({ workflowId: arg, action });
+        else console.log(`${action} sent to ${arg}`);
+        return 0;
+      }
       case 'list': {
         const limit = values.limit === undefined ? undefined : Number(values.limit);
         if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidInputError(['--limit must be a whole number ≥ 1'], 'list');

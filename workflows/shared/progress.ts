@@ -3,7 +3,7 @@ import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } fr
 import { BackupOutcome, BackupStep } from '../../lib/temporal/search-attributes';
 import { recordBackupOutcome, recordStepDuration } from '../../lib/metrics/workflow-metrics';
 
-export type RunState = 'running' | 'compensating' | 'completed' | 'failed' | 'cancelled';
+export type RunState = 'running' | 'compensating' | 'needs-attention' | 'completed' | 'failed' | 'cancelled';
 
 export interface Progress {
   workflowType: string;
@@ -19,6 +19,8 @@ export interface Progress {
   message?: string;
   /** Undo steps taken, once compensation ran. */
   undone: string[];
+  /** Undo steps that keep failing while the run waits for an operator (state needs-attention). */
+  leftovers?: Array<{ label: string; error: string }>;
   timings: StepTiming[];
 }
 
@@ -84,6 +86,16 @@ export class ProgressTracker {
     this.recompute();
     this.showDetails();
     upsertSearchAttributes([{ key: BackupStep, value: step }]);
+  }
+
+  /** The Saga's hook: an undo keeps failing and the run waits for an operator, or no longer does. */
+  needsAttention(leftovers: Array<{ label: string; error: string }>): void {
+    this.progress.state = leftovers.length ? 'needs-attention' : 'compensating';
+    this.progress.leftovers = leftovers.length ? leftovers : undefined;
+    this.progress.message = leftovers.length
+      ? `needs attention: ${leftovers.map((l) => `${l.label} (${l.error})`).join('; ')}; signal "cleanup" with {"action":"retry"} or {"action":"give-up"}`
+      : undefined;
+    this.showDetails();
   }
 
   update(patch: Partial<Pick<Progress, 'disksTotal' | 'disksDone' | 'bytesTotal' | 'bytesCopied' | 'message'>>): void {

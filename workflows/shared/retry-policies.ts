@@ -9,10 +9,13 @@ export const vendorRetry: RetryPolicy = {
   maximumAttempts: 6,
 };
 
-/** Undo steps: retried until they succeed or fail in a way no retry can fix. */
+/**
+ * Undo steps: retried for a good while (about ten minutes); an undo that still fails, or fails in
+ * a way no retry can fix, puts the run in "needs attention" (see Saga) rather than leaking.
+ */
 export const undoRetry: RetryPolicy = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
-  maximumAttempts: Number.POSITIVE_INFINITY,
+  maximumAttempts: 15,
 };

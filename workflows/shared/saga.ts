@@ -2,15 +2,36 @@
  * The one saga helper: undo steps are registered before the action they undo (so an action that
  * was cancelled half-way is still undone), removed once the forward path has undone them itself,
  * and on failure or cancellation run newest-first in a non-cancellable scope.
+ *
+ * An undo that still fails after its retries does not end the run with a silent leak: the run
+ * waits in "needs attention" (BackupOutcome search attribute, `leftovers` query) until an
+ * operator signals `cleanup` with "retry" (run the failed undos again) or "give-up" (end the run
+ * and report what is left).
  */
-import { CancellationScope, log } from '@temporalio/workflow';
+import { CancellationScope, condition, defineQuery, defineSignal, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { BackupOutcome } from '../../lib/temporal/search-attributes';
 import { describeFailure } from './failures';
 
 export interface UndoOutcome {
   label: string;
   ok: boolean;
   error?: string;
+  /** True when an operator gave up on it: the vendor object is still there. */
+  leftover?: boolean;
 }
+
+export interface CleanupDecision {
+  action: 'retry' | 'give-up';
+  note?: string;
+}
+
+export interface Leftover {
+  label: string;
+  error: string;
+}
+
+export const cleanupSignal = defineSignal<[CleanupDecision]>('cleanup');
+export const leftoversQuery = defineQuery<{ needsAttention: boolean; leftovers: Leftover[]; decisions: CleanupDecision[] }>('leftovers');
 
 interface UndoStep {
   id: number;
@@ -18,10 +39,26 @@ interface UndoStep {
   run: () => Promise<unknown>;
 }
 
+export interface SagaHooks {
+  /** Told when the run starts waiting for an operator, and when it stops (empty list). */
+  onAttention?: (leftovers: Leftover[]) => void;
+}
+
 export class Saga {
   private steps: UndoStep[] = [];
   private nextId = 1;
   readonly outcomes: UndoOutcome[] = [];
+  private leftovers: Leftover[] = [];
+  private readonly decisions: CleanupDecision[] = [];
+  private pendingDecision?: CleanupDecision;
+
+  constructor(private readonly hooks: SagaHooks = {}) {
+    setHandler(cleanupSignal, (decision) => {
+      this.decisions.push(decision);
+      this.pendingDecision = decision;
+    });
+    setHandler(leftoversQuery, () => ({ needsAttention: this.leftovers.length > 0, leftovers: [...this.leftovers], decisions: [...this.decisions] }));
+  }
 
   /** Registers an undo; returns a function that forgets it (the forward path did it). */
   add(label: string, run: () => Promise<unknown>): () => void {
@@ -38,18 +75,38 @@ export class Saga {
 
   /** Runs every pending undo, newest first; one that fails does not stop the others. */
   async compensate(): Promise<UndoOutcome[]> {
-    const steps = [...this.steps].reverse();
+    let steps = [...this.steps].reverse();
     this.steps = [];
     await CancellationScope.nonCancellable(async () => {
-      for (const step of steps) {
-        try {
-          await step.run();
-          this.outcomes.push({ label: step.label, ok: true });
-        } catch (err) {
-          const error = describeFailure(err);
-          log.error('compensation step failed', { step: step.label, error });
-          this.outcomes.push({ label: step.label, ok: false, error });
+      for (;;) {
+        const failed: Array<{ step: UndoStep; error: string }> = [];
+        for (const step of steps) {
+          try {
+            await step.run();
+            this.outcomes.push({ label: step.label, ok: true });
+          } catch (err) {
+            const error = describeFailure(err);
+            log.error('compensation step failed', { step: step.label, error });
+            failed.push({ step, error });
+          }
         }
+        if (!failed.length) return;
+
+        this.leftovers = failed.map(({ step, error }) => ({ label: step.label, error }));
+        upsertSearchAttributes([{ key: BackupOutcome, value: 'needs-attention' }]);
+        this.hooks.onAttention?.(this.leftovers);
+        this.pendingDecision = undefined;
+        await condition(() => this.pendingDecision !== undefined);
+        const decision = this.pendingDecision!;
+        log.warn('operator decision on leftovers', { decision: decision.action, note: decision.note, leftovers: this.leftovers.map((l) => l.label) });
+        if (decision.action === 'give-up') {
+          this.outcomes.push(...failed.map(({ step, error }) => ({ label: step.label, ok: false, error, leftover: true })));
+          this.hooks.onAttention?.([]);
+          return;
+        }
+        this.leftovers = [];
+        this.hooks.onAttention?.([]);
+        steps = failed.map(({ step }) => step);
       }
     });
     return this.outcomes;
@@ -59,6 +116,6 @@ export class Saga {
 export function summarizeUndo(outcomes: UndoOutcome[]): string {
   if (!outcomes.length) return 'nothing to undo';
   const done = outcomes.filter((o) => o.ok).map((o) => o.label);
-  const failed = outcomes.filter((o) => !o.ok).map((o) => `${o.label} (FAILED: ${o.error})`);
-  return [done.length ? `undone: ${done.join(', ')}` : '', failed.length ? `NOT undone: ${failed.join(', ')}` : ''].filter(Boolean).join('; ');
+  const failed = outcomes.filter((o) => !o.ok).map((o) => `${o.label} (LEFT BEHIND: ${o.error})`);
+  return [done.length ? `undone: ${done.join(', ')}` : '', failed.length ? `NOT undone, an operator gave up: ${failed.join(', ')}` : ''].filter(Boolean).join('; ');
 }
