@@ -87,3 +87,33 @@ test('bad input is refused at once with every problem listed and no call to Azur
   for (const field of ['storageAccountId', 'region', 'clientSecret']) assert.match(err.cause.message, new RegExp(field));
   assert.equal(h.simulator.calls.all().length, 0);
 });
+
+test('cancelling a restore cancels the Azure restore job and leaves no restored VM', async () => {
+  h.state.options.restoreTaskMs = 30_000;
+  try {
+    h.simulator.calls.clear();
+    const handle = await h.start('azureRestore', {
+      endpoint: 'azure-sim',
+      vmName: 'db-01',
+      restoreType: 'AlternateLocation',
+      storageAccountId: h.storageAccountId,
+      region: 'westeurope',
+      targetResourceGroupId: h.resourceGroupId('restore-rg'),
+      targetVmName: 'db-01-cancelled',
+      virtualNetworkId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet`,
+      subnetId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet/subnets/default`,
+      pollIntervalMs: 150,
+    });
+    for (let i = 0; i < 200 && (await handle.query<{ step: string }>('progress')).step !== 'job'; i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause?.name === 'CancelledFailure');
+    const cancels = h.simulator.calls.matching('POST', /\/backupJobs\/[^/]+\/cancel$/);
+    assert.equal(cancels.length, 1);
+    const jobId = /backupJobs\/([^/]+)\/cancel$/.exec(cancels[0]!.path)![1]!;
+    assert.equal((await arm.jobs()).find((j) => j.name === jobId)?.properties.status, 'Cancelled');
+    const vm = await arm.raw('GET', `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-cancelled`);
+    assert.equal(vm.status, 404);
+  } finally {
+    h.state.options.restoreTaskMs = 900;
+  }
+});
