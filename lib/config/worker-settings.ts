@@ -1,0 +1,137 @@
+/**
+ * Worker settings from an optional JSON file (WORKER_SETTINGS_FILE) overridden by environment
+ * variables, checked with zod. Secrets (the Temporal Cloud API key, the TLS key) are read from the
+ * worker's environment or files only: they never reach a workflow input, result or history.
+ * Every variable is documented in docs/production.md.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from '../temporal/task-queues';
+
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+
+export const workerSettingsSchema = z.strictObject({
+  temporal: z
+    .strictObject({
+      address: z.string().min(1).default('127.0.0.1:7233'),
+      namespace: z.string().min(1).default('default'),
+      /** TLS to the frontend: on with a client certificate, a CA, an API key, or `tls: true`. */
+      tls: bool.optional(),
+      tlsCertFile: z.string().min(1).optional(),
+      tlsKeyFile: z.string().min(1).optional(),
+      tlsCaFile: z.string().min(1).optional(),
+      tlsServerName: z.string().min(1).optional(),
+      /** Temporal Cloud API key (env TEMPORAL_API_KEY only is recommended). */
+      apiKey: z.string().min(1).optional(),
+    })
+    .prefault({})
+    .refine((t) => !t.tlsCertFile === !t.tlsKeyFile, { message: 'tlsCertFile and tlsKeyFile go together (TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE)' }),
+  main: z
+    .strictObject({
+      taskQueue: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+      maxConcurrentActivities: positiveInt.default(100),
+      maxConcurrentWorkflowTasks: positiveInt.optional(),
+      maxCachedWorkflows: z.coerce.number().int().min(0).optional(),
+      /** A bundle built ahead (scripts/bundle-workflows.ts, e.g. in the Docker image). */
+      workflowBundlePath: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  copy: z
+    .strictObject({
+      /** backup-copy-<proxyVmId> unless taskQueue says otherwise. */
+      proxyVmId: z.string().min(1).optional(),
+      taskQueue: z.string().min(1).optional(),
+      maxConcurrentCopies: positiveInt.default(4),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /** host:port of the Prometheus endpoint (/metrics); unset = no metrics endpoint. */
+      bindAddress: z.string().regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 0.0.0.0:9464').optional(),
+      /** Added to every metric, e.g. {"worker": "main"}. */
+      globalTags: z.record(z.string(), z.string()).default({}),
+    })
+    .prefault({}),
+  logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+export type WorkerSettings = z.output<typeof workerSettingsSchema>;
+
+/** Environment variable → path in the settings object. */
+export const WORKER_ENV_VARS: Record<string, readonly [keyof WorkerSettings, string] | readonly ['logLevel']> = {
+  TEMPORAL_ADDRESS: ['temporal', 'address'],
+  TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
+  TEMPORAL_TLS: ['temporal', 'tls'],
+  TEMPORAL_TLS_CERT_FILE: ['temporal', 'tlsCertFile'],
+  TEMPORAL_TLS_KEY_FILE: ['temporal', 'tlsKeyFile'],
+  TEMPORAL_TLS_CA_FILE: ['temporal', 'tlsCaFile'],
+  TEMPORAL_TLS_SERVER_NAME: ['temporal', 'tlsServerName'],
+  TEMPORAL_API_KEY: ['temporal', 'apiKey'],
+  TEMPORAL_TASK_QUEUE: ['main', 'taskQueue'],
+  WORKER_MAX_CONCURRENT_ACTIVITIES: ['main', 'maxConcurrentActivities'],
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: ['main', 'maxConcurrentWorkflowTasks'],
+  WORKER_MAX_CACHED_WORKFLOWS: ['main', 'maxCachedWorkflows'],
+  WORKFLOW_BUNDLE_PATH: ['main', 'workflowBundlePath'],
+  PROXY_VM_ID: ['copy', 'proxyVmId'],
+  COPY_TASK_QUEUE: ['copy', 'taskQueue'],
+  COPY_CONCURRENCY: ['copy', 'maxConcurrentCopies'],
+  METRICS_BIND_ADDRESS: ['metrics', 'bindAddress'],
+  LOG_LEVEL: ['logLevel'],
+};
+
+export class WorkerSettingsError extends Error {}
+
+/** WORKER_SETTINGS_FILE (JSON, same shape as the schema), then env variables on top; every problem listed. */
+export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerSettings {
+  let raw: Record<string, any> = {};
+  if (env.WORKER_SETTINGS_FILE) {
+    const path = resolve(cwd, env.WORKER_SETTINGS_FILE);
+    if (!existsSync(path)) throw new WorkerSettingsError(`WORKER_SETTINGS_FILE ${path} does not exist`);
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new WorkerSettingsError(`WORKER_SETTINGS_FILE ${path}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, path] of Object.entries(WORKER_ENV_VARS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    if (path.length === 1) raw[path[0]] = value;
+    else raw[path[0]] = { ...(raw[path[0]] ?? {}), [path[1]]: value };
+  }
+  // METRICS_PORT alone means every interface on that port.
+  if (env.METRICS_PORT && !env.METRICS_BIND_ADDRESS) raw.metrics = { ...(raw.metrics ?? {}), bindAddress: `0.0.0.0:${env.METRICS_PORT}` };
+  const parsed = workerSettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const envName = (p: PropertyKey[]) => Object.entries(WORKER_ENV_VARS).find(([, v]) => v.join('.') === p.join('.'))?.[0];
+    const problems = parsed.error.issues.map((i) => {
+      const name = envName(i.path);
+      return `${i.path.join('.') || '(root)'}${name ? ` (${name})` : ''}: ${i.message}`;
+    });
+    throw new WorkerSettingsError(`invalid worker settings: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Options for NativeConnection.connect: TLS files are read here, the API key goes in as is. */
+export function connectionOptions(settings: WorkerSettings) {
+  const t = settings.temporal;
+  const wantsTls = t.tls ?? Boolean(t.tlsCertFile || t.tlsCaFile || t.apiKey || t.tlsServerName);
+  const tls = wantsTls
+    ? {
+        ...(t.tlsServerName ? { serverNameOverride: t.tlsServerName } : {}),
+        ...(t.tlsCaFile ? { serverRootCACertificate: readFileSync(t.tlsCaFile) } : {}),
+        ...(t.tlsCertFile && t.tlsKeyFile ? { clientCertPair: { crt: readFileSync(t.tlsCertFile), key: readFileSync(t.tlsKeyFile) } } : {}),
+      }
+    : undefined;
+  return { address: t.address, ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) };
+}
+
+/** What may be logged: never the API key, never key material. */
+export function describeWorkerSettings(settings: WorkerSettings): string {
+  const t = settings.temporal;
+  const auth = t.apiKey ? 'API key' : t.tlsCertFile ? `mTLS (${t.tlsCertFile})` : (t.tls ?? t.tlsCaFile) ? 'TLS' : 'plaintext';
+  return `${t.address} namespace ${t.namespace} (${auth})${settings.metrics.bindAddress ? `, metrics on http://${settings.metrics.bindAddress}/metrics` : ''}`;
+}
