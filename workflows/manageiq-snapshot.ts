@@ -32,6 +32,8 @@ export interface ManageiqSnapshotResult {
   snapshot: ManageiqSnapshot;
   /** The create task's outcome; absent when an earlier attempt's snapshot was adopted. */
   task?: TaskOutcome;
+  /** Ids of extra snapshots with the run's name (a create retried after a lost reply) that were deleted. */
+  duplicatesRemoved: string[];
   retention: {
     prefix: string;
     keep: number;
@@ -101,7 +103,9 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
     }
 
     progress.enter('confirm');
-    const snapshot = created.adopted ?? (await miq.manageiqConfirmSnapshot({ ...ref, name }));
+    const { duplicatesRemoved, ...snapshot } = created.adopted
+      ? { ...created.adopted, duplicatesRemoved: [] as string[] }
+      : await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqConfirmSnapshot({ ...ref, name, pollMs: input.pollIntervalMs });
     // Confirmed: the snapshot is the product of the run and stays, whatever retention does.
     forgetSnapshot();
 
@@ -123,6 +127,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
       resource: { collection: input.collection, id: resource.id, name: resource.name },
       snapshot,
       task,
+      duplicatesRemoved,
       retention: {
         prefix: input.namePrefix,
         keep: input.keep,

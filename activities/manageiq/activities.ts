@@ -97,9 +97,15 @@ export function createManageiqActivities(clients: EndpointClients) {
       return waitTask(miq(input.endpoint), input.taskId, input.pollMs, input.deadline);
     },
 
-    /** The snapshot is listed on the resource; not (yet) listed is retried by the retry policy. */
-    async manageiqConfirmSnapshot(input: ManageiqRef & { name: string }): Promise<ManageiqSnapshot> {
-      const [snapshot] = await named(miq(input.endpoint), input, input.name);
+    /**
+     * The snapshot is listed on the resource; not (yet) listed is retried by the retry policy. A
+     * create retried after a lost reply, while the first one was still queued, can leave two
+     * snapshots with the run's name: the oldest is kept, the others are deleted.
+     */
+    async manageiqConfirmSnapshot(input: ManageiqRef & { name: string; pollMs: number }): Promise<ManageiqSnapshot & { duplicatesRemoved: string[] }> {
+      const client = miq(input.endpoint);
+      const found = (await named(client, input, input.name)).sort((a, b) => Number(a.id) - Number(b.id));
+      const [snapshot, ...duplicates] = found;
       if (!snapshot) {
         throw new VendorError({
           vendor: 'manageiq',
@@ -108,7 +114,12 @@ export function createManageiqActivities(clients: EndpointClients) {
           retryable: true,
         });
       }
-      return snapshot;
+      if (duplicates.length) {
+        const deadline = deadlineOf();
+        const results = await client.bulkDeleteSnapshots(input.collection, input.resourceId, duplicates.map((d) => d.id));
+        for (const r of results) if (r.success && r.taskId) await waitTask(client, r.taskId, input.pollMs, deadline);
+      }
+      return { ...snapshot, duplicatesRemoved: duplicates.map((d) => d.id) };
     },
 
     /**

@@ -49,6 +49,7 @@ test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 o
 
   assert.match(result.snapshot.name, /^bo-\d{8}T\d{6}-[0-9a-f-]{8}$/);
   assert.equal(result.task?.status, 'Ok');
+  assert.deepEqual(result.duplicatesRemoved, []);
   assert.equal(result.retention.keep, 3);
   // Newest first, as the appliance listed them; each with its own result and task outcome.
   assert.deepEqual(
@@ -124,6 +125,18 @@ test('cancelling while the create task runs waits for it, then deletes the snaps
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots\/\d+$/).length, 1, 'one delete action');
 });
 
+test('a create whose reply was lost is retried; the duplicate it leaves is removed at confirm: one snapshot of the run', async () => {
+  h.sim.state.options.taskMs = 2000;
+  h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'drop', afterHandling: true } });
+  const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
+  const creates = h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).filter((c) => c.fault === 'drop' || c.status === 200);
+  assert.ok(creates.length >= 2, 'the create was sent twice');
+  const ours = (await h.sim.snapshotsOf()).filter((s) => s.name === result.snapshot.name);
+  assert.equal(ours.length, 1);
+  assert.equal(ours[0]!.id, result.snapshot.id);
+  assert.equal(result.duplicatesRemoved.length, 1, 'the second create made a second snapshot, removed at confirm');
+});
+
 test('a create task that ends in Error fails the run with the task message; nothing is left', async () => {
   h.sim.state.failNextTask('create', 'Snapshot creation failed: datastore full');
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
@@ -142,14 +155,14 @@ test('bad input fails at once listing every problem, with no vendor call', async
 
 test("every run of this file replays against today's workflow code (determinism)", async () => {
   const { Worker } = await import('@temporalio/worker');
-  const { workflowBundle } = await import('../helpers/temporal');
+  const { testDataConverter, workflowBundle } = await import('../helpers/temporal');
   const histories: Array<{ workflowId: string; history: Awaited<ReturnType<ReturnType<typeof h.client.workflow.getHandle>['fetchHistory']>> }> = [];
   for await (const execution of h.client.workflow.list({ query: `TaskQueue = '${h.taskQueue}'` })) {
     histories.push({ workflowId: execution.workflowId, history: await h.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory() });
   }
   assert.ok(histories.length >= 5, `only ${histories.length} runs found`);
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: testDataConverter }, histories)) {
     assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
     replayed++;
   }
