@@ -136,6 +136,9 @@ export function createAltaroActivities(clients: EndpointClients) {
       let intervalMs = input.intervalMs;
       let polls = 0;
       let last = input.last;
+      // Heartbeats keep flowing while a slow status call is in flight, so the short heartbeat
+      // timeout (which makes cancellation prompt) only fires when this worker is really gone.
+      const ticker = setInterval(() => heartbeat({ polls }), 1_000);
       return client.withSession(async (s) => {
         for (;;) {
           const st = await AltaroClient.operationStatus(s, input.operationGuid);
@@ -156,7 +159,7 @@ export function createAltaroActivities(clients: EndpointClients) {
           await heartbeatSleep(intervalMs, { polls });
           intervalMs = Math.min(input.maxIntervalMs, Math.round(intervalMs * 1.5));
         }
-      });
+      }).finally(() => clearInterval(ticker));
     },
 
     /** Waits (bounded) for the report this run's operation wrote, newer than the baseline. */

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ALTARO_INSTRUCTION_KINDS } from '../../workflows/inputs/altaro-operation';
 import type { AltaroOperationResult, AltaroProgress } from '../../workflows/altaro-operation';
@@ -101,5 +102,14 @@ test('the product version picks the base path: 8.x and 9.0.x under /api, 9.1.x u
     assert.ok(calls.length >= 6, `${endpoint}: ${calls.length} calls`);
     for (const c of calls) assert.ok(prefix ? c.path.startsWith('/rest/') : !c.path.startsWith('/rest/'), `${endpoint}: ${c.path}`);
   }
+  assert.equal(await h.openSessions(), 0);
+});
+
+test('examples/altaroOperation.json runs as is against the demo inventory', async () => {
+  const input = JSON.parse(await readFile('examples/altaroOperation.json', 'utf8')) as Record<string, unknown>;
+  assert.equal(input.endpoint, 'altaro-sim');
+  const result = await h.execute<AltaroOperationResult>('altaroOperation', input);
+  assert.equal(result.kind, input.kind);
+  assert.equal(result.outcome, 'success');
   assert.equal(await h.openSessions(), 0);
 });

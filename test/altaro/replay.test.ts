@@ -14,7 +14,7 @@ import { Worker } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import type { AltaroProgress } from '../../workflows/altaro-operation';
 import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
-import { workflowBundle } from '../helpers/temporal';
+import { testDataConverter, workflowBundle } from '../helpers/temporal';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 let h: AltaroHarness;
@@ -58,7 +58,7 @@ test('recorded and fresh Altaro histories replay without nondeterminism', async 
   );
   const all = [...fresh, ...recorded];
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, all)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: testDataConverter }, all)) {
     assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
     replayed++;
   }
