@@ -1,0 +1,30 @@
+/** The human-readable summary of a benchmark report (the JSON holds everything). */
+export function formatTable(report: { results: Record<string, any>; config: Record<string, unknown> }): string {
+  const rows: Array<[string, string, string]> = [];
+  const r = report.results;
+  if (r.throughput) {
+    const t = r.throughput;
+    rows.push(['a. throughput', `${t.n} oVirt backups: ${t.oursPerSecondMedian}/s vs limit ${t.limitPerSecondMedian}/s (${t.activitiesPerBackup} no-op activities)`, `ratio ${t.ratioMedian} (goal ≥ 0.8)`]);
+    rows.push(['b. overhead/step', `under load median ${t.overhead.underLoad.medianMsPerStep} ms, p95 ${t.overhead.underLoad.p95MsPerStep} ms`, `unloaded median ${t.overhead.unloaded.medianMsPerStep} ms, p95 ${t.overhead.unloaded.p95MsPerStep} ms`]);
+  }
+  if (r.historyEvents) {
+    for (const w of r.historyEvents.perWorkflow) rows.push([`c. events/backup`, w.workflowType, `${w.events ?? '-'} (${w.status}${w.note ? `: ${w.note}` : ''})`]);
+    const l = r.historyEvents.longJob;
+    rows.push(['c. events/hour of job', `${l.workflowType}: ${l.eventsShort} → ${l.eventsLong} events for a ${l.longJobSeconds} s snapshot`, `${l.eventsPerHourOfJob} per hour`]);
+  }
+  if (r.copy) {
+    const c = r.copy;
+    rows.push(['d. copy', `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s`, `ratio ${c.ratioVsCatMedian} (goal ≥ 0.8); vs cat+fsync ${c.ratioVsCatSyncMedian}`]);
+  }
+  if (r.polling) {
+    const p = r.polling;
+    for (const x of p.pollers) rows.push(['e. polling', `${x.name}, every ${x.pollMs} ms, ${p.jobSeconds} s job`, `${x.callsPerJob} calls, ${x.lateSeconds} s late`]);
+    rows.push(['e. polling', 'ours / fixed 10 s', `calls ×${p.callsRatio}, lateness ×${p.latenessRatio}`]);
+  }
+  if (r.rss) {
+    const f = r.rss;
+    rows.push(['f. worker RSS', `${f.runsInFlight} runs in flight (cache ${f.maxCachedWorkflows})`, `peak ${f.peakRssMiB} MiB, idle ${f.idleRssMiB} MiB, ~${f.perRunKiB} KiB/run`]);
+  }
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), 4));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(' │ ')).join('\n');
+}

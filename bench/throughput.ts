@@ -1,0 +1,157 @@
+/**
+ * (a) throughput of N concurrent oVirt backups against the Temporal limit measured in the same run
+ * (the trivial workflow with the same no-op activities on the same worker settings), and
+ * (b) orchestration overhead per step, from the runs' own histories.
+ */
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { EndpointRegistry } from '../lib/config/endpoints';
+import { metricsActivityInterceptor } from '../lib/metrics/activity-interceptor';
+import { createCopyWorker, createMainWorker } from '../workers/worker-factory';
+import { startBenchOvirt, tempDir } from './lib/env';
+import { profileRun, type RunProfile } from './lib/history';
+import { median, p95, round } from './lib/stats';
+import { rm } from 'node:fs/promises';
+
+/** The worker settings both sides share (the production defaults of workers/worker-factory.ts). */
+export const WORKER_SETTINGS = { mainMaxConcurrentActivities: 100, copyMaxConcurrent: 4 } as const;
+
+export interface ThroughputOptions {
+  n: number;
+  runs: number;
+  /** Backups run one at a time for the unloaded overhead figure. */
+  sequential: number;
+}
+
+export interface ThroughputResult {
+  n: number;
+  runs: Array<{ oursPerSecond: number; limitPerSecond: number; ratio: number; oursMs: number; limitMs: number; failed: number }>;
+  activitiesPerBackup: number;
+  sequence: string;
+  ratioMedian: number;
+  oursPerSecondMedian: number;
+  limitPerSecondMedian: number;
+  overhead: {
+    underLoad: { medianMsPerStep: number; p95MsPerStep: number; runs: number };
+    unloaded: { medianMsPerStep: number; p95MsPerStep: number; runs: number };
+  };
+  /** History events per oVirt backup in these runs (median). */
+  eventsPerBackup: number;
+}
+
+export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { main: WorkflowBundleWithSourceMap; noop: WorkflowBundleWithSourceMap }, options: ThroughputOptions, log: (line: string) => void): Promise<ThroughputResult> {
+  const sim = await startBenchOvirt(Math.max(options.n, options.sequential));
+  const repo = await tempDir('bench-repo-');
+  const namespace = env.namespace ?? 'default';
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const queues = { main: `bench-main-${suffix}`, copy: `bench-copy-${suffix}`, noop: `bench-noop-${suffix}`, noopCopy: `bench-noop-copy-${suffix}` };
+
+  const main = await createMainWorker({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: queues.main,
+    endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }),
+    env: { ...process.env, ...sim.secrets },
+    workflowBundle: bundles.main,
+    maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.mainMaxConcurrentActivities,
+  });
+  const copy = await createCopyWorker({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: queues.copy,
+    copy: { repositoryRoot: repo, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 },
+    maxConcurrentCopies: WORKER_SETTINGS.copyMaxConcurrent,
+  });
+  const noopActivities = { async noop() {} };
+  const limitMain = await Worker.create({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: queues.noop,
+    workflowBundle: bundles.noop,
+    activities: noopActivities,
+    maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.mainMaxConcurrentActivities,
+    interceptors: { activity: [metricsActivityInterceptor] },
+  });
+  const limitCopy = await Worker.create({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: queues.noopCopy,
+    activities: noopActivities,
+    maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.copyMaxConcurrent,
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
+    interceptors: { activity: [metricsActivityInterceptor] },
+  });
+  const workers = [main.worker, copy, limitMain, limitCopy];
+  const running = workers.map((w) => w.run());
+
+  const input = (vmId: string) => ({ endpoint: 'ovirt-bench', vmId, proxyVmId: sim.proxyVmId, copyTaskQueue: queues.copy, pollIntervalMs: 50, description: 'bench' });
+  const id = (kind: string, run: number, i: number) => `bench-${kind}-${suffix}-${run}-${i}`;
+
+  try {
+    // One backup first: warms the worker and tells how many activities a backup runs, on which queue.
+    const warm = await env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('warm', 0, 0), args: [input(sim.vmIds[0]!)] });
+    await warm.result();
+    const shape = await profileRun(warm);
+    const warmLimit = await env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('warm-limit', 0, 0), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy }] });
+    await warmLimit.result();
+    log(`  a backup runs ${shape.activities} activities (${shape.sequence}), ${shape.events} history events`);
+
+    const runs: ThroughputResult['runs'] = [];
+    const loaded: RunProfile[] = [];
+    for (let run = 1; run <= options.runs; run++) {
+      // Alternate which side goes first so that neither always gets the warmer machine.
+      const order = run % 2 === 1 ? (['ours', 'limit'] as const) : (['limit', 'ours'] as const);
+      const measured: Record<string, { ms: number; failed: number; handles: Awaited<ReturnType<typeof env.client.workflow.start>>[] }> = {};
+      for (const side of order) {
+        const t0 = performance.now();
+        const handles = await Promise.all(
+          Array.from({ length: options.n }, (_, i) =>
+            side === 'ours'
+              ? env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('ours', run, i), args: [input(sim.vmIds[i]!)] })
+              : env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('limit', run, i), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy }] }),
+          ),
+        );
+        const results = await Promise.allSettled(handles.map((h) => h.result()));
+        measured[side] = { ms: performance.now() - t0, failed: results.filter((r) => r.status === 'rejected').length, handles };
+        const firstFailure = results.find((r) => r.status === 'rejected');
+        if (firstFailure) log(`  ${side}: ${measured[side].failed} of ${options.n} failed, e.g. ${(firstFailure as PromiseRejectedResult).reason?.cause?.message ?? firstFailure.reason}`);
+      }
+      const ours = measured.ours!;
+      const limit = measured.limit!;
+      const oursPerSecond = (options.n - ours.failed) / (ours.ms / 1000);
+      const limitPerSecond = options.n / (limit.ms / 1000);
+      runs.push({ oursPerSecond: round(oursPerSecond), limitPerSecond: round(limitPerSecond), ratio: round(oursPerSecond / limitPerSecond), oursMs: Math.round(ours.ms), limitMs: Math.round(limit.ms), failed: ours.failed });
+      log(`  run ${run}: ours ${oursPerSecond.toFixed(2)}/s, limit ${limitPerSecond.toFixed(2)}/s, ratio ${(oursPerSecond / limitPerSecond).toFixed(3)}`);
+      if (run === options.runs) loaded.push(...(await Promise.all(ours.handles.map((h) => profileRun(h)))));
+    }
+
+    const unloaded: RunProfile[] = [];
+    for (let i = 0; i < options.sequential; i++) {
+      const h = await env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('seq', 0, i), args: [input(sim.vmIds[i]!)] });
+      await h.result();
+      unloaded.push(await profileRun(h));
+    }
+    const perStep = (profiles: RunProfile[]) => profiles.map((p) => (p.runMs - p.activityMs) / Math.max(1, p.activities));
+    const summarize = (profiles: RunProfile[]) => ({ medianMsPerStep: round(median(perStep(profiles)), 1), p95MsPerStep: round(p95(perStep(profiles)), 1), runs: profiles.length });
+
+    return {
+      n: options.n,
+      runs,
+      activitiesPerBackup: shape.activities,
+      sequence: shape.sequence,
+      ratioMedian: round(median(runs.map((r) => r.ratio))),
+      oursPerSecondMedian: round(median(runs.map((r) => r.oursPerSecond))),
+      limitPerSecondMedian: round(median(runs.map((r) => r.limitPerSecond))),
+      overhead: { underLoad: summarize(loaded), unloaded: summarize(unloaded) },
+      eventsPerBackup: median(loaded.map((p) => p.events)),
+    };
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(running);
+    await main.close();
+    await sim.stop();
+    await rm(repo, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `npm run bench -- --quick` runs every section end to end at a tiny size and writes its JSON. It
+ * checks that the harness works, not the numbers (the machine is shared and noisy).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+test('bench --quick measures (a) to (f) and writes the JSON report', { timeout: 150_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-test-'));
+  try {
+    const out = join(dir, 'bench.json');
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: root, env: process.env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (c) => resolve({ code: c, stdout, stderr }));
+    });
+    assert.equal(code, 0, stderr.slice(-3000));
+    const report = JSON.parse(await readFile(out, 'utf8'));
+    const r = report.results;
+
+    assert.equal(r.throughput.runs.length, 1);
+    assert.equal(r.throughput.runs[0].failed, 0, 'every benchmarked backup completed');
+    assert.ok(r.throughput.ratioMedian > 0 && r.throughput.activitiesPerBackup > 0);
+    assert.ok(Number.isFinite(r.throughput.overhead.unloaded.medianMsPerStep));
+
+    const ovirt = r.historyEvents.perWorkflow.find((w: { workflowType: string }) => w.workflowType === 'ovirtSnapshotBackup');
+    assert.equal(ovirt.status, 'completed');
+    assert.ok(ovirt.events > 0);
+    assert.ok(Number.isFinite(r.historyEvents.longJob.eventsPerHourOfJob));
+
+    assert.equal(r.copy.runs.length, 1);
+    assert.ok(r.copy.ratioVsCatMedian > 0);
+
+    assert.equal(r.polling.pollers.length, 2);
+    for (const p of r.polling.pollers) assert.ok(p.callsPerJob >= 1);
+
+    assert.equal(r.rss.runsInFlight, 5);
+    assert.ok(r.rss.peakRssMiB > 0);
+
+    for (const label of ['a. throughput', 'b. overhead/step', 'c. events/backup', 'd. copy', 'e. polling', 'f. worker RSS']) assert.ok(stdout.includes(label), label);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
