@@ -45,6 +45,11 @@ test('an expired token is renewed once at /api/auth and the call succeeds', asyn
   assert.equal(vm.name, sim.demo.instanceName);
   assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 2);
   assert.deepEqual(sim.simulator.calls.matching('GET', /^\/instances\/20$/).map((c) => c.status), [401, 200]);
+  // Logging out ends the session at the appliance; the next call logs in again.
+  await client.logout();
+  assert.equal(sim.simulator.calls.matching('DELETE', /^\/auth$/).length, 1);
+  await client.getResource('vms', sim.demo.vmId);
+  assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 3);
 });
 
 test('wrong credentials: a non-retryable 401 carrying the appliance message and kind', async () => {

@@ -137,6 +137,16 @@ test('a create whose reply was lost is retried; the duplicate it leaves is remov
   assert.equal(result.duplicatesRemoved.length, 1, 'the second create made a second snapshot, removed at confirm');
 });
 
+test('transient appliance trouble (503 on the task poll, 500 twice on the bulk delete) is retried; the run completes', async () => {
+  h.sim.state.seed(h.sim.demo.vmId, 'bo-20200101T000000-old', Date.now() - 100 * DAY);
+  h.sim.simulator.faults.add({ method: 'GET', path: '/tasks/:id', nth: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
+  h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', nth: 2, times: 2, action: { kind: 'status', status: 500, message: 'Internal Server Error' } });
+  const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', keep: 1, pollIntervalMs: 100 });
+  assert.deepEqual(result.retention.deleted.map((d) => [d.name, d.success, d.taskStatus]), [['bo-20200101T000000-old', true, 'Ok']]);
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name).sort(), [...h.sim.demo.foreignSnapshotNames, result.snapshot.name].sort());
+  assert.deepEqual(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status), [200, 500, 500, 200]);
+});
+
 test('a create task that ends in Error fails the run with the task message; nothing is left', async () => {
   h.sim.state.failNextTask('create', 'Snapshot creation failed: datastore full');
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));

@@ -80,6 +80,14 @@ test('a take whose reply was lost is adopted on retry: one backup, not two', asy
   assert.equal((await h.sim.backupsOf()).length, 1);
 });
 
+test('a 503 while polling is retried; the run completes with the built backup', async () => {
+  h.sim.simulator.faults.add({ method: 'GET', path: '/virtual_machines/:id/backups.json', nth: 3, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
+  const result = await h.execute<OnappBackupResult>('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 300 });
+  assert.equal(result.backup.built, true);
+  assert.ok(h.sim.simulator.calls.all().some((c) => c.status === 503), 'the fault fired');
+  assert.deepEqual((await h.sim.backupsOf()).map((b) => b.built), [true]);
+});
+
 test('a backup that vanishes while being built fails the run clearly and leaves nothing behind', async () => {
   const handle = await h.start('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 200 });
   await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'build');
