@@ -38,7 +38,10 @@ export const jsonBackupFields = z.object({
   operating_system_distro: z.string().nullable().optional(),
   template_id: jInt.nullable().optional(),
   user_id: jInt.nullable().optional(),
-  volume_group: z.string().nullable().optional(),
+  image_type: z.string().nullable().optional(),
+  marked_for_delete: z.boolean().nullable().optional(),
+  volume_id: jInt.nullable().optional(),
+  disk_id: jInt.nullable().optional(),
 });
 export type RawOnappBackup = z.output<typeof jsonBackupFields>;
 
@@ -95,7 +98,10 @@ export const xmlBackupFields = z.object({
   operating_system_distro: orNull(xText),
   template_id: orNull(xInt),
   user_id: orNull(xInt),
-  volume_group: orNull(xText),
+  image_type: orNull(xText),
+  marked_for_delete: orNull(xBool),
+  volume_id: orNull(xInt),
+  disk_id: orNull(xInt),
 });
 
 export const xmlBackupBody = z.object({ backup: xmlBackupFields });
@@ -180,7 +186,11 @@ export interface OnappBackup {
   operatingSystemDistro: string | null;
   templateId: number | null;
   userId: number | null;
-  volumeGroup: string | null;
+  imageType: string | null;
+  markedForDelete: boolean | null;
+  volumeId: number | null;
+  /** The disk of a normal (per-disk) backup. */
+  diskId: number | null;
 }
 
 const iso = (s: string) => new Date(s).toISOString();
@@ -213,7 +223,10 @@ export function toOnappBackup(raw: RawOnappBackup): OnappBackup {
     operatingSystemDistro: n(raw.operating_system_distro),
     templateId: n(raw.template_id),
     userId: n(raw.user_id),
-    volumeGroup: n(raw.volume_group),
+    imageType: n(raw.image_type),
+    markedForDelete: n(raw.marked_for_delete),
+    volumeId: n(raw.volume_id),
+    diskId: n(raw.disk_id),
   };
 }
 

@@ -103,7 +103,10 @@ export interface BackupView {
   template_id: number | null;
   updated_at: string;
   user_id: number;
-  volume_group: string | null;
+  image_type: string | null;
+  marked_for_delete: boolean;
+  volume_id: number | null;
+  disk_id: number | null;
 }
 
 /** Rails' JSON/XML date form: seconds, UTC offset. */
@@ -275,7 +278,10 @@ export class OnappState {
       template_id: vm.templateId,
       updated_at: railsDate(built ? Math.max(b.updatedAt, b.builtAtMs) : b.updatedAt),
       user_id: ONAPP_DEMO.userId,
-      volume_group: b.backupType === 'normal' ? 'onapp-vg-1' : null,
+      image_type: null,
+      marked_for_delete: false,
+      volume_id: null,
+      disk_id: b.targetType === 'Disk' ? b.targetId : null,
     };
   }
 }

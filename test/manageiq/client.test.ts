@@ -11,12 +11,22 @@ before(async () => {
 });
 after(async () => sim?.simulator.stop());
 beforeEach(() => {
+  sim.state.options.taskMs = 300;
   sim.state.reset();
   sim.simulator.faults.clear();
   sim.simulator.calls.clear();
 });
 
 const DAY = 86_400_000;
+
+/** Waits for the simulator's own clock (a task) without betting on how fast this machine is. */
+async function until(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    assert.ok(Date.now() < deadline, 'timed out waiting for the simulator');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const fastWait = { pollMs: 50, deadline: Date.now() + 3_600_000 };
 
 async function rejectsVendor(promise: Promise<unknown>, status: number | undefined, text: RegExp): Promise<VendorError> {
@@ -96,6 +106,7 @@ for (const collection of ['vms', 'instances'] as const) {
   test(`${collection}: create (name required) → task polled until Finished/Ok → listed; delete by DELETE and by the POST action`, async () => {
     const id = collection === 'vms' ? sim.demo.vmId : sim.demo.instanceId;
     const client = sim.client();
+    sim.state.options.taskMs = 1500;
     const created = await client.createSnapshot(collection, id, { name: 'bo-new', description: 'from the test', memory: false });
     assert.ok(created.taskId && created.taskHref?.startsWith(`${sim.simulator.url}/api/tasks/`), JSON.stringify(created));
     assert.equal((await client.getTask(created.taskId!)).state === 'Finished', false);
@@ -117,8 +128,7 @@ for (const collection of ['vms', 'instances'] as const) {
     const [second] = (await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots;
     await client.deleteSnapshot(collection, id, second!.id);
     assert.deepEqual(sim.simulator.calls.matching('DELETE', /snapshots\/\d+$/).map((c) => c.status), [204]);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.deepEqual((await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots, []);
+    await until(async () => (await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots.length === 0);
   });
 }
 

@@ -8,7 +8,18 @@ before(async () => {
   sim = await startManageiqSimulator({ taskMs: 200 });
 });
 after(async () => sim?.simulator.stop());
-beforeEach(() => sim.state.reset());
+beforeEach(() => {
+  sim.state.options.taskMs = 200;
+  sim.state.reset();
+});
+
+async function until(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    assert.ok(Date.now() < deadline, 'timed out waiting for the simulator');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const basic = `Basic ${Buffer.from(`admin:${MANAGEIQ_TEST_PASSWORD}`).toString('base64')}`;
 type Json = Record<string, any>;
@@ -70,6 +81,7 @@ test('auth: GET /api/auth gives a token that works as X-Auth-Token until DELETE 
 });
 
 test('create → task goes Queued/Active → Finished Ok, then the snapshot is listed; DELETE answers 204 and queues the removal', async () => {
+  sim.state.options.taskMs = 1500;
   const created = await call('POST', '/vms/10/snapshots', { body: { name: 'snap-a', description: 'd', memory: false } });
   assert.equal(created.status, 200);
   const [result] = created.body!.results;
@@ -77,7 +89,7 @@ test('create → task goes Queued/Active → Finished Ok, then the snapshot is l
   assert.ok(result.task_href.endsWith(`/api/tasks/${result.task_id}`));
   const early = await call('GET', `/tasks/${result.task_id}`);
   assert.ok(['Queued', 'Active'].includes(early.body!.state), early.body!.state);
-  await new Promise((r) => setTimeout(r, 250));
+  await until(async () => (await call('GET', `/tasks/${result.task_id}`)).body!.state === 'Finished');
   const done = await call('GET', `/tasks/${result.task_id}`);
   assert.deepEqual([done.body!.state, done.body!.status, done.body!.pct_complete], ['Finished', 'Ok', 100]);
   const listed = await call('GET', "/vms/10/snapshots?expand=resources&filter[]=name='snap-a'");
@@ -85,8 +97,7 @@ test('create → task goes Queued/Active → Finished Ok, then the snapshot is l
   const id = listed.body!.resources[0].id;
   assert.equal((await call('DELETE', `/vms/10/snapshots/${id}`)).status, 204);
   assert.equal((await call('GET', `/vms/10/snapshots/${id}`)).status, 200, 'still there while the removal is queued');
-  await new Promise((r) => setTimeout(r, 250));
-  assert.equal((await call('GET', `/vms/10/snapshots/${id}`)).status, 404);
+  await until(async () => (await call('GET', `/vms/10/snapshots/${id}`)).status === 404);
 });
 
 test('paging: pages and links (self, next, previous, first, last) are absolute and keep the query', async () => {

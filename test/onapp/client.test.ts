@@ -10,12 +10,23 @@ before(async () => {
 });
 after(async () => sim?.simulator.stop());
 beforeEach(() => {
+  sim.state.options.buildMs = 400;
+  sim.state.options.restoreMs = 300;
   sim.state.reset();
   sim.simulator.faults.clear();
   sim.simulator.calls.clear();
 });
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for the simulator's own clock (a build, a restore) without betting on how fast this machine is. */
+async function until(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    assert.ok(Date.now() < deadline, 'timed out waiting for the simulator');
+    await wait(50);
+  }
+}
 
 async function rejectsWith(promise: Promise<unknown>, status: number, text: RegExp): Promise<VendorError> {
   let caught: unknown;
@@ -30,6 +41,8 @@ test('the same backups read through .json and .xml are deep-equal typed objects 
   const json = sim.client('json');
   const xml = sim.client('xml');
   // One in progress (built false, built_at nil, size 0) beside two finished ones, one with a nil note.
+  // It stays in progress while both formats read it, however slow the machine.
+  sim.state.options.buildMs = 120_000;
   await json.takeIncrementalBackup(sim.demo.otherVmId, { note: 'in progress' });
   const fromJson = await json.listBackups(sim.demo.otherVmId);
   const fromXml = await xml.listBackups(sim.demo.otherVmId);
@@ -40,6 +53,9 @@ test('the same backups read through .json and .xml are deep-equal typed objects 
   assert.equal(image!.targetType, 'Disk');
   assert.equal(typeof image!.backupSizeKb, 'number');
   assert.ok(image!.backupSizeKb! > 0);
+  assert.equal(image!.diskId, image!.targetId);
+  assert.equal(image!.markedForDelete, false);
+  assert.equal(files!.diskId, null);
   assert.equal(files!.note, null, 'nil="true" and JSON null both read as null');
   assert.equal(files!.dataStoreType, null);
   assert.equal(running!.built, false);
@@ -56,6 +72,7 @@ test('the same backups read through .json and .xml are deep-equal typed objects 
 for (const format of ['json', 'xml'] as const) {
   test(`${format}: take normal (per disk) and incremental (per server), get, list by kind and by disk, delete`, async () => {
     const client = sim.client(format);
+    sim.state.options.buildMs = 2500;
     const image = await client.takeDiskBackup(sim.demo.dataDiskId, { note: 'disk image' });
     assert.equal(image.backupType, 'normal');
     assert.equal(image.targetType, 'Disk');
@@ -64,7 +81,7 @@ for (const format of ['json', 'xml'] as const) {
     assert.equal(image.note, 'disk image');
     // One backup per server at a time: OnApp answers 422 with its errors body.
     await rejectsWith(client.takeIncrementalBackup(sim.demo.vmId), 422, /Another backup of this virtual server is being taken/);
-    await wait(500);
+    await until(async () => (await client.getBackup(image.id)).built);
     const done = await client.getBackup(image.id);
     assert.equal(done.built, true);
     assert.equal(done.locked, false);
@@ -91,14 +108,16 @@ for (const format of ['json', 'xml'] as const) {
 
   test(`${format}: restore locks the backup and the server until it is done; an unbuilt backup cannot be restored`, async () => {
     const client = sim.client(format);
+    sim.state.options.buildMs = 2000;
+    sim.state.options.restoreMs = 2500;
     const backup = await client.takeIncrementalBackup(sim.demo.vmId);
     await rejectsWith(client.restoreBackup(backup.id), 422, /not built yet/);
-    await wait(500);
+    await until(async () => (await client.getBackup(backup.id)).built);
     await client.restoreBackup(backup.id);
     assert.equal((await client.getBackup(backup.id)).locked, true);
     assert.equal((await client.getVirtualServer(sim.demo.vmId)).locked, true);
     await rejectsWith(client.deleteBackup(backup.id), 422, /locked by a running restore/);
-    await wait(400);
+    await until(async () => !(await client.getBackup(backup.id)).locked);
     assert.equal((await client.getBackup(backup.id)).locked, false);
     assert.equal((await client.getVirtualServer(sim.demo.vmId)).locked, false);
     assert.equal(sim.simulator.calls.matching('POST', /\/backups\/\d+\/restore\.(json|xml)$/).length, 2);
