@@ -1,0 +1,141 @@
+/**
+ * Runs one fault case: arm the fault, start the workflow, break things at the right moment, wait
+ * for the run to end, then look at the vendor through the simulator: leftovers and duplicates.
+ */
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { Progress } from '../workflows/shared/progress';
+import type { ChaosCluster } from './cluster';
+import type { CaseResult, ChaosTarget, FaultCase } from './types';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let caseSeq = 0;
+
+export function describeFault(fault: FaultCase): { fault: string; detail: string } {
+  if (fault.kind === 'none') return { fault: 'none (baseline)', detail: '' };
+  if ('call' in fault) return { fault: fault.kind, detail: `${fault.call.method} ${fault.call.path}` };
+  return { fault: fault.kind, detail: `at step ${fault.step}${fault.kind === 'worker-sigkill' && fault.afterMs ? ` +${fault.afterMs} ms` : ''}` };
+}
+
+/** Arms a fault rule on the simulator; returns how to read how often it fired. */
+function armVendorFault(target: ChaosTarget, fault: FaultCase): (() => number) | undefined {
+  if (!('call' in fault)) return undefined;
+  const { method, path } = fault.call;
+  const action = (() => {
+    switch (fault.kind) {
+      case '5xx-burst':
+        return { rule: { times: 3 }, action: { kind: 'status', status: 503, message: 'Service Unavailable (chaos)' } } as const;
+      case '429-retry-after':
+        return { rule: { times: 2 }, action: { kind: 'status', status: 429, message: 'Too Many Requests (chaos)', retryAfterSeconds: 1 } } as const;
+      case 'drop':
+        return { rule: { times: 1 }, action: { kind: 'drop', afterHandling: false } } as const;
+      case 'lost-create-reply':
+        return { rule: { times: 1 }, action: { kind: 'drop', afterHandling: true } } as const;
+      case 'timeout':
+        return { rule: { times: 1 }, action: { kind: 'delay', ms: target.clientTimeoutMs + 1_500 } } as const;
+      case 'malformed':
+        return { rule: { times: 1 }, action: { kind: 'malformed' } } as const;
+    }
+  })();
+  const id = target.simulator.faults.add({ method, path, ...action.rule, action: action.action });
+  return () => target.simulator.faults.list().find((f) => f.id === id)?.fired ?? 0;
+}
+
+async function progressOf(handle: WorkflowHandle): Promise<Progress | undefined> {
+  try {
+    return await handle.query<Progress>('progress');
+  } catch {
+    return undefined;
+  }
+}
+
+async function isClosed(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    return (await handle.describe()).status.name !== 'RUNNING';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the run is in `step` (or past it, or closed); false if it never got there. */
+async function reachStep(handle: WorkflowHandle, target: ChaosTarget, step: string, deadline: number): Promise<boolean> {
+  const wanted = target.steps.indexOf(step);
+  while (Date.now() < deadline) {
+    const p = await progressOf(handle);
+    if (p && p.state !== 'running') return false;
+    if (p && p.stepIndex >= wanted) return p.stepIndex === wanted;
+    if (await isClosed(handle)) return false;
+    await sleep(50);
+  }
+  return false;
+}
+
+export interface CaseOptions {
+  /** Longest a case may take before it is cancelled and counted as hung. */
+  caseTimeoutMs?: number;
+  /** How long leftovers may take to disappear after the run ended (asynchronous vendor deletes). */
+  settleMs?: number;
+}
+
+export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault: FaultCase, options: CaseOptions = {}): Promise<CaseResult> {
+  const started = Date.now();
+  const deadline = started + (options.caseTimeoutMs ?? 300_000);
+  const { fault: name, detail } = describeFault(fault);
+  await target.reset();
+  const fired = armVendorFault(target, fault);
+  let disruptions = 0;
+
+  const workflowId = `chaos-${target.workflow}-${name}-${Date.now()}-${++caseSeq}`;
+  await cluster.client.workflow.start(target.workflow, { taskQueue: cluster.taskQueue, workflowId, args: [target.input()] });
+  const handle = () => cluster.client.workflow.getHandle(workflowId);
+
+  if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session') {
+    if (await reachStep(handle(), target, fault.step, deadline)) {
+      disruptions++;
+      if (fault.kind === 'expired-session') target.expireSessions();
+      else if (fault.kind === 'server-restart') await cluster.restartServer();
+      else {
+        if (fault.afterMs) await sleep(fault.afterMs);
+        await cluster.killWorker();
+        await cluster.startWorker();
+      }
+    }
+  }
+
+  let outcome: CaseResult['outcome'];
+  let message: string | undefined;
+  const result = handle()
+    .result()
+    .then(
+      () => 'completed' as const,
+      (err: unknown) => {
+        message = err instanceof WorkflowFailedError ? `${err.cause?.message ?? err.message}` : (err as Error).message;
+        return /step "[a-zA-Z]+" failed/.test(message ?? '') || /^invalid input/i.test(message ?? '') ? ('failed-cleanly' as const) : ('failed-unclear' as const);
+      },
+    );
+  const timer = sleep(Math.max(0, deadline - Date.now())).then(() => 'hung' as const);
+  outcome = await Promise.race([result, timer]);
+  if (outcome === 'hung') {
+    message = `still running after ${options.caseTimeoutMs ?? 300_000} ms; cancelled`;
+    await handle().cancel().catch(() => undefined);
+    await Promise.race([result, sleep(60_000)]);
+  }
+
+  // Vendor deletes finish on the vendor's clock: give leftovers a moment to go before counting them.
+  const settleUntil = Date.now() + (options.settleMs ?? 5_000);
+  let leftovers = await target.leftovers();
+  while (leftovers.length > 0 && Date.now() < settleUntil) {
+    await sleep(200);
+    leftovers = await target.leftovers();
+  }
+  return {
+    workflow: target.workflow,
+    fault: name,
+    detail,
+    outcome,
+    ...(message ? { message } : {}),
+    leftovers,
+    duplicates: await target.duplicates(),
+    faultsFired: fired ? fired() : disruptions,
+    ms: Date.now() - started,
+  };
+}

@@ -1,0 +1,66 @@
+/** The chaos runner's vocabulary: a target (one workflow against one simulator) and a fault case. */
+import type { Simulator } from '../simulators/framework/simulator';
+import type { WorkerSpec } from './cluster';
+
+/** One vendor call the workflow makes, as a fault rule addresses it. */
+export interface CallSite {
+  method: string;
+  /** Route-style pattern below the simulator's API prefix, e.g. "/vms/:p1/snapshots". */
+  path: string;
+}
+
+export type FaultCase =
+  | { kind: 'none' }
+  | { kind: '5xx-burst' | '429-retry-after' | 'drop' | 'timeout' | 'malformed'; call: CallSite }
+  | { kind: 'lost-create-reply'; call: CallSite }
+  | { kind: 'expired-session'; step: string }
+  | { kind: 'worker-sigkill'; step: string; afterMs?: number }
+  | { kind: 'server-restart'; step: string };
+
+export interface ChaosTarget {
+  /** Workflow type, e.g. ovirtSnapshotBackup. */
+  workflow: string;
+  simulator: Simulator;
+  /** Profiles and secrets for the worker process (the profile sets a short `timeoutMs`). */
+  worker: WorkerSpec;
+  /** The client's timeout on the profile: a `timeout` fault delays a call longer than this. */
+  clientTimeoutMs: number;
+  /** A valid input for the simulator's demo inventory, with fast polling. */
+  input(): Record<string, unknown>;
+  /** The workflow's steps (the progress query's `steps`), for step-triggered faults. */
+  steps: readonly string[];
+  /** Steps worth a worker kill in the middle of (long activities), killed `afterMs` into the step. */
+  longSteps?: Record<string, number>;
+  /** The calls that create a vendor object (a lost reply there must be adopted, not repeated). */
+  creates: CallSite[];
+  /** Expire every token/session the vendor issued (the next call must log in again). */
+  expireSessions(): void;
+  /** Vendor objects this run left behind, read through the vendor API or the simulator's state. */
+  leftovers(): Promise<string[]>;
+  /** Vendor objects created more than once for this run (e.g. a second snapshot). */
+  duplicates(): Promise<string[]>;
+  /** Back to the demo inventory: no objects, faults, calls; counters zeroed. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface CaseResult {
+  workflow: string;
+  fault: string;
+  detail: string;
+  outcome: 'completed' | 'failed-cleanly' | 'failed-unclear' | 'hung';
+  message?: string;
+  leftovers: string[];
+  duplicates: string[];
+  faultsFired: number;
+  ms: number;
+}
+
+/** Normalises a logged vendor path into a fault pattern: ids become `:p1`, `:p2` … (one segment each). */
+export function callPattern(path: string): string {
+  let n = 0;
+  return path
+    .split('/')
+    .map((segment) => (/^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(segment) || /^\d+$/.test(segment) || /^[0-9a-f]{16,}$/i.test(segment) || /^[A-Za-z0-9_-]{24,}$/.test(segment) ? `:p${++n}` : segment))
+    .join('/');
+}
