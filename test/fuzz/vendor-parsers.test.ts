@@ -167,6 +167,8 @@ const ovirtTargets: Target[] = [
   { ...ovirtBase, name: 'ovirt attachSnapshotDisk (v4)', sample: o.attachment, okStatus: 201, fuzz: /\/vms\/proxy\/diskattachments$/, call: () => ov4.attachSnapshotDisk('proxy', 'd1', 's1') },
   { ...ovirtBase, name: 'ovirt listAttachments (v3 disks)', sample: o.disks, fuzz: /\/vms\/proxy\/disks$/, call: () => ov3.listAttachments('proxy') },
   { ...ovirtBase, name: 'ovirt attachSnapshotDisk (v3)', sample: o.disk, okStatus: 201, fuzz: /\/vms\/proxy\/disks$/, call: () => ov3.attachSnapshotDisk('proxy', 'd1', 's1') },
+  { ...ovirtBase, name: 'ovirt detachDisk v4 (fault bodies)', bodyIgnored: true, sample: o.fault, fuzz: /\/vms\/proxy\/diskattachments\/a1$/, call: () => ov4.detachDisk('proxy', 'a1') },
+  { ...ovirtBase, name: 'ovirt detachDisk v3 (fault bodies)', bodyIgnored: true, sample: o.fault, fuzz: /\/vms\/proxy\/disks\/d1$/, call: () => ov3.detachDisk('proxy', 'd1') },
   { ...ovirtBase, name: 'ovirt deleteSnapshot (fault bodies)', bodyIgnored: true, sample: o.fault, fuzz: /\/snapshots\/s1$/, call: () => ov4.deleteSnapshot('vm-1', 's1') },
   {
     name: 'ovirt SSO token',
@@ -198,6 +200,7 @@ const altaroTargets: Target[] = [
   { ...altaroBase, name: 'altaro sendInstruction take-backup', sample: al.instruction, fuzz: /\/api\/instructions\/take-backup\//, call: () => altaro.withSession((s) => altaro.sendInstruction(s, 'take-backup', 'ref-1')) },
   { ...altaroBase, name: 'altaro sendInstruction restore (options)', sample: al.instruction, fuzz: /\/api\/instructions\/restore\//, call: () => altaro.withSession((s) => altaro.sendInstruction(s, 'restore', 'ref-1', { BackupLocationId: 1 })) },
   { ...altaroBase, name: 'altaro operationStatus', sample: al.statuses, fuzz: /\/api\/activity\/operation-status\//, call: () => altaro.withSession((s) => AltaroClient.operationStatus(s, guid)) },
+  { ...altaroBase, name: 'altaro allStatuses', sample: al.statuses, fuzz: /\/api\/activity\/operation-status\/[^/]+$/, call: () => altaro.withSession((s) => AltaroClient.allStatuses(s)) },
   { ...altaroBase, name: 'altaro backup reports', sample: al.backupReports, fuzz: /\/api\/reports\/backup\//, call: () => altaro.withSession((s) => AltaroClient.reports(s, 'backup', 'ref-1')) },
   { ...altaroBase, name: 'altaro restore reports', sample: al.restoreReports, fuzz: /\/api\/reports\/restore\//, call: () => altaro.withSession((s) => AltaroClient.reports(s, 'restore', 'ref-1')) },
   { ...altaroBase, name: 'altaro abort', sample: al.end, fuzz: /\/api\/instructions\/abort-operation\//, call: () => altaro.withSession((s) => AltaroClient.abort(s, guid)) },
@@ -285,6 +288,15 @@ const azureTargets: Target[] = [
       .map(({ header, value }) => ({ kind: `202 ${header}: ${value}`, status: 202, body: '', headers: { [header]: value, 'retry-after': '0' } })),
     call: () => az.triggerBackup('c', 'i', undefined, track),
   },
+  {
+    ...azureBase,
+    name: 'azure provisionItemLevelRecovery (ILR script in the operation)',
+    sample: azs.opIlr,
+    fuzz: /\/ops\/op-3$/,
+    routes: [...azRoutes, [/\/provisionInstantItemRecovery$/, { status: 202, body: '', headers: { 'azure-asyncoperation': `${base}/ops/op-3`, 'retry-after': '0' } }]],
+    call: () =>
+      az.provisionItemLevelRecovery('c', 'i', '123456', { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: '123456', virtualMachineId: '/subscriptions/sub-1/vm', initiatorName: 'iqn.2016-01.com.example:fuzz' }, track),
+  },
   { ...azureBase, name: 'azure disableProtection (ARM errors)', bodyIgnored: true, sample: azs.armError, okStatus: 204, fuzz: new RegExp(`${esc(itemPath)}$`), call: () => az.disableProtection('c', 'i', track) },
 ];
 
@@ -299,6 +311,8 @@ function onappTargets(format: OnappFormat): Target[] {
     { ...b, name: `onapp/${format} getVirtualServer`, sample: s.vm, fuzz: new RegExp(`/virtual_machines/7${ext}`), call: () => client.getVirtualServer(7) },
     { ...b, name: `onapp/${format} listDisks`, sample: s.disks, fuzz: new RegExp(`/virtual_machines/7/disks${ext}`), call: () => client.listDisks(7) },
     { ...b, name: `onapp/${format} listBackups`, sample: s.backups, fuzz: new RegExp(`/virtual_machines/7/backups${ext}`), call: () => client.listBackups(7) },
+    { ...b, name: `onapp/${format} listDiskBackups`, sample: s.backups, fuzz: new RegExp(`/settings/disks/11/backups${ext}`), call: () => client.listDiskBackups(11) },
+    { ...b, name: `onapp/${format} takeIncrementalBackup`, sample: s.backup, okStatus: 201, fuzz: new RegExp(`/virtual_machines/7/backups${ext}`), call: () => client.takeIncrementalBackup(7, { note: 'x' }) },
     { ...b, name: `onapp/${format} getBackup`, sample: s.backup, fuzz: new RegExp(`/backups/1${ext}`), call: () => client.getBackup(1) },
     { ...b, name: `onapp/${format} takeDiskBackup`, sample: s.backup, okStatus: 201, fuzz: new RegExp(`/settings/disks/11/backups${ext}`), call: () => client.takeDiskBackup(11, { note: 'x' }) },
     { ...b, name: `onapp/${format} deleteBackup (error bodies)`, bodyIgnored: true, sample: s.errors, okStatus: 204, fuzz: new RegExp(`/backups/1${ext}`), call: () => client.deleteBackup(1) },
@@ -322,6 +336,13 @@ const manageiqTargets: Target[] = [
   { ...miqBase, name: 'manageiq revertSnapshot', sample: mq.single, fuzz: /\/api\/vms\/42\/snapshots\/1$/, call: () => miq.revertSnapshot('vms', '42', '1') },
   { ...miqBase, name: 'manageiq bulkDeleteSnapshots', sample: mq.bulk, fuzz: /\/api\/instances\/42\/snapshots$/, call: () => miq.bulkDeleteSnapshots('instances', '42', ['1', '2']) },
   { ...miqBase, name: 'manageiq deleteSnapshot (error bodies)', bodyIgnored: true, sample: mq.error, okStatus: 204, fuzz: /\/api\/vms\/42\/snapshots\/1$/, call: () => miq.deleteSnapshot('vms', '42', '1') },
+  {
+    ...miqBase,
+    name: 'manageiq waitForTask',
+    sample: mq.task,
+    fuzz: /\/api\/tasks\/7$/,
+    call: () => miq.waitForTask('7', { pollMs: 1, deadline: Date.now() + 10_000, sleep: async () => undefined }),
+  },
   { ...miqBase, name: 'manageiq getTask', sample: mq.task, fuzz: /\/api\/tasks\/7$/, call: () => miq.getTask('7') },
   {
     ...miqBase,
