@@ -12,6 +12,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure, type Payload } from '@temporalio/common';
+import { dataConverterFromEnv } from '../lib/codec/keys';
 import { temporalSettings } from '../lib/temporal/settings';
 import type { Progress } from '../workflows/shared/progress';
 import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError } from './errors';
@@ -88,7 +89,7 @@ export class BackupClient {
   static async connect(env: NodeJS.ProcessEnv = process.env): Promise<BackupClient> {
     const settings = temporalSettings(env);
     const connection = await Connection.connect({ address: settings.address });
-    return new BackupClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+    return new BackupClient(new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv(env) }), settings.taskQueue);
   }
 
   /** Checks an input against the workflow's schema; returns it unchanged (defaults stay the workflow's). */

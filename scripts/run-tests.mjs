@@ -1,7 +1,7 @@
 // Runs the whole suite with Node's test runner: resolves (or installs) the Temporal CLI once,
 // bundles the workflows once, then runs every test file; each file starts its own dev server.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -25,6 +25,8 @@ const files = testFiles(join(root, 'test'))
   .sort();
 
 run([...tsx, 'scripts/ensure-temporal.ts']);
+// Each harness records what its secret scan saw; the last test file adds them up for this run only.
+rmSync(join(root, '.artifacts', 'secret-scan'), { recursive: true, force: true });
 const bundlePath = join(root, '.artifacts', 'workflow-bundle.js');
 run([...tsx, 'scripts/bundle-workflows.ts', bundlePath]);
 run([...tsx, '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { WORKFLOW_BUNDLE_PATH: bundlePath });

@@ -12,6 +12,9 @@ import { searchAttributeArgs } from '../lib/temporal/search-attributes';
 import { copyTaskQueueFor } from '../lib/temporal/task-queues';
 import { OVIRT_DEMO } from '../simulators/ovirt';
 import { startSimulators } from '../simulators/serve';
+import { AesGcmCodec } from '../lib/codec/aes-gcm-codec';
+import { CodecServer } from '../lib/codec/codec-server';
+import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } from '../lib/codec/keys';
 
 const env = process.env;
 const dataDir = resolve(env.BACKUP_DATA_DIR ?? join(projectRoot, '.data'));
@@ -60,12 +63,27 @@ async function stop(code: number): Promise<void> {
   for (const child of [...children].reverse()) child.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   await sims?.stop();
+  await codecServer?.stop();
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 await mkdir(dataDir, { recursive: true });
+// Payloads are encrypted in the demo as in production: a local key unless one is configured.
+const codecEnv: Record<string, string> = {};
+if (!env.BACKUP_CODEC_KEYS && !env.BACKUP_CODEC_KEYS_FILE) {
+  ensureLocalKeyFile(localKeyFile({ ...env, BACKUP_DATA_DIR: dataDir }));
+  codecEnv.BACKUP_CODEC_KEYS_FILE = localKeyFile({ ...env, BACKUP_DATA_DIR: dataDir });
+}
+const codecKeys = codecKeysFromEnv({ ...env, ...codecEnv })!;
+const codecPort = Number(env.CODEC_SERVER_PORT ?? 8234);
+const codecServer = new CodecServer({
+  codec: new AesGcmCodec(codecKeys),
+  allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+  token: env.CODEC_SERVER_TOKEN,
+});
+const codecUrl = await codecServer.start(codecPort);
 const cli = resolveTemporalCli();
 prefixed(
   'temporal',
@@ -77,6 +95,7 @@ prefixed(
     '--ip', '127.0.0.1',
     '--log-level', 'warn',
     '--ui-disable-news-fetch',
+    '--ui-codec-endpoint', codecUrl,
     ...searchAttributeArgs(),
   ], { stdio: ['ignore', 'pipe', 'pipe'] }),
 );
@@ -89,6 +108,7 @@ await waitForServer();
 const repositoryDir = env.BACKUP_REPOSITORY_DIR ?? join(dataDir, 'repository');
 const workerEnv = {
   ...env,
+  ...codecEnv,
   ...sims.secrets,
   TEMPORAL_ADDRESS: address,
   BACKUP_ENDPOINTS_FILE: env.BACKUP_ENDPOINTS_FILE ?? endpointsFile,
@@ -111,7 +131,8 @@ prefixed(
 console.log(`
 backup-orchestrator local stack
   Temporal        ${address} (namespace default, task queue backup-orchestrator)
-  Web UI          http://127.0.0.1:${uiPort}
+  Web UI          http://127.0.0.1:${uiPort} (payloads decoded by the codec server ${codecUrl})
+  payloads        ${encryptionNotice({ ...env, ...codecEnv })}
   simulators      ${sims.simulators.map((s) => `${s.name} ${s.url}`).join(', ')}
   endpoints       ${endpointsFile}
   repository      ${repositoryDir}

@@ -5,9 +5,13 @@
 import type { SimulatorDemo, StartedDemo } from './demo';
 import type { Simulator } from './framework/simulator';
 import { ovirtDemo } from './ovirt/demo';
+import { altaroDemo } from './altaro/demo';
+import { onappDemo } from './onapp/demo';
+import { manageiqDemo } from './manageiq/demo';
+import { azureDemo } from './azure/demo';
 
 /** One entry per vendor simulator. */
-export const simulatorDemos: SimulatorDemo[] = [ovirtDemo];
+export const simulatorDemos: SimulatorDemo[] = [ovirtDemo, altaroDemo, onappDemo, azureDemo, manageiqDemo];
 
 export interface RunningSimulators {
   simulators: Simulator[];

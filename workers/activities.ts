@@ -2,9 +2,17 @@
 import { withFailureMapping } from '../lib/errors';
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createOvirtActivities } from '../activities/ovirt/activities';
+import { createAltaroActivities } from '../activities/altaro/activities';
+import { createOnappActivities } from '../activities/onapp/activities';
+import { createManageiqActivities } from '../activities/manageiq/activities';
+import { createAzureActivities } from '../activities/azure/activities';
 
 export function createMainActivities(clients: EndpointClients) {
   return withFailureMapping({
     ...createOvirtActivities(clients),
+    ...createAltaroActivities(clients),
+    ...createOnappActivities(clients),
+    ...createManageiqActivities(clients),
+    ...createAzureActivities(clients),
   });
 }

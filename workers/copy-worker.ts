@@ -4,20 +4,25 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { copySettingsFromEnv } from '../activities/copy/activities';
-import { temporalSettings } from '../lib/temporal/settings';
+import { connectionOptions, describeWorkerSettings, loadWorkerSettings } from '../lib/config/worker-settings';
+import { installRuntime } from '../lib/metrics/runtime';
 import { copyTaskQueueFor } from '../lib/temporal/task-queues';
+import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createCopyWorker } from './worker-factory';
 
-const settings = temporalSettings();
-const proxyVmId = process.env.PROXY_VM_ID;
-const taskQueue = process.env.COPY_TASK_QUEUE ?? (proxyVmId ? copyTaskQueueFor(proxyVmId) : undefined);
+const ws = loadWorkerSettings();
+installRuntime(ws);
+const settings = { namespace: ws.temporal.namespace };
+const proxyVmId = ws.copy.proxyVmId;
+const taskQueue = ws.copy.taskQueue ?? (proxyVmId ? copyTaskQueueFor(proxyVmId) : undefined);
 if (!taskQueue) {
   console.error('set PROXY_VM_ID (the id of the VM this worker runs on) or COPY_TASK_QUEUE');
   process.exit(2);
 }
 const copy = copySettingsFromEnv();
-const connection = await NativeConnection.connect({ address: settings.address });
-const worker = await createCopyWorker({ connection, namespace: settings.namespace, taskQueue, copy, maxConcurrentCopies: Number(process.env.COPY_CONCURRENCY ?? 4) });
-console.log(`copy worker polling "${taskQueue}": devices ${copy.deviceByIdDir} → repository ${copy.repositoryRoot}`);
+const connection = await NativeConnection.connect(connectionOptions(ws));
+const worker = await createCopyWorker({ connection, namespace: settings.namespace, taskQueue, copy, maxConcurrentCopies: ws.copy.maxConcurrentCopies, dataConverter: dataConverterFromEnv() });
+console.log(`copy worker polling "${taskQueue}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} → repository ${copy.repositoryRoot}`);
+console.log(encryptionNotice());
 await worker.run();
 await connection.close();

@@ -1,14 +1,28 @@
 /** Entry point of the main worker: workflows and vendor activities. */
 import { NativeConnection } from '@temporalio/worker';
 import { EndpointRegistry } from '../lib/config/endpoints';
-import { temporalSettings } from '../lib/temporal/settings';
+import { connectionOptions, describeWorkerSettings, loadWorkerSettings } from '../lib/config/worker-settings';
+import { installRuntime } from '../lib/metrics/runtime';
+import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createMainWorker } from './worker-factory';
 
-const settings = temporalSettings();
+const ws = loadWorkerSettings();
+installRuntime(ws);
+const settings = { address: ws.temporal.address, namespace: ws.temporal.namespace, taskQueue: ws.main.taskQueue };
 const endpoints = EndpointRegistry.load();
-const connection = await NativeConnection.connect({ address: settings.address });
-const { worker, close } = await createMainWorker({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue, endpoints });
-console.log(`main worker polling "${settings.taskQueue}" on ${settings.address} (endpoints: ${endpoints.names().join(', ')})`);
+const connection = await NativeConnection.connect(connectionOptions(ws));
+const { worker, close } = await createMainWorker({
+  connection,
+  namespace: settings.namespace,
+  taskQueue: settings.taskQueue,
+  endpoints,
+  dataConverter: dataConverterFromEnv(),
+  maxConcurrentActivityTaskExecutions: ws.main.maxConcurrentActivities,
+  tuning: { maxConcurrentWorkflowTaskExecutions: ws.main.maxConcurrentWorkflowTasks, maxCachedWorkflows: ws.main.maxCachedWorkflows },
+  ...(ws.main.workflowBundlePath ? { workflowBundle: { codePath: ws.main.workflowBundlePath } } : {}),
+});
+console.log(`main worker polling "${settings.taskQueue}" on ${describeWorkerSettings(ws)} (endpoints: ${endpoints.names().join(', ')})`);
+console.log(encryptionNotice());
 await worker.run();
 await close();
 await connection.close();

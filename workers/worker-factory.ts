@@ -7,8 +7,13 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createCopyActivities } from '../activities/copy/activities';
 import type { CopySettings } from '../activities/copy/copy-disk';
+import type { DataConverter } from '@temporalio/common';
 import type { EndpointRegistry } from '../lib/config/endpoints';
 import { createMainActivities } from './activities';
+import { metricsActivityInterceptor } from '../lib/metrics/activity-interceptor';
+
+/** Worker tuning from lib/config/worker-settings.ts (env WORKER_MAX_*). */
+export type WorkerTuning = Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>>;
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -23,6 +28,9 @@ export interface MainWorkerSettings {
   /** A prebuilt bundle (tests build it once); otherwise the worker bundles workflows itself. */
   workflowBundle?: Bundle;
   maxConcurrentActivityTaskExecutions?: number;
+  tuning?: WorkerTuning;
+  /** Payload encryption (lib/codec): the same converter as every client of these workflows. */
+  dataConverter?: DataConverter;
 }
 
 export async function createMainWorker(settings: MainWorkerSettings): Promise<{ worker: Worker; close: () => Promise<void> }> {
@@ -33,7 +41,10 @@ export async function createMainWorker(settings: MainWorkerSettings): Promise<{ 
     taskQueue: settings.taskQueue,
     ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath }),
     activities: createMainActivities(clients),
+    dataConverter: settings.dataConverter,
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 100,
+    ...Object.fromEntries(Object.entries(settings.tuning ?? {}).filter(([, v]) => v !== undefined)),
+    interceptors: { activity: [metricsActivityInterceptor] },
   });
   return { worker, close: () => clients.close() };
 }
@@ -44,6 +55,7 @@ export interface CopyWorkerSettings {
   taskQueue: string;
   copy: CopySettings;
   maxConcurrentCopies?: number;
+  dataConverter?: DataConverter;
 }
 
 export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Worker> {
@@ -52,9 +64,11 @@ export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Wo
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createCopyActivities(settings.copy),
+    dataConverter: settings.dataConverter,
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentCopies ?? 4,
     // Heartbeats carry the resume offset: send them often enough that a crash loses little.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
+    interceptors: { activity: [metricsActivityInterceptor] },
   });
 }

@@ -25,6 +25,8 @@ interface Grant {
 export class TokenStore {
   private readonly tokens = new Map<string, Grant>();
   private readonly sessions = new Map<string, Grant>();
+  /** Every bearer token ever handed out, so tests can look for them where they must not be. */
+  readonly issuedTokens: string[] = [];
 
   constructor(private readonly ttlSeconds: number) {}
 
@@ -32,6 +34,7 @@ export class TokenStore {
     const token = randomBytes(48).toString('base64url');
     const expiresAt = Date.now() + this.ttlSeconds * 1000;
     this.tokens.set(token, { user, expiresAt });
+    this.issuedTokens.push(token);
     return { token, expiresAt };
   }
 

@@ -15,7 +15,7 @@ import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import type { Progress } from '../../workflows/shared/progress';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
 import { eventually } from '../helpers/azure-inspect';
-import { workflowBundle } from '../helpers/temporal';
+import { testDataConverter, workflowBundle } from '../helpers/temporal';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 let h: AzureHarness;
@@ -71,7 +71,7 @@ test('recorded and fresh Azure histories replay without nondeterminism', async (
   );
   const all = [...fresh, ...recorded];
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, all)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: testDataConverter }, all)) {
     assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
     replayed++;
   }

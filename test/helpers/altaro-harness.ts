@@ -35,6 +35,7 @@ export async function startAltaroHarness(options: AltaroHarnessOptions = {}) {
       ...Object.fromEntries(Object.entries(options.extraVersions ?? {}).map(([name, version]) => [name, profile(version)])),
     },
     secrets: { TEST_ALTARO_PASSWORD: ALTARO_SIM_PASSWORD },
+    issuedSecrets: () => state.issuedTokens,
     onStop: async () => simulator.stop(),
   });
   return {

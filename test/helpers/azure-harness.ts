@@ -47,6 +47,11 @@ export async function startAzureHarness(sim: Partial<AzureSimulatorOptions> = {}
   const harness = await startHarness({
     endpoints: { 'azure-sim': s.profile },
     secrets: { TEST_AZURE_CLIENT_SECRET: AZURE_TEST_SECRET },
+    // Bearer tokens and every file-recovery password the simulator handed out.
+    issuedSecrets: () => [
+      ...s.state.tokens.keys(),
+      ...[...s.state.protectedItems.values()].flatMap((item) => item.recoveryPoints.flatMap((rp) => (rp.ilr ? [rp.ilr.password] : []))),
+    ],
     onStop: async () => {
       await s.simulator.stop();
       await rm(s.tmp, { recursive: true, force: true });

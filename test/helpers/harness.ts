@@ -7,7 +7,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { EndpointRegistry } from '../../lib/config/endpoints';
 import { createMainWorker } from '../../workers/worker-factory';
-import { startTemporal, workflowBundle } from './temporal';
+import { allHistories, findSecrets, recordScan } from './secret-scan';
+import { capturedLogs, startTemporal, testDataConverter, workflowBundle } from './temporal';
 
 export interface HarnessOptions {
   /** `{ name: profile }`, as in config/endpoints.json. */
@@ -18,6 +19,8 @@ export interface HarnessOptions {
   extraWorkers?: (env: TestWorkflowEnvironment) => Promise<Worker[]>;
   /** Runs last in stop(): stop simulators, remove temp folders. */
   onStop?: () => Promise<void>;
+  /** Secrets issued while the tests ran (tokens, session ids, recovery passwords), for the scan at stop. */
+  issuedSecrets?: () => string[];
 }
 
 export async function startHarness(options: HarnessOptions) {
@@ -29,6 +32,7 @@ export async function startHarness(options: HarnessOptions) {
     taskQueue,
     endpoints: EndpointRegistry.fromObject({ endpoints: options.endpoints }),
     env: { ...process.env, ...options.secrets },
+    dataConverter: testDataConverter,
     workflowBundle: await workflowBundle(),
   });
   const workers = [main.worker, ...((await options.extraWorkers?.(env)) ?? [])];
@@ -49,8 +53,15 @@ export async function startHarness(options: HarnessOptions) {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
       await main.close();
+      // Before the server goes: nothing secret may be in what it stored, nor in the worker logs.
+      const secrets = [...Object.values(options.secrets ?? {}), ...(options.issuedSecrets?.() ?? [])];
+      const histories = await allHistories(env.client);
+      const logs = capturedLogs.map((entry, i) => ({ where: `log entry ${i}: ${entry.message}`, text: JSON.stringify({ message: entry.message, meta: entry.meta }) }));
+      const hits = findSecrets([...histories, ...logs], secrets);
+      await recordScan(taskQueue, { histories: histories.length, logEntries: logs.length, secrets: secrets.length, hits });
       await env.teardown();
       await options.onStop?.();
+      if (hits.length) throw new Error(`secrets found where they must not be: ${hits.map((h) => `${h.form} in ${h.where}`).join('; ')}`);
     },
   };
 }

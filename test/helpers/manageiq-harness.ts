@@ -43,6 +43,7 @@ export async function startManageiqHarness(options: ManageiqSimulatorOptions = {
   const harness = await startHarness({
     endpoints: { 'manageiq-sim': sim.profile('token') },
     secrets: sim.env,
+    issuedSecrets: () => [...sim.state.tokens.keys()],
     onStop: () => sim.simulator.stop(),
   });
   return { ...harness, sim, endpoint: 'manageiq-sim' };

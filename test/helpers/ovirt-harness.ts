@@ -10,6 +10,7 @@ import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { createOvirtSimulator, OVIRT_DEMO, type OvirtSimulatorOptions } from '../../simulators/ovirt';
 import { createCopyWorker } from '../../workers/worker-factory';
 import { startHarness } from './harness';
+import { testDataConverter } from './temporal';
 
 export const SIM_PASSWORD = 'sim-secret-Pa55word';
 
@@ -54,10 +55,11 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
       },
     },
     secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD },
+    issuedSecrets: () => state.tokens.issuedTokens,
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false
         ? []
-        : [await createCopyWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: copyQueue, copy: copySettings })],
+        : [await createCopyWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: copyQueue, copy: copySettings, dataConverter: testDataConverter })],
     onStop: async () => {
       await simulator.stop();
       await rm(tmp, { recursive: true, force: true });

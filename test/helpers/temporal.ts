@@ -2,18 +2,40 @@
  * A real Temporal dev server per test file (the CLI the project resolves itself), and the
  * workflow bundle built once per `npm test` run.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, bundleWorkflowCode, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { allSearchAttributes } from '../../lib/temporal/search-attributes';
 import { workflowsPath } from '../../workers/worker-factory';
 
-// Worker chatter (and the expected activity failures of fault tests) hides the test report.
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+/**
+ * Worker logs (workflow, activity and SDK) are kept in memory so harnesses can scan them for
+ * secrets; only errors are printed, as the chatter (and the expected failures of fault tests)
+ * would hide the test report.
+ */
+export const capturedLogs: LogEntry[] = [];
+Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    capturedLogs.push(entry);
+    if (entry.level === 'ERROR') console.error(`[worker] ${entry.message}`, entry.meta ?? '');
+  }),
+});
+
+/**
+ * Every test process encrypts payloads with a key of its own, set in its environment, so the test
+ * client, in-process workers and child processes (workers, the CLI) all use the same codec.
+ */
+if (!process.env.BACKUP_CODEC_KEYS) {
+  process.env.BACKUP_CODEC_KEYS = JSON.stringify({ activeKeyId: 'test', keys: { test: randomBytes(32).toString('base64') } });
+}
+export const testDataConverter = dataConverterFromEnv();
 
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
+    client: { dataConverter: testDataConverter },
     server: {
       executable: { type: 'existing-path', path: resolveTemporalCli() },
       searchAttributes: allSearchAttributes,

@@ -14,7 +14,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { eventually } from '../helpers/ovirt-inspect';
-import { workflowBundle } from '../helpers/temporal';
+import { testDataConverter, workflowBundle } from '../helpers/temporal';
 
 const historiesDir = fileURLToPath(new URL('../replay/histories', import.meta.url));
 let h: OvirtHarness;
@@ -63,7 +63,7 @@ test('recorded and fresh histories replay without nondeterminism', async () => {
   const all = [...fresh, ...recorded];
   const bundle = await workflowBundle();
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, all)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: testDataConverter }, all)) {
     assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
     replayed++;
   }

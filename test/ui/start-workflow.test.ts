@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFromEnv } from '../../lib/codec/keys';
 import type { Browser } from 'playwright-core';
 import { projectRoot } from '../../lib/temporal/cli-path';
 import { asArray, parseXml } from '../../lib/xml';
@@ -149,7 +150,9 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
   // The server agrees: the run the UI showed completed, with a manifest of the demo VM.
   const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
   try {
-    const handle = new Client({ connection }).workflow.getHandle(workflowId);
+    // The stack encrypts payloads with the key it keeps in its data folder.
+    const dataConverter = dataConverterFromEnv({ BACKUP_DATA_DIR: dataDir });
+    const handle = new Client({ connection, dataConverter }).workflow.getHandle(workflowId);
     const description = await handle.describe();
     assert.equal(description.status.name, 'COMPLETED');
     assert.equal(description.runId, runIdInUi, 'the page showed this very run');
@@ -165,6 +168,12 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
     assert.equal(manifest.vm.id, example.vmId);
     assert.equal(manifest.proxyVm.id, example.proxyVmId);
     assert.equal(manifest.disks.length, 2, 'both disks of the demo VM were backed up');
+    // What the server stores is ciphertext: the UI showed the input and result above only
+    // because it decoded them through the stack's codec server.
+    const history = await handle.fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    assert.equal(Buffer.from(started?.metadata?.encoding ?? []).toString(), 'binary/encrypted', 'the UI encoded its input through the codec server');
+    assert.ok(!Buffer.from(started?.data ?? []).toString('latin1').includes(example.vmId), 'no plaintext VM id in the stored input');
     for (const disk of manifest.disks) {
       assert.match(disk.sha256, /^[0-9a-f]{64}$/);
       assert.ok(disk.bytes > 0, `disk ${disk.id} has bytes`);

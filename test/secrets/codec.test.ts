@@ -1,0 +1,79 @@
+/** Payload encryption: round trip, key rotation, the codec server the UI calls, and the scan itself. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../lib/codec/aes-gcm-codec';
+import { CodecServer } from '../../lib/codec/codec-server';
+import { parseCodecKeys } from '../../lib/codec/keys';
+import { findSecrets } from '../helpers/secret-scan';
+
+const key = () => randomBytes(32);
+const payload = defaultPayloadConverter.toPayload({ endpoint: 'ovirt-sim', vmId: 'web-01', note: 'sensitive-looking text' });
+
+test('encode hides the payload, decode restores it exactly', async () => {
+  const codec = new AesGcmCodec({ activeKeyId: 'k1', keys: { k1: key() } });
+  const [encoded] = await codec.encode([payload]);
+  assert.equal(Buffer.from(encoded!.metadata!.encoding!).toString(), ENCRYPTED_ENCODING);
+  assert.equal(Buffer.from(encoded!.metadata!['encryption-key-id']!).toString(), 'k1');
+  assert.ok(!Buffer.from(encoded!.data!).toString('latin1').includes('web-01'));
+  const [decoded] = await codec.decode([encoded!]);
+  assert.deepEqual(defaultPayloadConverter.fromPayload(decoded!), { endpoint: 'ovirt-sim', vmId: 'web-01', note: 'sensitive-looking text' });
+  const [again] = await codec.encode([payload]);
+  assert.notDeepEqual(again!.data, encoded!.data, 'a fresh IV every time');
+});
+
+test('rotation: new payloads use the active key, old ones still decrypt; a missing key is a clear error', async () => {
+  const old = key();
+  const before = new AesGcmCodec({ activeKeyId: '2026-05', keys: { '2026-05': old } });
+  const [oldPayload] = await before.encode([payload]);
+  const rotated = new AesGcmCodec({ activeKeyId: '2026-11', keys: { '2026-05': old, '2026-11': key() } });
+  assert.deepEqual(await rotated.decode([oldPayload!]), [payload].map((p) => ({ metadata: p.metadata, data: p.data })));
+  const [newPayload] = await rotated.encode([payload]);
+  assert.equal(Buffer.from(newPayload!.metadata!['encryption-key-id']!).toString(), '2026-11');
+  await assert.rejects(before.decode([newPayload!]), /encrypted with key "2026-11", which this process does not have/);
+  const tampered = { ...newPayload!, data: Uint8Array.from(newPayload!.data!, (b, i) => (i === 20 ? b ^ 1 : b)) };
+  await assert.rejects(rotated.decode([tampered]), /auth/i, 'GCM refuses a changed ciphertext');
+  assert.deepEqual(await rotated.decode([payload]), [payload], 'unencrypted payloads pass through');
+});
+
+test('key files are checked', () => {
+  assert.throws(() => parseCodecKeys('{"activeKeyId":"a","keys":{"a":"c2hvcnQ="}}', 'keys.json'), /keys\.json is invalid: keys\.a: a 32-byte key/);
+  assert.throws(() => new AesGcmCodec({ activeKeyId: 'b', keys: { a: key() } }), /active codec key "b"/);
+});
+
+test('the codec server decodes for the UI origin only, and can require a token', async () => {
+  const codec = new AesGcmCodec({ activeKeyId: 'k', keys: { k: key() } });
+  const server = new CodecServer({ codec, allowedOrigins: ['http://127.0.0.1:8233'], token: 'ui-token-123456' });
+  const url = await server.start(0);
+  try {
+    const [encoded] = await codec.encode([payload]);
+    const json = { payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }] };
+    const headers = { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://127.0.0.1:8233' };
+    const denied = await fetch(`${url}/decode`, { method: 'POST', headers, body: JSON.stringify(json) });
+    assert.equal(denied.status, 401);
+    const res = await fetch(`${url}/decode`, { method: 'POST', headers: { ...headers, authorization: 'Bearer ui-token-123456' }, body: JSON.stringify(json) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8233');
+    const body = (await res.json()) as { payloads: Array<{ data: string }> };
+    assert.deepEqual(JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString()), { endpoint: 'ovirt-sim', vmId: 'web-01', note: 'sensitive-looking text' });
+    const preflight = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), null, 'other origins get no CORS grant');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the secret scan finds a secret in plaintext, base64 and URL-encoded form', () => {
+  const secret = 'P@ss word/with+signs';
+  const texts = [
+    { where: 'a', text: `...${secret}...` },
+    { where: 'b', text: Buffer.from(`{"password":"${secret}"}`).toString('base64') },
+    { where: 'c', text: `path/${encodeURIComponent(secret)}/x` },
+    { where: 'd', text: 'nothing here' },
+  ];
+  const hits = findSecrets(texts, [secret]);
+  // b: inside a larger base64 text, at whatever alignment the surrounding JSON puts it.
+  assert.deepEqual([...new Set(hits.map((h) => h.where))].sort(), ['a', 'b', 'c']);
+  assert.ok(hits.some((h) => h.where === 'b' && h.form === 'base64'));
+});
