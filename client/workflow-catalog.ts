@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { fleetBackupInput } from '../workflows/inputs/fleet-backup';
+import { reaperInput } from '../workflows/inputs/reaper';
 import { ovirtSnapshotBackupInput } from '../workflows/inputs/ovirt-snapshot-backup';
 import { altaroBackupInput, altaroOperationInput } from '../workflows/inputs/altaro-operation';
 import { onappBackupInput, onappListBackupsInput } from '../workflows/inputs/onapp-backup';
@@ -138,6 +139,13 @@ export const workflowCatalog = {
     summary: 'Azure Backup: file recovery script (password kept worker-side) → "done" signal or time limit → revoke',
     input: azureFileRecoveryInput,
     subject: azureVmSubject,
+  },
+  reaper: {
+    provider: 'ovirt',
+    kind: 'operation',
+    summary: 'removes what terminated runs left on the engine (tagged snapshots, attached snapshot disks); never what it did not make',
+    input: reaperInput,
+    subject: () => undefined,
   },
   fleetBackup: {
     provider: 'fleet',

@@ -2,6 +2,7 @@
 import { withFailureMapping } from '../lib/errors';
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createOvirtActivities } from '../activities/ovirt/activities';
+import { createRunStatusActivities } from '../activities/run-status';
 import { createAltaroActivities } from '../activities/altaro/activities';
 import { createOnappActivities } from '../activities/onapp/activities';
 import { createManageiqActivities } from '../activities/manageiq/activities';
@@ -10,6 +11,7 @@ import { createAzureActivities } from '../activities/azure/activities';
 export function createMainActivities(clients: EndpointClients) {
   return withFailureMapping({
     ...createOvirtActivities(clients),
+    ...createRunStatusActivities(),
     ...createAltaroActivities(clients),
     ...createOnappActivities(clients),
     ...createManageiqActivities(clients),

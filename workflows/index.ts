@@ -9,3 +9,4 @@ export { azureRestore } from './azure-restore';
 export { azureFileRecovery } from './azure-file-recovery';
 export { scheduledBackup } from './scheduled-backup';
 export { fleetBackup } from './fleet-backup';
+export { reaper } from './reaper';

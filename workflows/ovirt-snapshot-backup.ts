@@ -79,7 +79,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     const forgetSnapshot = saga.add(`delete snapshot of VM ${pre.vm.name}`, () =>
       ovirtUndo.ovirtDeleteSnapshot({ endpoint, vmId, runId, pollMs: input.pollIntervalMs }),
     );
-    const { snapshotId } = await ovirt.ovirtCreateSnapshot({ endpoint, vmId, runId, description: input.description, diskIds: pre.eligibleDiskIds });
+    const { snapshotId } = await ovirt.ovirtCreateSnapshot({ endpoint, vmId, runId, description: input.description, diskIds: pre.eligibleDiskIds, keep: input.keepSnapshot });
     await proxyActivities<OvirtActivities>({
       startToCloseTimeout: (input.snapshotReadyTimeoutSeconds + 120) * 1000,
       heartbeatTimeout: '1 minute',

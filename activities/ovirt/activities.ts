@@ -39,6 +39,27 @@ export function snapshotTag(runId: string): string {
   return `[backup-orchestrator ${runId}]`;
 }
 
+/** Marks a snapshot the run was asked to keep (keepSnapshot, schedule retention). */
+export const KEPT_MARKER = '[kept]';
+
+/** The run id in a snapshot description this tool wrote, if it wrote it. */
+export function runIdOfSnapshot(description: string | undefined): string | undefined {
+  return /^\[backup-orchestrator ([^\]]+)\]/.exec(description ?? '')?.[1];
+}
+
+export interface RunObject {
+  kind: 'snapshot' | 'attachment';
+  endpoint: string;
+  runId: string;
+  vmId: string;
+  snapshotId: string;
+  /** For attachments: the disk attached to vmId (the proxy). */
+  diskId?: string;
+  description?: string;
+  /** When the engine made the snapshot (ISO), to give runs not yet visible the benefit of the doubt. */
+  createdAt?: string;
+}
+
 function skipReason(disk: OvirtDisk): string | undefined {
   if (disk.shareable) return 'shareable disks cannot be snapshotted';
   if (disk.storage_type === 'lun' || disk.lun_storage !== undefined) return 'direct-LUN disks cannot be snapshotted';
@@ -66,6 +87,40 @@ export function createOvirtActivities(clients: EndpointClients) {
     async ovirtCheckEndpoint(input: { endpoint: string }): Promise<{ endpoint: string; url: string; apiVersion: string }> {
       const profile = clients.profile(input.endpoint, 'ovirt');
       return { endpoint: input.endpoint, url: profile.url, apiVersion: profile.apiVersion };
+    },
+
+    /**
+     * What this tool made on the engine and has not removed: its tagged snapshots (kept ones
+     * excluded) and the disks of those snapshots still attached to any VM. For the reaper.
+     */
+    async ovirtFindRunObjects(input: { endpoint: string }): Promise<RunObject[]> {
+      const client = ovirt(input.endpoint);
+      const objects: RunObject[] = [];
+      const snapshotRuns = new Map<string, { runId: string; vmId: string; kept: boolean; description?: string; createdAt?: string }>();
+      for (const vm of await client.listVms()) {
+        for (const s of await client.listSnapshots(vm.id)) {
+          const runId = runIdOfSnapshot(s.description);
+          if (!runId) continue;
+          const kept = s.description!.includes(KEPT_MARKER);
+          snapshotRuns.set(s['@_id'], { runId, vmId: vm.id, kept, description: s.description, createdAt: s.date });
+          if (!kept) objects.push({ kind: 'snapshot', endpoint: input.endpoint, runId, vmId: vm.id, snapshotId: s['@_id'], description: s.description, createdAt: s.date });
+        }
+        heartbeat({ vm: vm.id });
+      }
+      // A snapshot disk shares its disk id with the VM's disk; match attachments by the disks of our snapshots.
+      const diskToSnapshot = new Map<string, string>();
+      for (const [snapshotId, info] of snapshotRuns) {
+        for (const d of await client.listSnapshotDisks(info.vmId, snapshotId).catch(() => [])) diskToSnapshot.set(d['@_id'], snapshotId);
+      }
+      for (const vm of await client.listVms()) {
+        for (const a of await client.listAttachments(vm.id)) {
+          const snapshotId = diskToSnapshot.get(a.diskId);
+          if (!snapshotId || snapshotRuns.get(snapshotId)!.vmId === vm.id) continue;
+          const info = snapshotRuns.get(snapshotId)!;
+          objects.push({ kind: 'attachment', endpoint: input.endpoint, runId: info.runId, vmId: vm.id, snapshotId, diskId: a.diskId, description: info.description, createdAt: info.createdAt });
+        }
+      }
+      return objects;
     },
 
     /** The VMs a fleet backup covers, from an engine search such as "name=web-*". */
@@ -106,12 +161,14 @@ export function createOvirtActivities(clients: EndpointClients) {
     },
 
     /** Creates the snapshot, or adopts the one an earlier attempt of this run created. */
-    async ovirtCreateSnapshot(input: OvirtVmRef & { runId: string; description: string; diskIds: string[] }): Promise<{ snapshotId: string; adopted: boolean }> {
+    async ovirtCreateSnapshot(input: OvirtVmRef & { runId: string; description: string; diskIds: string[]; keep?: boolean }): Promise<{ snapshotId: string; adopted: boolean }> {
       const client = ovirt(input.endpoint);
       const tag = snapshotTag(input.runId);
       const existing = (await client.listSnapshots(input.vmId)).find((s) => s.description?.startsWith(tag));
       if (existing) return { snapshotId: existing['@_id'], adopted: true };
-      const snapshot = await client.createSnapshot(input.vmId, `${tag} ${input.description}`, input.diskIds, input.runId);
+      // A snapshot meant to stay is marked so, so the reaper never takes it for a leftover.
+      const description = `${tag}${input.keep ? ` ${KEPT_MARKER}` : ''} ${input.description}`;
+      const snapshot = await client.createSnapshot(input.vmId, description, input.diskIds, input.runId);
       return { snapshotId: snapshot['@_id'], adopted: false };
     },
 

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { endpointName } from './common';
+
+export const reaperInput = z.strictObject({
+  /** oVirt endpoint profiles to sweep. */
+  endpoints: z.array(endpointName).min(1),
+  /** List what would be removed, remove nothing. */
+  dryRun: z.boolean().default(false),
+  /** A run that visibility does not know yet may just have started: leave its objects this long. */
+  unknownRunGraceMinutes: z.number().min(0).max(7 * 24 * 60).default(60),
+  pollIntervalMs: z.number().int().min(50).max(60_000).default(1_000),
+});
+export type ReaperInput = z.input<typeof reaperInput>;
