@@ -8,7 +8,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { z } from 'zod';
@@ -23,7 +23,11 @@ const RUNS = runsFor(250);
 const root = new URL('../..', import.meta.url).pathname;
 after(() => console.log(report('workflow inputs')));
 
-const example = (type: string): Record<string, unknown> => JSON.parse(readFileSync(join(root, 'examples', `${type}.json`), 'utf8')) as Record<string, unknown>;
+/** examples/<type>.json, the valid input each mutation starts from ({} when missing: its test then fails saying so). */
+const example = (type: string): Record<string, unknown> => {
+  const path = join(root, 'examples', `${type}.json`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
+};
 
 const targets: Array<{ type: string; schema: z.ZodType; valid: Record<string, unknown>; entry?: WorkflowEntry }> = [
   ...Object.entries(workflowCatalog as Record<string, WorkflowEntry>).map(([type, entry]) => ({ type, schema: entry.input, valid: example(type), entry })),
@@ -103,6 +107,7 @@ const randomInput = fc.oneof(
 for (const { type, schema, valid, entry } of targets) {
   test(`${type}: random input never throws and every problem names a field`, async () => {
     const name = `${type} random`;
+    assert.ok(Object.keys(valid).length > 0, `examples/${type}.json is missing: the fuzz cases start from it`);
     assert.deepEqual(check(type, schema, valid), [], `${type}: the example input is refused`);
     // Also objects with the schema's own keys, each kept, dropped or given a random value.
     const fieldwise = fc.record(
@@ -128,6 +133,7 @@ for (const { type, schema, valid, entry } of targets) {
   test(`${type}: the example with one field mutated is refused by that field's name, or accepted`, async () => {
     const name = `${type} one-field`;
     const paths = pathsOf(valid);
+    assert.ok(paths.length > 0, `examples/${type}.json is missing: the fuzz cases start from it`);
     const mutation: fc.Arbitrary<Mutation | { path: [string]; action: 'add'; value: unknown }> = fc.oneof(
       { weight: 5, arbitrary: fc.record({ path: fc.constantFrom(...paths), action: fc.constantFrom('remove', 'replace', 'replace', 'null', 'wrap'), value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), nastyString) }) as fc.Arbitrary<Mutation> },
       { weight: 1, arbitrary: fc.record({ path: fc.tuple(fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), nastyString)), action: fc.constant('add' as const), value: fc.jsonValue({ maxDepth: 1 }) }) },
