@@ -12,7 +12,7 @@ import { copyTaskQueueFor } from '../lib/temporal/task-queues';
 import { OVIRT_DEMO } from '../simulators/ovirt';
 import { startSimulators } from '../simulators/serve';
 import { createCopyWorker, createMainWorker } from '../workers/worker-factory';
-import { startBenchOvirt, tempDir } from './lib/env';
+import { benchDataConverter, startBenchOvirt, tempDir } from './lib/env';
 import { profileRun } from './lib/history';
 import { round } from './lib/stats';
 import { rm } from 'node:fs/promises';
@@ -55,9 +55,9 @@ export async function benchHistoryEvents(env: TestWorkflowEnvironment, bundles: 
   const sims = await startSimulators({ dataDir, freePorts: true });
   const repo = await tempDir('bench-repo-');
   const queue = `bench-examples-${suffix}`;
-  const main = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: queue, endpoints: EndpointRegistry.fromObject({ endpoints: sims.endpoints }), env: { ...process.env, ...sims.secrets }, workflowBundle: bundles.main });
+  const main = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: queue, endpoints: EndpointRegistry.fromObject({ endpoints: sims.endpoints }), env: { ...process.env, ...sims.secrets }, workflowBundle: bundles.main, dataConverter: benchDataConverter });
   const copyWorkers = sims.extra.ovirtDeviceByIdDir
-    ? [await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId), copy: { repositoryRoot: repo, deviceByIdDir: sims.extra.ovirtDeviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 } })]
+    ? [await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId), copy: { repositoryRoot: repo, deviceByIdDir: sims.extra.ovirtDeviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter })]
     : [];
   const stopWorkers = await runWorkers([main.worker, ...copyWorkers]);
   try {
@@ -144,8 +144,8 @@ async function longJobEvents(env: TestWorkflowEnvironment, bundle: WorkflowBundl
   const sim = await startBenchOvirt(1, { snapshotCreateMs: seconds * 1000 });
   const q = `bench-long-${seconds}-${suffix}`;
   const dir = await tempDir('bench-repo-');
-  const m = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: q, endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }), env: { ...process.env, ...sim.secrets }, workflowBundle: bundle });
-  const c = await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: `${q}-copy`, copy: { repositoryRoot: dir, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 } });
+  const m = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: q, endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }), env: { ...process.env, ...sim.secrets }, workflowBundle: bundle, dataConverter: benchDataConverter });
+  const c = await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: `${q}-copy`, copy: { repositoryRoot: dir, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter });
   const stop = await runWorkers([m.worker, c]);
   try {
     const h = await env.client.workflow.start('ovirtSnapshotBackup', {

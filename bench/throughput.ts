@@ -9,7 +9,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { EndpointRegistry } from '../lib/config/endpoints';
 import { metricsActivityInterceptor } from '../lib/metrics/activity-interceptor';
 import { createCopyWorker, createMainWorker } from '../workers/worker-factory';
-import { startBenchOvirt, tempDir } from './lib/env';
+import { benchDataConverter, startBenchOvirt, tempDir } from './lib/env';
 import { profileRun, type RunProfile } from './lib/history';
 import { median, p95, round } from './lib/stats';
 import { rm } from 'node:fs/promises';
@@ -54,6 +54,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }),
     env: { ...process.env, ...sim.secrets },
     workflowBundle: bundles.main,
+    dataConverter: benchDataConverter,
     maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.mainMaxConcurrentActivities,
   });
   const copy = await createCopyWorker({
@@ -62,6 +63,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     taskQueue: queues.copy,
     copy: { repositoryRoot: repo, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 },
     maxConcurrentCopies: WORKER_SETTINGS.copyMaxConcurrent,
+    dataConverter: benchDataConverter,
   });
   const noopActivities = { async noop() {} };
   const limitMain = await Worker.create({
@@ -69,6 +71,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     namespace,
     taskQueue: queues.noop,
     workflowBundle: bundles.noop,
+    dataConverter: benchDataConverter,
     activities: noopActivities,
     maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.mainMaxConcurrentActivities,
     interceptors: { activity: [metricsActivityInterceptor] },
@@ -78,6 +81,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     namespace,
     taskQueue: queues.noopCopy,
     activities: noopActivities,
+    dataConverter: benchDataConverter,
     maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.copyMaxConcurrent,
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',

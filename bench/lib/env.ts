@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { allSearchAttributes } from '../../lib/temporal/search-attributes';
 import { createOvirtSimulator, OVIRT_DEMO, type OvirtSimulatorOptions } from '../../simulators/ovirt';
@@ -16,8 +18,18 @@ import { workflowsPath } from '../../workers/worker-factory';
 export const BENCH_OVIRT_PASSWORD = 'bench-ovirt-Pa55word';
 export const noopWorkflowsPath = fileURLToPath(new URL('../workflows/noop.ts', import.meta.url));
 
+/**
+ * Payloads are encrypted as in production (lib/codec): a key of the benchmark's own unless
+ * BACKUP_CODEC_KEYS is set; the child worker of (f) inherits it through the environment.
+ */
+if (!process.env.BACKUP_CODEC_KEYS) {
+  process.env.BACKUP_CODEC_KEYS = JSON.stringify({ activeKeyId: 'bench', keys: { bench: randomBytes(32).toString('base64') } });
+}
+export const benchDataConverter = dataConverterFromEnv();
+
 export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
+    client: { dataConverter: benchDataConverter },
     server: {
       executable: { type: 'existing-path', path: resolveTemporalCli() },
       searchAttributes: allSearchAttributes,
