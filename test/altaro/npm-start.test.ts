@@ -41,7 +41,7 @@ before(async () => {
   stack = spawn('npm', ['start'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, BACKUP_DATA_DIR: dataDir, TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(await freePort()), ...ports },
+    env: { ...process.env, BACKUP_DATA_DIR: dataDir, TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(await freePort()), CODEC_SERVER_PORT: String(await freePort()), ...ports },
   });
   stack.stdout!.on('data', (d) => (output += d));
   stack.stderr!.on('data', (d) => (output += d));
@@ -61,7 +61,8 @@ after(async () => {
 });
 
 test('npm start, then backupctl start altaroBackup --input @examples/altaroBackup.json --wait: the report, and no open session', async () => {
-  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, BACKUP_ENDPOINTS_FILE: join(dataDir, 'endpoints.simulators.json') };
+  // BACKUP_DATA_DIR: the CLI finds the stack's payload key there, as it does in a plain checkout.
+  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, BACKUP_ENDPOINTS_FILE: join(dataDir, 'endpoints.simulators.json'), BACKUP_DATA_DIR: dataDir };
   const endpoints = await run('npx', ['backupctl', 'endpoints', '--json'], env);
   assert.equal(endpoints.code, 0, endpoints.stderr);
   assert.ok(JSON.parse(endpoints.stdout).some((e: { name: string }) => e.name === 'altaro-sim'));

@@ -46,6 +46,7 @@ before(async () => {
     env: {
       ...process.env,
       BACKUP_DATA_DIR: dataDir,
+      CODEC_SERVER_PORT: String(await freePort()),
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
       ...simulatorPorts,

@@ -49,6 +49,7 @@ before(async () => {
       ...process.env,
       ...Object.fromEntries(Object.entries(ports.sims).map(([k, v]) => [k, String(v)])),
       BACKUP_DATA_DIR: dataDir,
+      CODEC_SERVER_PORT: String(await freePort()),
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
     },
