@@ -144,7 +144,9 @@ export class AltaroClient {
       parsed = JSON.parse(res.text);
     } catch {
       if (res.status !== 200) throw this.statusError(operation, res, scrub(res.text.trim().slice(0, 300)) || `HTTP ${res.status} with an empty body`);
-      throw new MalformedResponseError(VENDOR, operation, `not JSON: ${scrub(res.text.slice(0, 120))}`, res.status);
+      // A cut reply to /sessions/start may hold the new token, which scrub() does not know yet: not shown.
+      const shown = spec.path === '/sessions/start' ? `(${res.text.length} characters, not shown)` : scrub(res.text.slice(0, 120));
+      throw new MalformedResponseError(VENDOR, operation, `not JSON: ${shown}`, res.status);
     }
     const env = envelope.safeParse(parsed);
     if (res.status !== 200) {

@@ -202,7 +202,14 @@ export class AzureClient {
     const url = asyncUrl ?? locationUrl;
     const via = asyncUrl ? 'Azure-AsyncOperation' : 'Location';
     if (!url) throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), status: 202, vendorMessage: 'accepted, but neither Azure-AsyncOperation nor Location says where to follow it', retryable: false });
-    const operationId = new URL(url).pathname.split('/').pop();
+    // A relative header is resolved against the endpoint; one that is no URL at all is the vendor's error, not a TypeError.
+    let target: URL;
+    try {
+      target = new URL(url, `${this.http.baseUrl}/`);
+    } catch {
+      throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), status: 202, vendorMessage: `accepted, but its ${via} header is not a URL: ${url.slice(0, 200)}`, retryable: false });
+    }
+    const operationId = target.pathname.split('/').pop();
     let delay = waitFor(initial, pollMs);
     let failures = 0;
     for (let polls = 1; ; polls++) {
@@ -210,7 +217,7 @@ export class AzureClient {
         throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), vendorMessage: `operation ${operationId} did not finish within ${Math.round((options.timeoutMs ?? 1_800_000) / 1000)} s`, retryable: false });
       }
       await wait(delay);
-      const pollReq: HttpRequest = { method: 'GET', path: url };
+      const pollReq: HttpRequest = { method: 'GET', path: target.href };
       let res: HttpResponse;
       try {
         res = await this.call(pollReq, asyncUrl ? [200] : [200, 201, 202, 204]);

@@ -54,7 +54,7 @@ const resource = <P extends z.ZodType>(properties: P) =>
     eTag: z.string().optional(),
     properties,
   });
-const list = <R extends z.ZodType>(item: R) => z.object({ value: z.array(item), nextLink: z.string().optional() });
+const list = <R extends z.ZodType>(item: R) => z.object({ value: z.array(item), nextLink: z.url().optional() });
 
 export const backupManagementType = z.string();
 

@@ -45,7 +45,7 @@ export const snapshotsBody = z.object({
   subquery_count: z.number().int().optional(),
   pages: z.number().int().optional(),
   resources: z.array(z.union([snapshotFields, snapshotRef])),
-  links: z.object({ self: z.string().optional(), next: z.string().optional(), previous: z.string().optional(), first: z.string().optional(), last: z.string().optional() }).optional(),
+  links: z.object({ self: z.string().optional(), next: z.url().optional(), previous: z.string().optional(), first: z.string().optional(), last: z.string().optional() }).optional(),
   actions: z.array(actionRef).optional(),
 });
 
