@@ -9,8 +9,12 @@ export interface ProviderCommand {
   workflowType: string;
   /** Flags this provider understands, as `--name` → input field. */
   flags: Record<string, string>;
+  /** Flags whose value is a number in the input. */
+  numbers?: string[];
   /** Boolean flags → input field. */
   switches?: Record<string, string>;
+  /** One line for the usage text. */
+  usage: string;
 }
 
 export const providerCommands: Record<string, ProviderCommand> = {
@@ -18,6 +22,30 @@ export const providerCommands: Record<string, ProviderCommand> = {
     workflowType: 'ovirtSnapshotBackup',
     flags: { vm: 'vmId', 'proxy-vm': 'proxyVmId', description: 'description', 'copy-task-queue': 'copyTaskQueue' },
     switches: { 'keep-snapshot': 'keepSnapshot' },
+    usage: 'ovirt --vm ID --proxy-vm ID [--description TEXT] [--keep-snapshot]',
+  },
+  altaro: {
+    workflowType: 'altaroBackup',
+    flags: { vm: 'vmRef' },
+    usage: 'altaro --vm ALTARO-VM-REF',
+  },
+  azure: {
+    workflowType: 'azureVmBackup',
+    flags: { vm: 'vmName', 'vm-resource-id': 'vmResourceId', policy: 'policyName' },
+    switches: { protect: 'protectIfNeeded' },
+    usage: 'azure --vm NAME | --vm-resource-id ID [--protect [--policy NAME]]',
+  },
+  onapp: {
+    workflowType: 'onappBackup',
+    flags: { vm: 'virtualServerId', 'backup-type': 'backupType', disk: 'diskId', note: 'note' },
+    numbers: ['vm', 'disk'],
+    usage: 'onapp --vm VIRTUAL-SERVER-ID [--backup-type incremental|normal] [--disk ID]',
+  },
+  manageiq: {
+    workflowType: 'manageiqSnapshot',
+    flags: { vm: 'resourceId', collection: 'collection', description: 'description', keep: 'keep' },
+    numbers: ['keep'],
+    usage: 'manageiq --vm ID [--collection vms|instances] [--keep N]',
   },
 };
 
@@ -37,7 +65,12 @@ export function backupInput(provider: string, options: Record<string, string | b
   const input: Record<string, unknown> = {};
   const endpoint = (options.endpoint as string | undefined) ?? defaultEndpoint(provider);
   if (endpoint) input.endpoint = endpoint;
-  for (const [flag, field] of Object.entries(command.flags)) if (typeof options[flag] === 'string') input[field] = options[flag];
+  for (const [flag, field] of Object.entries(command.flags)) {
+    const value = options[flag];
+    if (typeof value !== 'string') continue;
+    // A number flag that is not a number is passed as given: the schema then names the field.
+    input[field] = command.numbers?.includes(flag) && /^\d+$/.test(value) ? Number(value) : value;
+  }
   for (const [flag, field] of Object.entries(command.switches ?? {})) if (options[flag] === true) input[field] = true;
   return { workflowType: command.workflowType, input };
 }

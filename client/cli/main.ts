@@ -16,7 +16,7 @@ const USAGE = `backupctl — VM backups as Temporal workflows
 
   backupctl start <workflowType> --input <json|@file> [--workflow-id ID] [--follow|--wait]
   backupctl backup <provider> [--endpoint NAME] [provider flags] [--follow|--wait]
-      ovirt: --vm ID --proxy-vm ID [--description TEXT] [--keep-snapshot]
+${Object.values(providerCommands).map((c) => `      ${c.usage}`).join('\n')}
   backupctl status <workflowId>
   backupctl result <workflowId>
   backupctl cancel <workflowId>
