@@ -25,6 +25,9 @@ test('the services docs/production.md lists are the ones the file defines', () =
   assert.deepEqual(documented.sort(), Object.keys(services).sort());
   for (const required of ['postgresql', 'temporal', 'temporal-ui', 'worker', 'copy-worker', 'simulators']) assert.ok(services[required], required);
   assert.deepEqual(services.simulators!.profiles, ['demo']);
+  // Encryption on: the UI is given the codec server's endpoint.
+  assert.ok(services['codec-server']);
+  assert.ok('TEMPORAL_CODEC_ENDPOINT' in (services['temporal-ui']!.environment ?? {}));
 });
 
 test('every image is pinned to a version, never latest, and the same tag as documented', () => {
@@ -68,7 +71,7 @@ test('the database and the backup repository live on named volumes the docs name
 });
 
 test('workers run files that exist, with settings the worker reads and the docs describe', () => {
-  const known = new Set([...Object.keys(WORKER_ENV_VARS), 'BACKUP_ENDPOINTS_FILE', 'BACKUP_REPOSITORY_DIR', 'COPY_DEVICE_BY_ID_DIR', 'SIM_DATA_DIR', 'SIM_PUBLIC_HOST']);
+  const known = new Set([...Object.keys(WORKER_ENV_VARS), 'BACKUP_ENDPOINTS_FILE', 'BACKUP_REPOSITORY_DIR', 'COPY_DEVICE_BY_ID_DIR', 'SIM_DATA_DIR', 'SIM_PUBLIC_HOST', 'CODEC_SERVER_PORT', 'CODEC_ALLOWED_ORIGINS']);
   for (const [name, service] of Object.entries(services)) {
     if (!service.build) continue;
     const argv = [...(service.entrypoint ?? []), ...(service.command ?? [])].join(' ');
