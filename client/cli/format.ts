@@ -66,3 +66,21 @@ export function listTable(runs: RunListing[]): string {
     ...runs.map((r) => [r.workflowId, r.type, r.status, r.provider ?? '', r.vmId ?? '', r.step ?? '', r.startTime.toISOString()]),
   ]);
 }
+
+/** The OnApp backup catalogue (onappListBackups' result) as a table. */
+export function onappBackupsTable(result: { backups: Array<{ id: number; backupType: string; targetType: string; targetId: number; built: boolean; backupSizeKb: number | null; createdAt: string; builtAt: string | null; note: string | null }> }): string {
+  if (!result.backups.length) return 'no backups';
+  return table([
+    ['ID', 'TYPE', 'TARGET', 'BUILT', 'SIZE', 'CREATED', 'BUILT AT', 'NOTE'],
+    ...result.backups.map((b) => [
+      String(b.id),
+      b.backupType,
+      `${b.targetType} ${b.targetId}`,
+      b.built ? 'yes' : 'no',
+      b.backupSizeKb === null ? '' : formatBytes(b.backupSizeKb * 1024),
+      b.createdAt,
+      b.builtAt ?? '',
+      b.note ?? '',
+    ]),
+  ]);
+}

@@ -9,7 +9,7 @@ import { BackupClient, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError } from '../errors';
 import { workflowCatalog, type WorkflowEntry } from '../workflow-catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
-import { ProgressView, listTable, table } from './format';
+import { ProgressView, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 
 const USAGE = `backupctl — VM backups as Temporal workflows
@@ -17,6 +17,7 @@ const USAGE = `backupctl — VM backups as Temporal workflows
   backupctl start <workflowType> --input <json|@file> [--workflow-id ID] [--follow|--wait]
   backupctl backup <provider> [--endpoint NAME] [provider flags] [--follow|--wait]
 ${Object.values(providerCommands).map((c) => `      ${c.usage}`).join('\n')}
+  backupctl backups onapp --vm VIRTUAL-SERVER-ID [--kind all|normal|incremental] [--endpoint NAME]   the backup catalogue
   backupctl status <workflowId>
   backupctl result <workflowId>
   backupctl cancel <workflowId>
@@ -96,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       end: { type: 'string' },
       overlap: { type: 'string' },
+      kind: { type: 'string' },
       ...Object.fromEntries(providerFlags.strings.filter((f) => f !== 'vm').map((f) => [f, { type: 'string' as const }])),
       ...Object.fromEntries(providerFlags.booleans.map((f) => [f, { type: 'boolean' as const }])),
     },
@@ -119,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const needsArg = ['start', 'backup', 'status', 'result', 'cancel', 'cleanup'];
+  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'cancel', 'cleanup'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
   if (!['list', 'schedule', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
@@ -135,6 +137,14 @@ async function main(argv: string[]): Promise<number> {
         const { workflowType, input } = backupInput(arg!, values as Record<string, string | boolean | undefined>);
         const run = await client.start(workflowType, input, { workflowId: values['workflow-id'], taskQueue: values['task-queue'] });
         return await startAndReport(client, run, workflowType, values);
+      }
+      case 'backups': {
+        if (arg !== 'onapp') throw new InvalidInputError([`backups lists OnApp catalogues only ("backups onapp"); for other vendors use their workflows`], 'backups');
+        const { input } = backupInput('onapp', values as Record<string, string | boolean | undefined>);
+        const listing = (await client.execute('onappListBackups', { endpoint: input.endpoint, virtualServerId: input.virtualServerId, ...(values.kind ? { kind: values.kind } : {}) })) as Parameters<typeof onappBackupsTable>[0];
+        if (values.json) print(listing);
+        else console.log(onappBackupsTable(listing));
+        return 0;
       }
       case 'status': {
         const status = await client.status(arg!);
