@@ -122,13 +122,15 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
 
   // Vendor deletes finish on the vendor's clock: give leftovers a moment to go before counting them.
   const settleUntil = Date.now() + (options.settleMs ?? 5_000);
-  let leftovers = await target.leftovers();
+  const run = { completed: outcome === 'completed' };
+  let leftovers = await target.leftovers(run);
   while (leftovers.length > 0 && Date.now() < settleUntil) {
     await sleep(200);
-    leftovers = await target.leftovers();
+    leftovers = await target.leftovers(run);
   }
   return {
     workflow: target.workflow,
+    workflowId,
     fault: name,
     detail,
     outcome,

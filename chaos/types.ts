@@ -35,8 +35,11 @@ export interface ChaosTarget {
   creates: CallSite[];
   /** Expire every token/session the vendor issued (the next call must log in again). */
   expireSessions(): void;
-  /** Vendor objects this run left behind, read through the vendor API or the simulator's state. */
-  leftovers(): Promise<string[]>;
+  /**
+   * Vendor objects this run left behind, read through the vendor API or the simulator's state. A
+   * run that completed may keep its product (OnApp's backup); a failed one must leave nothing.
+   */
+  leftovers(run: { completed: boolean }): Promise<string[]>;
   /** Vendor objects created more than once for this run (e.g. a second snapshot). */
   duplicates(): Promise<string[]>;
   /** Back to the demo inventory: no objects, faults, calls; counters zeroed. */
@@ -46,6 +49,7 @@ export interface ChaosTarget {
 
 export interface CaseResult {
   workflow: string;
+  workflowId: string;
   fault: string;
   detail: string;
   outcome: 'completed' | 'failed-cleanly' | 'failed-unclear' | 'hung';

@@ -1,7 +1,11 @@
 /** Every workflow the chaos run drives: one entry each. */
 import type { ChaosTarget } from '../types';
+import { altaroTarget } from './altaro';
+import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   ovirt: ovirtTarget,
+  altaro: altaroTarget,
+  onapp: onappTarget,
 };
