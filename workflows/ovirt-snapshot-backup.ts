@@ -34,9 +34,20 @@ export interface OvirtBackupManifest {
   completedAt: string;
 }
 
-const ovirt = proxyActivities<OvirtActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+// On cancellation a forward call (a create, an attach) is let finish before compensation starts,
+// so an attach that lands after the undo ran cannot leave a disk on the proxy.
+const ovirt = proxyActivities<OvirtActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: vendorRetry,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 const ovirtUndo = proxyActivities<OvirtActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
-const ovirtRemove = proxyActivities<OvirtActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry });
+const ovirtRemove = proxyActivities<OvirtActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: vendorRetry,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 
 function copyActivities(taskQueue: string) {
   const common = { taskQueue, scheduleToStartTimeout: '10 minutes', retry: { ...vendorRetry, maximumAttempts: 10 } } as const;
@@ -84,6 +95,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
       startToCloseTimeout: (input.snapshotReadyTimeoutSeconds + 120) * 1000,
       heartbeatTimeout: '1 minute',
       retry: vendorRetry,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
 
     progress.enter('config');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
-import { eventually } from '../helpers/ovirt-inspect';
+import { eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 
 const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
 let h: OvirtHarness;
@@ -67,6 +67,8 @@ test('exit 1: a failed run, with the vendor reason', async () => {
 });
 
 test('exit 130: a run cancelled while the CLI waits; a second start for the VM joins the running one', async () => {
+  // Hold the run in its attach step long enough for two more CLI calls on a busy machine.
+  h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', times: 1, action: { kind: 'delay', ms: 15_000 } });
   const waiting = backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--wait');
   const id = `backup-ovirt-${h.demo.vmId}`;
   await eventually(async () => (await h.client.workflow.getHandle(id).describe().catch(() => undefined))?.status.name, (s) => s === 'RUNNING', 20_000);
@@ -78,6 +80,9 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
   const r = await waiting;
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /cancelled/);
+  // The attach that was in flight when the cancel came finished first, then was undone.
+  await eventually(() => proxyAttachments(h), (a) => a.length === 0, 20_000);
+  assert.deepEqual(await proxyAttachments(h), []);
 });
 
 test('list, endpoints and workflows, as tables and as JSON', async () => {

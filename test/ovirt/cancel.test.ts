@@ -36,3 +36,17 @@ test('cancelling during the copy detaches the disks, deletes the snapshot and le
   const description = await handle.describe();
   assert.deepEqual(description.searchAttributes.BackupOutcome, ['cancelled']);
 });
+
+test('cancelling while the snapshot create is in flight: the create lands first, then is undone (no orphan)', async () => {
+  h.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', times: 1, action: { kind: 'delay', ms: 3000 } });
+  const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `cancel-create-${Date.now()}`, args: [h.input()] });
+  await eventually(() => Promise.resolve(h.simulator.calls.matching('POST', /^\/vms\/[^/]+\/snapshots$/).length + h.simulator.faults.list()[0]!.fired), (n) => n >= 1, 20_000);
+  await handle.cancel();
+  await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
+  // The engine answered the create after the cancel arrived; compensation must still remove it.
+  await eventually(() => Promise.resolve(h.simulator.calls.matching('POST', /^\/vms\/[^/]+\/snapshots$/).length), (n) => n === 1, 20_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await assertClean(h);
+  h.simulator.faults.clear();
+});
