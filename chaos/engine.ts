@@ -91,7 +91,7 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
   if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session') {
     if (await reachStep(handle(), target, fault.step, deadline)) {
       disruptions++;
-      if (fault.kind === 'expired-session') target.expireSessions();
+      if (fault.kind === 'expired-session') target.expireSessions?.();
       else if (fault.kind === 'server-restart') await cluster.restartServer();
       else {
         if (fault.afterMs) await sleep(fault.afterMs);

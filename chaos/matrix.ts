@@ -30,7 +30,7 @@ export function buildCases(target: ChaosTarget, calls: CallSite[], kinds?: strin
   for (const call of calls) for (const kind of VENDOR_FAULTS) cases.push({ kind, call });
   for (const call of target.creates) cases.push({ kind: 'lost-create-reply', call });
   const steps = target.steps.filter((s) => s !== 'validate');
-  for (const step of steps) cases.push({ kind: 'expired-session', step });
+  if (target.expireSessions) for (const step of steps) cases.push({ kind: 'expired-session', step });
   for (const step of steps) cases.push({ kind: 'worker-sigkill', step });
   for (const [step, afterMs] of Object.entries(target.longSteps ?? {})) cases.push({ kind: 'worker-sigkill', step, afterMs });
   cases.push({ kind: 'server-restart', step: steps[Math.floor(steps.length / 2)]! });

@@ -33,8 +33,8 @@ export interface ChaosTarget {
   longSteps?: Record<string, number>;
   /** The calls that create a vendor object (a lost reply there must be adopted, not repeated). */
   creates: CallSite[];
-  /** Expire every token/session the vendor issued (the next call must log in again). */
-  expireSessions(): void;
+  /** Expire every token/session the vendor issued (the next call must log in again); absent when the API has none. */
+  expireSessions?: () => void;
   /**
    * Vendor objects this run left behind, read through the vendor API or the simulator's state. A
    * run that completed may keep its product (OnApp's backup); a failed one must leave nothing.

@@ -27,7 +27,7 @@ export async function onappTarget(): Promise<ChaosTarget> {
     steps: ONAPP_BACKUP_STEPS,
     longSteps: { build: 300 },
     creates: [{ method: 'POST', path: '/virtual_machines/:p1/backups.json' }],
-    expireSessions: () => undefined, // HTTP Basic on every call: there is no session to expire
+    // No expireSessions: HTTP Basic on every call, there is no token or session to expire.
     async leftovers(run) {
       const mine = [...state.backups.values()].filter((b) => !before.has(b.id));
       const unbuilt = mine.filter((b) => !state.isBuilt(b)).map((b) => `backup ${b.id} still building`);
