@@ -1,10 +1,8 @@
 /** Pieces the Azure Backup workflows share: activity proxies, following a job, failures. */
-import { ActivityCancellationType, ApplicationFailure, isCancellation, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AzureActivities, AzureJobSummary } from '../activities/azure/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
-import { describeFailure } from './shared/failures';
 import type { ProgressTracker } from './shared/progress';
-import { summarizeUndo, type Saga } from './shared/saga';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 
 /** Quick calls. */
@@ -65,22 +63,4 @@ export function warningsOf(job: AzureJobSummary): string[] {
   return job.status === 'CompletedWithWarnings' ? job.errors.map((e) => [e.title, e.message].filter(Boolean).join(': ')) : [];
 }
 
-/** Compensates, records the outcome, and rethrows a cancellation or a failure naming step and undo. */
-export async function failRun(progress: ProgressTracker, saga: Saga, err: unknown): Promise<never> {
-  const failedStep = progress.current.step;
-  progress.current.state = 'compensating';
-  const outcomes = await saga.compensate();
-  const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
-  if (isCancellation(err)) {
-    progress.finish('cancelled', undone);
-    throw err;
-  }
-  progress.finish('failed', undone);
-  throw ApplicationFailure.create({
-    type: 'BackupStepFailed',
-    nonRetryable: true,
-    message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}`,
-    details: [{ step: failedStep, reason: describeFailure(err), compensation: outcomes }],
-    cause: err instanceof Error ? err : undefined,
-  });
-}
+export { failRun } from './shared/fail-run';

@@ -6,7 +6,7 @@ import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowIn
 import type { DeleteReport, ManageiqActivities, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './inputs/manageiq-snapshot';
-import { compensateAndFail } from './onapp-backup';
+import { failRun } from './shared/fail-run';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
@@ -140,7 +140,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
       completedAt: new Date().toISOString(),
     };
   } catch (err) {
-    throw await compensateAndFail(err, progress, saga);
+    return failRun(progress, saga, err);
   }
 }
 
@@ -192,7 +192,7 @@ export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertR
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: 'vms', id: resource.id, name: resource.name }, snapshot, task, message: started.message };
   } catch (err) {
-    throw await compensateAndFail(err, progress, saga);
+    return failRun(progress, saga, err);
   }
 }
 
@@ -227,6 +227,6 @@ export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<Manage
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: input.collection, id: resource.id, name: resource.name }, results, succeeded, failed: results.length - succeeded };
   } catch (err) {
-    throw await compensateAndFail(err, progress, saga);
+    return failRun(progress, saga, err);
   }
 }

@@ -2,13 +2,14 @@
  * OnApp "take a backup": trigger → poll the server's backup list until the new backup is built →
  * report its fields. On failure or cancellation an unfinished backup is deleted.
  */
+import { failRun } from './shared/fail-run';
 import { ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OnappActivities, OnappBackup } from '../activities/onapp/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { onappBackupInput, onappListBackupsInput } from './inputs/onapp-backup';
 import { describeFailure } from './shared/failures';
 import { ProgressTracker, type StepTiming } from './shared/progress';
-import { Saga, summarizeUndo, type UndoOutcome } from './shared/saga';
+import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 
@@ -91,7 +92,7 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
       completedAt: new Date().toISOString(),
     };
   } catch (err) {
-    throw await compensateAndFail(err, progress, saga);
+    return failRun(progress, saga, err);
   }
 }
 
@@ -122,22 +123,3 @@ export async function onappListBackups(rawInput: unknown): Promise<OnappListBack
   return { provider: 'onapp', endpoint: input.endpoint, virtualServerId: input.virtualServerId, kind: input.kind, count: backups.length, backups };
 }
 
-/** Runs the saga, records the outcome, and returns what to throw: the cancellation, or a failure naming the step. */
-export async function compensateAndFail(err: unknown, progress: ProgressTracker, saga: Saga): Promise<unknown> {
-  const failedStep = progress.current.step;
-  progress.current.state = 'compensating';
-  const outcomes: UndoOutcome[] = await saga.compensate();
-  const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
-  if (isCancellation(err)) {
-    progress.finish('cancelled', undone);
-    return err;
-  }
-  progress.finish('failed', undone);
-  return ApplicationFailure.create({
-    type: 'BackupStepFailed',
-    nonRetryable: true,
-    message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}`,
-    details: [{ step: failedStep, reason: describeFailure(err), compensation: outcomes }],
-    cause: err instanceof Error ? err : undefined,
-  });
-}

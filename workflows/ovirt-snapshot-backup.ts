@@ -2,16 +2,16 @@
  * oVirt/RHV "Backing Up a Virtual Machine": snapshot → config → disks → attach → copy → detach →
  * delete, with every vendor change undone on failure or cancellation.
  */
-import { ActivityCancellationType, ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
 import type { CopyDiskResult } from '../activities/copy/copy-disk';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { copyTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from './inputs/ovirt-snapshot-backup';
-import { describeFailure } from './shared/failures';
 import { ProgressTracker, type StepTiming } from './shared/progress';
-import { Saga, summarizeUndo } from './shared/saga';
+import { failRun } from './shared/fail-run';
+import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { vendorRetry, undoRetry } from './shared/retry-policies';
 
@@ -165,24 +165,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2) });
     return { ...manifest, repository: { dir: backupDir, manifestPath: written.path } };
   } catch (err) {
-    const failedStep = progress.current.step;
-    progress.current.state = 'compensating';
-    const outcomes = await saga.compensate();
-    const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
-    const leftBehind = outcomes.filter((o) => o.leftover).map((o) => ({ label: o.label, error: o.error ?? '' }));
-    if (leftBehind.length) progress.current.leftovers = leftBehind;
-    if (isCancellation(err)) {
-      progress.finish('cancelled', undone);
-      throw err;
-    }
-    progress.finish('failed', undone);
-    throw ApplicationFailure.create({
-      type: 'BackupStepFailed',
-      nonRetryable: true,
-      message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}`,
-      details: [{ step: failedStep, reason: describeFailure(err), compensation: outcomes }],
-      cause: err instanceof Error ? err : undefined,
-    });
+    return failRun(progress, saga, err);
   }
 }
 
