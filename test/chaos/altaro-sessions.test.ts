@@ -35,7 +35,7 @@ const logout = { method: 'POST', path: '/rest/sessions/end/:p1' };
 
 for (const fault of [{ kind: '5xx-burst', call: logout }, { kind: '429-retry-after', call: logout }] satisfies FaultCase[]) {
   test(`${fault.kind} on the logout: the run completes and no session is left open`, { todo: 'open: Altaro logout is not retried (docs/chaos.md)' }, async () => {
-    const r = await runCase(cluster, target, fault, { caseTimeoutMs: 60_000, settleMs: 0 });
+    const r = await runCase(cluster, target, fault, { caseTimeoutMs: 20_000, settleMs: 0 });
     assert.ok(r.faultsFired > 0, 'the fault really happened');
     assert.equal(r.outcome, 'completed', r.message);
     assert.deepEqual(r.leftovers, [], 'no open session, no running operation');
