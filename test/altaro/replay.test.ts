@@ -4,17 +4,10 @@
  * against today's workflow code. RECORD_HISTORIES=1 refreshes the recorded ones.
  */
 import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
-import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import type { AltaroProgress } from '../../workflows/altaro-operation';
 import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
-import { testDataConverter, workflowBundle } from '../helpers/temporal';
+import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 let h: AltaroHarness;
@@ -45,23 +38,8 @@ test('recorded and fresh Altaro histories replay without nondeterminism', async 
       await handle.cancel();
     }),
   ];
-  if (process.env.RECORD_HISTORIES === '1') {
-    for (const run of fresh) {
-      const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--address', h.env.address, '--workflow-id', run.workflowId, '-o', 'json'], { encoding: 'utf8' });
-      await writeFile(join(historiesDir, `${run.workflowType}-${run.name}.json`), json);
-    }
-  }
-  const recorded = await Promise.all(
-    (await readdir(historiesDir))
-      .filter((f) => f.endsWith('.json'))
-      .map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(join(historiesDir, f), 'utf8'))) })),
-  );
-  const all = [...fresh, ...recorded];
-  let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: testDataConverter }, all)) {
-    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
-    replayed++;
-  }
-  assert.equal(replayed, all.length);
+  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })));
+  const recorded = await recordedHistories(historiesDir);
+  await assertReplays([...fresh, ...recorded]);
   console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
 });

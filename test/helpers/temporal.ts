@@ -2,7 +2,6 @@
  * A real Temporal dev server per test file (the CLI the project resolves itself), and the
  * workflow bundle built once per `npm test` run.
  */
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -25,12 +24,13 @@ Runtime.install({
 });
 
 /**
- * Every test process encrypts payloads with a key of its own, set in its environment, so the test
- * client, in-process workers and child processes (workers, the CLI) all use the same codec.
+ * Every test process encrypts payloads, with a key set in its environment, so the test client,
+ * in-process workers and child processes (workers, the CLI) all use the same codec. The key is a
+ * fixed, test-only one (never a production key): histories recorded as replay fixtures stay
+ * decodable by later test runs.
  */
-if (!process.env.BACKUP_CODEC_KEYS) {
-  process.env.BACKUP_CODEC_KEYS = JSON.stringify({ activeKeyId: 'test', keys: { test: randomBytes(32).toString('base64') } });
-}
+export const TEST_CODEC_KEYS = JSON.stringify({ activeKeyId: 'test-fixtures', keys: { 'test-fixtures': 'dGVzdC1vbmx5IGtleSwgbm90IGEgc2VjcmV0ISEhISE=' } });
+if (!process.env.BACKUP_CODEC_KEYS) process.env.BACKUP_CODEC_KEYS = TEST_CODEC_KEYS;
 export const testDataConverter = dataConverterFromEnv();
 
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {

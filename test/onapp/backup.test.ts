@@ -7,6 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { OnappBackupResult, OnappListBackupsResult } from '../../workflows/onapp-backup';
 import type { Progress } from '../../workflows/shared/progress';
 import { startOnappHarness, type OnappHarness } from '../helpers/onapp-harness';
+import { assertReplays, namespaceHistories } from '../helpers/replay';
 
 let h: OnappHarness;
 before(async () => {
@@ -140,19 +141,7 @@ test('onappListBackups returns the typed catalogue of a server (and of one kind)
 });
 
 test("every run of this file replays against today's workflow code (determinism)", async () => {
-  const { Worker } = await import('@temporalio/worker');
-  const helpers = await import('../helpers/temporal');
-  // The harness's payload codec, when the helpers define one: replay must decode what the run encoded.
-  const dataConverter = (helpers as { testDataConverter?: import('@temporalio/common').DataConverter }).testDataConverter;
-  const histories: Array<{ workflowId: string; history: Awaited<ReturnType<ReturnType<typeof h.client.workflow.getHandle>['fetchHistory']>> }> = [];
-  for await (const execution of h.client.workflow.list({ query: `TaskQueue = '${h.taskQueue}'` })) {
-    histories.push({ workflowId: execution.workflowId, history: await h.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory() });
-  }
+  const histories = await namespaceHistories(h.client);
   assert.ok(histories.length >= 5, `only ${histories.length} runs found`);
-  let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await helpers.workflowBundle(), ...(dataConverter ? { dataConverter } : {}) }, histories)) {
-    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
-    replayed++;
-  }
-  assert.equal(replayed, histories.length);
+  await assertReplays(histories);
 });

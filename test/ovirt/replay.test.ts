@@ -4,17 +4,10 @@
  * Set RECORD_HISTORIES=1 to refresh the recorded ones after a deliberate, patched change.
  */
 import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
-import { resolveTemporalCli } from '../../lib/temporal/cli-path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { eventually } from '../helpers/ovirt-inspect';
-import { testDataConverter, workflowBundle } from '../helpers/temporal';
+import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('../replay/histories', import.meta.url));
 let h: OvirtHarness;
@@ -50,23 +43,8 @@ test('recorded and fresh histories replay without nondeterminism', async () => {
     }),
   ];
 
-  if (process.env.RECORD_HISTORIES === '1') {
-    // The CLI's JSON is the format the UI downloads and `historyFromJSON` reads.
-    for (const run of fresh) {
-      const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--address', h.env.address, '--workflow-id', run.workflowId, '-o', 'json'], { encoding: 'utf8' });
-      await writeFile(join(historiesDir, `ovirtSnapshotBackup-${run.workflowId.split('-')[1]}.json`), json);
-    }
-  }
-  const recorded = await Promise.all(
-    (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(join(historiesDir, f), 'utf8'))) })),
-  );
-  const all = [...fresh, ...recorded];
-  const bundle = await workflowBundle();
-  let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: testDataConverter }, all)) {
-    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
-    replayed++;
-  }
-  assert.equal(replayed, all.length);
+  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `ovirtSnapshotBackup-${run.workflowId.split('-')[1]}` })));
+  const recorded = await recordedHistories(historiesDir);
+  await assertReplays([...fresh, ...recorded]);
   console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
 });
