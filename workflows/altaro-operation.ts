@@ -58,6 +58,7 @@ const altaroUndo = proxyActivities<AltaroActivities>({ startToCloseTimeout: '15 
 export async function altaroOperation(rawInput: unknown): Promise<AltaroOperationResult> {
   const progress = new ProgressTracker('altaroOperation', ALTARO_STEPS);
   const input = parseWorkflowInput('altaroOperation', altaroOperationInput, rawInput);
+  progress.about(`VM ${input.vmRef} on ${input.endpoint}`);
   return runAltaroOperation('altaroOperation', progress, input);
 }
 
@@ -65,6 +66,7 @@ export async function altaroOperation(rawInput: unknown): Promise<AltaroOperatio
 export async function altaroBackup(rawInput: unknown): Promise<AltaroOperationResult> {
   const progress = new ProgressTracker('altaroBackup', ALTARO_STEPS);
   const input = parseWorkflowInput('altaroBackup', altaroBackupInput, rawInput);
+  progress.about(`VM ${input.vmRef} on ${input.endpoint}`);
   return runAltaroOperation('altaroBackup', progress, { ...input, kind: 'take-backup' });
 }
 

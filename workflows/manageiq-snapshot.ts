@@ -65,6 +65,7 @@ function stamp(iso: string): string {
 export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnapshotResult> {
   const progress = new ProgressTracker('manageiqSnapshot', MANAGEIQ_SNAPSHOT_STEPS);
   const input = parseWorkflowInput('manageiqSnapshot', manageiqSnapshotInput, rawInput);
+  progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();
   upsertSearchAttributes([
@@ -156,6 +157,7 @@ export interface ManageiqRevertResult {
 export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertResult> {
   const progress = new ProgressTracker('manageiqRevert', MANAGEIQ_REVERT_STEPS);
   const input = parseWorkflowInput('manageiqRevert', manageiqRevertInput, rawInput);
+  progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
   upsertSearchAttributes([
     { key: BackupProvider, value: 'manageiq' },
     { key: BackupVmId, value: input.resourceId },
@@ -209,6 +211,7 @@ export interface ManageiqDeleteSnapshotsResult {
 export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<ManageiqDeleteSnapshotsResult> {
   const progress = new ProgressTracker('manageiqDeleteSnapshots', MANAGEIQ_DELETE_STEPS);
   const input = parseWorkflowInput('manageiqDeleteSnapshots', manageiqDeleteSnapshotsInput, rawInput);
+  progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
   upsertSearchAttributes([
     { key: BackupProvider, value: 'manageiq' },
     { key: BackupVmId, value: input.resourceId },

@@ -40,6 +40,7 @@ const onappUndo = proxyActivities<OnappActivities>({ startToCloseTimeout: '5 min
 export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult> {
   const progress = new ProgressTracker('onappBackup', ONAPP_BACKUP_STEPS);
   const input = parseWorkflowInput('onappBackup', onappBackupInput, rawInput);
+  progress.about(`virtual server ${input.virtualServerId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();
   upsertSearchAttributes([
