@@ -141,9 +141,9 @@ export const workflowCatalog = {
     subject: azureVmSubject,
   },
   reaper: {
-    provider: 'ovirt',
+    provider: 'any',
     kind: 'operation',
-    summary: 'removes what terminated runs left on the engine (tagged snapshots, attached snapshot disks); never what it did not make',
+    summary: 'removes what terminated runs left at the vendor (oVirt snapshots and attached disks, ManageIQ snapshots, unfinished OnApp backups, Azure file-recovery connections); never what it did not make or a run kept',
     input: reaperInput,
     subject: () => undefined,
   },

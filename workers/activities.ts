@@ -7,6 +7,11 @@ import { createAltaroActivities } from '../activities/altaro/activities';
 import { createOnappActivities } from '../activities/onapp/activities';
 import { createManageiqActivities } from '../activities/manageiq/activities';
 import { createAzureActivities } from '../activities/azure/activities';
+import { createReaperActivities } from '../activities/reaper';
+import { createOvirtReaperActivities } from '../activities/ovirt/reaper';
+import { createManageiqReaperActivities } from '../activities/manageiq/reaper';
+import { createOnappReaperActivities } from '../activities/onapp/reaper';
+import { createAzureReaperActivities } from '../activities/azure/reaper';
 
 export function createMainActivities(clients: EndpointClients) {
   return withFailureMapping({
@@ -16,5 +21,10 @@ export function createMainActivities(clients: EndpointClients) {
     ...createOnappActivities(clients),
     ...createManageiqActivities(clients),
     ...createAzureActivities(clients),
+    ...createReaperActivities(clients),
+    ...createOvirtReaperActivities(clients),
+    ...createManageiqReaperActivities(clients),
+    ...createOnappReaperActivities(clients),
+    ...createAzureReaperActivities(clients),
   });
 }

@@ -3,11 +3,11 @@
  * adopts the job an earlier attempt started, revoke/disable accept "already gone". Long waits
  * (async operations, cancellation) poll inside the activity with heartbeats.
  */
-import { heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { AzureClient, type AsyncOutcome, type TrackOptions } from './client';
-import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, type StoredFileRecovery } from './file-recovery-store';
+import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, writeFileRecoveryRecord, type StoredFileRecovery } from './file-recovery-store';
 import { terminalJobStatuses, type AzureJob, type AzureRecoveryPoint } from './schemas';
 
 export interface AzureVmSelector {
@@ -278,6 +278,10 @@ export function createAzureActivities(clients: EndpointClients) {
       input: AzureItemRef & { recoveryPoint: string; sourceResourceId: string; initiatorName: string; ref: string; pollMs: number },
     ): Promise<Omit<StoredFileRecovery, never> & { osType?: string; via: string }> {
       const client = azure(input.endpoint);
+      // Before provisioning: which run opens which connection, so the reaper can revoke it if the run is terminated.
+      const run = Context.current().info.workflowExecution;
+      const { endpoint, containerName, protectedItemName, recoveryPoint } = input;
+      if (run) await writeFileRecoveryRecord(fileRecoveryRoot(client.profile), input.ref, { endpoint, containerName, protectedItemName, recoveryPoint, ...run, createdAt: new Date().toISOString() });
       const outcome = await client.provisionItemLevelRecovery(
         input.containerName,
         input.protectedItemName,

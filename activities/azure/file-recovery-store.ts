@@ -61,10 +61,45 @@ export async function readFileRecoveryCredentials(root: string, ref: string): Pr
   const directory = join(root, ref);
   const password = (await readFile(join(directory, 'password.txt'), 'utf8')).trim();
   const { readdir } = await import('node:fs/promises');
-  const scriptName = (await readdir(directory)).find((f) => f !== 'password.txt');
+  const scriptName = (await readdir(directory)).find((f) => f !== 'password.txt' && f !== SESSION_RECORD);
   if (!scriptName) throw new Error(`no file-recovery script under ${directory}`);
   const scriptPath = join(directory, scriptName);
   return { scriptPath, script: await readFile(scriptPath), password };
+}
+
+/** Which run opened which ILR connection: written before provisioning, removed with the folder on revoke. No secret. */
+export interface FileRecoveryRecord {
+  endpoint: string;
+  containerName: string;
+  protectedItemName: string;
+  recoveryPoint: string;
+  workflowId: string;
+  runId: string;
+  createdAt: string;
+}
+
+const SESSION_RECORD = '.session.json';
+
+export async function writeFileRecoveryRecord(root: string, ref: string, record: FileRecoveryRecord): Promise<void> {
+  const directory = join(root, ref);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  await writeFile(join(directory, SESSION_RECORD), JSON.stringify(record), { mode: 0o600 });
+}
+
+/** Every recorded connection under the root (for the reaper), with its folder's ref. */
+export async function listFileRecoveryRecords(root: string): Promise<Array<FileRecoveryRecord & { ref: string }>> {
+  const { readdir } = await import('node:fs/promises');
+  const records: Array<FileRecoveryRecord & { ref: string }> = [];
+  for (const ref of await readdir(root).catch(() => [] as string[])) {
+    const text = await readFile(join(root, ref, SESSION_RECORD), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      records.push({ ...(JSON.parse(text) as FileRecoveryRecord), ref });
+    } catch {
+      // a record cut short by a crash: nothing to go on
+    }
+  }
+  return records;
 }
 
 export async function removeFileRecovery(root: string, ref: string): Promise<void> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { endpointName } from './common';
 
 export const reaperInput = z.strictObject({
-  /** oVirt endpoint profiles to sweep. */
+  /** Endpoint profiles to sweep, of any vendor (oVirt, ManageIQ, OnApp, Azure; Altaro leaves nothing to reap). */
   endpoints: z.array(endpointName).min(1),
   /** List what would be removed, remove nothing. */
   dryRun: z.boolean().default(false),

@@ -1,0 +1,70 @@
+/**
+ * The reaper's view of ManageIQ: snapshots manageiqSnapshot made. Their name is
+ * `<prefix><yyyymmddThhmmss>-<first 8 characters of the run id>` (namePrefix, default "bo-"), so
+ * the reaper resolves the run among the manageiqSnapshot runs of that VM. A confirmed snapshot is
+ * the run's product (retention keeps it): it is only removed when its run ended before confirming.
+ * Which VMs to look at comes from Temporal (the VMs manageiqSnapshot runs were about).
+ */
+import { VendorError } from '../../lib/errors';
+import type { ReapObject, ReapRemoveInput } from '../reaper';
+import type { EndpointClients } from '../endpoint-clients';
+import { createManageiqActivities, type ManageiqCollection } from './activities';
+import { ManageiqClient } from './client';
+
+/** A name manageiqSnapshot wrote: prefix (letters/digits ending in -, _ or .), UTC stamp, run id's first 8 characters. */
+const RUN_SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.]*[-_.]\d{8}T\d{6}-([0-9a-f]{8})$/;
+
+export function runPrefixOfSnapshotName(name: string): string | undefined {
+  return RUN_SNAPSHOT_NAME.exec(name)?.[1];
+}
+
+export function createManageiqReaperActivities(clients: EndpointClients) {
+  const miq = (endpoint: string) => clients.client(endpoint, 'manageiq', (profile, env) => new ManageiqClient(profile, env));
+  const activities = createManageiqActivities(clients);
+  return {
+    async manageiqReaperFind(input: { endpoint: string; vmIds: string[] }): Promise<ReapObject[]> {
+      const client = miq(input.endpoint);
+      const objects: ReapObject[] = [];
+      for (const resourceId of input.vmIds) {
+        if (!/^\d{1,20}$/.test(resourceId)) continue;
+        for (const collection of ['vms', 'instances'] as ManageiqCollection[]) {
+          let snapshots;
+          try {
+            snapshots = (await client.querySnapshots(collection, resourceId)).snapshots;
+          } catch (err) {
+            if (err instanceof VendorError && err.isNotFound) continue; // not on this appliance, or not in this collection
+            throw err;
+          }
+          for (const s of snapshots) {
+            const runPrefix = runPrefixOfSnapshotName(s.name);
+            if (!runPrefix) continue;
+            const what = collection === 'vms' ? 'VM' : 'instance';
+            objects.push({
+              vendor: 'manageiq',
+              kind: 'snapshot',
+              endpoint: input.endpoint,
+              id: s.id,
+              label: `snapshot ${s.name} (id ${s.id}) of ${what} ${resourceId}`,
+              runId: runPrefix,
+              runLookup: { workflowType: 'manageiqSnapshot', vmId: resourceId },
+              vmId: resourceId,
+              createdAt: s.createTime ?? undefined,
+              mayBeProduct: true,
+              order: 0,
+              details: { collection, name: s.name },
+            });
+          }
+        }
+      }
+      return objects;
+    },
+
+    /** Deletes the snapshot by its name (every snapshot of the resource with the run's name) and waits for the tasks. */
+    async manageiqReaperRemove({ object: o, pollMs }: ReapRemoveInput): Promise<void> {
+      const collection = o.details!.collection as ManageiqCollection;
+      const { deleted } = await activities.manageiqRemoveRunSnapshot({ endpoint: o.endpoint, collection, resourceId: o.vmId, name: String(o.details!.name), pollMs });
+      const bad = deleted.find((d) => d.taskStatus !== undefined && d.taskStatus !== 'Ok' && d.taskStatus !== 'Warn');
+      if (bad) throw new VendorError({ vendor: 'manageiq', operation: `delete snapshot ${bad.name ?? bad.snapshotId}`, vendorMessage: `task ${bad.taskId} ended ${bad.taskStatus}: ${bad.taskMessage ?? ''}`, retryable: true });
+    },
+  };
+}

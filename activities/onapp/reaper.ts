@@ -1,0 +1,58 @@
+/**
+ * The reaper's view of OnApp: backups onappBackup took, their note starting with
+ * `[backup-orchestrator <runId>]`. A built backup is the product of a run that saw it built; an
+ * unfinished one never is. Which virtual servers to look at comes from Temporal (the servers
+ * onappBackup runs were about).
+ */
+import { VendorError } from '../../lib/errors';
+import type { ReapObject, ReapRemoveInput } from '../reaper';
+import type { EndpointClients } from '../endpoint-clients';
+import { createOnappActivities } from './activities';
+import { OnappClient } from './client';
+
+export function runIdOfBackupNote(note: string | null | undefined): string | undefined {
+  return /^\[backup-orchestrator ([^\]]+)\]/.exec(note ?? '')?.[1];
+}
+
+export function createOnappReaperActivities(clients: EndpointClients) {
+  const onapp = (endpoint: string) => clients.client(endpoint, 'onapp', (profile, env) => new OnappClient(profile, env));
+  const activities = createOnappActivities(clients);
+  return {
+    async onappReaperFind(input: { endpoint: string; vmIds: string[] }): Promise<ReapObject[]> {
+      const client = onapp(input.endpoint);
+      const objects: ReapObject[] = [];
+      for (const vmId of input.vmIds) {
+        if (!/^\d{1,18}$/.test(vmId)) continue;
+        let backups;
+        try {
+          backups = await client.listBackups(vmId);
+        } catch (err) {
+          if (err instanceof VendorError && err.isNotFound) continue; // not on this control panel
+          throw err;
+        }
+        for (const b of backups) {
+          const runId = runIdOfBackupNote(b.note);
+          if (!runId) continue;
+          objects.push({
+            vendor: 'onapp',
+            kind: 'backup',
+            endpoint: input.endpoint,
+            id: String(b.id),
+            label: `${b.built ? '' : 'unfinished '}${b.backupType} backup ${b.id} of virtual server ${vmId}`,
+            runId,
+            vmId,
+            createdAt: b.createdAt,
+            mayBeProduct: b.built,
+            order: 0,
+          });
+        }
+      }
+      return objects;
+    },
+
+    /** Deletes the backup (and any other backup of the same run: a take whose reply was lost); "already gone" is done. */
+    async onappReaperRemove({ object: o }: ReapRemoveInput): Promise<void> {
+      await activities.onappDeleteRunBackup({ endpoint: o.endpoint, virtualServerId: Number(o.vmId), runId: o.runId, backupId: Number(o.id) });
+    },
+  };
+}
