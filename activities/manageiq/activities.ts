@@ -83,12 +83,18 @@ export function createManageiqActivities(clients: EndpointClients) {
         .catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`));
     },
 
-    /** Creates the snapshot, or adopts the one an earlier attempt of this run made (same unique name). */
+    /** Creates the snapshot, or adopts the one (or the queued create task) an earlier attempt of this run made (same unique name). */
     async manageiqCreateSnapshot(input: ManageiqRef & { name: string; description: string; memory: boolean }): Promise<{ taskId?: string; adopted?: ManageiqSnapshot; message: string }> {
       const client = miq(input.endpoint);
       const [existing] = await named(client, input, input.name);
       if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
-      const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description: input.description, memory: input.memory });
+      // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
+      const queued = (await client.queryTasks([`name=${quote(`Creating snapshot ${input.name} for *`)}`])).find((t) => t.state !== 'Finished' || t.status !== 'Error');
+      if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
+      // The run's full id in the description: the name carries only its first 8 characters (the reaper needs the run).
+      const run = Context.current().info.workflowExecution?.runId;
+      const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
+      const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory });
       return { taskId: result.taskId, message: result.message };
     },
 

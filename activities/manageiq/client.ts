@@ -18,6 +18,7 @@ import {
   snapshotFields,
   snapshotsBody,
   taskBody,
+  tasksBody,
   toResult,
   toSnapshot,
   type ManageiqActionResult,
@@ -282,8 +283,12 @@ export class ManageiqClient {
   // --- tasks -----------------------------------------------------------------------------------
 
   async getTask(taskId: string): Promise<ManageiqTask> {
-    const t = await this.getJson(taskBody, `/tasks/${enc(taskId)}`);
-    return { id: t.id, name: t.name, state: t.state, status: t.status, message: t.message ?? null, pctComplete: t.pct_complete ?? null };
+    return toTask(await this.getJson(taskBody, `/tasks/${enc(taskId)}`));
+  }
+
+  /** GET /tasks with `filter[]` expressions (ANDed), e.g. `name='Creating snapshot x for *'`. */
+  async queryTasks(filter: string[]): Promise<ManageiqTask[]> {
+    return (await this.getJson(tasksBody, '/tasks', { expand: 'resources', 'filter[]': filter })).resources.map(toTask);
   }
 
   /**
@@ -312,6 +317,10 @@ export class ManageiqClient {
     await this.logout().catch(() => undefined);
     await this.http.close();
   }
+}
+
+function toTask(t: z.output<typeof taskBody>): ManageiqTask {
+  return { id: t.id, name: t.name, state: t.state, status: t.status, message: t.message ?? null, pctComplete: t.pct_complete ?? null };
 }
 
 function enc(id: string): string {

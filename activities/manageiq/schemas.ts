@@ -71,6 +71,9 @@ export const taskBody = z.object({
   updated_on: z.string().optional(),
 });
 
+/** GET /tasks?expand=resources: the tasks collection. */
+export const tasksBody = z.object({ resources: z.array(taskBody) });
+
 // ---- the typed shapes the activities and workflows use ------------------------------------------
 
 export type ManageiqCollection = 'vms' | 'instances';

@@ -281,6 +281,14 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
     }));
   }
 
+  // The tasks collection, with filter[] (e.g. name='Creating snapshot x for *', state!=Finished) and expand=resources.
+  router.get('/tasks', guard((req) => {
+    const filters = req.query.getAll('filter[]').map(parseFilter);
+    const rows = [...state.tasks.keys()].map((id) => ({ href: `${api(req)}/tasks/${id}`, ...state.taskView(id) }) as Row);
+    const matching = rows.filter((row) => filters.every((f) => matches(row, f)));
+    const expand = (req.query.get('expand') ?? '').split(',').includes('resources');
+    return json(200, { name: 'tasks', count: rows.length, subcount: matching.length, ...(filters.length ? { subquery_count: matching.length } : {}), resources: matching.map((row) => (expand ? row : { href: row.href })) });
+  }));
   router.get('/tasks/:id', guard((req) => json(200, { href: `${api(req)}/tasks/${req.params.id}`, ...state.taskView(req.params.id!) })));
 
   const authenticate = (req: SimRequest): SimResponse | undefined => {
