@@ -67,7 +67,8 @@ export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupRes
     const forgetJob = saga.add(`cancel the backup job of VM ${vm.vmName}`, () =>
       azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Backup', pollMs }),
     );
-    const triggered = await azureAsync.azureTriggerBackup({ ...item, vmName: vm.vmName, expiry, pollMs });
+    // `since`: a retry after a lost reply adopts the job its first attempt started, even if it already ended.
+    const triggered = await azureAsync.azureTriggerBackup({ ...item, vmName: vm.vmName, expiry, pollMs, since: new Date().toISOString() });
     jobId = triggered.jobId;
 
     progress.enter('job');

@@ -191,11 +191,19 @@ export function createAzureActivities(clients: EndpointClients) {
       return { result: await client.disableProtection(input.containerName, input.protectedItemName, tracking(input.pollMs)) };
     },
 
-    /** Triggers an on-demand backup, or adopts the backup job already running for the VM. */
-    async azureTriggerBackup(input: AzureItemRef & { vmName: string; expiry?: string; pollMs: number }): Promise<{ jobId: string; adopted: boolean; via: string }> {
+    /**
+     * Triggers an on-demand backup, or adopts the backup job already running for the VM. A retry
+     * (`since`: when the run first asked) also adopts a job of the VM started since then that has
+     * already ended: an earlier attempt whose reply was lost started it.
+     */
+    async azureTriggerBackup(input: AzureItemRef & { vmName: string; expiry?: string; pollMs: number; since?: string }): Promise<{ jobId: string; adopted: boolean; via: string }> {
       const client = azure(input.endpoint);
       const running = await client.findJobs(input.vmName, 'Backup', 'InProgress');
       if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
+      if (input.since && Context.current().info.attempt > 1) {
+        const ended = (await client.findJobs(input.vmName, 'Backup')).find((j) => Date.parse(j.properties.startTime) >= Date.parse(input.since!));
+        if (ended) return { jobId: ended.name, adopted: true, via: 'none' };
+      }
       const since = Date.now();
       const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs));
       return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };

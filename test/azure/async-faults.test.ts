@@ -73,6 +73,24 @@ test('a 503 on the backup trigger is retried without starting a second backup', 
   assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-2).map((c) => c.status), [503, 202]);
 });
 
+test('the backup trigger’s reply is lost and its job ends before the retry: the retry adopts that job, no second backup', async () => {
+  h.simulator.faults.clear();
+  h.state.options.backupTaskMs = [50, 100];
+  try {
+    // The vault starts the job, the reply never arrives; the job is over long before the 1 s activity retry.
+    h.simulator.faults.add({ method: 'POST', path: '*/backup', action: { kind: 'drop', afterHandling: true } });
+    const before = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'db-01').length;
+    const result = (await h.execute('azureVmBackup', backupOf('db-01'))) as AzureVmBackupResult;
+    assert.equal(result.job.status, 'Completed');
+    assert.equal(result.job.adopted, true);
+    const after = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'db-01').length;
+    assert.equal(after - before, 1, 'exactly one backup job');
+    assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-1).map((c) => c.status), ['dropped'], 'the trigger was sent once');
+  } finally {
+    h.state.options.backupTaskMs = [600, 900];
+  }
+});
+
 test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async () => {
   h.simulator.faults.clear();
   h.state.failNextJob.push({ operation: 'Backup', code: 400037, title: 'UserErrorVmNotInDesirableState', message: 'VM is not in a state that allows backups.' });
