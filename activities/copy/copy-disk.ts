@@ -1,10 +1,10 @@
 /**
- * Streams an attached disk into the repository with SHA-256, heartbeating the offset. A retried
- * attempt (after a crash of the copy worker) starts from the last heartbeated offset: it re-hashes
- * the part already in the repository instead of reading it from the device again.
+ * Copies an attached disk into the repository with SHA-256, heartbeating the offset up to which the
+ * image is durably written (copyLoop). A retried attempt (after a crash of the copy worker) starts
+ * from the last heartbeated offset: it re-hashes the part already in the repository instead of
+ * reading it from the device again.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context, CancelledFailure } from '@temporalio/activity';
@@ -20,6 +20,8 @@ export interface CopySettings {
   chunkBytes: number;
   /** Bandwidth cap so a backup does not starve the storage domain; 0 = none. */
   maxBytesPerSecond: number;
+  /** How often written bytes are made durable and the resume offset heartbeated (default 1 s). */
+  checkpointMs?: number;
 }
 
 export interface CopyDiskInput {
@@ -57,6 +59,95 @@ async function hashPrefix(handle: FileHandle, length: number, hash: Hash, chunkB
   }
 }
 
+interface CopyLoopResult {
+  offset: number;
+  bytesReadFromDevice: number;
+}
+
+/** How often, by default, written bytes are made durable and their end heartbeated as the resume offset. */
+export const DEFAULT_CHECKPOINT_MS = 1000;
+
+async function writeFully(out: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await out.write(buffer, done, length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Copies the device from `start` to its end into `out` at the same offsets, hashing every byte once.
+ * Two fixed buffers: the next chunk is read while the current one is written and hashed. About every
+ * checkpointMs the bytes written so far are fdatasync'ed in the background (so the disk works while
+ * the copy goes on, and the final fsync has little left to do), and only once that sync is done is
+ * their end heartbeated: the resume offset never points past what is durably in the part file.
+ */
+async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hash: Hash): Promise<CopyLoopResult> {
+  const chunk = settings.chunkBytes;
+  const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
+  const buffers = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)] as const;
+  const quiet = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
+  const started = Date.now();
+  let offset = start;
+  let durable = start;
+  let lastCheckpoint = started;
+  let lastHeartbeat = started;
+  let syncing: Promise<void> | undefined;
+  let syncError: unknown;
+  let writing: Promise<void> = Promise.resolve();
+  let reading = quiet(source.read(buffers[0], 0, chunk, offset));
+  let current = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      // Everything before `offset` is written once the previous write is done; its buffer is free.
+      await writing;
+      if (syncError) throw syncError;
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+      const now = Date.now();
+      if (!syncing && offset > durable && now - lastCheckpoint >= checkpointMs) {
+        const target = offset;
+        lastCheckpoint = now;
+        syncing = out.datasync().then(
+          () => {
+            durable = target;
+            lastHeartbeat = Date.now();
+            ctx.heartbeat({ offset: durable } satisfies CopyProgress);
+            syncing = undefined;
+          },
+          (err) => {
+            syncError = err;
+          },
+        );
+      } else if (now - lastHeartbeat >= checkpointMs) {
+        // Alive (and open to cancellation) while a slow sync runs; still only the durable offset.
+        lastHeartbeat = now;
+        ctx.heartbeat({ offset: durable } satisfies CopyProgress);
+      }
+      const buffer = buffers[current]!;
+      const position = offset;
+      offset += bytesRead;
+      reading = quiet(source.read(buffers[1 - current]!, 0, chunk, offset));
+      writing = quiet(writeFully(out, buffer, bytesRead, position));
+      hash.update(buffer.subarray(0, bytesRead));
+      current = 1 - current;
+      if (settings.maxBytesPerSecond > 0) {
+        const dueMs = ((offset - start) / settings.maxBytesPerSecond) * 1000 - (Date.now() - started);
+        if (dueMs > 0) await ctx.sleep(dueMs);
+      }
+    }
+    await writing;
+    await syncing;
+    if (syncError) throw syncError;
+    await out.sync();
+    return { offset, bytesReadFromDevice: offset - start };
+  } finally {
+    // Nothing may still use the handles or the buffers when the caller closes them.
+    await Promise.allSettled([reading, writing, syncing]);
+  }
+}
+
 export async function copyDiskToRepository(settings: CopySettings, input: CopyDiskInput): Promise<CopyDiskResult> {
   const ctx = Context.current();
   const device = await locateDevice(input.diskId, settings.deviceByIdDir, input.logicalName);
@@ -80,33 +171,16 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
 
   const hash = createHash('sha256');
   const out = await open(partPath, offset > 0 ? 'r+' : 'w');
-  let bytesReadFromDevice = 0;
+  let copied: CopyLoopResult = { offset, bytesReadFromDevice: 0 };
   try {
     await out.truncate(offset);
     if (offset > 0) await hashPrefix(out, offset, hash, settings.chunkBytes);
-
-    const started = Date.now();
-    const source = createReadStream(device.path, { start: offset, highWaterMark: settings.chunkBytes });
-    const onCancel = () => source.destroy(new CancelledFailure('copy cancelled'));
-    ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    const source = await open(device.path, 'r');
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        // Hash while the write runs on the thread pool (docs/benchmarks.md, (d)).
-        const written = out.write(chunk, 0, chunk.length, offset);
-        hash.update(chunk);
-        await written;
-        offset += chunk.length;
-        bytesReadFromDevice += chunk.length;
-        ctx.heartbeat({ offset } satisfies CopyProgress);
-        if (settings.maxBytesPerSecond > 0) {
-          const dueMs = (bytesReadFromDevice / settings.maxBytesPerSecond) * 1000 - (Date.now() - started);
-          if (dueMs > 0) await ctx.sleep(dueMs);
-        }
-      }
+      copied = await copyLoop(ctx, settings, source, out, offset, hash);
     } finally {
-      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      await source.close();
     }
-    await out.sync();
   } catch (err) {
     await out.close();
     if (ctx.cancellationSignal.aborted) {
@@ -116,6 +190,8 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     }
     throw err;
   }
+  offset = copied.offset;
+  const bytesReadFromDevice = copied.bytesReadFromDevice;
   await out.close();
 
   if (input.expectedBytes !== undefined && offset !== input.expectedBytes) {

@@ -14,7 +14,7 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
   }
   if (r.copy) {
     const c = r.copy;
-    rows.push(['d. copy', `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s`, `ratio ${c.ratioVsCatMedian} (goal ≥ 0.8); vs cat+fsync ${c.ratioVsCatSyncMedian}`]);
+    rows.push(['d. copy', `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s`, `ratio ${c.ratioVsCatMedian} (goal ≥ 0.8); vs cat+fsync ${c.ratioVsCatSyncMedian}${c.ratioVsCatSyncMin !== undefined ? ` (${c.ratioVsCatSyncMin}–${c.ratioVsCatSyncMax} over ${c.runs.length} runs)` : ''}`]);
   }
   if (r.polling) {
     const p = r.polling;
