@@ -3,7 +3,7 @@
  * API no longer lists it, then decide the outcome from the VM's report. Cancelling the run aborts
  * the operation (abort-operation, non-cancellable) and waits until it is gone.
  */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { altaroBackupInput, altaroOperationInput, type AltaroInstructionKind, type AltaroOperationParsed } from './inputs/altaro-operation';
@@ -53,6 +53,9 @@ export interface AltaroOperationResult {
 }
 
 const altaro = proxyActivities<AltaroActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+/** The report wait runs up to reportTimeoutSeconds: its attempt must be allowed that long, and no longer. */
+const reportReader = (reportTimeoutSeconds: number) =>
+  proxyActivities<AltaroActivities>({ startToCloseTimeout: reportTimeoutSeconds * 1000 + 60_000, heartbeatTimeout: '1 minute', retry: vendorRetry });
 const altaroUndo = proxyActivities<AltaroActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: undoRetry });
 
 export async function altaroOperation(rawInput: unknown): Promise<AltaroOperationResult> {
@@ -111,6 +114,11 @@ async function runAltaroOperation(
   try {
     progress.enter('instruct');
     await altaro.altaroCheckEndpoint({ endpoint });
+    // The baseline must be read before the operation can write its report: read after the
+    // instruction (runs started before this patch), a short operation or a slow reply made this
+    // run's own report the baseline, and the report step then waited for one that never came.
+    let baseline: ReportBaseline | undefined;
+    if (patched('altaro-report-baseline-before-instruction')) baseline = await altaro.altaroReportBaseline({ endpoint, kind, vmRef });
     // Registered before the instruction: whatever happens from here on, an operation this run
     // started is aborted (the guid is known once the instruction answered).
     const forgetAbort = saga.add(`abort ${kind} operation on VM ${vmRef}`, async () => {
@@ -133,7 +141,7 @@ async function runAltaroOperation(
       throw err;
     }
     view.operationGuid = operationGuid;
-    const baseline: ReportBaseline = await altaro.altaroReportBaseline({ endpoint, kind, vmRef });
+    baseline ??= await altaro.altaroReportBaseline({ endpoint, kind, vmRef });
 
     progress.enter('track');
     const deadline = Date.now() + input.operationTimeoutHours * 3_600_000;
@@ -172,7 +180,7 @@ async function runAltaroOperation(
     forgetAbort();
 
     progress.enter('report');
-    const report = await altaro.altaroReadReport({ endpoint, kind, vmRef, baseline, timeoutMs: input.reportTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    const report = await reportReader(input.reportTimeoutSeconds).altaroReadReport({ endpoint, kind, vmRef, baseline, timeoutMs: input.reportTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
     if (report.result !== 'success' && report.result !== 'warning') {
       throw ApplicationFailure.create({
         type: 'AltaroOperationFailed',

@@ -3,6 +3,7 @@
  * path segment of every call: it stays inside this class. Every error describes the path with
  * "{token}" in its place, so no token reaches an activity failure, the history or a log.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { MalformedResponseError, VendorError, isRetryableStatus, parseRetryAfter } from '../../lib/errors';
 import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
@@ -74,6 +75,21 @@ export class AltaroSession {
   }
 }
 
+/** Backoff of the logout retries: about 15 s in all, Retry-After honoured up to 5 s. */
+const LOGOUT_DELAYS_MS = [250, 500, 1_000, 2_000, 4_000, 5_000];
+
+async function endWithRetry(session: AltaroSession): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await session.end();
+    } catch (err) {
+      const delay = LOGOUT_DELAYS_MS[attempt];
+      if (delay === undefined || !(err instanceof VendorError) || !err.retryable) return;
+      await sleep(Math.min(5_000, Math.max(delay, err.retryAfterMs ?? 0)));
+    }
+  }
+}
+
 export class AltaroClient {
   private readonly http: HttpClient;
 
@@ -89,15 +105,16 @@ export class AltaroClient {
   }
 
   /**
-   * Opens a session, runs `fn`, and ends the session whatever happens (a failed end is tried once
-   * more; the API also expires idle sessions).
+   * Opens a session, runs `fn`, and ends the session whatever happens. The API caps open sessions,
+   * so a logout refused for a passing reason (5xx, 429, a timeout) is retried with backoff; after
+   * that, only the vendor's idle expiry ends it.
    */
   async withSession<T>(fn: (session: AltaroSession) => Promise<T>): Promise<T> {
     const session = new AltaroSession(this, await this.startSession());
     try {
       return await fn(session);
     } finally {
-      await session.end().catch(() => session.end().catch(() => undefined));
+      await endWithRetry(session);
     }
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { AltaroOperationResult, AltaroProgress } from '../../workflows/altaro-operation';
-import { ALTARO_SIM_PASSWORD, startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
+import { ALTARO_SIM_PASSWORD, startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 let h: AltaroHarness;
 before(async () => {
@@ -165,4 +165,41 @@ test('an instruction whose reply was lost is adopted on retry, not sent twice', 
     h.simulator.faults.remove(id);
   }
   assert.equal(await h.openSessions(), 0);
+});
+
+test('a slow reply after the instruction (the operation ends first): the run still reads its own report', async () => {
+  // The first logout is the instruct activity's: held 2 s, longer than the 1.2 s backup, so the
+  // operation has written its report before the run goes on. A baseline read after the instruction
+  // would take that report for an old one and wait out reportTimeoutSeconds.
+  const reportsBefore = (await vendorReports(h, 'backup', h.demo.vmRef)).length;
+  const id = h.simulator.faults.add({ method: 'POST', path: '/rest/sessions/end/*', action: { kind: 'delay', ms: 2_000 } });
+  let result: AltaroOperationResult;
+  try {
+    result = await h.execute<AltaroOperationResult>('altaroBackup', h.input({ reportTimeoutSeconds: 5 }));
+    assert.equal(result.outcome, 'success');
+    assert.equal(h.simulator.faults.list().find((f) => f.id === id)?.fired, 1);
+  } finally {
+    h.simulator.faults.remove(id);
+  }
+  const reports = await vendorReports(h, 'backup', h.demo.vmRef);
+  assert.equal(reports.length, reportsBefore + 1, 'one new report: the one the run read');
+  assert.equal(result.report.DateTime, reports.at(-1)!.DateTime);
+  assert.equal(await h.openSessions(), 0);
+});
+
+test('a logout refused by a burst of 503 and a 429 is retried with backoff: no session is left open', async () => {
+  const burst = h.simulator.faults.add({ method: 'POST', path: '/rest/sessions/end/*', times: 3, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
+  // Rules are tried in order: this one sees only the calls the burst let through.
+  const busy = h.simulator.faults.add({ method: 'POST', path: '/rest/sessions/end/*', action: { kind: 'status', status: 429, message: 'Too Many Requests', retryAfterSeconds: 1 } });
+  try {
+    const result = await h.execute<AltaroOperationResult>('altaroBackup', h.input());
+    assert.equal(result.outcome, 'success');
+    assert.equal(h.simulator.faults.list().find((f) => f.id === burst)?.fired, 3);
+    assert.equal(h.simulator.faults.list().find((f) => f.id === busy)?.fired, 1);
+    // Counted before openSessions() closes whatever is open.
+    assert.equal(h.state.openSessionCount(), 0, 'every session the run opened was ended');
+  } finally {
+    h.simulator.faults.remove(burst);
+    h.simulator.faults.remove(busy);
+  }
 });
