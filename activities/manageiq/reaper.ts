@@ -1,7 +1,10 @@
 /**
  * The reaper's view of ManageIQ: snapshots manageiqSnapshot made. Their name is
- * `<prefix><yyyymmddThhmmss>-<first 8 characters of the run id>` (namePrefix, default "bo-"), so
- * the reaper resolves the run among the manageiqSnapshot runs of that VM. A confirmed snapshot is
+ * `<prefix><yyyymmddThhmmss>-<first 8 characters of the run id>` (namePrefix, default "bo-") and
+ * their description starts with `[backup-orchestrator <runId>]`. Older snapshots carry only the 8
+ * characters: the run is then looked up among the manageiqSnapshot runs of that VM (run ids are
+ * time-ordered, so runs started close together share them: such a snapshot is kept, as its run
+ * cannot be told apart). A confirmed snapshot is
  * the run's product (retention keeps it): it is only removed when its run ended before confirming.
  * Which VMs to look at comes from Temporal (the VMs manageiqSnapshot runs were about).
  */
@@ -38,6 +41,8 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
           for (const s of snapshots) {
             const runPrefix = runPrefixOfSnapshotName(s.name);
             if (!runPrefix) continue;
+            const tagged = /^\[backup-orchestrator ([^\]]+)\]/.exec(s.description ?? '')?.[1];
+            const runId = tagged?.startsWith(runPrefix) ? tagged : undefined;
             const what = collection === 'vms' ? 'VM' : 'instance';
             objects.push({
               vendor: 'manageiq',
@@ -45,8 +50,8 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
               endpoint: input.endpoint,
               id: s.id,
               label: `snapshot ${s.name} (id ${s.id}) of ${what} ${resourceId}`,
-              runId: runPrefix,
-              runLookup: { workflowType: 'manageiqSnapshot', vmId: resourceId },
+              runId: runId ?? runPrefix,
+              runLookup: runId ? undefined : { workflowType: 'manageiqSnapshot', vmId: resourceId },
               vmId: resourceId,
               createdAt: s.createTime ?? undefined,
               mayBeProduct: true,
