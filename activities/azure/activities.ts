@@ -185,9 +185,20 @@ export function createAzureActivities(clients: EndpointClients) {
       return { protectionState: item.properties.protectionState, policyId: item.properties.policyId, via: outcome.via };
     },
 
-    /** Undo of a protection this run enabled: stop protection and delete its backup data. */
+    /**
+     * Undo of a protection this run enabled: stop protection and delete its backup data. A protection
+     * still being configured (its PUT's reply lost or garbled) would appear after the delete: its
+     * Configure backup job is waited for first.
+     */
     async azureDisableProtection(input: AzureItemRef & { pollMs: number }): Promise<{ result: string }> {
       const client = azure(input.endpoint);
+      const vmName = input.protectedItemName.split(';').pop()!;
+      for (const job of await client.findJobs(vmName, 'ConfigureBackup', 'InProgress')) {
+        while (!summarizeJob(await client.getJob(job.name)).terminal) {
+          heartbeat({ jobId: job.name });
+          await sleep(input.pollMs);
+        }
+      }
       return { result: await client.disableProtection(input.containerName, input.protectedItemName, tracking(input.pollMs)) };
     },
 

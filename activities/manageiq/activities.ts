@@ -67,6 +67,9 @@ export function createManageiqActivities(clients: EndpointClients) {
     return reports;
   };
 
+  /** The appliance's tasks that create a snapshot with this name (ManageIQ names them "Creating snapshot <name> for <vm>"). */
+  const createTasks = (client: ManageiqClient, name: string) => client.queryTasks([`name=${quote(`Creating snapshot ${name} for *`)}`]);
+
   const deadlineOf = () => Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
 
   return {
@@ -89,7 +92,7 @@ export function createManageiqActivities(clients: EndpointClients) {
       const [existing] = await named(client, input, input.name);
       if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
       // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
-      const queued = (await client.queryTasks([`name=${quote(`Creating snapshot ${input.name} for *`)}`])).find((t) => t.state !== 'Finished' || t.status !== 'Error');
+      const queued = (await createTasks(client, input.name)).find((t) => t.state !== 'Finished' || t.status !== 'Error');
       if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
       // The run's full id in the description: the name carries only its first 8 characters (the reaper needs the run).
       const run = Context.current().info.workflowExecution?.runId;
@@ -162,7 +165,7 @@ export function createManageiqActivities(clients: EndpointClients) {
     },
 
     /**
-     * Undo of a create: waits for the create's task (if it was queued), then deletes every snapshot
+     * Undo of a create: waits for the create's task (if it was queued, known or found by name), then deletes every snapshot
      * of the resource with the run's name and waits for those tasks. Nothing there counts as done.
      */
     async manageiqRemoveRunSnapshot(input: ManageiqRef & { name: string; taskId?: string; pollMs: number }): Promise<{ deleted: DeleteReport[] }> {
@@ -175,6 +178,8 @@ export function createManageiqActivities(clients: EndpointClients) {
           if (!(err instanceof VendorError && err.isNotFound)) throw err;
         }
       }
+      // A create whose reply was lost or garbled (no taskId) may still be queued: its snapshot appears when it finishes.
+      for (const task of (await createTasks(client, input.name)).filter((t) => t.state !== 'Finished')) await waitTask(client, task.id, input.pollMs, deadline);
       const snapshots = await named(client, input, input.name);
       return { deleted: await deleteAndWait(client, input, snapshots, input.pollMs, deadline) };
     },

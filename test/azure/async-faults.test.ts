@@ -101,6 +101,17 @@ test('a failed Azure job fails the run with its error, and protection this run e
   assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is unprotected again');
 });
 
+test('a garbled operation status while protection is enabled fails the run; the protection still being configured is removed too', async () => {
+  h.simulator.faults.clear();
+  h.simulator.faults.add({ method: 'GET', path: '*/protectedItems/*/operationsStatus/*', action: { kind: 'malformed' } });
+  const err = await h.execute('azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', pollIntervalMs: 100 }).then(() => assert.fail('should fail'), (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.match(err.cause?.message ?? '', /step "protect" failed: .*unexpected response body.*undone: stop protection of VM app-02/s);
+  // Let every operation the vault accepted run to its end, then look: app-02 must not have become protected.
+  await eventually(async () => [...h.state.operations.values()].every((op) => Date.now() >= op.doneAt), (done) => done, 10_000);
+  assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is not protected');
+});
+
 test('cancelling the run while the backup job runs cancels the Azure job and waits for it to end', async () => {
   h.state.options.backupTaskMs = [3000, 30_000];
   try {

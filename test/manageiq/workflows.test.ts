@@ -139,6 +139,17 @@ test('a create whose reply was lost is retried: the retry adopts the queued crea
   assert.deepEqual(result.duplicatesRemoved, []);
 });
 
+test('a garbled reply to the create fails the run at create; the snapshot its still-queued task makes is removed too', async () => {
+  h.sim.state.options.taskMs = 2000;
+  h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'malformed' } });
+  const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
+  assert.match(failure.message, /step "create" failed: ManageIQ POST \/vms\/10\/snapshots → HTTP 200: unexpected response body/);
+  assert.match(failure.message, /compensation: undone: delete snapshot bo-\S+ of web-01/);
+  // The appliance queued the create before its reply was cut: the undo found the task by the run's snapshot name and waited for it.
+  assert.ok([...h.sim.state.tasks.values()].every((t) => Date.now() >= t.finishAt), 'no task still running');
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+});
+
 test('transient appliance trouble (503 on the task poll, 500 twice on the bulk delete) is retried; the run completes', async () => {
   h.sim.state.seed(h.sim.demo.vmId, 'bo-20200101T000000-old', Date.now() - 100 * DAY);
   h.sim.simulator.faults.add({ method: 'GET', path: '/tasks/:id', nth: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
