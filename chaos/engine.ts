@@ -69,6 +69,19 @@ async function reachStep(handle: WorkflowHandle, target: ChaosTarget, step: stri
   return false;
 }
 
+/** What a hung run waits on: its pending activities, their attempt and last failure. */
+async function pendingWork(handle: WorkflowHandle): Promise<string> {
+  try {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    if (!pending.length) return 'no pending activity';
+    return pending
+      .map((a) => `${a.activityType?.name} attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message.slice(0, 200)}` : ''}`)
+      .join('; ');
+  } catch (err) {
+    return `describe failed: ${(err as Error).message}`;
+  }
+}
+
 export interface CaseOptions {
   /** Longest a case may take before it is cancelled and counted as hung. */
   caseTimeoutMs?: number;
@@ -115,7 +128,7 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
   const timer = sleep(Math.max(0, deadline - Date.now())).then(() => 'hung' as const);
   outcome = await Promise.race([result, timer]);
   if (outcome === 'hung') {
-    message = `still running after ${options.caseTimeoutMs ?? 300_000} ms; cancelled`;
+    message = `still running after ${options.caseTimeoutMs ?? 300_000} ms (${await pendingWork(handle())}); cancelled`;
     await handle().cancel().catch(() => undefined);
     await Promise.race([result, sleep(60_000)]);
   }
