@@ -8,6 +8,7 @@
  * the run's product (retention keeps it): it is only removed when its run ended before confirming.
  * Which VMs to look at comes from Temporal (the VMs manageiqSnapshot runs were about).
  */
+import { heartbeat } from '@temporalio/activity';
 import { VendorError } from '../../lib/errors';
 import type { ReapObject, ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
@@ -29,6 +30,7 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
       const client = miq(input.endpoint);
       const objects: ReapObject[] = [];
       for (const resourceId of input.vmIds) {
+        heartbeat({ resourceId });
         if (!/^\d{1,20}$/.test(resourceId)) continue;
         for (const collection of ['vms', 'instances'] as ManageiqCollection[]) {
           let snapshots;

@@ -4,6 +4,7 @@
  * unfinished one never is. Which virtual servers to look at comes from Temporal (the servers
  * onappBackup runs were about).
  */
+import { heartbeat } from '@temporalio/activity';
 import { VendorError } from '../../lib/errors';
 import type { ReapObject, ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
@@ -22,6 +23,7 @@ export function createOnappReaperActivities(clients: EndpointClients) {
       const client = onapp(input.endpoint);
       const objects: ReapObject[] = [];
       for (const vmId of input.vmIds) {
+        heartbeat({ vmId });
         if (!/^\d{1,18}$/.test(vmId)) continue;
         let backups;
         try {

@@ -28,8 +28,14 @@ before(async () => {
   onapp = await startOnappSimulator({ buildMs: 10_000 });
   az = await startAzureSim();
   h = await startHarness({
-    endpoints: { 'manageiq-sim': miq.profile('token'), 'onapp-sim': onapp.profile('json'), 'azure-sim': az.profile },
-    secrets: { ...miq.env, ...onapp.env, TEST_AZURE_CLIENT_SECRET: AZURE_TEST_SECRET },
+    endpoints: {
+      'manageiq-sim': miq.profile('token'),
+      'onapp-sim': onapp.profile('json'),
+      'azure-sim': az.profile,
+      // Never called: the reaper has nothing to take from Altaro.
+      'altaro-x': { vendor: 'altaro', url: 'http://127.0.0.1:9', productVersion: '9.1', auth: { username: 'backupadmin', password: { env: 'TEST_ALTARO_PASSWORD' } } },
+    },
+    secrets: { ...miq.env, ...onapp.env, TEST_AZURE_CLIENT_SECRET: AZURE_TEST_SECRET, TEST_ALTARO_PASSWORD: 'altaro-unused-Pa55' },
     issuedSecrets: () => [
       ...miq.state.tokens.keys(),
       ...az.state.tokens.keys(),
@@ -157,11 +163,18 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   assert.deepEqual(ilr(), [rpAdmin!.name]);
 });
 
+test('an Altaro profile is reported with why there is nothing to reap', async () => {
+  const result = await h.execute<ReaperResult>('reaper', { endpoints: ['altaro-x'], pollIntervalMs: 100 });
+  assert.equal(result.found, 0);
+  assert.deepEqual(result.vendors.altaro?.endpoints, ['altaro-x']);
+  assert.match(result.vendors.altaro?.note ?? '', /does not say which run started an operation/);
+});
+
 test('an unknown profile fails the reaper before any vendor call', async () => {
   const calls = () => miq.simulator.calls.all().length + onapp.simulator.calls.all().length + az.simulator.calls.all().length;
   const before = calls();
   await assert.rejects(h.execute('reaper', { endpoints: ['onapp-sim', 'no-such-profile'] }), (err: Error & { cause?: Error & { cause?: Error } }) => {
-    assert.match(String(err.cause?.cause?.message ?? err.cause?.message), /unknown endpoint profile "no-such-profile"; configured profiles: azure-sim, manageiq-sim, onapp-sim/);
+    assert.match(String(err.cause?.cause?.message ?? err.cause?.message), /unknown endpoint profile "no-such-profile"; configured profiles: altaro-x, azure-sim, manageiq-sim, onapp-sim/);
     return true;
   });
   assert.equal(calls(), before, 'no vendor was called');
