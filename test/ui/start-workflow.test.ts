@@ -8,9 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnv } from '../../lib/codec/keys';
@@ -19,64 +17,34 @@ import { projectRoot } from '../../lib/temporal/cli-path';
 import { asArray, parseXml } from '../../lib/xml';
 import { OVIRT_DEMO } from '../../simulators/ovirt';
 import { ovirtDemo } from '../../simulators/ovirt/demo';
-import { simulatorDemos, SIMULATOR_PASSWORDS } from '../../simulators/serve';
+import { SIMULATOR_PASSWORDS } from '../../simulators/serve';
 import { chromiumUnavailable, launchChromium, saveScreenshot } from '../helpers/browser';
-import { freePort } from '../helpers/ports';
+import { startNpmStack, type NpmStartStack } from '../helpers/npm-start-stack';
 
 const TASK_QUEUE = 'backup-orchestrator';
 const WORKFLOW_TYPE = 'ovirtSnapshotBackup';
 const SCREENSHOT = 'ui/ovirt-backup-completed.png';
 const skipReason = chromiumUnavailable();
 
-let stack: ChildProcess | undefined;
+let stack: NpmStartStack | undefined;
 let browser: Browser | undefined;
-let dataDir: string;
-let output = '';
-const ports = { temporal: 0, ui: 0, sims: {} as Record<string, number> };
 
 before(async () => {
   const started = Date.now();
   if (skipReason) return;
-  dataDir = await mkdtemp(join(tmpdir(), 'ui-start-workflow-'));
-  ports.temporal = await freePort();
-  ports.ui = await freePort();
-  // Every simulator `npm start` runs gets a free port through its own env variable.
-  for (const demo of simulatorDemos) ports.sims[demo.portEnv] = await freePort();
-  stack = spawn('npm', ['start'], {
-    cwd: projectRoot,
-    detached: true,
-    env: {
-      ...process.env,
-      ...Object.fromEntries(Object.entries(ports.sims).map(([k, v]) => [k, String(v)])),
-      BACKUP_DATA_DIR: dataDir,
-      CODEC_SERVER_PORT: String(await freePort()),
-      TEMPORAL_PORT: String(ports.temporal),
-      TEMPORAL_UI_PORT: String(ports.ui),
-    },
-  });
-  stack.stdout!.on('data', (d) => (output += d));
-  stack.stderr!.on('data', (d) => (output += d));
-  const deadline = Date.now() + 90_000;
-  while (!/copy worker polling/.test(output) || !/main worker polling/.test(output)) {
-    if (Date.now() > deadline || stack.exitCode !== null) assert.fail(`the stack did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  stack = await startNpmStack({ name: 'ui-start-workflow' });
   browser = await launchChromium();
   console.log(`stack and browser up after ${Date.now() - started} ms`);
 });
 
 after(async () => {
   await browser?.close();
-  if (stack && stack.exitCode === null) {
-    process.kill(-stack.pid!, 'SIGINT');
-    await new Promise((r) => stack!.once('exit', r));
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 /** The simulated engine as its admin sees it, through the oVirt REST API. */
 async function engineGet(path: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`http://127.0.0.1:${ports.sims[ovirtDemo.portEnv]}/ovirt-engine/api${path}`, {
+  const res = await fetch(`http://127.0.0.1:${stack!.simulatorPort('ovirt')}/ovirt-engine/api${path}`, {
     headers: { accept: 'application/xml', authorization: `Basic ${Buffer.from(`admin@internal:${ovirtDemo.secrets.OVIRT_SIM_PASSWORD!}`).toString('base64')}` },
   });
   assert.equal(res.status, 200, `GET ${path}`);
@@ -102,7 +70,7 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
   });
 
   // The form, field by field, as a person fills it.
-  await page.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows/start-workflow`);
+  await page.goto(`http://127.0.0.1:${stack!.ports.ui}/namespaces/default/workflows/start-workflow`);
   await page.getByTestId('workflowId').fill(workflowId);
   await page.getByTestId('taskQueue').fill(TASK_QUEUE);
   await page.getByTestId('workflowType').fill(WORKFLOW_TYPE);
@@ -138,21 +106,21 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
 
   // The workflow list filtered by the backup search attributes finds the run (docs/web-ui.md).
   const query = `BackupProvider="ovirt" AND BackupVmId="${example.vmId}" AND BackupOutcome="completed"`;
-  await page.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+  await page.goto(`http://127.0.0.1:${stack!.ports.ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
   await page.getByRole('link', { name: workflowId }).first().waitFor();
   await saveScreenshot(page, 'ui/ovirt-backup-filtered-list.png');
   const noMatch = query.replace('"completed"', '"failed"');
-  await page.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=${encodeURIComponent(noMatch)}`);
+  await page.goto(`http://127.0.0.1:${stack!.ports.ui}/namespaces/default/workflows?query=${encodeURIComponent(noMatch)}`);
   await page.getByText('No Workflows Found').waitFor();
   assert.equal(await page.getByRole('link', { name: workflowId }).count(), 0, 'the filter leaves out runs that do not match');
   await page.close();
   mark('list filters checked');
 
   // The server agrees: the run the UI showed completed, with a manifest of the demo VM.
-  const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+  const connection = await Connection.connect({ address: `127.0.0.1:${stack!.ports.temporal}` });
   try {
     // The stack encrypts payloads with the key it keeps in its data folder.
-    const dataConverter = dataConverterFromEnv({ BACKUP_DATA_DIR: dataDir });
+    const dataConverter = dataConverterFromEnv({ BACKUP_DATA_DIR: stack!.dataDir });
     const handle = new Client({ connection, dataConverter }).workflow.getHandle(workflowId);
     const description = await handle.describe();
     assert.equal(description.status.name, 'COMPLETED');
@@ -178,7 +146,7 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
     for (const disk of manifest.disks) {
       assert.match(disk.sha256, /^[0-9a-f]{64}$/);
       assert.ok(disk.bytes > 0, `disk ${disk.id} has bytes`);
-      assert.ok(disk.path.startsWith(join(dataDir, 'repository')), disk.path);
+      assert.ok(disk.path.startsWith(join(stack!.dataDir, 'repository')), disk.path);
     }
   } finally {
     await connection.close();
