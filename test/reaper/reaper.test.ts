@@ -63,6 +63,13 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   // One after the other: two runs started in the same second would share a snapshot name (run ids are time-ordered).
   await h.execute('manageiqSnapshot', miqInput(vmId), 'miq-kept');
   await h.execute('manageiqSnapshot', miqInput(otherVmId), 'miq-other');
+  // A run terminated in "retention": its snapshot was confirmed, so it is the run's product (held there by a failing retention query).
+  const holdRetention = miq.simulator.faults.add({ method: 'GET', path: `/vms/${otherVmId}/snapshots`, query: 'sort_by', times: 0, action: { kind: 'status', status: 503 } });
+  const miqRetained = await h.start('manageiqSnapshot', miqInput(otherVmId), 'miq-retained');
+  await step(miqRetained, 'retention');
+  await miqRetained.terminate('simulating an operator terminating the run');
+  miq.simulator.faults.remove(holdRetention);
+  const miqRetainedRunId = await runIdOf(miqRetained);
   const miqDoomed = await h.start('manageiqSnapshot', miqInput(vmId), 'miq-doomed');
   await step(miqDoomed, 'task');
   await miqDoomed.terminate('simulating an operator terminating the run');
@@ -93,6 +100,11 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   await azDoomed.terminate('simulating an operator terminating the run');
   const azLive = await h.start('azureFileRecovery', fileRecovery(rpLive!.name), 'az-live');
   await step(azLive, 'session');
+  // A terminated run that shared the live run's recovery point (Azure has one connection per point).
+  const azShared = await h.start('azureFileRecovery', fileRecovery(rpLive!.name), 'az-shared');
+  await step(azShared, 'session');
+  await azShared.terminate('simulating an operator terminating the run');
+  const azSharedRunId = await runIdOf(azShared);
   const ilr = () => az.state.activeIlrSessions().map((s) => s.recoveryPoint).sort();
   assert.deepEqual(ilr(), [rpAdmin!.name, rpDoomed!.name, rpLive!.name].sort(), 'terminate left the connection open');
   const azDoomedRunId = await runIdOf(azDoomed);
@@ -114,7 +126,7 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   // --- Dry run: lists, removes nothing.
   const dry = await h.execute<ReaperResult>('reaper', { endpoints, dryRun: true, pollIntervalMs: 100 });
   const orphanRuns = (r: ReaperResult) => r.removed.map((o) => `${o.vendor}:${o.runId}`).sort();
-  const doomedRuns = [`azure:${azDoomedRunId}`, `manageiq:${miqDoomedRunId}`, `onapp:${onappDoomedRunId}`].sort();
+  const doomedRuns = [`azure:${azDoomedRunId}`, `azure:${azSharedRunId}`, `manageiq:${miqDoomedRunId}`, `onapp:${onappDoomedRunId}`].sort();
   assert.deepEqual(orphanRuns(dry), doomedRuns, JSON.stringify(dry.removed));
   assert.deepEqual(await miq.snapshotsOf(vmId), before.miqVm, 'a dry run removes nothing on ManageIQ');
   assert.deepEqual((await onapp.backupsOf(onapp.demo.vmId)).map((b) => b.id), before.onapp.map((b) => b.id), 'nor on OnApp');
@@ -124,7 +136,7 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   const result = await h.execute<ReaperResult>('reaper', { endpoints, pollIntervalMs: 100 });
   assert.deepEqual(result.failed, []);
   assert.deepEqual(orphanRuns(result), doomedRuns);
-  assert.deepEqual(result.removed.map((o) => `${o.vendor}:${o.kind}`).sort(), ['azure:ilr-session', 'manageiq:snapshot', 'onapp:backup']);
+  assert.deepEqual(result.removed.map((o) => `${o.vendor}:${o.kind}`).sort(), ['azure:ilr-session', 'azure:ilr-session', 'manageiq:snapshot', 'onapp:backup']);
   // The result names each object, per vendor.
   assert.match(result.vendors.manageiq!.removed.join('\n'), new RegExp(`snapshot bo-\\d{8}T\\d{6}-${miqDoomedPrefix} \\(id \\d+\\) of VM ${vmId}`));
   assert.match(result.vendors.onapp!.removed.join('\n'), new RegExp(`(unfinished )?incremental backup ${doomedBackup.id} of virtual server ${onapp.demo.vmId}`));
@@ -134,6 +146,10 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   assert.ok(result.kept.some((o) => o.vendor === 'onapp' && o.id === String(kept.backup.id) && o.runStatus === 'COMPLETED'), 'the completed OnApp run’s backup is its product');
   assert.ok(result.kept.some((o) => o.vendor === 'manageiq' && o.vmId === vmId && o.runStatus === 'COMPLETED'), 'the completed ManageIQ run’s snapshot is its product');
   assert.ok(result.kept.filter((o) => o.vmId === otherVmId && o.runStatus === 'UNKNOWN').length === 2, 'tool-named snapshots of runs Temporal does not know stay');
+  const retained = result.kept.find((o) => o.runId === miqRetainedRunId);
+  assert.equal(retained?.runStatus, 'TERMINATED');
+  assert.match(retained?.reason ?? '', /reached step "retention"/, 'a run terminated after confirming keeps its snapshot');
+  assert.ok((await miq.snapshotsOf(otherVmId)).some(madeBy(miqRetainedRunId)));
 
   // What the vendors show now.
   const miqVm = (await miq.snapshotsOf(vmId)).map((s) => s.name);
@@ -150,10 +166,11 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   assert.ok(onappOther.some((b) => b.id === admin.id), 'the admin’s backup stays');
   assert.ok(onappOther.some((b) => b.note?.includes(result.keptForOpenRuns.find((o) => o.vendor === 'onapp')!.runId)), 'the live run’s backup stays');
 
-  assert.deepEqual(ilr(), [rpAdmin!.name, rpLive!.name].sort(), 'only the terminated run’s connection was revoked');
+  assert.deepEqual(ilr(), [rpAdmin!.name, rpLive!.name].sort(), 'only the terminated run’s connection was revoked; the live run’s, shared with a dead run, stays');
   assert.equal(item.recoveryPoints.length, 3, 'recovery points are never touched');
-  const removedAz = result.removed.find((o) => o.vendor === 'azure')!;
-  assert.equal(existsSync(join(az.fileRecoveryDir, removedAz.id)), false, 'its stored script and password are deleted');
+  for (const removedAz of result.removed.filter((o) => o.vendor === 'azure')) {
+    assert.equal(existsSync(join(az.fileRecoveryDir, removedAz.id)), false, 'the dead runs’ stored scripts and passwords are deleted');
+  }
   assert.equal(existsSync(join(az.fileRecoveryDir, result.keptForOpenRuns.find((o) => o.vendor === 'azure')!.id)), true, 'the live run’s stay');
 
   // The live runs go on: file recovery ends on "done" and revokes its own connection.
