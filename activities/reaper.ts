@@ -39,6 +39,11 @@ export interface ReapObject {
   details?: Record<string, string | number | boolean | undefined>;
 }
 
+/** The run id in a `[backup-orchestrator <runId>]` tag at the start of a note or description this tool wrote. */
+export function runIdOfTag(text: string | null | undefined): string | undefined {
+  return /^\[backup-orchestrator ([^\]]+)\]/.exec(text ?? '')?.[1];
+}
+
 export interface ReapRemoveInput {
   object: ReapObject;
   pollMs: number;

@@ -10,7 +10,7 @@
  */
 import { heartbeat } from '@temporalio/activity';
 import { VendorError } from '../../lib/errors';
-import type { ReapObject, ReapRemoveInput } from '../reaper';
+import { runIdOfTag, type ReapObject, type ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
 import { createManageiqActivities, type ManageiqCollection } from './activities';
 import { ManageiqClient } from './client';
@@ -43,7 +43,7 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
           for (const s of snapshots) {
             const runPrefix = runPrefixOfSnapshotName(s.name);
             if (!runPrefix) continue;
-            const tagged = /^\[backup-orchestrator ([^\]]+)\]/.exec(s.description ?? '')?.[1];
+            const tagged = runIdOfTag(s.description);
             const runId = tagged?.startsWith(runPrefix) ? tagged : undefined;
             const what = collection === 'vms' ? 'VM' : 'instance';
             objects.push({

@@ -6,14 +6,10 @@
  */
 import { heartbeat } from '@temporalio/activity';
 import { VendorError } from '../../lib/errors';
-import type { ReapObject, ReapRemoveInput } from '../reaper';
+import { runIdOfTag, type ReapObject, type ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
 import { createOnappActivities } from './activities';
 import { OnappClient } from './client';
-
-export function runIdOfBackupNote(note: string | null | undefined): string | undefined {
-  return /^\[backup-orchestrator ([^\]]+)\]/.exec(note ?? '')?.[1];
-}
 
 export function createOnappReaperActivities(clients: EndpointClients) {
   const onapp = (endpoint: string) => clients.client(endpoint, 'onapp', (profile, env) => new OnappClient(profile, env));
@@ -33,7 +29,7 @@ export function createOnappReaperActivities(clients: EndpointClients) {
           throw err;
         }
         for (const b of backups) {
-          const runId = runIdOfBackupNote(b.note);
+          const runId = runIdOfTag(b.note);
           if (!runId) continue;
           objects.push({
             vendor: 'onapp',
