@@ -92,6 +92,14 @@ export function displayVendor(vendor: string): string {
   return names[vendor] ?? vendor;
 }
 
+/**
+ * The answer to a request timed out: the vendor may still handle it after the client gave up (a
+ * create may yet happen). A request never sent, or answered with a status, is not such a case.
+ */
+export function mayStillBeHandled(err: unknown): boolean {
+  return err instanceof VendorError && err.status === undefined && (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT');
+}
+
 /** Whether an HTTP status means "try again later" rather than "your request is wrong". */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 423 || status === 425 || status === 429 || status >= 500;

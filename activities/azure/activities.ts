@@ -4,7 +4,7 @@
  * (async operations, cancellation) poll inside the activity with heartbeats.
  */
 import { Context, heartbeat, sleep } from '@temporalio/activity';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { ErrorTypes, VendorError, mayStillBeHandled, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { AzureClient, type AsyncOutcome, type TrackOptions } from './client';
 import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, writeFileRecoveryRecord, type StoredFileRecovery } from './file-recovery-store';
@@ -90,6 +90,15 @@ function tracking(pollMs: number, details?: () => unknown): TrackOptions {
       heartbeat(details?.());
     },
   };
+}
+
+/**
+ * A create (backup trigger, ILR provision) whose answer timed out may still reach Azure: wait one
+ * more client timeout, heartbeating, before failing the attempt, so the retry finds what it made.
+ */
+async function graceAfterTimeout(client: AzureClient, err: unknown): Promise<never> {
+  if (mayStillBeHandled(err)) await tracking(1_000).wait!(client.profile.timeoutMs ?? 30_000);
+  throw err;
 }
 
 const vmNameOf = (resourceId: string) => resourceId.split('/').pop() ?? resourceId;
@@ -216,7 +225,7 @@ export function createAzureActivities(clients: EndpointClients) {
         if (ended) return { jobId: ended.name, adopted: true, via: 'none' };
       }
       const since = Date.now();
-      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs));
+      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => graceAfterTimeout(client, err));
       return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };
     },
 
@@ -307,7 +316,7 @@ export function createAzureActivities(clients: EndpointClients) {
         input.recoveryPoint,
         { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: input.recoveryPoint, virtualMachineId: input.sourceResourceId, initiatorName: input.initiatorName, renewExistingRegistration: true },
         tracking(input.pollMs),
-      );
+      ).catch((err: unknown) => graceAfterTimeout(client, err));
       let props = outcome.operation?.properties;
       if (!props && outcome.operationId) props = (await client.getItemOperationStatus(input.containerName, input.protectedItemName, outcome.operationId)).properties;
       if (!props || props.objectType !== 'OperationStatusProvisionILRExtendedInfo') {
