@@ -60,11 +60,14 @@ export interface CaseResult {
   ms: number;
 }
 
-/** Normalises a logged vendor path into a fault pattern: ids become `:p1`, `:p2` … (one segment each). */
+/**
+ * Normalises a logged vendor path into a fault pattern: ids become `:p1`, `:p2` … (one segment each).
+ * A long camelCase word is an action, not a token (Azure's provisionInstantItemRecovery, revokeInstantItemRecovery).
+ */
 export function callPattern(path: string): string {
   let n = 0;
   return path
     .split('/')
-    .map((segment) => (/^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(segment) || /^\d+$/.test(segment) || /^[0-9a-f]{16,}$/i.test(segment) || /^[A-Za-z0-9_-]{24,}$/.test(segment) ? `:p${++n}` : segment))
+    .map((segment) => (/^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(segment) || /^\d+$/.test(segment) || /^[0-9a-f]{16,}$/i.test(segment) || (/^[A-Za-z0-9_-]{24,}$/.test(segment) && !/^[a-z]+(?:[A-Z][a-z]+)+$/.test(segment)) ? `:p${++n}` : segment))
     .join('/');
 }

@@ -1,6 +1,8 @@
 /** Every workflow the chaos run drives: one entry each. */
 import type { ChaosTarget } from '../types';
 import { altaroTarget } from './altaro';
+import { azureBackupTarget, azureFileRecoveryTarget, azureProtectTarget } from './azure';
+import { manageiqTarget } from './manageiq';
 import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
 
@@ -8,4 +10,8 @@ export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   ovirt: ovirtTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
+  'azure-backup': azureBackupTarget,
+  'azure-file-recovery': azureFileRecoveryTarget,
+  'azure-protect': azureProtectTarget,
+  manageiq: manageiqTarget,
 };
