@@ -98,6 +98,8 @@ export class ChaosCluster {
         ...process.env,
         ...spec.secrets,
         TEMPORAL_ADDRESS: this.address,
+        // The worker's host state (Altaro's session ledger) survives its SIGKILL, as on a real host.
+        BACKUP_DATA_DIR: join(this.dir, 'worker-data'),
         CHAOS_TASK_QUEUE: this.taskQueue,
         CHAOS_ENDPOINTS_JSON: JSON.stringify(spec.endpoints),
         CHAOS_BUNDLE_PATH: this.bundlePath,

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { projectRoot, resolveTemporalCli } from '../lib/temporal/cli-path';
 import { searchAttributeArgs } from '../lib/temporal/search-attributes';
@@ -15,9 +15,10 @@ import { startSimulators } from '../simulators/serve';
 import { AesGcmCodec } from '../lib/codec/aes-gcm-codec';
 import { CodecServer } from '../lib/codec/codec-server';
 import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } from '../lib/codec/keys';
+import { dataDir as dataDirOf } from '../lib/config/data-dir';
 
 const env = process.env;
-const dataDir = resolve(env.BACKUP_DATA_DIR ?? join(projectRoot, '.data'));
+const dataDir = dataDirOf(env);
 const port = Number(env.TEMPORAL_PORT ?? 7233);
 const uiPort = Number(env.TEMPORAL_UI_PORT ?? 8233);
 const address = `127.0.0.1:${port}`;

@@ -12,6 +12,7 @@ import { readCaFile, resolveSecret, type AltaroProfile } from '../../lib/config/
 import { altaroApiBase } from '../../lib/config/profiles/altaro';
 import type { AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
 import { ABORT_OPERATION_PATH, ALTARO_INSTRUCTIONS, instructionPath } from './instructions';
+import { SessionLedger } from './session-ledger';
 import {
   backupReportsBody,
   envelope,
@@ -59,6 +60,7 @@ export class AltaroSession {
       return await this.client.send(spec, this.token, schema);
     } catch (err) {
       if (!(err instanceof InvalidTokenError)) throw err;
+      await this.client.forget(this.token);
       this.token = await this.client.startSession();
       return this.client.send(spec, this.token, schema);
     }
@@ -66,12 +68,7 @@ export class AltaroSession {
 
   /** Ends the session; an already invalid token counts as ended. */
   async end(): Promise<void> {
-    try {
-      await this.client.send({ method: 'POST', path: `/sessions/end/${TOKEN}` }, this.token, envelope);
-    } catch (err) {
-      if (err instanceof InvalidTokenError) return;
-      throw err;
-    }
+    await this.client.endSession(this.token);
   }
 }
 
@@ -92,10 +89,12 @@ async function endWithRetry(session: AltaroSession): Promise<void> {
 
 export class AltaroClient {
   private readonly http: HttpClient;
+  private orphansEnded?: Promise<void>;
 
   constructor(
     private readonly profile: AltaroProfile,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly ledger: SessionLedger = SessionLedger.forEnv(env),
   ) {
     this.http = new HttpClient({ vendor: VENDOR, baseUrl: altaroApiBase(profile), timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
   }
@@ -110,6 +109,7 @@ export class AltaroClient {
    * that, only the vendor's idle expiry ends it.
    */
   async withSession<T>(fn: (session: AltaroSession) => Promise<T>): Promise<T> {
+    await (this.orphansEnded ??= this.endOrphanedSessions());
     const session = new AltaroSession(this, await this.startSession());
     try {
       return await fn(session);
@@ -128,7 +128,35 @@ export class AltaroClient {
       Domain: domain,
     };
     const res = await this.send({ method: 'POST', path: '/sessions/start', body }, undefined, sessionStartBody);
+    await this.ledger.opened(this.baseUrl, res.Data);
     return res.Data;
+  }
+
+  /** Ends one session; an already invalid token counts as ended. */
+  async endSession(token: string, pid?: number): Promise<void> {
+    try {
+      await this.send({ method: 'POST', path: `/sessions/end/${TOKEN}` }, token, envelope);
+    } catch (err) {
+      if (!(err instanceof InvalidTokenError)) throw err;
+    }
+    await this.ledger.ended(token, pid);
+  }
+
+  /** A session the API no longer knows: only its ledger entry is left. */
+  async forget(token: string): Promise<void> {
+    await this.ledger.ended(token);
+  }
+
+  /**
+   * Once per client (i.e. per worker process and profile): ends the sessions that worker processes
+   * killed on this host left open. One that cannot be ended now stays in the ledger for the next.
+   */
+  private async endOrphanedSessions(): Promise<void> {
+    try {
+      for (const orphan of await this.ledger.orphans(this.baseUrl)) await this.endSession(orphan.token, orphan.pid).catch(() => undefined);
+    } catch {
+      // An unreadable ledger must not stop backups: the vendor's idle expiry still ends those sessions.
+    }
   }
 
   /** Sends one call. Exposed to AltaroSession only; everything else goes through a session. */

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { projectRoot } from '../temporal/cli-path';
+import { dirname, join } from 'node:path';
+import { dataDir } from '../config/data-dir';
 import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { formatZodIssues } from '../schema';
@@ -32,7 +32,7 @@ export function parseCodecKeys(text: string, source: string): CodecKeys {
 
 /** Where `npm start` keeps its local key, and where a client on the same checkout finds it. */
 export function localKeyFile(env: NodeJS.ProcessEnv = process.env): string {
-  return join(resolve(env.BACKUP_DATA_DIR ?? join(projectRoot, '.data')), 'codec-keys.json');
+  return join(dataDir(env), 'codec-keys.json');
 }
 
 export function codecKeysFromEnv(env: NodeJS.ProcessEnv = process.env): CodecKeys | undefined {
