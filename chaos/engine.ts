@@ -141,6 +141,9 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     await sleep(200);
     leftovers = await target.leftovers(run);
   }
+  const accepted = 'call' in fault ? target.leftToVendor?.find((a) => a.kinds.includes(fault.kind) && a.call.method === fault.call.method && a.call.path === fault.call.path) : undefined;
+  const leftToVendor = accepted ? leftovers.filter((l) => accepted.matches.test(l)).map((l) => `${l} (${accepted.reason})`) : [];
+  if (accepted) leftovers = leftovers.filter((l) => !accepted.matches.test(l));
   return {
     workflow: target.workflow,
     workflowId,
@@ -149,6 +152,7 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     outcome,
     ...(message ? { message } : {}),
     leftovers,
+    ...(leftToVendor.length ? { leftToVendor } : {}),
     duplicates: await target.duplicates(),
     faultsFired: fired ? fired() : disruptions,
     ms: Date.now() - started,

@@ -62,6 +62,8 @@ export interface TableRow {
   failedCleanly: number;
   unclear: number;
   leftovers: number;
+  /** Leftovers only the vendor's expiry can end (a lost login reply): reported, not counted as leaks. */
+  leftToVendor: number;
   duplicates: number;
 }
 
@@ -69,13 +71,14 @@ export function summarize(results: CaseResult[]): TableRow[] {
   const rows = new Map<string, TableRow>();
   for (const r of results) {
     const key = `${r.workflow}\u0000${r.fault}`;
-    const row = rows.get(key) ?? { workflow: r.workflow, fault: r.fault, cases: 0, fired: 0, completed: 0, failedCleanly: 0, unclear: 0, leftovers: 0, duplicates: 0 };
+    const row = rows.get(key) ?? { workflow: r.workflow, fault: r.fault, cases: 0, fired: 0, completed: 0, failedCleanly: 0, unclear: 0, leftovers: 0, leftToVendor: 0, duplicates: 0 };
     row.cases++;
     if (r.faultsFired > 0) row.fired++;
     if (r.outcome === 'completed') row.completed++;
     else if (r.outcome === 'failed-cleanly') row.failedCleanly++;
     else row.unclear++;
     row.leftovers += r.leftovers.length;
+    row.leftToVendor += r.leftToVendor?.length ?? 0;
     row.duplicates += r.duplicates.length;
     rows.set(key, row);
   }
@@ -83,17 +86,17 @@ export function summarize(results: CaseResult[]): TableRow[] {
 }
 
 export function formatTable(rows: TableRow[]): string {
-  const head = ['workflow', 'fault', 'cases', 'fired', 'completed', 'failed cleanly', 'unclear/hung', 'leftovers', 'duplicates'];
-  const body = rows.map((r) => [r.workflow, r.fault, r.cases, r.fired, r.completed, r.failedCleanly, r.unclear, r.leftovers, r.duplicates].map(String));
+  const head = ['workflow', 'fault', 'cases', 'fired', 'completed', 'failed cleanly', 'unclear/hung', 'leftovers', 'left to vendor expiry', 'duplicates'];
+  const body = rows.map((r) => [r.workflow, r.fault, r.cases, r.fired, r.completed, r.failedCleanly, r.unclear, r.leftovers, r.leftToVendor, r.duplicates].map(String));
   const total = summarizeTotal(rows);
-  body.push(['TOTAL', '', total.cases, total.fired, total.completed, total.failedCleanly, total.unclear, total.leftovers, total.duplicates].map(String));
+  body.push(['TOTAL', '', total.cases, total.fired, total.completed, total.failedCleanly, total.unclear, total.leftovers, total.leftToVendor, total.duplicates].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [line(head), `|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 export function summarizeTotal(rows: TableRow[]): Omit<TableRow, 'workflow' | 'fault'> {
-  const t = { cases: 0, fired: 0, completed: 0, failedCleanly: 0, unclear: 0, leftovers: 0, duplicates: 0 };
+  const t = { cases: 0, fired: 0, completed: 0, failedCleanly: 0, unclear: 0, leftovers: 0, leftToVendor: 0, duplicates: 0 };
   for (const r of rows) for (const k of Object.keys(t) as Array<keyof typeof t>) t[k] += r[k];
   return t;
 }

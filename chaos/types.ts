@@ -40,6 +40,12 @@ export interface ChaosTarget {
    * run that completed may keep its product (OnApp's backup); a failed one must leave nothing.
    */
   leftovers(run: { completed: boolean }): Promise<string[]>;
+  /**
+   * Leftovers no client can remove, shown in their own column with the reason instead of counted as
+   * leaks: e.g. a session whose login reply was lost (the token never arrived; only the vendor's
+   * idle expiry ends it). Only leftovers that `matches` accepts, only in cases of these kinds on this call.
+   */
+  leftToVendor?: Array<{ call: CallSite; kinds: Array<FaultCase['kind']>; matches: RegExp; reason: string }>;
   /** Vendor objects created more than once for this run (e.g. a second snapshot). */
   duplicates(): Promise<string[]>;
   /** Back to the demo inventory: no objects, faults, calls; counters zeroed. */
@@ -55,6 +61,8 @@ export interface CaseResult {
   outcome: 'completed' | 'failed-cleanly' | 'failed-unclear' | 'hung';
   message?: string;
   leftovers: string[];
+  /** Leftovers only the vendor's own expiry can end (see ChaosTarget.leftToVendor), with the reason. */
+  leftToVendor?: string[];
   duplicates: string[];
   faultsFired: number;
   ms: number;

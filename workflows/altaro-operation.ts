@@ -55,7 +55,7 @@ export interface AltaroOperationResult {
 const altaro = proxyActivities<AltaroActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
 /** The report wait runs up to reportTimeoutSeconds: its attempt must be allowed that long, and no longer. */
 const reportReader = (reportTimeoutSeconds: number) =>
-  proxyActivities<AltaroActivities>({ startToCloseTimeout: reportTimeoutSeconds * 1000 + 60_000, heartbeatTimeout: '1 minute', retry: vendorRetry });
+  proxyActivities<AltaroActivities>({ startToCloseTimeout: reportTimeoutSeconds * 1000 + 60_000, heartbeatTimeout: '10 seconds', retry: vendorRetry });
 const altaroUndo = proxyActivities<AltaroActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: undoRetry });
 
 export async function altaroOperation(rawInput: unknown): Promise<AltaroOperationResult> {

@@ -167,6 +167,9 @@ export function createAltaroActivities(clients: EndpointClients) {
       const type = ALTARO_INSTRUCTIONS[input.kind].report;
       const client = altaro(input.endpoint);
       const deadline = Date.now() + input.timeoutMs;
+      // As in altaroPollOperation: heartbeats flow while a call is slow, so a short heartbeat
+      // timeout only fires when this worker is gone (and the retry then starts promptly).
+      const ticker = setInterval(() => heartbeat(), 1_000);
       return client.withSession(async (s) => {
         for (;;) {
           const found = isNewerThan(await AltaroClient.reports(s, type, input.vmRef), input.baseline);
@@ -182,7 +185,7 @@ export function createAltaroActivities(clients: EndpointClients) {
           }
           await heartbeatSleep(input.pollMs);
         }
-      });
+      }).finally(() => clearInterval(ticker));
     },
 
     /**
