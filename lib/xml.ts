@@ -14,6 +14,8 @@ const builder = new XMLBuilder({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   suppressEmptyNode: false,
+  // Otherwise an attribute whose value is "true" is written bare (`<x enabled>`), which is not XML.
+  suppressBooleanAttributes: false,
   format: false,
 });
 

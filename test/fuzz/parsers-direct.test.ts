@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { parseXml } from '../../lib/xml';
+import { buildXml, parseXml } from '../../lib/xml';
 import { parseVendorBody } from '../../lib/schema';
 import { MalformedResponseError } from '../../lib/errors';
 import * as ovirtSchemas from '../../activities/ovirt/schemas';
@@ -57,6 +57,23 @@ test('parseXml: random XML-ish text gives an object or an Error, and pollutes no
   );
   assert.ok(countOf(name) >= RUNS);
   await assertNoUnhandled();
+});
+
+test('buildXml → parseXml keeps every attribute and text value as it was ("true" included)', async () => {
+  const name = 'lib/xml buildXml round trip';
+  // Values as vendors send them: the parser trims, so no edge whitespace.
+  const value = fc.oneof(fc.constantFrom('true', 'false', '0', '007'), fc.string({ minLength: 1, maxLength: 20 })).filter((v) => v.trim() === v && v !== '');
+  fc.assert(
+    fc.property(value, value, (attribute, text) => {
+      count(name);
+      const doc = { snapshot: { '@_id': attribute, description: text } };
+      const back = parseXml(buildXml(doc)) as { snapshot: { '@_id'?: string; description?: string } };
+      assert.equal(back.snapshot['@_id'], attribute, `attribute ${JSON.stringify(attribute)} in ${buildXml(doc)}`);
+      assert.equal(back.snapshot.description, text, `text ${JSON.stringify(text)} in ${buildXml(doc)}`);
+    }),
+    params(RUNS),
+  );
+  assert.ok(countOf(name) >= RUNS);
 });
 
 const vendors: Array<[string, Record<string, unknown>]> = [
