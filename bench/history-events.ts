@@ -57,7 +57,7 @@ export async function benchHistoryEvents(env: TestWorkflowEnvironment, bundles: 
   const queue = `bench-examples-${suffix}`;
   const main = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: queue, endpoints: EndpointRegistry.fromObject({ endpoints: sims.endpoints }), env: { ...process.env, ...sims.secrets }, workflowBundle: bundles.main, dataConverter: benchDataConverter });
   const copyWorkers = sims.extra.ovirtDeviceByIdDir
-    ? [await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId), copy: { repositoryRoot: repo, deviceByIdDir: sims.extra.ovirtDeviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter })]
+    ? await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId), copy: { repositoryRoot: repo, deviceByIdDir: sims.extra.ovirtDeviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter })
     : [];
   const stopWorkers = await runWorkers([main.worker, ...copyWorkers]);
   try {
@@ -145,8 +145,8 @@ async function longJobEvents(env: TestWorkflowEnvironment, bundle: WorkflowBundl
   const q = `bench-long-${seconds}-${suffix}`;
   const dir = await tempDir('bench-repo-');
   const m = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: q, endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }), env: { ...process.env, ...sim.secrets }, workflowBundle: bundle, dataConverter: benchDataConverter });
-  const c = await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: `${q}-copy`, copy: { repositoryRoot: dir, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter });
-  const stop = await runWorkers([m.worker, c]);
+  const c = await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: `${q}-copy`, copy: { repositoryRoot: dir, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter });
+  const stop = await runWorkers([m.worker, ...c]);
   try {
     const h = await env.client.workflow.start('ovirtSnapshotBackup', {
       taskQueue: q,

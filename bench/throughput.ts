@@ -13,9 +13,10 @@ import { benchDataConverter, startBenchOvirt, tempDir } from './lib/env';
 import { profileRun, type RunProfile } from './lib/history';
 import { median, p95, round } from './lib/stats';
 import { rm } from 'node:fs/promises';
+import { repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 
 /** The worker settings both sides share (the production defaults of workers/worker-factory.ts). */
-export const WORKER_SETTINGS = { mainMaxConcurrentActivities: 100, copyMaxConcurrent: 4 } as const;
+export const WORKER_SETTINGS = { mainMaxConcurrentActivities: 100, copyMaxConcurrent: 4, copyFilesMaxConcurrent: 16 } as const;
 
 export interface ThroughputOptions {
   n: number;
@@ -38,6 +39,33 @@ export interface ThroughputResult {
   };
   /** History events per oVirt backup in these runs (median). */
   eventsPerBackup: number;
+  /**
+   * Per activity type, from the histories of the last run's backups and limit workflows: median and
+   * p95 of the wait for a worker slot (scheduled → started) and of the run (started → closed).
+   */
+  stepsUnderLoad: { ours: StepSummary[]; limit: StepSummary[] };
+}
+
+export interface StepSummary {
+  type: string;
+  queue: string;
+  count: number;
+  scheduleToStartMedianMs: number;
+  scheduleToStartP95Ms: number;
+  startToCloseMedianMs: number;
+}
+
+function summarizeSteps(profiles: RunProfile[]): StepSummary[] {
+  const byType = new Map<string, RunProfile['steps']>();
+  for (const p of profiles) for (const s of p.steps) byType.set(`${s.queue}:${s.type}`, [...(byType.get(`${s.queue}:${s.type}`) ?? []), s]);
+  return [...byType.values()].map((steps) => ({
+    type: steps[0]!.type,
+    queue: steps[0]!.queue,
+    count: steps.length,
+    scheduleToStartMedianMs: Math.round(median(steps.map((s) => s.scheduleToStartMs))),
+    scheduleToStartP95Ms: Math.round(p95(steps.map((s) => s.scheduleToStartMs))),
+    startToCloseMedianMs: Math.round(median(steps.map((s) => s.startToCloseMs))),
+  }));
 }
 
 export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { main: WorkflowBundleWithSourceMap; noop: WorkflowBundleWithSourceMap }, options: ThroughputOptions, log: (line: string) => void): Promise<ThroughputResult> {
@@ -46,6 +74,8 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
   const namespace = env.namespace ?? 'default';
   const suffix = Math.random().toString(36).slice(2, 8);
   const queues = { main: `bench-main-${suffix}`, copy: `bench-copy-${suffix}`, noop: `bench-noop-${suffix}`, noopCopy: `bench-noop-copy-${suffix}` };
+  // The copy worker's second queue (workers/worker-factory.ts), and the limit's counterpart of it.
+  const noopFiles = repositoryFilesTaskQueueFor(queues.noopCopy);
 
   const main = await createMainWorker({
     connection: env.nativeConnection,
@@ -61,8 +91,9 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     connection: env.nativeConnection,
     namespace,
     taskQueue: queues.copy,
-    copy: { repositoryRoot: repo, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 4 * 1024 * 1024, maxBytesPerSecond: 0 },
+    copy: { repositoryRoot: repo, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 },
     maxConcurrentCopies: WORKER_SETTINGS.copyMaxConcurrent,
+    maxConcurrentFileWrites: WORKER_SETTINGS.copyFilesMaxConcurrent,
     dataConverter: benchDataConverter,
   });
   const noopActivities = { async noop() {} };
@@ -87,7 +118,16 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     defaultHeartbeatThrottleInterval: '2 seconds',
     interceptors: { activity: [metricsActivityInterceptor] },
   });
-  const workers = [main.worker, copy, limitMain, limitCopy];
+  const limitFiles = await Worker.create({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: noopFiles,
+    activities: noopActivities,
+    dataConverter: benchDataConverter,
+    maxConcurrentActivityTaskExecutions: WORKER_SETTINGS.copyFilesMaxConcurrent,
+    interceptors: { activity: [metricsActivityInterceptor] },
+  });
+  const workers = [main.worker, ...copy, limitMain, limitCopy, limitFiles];
   const running = workers.map((w) => w.run());
 
   const input = (vmId: string) => ({ endpoint: 'ovirt-bench', vmId, proxyVmId: sim.proxyVmId, copyTaskQueue: queues.copy, pollIntervalMs: 50, description: 'bench' });
@@ -98,12 +138,13 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     const warm = await env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('warm', 0, 0), args: [input(sim.vmIds[0]!)] });
     await warm.result();
     const shape = await profileRun(warm);
-    const warmLimit = await env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('warm-limit', 0, 0), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy }] });
+    const warmLimit = await env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('warm-limit', 0, 0), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy, filesQueue: noopFiles }] });
     await warmLimit.result();
     log(`  a backup runs ${shape.activities} activities (${shape.sequence}), ${shape.events} history events`);
 
     const runs: ThroughputResult['runs'] = [];
     const loaded: RunProfile[] = [];
+    const loadedLimit: RunProfile[] = [];
     for (let run = 1; run <= options.runs; run++) {
       // Alternate which side goes first so that neither always gets the warmer machine.
       const order = run % 2 === 1 ? (['ours', 'limit'] as const) : (['limit', 'ours'] as const);
@@ -114,7 +155,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
           Array.from({ length: options.n }, (_, i) =>
             side === 'ours'
               ? env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('ours', run, i), args: [input(sim.vmIds[i]!)] })
-              : env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('limit', run, i), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy }] }),
+              : env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('limit', run, i), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy, filesQueue: noopFiles }] }),
           ),
         );
         const results = await Promise.allSettled(handles.map((h) => h.result()));
@@ -128,7 +169,10 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
       const limitPerSecond = options.n / (limit.ms / 1000);
       runs.push({ oursPerSecond: round(oursPerSecond), limitPerSecond: round(limitPerSecond), ratio: round(oursPerSecond / limitPerSecond), oursMs: Math.round(ours.ms), limitMs: Math.round(limit.ms), failed: ours.failed });
       log(`  run ${run}: ours ${oursPerSecond.toFixed(2)}/s, limit ${limitPerSecond.toFixed(2)}/s, ratio ${(oursPerSecond / limitPerSecond).toFixed(3)}`);
-      if (run === options.runs) loaded.push(...(await Promise.all(ours.handles.map((h) => profileRun(h)))));
+      if (run === options.runs) {
+        loaded.push(...(await Promise.all(ours.handles.map((h) => profileRun(h)))));
+        loadedLimit.push(...(await Promise.all(limit.handles.map((h) => profileRun(h)))));
+      }
     }
 
     const unloaded: RunProfile[] = [];
@@ -140,6 +184,10 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     const perStep = (profiles: RunProfile[]) => profiles.map((p) => (p.runMs - p.activityMs) / Math.max(1, p.activities));
     const summarize = (profiles: RunProfile[]) => ({ medianMsPerStep: round(median(perStep(profiles)), 1), p95MsPerStep: round(p95(perStep(profiles)), 1), runs: profiles.length });
 
+    const stepsUnderLoad = { ours: summarizeSteps(loaded), limit: summarizeSteps(loadedLimit) };
+    for (const [side, steps] of Object.entries(stepsUnderLoad)) {
+      log(`  ${side}, last run, per activity (queue:type wait for a slot median/p95, run median): ${steps.map((x) => `${x.queue}:${x.type} ${x.scheduleToStartMedianMs}/${x.scheduleToStartP95Ms}/${x.startToCloseMedianMs} ms`).join('; ')}`);
+    }
     return {
       n: options.n,
       runs,
@@ -150,6 +198,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
       limitPerSecondMedian: round(median(runs.map((r) => r.limitPerSecond))),
       overhead: { underLoad: summarize(loaded), unloaded: summarize(unloaded) },
       eventsPerBackup: median(loaded.map((p) => p.events)),
+      stepsUnderLoad,
     };
   } finally {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

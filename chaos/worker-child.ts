@@ -28,7 +28,7 @@ const main = await createMainWorker({
 const workers: Worker[] = [main.worker];
 if (process.env.CHAOS_COPY_QUEUE) {
   const copy = JSON.parse(need('CHAOS_COPY_SETTINGS_JSON')) as CopySettings;
-  workers.push(await createCopyWorker({ connection, namespace: 'default', taskQueue: process.env.CHAOS_COPY_QUEUE, copy }));
+  workers.push(...(await createCopyWorker({ connection, namespace: 'default', taskQueue: process.env.CHAOS_COPY_QUEUE, copy })));
 }
 process.stdout.write('chaos-worker-ready\n');
 process.on('SIGTERM', () => workers.forEach((w) => w.shutdown()));

@@ -6,7 +6,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { copySettingsFromEnv } from '../activities/copy/activities';
 import { connectionOptions, describeWorkerSettings, loadWorkerSettings } from '../lib/config/worker-settings';
 import { installRuntime } from '../lib/metrics/runtime';
-import { copyTaskQueueFor } from '../lib/temporal/task-queues';
+import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createCopyWorker } from './worker-factory';
 
@@ -21,8 +21,9 @@ if (!taskQueue) {
 }
 const copy = copySettingsFromEnv();
 const connection = await NativeConnection.connect(connectionOptions(ws));
-const worker = await createCopyWorker({ connection, namespace: settings.namespace, taskQueue, copy, maxConcurrentCopies: ws.copy.maxConcurrentCopies, dataConverter: dataConverterFromEnv() });
-console.log(`copy worker polling "${taskQueue}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} → repository ${copy.repositoryRoot}`);
+const workers = await createCopyWorker({ connection, namespace: settings.namespace, taskQueue, copy, maxConcurrentCopies: ws.copy.maxConcurrentCopies, maxConcurrentFileWrites: ws.copy.maxConcurrentFileWrites, dataConverter: dataConverterFromEnv() });
+console.log(`copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} → repository ${copy.repositoryRoot}`);
 console.log(encryptionNotice());
-await worker.run();
+// Ctrl-C / SIGTERM shut both down (the SDK's default shutdown signals), then run() resolves.
+await Promise.all(workers.map((w) => w.run()));
 await connection.close();

@@ -11,6 +11,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { EndpointRegistry } from '../lib/config/endpoints';
 import { createMainActivities } from './activities';
 import { metricsActivityInterceptor } from '../lib/metrics/activity-interceptor';
+import { repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 
 /** Worker tuning from lib/config/worker-settings.ts (env WORKER_MAX_*). */
 export type WorkerTuning = Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>>;
@@ -52,23 +53,43 @@ export async function createMainWorker(settings: MainWorkerSettings): Promise<{ 
 export interface CopyWorkerSettings {
   connection: NativeConnection;
   namespace: string;
+  /** The copy queue; the small files go to repositoryFilesTaskQueueFor(taskQueue). */
   taskQueue: string;
   copy: CopySettings;
   maxConcurrentCopies?: number;
+  maxConcurrentFileWrites?: number;
   dataConverter?: DataConverter;
 }
 
-export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Worker> {
-  return Worker.create({
+/**
+ * The copy worker is two workers on one connection: the disk copies on the copy queue, capped for
+ * disk bandwidth (COPY_CONCURRENCY), and the small repository files (config, manifest) on a queue of
+ * their own, so that a few KiB never wait behind gigabytes. The copy queue still serves
+ * writeBackupFile for runs started before the files queue existed. Run both.
+ */
+export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Worker[]> {
+  const activities = createCopyActivities(settings.copy);
+  const common = {
     connection: settings.connection,
     namespace: settings.namespace,
-    taskQueue: settings.taskQueue,
-    activities: createCopyActivities(settings.copy),
     dataConverter: settings.dataConverter,
-    maxConcurrentActivityTaskExecutions: settings.maxConcurrentCopies ?? 4,
-    // Heartbeats carry the resume offset: send them often enough that a crash loses little.
-    maxHeartbeatThrottleInterval: '2 seconds',
-    defaultHeartbeatThrottleInterval: '2 seconds',
     interceptors: { activity: [metricsActivityInterceptor] },
-  });
+  };
+  return Promise.all([
+    Worker.create({
+      ...common,
+      taskQueue: settings.taskQueue,
+      activities,
+      maxConcurrentActivityTaskExecutions: settings.maxConcurrentCopies ?? 4,
+      // Heartbeats carry the resume offset: send them often enough that a crash loses little.
+      maxHeartbeatThrottleInterval: '2 seconds',
+      defaultHeartbeatThrottleInterval: '2 seconds',
+    }),
+    Worker.create({
+      ...common,
+      taskQueue: repositoryFilesTaskQueueFor(settings.taskQueue),
+      activities: { writeBackupFile: activities.writeBackupFile },
+      maxConcurrentActivityTaskExecutions: settings.maxConcurrentFileWrites ?? 16,
+    }),
+  ]);
 }

@@ -2,12 +2,12 @@
  * oVirt/RHV "Backing Up a Virtual Machine": snapshot → config → disks → attach → copy → detach →
  * delete, with every vendor change undone on failure or cancellation.
  */
-import { ActivityCancellationType, ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
 import type { CopyDiskResult } from '../activities/copy/copy-disk';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
-import { copyTaskQueueFor } from '../lib/temporal/task-queues';
+import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from './inputs/ovirt-snapshot-backup';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { failRun } from './shared/fail-run';
@@ -51,6 +51,9 @@ const ovirtRemove = proxyActivities<OvirtActivities>({
 
 function copyActivities(taskQueue: string) {
   const common = { taskQueue, scheduleToStartTimeout: '10 minutes', retry: { ...vendorRetry, maximumAttempts: 10 } } as const;
+  // The config and the manifest go to the copy worker's files queue, where they do not wait for a
+  // copy slot; runs started before that queue existed keep theirs on the copy queue (replay).
+  const filesQueue = patched('repository-files-queue') ? repositoryFilesTaskQueueFor(taskQueue) : taskQueue;
   return {
     copy: proxyActivities<CopyActivities>({
       ...common,
@@ -59,7 +62,7 @@ function copyActivities(taskQueue: string) {
       // Detaching a disk that is still being read would fail the read in confusing ways.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }).copyDisk,
-    writeFile: proxyActivities<CopyActivities>({ ...common, startToCloseTimeout: '2 minutes' }).writeBackupFile,
+    writeFile: proxyActivities<CopyActivities>({ ...common, taskQueue: filesQueue, startToCloseTimeout: '2 minutes' }).writeBackupFile,
   };
 }
 

@@ -163,26 +163,31 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
   await mkdir(dirname(finalPath), { recursive: true });
 
   const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
-  const partSize = await stat(partPath).then((s) => s.size, () => 0);
-  // Trust only what is both heartbeated and on disk; the chunk boundary keeps reads aligned.
+  // Trust only what is both heartbeated and on disk; the chunk boundary keeps reads aligned. A first
+  // attempt has no part file to look at (file-system round trips are most of a small disk's copy).
+  const partSize = previous?.offset ? await stat(partPath).then((s) => s.size, () => 0) : 0;
   let offset = previous?.offset ? Math.min(previous.offset, partSize) : 0;
   offset -= offset % settings.chunkBytes;
   const resumedFromOffset = offset;
 
   const hash = createHash('sha256');
-  const out = await open(partPath, offset > 0 ? 'r+' : 'w');
-  let copied: CopyLoopResult = { offset, bytesReadFromDevice: 0 };
+  // Device and part file are opened together; 'w' empties what a first attempt may have left.
+  const opened = await Promise.allSettled([open(device.path, 'r'), open(partPath, offset > 0 ? 'r+' : 'w')]);
+  const openFailure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (openFailure) {
+    await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    throw openFailure.reason;
+  }
+  const [source, out] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
+  let copied: CopyLoopResult;
   try {
-    await out.truncate(offset);
-    if (offset > 0) await hashPrefix(out, offset, hash, settings.chunkBytes);
-    const source = await open(device.path, 'r');
-    try {
-      copied = await copyLoop(ctx, settings, source, out, offset, hash);
-    } finally {
-      await source.close();
+    if (offset > 0) {
+      await out.truncate(offset);
+      await hashPrefix(out, offset, hash, settings.chunkBytes);
     }
+    copied = await copyLoop(ctx, settings, source, out, offset, hash);
   } catch (err) {
-    await out.close();
+    await Promise.all([source.close(), out.close()]);
     if (ctx.cancellationSignal.aborted) {
       // A cancelled backup leaves no half-written image behind.
       await rm(partPath, { force: true });
@@ -190,9 +195,9 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     }
     throw err;
   }
+  await Promise.all([source.close(), out.close()]);
   offset = copied.offset;
   const bytesReadFromDevice = copied.bytesReadFromDevice;
-  await out.close();
 
   if (input.expectedBytes !== undefined && offset !== input.expectedBytes) {
     throw nonRetryable(`device ${device.path} gave ${offset} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);

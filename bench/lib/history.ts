@@ -1,5 +1,6 @@
 /** What the benchmark reads from a run's history: event count, run time, and time spent inside activities. */
 import type { WorkflowHandle } from '@temporalio/client';
+import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
@@ -14,8 +15,15 @@ export interface RunProfile {
   /** Sum over activities of started → completed (vendor and copy work, as the worker saw it). */
   activityMs: number;
   activities: number;
-  /** Activity order by queue: 'm' on the workflow's queue, 'c' on another (the copy queue). */
+  /** Activity order by queue: 'm' on the workflow's queue, 'f' on a copy worker's files queue, 'c' on another (the copy queue). */
   sequence: string;
+  /** Per activity: how long it waited for a worker slot (scheduled → started) and ran (started → closed). */
+  steps: Array<{ type: string; queue: string; scheduleToStartMs: number; startToCloseMs: number }>;
+}
+
+function queueKind(queue: string, workflowQueue: string | undefined | null): 'm' | 'c' | 'f' {
+  if (queue === workflowQueue) return 'm';
+  return queue.endsWith(repositoryFilesTaskQueueFor('')) ? 'f' : 'c';
 }
 
 export async function profileRun(handle: WorkflowHandle): Promise<RunProfile> {
@@ -24,8 +32,9 @@ export async function profileRun(handle: WorkflowHandle): Promise<RunProfile> {
   const first = events[0];
   const last = events[events.length - 1];
   const workflowQueue = first?.workflowExecutionStartedEventAttributes?.taskQueue?.name;
-  const scheduled = new Map<string, string>();
+  const scheduled = new Map<string, { type: string; queue: string; at: number }>();
   const started = new Map<string, number>();
+  const steps: RunProfile['steps'] = [];
   let activityMs = 0;
   let activities = 0;
   let sequence = '';
@@ -33,8 +42,8 @@ export async function profileRun(handle: WorkflowHandle): Promise<RunProfile> {
     const id = String(e.eventId);
     const s = e.activityTaskScheduledEventAttributes;
     if (s) {
-      scheduled.set(id, s.taskQueue?.name ?? '');
-      sequence += s.taskQueue?.name === workflowQueue ? 'm' : 'c';
+      scheduled.set(id, { type: s.activityType?.name ?? '', queue: s.taskQueue?.name ?? '', at: ms(e.eventTime) });
+      sequence += queueKind(s.taskQueue?.name ?? '', workflowQueue);
     }
     const st = e.activityTaskStartedEventAttributes;
     if (st) started.set(String(st.scheduledEventId), ms(e.eventTime));
@@ -43,7 +52,9 @@ export async function profileRun(handle: WorkflowHandle): Promise<RunProfile> {
       const from = started.get(String(done.scheduledEventId));
       if (from !== undefined) activityMs += ms(e.eventTime) - from;
       activities++;
+      const sch = scheduled.get(String(done.scheduledEventId));
+      if (sch && from !== undefined) steps.push({ type: sch.type, queue: queueKind(sch.queue, workflowQueue), scheduleToStartMs: from - sch.at, startToCloseMs: ms(e.eventTime) - from });
     }
   }
-  return { events: events.length, runMs: ms(last?.eventTime) - ms(first?.eventTime), activityMs, activities, sequence };
+  return { events: events.length, runMs: ms(last?.eventTime) - ms(first?.eventTime), activityMs, activities, sequence, steps };
 }

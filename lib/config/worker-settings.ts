@@ -44,6 +44,8 @@ export const workerSettingsSchema = z.strictObject({
       proxyVmId: z.string().min(1).optional(),
       taskQueue: z.string().min(1).optional(),
       maxConcurrentCopies: positiveInt.default(4),
+      /** Small repository files (config, manifest) on the copy worker's files queue, at once; not capped by the copies. */
+      maxConcurrentFileWrites: positiveInt.default(16),
     })
     .prefault({}),
   metrics: z
@@ -77,6 +79,7 @@ export const WORKER_ENV_VARS: Record<string, readonly [keyof WorkerSettings, str
   PROXY_VM_ID: ['copy', 'proxyVmId'],
   COPY_TASK_QUEUE: ['copy', 'taskQueue'],
   COPY_CONCURRENCY: ['copy', 'maxConcurrentCopies'],
+  COPY_FILE_CONCURRENCY: ['copy', 'maxConcurrentFileWrites'],
   METRICS_BIND_ADDRESS: ['metrics', 'bindAddress'],
   LOG_LEVEL: ['logLevel'],
 };

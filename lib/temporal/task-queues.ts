@@ -5,3 +5,11 @@ export const DEFAULT_TASK_QUEUE = 'backup-orchestrator';
 export function copyTaskQueueFor(proxyVmId: string): string {
   return `backup-copy-${proxyVmId}`;
 }
+
+/**
+ * The copy worker's second queue, for the small repository files (the VM's config, the manifest):
+ * their own slots, so they never wait behind the disk copies that COPY_CONCURRENCY caps.
+ */
+export function repositoryFilesTaskQueueFor(copyTaskQueue: string): string {
+  return `${copyTaskQueue}-files`;
+}

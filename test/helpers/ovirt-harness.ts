@@ -59,7 +59,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false
         ? []
-        : [await createCopyWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: copyQueue, copy: copySettings, dataConverter: testDataConverter })],
+        : await createCopyWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: copyQueue, copy: copySettings, dataConverter: testDataConverter }),
     onStop: async () => {
       await simulator.stop();
       await rm(tmp, { recursive: true, force: true });
