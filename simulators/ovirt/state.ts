@@ -110,8 +110,8 @@ export interface Disk {
   lun?: LunInfo;
 }
 
-export interface Attachment {
-  vmId: string;
+/** What a disk attachment request sets. */
+export interface AttachInput {
   diskId: string;
   /** Set when a snapshot's copy of the disk is attached (the backup proxy's case). */
   snapshotId?: string;
@@ -121,6 +121,10 @@ export interface Attachment {
   passDiscard: boolean;
   readOnly: boolean;
   usesScsiReservation: boolean;
+}
+
+export interface Attachment extends AttachInput {
+  vmId: string;
   logicalName?: string;
   /** Device links made for this attachment, removed on detach. */
   devicePaths: string[];
@@ -192,16 +196,6 @@ export interface CreateSnapshotInput {
   correlationId?: string;
 }
 
-export interface AttachInput {
-  diskId: string;
-  snapshotId?: string;
-  active: boolean;
-  bootable: boolean;
-  iface: DiskInterface;
-  passDiscard: boolean;
-  readOnly: boolean;
-  usesScsiReservation: boolean;
-}
 
 /** A uuid-shaped id derived from text, for stable ids (Active VM snapshots, image ids). */
 export function derivedId(text: string): string {
