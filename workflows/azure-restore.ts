@@ -64,7 +64,8 @@ export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResul
     const forgetJob = saga.add(`cancel the restore job of VM ${vm.vmName}`, () =>
       azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Restore', pollMs }),
     );
-    const triggered = await azureAsync.azureTriggerRestore({ ...item, vmName: vm.vmName, recoveryPoint: rp.name, restore, pollMs });
+    // `since`: a retry after a lost reply adopts the job its first attempt started, even if it already ended.
+    const triggered = await azureAsync.azureTriggerRestore({ ...item, vmName: vm.vmName, recoveryPoint: rp.name, restore, pollMs, since: new Date().toISOString() });
     jobId = triggered.jobId;
 
     progress.enter('job');

@@ -119,6 +119,15 @@ export function createAzureActivities(clients: EndpointClients) {
     return job.name;
   }
 
+  /**
+   * On a retry of a trigger (`since`: when the run first asked), the job of that kind the VM started
+   * since then, even one that has already ended: an earlier attempt whose reply was lost started it.
+   */
+  async function jobStartedSince(client: AzureClient, vmName: string, operation: string, since: string | undefined): Promise<string | undefined> {
+    if (!since || Context.current().info.attempt <= 1) return undefined;
+    return (await client.findJobs(vmName, operation)).find((j) => Date.parse(j.properties.startTime) >= Date.parse(since))?.name;
+  }
+
   return {
     /** Resolves the profile without calling Azure: a wrong name fails before anything happens. */
     async azureCheckEndpoint(input: { endpoint: string }): Promise<{ endpoint: string; url: string; vault: string; apiVersion: string }> {
@@ -220,10 +229,8 @@ export function createAzureActivities(clients: EndpointClients) {
       const client = azure(input.endpoint);
       const running = await client.findJobs(input.vmName, 'Backup', 'InProgress');
       if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
-      if (input.since && Context.current().info.attempt > 1) {
-        const ended = (await client.findJobs(input.vmName, 'Backup')).find((j) => Date.parse(j.properties.startTime) >= Date.parse(input.since!));
-        if (ended) return { jobId: ended.name, adopted: true, via: 'none' };
-      }
+      const ended = await jobStartedSince(client, input.vmName, 'Backup', input.since);
+      if (ended) return { jobId: ended, adopted: true, via: 'none' };
       const since = Date.now();
       const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => graceAfterTimeout(client, err));
       return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };
@@ -281,18 +288,21 @@ export function createAzureActivities(clients: EndpointClients) {
       return rpInfo(points[0]);
     },
 
-    /** Triggers a restore, or adopts the restore job already running for the VM. */
+    /** Triggers a restore, or adopts the restore job already running for the VM (or, on a retry, one started since `since`). */
     async azureTriggerRestore(
       input: AzureItemRef & {
         vmName: string;
         recoveryPoint: string;
         restore: Parameters<AzureClient['restore']>[3];
         pollMs: number;
+        since?: string;
       },
     ): Promise<{ jobId: string; adopted: boolean; via: string }> {
       const client = azure(input.endpoint);
       const running = await client.findJobs(input.vmName, 'Restore', 'InProgress');
       if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
+      const ended = await jobStartedSince(client, input.vmName, 'Restore', input.since);
+      if (ended) return { jobId: ended, adopted: true, via: 'none' };
       const since = Date.now();
       const outcome = await client.restore(input.containerName, input.protectedItemName, input.recoveryPoint, input.restore, tracking(input.pollMs));
       return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Restore', since)), adopted: false, via: outcome.via };

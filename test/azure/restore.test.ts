@@ -61,6 +61,31 @@ test('AlternateLocation restores a new VM from a named recovery point', async ()
   assert.equal(vm.properties.storageProfile.osDisk.osType, 'Windows');
 });
 
+test('the restore trigger’s reply is lost and the restore ends before the retry: one restore job, one set of disks', async () => {
+  h.state.options.restoreTaskMs = 100;
+  try {
+    h.simulator.faults.add({ method: 'POST', path: '*/restore', action: { kind: 'drop', afterHandling: true } });
+    const jobs = async () => (await arm.jobs()).filter((j) => j.properties.operation === 'Restore').length;
+    const disks = async () => ((await arm.get(`${sub()}/resourceGroups/lost-reply-rg/providers/Microsoft.Compute/disks`)).value as unknown[]).length;
+    const before = await jobs();
+    const result = (await h.execute('azureRestore', {
+      endpoint: 'azure-sim',
+      vmName: 'db-01',
+      restoreType: 'RestoreDisks',
+      storageAccountId: h.storageAccountId,
+      region: 'westeurope',
+      targetResourceGroupId: h.resourceGroupId('lost-reply-rg'),
+      pollIntervalMs: 150,
+    })) as AzureRestoreResult;
+    assert.equal(result.job.status, 'Completed');
+    assert.equal((await jobs()) - before, 1, 'exactly one restore job');
+    assert.equal(await disks(), 2, 'one OS disk and one data disk, restored once');
+  } finally {
+    h.simulator.faults.clear();
+    h.state.options.restoreTaskMs = 900;
+  }
+});
+
 test('a restore Azure refuses fails with the ARM error code and message', async () => {
   const err = await h
     .execute('azureRestore', {
