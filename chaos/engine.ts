@@ -125,7 +125,8 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
         return /step "[a-zA-Z]+" failed/.test(message ?? '') || /^invalid input/i.test(message ?? '') ? ('failed-cleanly' as const) : ('failed-unclear' as const);
       },
     );
-  const timer = sleep(Math.max(0, deadline - Date.now())).then(() => 'hung' as const);
+  // Unref'd: a case that ended must not keep the process (a test file) alive until its deadline.
+  const timer = new Promise<'hung'>((r) => setTimeout(() => r('hung'), Math.max(0, deadline - Date.now())).unref());
   outcome = await Promise.race([result, timer]);
   if (outcome === 'hung') {
     message = `still running after ${options.caseTimeoutMs ?? 300_000} ms (${await pendingWork(handle())}); cancelled`;
