@@ -41,11 +41,12 @@ after(async () => {
 });
 
 function assertSurvived(r: CaseResult): void {
-  const what = `${r.workflow} ${r.fault} ${r.detail}`;
+  // The outcome and the failure (or what a hung run waited on) in every message: a rare failure must be readable from the log.
+  const what = `${r.workflow} ${r.fault} ${r.detail} → ${r.outcome}${r.message ? ` (${r.message})` : ''}`;
   assert.ok(r.faultsFired > 0, `${what}: the fault really happened`);
   assert.deepEqual(r.leftovers, [], `${what}: nothing left at the vendor`);
   assert.deepEqual(r.duplicates, [], `${what}: nothing created twice`);
-  assert.equal(r.outcome, 'completed', `${what}: ${r.message ?? ''}`);
+  assert.equal(r.outcome, 'completed', what);
 }
 
 const run = (target: ChaosTarget, fault: FaultCase) => runCase(cluster, target, fault, { caseTimeoutMs: 60_000 });
