@@ -1,6 +1,7 @@
 /** Asks Temporal which runs are still open, for the reaper: it never touches what a live run owns. */
 import { Context } from '@temporalio/activity';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { runIdMatches } from '../lib/temporal/run-tag';
 
 /** What the reaper needs to know about a run: its status and the last step it entered (BackupStep). */
 export interface RunState {
@@ -47,7 +48,7 @@ export function createRunStatusActivities() {
           : `RunId = ${quote(ref.runId)}`;
         const matches: RunState[] = [];
         for await (const execution of client.workflow.list({ query })) {
-          if (ref.lookup ? execution.runId.startsWith(ref.runId) : execution.runId === ref.runId) matches.push(stateOf(execution));
+          if (ref.lookup ? runIdMatches(execution.runId, ref.runId) : execution.runId === ref.runId) matches.push(stateOf(execution));
         }
         states[ref.runId] = matches.length === 1 ? matches[0]! : { status: 'UNKNOWN' };
         Context.current().heartbeat();

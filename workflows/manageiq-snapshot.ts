@@ -2,9 +2,10 @@
  * ManageIQ snapshots: manageiqSnapshot (create → task → confirm → retention), manageiqRevert (VMs
  * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
  */
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeleteReport, ManageiqActivities, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
 import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
+import { runIdTail } from '../lib/temporal/run-tag';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './inputs/manageiq-snapshot';
 import { failRun } from './shared/fail-run';
 import { ProgressTracker, type StepTiming } from './shared/progress';
@@ -73,8 +74,11 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
     { key: BackupVmId, value: input.resourceId },
   ]);
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
-  // Unique per run, so a retried create finds (adopts) what an earlier attempt made, and the undo finds it too.
-  const name = `${input.namePrefix}${stamp(startedAt)}-${runId.slice(0, 8)}`;
+  // Unique per run, so a retried create finds (adopts) what an earlier attempt made, and the undo
+  // finds it too. Runs started before the patch used the run id's first 8 characters, which runs
+  // started in the same second share (one run adopted another VM's create task).
+  const runTag = patched('manageiq-name-run-tail') ? runIdTail(runId) : runId.slice(0, 8);
+  const name = `${input.namePrefix}${stamp(startedAt)}-${runTag}`;
   const saga = new Saga();
 
   try {

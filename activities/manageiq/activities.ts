@@ -94,7 +94,7 @@ export function createManageiqActivities(clients: EndpointClients) {
       // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
       const queued = (await createTasks(client, input.name)).find((t) => t.state !== 'Finished' || t.status !== 'Error');
       if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
-      // The run's full id in the description: the name carries only its first 8 characters (the reaper needs the run).
+      // The run's full id in the description: the name carries only a fragment of it (the reaper needs the run).
       const run = Context.current().info.workflowExecution?.runId;
       const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
       const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory }).catch(async (err: unknown) => {

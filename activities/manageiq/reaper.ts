@@ -1,6 +1,6 @@
 /**
  * The reaper's view of ManageIQ: snapshots manageiqSnapshot made. Their name is
- * `<prefix><yyyymmddThhmmss>-<first 8 characters of the run id>` (namePrefix, default "bo-") and
+ * `<prefix><yyyymmddThhmmss>-<run id's random tail, 12 hex>` (first 8 characters before that) and
  * their description starts with `[backup-orchestrator <runId>]`. Older snapshots carry only the 8
  * characters: the run is then looked up among the manageiqSnapshot runs of that VM (run ids are
  * time-ordered, so runs started close together share them: such a snapshot is kept, as its run
@@ -10,13 +10,14 @@
  */
 import { heartbeat } from '@temporalio/activity';
 import { VendorError } from '../../lib/errors';
+import { runIdMatches } from '../../lib/temporal/run-tag';
 import { runIdOfTag, type ReapObject, type ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
 import { createManageiqActivities, type ManageiqCollection } from './activities';
 import { ManageiqClient } from './client';
 
-/** A name manageiqSnapshot wrote: prefix (letters/digits ending in -, _ or .), UTC stamp, run id's first 8 characters. */
-const RUN_SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.]*[-_.]\d{8}T\d{6}-([0-9a-f]{8})$/;
+/** A name manageiqSnapshot wrote: prefix (letters/digits ending in -, _ or .), UTC stamp, run fragment (lib/temporal/run-tag). */
+const RUN_SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.]*[-_.]\d{8}T\d{6}-([0-9a-f]{12}|[0-9a-f]{8})$/;
 
 export function runPrefixOfSnapshotName(name: string): string | undefined {
   return RUN_SNAPSHOT_NAME.exec(name)?.[1];
@@ -44,7 +45,7 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
             const runPrefix = runPrefixOfSnapshotName(s.name);
             if (!runPrefix) continue;
             const tagged = runIdOfTag(s.description);
-            const runId = tagged?.startsWith(runPrefix) ? tagged : undefined;
+            const runId = tagged && runIdMatches(tagged, runPrefix) ? tagged : undefined;
             const what = collection === 'vms' ? 'VM' : 'instance';
             objects.push({
               vendor: 'manageiq',

@@ -48,7 +48,7 @@ test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 o
   const input = { ...(await example('manageiqSnapshot')), pollIntervalMs: 100 };
   const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', input);
 
-  assert.match(result.snapshot.name, /^bo-\d{8}T\d{6}-[0-9a-f-]{8}$/);
+  assert.match(result.snapshot.name, /^bo-\d{8}T\d{6}-[0-9a-f]{12}$/);
   assert.equal(result.task?.status, 'Ok');
   assert.deepEqual(result.duplicatesRemoved, []);
   assert.equal(result.retention.keep, 3);
@@ -137,6 +137,21 @@ test('a create whose reply was lost is retried: the retry adopts the queued crea
   assert.equal(ours.length, 1);
   assert.equal(ours[0]!.id, result.snapshot.id);
   assert.deepEqual(result.duplicatesRemoved, []);
+});
+
+test('two runs started in the same second on two VMs each make and keep their own snapshot', async () => {
+  // Snapshot names once carried the run id's head, which UUIDv7 runs started together share: the
+  // second run then adopted the first one's create task (another VM) and failed at confirm.
+  while (Date.now() % 1000 > 300) await new Promise((r) => setTimeout(r, 20));
+  const vms = [h.sim.demo.vmId, h.sim.demo.otherVmId];
+  const handles = await Promise.all(vms.map((resourceId) => h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId, pollIntervalMs: 100 })));
+  const results = await Promise.all(handles.map((handle) => handle.result() as Promise<ManageiqSnapshotResult>));
+  assert.notEqual(results[0]!.snapshot.name, results[1]!.snapshot.name);
+  for (const [i, resourceId] of vms.entries()) {
+    const snapshots = (await h.sim.snapshotsOf(resourceId)).map((snap) => snap.name);
+    assert.ok(snapshots.includes(results[i]!.snapshot.name), `VM ${resourceId} holds its run's snapshot: ${snapshots.join(', ')}`);
+    assert.ok(!snapshots.includes(results[1 - i]!.snapshot.name), `and not the other run's`);
+  }
 });
 
 test('a garbled reply to the create fails the run at create; the snapshot its still-queued task makes is removed too', async () => {

@@ -16,6 +16,7 @@ import { startManageiqSimulator } from '../helpers/manageiq-harness';
 import { startOnappSimulator } from '../helpers/onapp-harness';
 import { AZURE_TEST_SECRET, startAzureSim } from '../helpers/azure-harness';
 import { eventually } from '../helpers/azure-inspect';
+import { runIdTail } from '../../lib/temporal/run-tag';
 
 let h: Harness;
 let miq: Awaited<ReturnType<typeof startManageiqSimulator>>;
@@ -60,7 +61,6 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
 
   // --- ManageIQ: a completed run's snapshot (retention keeps it), one left by a terminated run, one of a live run.
   // (otherVmId carries two tool-named snapshots of runs Temporal never saw: a run there makes the reaper look at them.)
-  // One after the other: two runs started in the same second would share a snapshot name (run ids are time-ordered).
   await h.execute('manageiqSnapshot', miqInput(vmId), 'miq-kept');
   await h.execute('manageiqSnapshot', miqInput(otherVmId), 'miq-other');
   // A run terminated in "retention": its snapshot was confirmed, so it is the run's product (held there by a failing retention query).
@@ -74,8 +74,8 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   await step(miqDoomed, 'task');
   await miqDoomed.terminate('simulating an operator terminating the run');
   const miqDoomedRunId = await runIdOf(miqDoomed);
-  const miqDoomedPrefix = miqDoomedRunId.slice(0, 8);
-  // Run ids are time-ordered: runs started close together share their first 8 characters; the description carries the whole id.
+  const miqDoomedTail = runIdTail(miqDoomedRunId);
+  // The name carries the run id's random tail; the description carries the whole id.
   const madeBy = (runId: string) => (s: object) => String((s as { description?: string }).description ?? '').includes(runId);
   await eventually(() => miq.snapshotsOf(vmId), (s) => s.some(madeBy(miqDoomedRunId)));
 
@@ -138,7 +138,7 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   assert.deepEqual(orphanRuns(result), doomedRuns);
   assert.deepEqual(result.removed.map((o) => `${o.vendor}:${o.kind}`).sort(), ['azure:ilr-session', 'azure:ilr-session', 'manageiq:snapshot', 'onapp:backup']);
   // The result names each object, per vendor.
-  assert.match(result.vendors.manageiq!.removed.join('\n'), new RegExp(`snapshot bo-\\d{8}T\\d{6}-${miqDoomedPrefix} \\(id \\d+\\) of VM ${vmId}`));
+  assert.match(result.vendors.manageiq!.removed.join('\n'), new RegExp(`snapshot bo-\\d{8}T\\d{6}-${miqDoomedTail} \\(id \\d+\\) of VM ${vmId}`));
   assert.match(result.vendors.onapp!.removed.join('\n'), new RegExp(`(unfinished )?incremental backup ${doomedBackup.id} of virtual server ${onapp.demo.vmId}`));
   assert.match(result.vendors.azure!.removed.join('\n'), new RegExp(`file recovery connection of .*db-01 at recovery point ${rpDoomed!.name}`));
   const openRuns = result.keptForOpenRuns.map((o) => `${o.vendor}:${o.runId}:${o.runStatus}`).sort();
