@@ -27,7 +27,7 @@ COPY tsconfig.json ./
 
 # Workflows are bundled once at build time: the worker starts fast and every replica runs the same code.
 RUN node --import tsx scripts/bundle-workflows.ts "$WORKFLOW_BUNDLE_PATH" \
- && mkdir -p /backup && chown node:node /backup
+ && mkdir -p /backup /var/lib/backup-orchestrator && chown node:node /backup /var/lib/backup-orchestrator
 
 USER node
 EXPOSE 9464
