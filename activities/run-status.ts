@@ -21,21 +21,9 @@ function stateOf(execution: WorkflowExecutionInfo): RunState {
 
 export function createRunStatusActivities() {
   return {
-    /** Status of each run id: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, … or UNKNOWN when visibility has no record. */
-    async runStatuses(input: { runIds: string[] }): Promise<Record<string, string>> {
-      const { client } = Context.current();
-      const statuses: Record<string, string> = {};
-      for (const runId of new Set(input.runIds)) {
-        statuses[runId] = 'UNKNOWN';
-        for await (const execution of client.workflow.list({ query: `RunId = "${runId.replace(/"/g, '')}"` })) statuses[runId] = execution.status.name;
-        Context.current().heartbeat();
-      }
-      return statuses;
-    },
-
     /**
      * Status and last step of each run, by its id, or by the first characters of its id among the
-     * runs of a workflow type for one VM (ManageIQ snapshot names carry 8). Keyed by the id as
+     * runs of a workflow type for one VM (ManageIQ snapshot names carry a fragment: lib/temporal/run-tag). Keyed by the id as
      * given; UNKNOWN when visibility has no such run, or more than one run matches the prefix.
      */
     async runStates(input: { runs: Array<{ runId: string; lookup?: { workflowType: string; vmId: string } }> }): Promise<Record<string, RunState>> {

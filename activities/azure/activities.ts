@@ -4,7 +4,8 @@
  * (async operations, cancellation) poll inside the activity with heartbeats.
  */
 import { Context, heartbeat, sleep } from '@temporalio/activity';
-import { ErrorTypes, VendorError, mayStillBeHandled, nonRetryable } from '../../lib/errors';
+import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { failAfterLateCreateGrace } from '../late-create';
 import type { EndpointClients } from '../endpoint-clients';
 import { AzureClient, type AsyncOutcome, type TrackOptions } from './client';
 import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, writeFileRecoveryRecord, type StoredFileRecovery } from './file-recovery-store';
@@ -90,15 +91,6 @@ function tracking(pollMs: number, details?: () => unknown): TrackOptions {
       heartbeat(details?.());
     },
   };
-}
-
-/**
- * A create (backup trigger, ILR provision) whose answer timed out may still reach Azure: wait one
- * more client timeout, heartbeating, before failing the attempt, so the retry finds what it made.
- */
-async function graceAfterTimeout(client: AzureClient, err: unknown): Promise<never> {
-  if (mayStillBeHandled(err)) await tracking(1_000).wait!(client.profile.timeoutMs ?? 30_000);
-  throw err;
 }
 
 const vmNameOf = (resourceId: string) => resourceId.split('/').pop() ?? resourceId;
@@ -232,7 +224,7 @@ export function createAzureActivities(clients: EndpointClients) {
       const ended = await jobStartedSince(client, input.vmName, 'Backup', input.since);
       if (ended) return { jobId: ended, adopted: true, via: 'none' };
       const since = Date.now();
-      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => graceAfterTimeout(client, err));
+      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile.timeoutMs ?? 30_000));
       return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };
     },
 
@@ -326,7 +318,7 @@ export function createAzureActivities(clients: EndpointClients) {
         input.recoveryPoint,
         { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: input.recoveryPoint, virtualMachineId: input.sourceResourceId, initiatorName: input.initiatorName, renewExistingRegistration: true },
         tracking(input.pollMs),
-      ).catch((err: unknown) => graceAfterTimeout(client, err));
+      ).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile.timeoutMs ?? 30_000));
       let props = outcome.operation?.properties;
       if (!props && outcome.operationId) props = (await client.getItemOperationStatus(input.containerName, input.protectedItemName, outcome.operationId)).properties;
       if (!props || props.objectType !== 'OperationStatusProvisionILRExtendedInfo') {

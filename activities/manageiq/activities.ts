@@ -4,7 +4,8 @@
  * recomputes what to delete from the appliance's list each time.
  */
 import { Context, heartbeat, sleep } from '@temporalio/activity';
-import { ErrorTypes, VendorError, mayStillBeHandled, nonRetryable } from '../../lib/errors';
+import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { failAfterLateCreateGrace } from '../late-create';
 import type { EndpointClients } from '../endpoint-clients';
 import { ManageiqClient } from './client';
 import type { ManageiqActionResult, ManageiqCollection, ManageiqSnapshot, ManageiqTask } from './schemas';
@@ -97,11 +98,9 @@ export function createManageiqActivities(clients: EndpointClients) {
       // The run's full id in the description: the name carries only a fragment of it (the reaper needs the run).
       const run = Context.current().info.workflowExecution?.runId;
       const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
-      const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory }).catch(async (err: unknown) => {
-        // A create that timed out may still reach the appliance: give it one more client timeout before the retry looks for its task.
-        if (mayStillBeHandled(err)) await sleep(clients.profile(input.endpoint, 'manageiq').timeoutMs ?? 30_000);
-        throw err;
-      });
+      const result = await client
+        .createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory })
+        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'manageiq').timeoutMs ?? 30_000));
       return { taskId: result.taskId, message: result.message };
     },
 
