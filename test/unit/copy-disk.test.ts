@@ -124,3 +124,23 @@ test('heartbeats carry only offsets already written to the part file, growing, a
     await rm(s.dir, { recursive: true, force: true });
   }
 });
+
+test('a fast copy checkpoints by bytes written, not only by time: durable offsets come every checkpointBytes', async () => {
+  const size = 32 * CHUNK;
+  const s = await setup(size);
+  try {
+    // No time-based checkpoint can come within the copy; only the byte count can trigger one.
+    const settings: CopySettings = { ...s.settings, checkpointMs: 3_600_000, checkpointBytes: 4 * CHUNK };
+    const env = new MockActivityEnvironment({ attempt: 1 });
+    const offsets: number[] = [];
+    env.on('heartbeat', (d: { offset: number }) => offsets.push(d.offset));
+    const result = await run(env, settings, s.input);
+    assert.equal(result.sha256, s.sha256);
+    const inTheMiddle = offsets.filter((o) => o > 0 && o < size);
+    // One sync at a time runs in the background, so not every 4-chunk mark gets its own; several do.
+    assert.ok(inTheMiddle.length >= 2, `checkpoints during the copy: ${offsets.join(', ')}`);
+    for (const o of inTheMiddle) assert.equal(o % CHUNK, 0, `a checkpoint ends on a chunk: ${o}`);
+  } finally {
+    await rm(s.dir, { recursive: true, force: true });
+  }
+});
