@@ -14,6 +14,7 @@ import { profileRun, type RunProfile } from './lib/history';
 import { median, p95, round } from './lib/stats';
 import { rm } from 'node:fs/promises';
 import { repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
+import { cpuSince, findDevServerPid, sampleCpu } from './lib/cpu';
 
 /** The worker settings both sides share (the production defaults of workers/worker-factory.ts). */
 export const WORKER_SETTINGS = { mainMaxConcurrentActivities: 100, copyMaxConcurrent: 4, copyFilesMaxConcurrent: 16 } as const;
@@ -27,7 +28,18 @@ export interface ThroughputOptions {
 
 export interface ThroughputResult {
   n: number;
-  runs: Array<{ oursPerSecond: number; limitPerSecond: number; ratio: number; oursMs: number; limitMs: number; failed: number }>;
+  runs: Array<{
+    oursPerSecond: number;
+    limitPerSecond: number;
+    ratio: number;
+    oursMs: number;
+    limitMs: number;
+    failed: number;
+    /** CPU milliseconds per workflow run: this process (workers, simulator, client) and the dev server. */
+    cpuPerRun: { ours: { self: number; server: number }; limit: { self: number; server: number } };
+  }>;
+  /** Medians over the runs of cpuPerRun: on a saturated machine, throughput follows CPU per run. */
+  cpuPerRunMedian: { ours: { self: number; server: number }; limit: { self: number; server: number } };
   activitiesPerBackup: number;
   sequence: string;
   ratioMedian: number;
@@ -145,14 +157,17 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     await warmLimit.result();
     log(`  a backup runs ${shape.activities} activities (${shape.sequence}), ${shape.events} history events`);
 
+    const serverPid = findDevServerPid();
+    if (serverPid === undefined) log('  (the dev server process was not found: its CPU is reported as NaN)');
     const runs: ThroughputResult['runs'] = [];
     const loaded: RunProfile[] = [];
     const loadedLimit: RunProfile[] = [];
     for (let run = 1; run <= options.runs; run++) {
       // Alternate which side goes first so that neither always gets the warmer machine.
       const order = run % 2 === 1 ? (['ours', 'limit'] as const) : (['limit', 'ours'] as const);
-      const measured: Record<string, { ms: number; failed: number; handles: Awaited<ReturnType<typeof env.client.workflow.start>>[] }> = {};
+      const measured: Record<string, { ms: number; failed: number; cpu: { self: number; server: number }; handles: Awaited<ReturnType<typeof env.client.workflow.start>>[] }> = {};
       for (const side of order) {
+        const cpu0 = sampleCpu(serverPid);
         const t0 = performance.now();
         const handles = await Promise.all(
           Array.from({ length: options.n }, (_, i) =>
@@ -162,7 +177,9 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
           ),
         );
         const results = await Promise.allSettled(handles.map((h) => h.result()));
-        measured[side] = { ms: performance.now() - t0, failed: results.filter((r) => r.status === 'rejected').length, handles };
+        const ms = performance.now() - t0;
+        const cpu = cpuSince(cpu0, serverPid);
+        measured[side] = { ms, failed: results.filter((r) => r.status === 'rejected').length, cpu: { self: Math.round(cpu.selfMs / options.n), server: Math.round(cpu.serverMs / options.n) }, handles };
         const firstFailure = results.find((r) => r.status === 'rejected');
         if (firstFailure) log(`  ${side}: ${measured[side].failed} of ${options.n} failed, e.g. ${(firstFailure as PromiseRejectedResult).reason?.cause?.message ?? firstFailure.reason}`);
       }
@@ -170,8 +187,12 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
       const limit = measured.limit!;
       const oursPerSecond = (options.n - ours.failed) / (ours.ms / 1000);
       const limitPerSecond = options.n / (limit.ms / 1000);
-      runs.push({ oursPerSecond: round(oursPerSecond), limitPerSecond: round(limitPerSecond), ratio: round(oursPerSecond / limitPerSecond), oursMs: Math.round(ours.ms), limitMs: Math.round(limit.ms), failed: ours.failed });
-      log(`  run ${run}: ours ${oursPerSecond.toFixed(2)}/s, limit ${limitPerSecond.toFixed(2)}/s, ratio ${(oursPerSecond / limitPerSecond).toFixed(3)}`);
+      const cpuPerRun = { ours: ours.cpu, limit: limit.cpu };
+      runs.push({ oursPerSecond: round(oursPerSecond), limitPerSecond: round(limitPerSecond), ratio: round(oursPerSecond / limitPerSecond), oursMs: Math.round(ours.ms), limitMs: Math.round(limit.ms), failed: ours.failed, cpuPerRun });
+      log(
+        `  run ${run}: ours ${oursPerSecond.toFixed(2)}/s, limit ${limitPerSecond.toFixed(2)}/s, ratio ${(oursPerSecond / limitPerSecond).toFixed(3)}; ` +
+          `CPU ms per run (this process + server): ours ${ours.cpu.self} + ${ours.cpu.server}, limit ${limit.cpu.self} + ${limit.cpu.server}`,
+      );
       if (run === options.runs) {
         loaded.push(...(await Promise.all(ours.handles.map((h) => profileRun(h)))));
         loadedLimit.push(...(await Promise.all(limit.handles.map((h) => profileRun(h)))));
@@ -199,6 +220,10 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
       ratioMedian: round(median(runs.map((r) => r.ratio))),
       oursPerSecondMedian: round(median(runs.map((r) => r.oursPerSecond))),
       limitPerSecondMedian: round(median(runs.map((r) => r.limitPerSecond))),
+      cpuPerRunMedian: {
+        ours: { self: median(runs.map((r) => r.cpuPerRun.ours.self)), server: median(runs.map((r) => r.cpuPerRun.ours.server)) },
+        limit: { self: median(runs.map((r) => r.cpuPerRun.limit.self)), server: median(runs.map((r) => r.cpuPerRun.limit.server)) },
+      },
       overhead: { underLoad: summarize(loaded), unloaded: summarize(unloaded) },
       eventsPerBackup: median(loaded.map((p) => p.events)),
       stepsUnderLoad,
