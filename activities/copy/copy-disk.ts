@@ -11,7 +11,7 @@ import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { locateDevice } from './device-locator';
-import { repositoryPath } from './repository';
+import { repositoryPath, syncDirectory } from './repository';
 
 export interface CopySettings {
   repositoryRoot: string;
@@ -215,6 +215,7 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     throw nonRetryable(`device ${device.path} gave ${offset} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
   }
   await rename(partPath, finalPath);
+  await syncDirectory(dirname(finalPath));
   return {
     path: finalPath,
     bytes: offset,
