@@ -4,7 +4,7 @@
  * and the file paths travel through Temporal. The requester reads them on the worker host (or a
  * shared folder) with `readFileRecoveryCredentials`; revoking the connection deletes them.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AzureProfile } from '../../lib/config/endpoints';
 
@@ -60,7 +60,6 @@ export async function storeFileRecovery(
 export async function readFileRecoveryCredentials(root: string, ref: string): Promise<{ scriptPath: string; script: Buffer; password: string }> {
   const directory = join(root, ref);
   const password = (await readFile(join(directory, 'password.txt'), 'utf8')).trim();
-  const { readdir } = await import('node:fs/promises');
   const scriptName = (await readdir(directory)).find((f) => f !== 'password.txt' && f !== SESSION_RECORD);
   if (!scriptName) throw new Error(`no file-recovery script under ${directory}`);
   const scriptPath = join(directory, scriptName);
@@ -88,7 +87,6 @@ export async function writeFileRecoveryRecord(root: string, ref: string, record:
 
 /** Every recorded connection under the root (for the reaper), with its folder's ref. */
 export async function listFileRecoveryRecords(root: string): Promise<Array<FileRecoveryRecord & { ref: string }>> {
-  const { readdir } = await import('node:fs/promises');
   const records: Array<FileRecoveryRecord & { ref: string }> = [];
   for (const ref of await readdir(root).catch(() => [] as string[])) {
     const text = await readFile(join(root, ref, SESSION_RECORD), 'utf8').catch(() => undefined);
