@@ -1,18 +1,13 @@
 /**
  * A create (snapshot, backup trigger, ILR provision) whose answer timed out may still reach the
  * vendor after the client gave up. Before the attempt fails, wait one more client timeout, so the
- * retry finds (adopts) what the late request made instead of creating it again. Heartbeats every
- * second meanwhile: the wait never trips a heartbeat timeout, and a cancel still arrives.
+ * retry finds (adopts) what the late request made instead of creating it again, heartbeating
+ * meanwhile (heartbeatSleep).
  */
-import { heartbeat, sleep } from '@temporalio/activity';
 import { mayStillBeHandled } from '../lib/errors';
+import { heartbeatSleep } from './heartbeat-sleep';
 
 export async function failAfterLateCreateGrace(err: unknown, clientTimeoutMs: number): Promise<never> {
-  if (mayStillBeHandled(err)) {
-    for (let left = clientTimeoutMs; left > 0; left -= 1_000) {
-      heartbeat();
-      await sleep(Math.min(1_000, left));
-    }
-  }
+  if (mayStillBeHandled(err)) await heartbeatSleep(clientTimeoutMs);
   throw err;
 }

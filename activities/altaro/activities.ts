@@ -3,7 +3,8 @@
  * never leaves a session open whatever happens to it (see docs/altaro.md). No token ever leaves
  * this module: inputs and results carry the endpoint name, the VM ref and the OperationGuid only.
  */
-import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
+import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
 import type { EndpointClients } from '../endpoint-clients';
@@ -56,18 +57,6 @@ export interface ReportResult {
 
 function sample(st: AltaroOperationStatus): { status: string; percent: number; subOperation?: string } {
   return { status: st.Status, percent: Math.max(0, Math.min(100, Math.round(st.Percentage ?? 0))), subOperation: st.SubOperation ?? undefined };
-}
-
-/** Sleeps in short pieces with a heartbeat in between, so cancellation and liveness stay prompt. */
-async function heartbeatSleep(ms: number, details?: unknown): Promise<void> {
-  let left = ms;
-  while (left > 0) {
-    const piece = Math.min(left, 1_000);
-    heartbeat(details);
-    await sleep(piece);
-    left -= piece;
-  }
-  heartbeat(details);
 }
 
 function sortNewestFirst(reports: AltaroReport[]): Array<AltaroReport & { t: number }> {

@@ -3,7 +3,8 @@
  * adopts the job an earlier attempt started, revoke/disable accept "already gone". Long waits
  * (async operations, cancellation) poll inside the activity with heartbeats.
  */
-import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import { failAfterLateCreateGrace } from '../late-create';
 import type { EndpointClients } from '../endpoint-clients';
@@ -85,11 +86,7 @@ function rpInfo(rp: AzureRecoveryPoint): AzureRecoveryPointInfo {
 function tracking(pollMs: number, details?: () => unknown): TrackOptions {
   return {
     pollMs,
-    wait: async (ms) => {
-      heartbeat(details?.());
-      await sleep(ms);
-      heartbeat(details?.());
-    },
+    wait: (ms) => heartbeatSleep(ms, details?.()),
   };
 }
 
@@ -205,8 +202,7 @@ export function createAzureActivities(clients: EndpointClients) {
       const vmName = input.protectedItemName.split(';').pop()!;
       for (const job of await client.findJobs(vmName, 'ConfigureBackup', 'InProgress')) {
         while (!summarizeJob(await client.getJob(job.name)).terminal) {
-          heartbeat({ jobId: job.name });
-          await sleep(input.pollMs);
+          await heartbeatSleep(input.pollMs, { jobId: job.name });
         }
       }
       return { result: await client.disableProtection(input.containerName, input.protectedItemName, tracking(input.pollMs)) };
@@ -254,8 +250,7 @@ export function createAzureActivities(clients: EndpointClients) {
       for (;;) {
         job = summarizeJob(await client.getJob(jobId));
         if (job.terminal) return job;
-        heartbeat({ jobId, status: job.status });
-        await sleep(input.pollMs);
+        await heartbeatSleep(input.pollMs, { jobId, status: job.status });
       }
     },
 

@@ -3,7 +3,8 @@
  * remove. Each one is safe to retry: a take adopts the backup an earlier attempt of the same run
  * started (recognised by the run tag in its note), a delete treats "already gone" as done.
  */
-import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OnappClient, type OnappBackupKind } from './client';
@@ -89,8 +90,7 @@ export function createOnappActivities(clients: EndpointClients) {
         if (Date.now() >= input.deadline) {
           throw nonRetryable(`backup ${input.backupId} is still not built after ${polls} polls (gave up at ${new Date(input.deadline).toISOString()})`, ErrorTypes.stuck);
         }
-        heartbeat({ polls });
-        await sleep(input.pollMs);
+        await heartbeatSleep(input.pollMs, { polls });
       }
     },
 

@@ -2,7 +2,8 @@
  * oVirt activities: one per step of "Backing Up a Virtual Machine". Each one is safe to retry:
  * creates adopt what an earlier attempt made, removes treat "already gone" as done.
  */
-import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
+import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OvirtClient, type AttachedDisk } from './client';
@@ -74,8 +75,7 @@ async function pollUntil<T>(options: { everyMs: number; deadline: number; descri
     if (Date.now() >= options.deadline) {
       throw nonRetryable(`${options.describe}: gave up after waiting until ${new Date(options.deadline).toISOString()}`, ErrorTypes.stuck);
     }
-    heartbeat();
-    await sleep(options.everyMs);
+    await heartbeatSleep(options.everyMs);
   }
 }
 
