@@ -20,16 +20,9 @@ import type { Worker } from '@temporalio/worker';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 
-/** Workflow names exported by workflows/index.ts (read as text: workflow code is not run here). */
-export function registeredWorkflows(): string[] {
-  const text = readFileSync(join(root, 'workflows/index.ts'), 'utf8');
-  const names = new Set<string>();
-  for (const m of text.matchAll(/export\s*\{([^}]+)\}/g)) for (const part of m[1]!.split(',')) {
-    const name = part.trim().split(/\s+as\s+/).pop()?.trim();
-    if (name && !name.startsWith('type ')) names.add(name);
-  }
-  for (const m of text.matchAll(/export\s+(?:async\s+)?function\s+(\w+)/g)) names.add(m[1]!);
-  return [...names];
+/** Workflow names registered in workflows/index.ts (importing it runs no workflow code: each loads on first call). */
+export async function registeredWorkflows(): Promise<string[]> {
+  return Object.keys(await import('../workflows/index'));
 }
 
 export interface HistoryEventsResult {
@@ -64,7 +57,7 @@ export async function benchHistoryEvents(env: TestWorkflowEnvironment, bundles: 
     // Examples of different endpoints at once; of the same endpoint one after the other (they may
     // back up the same demo VM, which takes one snapshot at a time).
     const groups = new Map<string, string[]>();
-    for (const workflowType of registeredWorkflows()) {
+    for (const workflowType of await registeredWorkflows()) {
       // --quick only checks that the harness works: one example is enough.
       if (options.quick && workflowType !== 'ovirtSnapshotBackup') {
         perWorkflow.push({ workflowType, status: 'skipped', note: '--quick measures ovirtSnapshotBackup only' });
