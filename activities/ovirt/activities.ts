@@ -4,6 +4,7 @@
  */
 import { Context, heartbeat } from '@temporalio/activity';
 import { heartbeatSleep } from '../heartbeat-sleep';
+import { failAfterLateCreateGrace } from '../late-create';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OvirtClient, type AttachedDisk } from './client';
@@ -168,7 +169,10 @@ export function createOvirtActivities(clients: EndpointClients) {
       if (existing) return { snapshotId: existing['@_id'], adopted: true };
       // A snapshot meant to stay is marked so, so the reaper never takes it for a leftover.
       const description = `${tag}${input.keep ? ` ${KEPT_MARKER}` : ''} ${input.description}`;
-      const snapshot = await client.createSnapshot(input.vmId, description, input.diskIds, input.runId);
+      // A create whose answer timed out may still reach the engine: the retry must list after it lands.
+      const snapshot = await client
+        .createSnapshot(input.vmId, description, input.diskIds, input.runId)
+        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'ovirt').timeoutMs ?? 30_000));
       return { snapshotId: snapshot['@_id'], adopted: false };
     },
 
