@@ -5,9 +5,11 @@
  * meanwhile (heartbeatSleep).
  */
 import { mayStillBeHandled } from '../lib/errors';
+import { DEFAULT_HTTP_TIMEOUT_MS } from '../lib/http/http-client';
 import { heartbeatSleep } from './heartbeat-sleep';
 
-export async function failAfterLateCreateGrace(err: unknown, clientTimeoutMs: number): Promise<never> {
-  if (mayStillBeHandled(err)) await heartbeatSleep(clientTimeoutMs);
+/** `profile`: the endpoint profile whose client gave up (its timeout, or the HTTP layer's default). */
+export async function failAfterLateCreateGrace(err: unknown, profile: { timeoutMs?: number }): Promise<never> {
+  if (mayStillBeHandled(err)) await heartbeatSleep(profile.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS);
   throw err;
 }

@@ -220,7 +220,7 @@ export function createAzureActivities(clients: EndpointClients) {
       const ended = await jobStartedSince(client, input.vmName, 'Backup', input.since);
       if (ended) return { jobId: ended, adopted: true, via: 'none' };
       const since = Date.now();
-      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile.timeoutMs ?? 30_000));
+      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile));
       return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };
     },
 
@@ -313,7 +313,7 @@ export function createAzureActivities(clients: EndpointClients) {
         input.recoveryPoint,
         { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: input.recoveryPoint, virtualMachineId: input.sourceResourceId, initiatorName: input.initiatorName, renewExistingRegistration: true },
         tracking(input.pollMs),
-      ).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile.timeoutMs ?? 30_000));
+      ).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile));
       let props = outcome.operation?.properties;
       if (!props && outcome.operationId) props = (await client.getItemOperationStatus(input.containerName, input.protectedItemName, outcome.operationId)).properties;
       if (!props || props.objectType !== 'OperationStatusProvisionILRExtendedInfo') {

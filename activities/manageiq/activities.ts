@@ -100,7 +100,7 @@ export function createManageiqActivities(clients: EndpointClients) {
       const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
       const result = await client
         .createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory })
-        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'manageiq').timeoutMs ?? 30_000));
+        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'manageiq')));
       return { taskId: result.taskId, message: result.message };
     },
 

@@ -172,7 +172,7 @@ export function createOvirtActivities(clients: EndpointClients) {
       // A create whose answer timed out may still reach the engine: the retry must list after it lands.
       const snapshot = await client
         .createSnapshot(input.vmId, description, input.diskIds, input.runId)
-        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'ovirt').timeoutMs ?? 30_000));
+        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'ovirt')));
       return { snapshotId: snapshot['@_id'], adopted: false };
     },
 

@@ -5,6 +5,9 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { VendorError, isRetryableStatus, parseRetryAfter } from '../errors';
 
+/** How long a vendor call may take when its endpoint profile does not say. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+
 export interface HttpClientOptions {
   vendor: string;
   baseUrl: string;
@@ -44,7 +47,7 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.vendor = options.vendor;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
     this.defaultHeaders = options.defaultHeaders ?? {};
     this.agent = new Agent({
       connectTimeout: options.connectTimeoutMs ?? 10_000,
