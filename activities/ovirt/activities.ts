@@ -216,7 +216,7 @@ export function createOvirtActivities(clients: EndpointClients) {
     /** Attaches a snapshot disk to the proxy VM, or adopts the attachment an earlier attempt made. */
     async ovirtAttachSnapshotDisk(input: { endpoint: string; proxyVmId: string; diskId: string; snapshotId: string }): Promise<AttachedDisk & { adopted: boolean }> {
       const client = ovirt(input.endpoint);
-      const existing = (await client.listAttachments(input.proxyVmId)).find((a) => a.diskId === input.diskId);
+      const existing = await client.getAttachment(input.proxyVmId, input.diskId);
       if (existing) return { ...existing, adopted: true };
       return { ...(await client.attachSnapshotDisk(input.proxyVmId, input.diskId, input.snapshotId)), adopted: false };
     },
@@ -224,10 +224,9 @@ export function createOvirtActivities(clients: EndpointClients) {
     /** Detaches the disk from the proxy VM; a disk that is not attached (any more) counts as done. */
     async ovirtDetachDisk(input: { endpoint: string; proxyVmId: string; diskId: string }): Promise<{ alreadyDetached: boolean }> {
       const client = ovirt(input.endpoint);
-      const attachment = (await client.listAttachments(input.proxyVmId)).find((a) => a.diskId === input.diskId);
-      if (!attachment) return { alreadyDetached: true };
       try {
-        await client.detachDisk(input.proxyVmId, attachment.attachmentId);
+        // The engine names an attachment by its disk's id: no need to list the proxy's disks first.
+        await client.detachDisk(input.proxyVmId, input.diskId);
         return { alreadyDetached: false };
       } catch (err) {
         if (err instanceof VendorError && err.isNotFound) return { alreadyDetached: true };

@@ -235,6 +235,30 @@ export class OvirtClient {
     return items.map(toAttachedDisk);
   }
 
+  /**
+   * The disk's attachment to the VM, or undefined when it is not attached. The engine names an
+   * attachment by its disk's id, so this is one small read however many disks the VM holds (a
+   * backup proxy may hold one per backup in flight).
+   */
+  async getAttachment(vmId: string, diskId: string): Promise<AttachedDisk | undefined> {
+    try {
+      if (this.apiVersion === 'v3') {
+        const { disk } = await this.get(diskBody, `/vms/${enc(vmId)}/disks/${enc(diskId)}`);
+        const fields = disk as Record<string, unknown>;
+        return {
+          attachmentId: disk['@_id'],
+          diskId: disk['@_id'],
+          active: String(fields.active) !== 'false',
+          logicalName: typeof fields.logical_name === 'string' ? fields.logical_name : undefined,
+        };
+      }
+      return toAttachedDisk((await this.get(attachmentBody, `/vms/${enc(vmId)}/diskattachments/${enc(diskId)}`)).disk_attachment);
+    } catch (err) {
+      if (err instanceof VendorError && err.isNotFound) return undefined;
+      throw err;
+    }
+  }
+
   async attachSnapshotDisk(proxyVmId: string, diskId: string, snapshotId: string): Promise<AttachedDisk> {
     if (this.apiVersion === 'v3') {
       const req: HttpRequest = {

@@ -54,6 +54,25 @@ for (const variant of [
       assert.deepEqual(description.searchAttributes.BackupOutcome, ['completed']);
     });
 
+    test('attach and detach read only the disk’s own attachment, never the proxy’s whole list', async () => {
+      // A proxy serving many backups at once holds one attachment per disk in flight: listing them
+      // all on every attach and detach made each call's cost grow with the load.
+      const proxyDisks = variant.apiVersion === 'v4' ? 'diskattachments' : 'disks';
+      const proxy = `/vms/${h.demo.proxyVmId}/${proxyDisks}`;
+      h.simulator.calls.clear();
+      const manifest = (await h.client.workflow.execute('ovirtSnapshotBackup', {
+        taskQueue: h.taskQueue,
+        workflowId: `attach-by-id-${variant.apiVersion}-${Date.now()}`,
+        args: [h.input()],
+      })) as OvirtBackupManifest;
+      const diskIds = manifest.disks.map((d) => d.id).sort();
+      const onProxy = (method: string) => h.simulator.calls.matching(method, new RegExp(`^${proxy}(/|$)`)).map((c) => c.path);
+      assert.deepEqual(onProxy('GET').sort(), diskIds.map((id) => `${proxy}/${id}`), 'one look at each disk’s attachment before attaching it, and no list');
+      assert.equal(onProxy('POST').length, diskIds.length);
+      assert.deepEqual(onProxy('DELETE').sort(), diskIds.map((id) => `${proxy}/${id}`), 'each detach addresses the attachment by its disk id');
+      await assertClean(h);
+    });
+
     test('keepSnapshot leaves the snapshot on the engine, frozen at backup time', async () => {
       const manifest = (await h.client.workflow.execute('ovirtSnapshotBackup', {
         taskQueue: h.taskQueue,
