@@ -91,8 +91,23 @@ async function writeFully(out: FileHandle, buffer: Buffer, length: number, posit
  * to do), and only once that sync is done is their end heartbeated: the resume offset never points
  * past what is durably in the part file.
  */
-async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hash: Hash): Promise<CopyLoopResult> {
-  const chunk = settings.chunkBytes;
+/** Read sizes grow in these steps when a disk is smaller than a chunk. */
+const SMALL_READ_STEP = 64 * 1024;
+
+/**
+ * The size of each of the loop's two buffers: a chunk, or less when the disk is known to be smaller.
+ * Two chunk-sized buffers (16 MiB by default) are external memory the GC counts, and many small disks
+ * copied one after the other would pay for them in collections; a device larger than expected
+ * is still read to its end (in more reads), and then refused by the size check.
+ */
+export function copyBufferBytes(chunkBytes: number, expectedBytes: number | undefined, start: number): number {
+  if (expectedBytes === undefined) return chunkBytes;
+  const remaining = Math.max(expectedBytes - start, 1);
+  return Math.min(chunkBytes, Math.ceil(remaining / SMALL_READ_STEP) * SMALL_READ_STEP);
+}
+
+async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hash: Hash, bufferBytes: number): Promise<CopyLoopResult> {
+  const chunk = bufferBytes;
   const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
   const checkpointBytes = settings.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
   const buffers = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)] as const;
@@ -197,7 +212,7 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
       await out.truncate(offset);
       await hashPrefix(out, offset, hash, settings.chunkBytes);
     }
-    copied = await copyLoop(ctx, settings, source, out, offset, hash);
+    copied = await copyLoop(ctx, settings, source, out, offset, hash, copyBufferBytes(settings.chunkBytes, input.expectedBytes, offset));
   } catch (err) {
     await Promise.all([source.close(), out.close()]);
     if (ctx.cancellationSignal.aborted) {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../../activities/copy/copy-disk';
+import { copyBufferBytes, copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../../activities/copy/copy-disk';
 
 const DISK_ID = 'cccccccc-0001-4c8e-9a10-00000000c0de';
 const CHUNK = 64 * 1024;
@@ -144,3 +144,30 @@ test('a fast copy checkpoints by bytes written, not only by time: durable offset
     await rm(s.dir, { recursive: true, force: true });
   }
 });
+
+test('a disk smaller than a chunk is read through buffers of its own size (rounded up to 64 KiB), a larger or unknown one through chunks', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(copyBufferBytes(8 * MiB, 64 * 1024, 0), 64 * 1024);
+  assert.equal(copyBufferBytes(8 * MiB, 64 * 1024 + 1, 0), 128 * 1024);
+  assert.equal(copyBufferBytes(8 * MiB, 0, 0), 64 * 1024, 'an empty disk still gets a buffer to read its end with');
+  assert.equal(copyBufferBytes(8 * MiB, 3 * MiB, 2 * MiB), MiB, 'a resumed copy sizes for what is left');
+  assert.equal(copyBufferBytes(8 * MiB, 20 * MiB, 0), 8 * MiB);
+  assert.equal(copyBufferBytes(8 * MiB, undefined, 0), 8 * MiB);
+});
+
+for (const size of [1, 100_000, 3 * CHUNK + 5]) {
+  test(`with 1 MiB chunks, a ${size}-byte device is still copied exactly, and a device larger than the disk's size is refused`, async () => {
+    const s = await setup(size);
+    const settings = { ...s.settings, chunkBytes: 1024 * 1024 };
+    try {
+      const result = await run(new MockActivityEnvironment({ attempt: 1 }), settings, s.input);
+      assert.equal(result.sha256, s.sha256);
+      assert.ok((await readFile(s.image)).equals(s.device));
+      // The engine said the disk is smaller than what the device holds: the copy reads on past the
+      // buffers sized for the expected bytes, to the device's end, and refuses the mismatch.
+      await assert.rejects(run(new MockActivityEnvironment({ attempt: 1 }), settings, { ...s.input, fileName: 'short.raw', expectedBytes: Math.max(0, size - 1) }), new RegExp(`gave ${size} bytes but disk ${DISK_ID} is ${Math.max(0, size - 1)} bytes`));
+    } finally {
+      await rm(s.dir, { recursive: true, force: true });
+    }
+  });
+}
