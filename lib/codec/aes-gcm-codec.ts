@@ -5,6 +5,9 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import proto from '@temporalio/proto';
+
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -16,13 +19,34 @@ export interface CodecKeys {
   keys: Record<string, Buffer>;
 }
 
-/** What is encrypted: the whole original payload, metadata included, as JSON. */
-function serialize(payload: Payload): Buffer {
-  const metadata = Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-  return Buffer.from(JSON.stringify({ metadata, data: payload.data ? Buffer.from(payload.data).toString('base64') : undefined }));
+/**
+ * What is encrypted: the whole original payload, metadata included, as the Payload protobuf (as the
+ * SDK's own encryption samples do). Payloads written before that were JSON with base64 fields, a
+ * third larger and slower to build; they still decrypt: their plaintext starts with "{", which no
+ * encoded Payload does (its first byte is a field tag, 0x0a or 0x12).
+ */
+function serialize(payload: Payload): Uint8Array {
+  return ProtoPayload.encode({ metadata: payload.metadata, data: payload.data }).finish();
 }
 
+const JSON_OPEN_BRACE = 0x7b;
+
 function deserialize(bytes: Buffer): Payload {
+  if (bytes[0] === JSON_OPEN_BRACE) return deserializeJson(bytes);
+  const decoded = ProtoPayload.decode(bytes);
+  return {
+    metadata: Object.fromEntries(Object.entries(decoded.metadata ?? {}).map(([k, v]) => [k, plain(v)])),
+    // proto3 has no "no data", only empty data: what any payload becomes on its way through the server.
+    data: plain(decoded.data ?? new Uint8Array()),
+  };
+}
+
+/** protobufjs hands out Buffers (views of the plaintext); a Payload holds plain Uint8Arrays. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function deserializeJson(bytes: Buffer): Payload {
   const raw = JSON.parse(bytes.toString('utf8')) as { metadata: Record<string, string>; data?: string };
   return {
     metadata: Object.fromEntries(Object.entries(raw.metadata).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))])),

@@ -77,3 +77,30 @@ test('the secret scan finds a secret in plaintext, base64 and URL-encoded form',
   assert.deepEqual([...new Set(hits.map((h) => h.where))].sort(), ['a', 'b', 'c']);
   assert.ok(hits.some((h) => h.where === 'b' && h.form === 'base64'));
 });
+
+test('payloads encrypted in the earlier JSON format still decrypt (histories and schedules written before the protobuf format)', async () => {
+  // Made by the codec before it encoded payloads as protobuf, with the fixed key below.
+  const legacy = {
+    metadata: { encoding: new Uint8Array(Buffer.from(ENCRYPTED_ENCODING)), 'encryption-key-id': new Uint8Array(Buffer.from('legacy')) },
+    data: new Uint8Array(
+      Buffer.from(
+        'cayeruJmZvzE6pqvxp4eRGOvESGjEblHrGlEa0GMJFbx5HJ0ROs2FOgW7THE1xy8JsHGd54zRtZTsuFHH73Nk/hgpOz2DiBDMW/KdyeTfxaXJhOpOtgy/H4+WMZMZrlLZhzkrJYHXONS50C9Vd4nrEKG9VQE1lqBlDnjhbKKrFPC8XGMZPqaFeEp',
+        'base64',
+      ),
+    ),
+  };
+  const codec = new AesGcmCodec({ activeKeyId: 'new', keys: { legacy: Buffer.alloc(32, 7), new: key() } });
+  const [decoded] = await codec.decode([legacy]);
+  assert.deepEqual(defaultPayloadConverter.fromPayload(decoded!), { endpoint: 'ovirt-sim', vmId: 'web-01' });
+});
+
+test('the encrypted form is the Payload protobuf: smaller than the JSON form for a few KiB of XML, and exact for binary data', async () => {
+  const codec = new AesGcmCodec({ activeKeyId: 'k1', keys: { k1: key() } });
+  const ovf = defaultPayloadConverter.toPayload({ type: 'ovf', data: `<?xml version="1.0"?><Envelope>${'<Section a="b">text</Section>'.repeat(100)}</Envelope>` });
+  const [encoded] = await codec.encode([ovf]);
+  const jsonForm = JSON.stringify({ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(ovf.data!).toString('base64') });
+  assert.ok(encoded!.data!.length < jsonForm.length * 0.8, `${encoded!.data!.length} bytes encrypted against ${jsonForm.length} for the JSON form`);
+  const binary = { metadata: { encoding: new Uint8Array(Buffer.from('binary/plain')) }, data: new Uint8Array(randomBytes(300)) };
+  const [round] = await codec.decode(await codec.encode([binary]));
+  assert.deepEqual(round, binary);
+});
