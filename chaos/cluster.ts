@@ -9,10 +9,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { resolveTemporalCli } from '../lib/temporal/cli-path';
 import { searchAttributeArgs } from '../lib/temporal/search-attributes';
-import { workflowsPath } from '../workers/worker-factory';
+import { bundleWorkflows } from '../workers/workflow-bundle';
 import { freePort } from '../test/helpers/ports';
 
 const workerChildPath = fileURLToPath(new URL('./worker-child.ts', import.meta.url));
@@ -52,7 +51,7 @@ export class ChaosCluster {
     // scripts/run-tests.mjs bundles once for the whole suite; alone, the runner bundles for itself.
     let bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
     if (!bundlePath) {
-      const bundle = await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
+      const bundle = await bundleWorkflows({ trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} });
       bundlePath = join(dir, 'workflow-bundle.js');
       await writeFile(bundlePath, bundle.code);
     }

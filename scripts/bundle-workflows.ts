@@ -1,15 +1,11 @@
 /** Bundles the workflows once into a file, for the test run (and replay) to share. */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from '../workers/worker-factory';
+import { bundleWorkflows } from '../workers/workflow-bundle';
 
 const out = process.argv[2] ?? '.artifacts/workflow-bundle.js';
 const noop = () => undefined;
-const { code } = await bundleWorkflowCode({
-  workflowsPath,
-  logger: { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop },
-});
+const { code } = await bundleWorkflows({ trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop });
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, code);
 console.log(`workflow bundle: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -2,7 +2,6 @@
  * Builds the two kinds of worker from explicit settings, so the entry points, `npm start` and the
  * tests all run the same configuration.
  */
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createCopyActivities } from '../activities/copy/activities';
@@ -12,11 +11,11 @@ import type { EndpointRegistry } from '../lib/config/endpoints';
 import { createMainActivities } from './activities';
 import { metricsActivityInterceptor } from '../lib/metrics/activity-interceptor';
 import { repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
+import { workflowPreloadModules, workflowsPath } from './workflow-bundle';
 
 /** Worker tuning from lib/config/worker-settings.ts (env WORKER_MAX_*). */
 export type WorkerTuning = Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>>;
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 type Bundle = WorkerOptions['workflowBundle'];
 
@@ -40,7 +39,7 @@ export async function createMainWorker(settings: MainWorkerSettings): Promise<{ 
     connection: settings.connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath }),
+    ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath, bundlerOptions: { preloadModules: workflowPreloadModules } }),
     activities: createMainActivities(clients),
     dataConverter: settings.dataConverter,
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 100,

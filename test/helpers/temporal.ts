@@ -5,10 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, bundleWorkflowCode, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { allSearchAttributes } from '../../lib/temporal/search-attributes';
-import { workflowsPath } from '../../workers/worker-factory';
+import { bundleWorkflows } from '../../workers/workflow-bundle';
 
 /**
  * Worker logs (workflow, activity and SDK) are kept in memory so harnesses can scan them for
@@ -51,7 +51,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= (async () => {
     const path = process.env.WORKFLOW_BUNDLE_PATH;
     if (path) return { code: await readFile(path, 'utf8'), sourceMap: '' } as WorkflowBundleWithSourceMap;
-    return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+    return bundleWorkflows(quietLogger);
   })();
   return bundle;
 }
