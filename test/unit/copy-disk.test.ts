@@ -137,8 +137,10 @@ test('a fast copy checkpoints by bytes written, not only by time: durable offset
     const result = await run(env, settings, s.input);
     assert.equal(result.sha256, s.sha256);
     const inTheMiddle = offsets.filter((o) => o > 0 && o < size);
-    // One sync at a time runs in the background, so not every 4-chunk mark gets its own; several do.
-    assert.ok(inTheMiddle.length >= 2, `checkpoints during the copy: ${offsets.join(', ')}`);
+    // One sync at a time runs in the background, so how many 4-chunk marks get their own depends on
+    // how fast the disk syncs (only one did in a CI run on a busy disk); with no time-based
+    // checkpoint possible, any at all came from the byte count.
+    assert.ok(inTheMiddle.length >= 1, `checkpoints during the copy: ${offsets.join(', ')}`);
     for (const o of inTheMiddle) assert.equal(o % CHUNK, 0, `a checkpoint ends on a chunk: ${o}`);
   } finally {
     await rm(s.dir, { recursive: true, force: true });
