@@ -223,12 +223,7 @@ export class OvirtClient {
     if (this.apiVersion === 'v3') {
       const body = await this.get(disksBody, `/vms/${enc(vmId)}/disks`);
       const disks = body.disks === '' ? [] : asArray(body.disks.disk);
-      return disks.map((d) => ({
-        attachmentId: d['@_id'],
-        diskId: d['@_id'],
-        active: String((d as Record<string, unknown>).active) !== 'false',
-        logicalName: typeof (d as Record<string, unknown>).logical_name === 'string' ? ((d as Record<string, unknown>).logical_name as string) : undefined,
-      }));
+      return disks.map(toAttachedV3Disk);
     }
     const body = await this.get(attachmentsBody, `/vms/${enc(vmId)}/diskattachments`);
     const items = body.disk_attachments === '' ? [] : asArray(body.disk_attachments.disk_attachment);
@@ -243,14 +238,7 @@ export class OvirtClient {
   async getAttachment(vmId: string, diskId: string): Promise<AttachedDisk | undefined> {
     try {
       if (this.apiVersion === 'v3') {
-        const { disk } = await this.get(diskBody, `/vms/${enc(vmId)}/disks/${enc(diskId)}`);
-        const fields = disk as Record<string, unknown>;
-        return {
-          attachmentId: disk['@_id'],
-          diskId: disk['@_id'],
-          active: String(fields.active) !== 'false',
-          logicalName: typeof fields.logical_name === 'string' ? fields.logical_name : undefined,
-        };
+        return toAttachedV3Disk((await this.get(diskBody, `/vms/${enc(vmId)}/disks/${enc(diskId)}`)).disk);
       }
       return toAttachedDisk((await this.get(attachmentBody, `/vms/${enc(vmId)}/diskattachments/${enc(diskId)}`)).disk_attachment);
     } catch (err) {
@@ -293,6 +281,17 @@ export class OvirtClient {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/** v3 has no attachment object: a VM's disk is its own attachment, with `active` and `logical_name` on it. */
+function toAttachedV3Disk(d: OvirtDisk): AttachedDisk {
+  const fields = d as Record<string, unknown>;
+  return {
+    attachmentId: d['@_id'],
+    diskId: d['@_id'],
+    active: String(fields.active) !== 'false',
+    logicalName: typeof fields.logical_name === 'string' ? fields.logical_name : undefined,
+  };
 }
 
 function toAttachedDisk(a: OvirtAttachment): AttachedDisk {
