@@ -16,7 +16,6 @@ import { workflowPreloadModules, workflowsPath } from './workflow-bundle';
 /** Worker tuning from lib/config/worker-settings.ts (env WORKER_MAX_*). */
 export type WorkerTuning = Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>>;
 
-
 type Bundle = WorkerOptions['workflowBundle'];
 
 export interface MainWorkerSettings {

@@ -83,14 +83,6 @@ async function writeFully(out: FileHandle, buffer: Buffer, length: number, posit
   }
 }
 
-/**
- * Copies the device from `start` to its end into `out` at the same offsets, hashing every byte once.
- * Two fixed buffers: the next chunk is read while the current one is written and hashed. Every
- * checkpointBytes (or checkpointMs, whichever comes first) the bytes written so far are fdatasync'ed
- * in the background (so the disk works while the copy goes on, and the final fsync has little left
- * to do), and only once that sync is done is their end heartbeated: the resume offset never points
- * past what is durably in the part file.
- */
 /** Read sizes grow in these steps when a disk is smaller than a chunk. */
 const SMALL_READ_STEP = 64 * 1024;
 
@@ -106,8 +98,15 @@ export function copyBufferBytes(chunkBytes: number, expectedBytes: number | unde
   return Math.min(chunkBytes, Math.ceil(remaining / SMALL_READ_STEP) * SMALL_READ_STEP);
 }
 
-async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hash: Hash, bufferBytes: number): Promise<CopyLoopResult> {
-  const chunk = bufferBytes;
+/**
+ * Copies the device from `start` to its end into `out` at the same offsets, hashing every byte once.
+ * Two fixed buffers: the next chunk is read while the current one is written and hashed. Every
+ * checkpointBytes (or checkpointMs, whichever comes first) the bytes written so far are fdatasync'ed
+ * in the background (so the disk works while the copy goes on, and the final fsync has little left
+ * to do), and only once that sync is done is their end heartbeated: the resume offset never points
+ * past what is durably in the part file.
+ */
+async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hash: Hash, chunk: number): Promise<CopyLoopResult> {
   const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
   const checkpointBytes = settings.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
   const buffers = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)] as const;
