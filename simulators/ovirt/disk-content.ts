@@ -3,9 +3,9 @@
  * for snapshots, and device links that make an attached snapshot disk visible to the proxy VM.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { DiskInterface } from './state';
 
 const CHUNK = 1 << 20;
@@ -90,15 +90,26 @@ function kernelName(prefix: string, index: number): string {
 const MANAGED_LINK = /^(sd|vd)[a-z]+$/;
 const MANAGED_BY_ID = /^(scsi-0QEMU_QEMU_HARDDISK_|virtio-)/;
 
-/** The proxy VM's /dev, as a directory of symlinks. */
+/**
+ * The proxy VM's /dev, as a directory of symlinks. The kernel names in use are kept in memory (the
+ * directory is the simulator's own), so a plug does not stat every name below its own: with
+ * hundreds of disks attached that scan was most of the simulator's time in the throughput bench.
+ * Links are made and removed with asynchronous calls, off the event loop that serves every request.
+ */
 export class DeviceDirectory {
+  private readonly inUse = new Set<string>();
+
   constructor(readonly root: string) {}
 
   /** Creates the directory and removes links left over from an earlier run. */
   init(): void {
+    this.inUse.clear();
     mkdirSync(join(this.root, 'by-id'), { recursive: true });
     for (const name of readdirSync(this.root)) {
-      if (MANAGED_LINK.test(name) && isSymlink(join(this.root, name))) unlinkSync(join(this.root, name));
+      if (!MANAGED_LINK.test(name)) continue;
+      // Something else the simulator did not make holds the name: leave it, and do not hand it out.
+      if (isSymlink(join(this.root, name))) unlinkSync(join(this.root, name));
+      else this.inUse.add(name);
     }
     for (const name of readdirSync(join(this.root, 'by-id'))) {
       if (MANAGED_BY_ID.test(name) && isSymlink(join(this.root, 'by-id', name))) unlinkSync(join(this.root, 'by-id', name));
@@ -107,29 +118,36 @@ export class DeviceDirectory {
 
   /**
    * Plugs an image in: `<root>/sdX` (or vdX for virtio) → the image, and `<root>/by-id/<name>` → `../sdX`.
-   * `reserved` holds kernel names the guest already uses (its boot disk).
+   * `reserved` holds kernel names the guest already uses (its boot disk). The name is taken before
+   * the first await, so concurrent plugs get different names.
    */
-  plug(diskId: string, iface: DiskInterface, image: string, reserved: Set<string>): { logicalName: string; paths: string[] } {
-    mkdirSync(join(this.root, 'by-id'), { recursive: true });
+  async plug(diskId: string, iface: DiskInterface, image: string, reserved: Set<string>): Promise<{ logicalName: string; paths: string[] }> {
     const prefix = iface === 'virtio' ? 'vd' : 'sd';
     let index = 0;
     let name = kernelName(prefix, index);
-    while (reserved.has(name) || existsOrLink(join(this.root, name))) name = kernelName(prefix, ++index);
+    while (reserved.has(name) || this.inUse.has(name)) name = kernelName(prefix, ++index);
+    this.inUse.add(name);
     const device = join(this.root, name);
     const byId = join(this.root, 'by-id', byIdName(diskId, iface));
-    symlinkSync(image, device);
-    if (existsOrLink(byId)) unlinkSync(byId);
-    symlinkSync(join('..', name), byId);
+    try {
+      await symlink(image, device);
+      await rm(byId, { force: true });
+      await symlink(join('..', name), byId);
+    } catch (err) {
+      await this.unplug([device]);
+      throw err;
+    }
     return { logicalName: device, paths: [byId, device] };
   }
 
-  unplug(paths: string[]): void {
+  async unplug(paths: string[]): Promise<void> {
     for (const path of paths) {
       try {
-        unlinkSync(path);
+        await unlink(path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
+      if (dirname(path) === this.root) this.inUse.delete(basename(path));
     }
   }
 }
@@ -140,8 +158,4 @@ function isSymlink(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function existsOrLink(path: string): boolean {
-  return existsSync(path) || isSymlink(path);
 }

@@ -190,14 +190,14 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     state.getVm(req.params.id!);
     return ok(ctx, views.attachmentView(state.getAttachment(req.params.id!, req.params.aid!)));
   });
-  on('POST', '/vms/:id/diskattachments', (req, ctx) => {
+  on('POST', '/vms/:id/diskattachments', async (req, ctx) => {
     v4Only(ctx, req);
     state.getVm(req.params.id!);
     const body = readBody(req, ['disk_attachment']);
     const disk = child(body, 'disk');
     const missing = [...(idOf(disk) ? [] : ['disk.id']), ...(text(body, 'interface') ? [] : ['interface'])];
     if (missing.length > 0) throw incomplete('DiskAttachment', missing);
-    const attachment = state.attachDisk(req.params.id!, {
+    const attachment = await state.attachDisk(req.params.id!, {
       diskId: idOf(disk)!,
       snapshotId: idOf(child(disk, 'snapshot')),
       active: bool(body, 'active') ?? false,
@@ -209,14 +209,14 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     });
     return created(req, ctx, views.attachmentView(attachment));
   });
-  on('DELETE', '/vms/:id/diskattachments/:aid', (req, ctx) => {
+  on('DELETE', '/vms/:id/diskattachments/:aid', async (req, ctx) => {
     v4Only(ctx, req);
     state.getVm(req.params.id!);
     state.getAttachment(req.params.id!, req.params.aid!);
     if (req.query.get('detach_only') === 'false') {
       throw new OvirtFault(409, 'Operation Failed', '[Cannot remove Virtual Disk. This simulator only detaches disks; use detach_only=true.]');
     }
-    state.detachDisk(req.params.id!, req.params.aid!);
+    await state.detachDisk(req.params.id!, req.params.aid!);
     return removed();
   });
 
@@ -231,13 +231,13 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     state.getVm(req.params.id!);
     return ok(ctx, views.vmDiskView(state.getAttachment(req.params.id!, req.params.did!), ctx));
   });
-  on('POST', '/vms/:id/disks', (req, ctx) => {
+  on('POST', '/vms/:id/disks', async (req, ctx) => {
     v3Only(ctx, req);
     state.getVm(req.params.id!);
     const body = readBody(req, ['disk']);
     const diskId = idOf(body);
     if (!diskId) throw incomplete('Disk', ['id']);
-    const attachment = state.attachDisk(req.params.id!, {
+    const attachment = await state.attachDisk(req.params.id!, {
       diskId,
       snapshotId: idOf(child(body, 'snapshot')),
       active: bool(body, 'active') ?? false,
@@ -249,7 +249,7 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     });
     return created(req, ctx, views.vmDiskView(attachment, ctx));
   });
-  on('DELETE', '/vms/:id/disks/:did', (req, ctx) => {
+  on('DELETE', '/vms/:id/disks/:did', async (req, ctx) => {
     v3Only(ctx, req);
     state.getVm(req.params.id!);
     state.getAttachment(req.params.id!, req.params.did!);
@@ -257,7 +257,7 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     if (!detach) {
       throw new OvirtFault(409, 'Operation Failed', '[Cannot remove Virtual Disk. This simulator only detaches disks; send <action><detach>true</detach></action>.]');
     }
-    state.detachDisk(req.params.id!, req.params.did!);
+    await state.detachDisk(req.params.id!, req.params.did!);
     return removed();
   });
 

@@ -128,6 +128,8 @@ export interface Attachment extends AttachInput {
   logicalName?: string;
   /** Device links made for this attachment, removed on detach. */
   devicePaths: string[];
+  /** The links being made: a detach that comes meanwhile waits for them, then removes them. */
+  plugging?: Promise<void>;
 }
 
 interface SnapshotDiskRecord {
@@ -241,7 +243,7 @@ export class OvirtState {
 
   /** Back to the demo inventory: no snapshots, attachments, jobs or events; disks pristine again. */
   reset(): void {
-    for (const a of this.attachments) this.devices.unplug(a.devicePaths);
+    // init() removes every device link the simulator made.
     this.devices.init();
     removeQuietlySync(this.snapshotsDir);
     mkdirSync(this.snapshotsDir, { recursive: true });
@@ -457,7 +459,8 @@ export class OvirtState {
     for (const s of [...this.snapshots.values()]) {
       if (s.deletedAt !== undefined && now >= s.deletedAt + this.options.snapshotDeleteMs) {
         this.snapshots.delete(s.id);
-        removeQuietlySync(join(this.snapshotsDir, s.id));
+        // The record is gone at once; its files go in the background, off the event loop.
+        void removeQuietly(join(this.snapshotsDir, s.id)).catch(() => undefined);
       }
     }
   }
@@ -560,7 +563,7 @@ export class OvirtState {
 
   // ---- attachments ----------------------------------------------------------------------------
 
-  attachDisk(vmId: string, input: AttachInput): Attachment {
+  async attachDisk(vmId: string, input: AttachInput): Promise<Attachment> {
     const vm = this.getVm(vmId);
     const disk = this.getDisk(input.diskId);
     this.sweep();
@@ -597,23 +600,34 @@ export class OvirtState {
       usesScsiReservation: input.usesScsiReservation,
       devicePaths: [],
     };
+    // Registered before the device links are made, so that a concurrent attach of the disk clashes.
+    this.attachments.push(attachment);
     // Only the proxy VM has a guest whose /dev we show, and only images have bytes.
     if (vm.id === OVIRT_DEMO.proxyVmId && input.active && image !== undefined) {
-      const plugged = this.devices.plug(disk.id, input.iface, image, new Set(vm.guestDevices));
-      attachment.logicalName = plugged.logicalName;
-      attachment.devicePaths = plugged.paths;
+      attachment.plugging = this.devices.plug(disk.id, input.iface, image, new Set(vm.guestDevices)).then((plugged) => {
+        attachment.logicalName = plugged.logicalName;
+        attachment.devicePaths = plugged.paths;
+      });
+      try {
+        await attachment.plugging;
+      } catch (err) {
+        this.attachments = this.attachments.filter((a) => a !== attachment);
+        throw err;
+      } finally {
+        attachment.plugging = undefined;
+      }
     }
-    this.attachments.push(attachment);
     const attachedSnapshotDisks = this.attachments.filter((a) => a.vmId === vm.id && a.snapshotId !== undefined).length;
     this.peaks.snapshotAttachmentsByVm[vm.id] = Math.max(this.peaks.snapshotAttachmentsByVm[vm.id] ?? 0, attachedSnapshotDisks);
     return attachment;
   }
 
-  detachDisk(vmId: string, diskId: string): void {
+  async detachDisk(vmId: string, diskId: string): Promise<void> {
     this.getVm(vmId);
     const attachment = this.getAttachment(vmId, diskId);
-    this.devices.unplug(attachment.devicePaths);
     this.attachments = this.attachments.filter((a) => a !== attachment);
+    await attachment.plugging?.catch(() => undefined);
+    await this.devices.unplug(attachment.devicePaths);
   }
 
   // ---- jobs and events ------------------------------------------------------------------------

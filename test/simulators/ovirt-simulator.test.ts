@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -242,6 +242,46 @@ test('v3 shapes: type instead of snapshot_type, All-Content header, disks under 
   const detached = await call('DELETE', `/vms/${OVIRT_DEMO.proxyVmId}/disks/${OVIRT_DEMO.dataDiskId}`, '<action><detach>true</detach></action>', v3);
   assert.equal(detached.status, 200);
   assert.equal((await call('DELETE', `/vms/${OVIRT_DEMO.vmId}/snapshots/${sid}`)).status, 200);
+});
+
+test('device names: concurrent attaches get distinct ones, a detached name is handed out again, a name the simulator did not make is skipped', async () => {
+  // A device node the simulator did not make (say, a disk hot-plugged by hand) keeps its name.
+  const foreign = join(deviceRoot, 'sdc');
+  await writeFile(foreign, 'not a link');
+  state.reset();
+  try {
+    const vm = OVIRT_DEMO.vmId;
+    const proxy = OVIRT_DEMO.proxyVmId;
+    const disks = [OVIRT_DEMO.osDiskId, OVIRT_DEMO.dataDiskId];
+    const snap = await call('POST', `/vms/${vm}/snapshots`, snapshotBody('names', disks));
+    assert.equal(snap.status, 201, snap.text);
+    const sid: string = snap.doc.snapshot['@_id'];
+    assert.equal((await waitForStatus(sid, 'ok')).snapshot_status, 'ok');
+    const attach = (diskId: string) =>
+      call('POST', `/vms/${proxy}/diskattachments`, `<disk_attachment><disk id="${diskId}"><snapshot id="${sid}"/></disk><active>true</active><bootable>false</bootable><interface>virtio_scsi</interface></disk_attachment>`);
+
+    const both = await Promise.all(disks.map(attach));
+    for (const r of both) assert.equal(r.status, 201, r.text);
+    const names = both.map((r) => r.doc.disk_attachment.logical_name as string);
+    // sda is the proxy's boot disk, sdc the foreign node.
+    assert.deepEqual([...names].sort(), [join(deviceRoot, 'sdb'), join(deviceRoot, 'sdd')]);
+    for (const name of names) assert.ok(lstatSync(name).isSymbolicLink(), name);
+    assert.equal(await readFile(foreign, 'utf8'), 'not a link');
+
+    const first = disks[names.indexOf(join(deviceRoot, 'sdb'))]!;
+    assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${first}?detach_only=true`)).status, 200);
+    assert.equal(existsSync(join(deviceRoot, 'sdb')), false);
+    const again = await attach(first);
+    assert.equal(again.status, 201, again.text);
+    assert.equal(again.doc.disk_attachment.logical_name, join(deviceRoot, 'sdb'));
+
+    for (const diskId of disks) assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${diskId}?detach_only=true`)).status, 200);
+    for (const name of names) assert.equal(existsSync(name), false, name);
+    assert.equal((await call('DELETE', `/vms/${vm}/snapshots/${sid}`)).status, 200);
+  } finally {
+    await rm(foreign, { force: true });
+    state.reset();
+  }
 });
 
 test('expired tokens answer 401; a new token works', async () => {
