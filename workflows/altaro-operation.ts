@@ -3,15 +3,15 @@
  * API no longer lists it, then decide the outcome from the VM's report. Cancelling the run aborts
  * the operation (abort-operation, non-cancellable) and waits until it is gone.
  */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
-import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { altaroBackupInput, altaroOperationInput, type AltaroInstructionKind, type AltaroOperationParsed } from './inputs/altaro-operation';
 import { describeFailure } from './shared/failures';
 import { ProgressTracker, type Progress, type StepTiming } from './shared/progress';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 import { Saga, summarizeUndo } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
+import { tagRun } from './shared/tag-run';
 
 export const ALTARO_STEPS = ['validate', 'instruct', 'track', 'report'] as const;
 
@@ -90,10 +90,7 @@ async function runAltaroOperation(
   const { endpoint, vmRef, kind } = input;
   const view: AltaroOperationView = { polls: 0 };
   (progress.current as AltaroProgress).operation = view;
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'altaro' },
-    { key: BackupVmId, value: vmRef },
-  ]);
+  tagRun('altaro', vmRef);
   const saga = new Saga();
   let timeline: OperationSample[] = [];
   let operationGuid: string | undefined;

@@ -1,9 +1,9 @@
 /** Pieces the Azure Backup workflows share: activity proxies, following a job, failures. */
-import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { AzureActivities, AzureJobSummary } from '../activities/azure/activities';
-import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import type { ProgressTracker } from './shared/progress';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
+import { tagRun } from './shared/tag-run';
 
 /** Quick calls. */
 export const azure = proxyActivities<AzureActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
@@ -19,11 +19,8 @@ export const azureAsync = proxyActivities<AzureActivities>({
 /** Undo steps: retried until they succeed or clearly cannot. */
 export const azureUndo = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
 
-export function tagRun(vm: { vmName?: string; vmResourceId?: string }): void {
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'azure' },
-    { key: BackupVmId, value: vm.vmResourceId ?? vm.vmName ?? '' },
-  ]);
+export function tagAzureRun(vm: { vmName?: string; vmResourceId?: string }): void {
+  tagRun('azure', vm.vmResourceId ?? vm.vmName ?? '');
 }
 
 export function describeJob(job: AzureJobSummary): string {

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureUndo, failRun, tagRun } from './azure-common';
+import { azure, azureAsync, azureUndo, failRun, tagAzureRun } from './azure-common';
 import { azureFileRecoveryInput } from './inputs/azure-inputs';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -47,7 +47,7 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
   setHandler(fileRecoveryDoneSignal, () => void (done = true));
   setHandler(fileRecoveryQuery, () => handle);
   const input = parseWorkflowInput('azureFileRecovery', azureFileRecoveryInput, rawInput);
-  tagRun(input);
+  tagAzureRun(input);
   progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const { endpoint, pollIntervalMs: pollMs } = input;

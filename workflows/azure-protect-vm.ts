@@ -3,7 +3,7 @@
  * enable protection (PUT protected item, async). A VM that is already protected is left as it is.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { azure, azureAsync, azureUndo, failRun, tagRun } from './azure-common';
+import { azure, azureAsync, azureUndo, failRun, tagAzureRun } from './azure-common';
 import { azureProtectVmInput } from './inputs/azure-inputs';
 import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -26,7 +26,7 @@ export interface AzureProtectResult {
 export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectResult> {
   const progress = new ProgressTracker('azureProtectVm', AZURE_PROTECT_STEPS);
   const input = parseWorkflowInput('azureProtectVm', azureProtectVmInput, rawInput);
-  tagRun(input);
+  tagAzureRun(input);
   progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { endpoint, pollIntervalMs: pollMs } = input;
   const saga = new Saga();

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagRun, warningsOf } from './azure-common';
+import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagAzureRun, warningsOf } from './azure-common';
 import { azureRestoreInput } from './inputs/azure-inputs';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -28,7 +28,7 @@ export interface AzureRestoreResult {
 export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResult> {
   const progress = new ProgressTracker('azureRestore', AZURE_RESTORE_STEPS);
   const input = parseWorkflowInput('azureRestore', azureRestoreInput, rawInput);
-  tagRun(input);
+  tagAzureRun(input);
   progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { endpoint, pollIntervalMs: pollMs } = input;
   const saga = new Saga();

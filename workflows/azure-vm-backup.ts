@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagRun, warningsOf } from './azure-common';
+import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagAzureRun, warningsOf } from './azure-common';
 import { azureVmBackupInput } from './inputs/azure-inputs';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -33,7 +33,7 @@ export interface AzureVmBackupResult {
 export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupResult> {
   const progress = new ProgressTracker('azureVmBackup', AZURE_BACKUP_STEPS);
   const input = parseWorkflowInput('azureVmBackup', azureVmBackupInput, rawInput);
-  tagRun(input);
+  tagAzureRun(input);
   progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();

@@ -2,9 +2,8 @@
  * ManageIQ snapshots: manageiqSnapshot (create → task → confirm → retention), manageiqRevert (VMs
  * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
  */
-import { ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DeleteReport, ManageiqActivities, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
-import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { runIdTail } from '../lib/temporal/run-tag';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './inputs/manageiq-snapshot';
 import { failRun } from './shared/fail-run';
@@ -12,6 +11,7 @@ import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
+import { tagRun } from './shared/tag-run';
 
 export const MANAGEIQ_SNAPSHOT_STEPS = ['validate', 'preflight', 'create', 'task', 'confirm', 'retention'] as const;
 export const MANAGEIQ_REVERT_STEPS = ['validate', 'preflight', 'find', 'revert', 'task'] as const;
@@ -69,10 +69,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
   progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'manageiq' },
-    { key: BackupVmId, value: input.resourceId },
-  ]);
+  tagRun('manageiq', input.resourceId);
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
   // Unique per run, so a retried create finds (adopts) what an earlier attempt made, and the undo
   // finds it too. Runs started before the patch used the run id's first 8 characters, which runs
@@ -162,10 +159,7 @@ export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertR
   const progress = new ProgressTracker('manageiqRevert', MANAGEIQ_REVERT_STEPS);
   const input = parseWorkflowInput('manageiqRevert', manageiqRevertInput, rawInput);
   progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'manageiq' },
-    { key: BackupVmId, value: input.resourceId },
-  ]);
+  tagRun('manageiq', input.resourceId);
   if (input.collection !== 'vms') {
     progress.finish('failed');
     throw ApplicationFailure.create({
@@ -216,10 +210,7 @@ export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<Manage
   const progress = new ProgressTracker('manageiqDeleteSnapshots', MANAGEIQ_DELETE_STEPS);
   const input = parseWorkflowInput('manageiqDeleteSnapshots', manageiqDeleteSnapshotsInput, rawInput);
   progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'manageiq' },
-    { key: BackupVmId, value: input.resourceId },
-  ]);
+  tagRun('manageiq', input.resourceId);
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
   const saga = new Saga();
   try {

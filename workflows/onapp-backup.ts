@@ -3,15 +3,15 @@
  * report its fields. On failure or cancellation an unfinished backup is deleted.
  */
 import { failRun } from './shared/fail-run';
-import { ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { OnappActivities, OnappBackup } from '../activities/onapp/activities';
-import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { onappBackupInput, onappListBackupsInput } from './inputs/onapp-backup';
 import { describeFailure } from './shared/failures';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
+import { tagRun } from './shared/tag-run';
 
 export const ONAPP_BACKUP_STEPS = ['validate', 'preflight', 'take', 'build', 'report'] as const;
 
@@ -43,10 +43,7 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
   progress.about(`virtual server ${input.virtualServerId} on ${input.endpoint}`);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'onapp' },
-    { key: BackupVmId, value: String(input.virtualServerId) },
-  ]);
+  tagRun('onapp', String(input.virtualServerId));
   const { endpoint, virtualServerId } = input;
   const saga = new Saga();
 
@@ -109,10 +106,7 @@ export interface OnappListBackupsResult {
 /** The catalogue of a virtual server's backups, every field typed. */
 export async function onappListBackups(rawInput: unknown): Promise<OnappListBackupsResult> {
   const input = parseWorkflowInput('onappListBackups', onappListBackupsInput, rawInput);
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'onapp' },
-    { key: BackupVmId, value: String(input.virtualServerId) },
-  ]);
+  tagRun('onapp', String(input.virtualServerId));
   let backups: OnappBackup[];
   try {
     await onapp.onappCheckEndpoint({ endpoint: input.endpoint });

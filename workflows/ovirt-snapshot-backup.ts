@@ -2,11 +2,10 @@
  * oVirt/RHV "Backing Up a Virtual Machine": snapshot → config → disks → attach → copy → detach →
  * delete, with every vendor change undone on failure or cancellation.
  */
-import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
 import type { CopyDiskResult } from '../activities/copy/copy-disk';
-import { BackupProvider, BackupVmId } from '../lib/temporal/search-attributes';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from './inputs/ovirt-snapshot-backup';
 import { ProgressTracker, type StepTiming } from './shared/progress';
@@ -14,6 +13,7 @@ import { failRun } from './shared/fail-run';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { vendorRetry, undoRetry } from './shared/retry-policies';
+import { tagRun } from './shared/tag-run';
 
 export const OVIRT_BACKUP_STEPS = ['validate', 'preflight', 'snapshot', 'config', 'disks', 'attach', 'copy', 'detach', 'delete'] as const;
 
@@ -71,10 +71,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
   const input = parseWorkflowInput('ovirtSnapshotBackup', ovirtSnapshotBackupInput, rawInput);
   const { workflowId, runId } = workflowInfo();
   const startedAt = new Date().toISOString();
-  upsertSearchAttributes([
-    { key: BackupProvider, value: 'ovirt' },
-    { key: BackupVmId, value: input.vmId },
-  ]);
+  tagRun('ovirt', input.vmId);
   progress.about(`VM ${input.vmId} on ${input.endpoint}`);
   const copyQueue = input.copyTaskQueue ?? copyTaskQueueFor(input.proxyVmId);
   const proxy = copyActivities(copyQueue);
