@@ -167,6 +167,8 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
       const order = run % 2 === 1 ? (['ours', 'limit'] as const) : (['limit', 'ours'] as const);
       const measured: Record<string, { ms: number; failed: number; cpu: { self: number; server: number }; handles: Awaited<ReturnType<typeof env.client.workflow.start>>[] }> = {};
       for (const side of order) {
+        // bench/perf-side.sh attaches a profiler between these two lines.
+        log(`  run ${run} ${side}: start`);
         const cpu0 = sampleCpu(serverPid);
         const t0 = performance.now();
         const handles = await Promise.all(
@@ -179,6 +181,7 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
         const results = await Promise.allSettled(handles.map((h) => h.result()));
         const ms = performance.now() - t0;
         const cpu = cpuSince(cpu0, serverPid);
+        log(`  run ${run} ${side}: end`);
         measured[side] = { ms, failed: results.filter((r) => r.status === 'rejected').length, cpu: { self: Math.round(cpu.selfMs / options.n), server: Math.round(cpu.serverMs / options.n) }, handles };
         const firstFailure = results.find((r) => r.status === 'rejected');
         if (firstFailure) log(`  ${side}: ${measured[side].failed} of ${options.n} failed, e.g. ${(firstFailure as PromiseRejectedResult).reason?.cause?.message ?? firstFailure.reason}`);
