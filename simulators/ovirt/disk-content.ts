@@ -124,15 +124,26 @@ export class DeviceDirectory {
   async plug(diskId: string, iface: DiskInterface, image: string, reserved: Set<string>): Promise<{ logicalName: string; paths: string[] }> {
     const prefix = iface === 'virtio' ? 'vd' : 'sd';
     let index = 0;
-    let name = kernelName(prefix, index);
-    while (reserved.has(name) || this.inUse.has(name)) name = kernelName(prefix, ++index);
-    this.inUse.add(name);
-    const device = join(this.root, name);
+    let device: string;
+    for (;;) {
+      let name = kernelName(prefix, index);
+      while (reserved.has(name) || this.inUse.has(name)) name = kernelName(prefix, ++index);
+      this.inUse.add(name);
+      device = join(this.root, name);
+      try {
+        await symlink(image, device);
+        break;
+      } catch (err) {
+        // A node that appeared since init() holds the name: keep it marked, never touch it, try the next.
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        this.inUse.delete(name);
+        throw err;
+      }
+    }
     const byId = join(this.root, 'by-id', byIdName(diskId, iface));
     try {
-      await symlink(image, device);
       await rm(byId, { force: true });
-      await symlink(join('..', name), byId);
+      await symlink(join('..', basename(device)), byId);
     } catch (err) {
       await this.unplug([device]);
       throw err;

@@ -625,9 +625,11 @@ export class OvirtState {
   async detachDisk(vmId: string, diskId: string): Promise<void> {
     this.getVm(vmId);
     const attachment = this.getAttachment(vmId, diskId);
-    this.attachments = this.attachments.filter((a) => a !== attachment);
+    // Listed until its links are gone: an attach of the disk meanwhile clashes (and is retried)
+    // instead of making a by-id link that this unplug would then remove.
     await attachment.plugging?.catch(() => undefined);
     await this.devices.unplug(attachment.devicePaths);
+    this.attachments = this.attachments.filter((a) => a !== attachment);
   }
 
   // ---- jobs and events ------------------------------------------------------------------------

@@ -244,7 +244,7 @@ test('v3 shapes: type instead of snapshot_type, All-Content header, disks under 
   assert.equal((await call('DELETE', `/vms/${OVIRT_DEMO.vmId}/snapshots/${sid}`)).status, 200);
 });
 
-test('device names: concurrent attaches get distinct ones, a detached name is handed out again, a name the simulator did not make is skipped', async () => {
+test('device names: concurrent attaches get distinct ones, a detached name is handed out again, a node the simulator did not make (there at start or appearing later) is skipped and left alone', async () => {
   // A device node the simulator did not make (say, a disk hot-plugged by hand) keeps its name.
   const foreign = join(deviceRoot, 'sdc');
   await writeFile(foreign, 'not a link');
@@ -275,11 +275,23 @@ test('device names: concurrent attaches get distinct ones, a detached name is ha
     assert.equal(again.status, 201, again.text);
     assert.equal(again.doc.disk_attachment.logical_name, join(deviceRoot, 'sdb'));
 
+    // A node that appears after the simulator started is skipped too, and left as it is.
+    assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${first}?detach_only=true`)).status, 200);
+    const late = join(deviceRoot, 'sdb');
+    await writeFile(late, 'hot-plugged by hand');
+    const third = await attach(first);
+    assert.equal(third.status, 201, third.text);
+    assert.equal(third.doc.disk_attachment.logical_name, join(deviceRoot, 'sde'));
+    assert.equal(await readFile(late, 'utf8'), 'hot-plugged by hand');
+    names.push(third.doc.disk_attachment.logical_name);
+
     for (const diskId of disks) assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${diskId}?detach_only=true`)).status, 200);
-    for (const name of names) assert.equal(existsSync(name), false, name);
+    for (const name of names.filter((n) => n !== late)) assert.equal(existsSync(name), false, name);
+    assert.equal(await readFile(late, 'utf8'), 'hot-plugged by hand');
     assert.equal((await call('DELETE', `/vms/${vm}/snapshots/${sid}`)).status, 200);
   } finally {
     await rm(foreign, { force: true });
+    await rm(join(deviceRoot, 'sdb'), { force: true });
     state.reset();
   }
 });
