@@ -51,7 +51,7 @@ export class ChaosCluster {
     // scripts/run-tests.mjs bundles once for the whole suite; alone, the runner bundles for itself.
     let bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
     if (!bundlePath) {
-      const bundle = await bundleWorkflows({ trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} });
+      const bundle = await bundleWorkflows();
       bundlePath = join(dir, 'workflow-bundle.js');
       await writeFile(bundlePath, bundle.code);
     }

@@ -4,8 +4,7 @@ import { dirname } from 'node:path';
 import { bundleWorkflows } from '../workers/workflow-bundle';
 
 const out = process.argv[2] ?? '.artifacts/workflow-bundle.js';
-const noop = () => undefined;
-const { code } = await bundleWorkflows({ trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop });
+const { code } = await bundleWorkflows();
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, code);
 console.log(`workflow bundle: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -10,6 +10,10 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
 /** Loaded once per workflow V8 context and shared by every run: see workflows/shared/preloaded-modules.ts. */
 export const workflowPreloadModules = [fileURLToPath(new URL('../workflows/shared/preloaded-modules.ts', import.meta.url))];
 
-export function bundleWorkflows(logger?: BundleOptions['logger']): Promise<WorkflowBundleWithSourceMap> {
+const silent = () => undefined;
+/** What every caller wants from the bundler: its warnings and errors, not its progress. */
+export const bundlerLogger: NonNullable<BundleOptions['logger']> = { trace: silent, debug: silent, info: silent, log: silent, warn: console.warn, error: console.error };
+
+export function bundleWorkflows(logger: BundleOptions['logger'] = bundlerLogger): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath, preloadModules: workflowPreloadModules, logger });
 }

@@ -13,7 +13,7 @@ import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { allSearchAttributes } from '../../lib/temporal/search-attributes';
 import { createOvirtSimulator, OVIRT_DEMO, type OvirtSimulatorOptions } from '../../simulators/ovirt';
-import { bundleWorkflows, workflowsPath } from '../../workers/workflow-bundle';
+import { bundlerLogger, bundleWorkflows, workflowsPath } from '../../workers/workflow-bundle';
 
 export const BENCH_OVIRT_PASSWORD = 'bench-ovirt-Pa55word';
 export const noopWorkflowsPath = fileURLToPath(new URL('../workflows/noop.ts', import.meta.url));
@@ -42,11 +42,8 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
-
 export async function bundle(path: string): Promise<WorkflowBundleWithSourceMap> {
-  return path === workflowsPath ? bundleWorkflows(quietLogger) : bundleWorkflowCode({ workflowsPath: path, logger: quietLogger });
+  return path === workflowsPath ? bundleWorkflows() : bundleWorkflowCode({ workflowsPath: path, logger: bundlerLogger });
 }
 
 /** The main bundle from WORKFLOW_BUNDLE_PATH when `npm test` built one already, else built here. */

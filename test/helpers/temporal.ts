@@ -51,10 +51,8 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= (async () => {
     const path = process.env.WORKFLOW_BUNDLE_PATH;
     if (path) return { code: await readFile(path, 'utf8'), sourceMap: '' } as WorkflowBundleWithSourceMap;
-    return bundleWorkflows(quietLogger);
+    return bundleWorkflows();
   })();
   return bundle;
 }
 
-const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
