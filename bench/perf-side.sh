@@ -8,7 +8,8 @@
 #   perf script -i <path> | npx tsx bench/perf-breakdown.ts --backups 200   # by package, per backup
 set -euo pipefail
 side=${1:?usage: bench/perf-side.sh ours|limit [perf.data path] [bench arguments]}
-out=${2:-bench/results/perf-$side.data}
+# A path given is taken from where the script is called; the default is in the repository.
+out=$(realpath -m "${2:-$(dirname "$0")/results/perf-$side.data}")
 shift $(($# < 2 ? $# : 2))
 command -v perf >/dev/null || { echo "perf is not installed (Debian: linux-perf)" >&2; exit 2; }
 cd "$(dirname "$0")/.."
