@@ -6,6 +6,8 @@
 #   perf report -i <path> --sort comm -F sample,comm      # samples per process (499 a second)
 #   perf report -i <path> --comm node --sort dso,sym      # inside the bench process
 #   perf script -i <path> | npx tsx bench/perf-breakdown.ts --backups 200   # by package, per backup
+#   perf script -i <path> | npx tsx bench/perf-breakdown.ts --backups 200 --comm temporal --go-binary <the CLI>
+#                                                  # the dev server by gRPC method and queue task (needs Go)
 set -euo pipefail
 side=${1:?usage: bench/perf-side.sh ours|limit [perf.data path] [bench arguments]}
 # A path given is taken from where the script is called; the default is in the repository.
