@@ -123,17 +123,13 @@ export class AzureClient {
 
   /** One ARM call; a 401 drops the cached token and tries once more with a fresh one. */
   async call(req: HttpRequest, expected: number[]): Promise<HttpResponse> {
-    const send = async () =>
-      this.http.request({
-        ...req,
-        query: { ...req.query, 'api-version': this.profile.apiVersion },
-        headers: { accept: 'application/json', ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), authorization: `Bearer ${await this.bearer()}`, ...req.headers },
-      });
-    let res = await send();
-    if (res.status === 401) {
-      this.token = undefined;
-      res = await send();
-    }
+    const headers = async () => ({
+      accept: 'application/json',
+      ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      authorization: `Bearer ${await this.bearer()}`,
+    });
+    const versioned = { ...req, query: { ...req.query, 'api-version': this.profile.apiVersion } };
+    const res = await this.http.requestRenewingOnce(versioned, headers, () => (this.token = undefined));
     if (!expected.includes(res.status)) throw this.armError(req, res);
     return res;
   }

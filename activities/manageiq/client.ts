@@ -101,17 +101,13 @@ export class ManageiqClient {
   }
 
   private async call(req: HttpRequest, expected: number[]): Promise<HttpResponse> {
-    const send = async () =>
-      this.http.request({
-        ...req,
-        headers: { accept: 'application/json', ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...this.groupHeader(), ...(await this.authHeaders()), ...req.headers },
-      });
-    let res = await send();
-    if (res.status === 401 && this.profile.auth.type === 'token') {
-      // The token expired (or the appliance restarted): one fresh login, one more try.
-      this.token = undefined;
-      res = await send();
-    }
+    const headers = async () => ({
+      accept: 'application/json',
+      ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...this.groupHeader(),
+      ...(await this.authHeaders()),
+    });
+    const res = await this.http.requestRenewingOnce(req, headers, this.profile.auth.type === 'token' ? () => (this.token = undefined) : undefined);
     if (!expected.includes(res.status)) throw this.errorFor(req, res);
     return res;
   }

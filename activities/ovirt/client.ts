@@ -87,21 +87,8 @@ export class OvirtClient {
 
   /** Sends one call; a 401 with a bearer token gets one fresh token and one more try. */
   private async call(req: HttpRequest, expected: number[]): Promise<HttpResponse> {
-    const send = async () =>
-      this.http.request({
-        ...req,
-        headers: {
-          ...XML_HEADERS,
-          ...(this.apiVersion === 'v3' ? { version: '3' } : { version: '4' }),
-          authorization: await this.authHeader(),
-          ...req.headers,
-        },
-      });
-    let res = await send();
-    if (res.status === 401 && this.profile.auth.type === 'sso') {
-      this.token = undefined;
-      res = await send();
-    }
+    const headers = async () => ({ ...XML_HEADERS, version: this.apiVersion === 'v3' ? '3' : '4', authorization: await this.authHeader() });
+    const res = await this.http.requestRenewingOnce(req, headers, this.profile.auth.type === 'sso' ? () => (this.token = undefined) : undefined);
     if (!expected.includes(res.status)) throw this.faultError(req, res);
     return res;
   }

@@ -101,6 +101,20 @@ export class HttpClient {
     return { status: res.statusCode, headers, text };
   }
 
+  /**
+   * Sends `req` with the headers `headersFor()` makes (credentials among them). When the answer
+   * is a 401 and `forgetCredentials` is given (a cached token the vendor may have dropped: it ran
+   * out, or the service restarted), forgets them and sends once more with fresh ones. A second 401
+   * is the caller's to report: then the credentials themselves are refused.
+   */
+  async requestRenewingOnce(req: HttpRequest, headersFor: () => Promise<Record<string, string>>, forgetCredentials?: () => void): Promise<HttpResponse> {
+    const send = async () => this.request({ ...req, headers: { ...(await headersFor()), ...req.headers } });
+    const res = await send();
+    if (res.status !== 401 || !forgetCredentials) return res;
+    forgetCredentials();
+    return send();
+  }
+
   /** The generic error for a status the vendor client has no better reading of. */
   statusError(req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse, vendorMessage: string, code?: string): VendorError {
     return new VendorError({
