@@ -7,6 +7,7 @@
  *   perf script -i bench/results/perf-ours.data | npx tsx bench/perf-breakdown.ts --backups 200
  *   perf script -i bench/results/perf-ours.data | npx tsx bench/perf-breakdown.ts --backups 200 --comm temporal --go-binary .tools/temporal/bin/temporal
  */
+import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,6 +44,11 @@ export function samplesOf(lines: Iterable<string>, comm: string): string[][] {
 
 function dsoOf(frame: string | undefined): string | undefined {
   return frame ? /\(([^)]+)\)\s*$/.exec(frame)?.[1] : undefined;
+}
+
+/** The file offset perf printed for a frame of a binary without symbols: `  21bcf0d [unknown] (/path)`. */
+function offsetOf(frame: string): string | undefined {
+  return /^\s*([0-9a-f]+)\s/.exec(frame)?.[1];
 }
 
 function count(places: Iterable<string>): { samples: number; byPlace: Map<string, number> } {
@@ -85,14 +91,18 @@ export function serverUnitOf(functions: Array<string | undefined>): string {
 
 /** The server's samples by unit of work; `binary` is the CLI that ran it, `names` its Go function names by file offset. */
 export function serverBreakdown(samples: string[][], binary: string, names: Map<string, string>): { samples: number; byPlace: Map<string, number> } {
-  return count(samples.map((frames) => serverUnitOf(frames.map((f) => (dsoOf(f) === binary ? names.get(/^\s*([0-9a-f]+)\s/.exec(f)?.[1] ?? '') : undefined)))));
+  return count(samples.map((frames) => serverUnitOf(frames.map((f) => (dsoOf(f) === binary ? names.get(offsetOf(f) ?? '') : undefined)))));
 }
 
 /** The file offsets perf printed for frames in `binary`. */
 export function offsetsIn(samples: string[][], binary: string): Set<string> {
   const offsets = new Set<string>();
-  for (const frames of samples) for (const f of frames) if (dsoOf(f) === binary) offsets.add(/^\s*([0-9a-f]+)\s/.exec(f)?.[1] ?? '');
-  offsets.delete('');
+  for (const frames of samples) {
+    for (const f of frames) {
+      const offset = dsoOf(f) === binary ? offsetOf(f) : undefined;
+      if (offset) offsets.add(offset);
+    }
+  }
   return offsets;
 }
 
@@ -107,7 +117,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   let result: { samples: number; byPlace: Map<string, number> };
   if (values['go-binary']) {
     // perf names the binary by the path it ran from: the CLI the project resolves, made absolute.
-    const binary = (await import('node:fs')).realpathSync(values['go-binary']);
+    const binary = realpathSync(values['go-binary']);
     const samples = samplesOf(lines, values.comm!);
     result = serverBreakdown(samples, binary, goFunctionNames(binary, offsetsIn(samples, binary)));
   } else {
