@@ -123,6 +123,7 @@ prefixed(
       ...workerEnv,
       COPY_TASK_QUEUE: copyTaskQueueFor(OVIRT_DEMO.proxyVmId),
       COPY_DEVICE_BY_ID_DIR: sims.extra.ovirtDeviceByIdDir,
+      COPY_DEVICE_DIR: sims.extra.ovirtDeviceDir,
       BACKUP_REPOSITORY_DIR: repositoryDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

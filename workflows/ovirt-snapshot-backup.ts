@@ -11,6 +11,7 @@ import { ovirtSnapshotBackupInput } from './inputs/ovirt-snapshot-backup';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { failRun } from './shared/fail-run';
 import { Saga } from './shared/saga';
+import { forwardCreate } from './shared/activity-options';
 import { parseWorkflowInput } from './shared/validate-input';
 import { vendorRetry, undoRetry } from './shared/retry-policies';
 import { tagRun } from './shared/tag-run';
@@ -34,14 +35,11 @@ export interface OvirtBackupManifest {
   completedAt: string;
 }
 
-// On cancellation a forward call (a create, an attach) is let finish before compensation starts,
-// so an attach that lands after the undo ran cannot leave a disk on the proxy.
-const ovirt = proxyActivities<OvirtActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: vendorRetry,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+// On cancellation a forward call (a create, an attach) is let finish before compensation starts
+// (forwardCreate), so a snapshot or an attach that lands after the undo ran cannot be left behind.
+const ovirt = proxyActivities<OvirtActivities>(forwardCreate({ startToCloseTimeout: '2 minutes' }));
 const ovirtUndo = proxyActivities<OvirtActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+// The forward snapshot delete is waited for the same way, so the undo's delete never races it.
 const ovirtRemove = proxyActivities<OvirtActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
@@ -91,12 +89,9 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
       ovirtUndo.ovirtDeleteSnapshot({ endpoint, vmId, runId, pollMs: input.pollIntervalMs }),
     );
     const { snapshotId } = await ovirt.ovirtCreateSnapshot({ endpoint, vmId, runId, description: input.description, diskIds: pre.eligibleDiskIds, keep: input.keepSnapshot });
-    await proxyActivities<OvirtActivities>({
-      startToCloseTimeout: (input.snapshotReadyTimeoutSeconds + 120) * 1000,
-      heartbeatTimeout: '1 minute',
-      retry: vendorRetry,
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    }).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    await proxyActivities<OvirtActivities>(
+      forwardCreate({ startToCloseTimeout: (input.snapshotReadyTimeoutSeconds + 120) * 1000, heartbeatTimeout: '1 minute' }),
+    ).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
 
     progress.enter('config');
     const ovf = await ovirt.ovirtGetSnapshotConfig({ endpoint, vmId, snapshotId });

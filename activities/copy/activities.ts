@@ -19,6 +19,7 @@ export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopyS
   return {
     repositoryRoot: env.BACKUP_REPOSITORY_DIR ?? '.data/repository',
     deviceByIdDir: env.COPY_DEVICE_BY_ID_DIR ?? '/dev/disk/by-id',
+    deviceDir: env.COPY_DEVICE_DIR ?? '/dev',
     chunkBytes: Number(env.COPY_CHUNK_BYTES ?? 8 * 1024 * 1024),
     maxBytesPerSecond: Number(env.COPY_MAX_BYTES_PER_SECOND ?? 0),
   };

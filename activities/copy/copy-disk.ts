@@ -6,17 +6,22 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
-import { locateDevice } from './device-locator';
+import { guestDeviceName, locateDevice } from './device-locator';
 import { repositoryPath, syncDirectory } from './repository';
 
 export interface CopySettings {
   repositoryRoot: string;
   /** /dev/disk/by-id on a real proxy VM; the simulator's device folder in tests and the demo. */
   deviceByIdDir: string;
+  /**
+   * The guest's /dev, where an attachment's logical_name ("/dev/sdb") is looked up when by-id has
+   * no entry for the disk; the simulator's device folder in tests. Without it only by-id is used.
+   */
+  deviceDir?: string;
   chunkBytes: number;
   /** Bandwidth cap so a backup does not starve the storage domain; 0 = none. */
   maxBytesPerSecond: number;
@@ -176,11 +181,11 @@ async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle
 
 export async function copyDiskToRepository(settings: CopySettings, input: CopyDiskInput): Promise<CopyDiskResult> {
   const ctx = Context.current();
-  const device = await locateDevice(input.diskId, settings.deviceByIdDir, input.logicalName);
+  const device = await locateDevice(input.diskId, { byIdDir: settings.deviceByIdDir, deviceDir: settings.deviceDir }, input.logicalName);
   if (!device) {
     // udev may not have created the link yet: a retry a little later can succeed.
     throw ApplicationFailure.create({
-      message: `no device for disk ${input.diskId} under ${settings.deviceByIdDir}${input.logicalName ? ` nor at ${input.logicalName}` : ''}`,
+      message: `no device for disk ${input.diskId} under ${settings.deviceByIdDir}${input.logicalName ? `, nor for logical_name ${input.logicalName} (${logicalNameLookup(input.logicalName, settings.deviceDir)})` : ''}`,
       type: 'DeviceNotFound',
     });
   }
@@ -239,4 +244,12 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     bytesReadFromDevice,
     attempt: ctx.info.attempt,
   };
+}
+
+/** Where a logical_name was looked for, or why it was not, for the DeviceNotFound message. */
+function logicalNameLookup(logicalName: string, deviceDir: string | undefined): string {
+  const name = guestDeviceName(logicalName);
+  if (name === undefined) return 'refused: not a plain device name under /dev';
+  if (deviceDir === undefined) return 'not looked up: no device folder configured';
+  return `not at ${join(deviceDir, name)}`;
 }

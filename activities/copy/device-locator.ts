@@ -1,8 +1,10 @@
 /**
  * Finds the block device of an attached disk inside the proxy VM. oVirt gives the disk its id as
  * serial, which udev shows under /dev/disk/by-id (virtio: "virtio-<first 20 chars>", virtio-scsi:
- * "scsi-0QEMU_QEMU_HARDDISK_<serial>"); the attachment's logical_name (from the guest agent) is
- * the fallback. The simulator lays out the same names under a folder of its own.
+ * "scsi-0QEMU_QEMU_HARDDISK_<serial>"). The fallback is the attachment's logical_name: the guest
+ * agent's name for the disk inside this very guest ("/dev/sdb"), so it is read as a device name
+ * and looked up in the device folder (/dev here; the simulator's own folder in tests), never as a
+ * path of the machine the engine thinks it is. The simulator lays out the same names.
  */
 import { access, readdir, constants } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,16 +14,39 @@ export interface LocatedDevice {
   via: 'by-id' | 'logical_name';
 }
 
-export async function locateDevice(diskId: string, byIdDir: string, logicalName?: string): Promise<LocatedDevice | undefined> {
-  const entries = await readdir(byIdDir).catch(() => [] as string[]);
+export interface DeviceFolders {
+  /** /dev/disk/by-id on a real proxy VM. */
+  byIdDir: string;
+  /** The guest's /dev, where logical_name's device names live; without it only by-id is used. */
+  deviceDir?: string;
+}
+
+/** A kernel block device name: letters, then letters or digits (sdb, vdc, xvdaa, nvme0n1). */
+const DEVICE_NAME = /^[a-z]+[a-z0-9]*$/;
+
+/**
+ * The device name in a logical_name of the form "/dev/<name>", or undefined for anything else (a
+ * nested path, "..", a Windows drive name): those are refused rather than followed.
+ */
+export function guestDeviceName(logicalName: string): string | undefined {
+  const m = /^\/dev\/([^/]+)$/.exec(logicalName);
+  return m && DEVICE_NAME.test(m[1]!) ? m[1] : undefined;
+}
+
+export async function locateDevice(diskId: string, folders: DeviceFolders, logicalName?: string): Promise<LocatedDevice | undefined> {
+  const entries = await readdir(folders.byIdDir).catch(() => [] as string[]);
   const serial = diskId.slice(0, 20);
   // Whole-disk entries only: "-part1" entries are partitions of the same disk.
   const candidates = entries.filter((name) => !/-part\d+$/.test(name));
   const exact = candidates.find((name) => name.includes(diskId));
   const bySerial = candidates.find((name) => name.endsWith(serial) || name.endsWith(`_${serial}`));
   const hit = exact ?? bySerial;
-  if (hit) return { path: join(byIdDir, hit), via: 'by-id' };
-  if (logicalName && (await readable(logicalName))) return { path: logicalName, via: 'logical_name' };
+  if (hit) return { path: join(folders.byIdDir, hit), via: 'by-id' };
+  const device = logicalName !== undefined ? guestDeviceName(logicalName) : undefined;
+  if (device !== undefined && folders.deviceDir !== undefined) {
+    const path = join(folders.deviceDir, device);
+    if (await readable(path)) return { path, via: 'logical_name' };
+  }
   return undefined;
 }
 

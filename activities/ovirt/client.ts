@@ -8,6 +8,7 @@ import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/
 import { parseVendorBody } from '../../lib/schema';
 import { asArray, buildXml, parseXml } from '../../lib/xml';
 import { readCaFile, resolveSecret, type OvirtProfile } from '../../lib/config/endpoints';
+import { refuseDiskRemoval } from './disk-delete-guard';
 import {
   attachRequestV3,
   attachRequestV4,
@@ -87,6 +88,7 @@ export class OvirtClient {
 
   /** Sends one call; a 401 with a bearer token gets one fresh token and one more try. */
   private async call(req: HttpRequest, expected: number[]): Promise<HttpResponse> {
+    refuseDiskRemoval(req);
     const headers = async () => ({ ...XML_HEADERS, version: this.apiVersion === 'v3' ? '3' : '4', authorization: await this.authHeader() });
     const res = await this.http.requestRenewingOnce(req, headers, this.profile.auth.type === 'sso' ? () => (this.token = undefined) : undefined);
     if (!expected.includes(res.status)) throw this.faultError(req, res);

@@ -6,6 +6,8 @@ export interface CallRecord {
   query: string;
   status: number | 'dropped';
   fault?: string;
+  /** The handler's note on what the vendor made of the call (SimResponse.note). */
+  note?: string;
   startedAt: number;
   durationMs: number;
 }

@@ -15,6 +15,8 @@ export interface SimulatorOptions {
   name: string;
   /** Path prefix of the vendor API, e.g. "/ovirt-engine/api"; routes are matched below it. */
   apiPrefix: string;
+  /** Further prefixes the same API answers under (an old engine serves both "/api" and "/ovirt-engine/api"). */
+  alsoServedAt?: string[];
   router: Router;
   renderError: ErrorRenderer;
   /** Checks credentials; returns the response to send instead when they are missing or wrong. */
@@ -85,14 +87,17 @@ export class Simulator {
     for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     const host = headers.host ?? '127.0.0.1';
     const origin = `${this.options.tls ? 'https' : 'http'}://${host}`;
-    const inApi = url.pathname === this.options.apiPrefix || url.pathname.startsWith(this.options.apiPrefix + '/');
-    const path = inApi ? url.pathname.slice(this.options.apiPrefix.length) || '/' : url.pathname;
+    const prefix = [this.options.apiPrefix, ...(this.options.alsoServedAt ?? [])].find(
+      (p) => url.pathname === p || url.pathname.startsWith(p + '/'),
+    );
+    const inApi = prefix !== undefined;
+    const path = inApi ? url.pathname.slice(prefix.length) || '/' : url.pathname;
     const simReq: SimRequest = { method, path, query: url.searchParams, headers, body, params: {}, origin };
 
     const { seq, startedAt } = this.calls.begin();
     const fault = this.faults.take(method, path, url.search);
-    const finish = (status: number | 'dropped') =>
-      this.calls.end({ seq, method, path, query: url.search, status, fault: fault?.kind, startedAt });
+    const finish = (status: number | 'dropped', note?: string) =>
+      this.calls.end({ seq, method, path, query: url.search, status, fault: fault?.kind, startedAt, ...(note !== undefined ? { note } : {}) });
 
     try {
       if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
@@ -115,7 +120,7 @@ export class Simulator {
       }
       if (fault?.kind === 'malformed') response = garble(response);
       this.send(res, response);
-      finish(response.status);
+      finish(response.status, response.note);
     } catch (err) {
       const response = this.options.renderError(500, 'simulator error', (err as Error).stack ?? String(err));
       this.send(res, response);

@@ -14,6 +14,8 @@ export interface SimResponse {
   status: number;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** What the vendor made of the call (e.g. "detached" or "disk removed"), kept in the call log for tests; never sent. */
+  note?: string;
 }
 
 /** What a vendor's error body looks like; each simulator gives its own. */

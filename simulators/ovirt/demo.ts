@@ -24,7 +24,8 @@ export const ovirtDemo: SimulatorDemo = {
           auth: { type: 'sso', username: 'admin@internal', password: { env: 'OVIRT_SIM_PASSWORD' } },
         },
       },
-      extra: { ovirtDeviceByIdDir: join(deviceRoot, 'by-id') },
+      // The demo proxy's /dev: by-id names and the guest device names logical_name gives.
+      extra: { ovirtDeviceByIdDir: join(deviceRoot, 'by-id'), ovirtDeviceDir: deviceRoot },
     };
   },
 };

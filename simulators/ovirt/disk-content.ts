@@ -148,7 +148,8 @@ export class DeviceDirectory {
       await this.unplug([device]);
       throw err;
     }
-    return { logicalName: device, paths: [byId, device] };
+    // logical_name is the guest's own name for the disk (the guest agent reports it), not our folder.
+    return { logicalName: `/dev/${basename(device)}`, paths: [byId, device] };
   }
 
   async unplug(paths: string[]): Promise<void> {

@@ -1,19 +1,23 @@
 /**
- * The oVirt/RHV engine simulator: REST API under /ovirt-engine/api (v4, and v3 by header or path),
- * SSO token endpoint, snapshots with real frozen disk bytes, and snapshot-disk attachment that shows
- * up as device files for the backup proxy VM.
+ * The oVirt/RHV engine simulator: a 4.5 engine (v4 under /ovirt-engine/api, SSO token endpoint) or
+ * a 3.6 one (v3 on /api and /ovirt-engine/api, Basic auth), snapshots with real frozen disk bytes,
+ * and snapshot-disk attachment that shows up as device files for the backup proxy VM.
  */
 import { Simulator } from '../framework/simulator';
 import { createAuth } from './auth';
+import { ENGINE_PROFILES, type EngineVersion } from './engine-profiles';
 import { createApiRouter } from './routes';
 import { OvirtState } from './state';
-import { API_BASE, faultResponse } from './xml-views';
+import { faultResponse } from './xml-views';
 
 export { OVIRT_DEMO, OvirtState, OvirtFault } from './state';
-export type { Attachment, Disk, DiskInterface, Job, SnapshotInfo, Vm } from './state';
+export type { Attachment, Disk, DiskInterface, Job, RemovedDisk, SnapshotInfo, Vm } from './state';
+export { ENGINE_PROFILES, ENGINE_VERSIONS, type EngineProfile, type EngineVersion } from './engine-profiles';
 export { SSO_TOKEN_PATH, SSO_LOGOUT_PATH } from './auth';
 
 export interface OvirtSimulatorOptions {
+  /** The engine release it plays (API versions, paths, SSO, product_info); default '4.5'. */
+  engineVersion?: EngineVersion;
   /** Where disk images and snapshot images live (created if missing). */
   dataDir: string;
   /** Where attached disks appear as device files for the proxy VM. */
@@ -46,7 +50,9 @@ export const OVIRT_DEFAULTS = {
 
 /** Builds the simulator and its state (writing the demo disks); the caller starts it with `simulator.start(port)`. */
 export async function createOvirtSimulator(options: OvirtSimulatorOptions): Promise<{ simulator: Simulator; state: OvirtState }> {
+  const engine = ENGINE_PROFILES[options.engineVersion ?? '4.5'];
   const state = new OvirtState({
+    engine,
     dataDir: options.dataDir,
     deviceRoot: options.deviceRoot,
     tokenTtlSeconds: options.tokenTtlSeconds ?? OVIRT_DEFAULTS.tokenTtlSeconds,
@@ -65,11 +71,12 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
   });
   const simulator = new Simulator({
     name: 'ovirt',
-    apiPrefix: API_BASE,
+    apiPrefix: engine.apiPrefixes[0],
+    alsoServedAt: engine.apiPrefixes.slice(1),
     router: createApiRouter(state, auth),
     renderError: (status, message, detail) => faultResponse(status, message, detail),
     authenticate: auth.authenticate,
-    publicRouter: auth.ssoRouter,
+    publicRouter: engine.sso ? auth.ssoRouter : undefined,
     onReset: () => state.reset(),
   });
   return { simulator, state };

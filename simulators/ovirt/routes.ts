@@ -1,6 +1,8 @@
 /**
- * The oVirt API routes (below /ovirt-engine/api). Every route also answers under /v3 and /v4; a
- * `Version: 3` header or the /v3 prefix selects the v3 shapes.
+ * The oVirt API routes (below the engine's API prefix). The engine profile decides the API version:
+ * a 4.5 engine serves v4 only (also under /v4 or with `Version: 4`) and refuses any other requested
+ * version with a bare 400, as its VersionFilter does; a 3.6 engine serves v3 only, on the plain
+ * path, and ignores the `Version` header it does not know.
  */
 import { asArray, parseXml } from '../../lib/xml';
 import { Router } from '../framework/router';
@@ -83,6 +85,11 @@ function items(node: Node, list: string, item: string): Node[] | undefined {
   return asArray((container as Node)[item] as Node | Node[] | undefined).map((x) => (typeof x === 'object' && x !== null ? x : {}));
 }
 
+/** What the engine's VersionFilter sends for a version it does not serve: the servlet container's bare 400 page. */
+function unsupportedVersion(): SimResponse {
+  return { status: 400, headers: { 'content-type': 'text/html;charset=UTF-8' }, body: '<html><head><title>Error</title></head><body>Bad Request</body></html>' };
+}
+
 function diskInterface(value: string): DiskInterface {
   if ((DISK_INTERFACES as readonly string[]).includes(value)) return value as DiskInterface;
   throw new OvirtFault(400, 'Invalid value', `'${value}' is not a valid value for 'interface'. Valid values: ${DISK_INTERFACES.join(', ')}.`);
@@ -118,14 +125,16 @@ function limit<T>(list: T[], req: SimRequest): T[] {
 export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
   const router = new Router();
 
+  const engine = state.options.engine;
   const wrap =
     (prefix: string, handler: Handler) =>
     async (req: SimRequest): Promise<SimResponse> => {
-      const headerVersion = req.headers.version?.trim();
-      const v3 = prefix === '/v3' || (prefix === '' && headerVersion === '3');
+      const requested = engine.versionSelection ? (prefix ? prefix.slice(2) : req.headers.version?.trim() || undefined) : undefined;
+      const version = requested === undefined ? engine.apiVersions[0] : Number(requested);
+      if (!(engine.apiVersions as number[]).includes(version)) return unsupportedVersion();
       const ctx: Ctx = {
         state,
-        v3,
+        v3: version === 3,
         allContent: req.query.get('all_content') === 'true' || req.headers['all-content']?.trim().toLowerCase() === 'true',
         json: views.wantsJson(req),
         correlationId: req.query.get('correlation_id') ?? req.headers['correlation-id'] ?? undefined,
@@ -142,8 +151,10 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
       return response;
     };
 
+  // An engine that lets a request pick the version also answers under /v<N>; an older one has no such paths.
+  const prefixes = engine.versionSelection ? ['', '/v3', '/v4'] : [''];
   const on = (method: string, pattern: string, handler: Handler) => {
-    for (const prefix of ['', '/v3', '/v4']) router.add(method, prefix + (pattern === '/' ? '' : pattern) || '/', wrap(prefix, handler));
+    for (const prefix of prefixes) router.add(method, prefix + (pattern === '/' ? '' : pattern) || '/', wrap(prefix, handler));
   };
   const ok = (ctx: Ctx, doc: Node) => views.render(200, doc, ctx.json);
   const created = (req: SimRequest, ctx: Ctx, doc: Node) => {
@@ -213,11 +224,13 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     v4Only(ctx, req);
     state.getVm(req.params.id!);
     state.getAttachment(req.params.id!, req.params.aid!);
+    // detach_only defaults to true in v4; false removes the disk with all its volumes.
     if (req.query.get('detach_only') === 'false') {
-      throw new OvirtFault(409, 'Operation Failed', '[Cannot remove Virtual Disk. This simulator only detaches disks; use detach_only=true.]');
+      await state.removeDisk(req.params.id!, req.params.aid!);
+      return { ...removed(), note: 'disk removed' };
     }
     await state.detachDisk(req.params.id!, req.params.aid!);
-    return removed();
+    return { ...removed(), note: 'detached' };
   });
 
   // ---- v3 VM disks
@@ -249,16 +262,19 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     });
     return created(req, ctx, views.vmDiskView(attachment, ctx));
   });
+  // v3 removes the disk itself unless the body is the detach action: without it the disk and all
+  // its volumes are gone (for a snapshot disk plugged into the proxy, the backup's data).
   on('DELETE', '/vms/:id/disks/:did', async (req, ctx) => {
     v3Only(ctx, req);
     state.getVm(req.params.id!);
     state.getAttachment(req.params.id!, req.params.did!);
-    const detach = req.body.trim() ? bool(readBody(req, ['action']), 'detach') : req.query.get('detach') === 'true';
-    if (!detach) {
-      throw new OvirtFault(409, 'Operation Failed', '[Cannot remove Virtual Disk. This simulator only detaches disks; send <action><detach>true</detach></action>.]');
+    const detach = req.body.trim() ? bool(readBody(req, ['action']), 'detach') === true : false;
+    if (detach) {
+      await state.detachDisk(req.params.id!, req.params.did!);
+      return { ...removed(), note: 'detached' };
     }
-    await state.detachDisk(req.params.id!, req.params.did!);
-    return removed();
+    await state.removeDisk(req.params.id!, req.params.did!);
+    return { ...removed(), note: 'disk removed' };
   });
 
   // ---- snapshots

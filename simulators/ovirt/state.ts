@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TokenStore } from './auth';
+import type { EngineProfile } from './engine-profiles';
 import {
   DeviceDirectory,
   copyImage,
@@ -46,6 +47,7 @@ export const OVIRT_DEMO = {
 export const BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000';
 
 export interface OvirtStateOptions {
+  engine: EngineProfile;
   dataDir: string;
   deviceRoot: string;
   tokenTtlSeconds: number;
@@ -190,6 +192,16 @@ export interface OvirtEvent {
   vmId?: string;
 }
 
+/** A disk the engine removed (with every volume, snapshot copies included): its data is gone. */
+export interface RemovedDisk {
+  id: string;
+  name: string;
+  /** The VM it was removed through, and whether that was a snapshot's copy plugged into it. */
+  viaVmId: string;
+  wasSnapshotCopy: boolean;
+  at: number;
+}
+
 export interface CreateSnapshotInput {
   description?: string;
   persistMemory?: boolean;
@@ -214,6 +226,8 @@ export class OvirtState {
   attachments: Attachment[] = [];
   jobs: Job[] = [];
   events: OvirtEvent[] = [];
+  /** Disks removed through the API since the last reset: what a wrong DELETE destroyed. */
+  removedDisks: RemovedDisk[] = [];
   private snapshots = new Map<string, SnapshotRecord>();
   private readonly devices: DeviceDirectory;
   /** Live disk image files that exist with pristine-or-written content. */
@@ -257,6 +271,7 @@ export class OvirtState {
     this.snapshots = new Map();
     this.jobs = [];
     this.events = [];
+    this.removedDisks = [];
     this.nextEventId = 1;
     this.buildInventory();
   }
@@ -630,6 +645,32 @@ export class OvirtState {
     await attachment.plugging?.catch(() => undefined);
     await this.devices.unplug(attachment.devicePaths);
     this.attachments = this.attachments.filter((a) => a !== attachment);
+  }
+
+  /**
+   * Removes the disk from the engine with all its volumes: every attachment (a snapshot's copy
+   * plugged into the proxy included), its copies inside snapshots and its live image. This is what
+   * a v3 `DELETE /vms/{id}/disks/{did}` without `<action><detach>true</detach></action>` does.
+   */
+  async removeDisk(vmId: string, diskId: string): Promise<void> {
+    this.getVm(vmId);
+    const attachment = this.getAttachment(vmId, diskId);
+    const disk = this.getDisk(diskId);
+    for (const a of this.attachments.filter((x) => x.diskId === diskId)) {
+      await a.plugging?.catch(() => undefined);
+      await this.devices.unplug(a.devicePaths);
+    }
+    this.attachments = this.attachments.filter((a) => a.diskId !== diskId);
+    for (const s of this.snapshots.values()) {
+      const copy = s.disks.find((d) => d.diskId === diskId);
+      if (!copy) continue;
+      s.disks = s.disks.filter((d) => d !== copy);
+      await removeQuietly(copy.path);
+    }
+    this.disks.delete(diskId);
+    this.images.delete(diskId);
+    await removeQuietly(join(this.disksDir, `${diskId}.img`));
+    this.removedDisks.push({ id: diskId, name: disk.name, viaVmId: vmId, wasSnapshotCopy: attachment.snapshotId !== undefined, at: Date.now() });
   }
 
   // ---- jobs and events ------------------------------------------------------------------------

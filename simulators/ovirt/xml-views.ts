@@ -31,13 +31,15 @@ export const timestamp = (ms: number): string => new Date(ms).toISOString().repl
 
 export function apiView(ctx: ViewContext): Node {
   const vms = [...ctx.state.vms.values()];
-  const version = ctx.v3
-    ? { '@_build': '4', '@_major': '4', '@_minor': '5', '@_revision': '0', full_version: '4.5.4-1.el8' }
-    : { build: 4, full_version: '4.5.4-1.el8', major: 4, minor: 5, revision: 0 };
+  const p = ctx.state.options.engine.product;
+  // v3 gave the version as attributes with full_version beside it; v4 as elements inside it.
+  const productInfo = ctx.v3
+    ? { name: 'oVirt Engine', vendor: 'ovirt.org', version: { '@_build': p.build, '@_major': p.major, '@_minor': p.minor, '@_revision': p.revision }, full_version: p.fullVersion }
+    : { instance_id: OVIRT_DEMO.clusterId, name: 'oVirt Engine', vendor: 'ovirt.org', version: { build: p.build, full_version: p.fullVersion, major: p.major, minor: p.minor, revision: p.revision } };
   return {
     api: {
       link: ['clusters', 'disks', 'events', 'hosts', 'jobs', 'storagedomains', 'vms'].map((rel) => link(`${API_BASE}/${rel}`, rel)),
-      product_info: { instance_id: OVIRT_DEMO.clusterId, name: 'oVirt Engine', vendor: 'ovirt.org', version },
+      product_info: productInfo,
       special_objects: { blank_template: ref('templates', BLANK_TEMPLATE_ID) },
       summary: {
         hosts: { active: 1, total: 1 },

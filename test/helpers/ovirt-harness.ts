@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CopySettings } from '../../activities/copy/copy-disk';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
-import { createOvirtSimulator, OVIRT_DEMO, type OvirtSimulatorOptions } from '../../simulators/ovirt';
+import { createOvirtSimulator, OVIRT_DEMO, type EngineVersion, type OvirtSimulatorOptions } from '../../simulators/ovirt';
 import { createCopyWorker } from '../../workers/worker-factory';
 import { startHarness } from './harness';
 import { testDataConverter } from './temporal';
@@ -15,7 +15,10 @@ import { testDataConverter } from './temporal';
 export const SIM_PASSWORD = 'sim-secret-Pa55word';
 
 export interface OvirtHarnessOptions {
+  /** Default v4; v3 talks to a 3.6 engine, as no 4.4+ engine serves v3. */
   apiVersion?: 'v4' | 'v3';
+  /** The engine the simulator plays; default 3.6 for v3, 4.5 for v4. */
+  engine?: EngineVersion;
   auth?: 'sso' | 'basic';
   /** false: the test runs the copy worker itself (e.g. as a child process it can kill). */
   inProcessCopyWorker?: boolean;
@@ -26,7 +29,10 @@ export interface OvirtHarnessOptions {
 export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
   const tmp = await mkdtemp(join(tmpdir(), 'ovirt-harness-'));
   const dirs = { data: join(tmp, 'sim-data'), devices: join(tmp, 'devices'), repository: join(tmp, 'repository') };
+  const apiVersion = options.apiVersion ?? 'v4';
+  const engine = options.engine ?? (apiVersion === 'v3' ? '3.6' : '4.5');
   const { simulator, state } = await createOvirtSimulator({
+    engineVersion: engine,
     dataDir: dirs.data,
     deviceRoot: dirs.devices,
     password: SIM_PASSWORD,
@@ -40,6 +46,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
   const copySettings: CopySettings = {
     repositoryRoot: dirs.repository,
     deviceByIdDir: join(dirs.devices, 'by-id'),
+    deviceDir: dirs.devices,
     chunkBytes: 256 * 1024,
     maxBytesPerSecond: 0,
     ...options.copy,
@@ -49,8 +56,9 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     endpoints: {
       'ovirt-sim': {
         vendor: 'ovirt',
+        // A 3.6 engine's plain path (/api); a 4.5 engine's /ovirt-engine/api.
         url: simulator.apiUrl,
-        apiVersion: options.apiVersion ?? 'v4',
+        apiVersion,
         auth: { type: options.auth ?? 'sso', username: 'admin@internal', password: { env: 'TEST_OVIRT_PASSWORD' } },
       },
     },
@@ -70,6 +78,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     ...harness,
     simulator,
     state,
+    engine,
     demo: OVIRT_DEMO,
     dirs,
     copyQueue,

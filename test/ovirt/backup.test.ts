@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
 import type { Progress } from '../../workflows/shared/progress';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
@@ -87,3 +89,30 @@ for (const variant of [
     });
   });
 }
+
+describe('ovirtSnapshotBackup on a proxy whose /dev/disk/by-id has no entry for the disks', () => {
+  // The copy worker must then go by the attachment's logical_name, the guest's own device name
+  // ("/dev/sdb"), looked up in its device folder: here the simulator's folder, which plays the
+  // proxy guest's /dev.
+  let h: OvirtHarness;
+  let emptyById: string;
+  before(async () => {
+    emptyById = await mkdtemp(join(tmpdir(), 'no-by-id-'));
+    h = await startOvirtHarness({ copy: { deviceByIdDir: emptyById } });
+  });
+  after(async () => {
+    await h?.stop();
+    await rm(emptyById, { recursive: true, force: true });
+  });
+
+  test('finds each disk by its logical name and copies the snapshot’s bytes', async () => {
+    const manifest = await h.execute<OvirtBackupManifest>('ovirtSnapshotBackup', h.input(), 'by-logical-name');
+    assert.deepEqual(manifest.disks.map((d) => d.id).sort(), [h.demo.osDiskId, h.demo.dataDiskId].sort());
+    for (const disk of manifest.disks) {
+      assert.equal(dirname(disk.device), h.dirs.devices, `disk ${disk.id} was read from the guest's device folder`);
+      assert.match(basename(disk.device), /^sd[b-z]$/);
+      assert.equal(disk.sha256, await h.state.diskContentSha256(disk.id), `SHA-256 of disk ${disk.id}`);
+    }
+    await assertClean(h);
+  });
+});

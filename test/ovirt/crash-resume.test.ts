@@ -30,6 +30,7 @@ function startCopyWorker(): ChildProcess {
       TEMPORAL_ADDRESS: h.env.address,
       COPY_TASK_QUEUE: h.copyQueue,
       COPY_DEVICE_BY_ID_DIR: h.copySettings.deviceByIdDir,
+      COPY_DEVICE_DIR: h.copySettings.deviceDir,
       BACKUP_REPOSITORY_DIR: h.copySettings.repositoryRoot,
       COPY_CHUNK_BYTES: String(128 * 1024),
       COPY_MAX_BYTES_PER_SECOND: String(1024 * 1024),

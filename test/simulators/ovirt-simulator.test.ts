@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { asArray, parseXml } from '../../lib/xml';
 import type { Simulator } from '../../simulators/framework/simulator';
@@ -170,12 +170,14 @@ test('snapshot lifecycle: create, config, attach, frozen bytes, detach, delete',
   const attached = await call('POST', `/vms/${proxy}/diskattachments`, attachBody);
   assert.equal(attached.status, 201, attached.text);
   assert.equal(attached.doc.disk_attachment['@_id'], osDisk);
+  // The guest's own name for the disk, as the guest agent reports it; the simulator's folder plays the guest's /dev.
   const logicalName: string = attached.doc.disk_attachment.logical_name;
-  assert.equal(logicalName, join(deviceRoot, 'sdb'));
+  assert.equal(logicalName, '/dev/sdb');
+  const guestNode = join(deviceRoot, 'sdb');
   const byId = join(deviceRoot, 'by-id', `scsi-0QEMU_QEMU_HARDDISK_${osDisk.slice(0, 20)}`);
   assert.ok(lstatSync(byId).isSymbolicLink());
   assert.equal(await sha256(byId), contentAtSnapshot, 'the device shows the snapshot, not the live disk');
-  assert.equal(await sha256(logicalName), contentAtSnapshot);
+  assert.equal(await sha256(guestNode), contentAtSnapshot);
 
   const again = await call('POST', `/vms/${proxy}/diskattachments`, attachBody);
   assert.equal(again.status, 409);
@@ -190,7 +192,7 @@ test('snapshot lifecycle: create, config, attach, frozen bytes, detach, delete',
   assert.equal(detached.status, 200);
   assert.equal(detached.text, '');
   assert.equal(existsSync(byId), false);
-  assert.equal(existsSync(logicalName), false);
+  assert.equal(existsSync(guestNode), false);
   assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${osDisk}`)).status, 404);
 
   const deleted = await call('DELETE', `/vms/${vm}/snapshots/${sid}`);
@@ -224,26 +226,6 @@ test('validation faults', async () => {
   assert.equal((await call('GET', '/vms/00000000-0000-0000-0000-00000000dead')).status, 404);
 });
 
-test('v3 shapes: type instead of snapshot_type, All-Content header, disks under the VM', async () => {
-  const v3 = { version: '3' };
-  const created = await call('POST', `/vms/${OVIRT_DEMO.vmId}/snapshots`, `<snapshot><description>v3</description><disks><disk id="${OVIRT_DEMO.dataDiskId}"/></disks></snapshot>`, v3);
-  assert.equal(created.status, 201, created.text);
-  assert.equal(created.doc.snapshot.type, 'regular');
-  assert.equal(created.doc.snapshot.snapshot_type, undefined);
-  const sid: string = created.doc.snapshot['@_id'];
-  await waitForStatus(sid, 'ok');
-  const full = await call('GET', `/vms/${OVIRT_DEMO.vmId}/snapshots/${sid}`, undefined, { ...v3, 'all-content': 'true' });
-  assert.match(full.doc.snapshot.initialization.configuration.data, /ovf:Envelope/);
-
-  const attached = await call('POST', `/vms/${OVIRT_DEMO.proxyVmId}/disks`, `<disk id="${OVIRT_DEMO.dataDiskId}"><snapshot id="${sid}"/><active>true</active></disk>`, v3);
-  assert.equal(attached.status, 201, attached.text);
-  const disks = asArray((await call('GET', `/v3/vms/${OVIRT_DEMO.proxyVmId}/disks`)).doc.disks.disk) as Doc[];
-  assert.ok(disks.some((d) => d['@_id'] === OVIRT_DEMO.dataDiskId && d.active === 'true'));
-  const detached = await call('DELETE', `/vms/${OVIRT_DEMO.proxyVmId}/disks/${OVIRT_DEMO.dataDiskId}`, '<action><detach>true</detach></action>', v3);
-  assert.equal(detached.status, 200);
-  assert.equal((await call('DELETE', `/vms/${OVIRT_DEMO.vmId}/snapshots/${sid}`)).status, 200);
-});
-
 test('device names: concurrent attaches get distinct ones, a detached name is handed out again, a node the simulator did not make (there at start or appearing later) is skipped and left alone', async () => {
   // A device node the simulator did not make (say, a disk hot-plugged by hand) keeps its name.
   const foreign = join(deviceRoot, 'sdc');
@@ -263,17 +245,18 @@ test('device names: concurrent attaches get distinct ones, a detached name is ha
     const both = await Promise.all(disks.map(attach));
     for (const r of both) assert.equal(r.status, 201, r.text);
     const names = both.map((r) => r.doc.disk_attachment.logical_name as string);
+    const node = (logicalName: string) => join(deviceRoot, basename(logicalName));
     // sda is the proxy's boot disk, sdc the foreign node.
-    assert.deepEqual([...names].sort(), [join(deviceRoot, 'sdb'), join(deviceRoot, 'sdd')]);
-    for (const name of names) assert.ok(lstatSync(name).isSymbolicLink(), name);
+    assert.deepEqual([...names].sort(), ['/dev/sdb', '/dev/sdd']);
+    for (const name of names) assert.ok(lstatSync(node(name)).isSymbolicLink(), name);
     assert.equal(await readFile(foreign, 'utf8'), 'not a link');
 
-    const first = disks[names.indexOf(join(deviceRoot, 'sdb'))]!;
+    const first = disks[names.indexOf('/dev/sdb')]!;
     assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${first}?detach_only=true`)).status, 200);
     assert.equal(existsSync(join(deviceRoot, 'sdb')), false);
     const again = await attach(first);
     assert.equal(again.status, 201, again.text);
-    assert.equal(again.doc.disk_attachment.logical_name, join(deviceRoot, 'sdb'));
+    assert.equal(again.doc.disk_attachment.logical_name, '/dev/sdb');
 
     // A node that appears after the simulator started is skipped too, and left as it is.
     assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${first}?detach_only=true`)).status, 200);
@@ -281,12 +264,12 @@ test('device names: concurrent attaches get distinct ones, a detached name is ha
     await writeFile(late, 'hot-plugged by hand');
     const third = await attach(first);
     assert.equal(third.status, 201, third.text);
-    assert.equal(third.doc.disk_attachment.logical_name, join(deviceRoot, 'sde'));
+    assert.equal(third.doc.disk_attachment.logical_name, '/dev/sde');
     assert.equal(await readFile(late, 'utf8'), 'hot-plugged by hand');
     names.push(third.doc.disk_attachment.logical_name);
 
     for (const diskId of disks) assert.equal((await call('DELETE', `/vms/${proxy}/diskattachments/${diskId}?detach_only=true`)).status, 200);
-    for (const name of names.filter((n) => n !== late)) assert.equal(existsSync(name), false, name);
+    for (const name of names.map(node).filter((n) => n !== late)) assert.equal(existsSync(name), false, name);
     assert.equal(await readFile(late, 'utf8'), 'hot-plugged by hand');
     assert.equal((await call('DELETE', `/vms/${vm}/snapshots/${sid}`)).status, 200);
   } finally {
@@ -301,4 +284,124 @@ test('expired tokens answer 401; a new token works', async () => {
   assert.equal((await call('GET', '/vms')).status, 401);
   token = (await sso()).body.access_token;
   assert.equal((await call('GET', '/vms')).status, 200);
+});
+
+test('a 4.5 engine serves no v3: Version: 3 or /v3 gets the VersionFilter’s bare 400, whatever the path', async () => {
+  const root = await call('GET', '');
+  assert.equal(root.doc.api.product_info.version.major, '4');
+  for (const [path, headers] of [
+    ['', { version: '3' }],
+    [`/vms/${OVIRT_DEMO.proxyVmId}/disks`, { version: '3' }],
+    [`/vms/${OVIRT_DEMO.vmId}/snapshots`, { version: '3' }],
+    ['/v3/vms', {}],
+    [`/v3/vms/${OVIRT_DEMO.proxyVmId}/disks`, {}],
+    ['/vms', { version: '5' }],
+  ] as const) {
+    const r = await call('GET', path, undefined, headers);
+    assert.equal(r.status, 400, `${path} ${JSON.stringify(headers)}`);
+    assert.doesNotMatch(r.headers.get('content-type') ?? '', /xml/, 'no <fault>: the request never reaches the API');
+  }
+  // A v3 detach is refused before it can do anything; the v4 paths answer as ever.
+  assert.equal((await call('DELETE', `/vms/${OVIRT_DEMO.proxyVmId}/disks/${OVIRT_DEMO.proxyBootDiskId}`, '<action><detach>true</detach></action>', { version: '3' })).status, 400);
+  assert.equal((await call('DELETE', `/vms/${OVIRT_DEMO.proxyVmId}/disks/${OVIRT_DEMO.proxyBootDiskId}`)).status, 404, 'no /disks below a VM in v4');
+  assert.equal((await call('GET', '/v4/vms')).status, 200);
+  assert.equal((await call('GET', `/vms/${OVIRT_DEMO.proxyVmId}/diskattachments`)).status, 200);
+  assert.equal((await fetch(`${simulator.url}/api/vms`, { headers: { authorization: `Bearer ${token}` } })).status, 404, '4.0 removed the old /api path');
+});
+
+test('a 3.6 engine: v3 on /api and /ovirt-engine/api, no SSO, no /v3 paths; a DELETE of a VM disk without the detach action removes the disk and its data', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ovirt-sim-36-'));
+  const old = await createOvirtSimulator({
+    engineVersion: '3.6',
+    dataDir: join(dir, 'data'),
+    deviceRoot: join(dir, 'dev'),
+    password: PASSWORD,
+    snapshotCreateMs: 50,
+    snapshotDeleteMs: 50,
+    diskSizes: { os: 256 * 1024, data: 128 * 1024 },
+  });
+  await old.simulator.start(0);
+  const basic = `Basic ${Buffer.from(`admin@internal:${PASSWORD}`).toString('base64')}`;
+  const call36 = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${old.simulator.url}${path}`, {
+      method,
+      headers: { accept: 'application/xml', authorization: basic, ...(body !== undefined ? { 'content-type': 'application/xml' } : {}), ...headers },
+      body,
+    });
+    const text = await res.text();
+    return { status: res.status, text, doc: text && /xml/.test(res.headers.get('content-type') ?? '') ? (parseXml(text) as Doc) : {} };
+  };
+  try {
+    assert.equal(old.simulator.apiUrl, `${old.simulator.url}/api`);
+    for (const base of ['/api', '/ovirt-engine/api']) {
+      const root = await call36('GET', base);
+      assert.equal(root.status, 200, base);
+      assert.deepEqual(root.doc.api.product_info.version, { '@_build': '7', '@_major': '3', '@_minor': '6', '@_revision': '5' });
+      assert.match(root.doc.api.product_info.full_version, /^3\.6\./);
+      // The Version header a 4.x engine honours is unknown here, and ignored.
+      assert.equal((await call36('GET', `${base}/vms/${OVIRT_DEMO.proxyVmId}/disks`, undefined, { version: '4' })).status, 200);
+    }
+    assert.equal((await call36('GET', `/api/v3/vms`)).status, 404);
+    assert.equal((await call36('GET', `/api/vms/${OVIRT_DEMO.proxyVmId}/diskattachments`)).status, 404, 'no v4 paths');
+    const ssoLogin = await fetch(`${old.simulator.url}/ovirt-engine/sso/oauth/token`, { method: 'POST', body: 'grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=x' });
+    assert.equal(ssoLogin.status, 404, 'SSO came with 4.0');
+
+    // A snapshot of the data disk plugged into the proxy, as a backup does it (the seed's v3 calls).
+    const vm = OVIRT_DEMO.vmId;
+    const proxy = OVIRT_DEMO.proxyVmId;
+    const disk = OVIRT_DEMO.dataDiskId;
+    const created = await call36('POST', `/api/vms/${vm}/snapshots`, `<snapshot><description>v3</description><persist_memorystate>false</persist_memorystate><disks><disk id="${disk}"/></disks></snapshot>`);
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.doc.snapshot.type, 'regular');
+    assert.equal(created.doc.snapshot.snapshot_type, undefined);
+    const sid: string = created.doc.snapshot['@_id'];
+    for (let i = 0; i < 100 && (await call36('GET', `/api/vms/${vm}/snapshots/${sid}`)).doc.snapshot.snapshot_status !== 'ok'; i++) await sleep(20);
+    const full = await call36('GET', `/api/vms/${vm}/snapshots/${sid}`, undefined, { 'all-content': 'true' });
+    assert.match(full.doc.snapshot.initialization.configuration.data, /ovf:Envelope/);
+    const plug = () => call36('POST', `/api/vms/${proxy}/disks`, `<disk id="${disk}"><snapshot id="${sid}"/><active>true</active></disk>`);
+    const attached = await plug();
+    assert.equal(attached.status, 201, attached.text);
+    assert.equal(attached.doc.disk.logical_name, '/dev/sdb');
+    const listed = asArray((await call36('GET', `/api/vms/${proxy}/disks`)).doc.disks.disk) as Doc[];
+    assert.ok(listed.some((d) => d['@_id'] === disk && d.active === 'true'));
+
+    // With the detach action: detached, the snapshot keeps its copy.
+    old.simulator.calls.clear();
+    const detached = await call36('DELETE', `/api/vms/${proxy}/disks/${disk}`, '<action><detach>true</detach></action>');
+    assert.equal(detached.status, 200);
+    assert.ok(old.state.snapshotDiskPath(sid, disk));
+    assert.equal(old.state.removedDisks.length, 0);
+
+    // Without it (no body, or detach false): the disk is removed, with the snapshot's copy and the live disk.
+    for (const body of [undefined, '<action><detach>false</detach></action>']) {
+      if (body !== undefined) {
+        old.state.reset();
+        const again = await call36('POST', `/api/vms/${vm}/snapshots`, `<snapshot><description>v3</description><disks><disk id="${disk}"/></disks></snapshot>`);
+        assert.equal(again.status, 201, again.text);
+        const sid2: string = again.doc.snapshot['@_id'];
+        for (let i = 0; i < 100 && (await call36('GET', `/api/vms/${vm}/snapshots/${sid2}`)).doc.snapshot.snapshot_status !== 'ok'; i++) await sleep(20);
+        assert.equal((await call36('POST', `/api/vms/${proxy}/disks`, `<disk id="${disk}"><snapshot id="${sid2}"/><active>true</active></disk>`)).status, 201);
+      } else {
+        assert.equal((await plug()).status, 201);
+      }
+      const snapshotId = old.state.attachmentsOf(proxy).find((a) => a.diskId === disk)!.snapshotId!;
+      const snapshotCopy = old.state.snapshotDiskPath(snapshotId, disk)!;
+      const removed = await call36('DELETE', `/api/vms/${proxy}/disks/${disk}`, body);
+      assert.equal(removed.status, 200, removed.text);
+      assert.deepEqual(old.state.removedDisks.map((d) => [d.id, d.viaVmId, d.wasSnapshotCopy]), [[disk, proxy, true]]);
+      assert.equal((await call36('GET', `/api/disks/${disk}`)).status, 404, 'the disk is gone from the engine');
+      assert.equal((await call36('GET', `/api/vms/${proxy}/disks/${disk}`)).status, 404);
+      const snapshotDisks = (await call36('GET', `/api/vms/${vm}/snapshots/${snapshotId}/disks`)).doc.disks;
+      assert.ok(snapshotDisks === '' || !asArray(snapshotDisks.disk as Doc[]).some((d) => d['@_id'] === disk), 'the snapshot lost its copy');
+      assert.equal(existsSync(snapshotCopy), false, 'the frozen bytes are deleted');
+      assert.equal(existsSync(join(dir, 'dev', 'sdb')), false);
+      const vmDisks = asArray((await call36('GET', `/api/vms/${vm}/disks`)).doc.disks.disk) as Doc[];
+      assert.ok(!vmDisks.some((d) => d['@_id'] === disk), 'and the VM lost the disk');
+    }
+    const notes = old.simulator.calls.matching('DELETE', /^\/vms\/[^/]+\/disks\/[^/]+$/).map((c) => c.note);
+    assert.deepEqual(notes, ['detached', 'disk removed', 'disk removed'], 'the call log says what each DELETE did');
+  } finally {
+    await old.simulator.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
