@@ -10,6 +10,7 @@ import { failRun } from './shared/fail-run';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
+import { forwardCreate } from './shared/activity-options';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 import { tagRun } from './shared/tag-run';
 
@@ -18,6 +19,8 @@ export const MANAGEIQ_REVERT_STEPS = ['validate', 'preflight', 'find', 'revert',
 export const MANAGEIQ_DELETE_STEPS = ['validate', 'preflight', 'delete'] as const;
 
 const miq = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+// The create heartbeats while its call is on its way, so a dead worker is noticed within the timeout.
+const miqCreate = proxyActivities<ManageiqActivities>(forwardCreate({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds' }));
 const miqUndo = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
 const miqLong = (timeoutSeconds: number, pollMs: number) =>
   proxyActivities<ManageiqActivities>({ startToCloseTimeout: (timeoutSeconds + 120) * 1000, heartbeatTimeout: Math.max(30_000, pollMs * 3), retry: vendorRetry });
@@ -89,7 +92,12 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
     const forgetSnapshot = saga.add(`delete snapshot ${name} of ${resource.name}`, () =>
       miqUndo.manageiqRemoveRunSnapshot({ ...ref, name, taskId, pollMs: input.pollIntervalMs }),
     );
-    const created = await miq.manageiqCreateSnapshot({ ...ref, name, description: input.description, memory: input.memory });
+    // Guards the create's cancellation type: a cancelled run now waits until the create has stopped
+    // (forwardCreate) before the undo runs, so a create still on its way cannot land after the undo.
+    // Runs started before used the default (TRY_CANCEL: the undo ran at once) and replay on that
+    // branch. deprecatePatch once no manageiqSnapshot run started before this change can be open.
+    const create = patched('manageiq-create-waits-for-cancel') ? miqCreate : miq;
+    const created = await create.manageiqCreateSnapshot({ ...ref, name, description: input.description, memory: input.memory });
     taskId = created.taskId;
 
     progress.enter('task');

@@ -1,14 +1,16 @@
 /**
  * ManageIQ snapshot activities. Each is safe to retry: a create adopts the snapshot an earlier
- * attempt made (the run's unique name), removals treat "already gone" as done, and retention
+ * attempt made (the run's unique name), removals treat "already gone" as done (a bulk delete that
+ * the appliance ends with a 404 is re-listed and finished, delete-snapshots.ts), and retention
  * recomputes what to delete from the appliance's list each time.
  */
-import { Context, heartbeat, sleep } from '@temporalio/activity';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
-import { failAfterLateCreateGrace } from '../late-create';
+import { CancelledFailure, Context, heartbeat, sleep } from '@temporalio/activity';
+import { ErrorTypes, VendorError, mayStillBeHandled, nonRetryable } from '../../lib/errors';
+import { DEFAULT_HTTP_TIMEOUT_MS } from '../../lib/http/http-client';
 import type { EndpointClients } from '../endpoint-clients';
 import { ManageiqClient } from './client';
-import type { ManageiqActionResult, ManageiqCollection, ManageiqSnapshot, ManageiqTask } from './schemas';
+import { deleteSnapshotsRelisting } from './delete-snapshots';
+import type { ManageiqCollection, ManageiqSnapshot, ManageiqTask } from './schemas';
 
 export type { ManageiqCollection, ManageiqSnapshot, ManageiqTask } from './schemas';
 
@@ -23,6 +25,8 @@ export interface DeleteReport {
   snapshotId: string;
   name?: string;
   success: boolean;
+  /** The snapshot was not there (deleted by someone else, or never existed): nothing to delete. */
+  notFound?: boolean;
   message: string;
   taskId?: string;
   /** The task's final status (Ok, Error, …) when it was waited for. */
@@ -31,6 +35,21 @@ export interface DeleteReport {
 }
 
 const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/**
+ * Runs `work` heartbeating every second, so the attempt is known to be alive however long a vendor
+ * call takes, and a cancel is delivered. The cancel does not cut `work` short: it checks for one
+ * where stopping is safe (a create once sent is seen through to its answer).
+ */
+async function heartbeatingThroughout<T>(work: () => Promise<T>): Promise<T> {
+  heartbeat();
+  const ticker = setInterval(() => heartbeat(), 1_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(ticker);
+  }
+}
 
 export function createManageiqActivities(clients: EndpointClients) {
   const miq = (endpoint: string) => clients.client(endpoint, 'manageiq', (profile, env) => new ManageiqClient(profile, env));
@@ -48,22 +67,25 @@ export function createManageiqActivities(clients: EndpointClients) {
   const named = async (client: ManageiqClient, ref: ManageiqRef, name: string) =>
     (await client.querySnapshots(ref.collection, ref.resourceId, { filter: [`name=${quote(name)}`] })).snapshots.filter((s) => s.name === name);
 
-  /** Deletes the snapshots (POST action, for the task), waits for each task; "already gone" is done. */
-  const deleteAndWait = async (client: ManageiqClient, ref: ManageiqRef, snapshots: Array<{ id: string; name?: string }>, pollMs: number, deadline: number): Promise<DeleteReport[]> => {
+  /**
+   * Deletes the snapshots (bulk, re-listing after ManageIQ's whole-request 404, see
+   * delete-snapshots.ts) and, when asked, waits for each task. One report per snapshot, in order.
+   */
+  const deleteAndReport = async (
+    client: ManageiqClient,
+    ref: ManageiqRef,
+    snapshots: Array<{ id: string; name?: string }>,
+    wait: { pollMs: number; deadline: number } | undefined,
+  ): Promise<DeleteReport[]> => {
+    if (!snapshots.length) return [];
+    const outcomes = await deleteSnapshotsRelisting(client, ref.collection, ref.resourceId, snapshots.map((s) => s.id));
     const reports: DeleteReport[] = [];
-    for (const s of snapshots) {
-      let result: ManageiqActionResult;
-      try {
-        result = await client.deleteSnapshotAction(ref.collection, ref.resourceId, s.id);
-      } catch (err) {
-        if (err instanceof VendorError && err.isNotFound) {
-          reports.push({ snapshotId: s.id, name: s.name, success: true, message: 'already gone' });
-          continue;
-        }
-        throw err;
-      }
-      const task = result.taskId ? await waitTask(client, result.taskId, pollMs, deadline) : undefined;
-      reports.push({ snapshotId: s.id, name: s.name, success: true, message: result.message, taskId: result.taskId, taskStatus: task?.status, taskMessage: task?.message });
+    for (const [i, o] of outcomes.entries()) {
+      const task = wait && o.success && o.taskId ? await waitTask(client, o.taskId, wait.pollMs, wait.deadline) : undefined;
+      const report: DeleteReport = { snapshotId: o.snapshotId, success: o.success, message: o.message, taskId: o.taskId, taskStatus: task?.status, taskMessage: task?.message };
+      if (snapshots[i]!.name !== undefined) report.name = snapshots[i]!.name;
+      if (o.notFound) report.notFound = true;
+      reports.push(report);
     }
     return reports;
   };
@@ -87,21 +109,36 @@ export function createManageiqActivities(clients: EndpointClients) {
         .catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`));
     },
 
-    /** Creates the snapshot, or adopts the one (or the queued create task) an earlier attempt of this run made (same unique name). */
+    /**
+     * Creates the snapshot, or adopts the one (or the queued create task) an earlier attempt of this run made (same unique name).
+     * Cancellation: before the create is sent the attempt stops (nothing made); once it is sent, it
+     * is seen through to its answer, as the undo that follows must find what it made.
+     */
     async manageiqCreateSnapshot(input: ManageiqRef & { name: string; description: string; memory: boolean }): Promise<{ taskId?: string; adopted?: ManageiqSnapshot; message: string }> {
       const client = miq(input.endpoint);
-      const [existing] = await named(client, input, input.name);
-      if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
-      // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
-      const queued = (await createTasks(client, input.name)).find((t) => t.state !== 'Finished' || t.status !== 'Error');
-      if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
-      // The run's full id in the description: the name carries only a fragment of it (the reaper needs the run).
-      const run = Context.current().info.workflowExecution?.runId;
-      const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
-      const result = await client
-        .createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory })
-        .catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'manageiq')));
-      return { taskId: result.taskId, message: result.message };
+      const context = Context.current();
+      return heartbeatingThroughout(async () => {
+        const [existing] = await named(client, input, input.name);
+        if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
+        // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
+        const queued = (await createTasks(client, input.name)).find((t) => t.state !== 'Finished' || t.status !== 'Error');
+        if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
+        if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled before snapshot ${input.name} was asked for: nothing was made`);
+        // The run's full id in the description: the name carries only a fragment of it (the reaper needs the run).
+        const run = context.info.workflowExecution?.runId;
+        const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
+        const profile = clients.profile(input.endpoint, 'manageiq');
+        const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory }).catch(async (err: unknown) => {
+          // An answer that timed out may still be taken late: wait one more client timeout before
+          // failing (as activities/late-create.ts does, but not cut short by a cancel), so a retry
+          // adopts it, or the undo finds its task.
+          if (mayStillBeHandled(err)) await new Promise((r) => setTimeout(r, profile.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS));
+          // Cancelled meanwhile: end as cancelled, not as a failure to retry.
+          if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while snapshot ${input.name} was being asked for (${(err as Error).message})`);
+          throw err;
+        });
+        return { taskId: result.taskId, message: result.message };
+      });
     },
 
     /** Polls /api/tasks/:id until Finished; returns its final status (the workflow decides what a non-Ok status means). */
@@ -126,11 +163,7 @@ export function createManageiqActivities(clients: EndpointClients) {
           retryable: true,
         });
       }
-      if (duplicates.length) {
-        const deadline = deadlineOf();
-        const results = await client.bulkDeleteSnapshots(input.collection, input.resourceId, duplicates.map((d) => d.id));
-        for (const r of results) if (r.success && r.taskId) await waitTask(client, r.taskId, input.pollMs, deadline);
-      }
+      await deleteAndReport(client, input, duplicates, { pollMs: input.pollMs, deadline: deadlineOf() });
       return { ...snapshot, duplicatesRemoved: duplicates.map((d) => d.id) };
     },
 
@@ -154,17 +187,10 @@ export function createManageiqActivities(clients: EndpointClients) {
       owned.sort((a, b) => (b.createTime ?? '').localeCompare(a.createTime ?? '') || Number(b.id) - Number(a.id));
       const kept = owned.slice(0, input.keep);
       const doomed = owned.slice(input.keep);
-      const all = await client.querySnapshots(input.collection, input.resourceId, { expand: false, limit: 1000 });
-      const othersUntouched = all.hrefs.length - owned.length;
-      if (!doomed.length) return { kept, deleted: [], othersUntouched };
-      const results = await client.bulkDeleteSnapshots(input.collection, input.resourceId, doomed.map((s) => s.id));
-      const deleted: DeleteReport[] = [];
-      for (const r of results) {
-        const name = doomed.find((s) => s.id === r.snapshotId)?.name;
-        const task = r.success && r.taskId ? await waitTask(client, r.taskId, input.pollMs, deadline) : undefined;
-        deleted.push({ snapshotId: r.snapshotId, name, success: r.success, message: r.message, taskId: r.taskId, taskStatus: task?.status, taskMessage: task?.message });
-      }
-      return { kept, deleted, othersUntouched };
+      // Counted by name, not as "all minus ours": a snapshot someone deletes meanwhile must not shift the count.
+      const all = await client.querySnapshots(input.collection, input.resourceId, { limit: 1000 });
+      const othersUntouched = all.snapshots.filter((s) => !s.name.startsWith(input.prefix)).length;
+      return { kept, deleted: await deleteAndReport(client, input, doomed, { pollMs: input.pollMs, deadline }), othersUntouched };
     },
 
     /**
@@ -184,7 +210,7 @@ export function createManageiqActivities(clients: EndpointClients) {
       // A create whose reply was lost or garbled (no taskId) may still be queued: its snapshot appears when it finishes.
       for (const task of (await createTasks(client, input.name)).filter((t) => t.state !== 'Finished')) await waitTask(client, task.id, input.pollMs, deadline);
       const snapshots = await named(client, input, input.name);
-      return { deleted: await deleteAndWait(client, input, snapshots, input.pollMs, deadline) };
+      return { deleted: await deleteAndReport(client, input, snapshots, { pollMs: input.pollMs, deadline }) };
     },
 
     /** The snapshot to revert to: by name, or the newest one. */
@@ -215,15 +241,8 @@ export function createManageiqActivities(clients: EndpointClients) {
 
     /** Bulk delete of chosen snapshots; each resource's result, and how its task ended. */
     async manageiqBulkDelete(input: ManageiqRef & { snapshotIds: string[]; waitForTasks: boolean; pollMs: number }): Promise<DeleteReport[]> {
-      const client = miq(input.endpoint);
-      const deadline = deadlineOf();
-      const results = await client.bulkDeleteSnapshots(input.collection, input.resourceId, input.snapshotIds);
-      const reports: DeleteReport[] = [];
-      for (const r of results) {
-        const task = input.waitForTasks && r.success && r.taskId ? await waitTask(client, r.taskId, input.pollMs, deadline) : undefined;
-        reports.push({ snapshotId: r.snapshotId, success: r.success, message: r.message, taskId: r.taskId, taskStatus: task?.status, taskMessage: task?.message });
-      }
-      return reports;
+      const wait = input.waitForTasks ? { pollMs: input.pollMs, deadline: deadlineOf() } : undefined;
+      return deleteAndReport(miq(input.endpoint), input, input.snapshotIds.map((id) => ({ id })), wait);
     },
   };
 }

@@ -254,8 +254,9 @@ export class ManageiqClient {
   }
 
   /**
-   * POST …/snapshots {"action":"delete","resources":[{href}…]}: one result per resource, in order,
-   * each with its own success and message (a failed one does not fail the others).
+   * POST …/snapshots {"action":"delete","resources":[{href}…]}: one result per resource, in order.
+   * A snapshot that is gone fails the whole request with a 404 (after the deletes before it were
+   * queued): deleteSnapshotsRelisting (delete-snapshots.ts) is what callers use.
    */
   async bulkDeleteSnapshots(collection: ManageiqCollection, id: string, snapshotIds: string[]): Promise<Array<ManageiqActionResult & { snapshotId: string }>> {
     if (!snapshotIds.length) return [];

@@ -1,13 +1,17 @@
 /**
- * The ManageIQ REST API simulator (/api): entry point, Basic auth and X-Auth-Token sessions,
- * VMs and instances with their snapshots subcollection (query with filter[], sort_by, sort_order,
- * offset/limit and links, expand=resources), create, revert, delete (DELETE and the POST action),
- * bulk delete with one result per resource, and tasks that finish over time. Every href is absolute.
+ * The ManageIQ REST API simulator (/api): entry point, Basic auth and X-Auth-Token sessions, the
+ * vms and instances collections (query with filter[], sort_by, sort_order, attributes,
+ * offset/limit and links, expand=resources; a resource with its actions and ?expand=snapshots;
+ * power actions) with their snapshots subcollection: create, revert, delete (DELETE and the POST
+ * action), bulk delete that stops with a 404 at the first snapshot that is gone, OPTIONS, and tasks
+ * that finish over time. Every href is absolute.
  */
 import { Router } from '../framework/router';
 import { Simulator } from '../framework/simulator';
 import type { SimRequest, SimResponse } from '../framework/types';
-import { ManageiqFault, ManageiqState, type Collection, type Snapshot, type Task } from './state';
+import { expands, renderCollection, selectAttributes, type Row } from './query';
+import { ManageiqFault, ManageiqState, POWER_ACTIONS, type Collection, type PowerAction, type Task } from './state';
+import { collectionOptions, resourceActions, resourceRow, snapshotActions, snapshotFormOptions, snapshotRow } from './views';
 
 export { MANAGEIQ_DEMO, ManageiqState } from './state';
 
@@ -17,6 +21,8 @@ export interface ManageiqSimulatorOptions {
   /** How long a task runs; default 2000 ms. */
   taskMs?: number;
   tokenTtlSeconds?: number;
+  /** Word snapshot messages and task names as older appliances did ("… for Vm id:…"). */
+  legacyMessages?: boolean;
 }
 
 export const MANAGEIQ_DEFAULTS = { username: 'admin', password: 'manageiq-sim-password', taskMs: 2000, tokenTtlSeconds: 600 } as const;
@@ -42,62 +48,14 @@ export function errorResponse(status: number, message: string, klass?: string): 
   return json(status, { error: { kind: known.kind, message, klass: klass ?? known.klass } });
 }
 
-// ---- filter[] / sort_by -------------------------------------------------------------------------
-
-type Row = Record<string, string | number | boolean | null>;
-
-interface Filter {
-  attr: string;
-  op: '=' | '!=' | '>' | '<' | '>=' | '<=';
-  value: string;
-}
-
-function parseFilter(expr: string): Filter {
-  const m = /^\s*([a-z_][a-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$/i.exec(expr);
-  if (!m) throw new ManageiqFault(400, `Unsupported filter expression: ${expr}`, 'Api::BadRequestError');
-  let value = m[3]!;
-  if (/^'.*'$/.test(value) || /^".*"$/.test(value)) value = value.slice(1, -1);
-  return { attr: m[1]!, op: m[2] as Filter['op'], value };
-}
-
-function matches(row: Row, f: Filter): boolean {
-  if (!(f.attr in row)) throw new ManageiqFault(400, `Unknown attribute ${f.attr} specified in filter`, 'Api::BadRequestError');
-  const raw = row[f.attr];
-  const actual = raw === null ? '' : String(raw);
-  if (f.op === '=' || f.op === '!=') {
-    const pattern = new RegExp(`^${f.value.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
-    const hit = f.value === 'NULL' ? raw === null : pattern.test(actual);
-    return f.op === '=' ? hit : !hit;
-  }
-  const numeric = typeof raw === 'number' && /^-?\d+(\.\d+)?$/.test(f.value);
-  const cmp = numeric ? (raw as number) - Number(f.value) : actual.localeCompare(f.value);
-  return f.op === '>' ? cmp > 0 : f.op === '<' ? cmp < 0 : f.op === '>=' ? cmp >= 0 : cmp <= 0;
-}
-
-function sortRows(rows: Row[], sortBy: string | null, sortOrder: string | null): Row[] {
-  if (!sortBy) return rows;
-  const attrs = sortBy.split(',').map((a) => a.trim());
-  const orders = (sortOrder ?? 'asc').split(',').map((o) => o.trim().toLowerCase());
-  return [...rows].sort((a, b) => {
-    for (const [i, attr] of attrs.entries()) {
-      if (!(attr in a)) throw new ManageiqFault(400, `${attr} is not a valid attribute to sort by`, 'Api::BadRequestError');
-      const desc = (orders[i] ?? orders[0]) === 'desc';
-      const x = a[attr];
-      const y = b[attr];
-      let cmp = 0;
-      if (typeof x === 'number' && typeof y === 'number') cmp = x - y;
-      else if (attr === 'id') cmp = Number(x) - Number(y);
-      else cmp = String(x ?? '').localeCompare(String(y ?? ''));
-      if (cmp !== 0) return desc ? -cmp : cmp;
-    }
-    return 0;
-  });
-}
-
 // ---- the simulator ------------------------------------------------------------------------------
 
 export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}): { simulator: Simulator; state: ManageiqState } {
-  const state = new ManageiqState({ taskMs: options.taskMs ?? MANAGEIQ_DEFAULTS.taskMs, tokenTtlSeconds: options.tokenTtlSeconds ?? MANAGEIQ_DEFAULTS.tokenTtlSeconds });
+  const state = new ManageiqState({
+    taskMs: options.taskMs ?? MANAGEIQ_DEFAULTS.taskMs,
+    tokenTtlSeconds: options.tokenTtlSeconds ?? MANAGEIQ_DEFAULTS.tokenTtlSeconds,
+    legacyMessages: options.legacyMessages ?? false,
+  });
   const username = options.username ?? MANAGEIQ_DEFAULTS.username;
   const password = options.password ?? MANAGEIQ_DEFAULTS.password;
   const api = (req: SimRequest) => `${req.origin}/api`;
@@ -122,34 +80,20 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
       throw new ManageiqFault(400, `Failed to parse request body: ${(err as Error).message}`, 'Api::BadRequestError');
     }
   };
-  const coll = (req: SimRequest): Collection => (req.path.startsWith('/instances') ? 'instances' : 'vms');
 
-  const snapshotRow = (req: SimRequest, c: Collection, s: Snapshot): Row => ({
-    href: `${api(req)}/${c}/${s.resourceId}/snapshots/${s.id}`,
-    id: s.id,
-    uid: s.uid,
-    parent_id: s.parentId,
-    name: s.name,
-    description: s.description,
-    current: s.current ? 1 : 0,
-    total_size: s.totalSize,
-    create_time: new Date(s.createTime).toISOString(),
-    vm_or_template_id: s.resourceId,
-    created_on: new Date(s.createTime).toISOString(),
-    updated_on: new Date(s.createTime).toISOString(),
-  });
-  const taskResult = (req: SimRequest, task: Task, message: string, href?: string) => ({
-    success: true,
-    message,
-    task_id: task.id,
-    task_href: `${api(req)}/tasks/${task.id}`,
-    ...(href ? { href } : {}),
-  });
-  const snapshotActions = (req: SimRequest, c: Collection, resourceId: string, s?: Snapshot) => {
-    const base = `${api(req)}/${c}/${resourceId}/snapshots`;
-    if (!s) return [{ name: 'create', method: 'post', href: base }, { name: 'delete', method: 'post', href: base }];
-    const href = `${base}/${s.id}`;
-    return [...(c === 'vms' ? [{ name: 'revert', method: 'post', href }] : []), { name: 'delete', method: 'post', href }, { name: 'delete', method: 'delete', href }];
+  const snapshotsHref = (req: SimRequest, c: Collection, resourceId: string) => `${api(req)}/${c}/${resourceId}/snapshots`;
+  const snapshotRows = (req: SimRequest, c: Collection, resourceId: string): Row[] =>
+    state.snapshotsOf(resourceId).map((s) => snapshotRow(`${snapshotsHref(req, c, resourceId)}/${s.id}`, s));
+  // Exactly what ManageIQ's snapshot actions answer (action_result): no href.
+  const taskResult = (req: SimRequest, task: Task) => ({ success: true, message: task.name, task_id: task.id, task_href: `${api(req)}/tasks/${task.id}` });
+  const snapshotIdOf = (res: Record<string, unknown>): string | undefined => {
+    if (typeof res.href === 'string') return /\/snapshots\/([^/?#]+)\/?$/.exec(res.href)?.[1];
+    return typeof res.id === 'string' || typeof res.id === 'number' ? String(res.id) : undefined;
+  };
+  const powerAction = (req: SimRequest, c: Collection, id: string, action: unknown) => {
+    if (typeof action !== 'string' || !(action in POWER_ACTIONS)) throw new ManageiqFault(400, `Unsupported Action ${String(action)} for the ${c} resource specified`, 'Api::BadRequestError');
+    // Resource actions (api_action) add the resource's href, unlike the snapshot actions.
+    return { ...taskResult(req, state.powerAction(c, id, action as PowerAction)), href: `${api(req)}/${c}/${id}` };
   };
 
   router.get('/', guard((req) =>
@@ -177,49 +121,69 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
     return { status: 204 };
   }));
 
+  // OPTIONS needs no credentials (ManageIQ: optional_api_user_or_token); /api answers an empty 200.
+  router.add('OPTIONS', '/', guard(() => ({ status: 200 })));
+  router.add('OPTIONS', '/tasks', guard(() => json(200, collectionOptions('tasks'))));
+
   for (const c of ['vms', 'instances'] as const) {
+    const members = () => [...state.resources.values()].filter((r) => r.collection === c);
+
+    router.get(`/${c}`, guard((req) => {
+      const href = `${api(req)}/${c}`;
+      const rows = members().map((r) => resourceRow(`${href}/${r.id}`, r));
+      return json(200, renderCollection(req, { name: c, href, rows, count: rows.length, actions: resourceActions(href, false) }).body);
+    }));
+
+    router.post(`/${c}`, guard((req) => {
+      const b = body(req);
+      const resources = Array.isArray(b.resources) ? (b.resources as Array<Record<string, unknown>>) : [];
+      if (!resources.length) throw new ManageiqFault(400, `No ${c} resources were specified for the ${String(b.action)} action`, 'Api::BadRequestError');
+      const results = resources.map((res) => {
+        const id = typeof res.href === 'string' ? /\/([^/?#]+)\/?$/.exec(res.href)?.[1] : res.id !== undefined ? String(res.id) : undefined;
+        try {
+          if (!id) throw new ManageiqFault(400, `Must specify an id for the ${String(b.action)} action`, 'Api::BadRequestError');
+          if (b.action === 'query') return resourceRow(`${api(req)}/${c}/${id}`, state.resource(c, id));
+          return powerAction(req, c, id, b.action);
+        } catch (err) {
+          // Several resources: each failure is its own result (enqueue_action), the request answers 200.
+          if (err instanceof ManageiqFault) return { success: false, message: err.message, ...(id ? { href: `${api(req)}/${c}/${id}` } : {}) };
+          throw err;
+        }
+      });
+      return json(200, { results });
+    }));
+
     router.get(`/${c}/:id`, guard((req) => {
       const r = state.resource(c, req.params.id!);
-      return json(200, { href: `${api(req)}/${c}/${r.id}`, id: r.id, name: r.name, type: r.type, vendor: r.vendor, power_state: 'on' });
+      const href = `${api(req)}/${c}/${r.id}`;
+      const out: Record<string, unknown> = { ...selectAttributes(req, resourceRow(href, r)), actions: resourceActions(href, true) };
+      if (expands(req, 'snapshots')) {
+        const snapshots = snapshotRows(req, c, r.id);
+        state.listed(snapshots.map((s) => String(s.id)));
+        out.snapshots = snapshots;
+      }
+      return json(200, out);
+    }));
+
+    router.post(`/${c}/:id`, guard((req) => {
+      const r = state.resource(c, req.params.id!);
+      return json(200, powerAction(req, c, r.id, body(req).action));
+    }));
+
+    // ManageIQ routes OPTIONS on a resource to its collection's options.
+    router.add('OPTIONS', `/${c}`, guard(() => json(200, collectionOptions(c))));
+    router.add('OPTIONS', `/${c}/:id`, guard(() => json(200, collectionOptions(c))));
+    router.add('OPTIONS', `/${c}/:id/snapshots`, guard((req) => {
+      state.resource(c, req.params.id!);
+      return json(200, snapshotFormOptions(c));
     }));
 
     router.get(`/${c}/:id/snapshots`, guard((req) => {
       const r = state.resource(c, req.params.id!);
-      const self = `${api(req)}/${c}/${r.id}/snapshots`;
-      const filters = req.query.getAll('filter[]').map(parseFilter);
-      const all = state.snapshotsOf(r.id).map((s) => snapshotRow(req, c, s));
-      const matching = sortRows(all.filter((row) => filters.every((f) => matches(row, f))), req.query.get('sort_by'), req.query.get('sort_order'));
-      const offset = Number(req.query.get('offset') ?? 0);
-      const limitParam = req.query.get('limit');
-      const limit = limitParam === null ? undefined : Math.min(1000, Math.max(1, Number(limitParam)));
-      const page = limit === undefined ? matching.slice(offset) : matching.slice(offset, offset + limit);
-      const expand = (req.query.get('expand') ?? '').split(',').includes('resources');
-      const out: Record<string, unknown> = {
-        name: 'snapshots',
-        count: state.snapshots.size,
-        subcount: page.length,
-        ...(filters.length ? { subquery_count: matching.length } : {}),
-        resources: page.map((row) => (expand ? row : { href: row.href })),
-        actions: snapshotActions(req, c, r.id),
-      };
-      if (limit !== undefined) {
-        const link = (o: number) => {
-          const q = new URLSearchParams(req.query);
-          q.set('offset', String(o));
-          q.set('limit', String(limit));
-          return `${self}?${q.toString()}`;
-        };
-        const lastOffset = Math.max(0, Math.floor((matching.length - 1) / limit) * limit);
-        out.pages = Math.max(1, Math.ceil(matching.length / limit));
-        out.links = {
-          self: link(offset),
-          ...(offset + limit < matching.length ? { next: link(offset + limit) } : {}),
-          ...(offset > 0 ? { previous: link(Math.max(0, offset - limit)) } : {}),
-          first: link(0),
-          last: link(lastOffset),
-        };
-      }
-      return json(200, out);
+      const href = snapshotsHref(req, c, r.id);
+      const { body, page } = renderCollection(req, { name: 'snapshots', href, rows: snapshotRows(req, c, r.id), count: state.snapshots.size, actions: snapshotActions(href, c) });
+      state.listed(page.map((s) => String(s.id)));
+      return json(200, body);
     }));
 
     router.post(`/${c}/:id/snapshots`, guard((req) => {
@@ -229,21 +193,16 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
       if (action === 'delete') {
         const resources = Array.isArray(b.resources) ? (b.resources as Array<Record<string, unknown>>) : [];
         if (!resources.length) throw new ManageiqFault(400, 'No resources were specified for the delete action', 'Api::BadRequestError');
-        return json(200, {
-          results: resources.map((res) => {
-            const href = typeof res.href === 'string' ? res.href : undefined;
-            const sid = href ? /\/snapshots\/([^/?#]+)\/?$/.exec(href)?.[1] : typeof res.id === 'string' || typeof res.id === 'number' ? String(res.id) : undefined;
-            if (!sid) return { success: false, message: 'Must specify an href or id for the snapshot to delete' };
-            try {
-              const s = state.snapshot(r.id, sid);
-              const task = state.deleteSnapshot(c, r.id, sid);
-              return taskResult(req, task, `Deleting snapshot ${s.name} for ${c === 'vms' ? 'Vm' : 'Instance'} id:${r.id} name:'${r.name}'`, `${api(req)}/${c}/${r.id}/snapshots/${sid}`);
-            } catch (err) {
-              if (err instanceof ManageiqFault) return { success: false, message: err.message, ...(href ? { href } : {}) };
-              throw err;
-            }
-          }),
+        // ManageIQ looks each snapshot up outside its rescue (delete_resource_snapshots): the first
+        // one that is gone ends the whole request with a 404, after the deletes of those before it
+        // were queued already.
+        const results = resources.map((res) => {
+          const sid = snapshotIdOf(res);
+          if (!sid) return { success: false, message: 'Must specify an href or id for the snapshot to delete' };
+          state.snapshot(r.id, sid);
+          return taskResult(req, state.deleteSnapshot(c, r.id, sid));
         });
+        return json(200, { results });
       }
       if (action !== 'create') throw new ManageiqFault(400, `Unsupported action ${action} for the snapshots subcollection`, 'Api::BadRequestError');
       const specs = Array.isArray(b.resources) ? (b.resources as Array<Record<string, unknown>>) : [b.resource && typeof b.resource === 'object' ? (b.resource as Record<string, unknown>) : b];
@@ -251,8 +210,7 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
         const name = typeof spec.name === 'string' ? spec.name.trim() : '';
         if (!name) return { success: false, message: 'Must specify a name for the snapshot' };
         const description = typeof spec.description === 'string' ? spec.description : '';
-        const task = state.createSnapshot(c, r.id, { name, description, memory: spec.memory === true || spec.memory === 'true' });
-        return taskResult(req, task, `Creating snapshot ${name} for ${c === 'vms' ? 'Vm' : 'Instance'} id:${r.id} name:'${r.name}'`);
+        return taskResult(req, state.createSnapshot(c, r.id, { name, description, memory: spec.memory === true || spec.memory === 'true' }));
       });
       return json(results.every((x) => x.success) ? 200 : 400, { results });
     }));
@@ -260,17 +218,16 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
     router.get(`/${c}/:id/snapshots/:sid`, guard((req) => {
       const r = state.resource(c, req.params.id!);
       const s = state.snapshot(r.id, req.params.sid!);
-      return json(200, { ...snapshotRow(req, c, s), actions: snapshotActions(req, c, r.id, s) });
+      const base = snapshotsHref(req, c, r.id);
+      return json(200, { ...selectAttributes(req, snapshotRow(`${base}/${s.id}`, s)), actions: snapshotActions(base, c, s.id) });
     }));
 
     router.post(`/${c}/:id/snapshots/:sid`, guard((req) => {
       const r = state.resource(c, req.params.id!);
       const action = body(req).action;
       const s = state.snapshot(r.id, req.params.sid!);
-      const href = `${api(req)}/${c}/${r.id}/snapshots/${s.id}`;
-      const label = `${c === 'vms' ? 'Vm' : 'Instance'} id:${r.id} name:'${r.name}'`;
-      if (action === 'revert') return json(200, taskResult(req, state.revertSnapshot(c, r.id, s.id), `Reverting to snapshot ${s.name} for ${label}`, href));
-      if (action === 'delete') return json(200, taskResult(req, state.deleteSnapshot(c, r.id, s.id), `Deleting snapshot ${s.name} for ${label}`, href));
+      if (action === 'revert') return json(200, taskResult(req, state.revertSnapshot(c, r.id, s.id)));
+      if (action === 'delete') return json(200, taskResult(req, state.deleteSnapshot(c, r.id, s.id)));
       throw new ManageiqFault(400, `Unsupported action ${String(action)} for snapshots`, 'Api::BadRequestError');
     }));
 
@@ -283,15 +240,13 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
 
   // The tasks collection, with filter[] (e.g. name='Creating snapshot x for *', state!=Finished) and expand=resources.
   router.get('/tasks', guard((req) => {
-    const filters = req.query.getAll('filter[]').map(parseFilter);
     const rows = [...state.tasks.keys()].map((id) => ({ href: `${api(req)}/tasks/${id}`, ...state.taskView(id) }) as Row);
-    const matching = rows.filter((row) => filters.every((f) => matches(row, f)));
-    const expand = (req.query.get('expand') ?? '').split(',').includes('resources');
-    return json(200, { name: 'tasks', count: rows.length, subcount: matching.length, ...(filters.length ? { subquery_count: matching.length } : {}), resources: matching.map((row) => (expand ? row : { href: row.href })) });
+    return json(200, renderCollection(req, { name: 'tasks', href: `${api(req)}/tasks`, rows, count: rows.length, actions: [] }).body);
   }));
   router.get('/tasks/:id', guard((req) => json(200, { href: `${api(req)}/tasks/${req.params.id}`, ...state.taskView(req.params.id!) })));
 
   const authenticate = (req: SimRequest): SimResponse | undefined => {
+    if (req.method === 'OPTIONS') return undefined;
     const token = req.headers['x-auth-token'];
     if (token !== undefined && !(req.path === '/auth' && req.method === 'GET')) {
       return state.tokenValid(token) ? undefined : errorResponse(401, 'Invalid Authentication Token provided', 'Api::AuthenticationError');

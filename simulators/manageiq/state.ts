@@ -37,7 +37,18 @@ export interface Resource {
   collection: Collection;
   type: string;
   vendor: string;
+  powerState: 'on' | 'off' | 'suspended';
+  createdOn: number;
 }
+
+/** The VM actions the simulator carries out (ManageIQ offers many more; these change the power state or nothing). */
+export const POWER_ACTIONS = {
+  start: { phrase: 'Starting', powerState: 'on' },
+  stop: { phrase: 'Stopping', powerState: 'off' },
+  suspend: { phrase: 'Suspending', powerState: 'suspended' },
+  refresh: { phrase: 'Refreshing', powerState: undefined },
+} as const;
+export type PowerAction = keyof typeof POWER_ACTIONS;
 
 export interface Snapshot {
   id: string;
@@ -67,6 +78,12 @@ export interface ManageiqStateOptions {
   /** How long a task takes from Queued to Finished; default 2000 ms. */
   taskMs: number;
   tokenTtlSeconds: number;
+  /**
+   * Snapshot messages (and task names) as appliances before the collection-description wording
+   * put them: the base model's class name ("… for Vm id:10 name:'web-01'", instances too) instead of
+   * "… for Virtual Machine id:10 …" / "… for Instance id:20 …".
+   */
+  legacyMessages?: boolean;
 }
 
 export class ManageiqState {
@@ -76,6 +93,8 @@ export class ManageiqState {
   tokens = new Map<string, number>();
   /** Failures queued for the next tasks of a kind: the task finishes with status Error and this message. */
   private failNext: Array<{ kind: 'create' | 'delete' | 'revert'; message: string }> = [];
+  /** Snapshots someone else deletes right after a client was shown them N more times. */
+  private vanishing = new Map<string, number>();
   private nextSnapshotId = 1000;
   private nextTaskId = 5000;
 
@@ -88,14 +107,16 @@ export class ManageiqState {
     this.snapshots.clear();
     this.tasks.clear();
     this.failNext = [];
+    this.vanishing.clear();
     this.nextSnapshotId = 1000;
     this.nextTaskId = 5000;
     const d = MANAGEIQ_DEMO;
-    this.resources.set(d.vmId, { id: d.vmId, name: d.vmName, collection: 'vms', type: 'ManageIQ::Providers::Vmware::InfraManager::Vm', vendor: 'vmware' });
-    this.resources.set(d.otherVmId, { id: d.otherVmId, name: d.otherVmName, collection: 'vms', type: 'ManageIQ::Providers::Redhat::InfraManager::Vm', vendor: 'redhat' });
-    this.resources.set(d.instanceId, { id: d.instanceId, name: d.instanceName, collection: 'instances', type: 'ManageIQ::Providers::Openstack::CloudManager::Vm', vendor: 'openstack' });
     const day = 86_400_000;
     const now = Date.now();
+    const createdOn = now - 400 * day;
+    this.resources.set(d.vmId, { id: d.vmId, name: d.vmName, collection: 'vms', type: 'ManageIQ::Providers::Vmware::InfraManager::Vm', vendor: 'vmware', powerState: 'on', createdOn });
+    this.resources.set(d.otherVmId, { id: d.otherVmId, name: d.otherVmName, collection: 'vms', type: 'ManageIQ::Providers::Redhat::InfraManager::Vm', vendor: 'redhat', powerState: 'on', createdOn });
+    this.resources.set(d.instanceId, { id: d.instanceId, name: d.instanceName, collection: 'instances', type: 'ManageIQ::Providers::Openstack::CloudManager::Vm', vendor: 'openstack', powerState: 'on', createdOn });
     this.seed(d.vmId, d.foreignSnapshotNames[0], now - 30 * day, 'taken by hand before the upgrade');
     this.seed(d.vmId, d.foreignSnapshotNames[1], now - 20 * day, 'kept for audit');
     this.seed(d.otherVmId, 'bo-20240101T000000-aaaaaaaa', now - 10 * day, 'backup-orchestrator');
@@ -125,6 +146,33 @@ export class ManageiqState {
   /** The next task of this kind finishes with status Error and this message. */
   failNextTask(kind: 'create' | 'delete' | 'revert', message: string): void {
     this.failNext.push({ kind, message });
+  }
+
+  /**
+   * Someone else (an admin, another tool) deletes this snapshot right after a list that shows it
+   * has been served `listings` more times: a client that lists, then acts, finds it gone.
+   */
+  vanishAfterListing(snapshotId: string, listings = 1): void {
+    this.vanishing.set(snapshotId, listings);
+  }
+
+  /** A list showing these snapshots was served. */
+  listed(snapshotIds: string[]): void {
+    for (const snapshotId of snapshotIds) {
+      const left = this.vanishing.get(snapshotId);
+      if (left === undefined) continue;
+      if (left > 1) this.vanishing.set(snapshotId, left - 1);
+      else {
+        this.vanishing.delete(snapshotId);
+        this.snapshots.delete(snapshotId);
+      }
+    }
+  }
+
+  /** How ManageIQ names the resource in snapshot messages (snapshot_ident). */
+  ident(r: Resource): string {
+    const model = this.options.legacyMessages ? 'Vm' : r.collection === 'vms' ? 'Virtual Machine' : 'Instance';
+    return `${model} id:${r.id} name:'${r.name}'`;
   }
 
   /** Every issued token stops working (the TTL ran out, or the appliance restarted). */
@@ -172,25 +220,23 @@ export class ManageiqState {
   }
 
   private queue(kind: 'create' | 'delete' | 'revert', name: string, okMessage: string, effect: () => void): Task {
-    const now = Date.now();
     const failIndex = this.failNext.findIndex((f) => f.kind === kind);
     const failure = failIndex >= 0 ? this.failNext.splice(failIndex, 1)[0] : undefined;
-    const task: Task = {
-      id: String(this.nextTaskId++),
-      name,
-      createdAt: now,
-      finishAt: now + this.options.taskMs,
-      outcome: failure ? { status: 'Error', message: failure.message } : { status: 'Ok', message: okMessage },
-      effect,
-      applied: false,
-    };
+    return this.queueTask(name, failure ? { status: 'Error', message: failure.message } : { status: 'Ok', message: okMessage }, effect);
+  }
+
+  private queueTask(name: string, outcome: Task['outcome'], effect: () => void): Task {
+    const now = Date.now();
+    const task: Task = { id: String(this.nextTaskId++), name, createdAt: now, finishAt: now + this.options.taskMs, outcome, effect, applied: false };
     this.tasks.set(task.id, task);
     return task;
   }
 
+  // A queued task is named after the action's message, as ManageIQ's are (queue_object_action).
+
   createSnapshot(collection: Collection, resourceId: string, init: { name: string; description: string; memory: boolean }): Task {
     const r = this.resource(collection, resourceId);
-    return this.queue('create', `Creating snapshot ${init.name} for ${r.name}`, 'Snapshot created', () => {
+    return this.queue('create', `Creating snapshot ${init.name} for ${this.ident(r)}`, 'Snapshot created', () => {
       const s = this.seed(resourceId, init.name, Date.now(), init.description);
       s.memory = init.memory;
       for (const other of this.snapshotsOf(resourceId)) other.current = other.id === s.id;
@@ -200,7 +246,7 @@ export class ManageiqState {
   deleteSnapshot(collection: Collection, resourceId: string, snapshotId: string): Task {
     const r = this.resource(collection, resourceId);
     const s = this.snapshot(resourceId, snapshotId);
-    return this.queue('delete', `Deleting snapshot ${s.name} for ${r.name}`, 'Snapshot removed', () => {
+    return this.queue('delete', `Deleting snapshot ${s.name} for ${this.ident(r)}`, 'Snapshot removed', () => {
       this.snapshots.delete(snapshotId);
     });
   }
@@ -209,8 +255,18 @@ export class ManageiqState {
     const r = this.resource(collection, resourceId);
     if (collection !== 'vms') throw new ManageiqFault(400, `Revert to snapshot is not supported for ${r.type}`, 'Api::BadRequestError');
     const s = this.snapshot(resourceId, snapshotId);
-    return this.queue('revert', `Reverting ${r.name} to snapshot ${s.name}`, `Reverted to snapshot ${s.name}`, () => {
+    return this.queue('revert', `Reverting to snapshot ${s.name} for ${this.ident(r)}`, `Reverted to snapshot ${s.name}`, () => {
       for (const other of this.snapshotsOf(resourceId)) other.current = other.id === snapshotId;
+    });
+  }
+
+  /** A power action (or a refresh) on a VM or instance; ManageIQ words these with the collection's model ("Starting Vm id: 10 name: 'web-01'"). */
+  powerAction(collection: Collection, resourceId: string, action: PowerAction): Task {
+    const r = this.resource(collection, resourceId);
+    const { phrase, powerState } = POWER_ACTIONS[action];
+    const model = collection === 'vms' ? 'Vm' : 'Instance';
+    return this.queueTask(`${phrase} ${model} id: ${r.id} name: '${r.name}'`, { status: 'Ok', message: `${phrase} done` }, () => {
+      if (powerState) r.powerState = powerState;
     });
   }
 

@@ -3,6 +3,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { VendorError } from '../../lib/errors';
+import { deleteSnapshotsRelisting } from '../../activities/manageiq/delete-snapshots';
 import { startManageiqSimulator } from '../helpers/manageiq-harness';
 
 let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
@@ -132,15 +133,50 @@ for (const collection of ['vms', 'instances'] as const) {
   });
 }
 
-test('bulk delete reports each resource: existing ones succeed with a task, a missing one fails on its own', async () => {
+test('bulk delete naming a snapshot that is gone: ManageIQ answers 404 for the whole request; the client re-lists, reports it not found and deletes each of the others once', async () => {
   const client = sim.client();
   const [a, b] = (await client.querySnapshots('vms', sim.demo.otherVmId, {})).snapshots;
-  const results = await client.bulkDeleteSnapshots('vms', sim.demo.otherVmId, [a!.id, '424242', b!.id]);
-  assert.deepEqual(results.map((r) => [r.snapshotId, r.success]), [[a!.id, true], ['424242', false], [b!.id, true]]);
+  let bare: unknown;
+  await client.bulkDeleteSnapshots('vms', sim.demo.otherVmId, [a!.id, '424242', b!.id]).catch((e) => (bare = e));
+  assert.ok(bare instanceof VendorError && bare.isNotFound, 'the bulk request itself fails with the 404');
+  sim.state.reset();
+  sim.simulator.calls.clear();
+
+  const results = await deleteSnapshotsRelisting(client, 'vms', sim.demo.otherVmId, [a!.id, '424242', b!.id]);
+  assert.deepEqual(results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskId !== undefined]), [
+    [a!.id, true, false, true],
+    ['424242', false, true, false],
+    [b!.id, true, false, true],
+  ]);
   assert.match(results[1]!.message, /Couldn't find Snapshot with 'id'=424242/);
+  // The first request queued a's delete before it stopped; the second carried b alone: one delete task each.
+  assert.deepEqual(sim.simulator.calls.matching('POST', /^\/vms\/11\/snapshots$/).map((c) => c.status), [404, 200]);
+  const deletes = [...sim.state.tasks.values()].filter((t) => t.name.startsWith('Deleting snapshot'));
+  assert.equal(deletes.length, 2);
   for (const r of [results[0]!, results[2]!]) assert.equal((await client.waitForTask(r.taskId!, fastWait)).status, 'Ok');
   assert.deepEqual(await sim.snapshotsOf(sim.demo.otherVmId), []);
 });
+
+for (const legacyMessages of [false, true]) {
+  test(`after a 404 the delete queued before it is found by its task's name (${legacyMessages ? 'older appliances: "for Vm id:"' : 'today: "for Virtual Machine id:"'}), not queued twice`, async () => {
+    sim.state.options.legacyMessages = legacyMessages;
+    try {
+      const client = sim.client();
+      // Another VM's snapshot of the same name is being deleted too: its task must not be taken for ours.
+      const [a] = (await client.querySnapshots('vms', sim.demo.otherVmId, { sortBy: 'id' })).snapshots;
+      const twin = sim.state.seed(sim.demo.vmId, a!.name, Date.now());
+      await client.deleteSnapshotAction('vms', sim.demo.vmId, twin.id);
+      const results = await deleteSnapshotsRelisting(client, 'vms', sim.demo.otherVmId, [a!.id, '424242']);
+      const ours = [...sim.state.tasks.values()].filter((t) => t.name.startsWith(`Deleting snapshot ${a!.name} for ${legacyMessages ? 'Vm' : 'Virtual Machine'} id:11 `));
+      assert.equal(ours.length, 1, [...sim.state.tasks.values()].map((t) => t.name).join(' | '));
+      assert.equal(results[0]!.taskId, ours[0]!.id);
+      assert.equal(results[0]!.message, ours[0]!.name);
+      assert.deepEqual([results[1]!.success, results[1]!.notFound], [false, true]);
+    } finally {
+      sim.state.options.legacyMessages = false;
+    }
+  });
+}
 
 test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an instance is refused before any call', async () => {
   const client = sim.client('basic');

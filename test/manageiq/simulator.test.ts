@@ -121,3 +121,114 @@ test('fault injection through /__sim answers with the ManageIQ error body', asyn
   assert.deepEqual(res.body!.error.message, 'Service Unavailable');
   await fetch(`${sim.simulator.url}/__sim/faults`, { method: 'DELETE' });
 });
+
+test('bulk delete naming a snapshot that is gone answers 404 for the whole request; the deletes of those listed before it are queued, those after are not', async () => {
+  const [a, b] = (await call('GET', '/vms/11/snapshots?expand=resources&sort_by=id')).body!.resources as Json[];
+  const res = await call('POST', '/vms/11/snapshots', { body: { action: 'delete', resources: [{ href: a!.href }, { href: `${sim.simulator.apiUrl}/vms/11/snapshots/424242` }, { href: b!.href }] } });
+  assert.equal(res.status, 404);
+  assert.equal(res.body!.error.kind, 'not_found');
+  assert.match(res.body!.error.message, /Couldn't find Snapshot with 'id'=424242/);
+  assert.equal(res.body!.results, undefined, 'no per-resource results');
+  const tasks = (await call('GET', '/tasks?expand=resources')).body!.resources as Json[];
+  assert.deepEqual(tasks.map((t) => t.name), [`Deleting snapshot ${a!.name} for Virtual Machine id:11 name:'db-01'`]);
+  await until(async () => (await call('GET', `/tasks/${tasks[0]!.id}`)).body!.state === 'Finished');
+  assert.deepEqual(((await call('GET', '/vms/11/snapshots?expand=resources')).body!.resources as Json[]).map((s) => s.id), [b!.id]);
+});
+
+test('action results carry exactly success, message, task_id and task_href; messages name the model as ManageIQ does', async () => {
+  const created = await call('POST', '/vms/10/snapshots', { body: { name: 'snap-m', description: 'd' } });
+  assert.deepEqual(Object.keys(created.body!.results[0]).sort(), ['message', 'success', 'task_href', 'task_id']);
+  assert.equal(created.body!.results[0].message, "Creating snapshot snap-m for Virtual Machine id:10 name:'web-01'");
+  const [first] = (await call('GET', '/vms/10/snapshots?expand=resources&sort_by=id')).body!.resources as Json[];
+  const reverted = await call('POST', `/vms/10/snapshots/${first!.id}`, { body: { action: 'revert' } });
+  assert.deepEqual(Object.keys(reverted.body!).sort(), ['message', 'success', 'task_href', 'task_id']);
+  assert.equal(reverted.body!.message, `Reverting to snapshot ${first!.name} for Virtual Machine id:10 name:'web-01'`);
+  const deleted = await call('POST', `/vms/10/snapshots/${first!.id}`, { body: { action: 'delete' } });
+  assert.deepEqual(Object.keys(deleted.body!).sort(), ['message', 'success', 'task_href', 'task_id']);
+  const bulk = await call('POST', '/vms/11/snapshots', { body: { action: 'delete', resources: [{ href: `${sim.simulator.apiUrl}/vms/11/snapshots/1002` }] } });
+  assert.deepEqual(Object.keys(bulk.body!.results[0]).sort(), ['message', 'success', 'task_href', 'task_id']);
+  assert.equal(bulk.body!.results[0].message, "Deleting snapshot bo-20240101T000000-aaaaaaaa for Virtual Machine id:11 name:'db-01'");
+  const onInstance = await call('POST', '/instances/20/snapshots', { body: { name: 'snap-i' } });
+  assert.equal(onInstance.body!.results[0].message, "Creating snapshot snap-i for Instance id:20 name:'cloud-app-01'");
+  // The task is named after the action, as ManageIQ's queued tasks are.
+  assert.equal((await call('GET', `/tasks/${created.body!.results[0].task_id}`)).body!.name, "Creating snapshot snap-m for Virtual Machine id:10 name:'web-01'");
+});
+
+test('GET /api/vms: filter[], expand=resources, attributes, offset/limit paging with links, counts and the collection actions', async () => {
+  const all = await call('GET', '/vms');
+  assert.equal(all.status, 200);
+  assert.equal(all.body!.name, 'vms');
+  assert.deepEqual([all.body!.count, all.body!.subcount], [2, 2]);
+  assert.deepEqual(all.body!.resources, [{ href: `${sim.simulator.apiUrl}/vms/10` }, { href: `${sim.simulator.apiUrl}/vms/11` }]);
+  assert.ok(all.body!.actions.length > 0);
+  for (const a of all.body!.actions) {
+    assert.deepEqual(Object.keys(a).sort(), ['href', 'method', 'name']);
+    assert.equal(a.method, a.method.toLowerCase());
+    assert.equal(a.href, `${sim.simulator.apiUrl}/vms`);
+  }
+
+  const found = await call('GET', "/vms?expand=resources&filter[]=name='web-*'");
+  assert.deepEqual([found.body!.count, found.body!.subcount, found.body!.subquery_count], [2, 1, 1]);
+  assert.equal(found.body!.resources[0].name, 'web-01');
+  assert.equal(found.body!.resources[0].id, '10');
+  assert.equal(found.body!.resources[0].vendor, 'vmware');
+
+  const some = await call('GET', '/vms?expand=resources&attributes=name');
+  assert.deepEqual(some.body!.resources, [
+    { href: `${sim.simulator.apiUrl}/vms/10`, id: '10', name: 'web-01' },
+    { href: `${sim.simulator.apiUrl}/vms/11`, id: '11', name: 'db-01' },
+  ]);
+
+  const paged = await call('GET', '/vms?expand=resources&sort_by=name&sort_order=asc&offset=0&limit=1');
+  assert.deepEqual([paged.body!.subcount, paged.body!.pages], [1, 2]);
+  assert.equal(paged.body!.resources[0].name, 'db-01');
+  for (const key of ['self', 'next', 'first', 'last']) assert.ok(paged.body!.links[key].startsWith(`${sim.simulator.apiUrl}/vms?`), key);
+  assert.equal(paged.body!.links.previous, undefined);
+  const next = await fetch(paged.body!.links.next, { headers: { authorization: basic } }).then((r) => r.json() as Promise<Json>);
+  assert.equal(next.resources[0].name, 'web-01');
+  assert.equal(next.links.next, undefined);
+  assert.match(next.links.previous, /offset=0/);
+
+  const instances = await call('GET', '/instances?expand=resources');
+  assert.deepEqual(instances.body!.resources.map((r: Json) => r.name), ['cloud-app-01']);
+  assert.equal((await call('GET', "/vms?filter[]=nope='x'")).status, 400);
+});
+
+test('a VM lists its actions; ?expand=snapshots returns its snapshots inline', async () => {
+  const vm = await call('GET', '/vms/10');
+  assert.ok(vm.body!.actions.length > 0);
+  for (const a of vm.body!.actions) {
+    assert.deepEqual(Object.keys(a).sort(), ['href', 'method', 'name']);
+    assert.equal(a.method, a.method.toLowerCase());
+    assert.equal(a.href, `${sim.simulator.apiUrl}/vms/10`);
+  }
+  assert.equal(vm.body!.snapshots, undefined, 'not inlined unless asked');
+  const expanded = await call('GET', '/vms/10?expand=snapshots');
+  assert.deepEqual(expanded.body!.snapshots.map((s: Json) => [s.name, s.vm_or_template_id, s.href.startsWith(`${sim.simulator.apiUrl}/vms/10/snapshots/`)]), [
+    ['before-upgrade', '10', true],
+    ['manual-2024', '10', true],
+  ]);
+  const named = await call('GET', '/vms/10?attributes=name');
+  assert.deepEqual([named.body!.id, named.body!.name, named.body!.vendor], ['10', 'web-01', undefined]);
+});
+
+test('OPTIONS answers JSON (no credentials needed): a collection its attributes, relationships and subcollections; the snapshots subcollection its form', async () => {
+  const options = async (path: string) => {
+    const res = await fetch(`${sim.simulator.apiUrl}${path}`, { method: 'OPTIONS' });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Json) : undefined };
+  };
+  const vms = await options('/vms');
+  assert.equal(vms.status, 200);
+  assert.deepEqual(Object.keys(vms.body!).sort(), ['attributes', 'data', 'relationships', 'subcollections', 'virtual_attributes']);
+  assert.ok(vms.body!.attributes.includes('name'));
+  assert.ok(vms.body!.subcollections.includes('snapshots'));
+  assert.deepEqual(vms.body!.data, {});
+  assert.deepEqual((await options('/vms/10')).body, vms.body);
+  assert.ok((await options('/instances')).body!.subcollections.includes('snapshots'));
+  const form = await options('/vms/10/snapshots');
+  assert.equal(form.status, 200);
+  assert.ok(form.body!.data.snapshot_form_schema.fields.some((f: Json) => f.name === 'name'));
+  assert.equal((await options('/vms/999/snapshots')).status, 404);
+  assert.equal((await options('')).status, 200);
+});

@@ -66,18 +66,41 @@ test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 o
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'one create, one bulk delete');
 });
 
-test('a bulk delete with mixed results reports each resource (examples/manageiqDeleteSnapshots.json plus a missing id)', async () => {
+test('a bulk delete naming a missing snapshot (examples/manageiqDeleteSnapshots.json plus a missing id): ManageIQ answers 404 for the whole request, yet each snapshot is reported', async () => {
   const input = await example('manageiqDeleteSnapshots');
   const ids = [...(input.snapshotIds as string[])];
   const result = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', { ...input, snapshotIds: [ids[0], '777777', ids[1]], pollIntervalMs: 100 });
-  assert.deepEqual(result.results.map((r) => [r.snapshotId, r.success, r.taskStatus ?? null]), [
-    [ids[0], true, 'Ok'],
-    ['777777', false, null],
-    [ids[1], true, 'Ok'],
+  assert.deepEqual(result.results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskStatus ?? null]), [
+    [ids[0], true, false, 'Ok'],
+    ['777777', false, true, null],
+    [ids[1], true, false, 'Ok'],
   ]);
   assert.match(result.results[1]!.message, /Couldn't find Snapshot with 'id'=777777/);
   assert.deepEqual([result.succeeded, result.failed], [2, 1]);
   assert.deepEqual(await h.sim.snapshotsOf(h.sim.demo.otherVmId), []);
+  // The first request queued the first delete before it stopped at the missing one; that delete was not sent again.
+  assert.deepEqual(h.sim.simulator.calls.matching('POST', /^\/vms\/11\/snapshots$/).map((c) => c.status), [404, 200]);
+  assert.equal([...h.sim.state.tasks.values()].filter((t) => t.name.startsWith('Deleting snapshot')).length, 2);
+});
+
+test('retention after someone else deleted one of the doomed snapshots: the run completes, that one is reported not found, the others are deleted', async () => {
+  const now = Date.now();
+  const old = [1, 2, 3, 4, 5, 6].map((i) => h.sim.state.seed(h.sim.demo.vmId, `bo-2026010${i}T000000-old${i}`, now - (10 - i) * DAY));
+  // Deleted by an admin right after retention listed it: the bulk delete names it, and ManageIQ answers 404.
+  h.sim.state.vanishAfterListing(old[2]!.id);
+  const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 });
+  assert.deepEqual(
+    result.retention.deleted.map((d) => [d.name, d.success, d.notFound ?? false, d.taskStatus ?? null]),
+    [
+      ['bo-20260104T000000-old4', true, false, 'Ok'],
+      ['bo-20260103T000000-old3', false, true, null],
+      ['bo-20260102T000000-old2', true, false, 'Ok'],
+      ['bo-20260101T000000-old1', true, false, 'Ok'],
+    ],
+  );
+  assert.equal(result.retention.othersUntouched, 2);
+  const after = (await h.sim.snapshotsOf()).map((s) => s.name).sort();
+  assert.deepEqual(after, [...h.sim.demo.foreignSnapshotNames, 'bo-20260105T000000-old5', 'bo-20260106T000000-old6', result.snapshot.name].sort());
 });
 
 test('revert on an instance is refused with a clear message and zero vendor calls', async () => {
@@ -123,7 +146,28 @@ test('cancelling while the create task runs waits for it, then deletes the snaps
   assert.match(progress.undone[0]!, /^delete snapshot bo-\S+ of web-01$/);
   // The create task finished during compensation; its snapshot was then removed.
   assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
-  assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots\/\d+$/).length, 1, 'one delete action');
+  assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'the create, then one (bulk) delete');
+});
+
+test('cancelling while the create call is still on its way: the run ends cancelled only after the create landed, and no snapshot of the run is left', async () => {
+  // The appliance takes 3 s to take the create; its task then runs 0.4 s.
+  h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'delay', ms: 3_000 } });
+  const handle = await h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
+  // The task query is the create activity's last call before the create: once it is answered, the create is on its way.
+  await eventually(async () => h.sim.simulator.calls.matching('GET', /^\/tasks$/).length, (n) => n > 0);
+  await handle.cancel();
+  await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
+  const progress = await handle.query<Progress>('progress');
+  assert.equal(progress.state, 'cancelled');
+  // Had the undo run while the create was on its way, the create would land after it: wait until it
+  // has landed and every task has finished, then look at the VM.
+  await eventually(async () => h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, (n) => n > 0);
+  await eventually(async () => [...h.sim.state.tasks.values()].every((t) => Date.now() >= t.finishAt), (done) => done);
+  const creates = [...h.sim.state.tasks.values()].filter((t) => t.name.startsWith('Creating snapshot'));
+  assert.equal(creates.length, 1, 'the create reached the appliance');
+  assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/)[0]!.status, 200);
+  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames], 'no snapshot of the run is left');
+  assert.match(progress.undone.join('\n'), /^delete snapshot bo-\S+ of web-01$/);
 });
 
 test('a create whose reply was lost is retried: the retry adopts the queued create task, no second snapshot is made', async () => {

@@ -1,0 +1,74 @@
+/**
+ * Determinism guard for manageiqSnapshot, manageiqRevert and manageiqDeleteSnapshots: recorded
+ * histories (test/manageiq/histories) and fresh ones (completed, cancelled while the create was in
+ * flight, cancelled while its task ran, failed task, revert, bulk delete) replay against today's
+ * workflow code. The recorded `…-before-forward-create` history is a run cancelled during its create
+ * by the code before the patch `manageiq-create-waits-for-cancel`: it must keep replaying until that
+ * patch is deprecated. RECORD_HISTORIES=1 refreshes the other recorded ones.
+ */
+import { after, before, beforeEach, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Progress } from '../../workflows/shared/progress';
+import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
+import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
+
+const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
+let h: ManageiqHarness;
+before(async () => {
+  h = await startManageiqHarness({ taskMs: 400 });
+});
+after(async () => h?.stop());
+beforeEach(() => {
+  h.sim.state.reset();
+  h.sim.simulator.faults.clear();
+  h.sim.simulator.calls.clear();
+});
+
+async function until(probe: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+async function recordRun(name: string, workflowType: string, args: unknown, { prepare, act }: { prepare?: () => void; act?: (id: string) => Promise<void> } = {}) {
+  h.sim.state.reset();
+  h.sim.state.options.taskMs = 400;
+  h.sim.simulator.faults.clear();
+  h.sim.simulator.calls.clear();
+  prepare?.();
+  const workflowId = `replay-${name}-${Date.now()}`;
+  const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [args] });
+  await act?.(workflowId);
+  await handle.result().catch(() => undefined);
+  return { name, workflowType, workflowId, history: await handle.fetchHistory() };
+}
+
+const snapshotInput = { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 };
+
+test('recorded and fresh ManageIQ histories replay without nondeterminism', async () => {
+  const fresh = [
+    await recordRun('completed', 'manageiqSnapshot', snapshotInput),
+    await recordRun('cancelled-in-create', 'manageiqSnapshot', snapshotInput, {
+      // The create call is held for 3 s: the cancel arrives while it is in flight (the task query is the last call before it).
+      prepare: () => h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'delay', ms: 3_000 } }),
+      act: async (id) => {
+        await until(() => h.sim.simulator.calls.matching('GET', /^\/tasks$/).length > 0);
+        await h.client.workflow.getHandle(id).cancel();
+      },
+    }),
+    await recordRun('cancelled-in-task', 'manageiqSnapshot', snapshotInput, {
+      prepare: () => (h.sim.state.options.taskMs = 2_500),
+      act: async (id) => {
+        const handle = h.client.workflow.getHandle(id);
+        await until(async () => (await handle.query<Progress>('progress')).step === 'task');
+        await handle.cancel();
+      },
+    }),
+    await recordRun('failed-task', 'manageiqSnapshot', snapshotInput, { prepare: () => h.sim.state.failNextTask('create', 'Snapshot creation failed: datastore full') }),
+    await recordRun('revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
+    await recordRun('bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
+  ];
+  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })));
+  const recorded = await recordedHistories(historiesDir);
+  await assertReplays([...fresh, ...recorded]);
+  console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
+});
