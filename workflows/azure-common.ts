@@ -1,23 +1,39 @@
 /** Pieces the Azure Backup workflows share: activity proxies, following a job, failures. */
-import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
-import type { AzureActivities, AzureJobSummary } from '../activities/azure/activities';
+import { ActivityCancellationType, ApplicationFailure, CancelledFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import type { AzureActivities, AzureJobSummary, TriggerKnowledge } from '../activities/azure/activities';
+import { forwardCreate } from './shared/activity-options';
 import type { ProgressTracker } from './shared/progress';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 import { tagRun } from './shared/tag-run';
 
 /** Quick calls. */
 export const azure = proxyActivities<AzureActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
-/** Calls that follow an async operation inside the activity (heartbeating while they wait). */
+/** Finds that follow an async operation inside the activity (a container refresh), heartbeating while they wait. */
 export const azureAsync = proxyActivities<AzureActivities>({
   startToCloseTimeout: '45 minutes',
   heartbeatTimeout: '1 minute',
   retry: vendorRetry,
-  // Compensation starts only once the activity has stopped: a provision or trigger cut off by a
-  // cancel cannot store credentials or start a job after the undo ran.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
+/**
+ * Creates (protection, a backup or restore trigger, a file-recovery connection), followed inside
+ * the activity: compensation starts only once the activity has stopped, so a create cut off by a
+ * cancel cannot start a job or store credentials after the undo ran.
+ */
+export const azureCreate = proxyActivities<AzureActivities>(forwardCreate({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute' }));
 /** Undo steps: retried until they succeed or clearly cannot. */
 export const azureUndo = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+
+/**
+ * What a trigger cut off by the run's cancellation knew about its job (the details of its
+ * cancellation): the undo then cancels that job and no other.
+ */
+export function triggerKnowledge(err: unknown): TriggerKnowledge | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof CancelledFailure) return e.details[0] as TriggerKnowledge | undefined;
+  }
+  return undefined;
+}
 
 export function tagAzureRun(vm: { vmName?: string; vmResourceId?: string }): void {
   tagRun('azure', vm.vmResourceId ?? vm.vmName ?? '');
@@ -28,21 +44,64 @@ export function describeJob(job: AzureJobSummary): string {
   return `${job.operation} job ${job.jobId} ${job.status}${job.progressPercentage !== undefined ? ` ${job.progressPercentage}%` : ''}${tasks ? ` — ${tasks}` : ''}`;
 }
 
+/** A slice lasts at least this long when nothing moves (an hour)… */
+const MIN_SLICE_MS = 60 * 60_000;
+/** …or a twentieth of the job's time limit: about 20 slices plus a few for status changes and progress steps, for any job up to 7 days. */
+const TIME_SLICES = 20;
+/** Progress the run reports between status changes: 0, 25, 50, 75 %. */
+const PROGRESS_STEP_PERCENT = 25;
+/** A slice still makes a few polls when the time left is tiny. */
+const MIN_POLLS_PER_SLICE = 3;
+
 /**
- * Follows an Azure job with workflow timers until it is terminal, mirroring its tasks and progress
- * into the progress query. Cancelling the run interrupts the wait (the caller's saga cancels the job).
+ * Follows an Azure job until it is terminal, mirroring its status, tasks and progress into the
+ * progress query. Cancelling the run interrupts the wait (the caller's saga cancels the job).
  */
 export async function followJob(endpoint: string, jobId: string, progress: ProgressTracker, options: { pollIntervalMs: number; timeoutMinutes: number }): Promise<AzureJobSummary> {
+  // Guards following the job in one heartbeating activity per slice (azureFollowJob) instead of an
+  // azureGetJob activity and a timer per poll, whose history outgrew Temporal's limit on a long
+  // job. Runs that reached the job step before this change replay the timer loop. Can go
+  // (deprecatePatch) once no run started before this version can still be open: 7 days (the
+  // longest jobTimeoutMinutes) after it runs on every worker.
+  if (!patched('azure-follow-job-in-activity')) return followJobWithTimers(endpoint, jobId, progress, options);
+  const deadline = Date.now() + options.timeoutMinutes * 60_000;
+  const pollMs = options.pollIntervalMs;
+  const longestSliceMs = Math.max(MIN_SLICE_MS, (options.timeoutMinutes * 60_000) / TIME_SLICES, MIN_POLLS_PER_SLICE * pollMs);
+  const follow = proxyActivities<AzureActivities>({
+    startToCloseTimeout: longestSliceMs + 2 * 60_000,
+    // Short, so that a cancel reaches the polling activity within seconds (the activity heartbeats
+    // every second, also while a GET is slow; the SDK sends them at most every 4 s).
+    heartbeatTimeout: '5 seconds',
+    retry: vendorRetry,
+    // The saga cancels the job only after the poller has stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  }).azureFollowJob;
+  let last: AzureJobSummary | undefined;
+  for (;;) {
+    // No slice outlasts the deadline by more than a few polls.
+    const maxSliceMs = Math.max(Math.min(longestSliceMs, deadline - Date.now()), MIN_POLLS_PER_SLICE * pollMs);
+    const slice = await follow({ endpoint, jobId, pollMs, maxSliceMs, progressStepPercent: PROGRESS_STEP_PERCENT, last });
+    last = slice.job;
+    progress.update({ message: describeJob(last) });
+    if (last.terminal) return last;
+    if (Date.now() >= deadline) throw jobStuck(last, options.timeoutMinutes);
+  }
+}
+
+/** The loop of runs that reached the job step before 'azure-follow-job-in-activity': one activity and one timer per poll. */
+async function followJobWithTimers(endpoint: string, jobId: string, progress: ProgressTracker, options: { pollIntervalMs: number; timeoutMinutes: number }): Promise<AzureJobSummary> {
   const deadline = Date.now() + options.timeoutMinutes * 60_000;
   for (;;) {
     const job = await azure.azureGetJob({ endpoint, jobId });
     progress.update({ message: describeJob(job) });
     if (job.terminal) return job;
-    if (Date.now() >= deadline) {
-      throw ApplicationFailure.create({ type: 'VendorOperationStuck', nonRetryable: true, message: `${job.operation} job ${jobId} is still ${job.status} after ${options.timeoutMinutes} minutes` });
-    }
+    if (Date.now() >= deadline) throw jobStuck(job, options.timeoutMinutes);
     await sleep(options.pollIntervalMs);
   }
+}
+
+function jobStuck(job: AzureJobSummary, timeoutMinutes: number): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'VendorOperationStuck', nonRetryable: true, message: `${job.operation} job ${job.jobId} is still ${job.status} after ${timeoutMinutes} minutes` });
 }
 
 /** A job that ended without success, in the service's own words. */

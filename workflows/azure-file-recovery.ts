@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureUndo, failRun, tagAzureRun } from './azure-common';
+import { azure, azureAsync, azureCreate, azureUndo, failRun, tagAzureRun } from './azure-common';
 import { azureFileRecoveryInput } from './inputs/azure-inputs';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -68,7 +68,7 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
     // Registered before provisioning: a provision cut off mid-way is still revoked.
     const forgetRevoke = saga.add(`revoke file recovery of VM ${vm.vmName} at recovery point ${rp.name}`, () => azureUndo.azureRevokeFileRecovery(revoke));
     const initiatorName = input.initiatorName ?? `iqn.2016-01.com.backup-orchestrator:${workflowId.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 150)}`;
-    const stored = await azureAsync.azureProvisionFileRecovery({ ...item, recoveryPoint: rp.name, sourceResourceId: vm.sourceResourceId, initiatorName, ref, pollMs });
+    const stored = await azureCreate.azureProvisionFileRecovery({ ...item, recoveryPoint: rp.name, sourceResourceId: vm.sourceResourceId, initiatorName, ref, pollMs });
     const openedAt = new Date().toISOString();
     const { via: _via, ...where } = stored;
     handle = { ...where, expiresAt: new Date(Date.now() + input.timeLimitSeconds * 1000).toISOString() };

@@ -3,7 +3,7 @@
  * enable protection (PUT protected item, async). A VM that is already protected is left as it is.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { azure, azureAsync, azureUndo, failRun, tagAzureRun } from './azure-common';
+import { azure, azureAsync, azureCreate, azureUndo, failRun, tagAzureRun } from './azure-common';
 import { azureProtectVmInput } from './inputs/azure-inputs';
 import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -47,7 +47,7 @@ export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectRes
     const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
     // Registered before the PUT: a PUT whose reply was lost still gets undone.
     saga.add(`stop protection of VM ${vm.vmName}`, () => azureUndo.azureDisableProtection({ ...item, pollMs }));
-    const done = await azureAsync.azureEnableProtection({ ...item, sourceResourceId: vm.sourceResourceId, policyId: policy.policyId, pollMs });
+    const done = await azureCreate.azureEnableProtection({ ...item, sourceResourceId: vm.sourceResourceId, policyId: policy.policyId, pollMs });
     progress.finish('completed');
     return { ...base, policy: { name: policy.policyName, id: policy.policyId }, protectionState: done.protectionState, alreadyProtected: false };
   } catch (err) {

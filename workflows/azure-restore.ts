@@ -4,8 +4,8 @@
  * the Azure restore job and waits for it to end.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagAzureRun, warningsOf } from './azure-common';
+import type { AzureJobSummary, AzureRecoveryPointInfo, TriggerKnowledge } from '../activities/azure/activities';
+import { azure, azureAsync, azureCreate, azureUndo, failRun, followJob, jobFailure, tagAzureRun, triggerKnowledge, warningsOf } from './azure-common';
 import { azureRestoreInput } from './inputs/azure-inputs';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -60,12 +60,22 @@ export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResul
       ...(targetVirtualMachineId ? { targetVirtualMachineId, virtualNetworkId: input.virtualNetworkId, subnetId: input.subnetId } : {}),
       encryptionDetails: { encryptionEnabled: false },
     };
+    // `since`: when the run's trigger began. A retry after a lost reply adopts the job its first attempt
+    // started (even if it already ended); a job someone else started earlier is never the run's.
+    const since = new Date().toISOString();
     let jobId: string | undefined;
+    let cutOff: TriggerKnowledge | undefined;
+    // Registered before the trigger: a trigger cut off mid-way still has its job (and only its job) found and cancelled.
     const forgetJob = saga.add(`cancel the restore job of VM ${vm.vmName}`, () =>
-      azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Restore', pollMs }),
+      azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Restore', since, trigger: cutOff, pollMs }),
     );
-    // `since`: a retry after a lost reply adopts the job its first attempt started, even if it already ended.
-    const triggered = await azureAsync.azureTriggerRestore({ ...item, vmName: vm.vmName, recoveryPoint: rp.name, restore, pollMs, since: new Date().toISOString() });
+    let triggered: Awaited<ReturnType<typeof azureCreate.azureTriggerRestore>>;
+    try {
+      triggered = await azureCreate.azureTriggerRestore({ ...item, vmName: vm.vmName, recoveryPoint: rp.name, restore, pollMs, since });
+    } catch (err) {
+      cutOff = triggerKnowledge(err);
+      throw err;
+    }
     jobId = triggered.jobId;
 
     progress.enter('job');

@@ -6,8 +6,8 @@
  * point came of it.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureUndo, failRun, followJob, jobFailure, tagAzureRun, warningsOf } from './azure-common';
+import type { AzureJobSummary, AzureRecoveryPointInfo, TriggerKnowledge } from '../activities/azure/activities';
+import { azure, azureAsync, azureCreate, azureUndo, failRun, followJob, jobFailure, tagAzureRun, triggerKnowledge, warningsOf } from './azure-common';
 import { azureVmBackupInput } from './inputs/azure-inputs';
 import { ProgressTracker, type StepTiming } from './shared/progress';
 import { Saga } from './shared/saga';
@@ -54,7 +54,7 @@ export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupRes
       }
       const policy = await azure.azureResolvePolicy({ endpoint, policyName: input.policyName });
       forgetProtection = saga.add(`stop protection of VM ${vm.vmName} (enabled by this run)`, () => azureUndo.azureDisableProtection({ ...item, pollMs }));
-      const enabled = await azureAsync.azureEnableProtection({ ...item, sourceResourceId: vm.sourceResourceId, policyId: policy.policyId, pollMs });
+      const enabled = await azureCreate.azureEnableProtection({ ...item, sourceResourceId: vm.sourceResourceId, policyId: policy.policyId, pollMs });
       protection = { containerName: vm.containerName, protectedItemName: vm.protectedItemName, policyId: enabled.policyId, protectionState: enabled.protectionState, enabledByThisRun: true };
     } else {
       protection = { containerName: vm.containerName, protectedItemName: vm.protectedItemName, policyId: vm.policyId, protectionState: vm.protectionState, enabledByThisRun: false };
@@ -62,13 +62,22 @@ export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupRes
 
     progress.enter('trigger');
     const expiry = input.recoveryPointExpiryTime ?? new Date(Date.now() + input.recoveryPointExpiryDays * 86_400_000).toISOString();
+    // `since`: when the run's trigger began. A retry after a lost reply adopts the job its first attempt
+    // started (even if it already ended); a job someone else started earlier is never the run's.
+    const since = new Date().toISOString();
     let jobId: string | undefined;
-    // Registered before the trigger: a trigger cut off mid-way still has its job found and cancelled.
+    let cutOff: TriggerKnowledge | undefined;
+    // Registered before the trigger: a trigger cut off mid-way still has its job (and only its job) found and cancelled.
     const forgetJob = saga.add(`cancel the backup job of VM ${vm.vmName}`, () =>
-      azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Backup', pollMs }),
+      azureUndo.azureCancelJob({ endpoint, jobId, vmName: vm.vmName, operation: 'Backup', since, trigger: cutOff, pollMs }),
     );
-    // `since`: a retry after a lost reply adopts the job its first attempt started, even if it already ended.
-    const triggered = await azureAsync.azureTriggerBackup({ ...item, vmName: vm.vmName, expiry, pollMs, since: new Date().toISOString() });
+    let triggered: Awaited<ReturnType<typeof azureCreate.azureTriggerBackup>>;
+    try {
+      triggered = await azureCreate.azureTriggerBackup({ ...item, vmName: vm.vmName, expiry, pollMs, since });
+    } catch (err) {
+      cutOff = triggerKnowledge(err);
+      throw err;
+    }
     jobId = triggered.jobId;
 
     progress.enter('job');

@@ -8,9 +8,15 @@ import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import { failAfterLateCreateGrace } from '../late-create';
 import type { EndpointClients } from '../endpoint-clients';
-import { AzureClient, type AsyncOutcome, type TrackOptions } from './client';
+import { AzureClient, type TrackOptions } from './client';
 import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, writeFileRecoveryRecord, type StoredFileRecovery } from './file-recovery-store';
-import { terminalJobStatuses, type AzureJob, type AzureRecoveryPoint } from './schemas';
+import { followJobSlice, type FollowJobInput, type FollowJobSlice } from './follow-job';
+import { jobOfAcceptedOperation, ownJobSince, triggerOwnJob, type TriggerKnowledge } from './job-ownership';
+import { summarizeJob, type AzureJobSummary } from './job-summary';
+import type { AzureRecoveryPoint } from './schemas';
+
+export { summarizeJob, type AzureJobSummary } from './job-summary';
+export type { TriggerKnowledge } from './job-ownership';
 
 export interface AzureVmSelector {
   endpoint: string;
@@ -34,22 +40,6 @@ export interface AzureVmInfo {
   policyId?: string;
 }
 
-export interface AzureJobSummary {
-  jobId: string;
-  operation: string;
-  entity: string;
-  status: string;
-  startTime: string;
-  endTime?: string;
-  duration?: string;
-  progressPercentage?: number;
-  estimatedRemainingDuration?: string;
-  tasks: Array<{ taskId: string; status: string; progressPercentage?: number; duration?: string }>;
-  errors: Array<{ code?: number; title?: string; message?: string; recommendations?: string[] }>;
-  properties: Record<string, string>;
-  terminal: boolean;
-}
-
 export interface AzureRecoveryPointInfo {
   name: string;
   id: string;
@@ -57,25 +47,6 @@ export interface AzureRecoveryPointInfo {
   type: string;
   osType?: string;
   ilrSessionActive: boolean;
-}
-
-export function summarizeJob(job: AzureJob): AzureJobSummary {
-  const p = job.properties;
-  return {
-    jobId: job.name,
-    operation: p.operation,
-    entity: p.entityFriendlyName,
-    status: p.status,
-    startTime: p.startTime,
-    endTime: p.endTime,
-    duration: p.duration,
-    progressPercentage: p.extendedInfo?.progressPercentage,
-    estimatedRemainingDuration: p.extendedInfo?.estimatedRemainingDuration,
-    tasks: (p.extendedInfo?.tasksList ?? []).map((t) => ({ taskId: t.taskId, status: t.status, progressPercentage: t.progressPercentage, duration: t.duration })),
-    errors: (p.errorDetails ?? []).map((e) => ({ code: e.errorCode, title: e.errorTitle, message: e.errorString, recommendations: e.recommendations })),
-    properties: p.extendedInfo?.propertyBag ?? {},
-    terminal: terminalJobStatuses.includes(p.status),
-  };
 }
 
 function rpInfo(rp: AzureRecoveryPoint): AzureRecoveryPointInfo {
@@ -92,30 +63,8 @@ function tracking(pollMs: number, details?: () => unknown): TrackOptions {
 
 const vmNameOf = (resourceId: string) => resourceId.split('/').pop() ?? resourceId;
 
-function jobIdOf(outcome: AsyncOutcome): string | undefined {
-  const props = outcome.operation?.properties;
-  return props && props.objectType === 'OperationStatusJobExtendedInfo' ? props.jobId : undefined;
-}
-
 export function createAzureActivities(clients: EndpointClients) {
   const azure = (endpoint: string) => clients.client(endpoint, 'azure', (profile, env) => new AzureClient(profile, env));
-
-  /** Finds the job an async call started when the service did not name it (Location-only answers). */
-  async function findStartedJob(client: AzureClient, vmName: string, operation: string, since: number): Promise<string> {
-    const jobs = await client.findJobs(vmName, operation);
-    const job = jobs.find((j) => Date.parse(j.properties.startTime) >= since - 60_000);
-    if (!job) throw new VendorError({ vendor: 'azure', operation: `find ${operation} job of ${vmName}`, vendorMessage: `the ${operation} request was accepted but no ${operation} job of ${vmName} shows up`, retryable: true });
-    return job.name;
-  }
-
-  /**
-   * On a retry of a trigger (`since`: when the run first asked), the job of that kind the VM started
-   * since then, even one that has already ended: an earlier attempt whose reply was lost started it.
-   */
-  async function jobStartedSince(client: AzureClient, vmName: string, operation: string, since: string | undefined): Promise<string | undefined> {
-    if (!since || Context.current().info.attempt <= 1) return undefined;
-    return (await client.findJobs(vmName, operation)).find((j) => Date.parse(j.properties.startTime) >= Date.parse(since))?.name;
-  }
 
   return {
     /** Resolves the profile without calling Azure: a wrong name fails before anything happens. */
@@ -209,48 +158,65 @@ export function createAzureActivities(clients: EndpointClients) {
     },
 
     /**
-     * Triggers an on-demand backup, or adopts the backup job already running for the VM. A retry
-     * (`since`: when the run first asked) also adopts a job of the VM started since then that has
-     * already ended: an earlier attempt whose reply was lost started it.
+     * Triggers an on-demand backup and names its job. A retry goes on from the operation an earlier
+     * attempt's request started, or adopts the job that request started after a lost reply (`since`:
+     * when the run's trigger began), even one that already ended. A backup of the VM that someone
+     * else started (the vault's policy schedule) is waited for, never adopted (job-ownership.ts).
      */
     async azureTriggerBackup(input: AzureItemRef & { vmName: string; expiry?: string; pollMs: number; since?: string }): Promise<{ jobId: string; adopted: boolean; via: string }> {
       const client = azure(input.endpoint);
-      const running = await client.findJobs(input.vmName, 'Backup', 'InProgress');
-      if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
-      const ended = await jobStartedSince(client, input.vmName, 'Backup', input.since);
-      if (ended) return { jobId: ended, adopted: true, via: 'none' };
-      const since = Date.now();
-      const outcome = await client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, tracking(input.pollMs)).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile));
-      return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Backup', since)), adopted: false, via: outcome.via };
+      const request = { method: 'POST' as const, path: `${client.itemPath(input.containerName, input.protectedItemName)}/backup` };
+      return triggerOwnJob(client, { vmName: input.vmName, operation: 'Backup', since: input.since, pollMs: input.pollMs, request }, (options) =>
+        client.triggerBackup(input.containerName, input.protectedItemName, input.expiry, options),
+      );
     },
 
+    /** One look at a job: the poll of runs that reached their job step before 'azure-follow-job-in-activity'. */
     async azureGetJob(input: { endpoint: string; jobId: string }): Promise<AzureJobSummary> {
       return summarizeJob(await azure(input.endpoint).getJob(input.jobId));
     },
 
-    /** Cancels a running job and waits until it has ended; a job that already ended is left as it is. */
-    async azureCancelJob(input: { endpoint: string; jobId?: string; vmName?: string; operation?: string; pollMs: number }): Promise<AzureJobSummary | undefined> {
+    /**
+     * Follows a job for one slice (job ended, status changed, progress crossed a step, or maxSliceMs
+     * passed), polling inside the activity: the run's history grows per slice, not per poll.
+     */
+    async azureFollowJob(input: FollowJobInput): Promise<FollowJobSlice> {
+      return followJobSlice(azure(input.endpoint), input);
+    },
+
+    /**
+     * Cancels the run's job and waits until it has ended; a job that already ended is left as it is.
+     * Without a job id (the trigger was cut off) only a job the run knows is its own is cancelled:
+     * the one its request's operation names, else one started since its trigger began that was not
+     * running before it asked. A job someone else started (the vault's policy) is never touched.
+     */
+    async azureCancelJob(input: { endpoint: string; jobId?: string; vmName?: string; operation?: string; since?: string; trigger?: TriggerKnowledge; pollMs: number }): Promise<AzureJobSummary | undefined> {
       const client = azure(input.endpoint);
       let jobId = input.jobId;
-      if (!jobId && input.vmName && input.operation) {
-        // The trigger was cut off before it told us the job: cancel the VM's running job of that kind.
-        jobId = (await client.findJobs(input.vmName, input.operation, 'InProgress'))[0]?.name;
+      const since = input.trigger?.since ?? input.since;
+      if (!jobId && input.vmName && input.operation && since) {
+        const known: TriggerKnowledge = { since, foreign: input.trigger?.foreign ?? [], accepted: input.trigger?.accepted };
+        const request = { method: 'POST' as const, path: `the ${input.operation} request of VM ${input.vmName}` };
+        jobId = known.accepted
+          ? await jobOfAcceptedOperation(client, input.vmName, input.operation, known, request, tracking(input.pollMs))
+          : (await ownJobSince(client, input.vmName, input.operation, known))?.name;
       }
       if (!jobId) return undefined;
-      let job = summarizeJob(await client.getJob(jobId));
+      const ownJobId = jobId;
+      let job = summarizeJob(await client.getJob(ownJobId));
       if (!job.terminal && job.status !== 'Cancelling') {
         try {
-          await client.cancelJob(jobId, tracking(input.pollMs, () => ({ jobId })));
+          await client.cancelJob(ownJobId, tracking(input.pollMs, () => ({ jobId: ownJobId })));
         } catch (err) {
           // It may have ended between the look and the cancel: only a job still running is a problem.
-          job = summarizeJob(await client.getJob(jobId));
+          job = summarizeJob(await client.getJob(ownJobId));
           if (!job.terminal) throw err;
         }
       }
       for (;;) {
-        job = summarizeJob(await client.getJob(jobId));
+        job = summarizeJob(await client.getJob(ownJobId));
         if (job.terminal) return job;
-        await heartbeatSleep(input.pollMs, { jobId, status: job.status });
+        await heartbeatSleep(input.pollMs, { jobId: ownJobId, status: job.status });
       }
     },
 
@@ -275,7 +241,7 @@ export function createAzureActivities(clients: EndpointClients) {
       return rpInfo(points[0]);
     },
 
-    /** Triggers a restore, or adopts the restore job already running for the VM (or, on a retry, one started since `since`). */
+    /** Triggers a restore and names its job, with the same rules as azureTriggerBackup for retries and jobs of others. */
     async azureTriggerRestore(
       input: AzureItemRef & {
         vmName: string;
@@ -286,13 +252,10 @@ export function createAzureActivities(clients: EndpointClients) {
       },
     ): Promise<{ jobId: string; adopted: boolean; via: string }> {
       const client = azure(input.endpoint);
-      const running = await client.findJobs(input.vmName, 'Restore', 'InProgress');
-      if (running[0]) return { jobId: running[0].name, adopted: true, via: 'none' };
-      const ended = await jobStartedSince(client, input.vmName, 'Restore', input.since);
-      if (ended) return { jobId: ended, adopted: true, via: 'none' };
-      const since = Date.now();
-      const outcome = await client.restore(input.containerName, input.protectedItemName, input.recoveryPoint, input.restore, tracking(input.pollMs));
-      return { jobId: jobIdOf(outcome) ?? (await findStartedJob(client, input.vmName, 'Restore', since)), adopted: false, via: outcome.via };
+      const request = { method: 'POST' as const, path: `${client.itemPath(input.containerName, input.protectedItemName)}/recoveryPoints/${encodeURIComponent(input.recoveryPoint)}/restore` };
+      return triggerOwnJob(client, { vmName: input.vmName, operation: 'Restore', since: input.since, pollMs: input.pollMs, request }, (options) =>
+        client.restore(input.containerName, input.protectedItemName, input.recoveryPoint, input.restore, options),
+      );
     },
 
     /**

@@ -51,9 +51,17 @@ export interface AsyncOutcome {
   polls: number;
 }
 
+/** Where Azure said an accepted (202) call can be followed: enough to follow it again later. */
+export interface AcceptedOperation {
+  asyncOperation?: string;
+  location?: string;
+}
+
 export interface TrackOptions {
   /** Waits between polls; activities pass a heartbeating, cancellable sleep. */
   wait?: (ms: number) => Promise<void>;
+  /** Told once the call was accepted, before the first poll: a retry can follow the same operation. */
+  onAccepted?: (accepted: AcceptedOperation) => void;
   /** Poll interval when the service sends no Retry-After, and the floor under a Retry-After of 0. */
   pollMs?: number;
   /** Give up after this long (default 30 minutes). */
@@ -206,6 +214,7 @@ export class AzureClient {
       throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), status: 202, vendorMessage: `accepted, but its ${via} header is not a URL: ${url.slice(0, 200)}`, retryable: false });
     }
     const operationId = target.pathname.split('/').pop();
+    options.onAccepted?.({ asyncOperation: asyncUrl, location: locationUrl });
     let delay = waitFor(initial, pollMs);
     let failures = 0;
     for (let polls = 1; ; polls++) {
@@ -241,6 +250,12 @@ export class AzureClient {
       if (res.status === 202) continue;
       return { via, body: res.status === 204 ? undefined : safeJson(res.text), operationId, polls };
     }
+  }
+
+  /** Follows an operation an earlier attempt's call started (see `onAccepted`), as `track` would have. */
+  async resume(accepted: AcceptedOperation, req: Pick<HttpRequest, 'method' | 'path'>, options: TrackOptions = {}): Promise<AsyncOutcome> {
+    const headers: Record<string, string | undefined> = { 'azure-asyncoperation': accepted.asyncOperation, location: accepted.location };
+    return this.track({ status: 202, headers, text: '' }, req, { ...options, onAccepted: undefined });
   }
 
   /** Sends a call that may be long-running and waits for it with `track`. */

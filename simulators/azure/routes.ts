@@ -327,8 +327,7 @@ export function createArmRouter(state: AzureState): Router {
     if (!item) throw new ArmError(404, 'BMSUserErrorItemNotProtected', `Item ${req.params.item} is not protected.`);
     return item;
   };
-  const runningJob = (entity: string, operation?: SimJob['operation']) =>
-    [...state.jobs.values()].find((j) => j.entity === entity && (!operation || j.operation === operation) && ['InProgress', 'Cancelling'].includes(state.jobStatus(j)));
+  const runningJob = (entity: string, operation?: SimJob['operation']) => state.runningJob(entity, operation);
 
   router.get(ITEM, h((req) => json(200, checked(protectedItemResource, itemView(itemOf(req))))));
 
@@ -397,18 +396,7 @@ export function createArmRouter(state: AzureState): Router {
       if (runningJob(item.vm.name, 'Backup')) throw new ArmError(400, 'UserErrorBackupOperationInProgress', `Backup already in progress on ${item.vm.name}. Wait for it to finish and try again.`);
       const expiry = body.properties.recoveryPointExpiryTimeInUTC;
       if (expiry && Date.parse(expiry) <= Date.now()) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointExpiryTimeInUTC must be in the future.');
-      const [snap, transfer] = o.backupTaskMs;
-      const job = state.startJob('Backup', item.vm.name, [{ taskId: 'Take Snapshot', ms: snap }, { taskId: 'Transfer data to vault', ms: transfer }], {
-        'VM Name': item.vm.name,
-        'Backup Size': '1024 MB',
-        ...(expiry ? { 'Recovery point Expiry Time in UTC': expiry } : {}),
-      }, () => {
-        const time = new Date().toISOString();
-        item.recoveryPoints.push({ name: state.nextRpName(), time, expiry });
-        item.state = 'Protected';
-        item.lastBackupStatus = 'Completed';
-        item.lastBackupTime = time;
-      });
+      const job = state.startBackupJob(item, expiry);
       const op = state.startOperation(itemBase(item.vm), 'backup', { extended: () => ({ objectType: 'OperationStatusJobExtendedInfo', jobId: job.id }) });
       return accepted(req, op);
     }),

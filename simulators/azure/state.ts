@@ -248,6 +248,43 @@ export class AzureState {
     return job;
   }
 
+  /** The VM's job of that kind (any, without one) that is still running or being cancelled. */
+  runningJob(entity: string, operation?: SimJob['operation']): SimJob | undefined {
+    return [...this.jobs.values()].find((j) => j.entity === entity && (!operation || j.operation === operation) && ['InProgress', 'Cancelling'].includes(this.jobStatus(j)));
+  }
+
+  /**
+   * A Backup job of a protected item: Take Snapshot, then Transfer data to vault; when it completes
+   * the item gains a recovery point. On-demand requests and the policy's schedule start the same kind of job.
+   */
+  startBackupJob(item: SimProtectedItem, expiry?: string): SimJob {
+    const [snap, transfer] = this.options.backupTaskMs;
+    return this.startJob('Backup', item.vm.name, [{ taskId: 'Take Snapshot', ms: snap }, { taskId: 'Transfer data to vault', ms: transfer }], {
+      'VM Name': item.vm.name,
+      'Backup Size': '1024 MB',
+      ...(expiry ? { 'Recovery point Expiry Time in UTC': expiry } : {}),
+    }, () => {
+      const time = new Date().toISOString();
+      item.recoveryPoints.push({ name: this.nextRpName(), time, expiry });
+      item.state = 'Protected';
+      item.lastBackupStatus = 'Completed';
+      item.lastBackupTime = time;
+    });
+  }
+
+  /**
+   * The vault's policy schedule starts a backup of a protected VM now (tests: a job no run of ours
+   * started). Like the service, it does not start one while a backup of the VM is running.
+   */
+  startScheduledBackup(vmName: string): SimJob {
+    this.tick();
+    const item = [...this.protectedItems.values()].find((i) => i.vm.name.toLowerCase() === vmName.toLowerCase());
+    if (!item) throw new Error(`VM ${vmName} is not protected: its policy schedules no backup`);
+    const running = this.runningJob(item.vm.name, 'Backup');
+    if (running) throw new Error(`VM ${vmName} already has backup job ${running.id} running: the scheduled backup is skipped`);
+    return this.startBackupJob(item);
+  }
+
   startOperation(base: string, kind: string, init: Partial<Pick<SimOperation, 'effect' | 'extended' | 'resultBody' | 'error'>> = {}): SimOperation {
     const now = Date.now();
     const op: SimOperation = { id: randomUUID(), base, kind, startedAt: now, doneAt: now + this.options.asyncMs, applied: false, ...init };

@@ -1,7 +1,9 @@
-/** Azure pieces that need no server: the seed's password extraction, filters, input schemas. */
+/** Azure pieces that need no server: the seed's password extraction, filters, input schemas, when a followed job is worth reporting. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { extractIlrPassword } from '../../activities/azure/file-recovery-store';
+import { jobMoved } from '../../activities/azure/follow-job';
+import type { AzureJobSummary } from '../../activities/azure/job-summary';
 import { parseFilter } from '../../simulators/azure/routes';
 import { azureRestoreInput, azureVmBackupInput } from '../../workflows/inputs/azure-inputs';
 
@@ -44,4 +46,15 @@ test('input schemas list every problem and refuse unknown fields', () => {
   });
   assert.deepEqual(alt.error?.issues.map((i) => i.path.join('.')).sort(), ['subnetId', 'targetResourceGroupId', 'targetVmName', 'virtualNetworkId']);
   assert.equal(azureVmBackupInput.safeParse({ endpoint: 'azure-sim' }).error?.issues[0]?.message, 'give vmName or vmResourceId');
+});
+
+test('a followed job is reported when its status changes or its progress crosses a 25 % step, not on every percent', () => {
+  const job = (status: string, progressPercentage?: number): AzureJobSummary => ({ jobId: 'j', operation: 'Backup', entity: 'db-01', status, startTime: '2026-01-01T00:00:00Z', progressPercentage, tasks: [], errors: [], properties: {}, terminal: false });
+  assert.equal(jobMoved(undefined, job('InProgress', 3), 25), true, 'the first look is always reported');
+  assert.equal(jobMoved(job('InProgress', 3), job('InProgress', 24), 25), false);
+  assert.equal(jobMoved(job('InProgress', 24), job('InProgress', 25), 25), true);
+  assert.equal(jobMoved(job('InProgress', 26), job('InProgress', 49), 25), false, 'moved 23 points within one step');
+  assert.equal(jobMoved(job('InProgress', 10), job('Cancelling', 10), 25), true);
+  assert.equal(jobMoved(job('InProgress'), job('InProgress', 30), 25), true, 'no percentage counts as 0');
+  assert.equal(jobMoved(job('InProgress', 10), job('InProgress', 90), 0), false, 'a step of 0 reports status changes only');
 });
