@@ -15,7 +15,9 @@ import { CancelledFailure, type ApplicationFailure, type Payload } from '@tempor
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { temporalSettings } from '../lib/temporal/settings';
 import type { Progress } from '../workflows/shared/progress';
+import { decodePayload } from './decode-payload';
 import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError } from './errors';
+import { readFleetTable, type FleetTable } from './fleet-table';
 import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from './workflow-catalog';
 
 export interface StartOptions {
@@ -156,11 +158,7 @@ export class BackupClient {
     for (const activity of description.raw.pendingActivities ?? []) {
       const payload = activity.heartbeatDetails?.payloads?.[0];
       if (!payload) continue;
-      // Heartbeat details arrive encoded: decode them the way results are (codecs last-to-first).
-      const { payloadCodecs, payloadConverter } = this.client.options.loadedDataConverter;
-      let decoded = payload as Payload;
-      for (const codec of [...payloadCodecs].reverse()) decoded = (await codec.decode([decoded]))[0]!;
-      const value = payloadConverter.fromPayload<{ offset?: number }>(decoded);
+      const value = await decodePayload<{ offset?: number } | undefined>(this.client, payload as Payload);
       if (typeof value?.offset === 'number') liveBytes = (liveBytes ?? 0) + value.offset;
     }
     return {
@@ -199,6 +197,14 @@ export class BackupClient {
       }
       throw err;
     }
+  }
+
+  /**
+   * Every VM of a fleet (fleetBackup) with its outcome and reason, read back from the histories of
+   * all the runs of its chain; while it runs, the rows it has not recorded yet are asked for too.
+   */
+  async fleetTable(workflowId: string): Promise<FleetTable> {
+    return readFleetTable(this.client, workflowId).catch(notFound(workflowId));
   }
 
   async cancel(workflowId: string): Promise<void> {

@@ -12,6 +12,7 @@ import { createOvirtReaperActivities } from '../activities/ovirt/reaper';
 import { createManageiqReaperActivities } from '../activities/manageiq/reaper';
 import { createOnappReaperActivities } from '../activities/onapp/reaper';
 import { createAzureReaperActivities } from '../activities/azure/reaper';
+import { createFleetTableActivities } from '../activities/fleet-table';
 
 export function createMainActivities(clients: EndpointClients) {
   return withFailureMapping({
@@ -26,5 +27,6 @@ export function createMainActivities(clients: EndpointClients) {
     ...createManageiqReaperActivities(clients),
     ...createOnappReaperActivities(clients),
     ...createAzureReaperActivities(clients),
+    ...createFleetTableActivities(),
   });
 }

@@ -1,13 +1,20 @@
 /**
  * Backs up many VMs as child workflows: at most `maxConcurrent` at once and `maxPerProxy` per
  * proxy VM, going on past failures, one run per VM (a VM already being backed up is reported as
- * skipped). Continues as new every `batchSize` children so a fleet of any size keeps small histories.
+ * skipped). Continues as new every `batchSize` children, carrying counts and the newest failures
+ * only; every VM's row is recorded in the history of the run that handled it (fleet-outcomes.ts).
+ * Cancelled, it starts nothing more, lets its running children compensate and ends cancelled.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  ParentClosePolicy,
   continueAsNew,
   defineQuery,
+  isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -16,6 +23,7 @@ import {
 } from '@temporalio/workflow';
 import { catalogEntry, workflowIdFor } from '../client/workflow-catalog';
 import { BackupProvider } from '../lib/temporal/search-attributes';
+import { FleetOutcomes } from './fleet-outcomes';
 import { fleetBackupInput, type FleetOutcome } from './inputs/fleet-backup';
 import { describeFailure } from './shared/failures';
 import { ProgressTracker } from './shared/progress';
@@ -29,20 +37,49 @@ export interface FleetCounts {
   succeeded: number;
   failed: number;
   skipped: number;
+  /** Runs that were cancelled (the fleet's cancel, or someone else's). */
+  cancelled: number;
+  /** VMs the cancelled fleet never started (this run's; earlier runs of a fleet start all theirs). */
+  notStarted: number;
   runningByProxy: Record<string, number>;
+  /** Runs of the chain so far, this one included. */
+  runs: number;
 }
 
 export interface FleetResult {
   counts: FleetCounts;
-  outcomes: FleetOutcome[];
+  /**
+   * The newest failures (at most 100) with their reasons. Every VM's row is in the fleet's table:
+   * `BackupClient.fleetTable(workflowId)`, `backupctl fleet <workflowId>`.
+   */
+  recentFailures: FleetOutcome[];
 }
 
 export const fleetCountsQuery = defineQuery<FleetCounts>('fleetCounts');
+/** Rows this run has not recorded in its history yet; the table's reader adds them while the fleet runs. */
+export const fleetUnrecordedQuery = defineQuery<FleetOutcome[]>('fleetUnrecordedOutcomes');
 
 type InventoryActivities = Record<string, (args: Record<string, unknown>) => Promise<Array<{ id: string; name: string }>>>;
 const inventory = proxyActivities<InventoryActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
 
+interface QueuedVm {
+  /** The per-VM fields as given (what a continued run carries), without the defaults. */
+  given: Record<string, unknown>;
+  input: Record<string, unknown>;
+}
+
 export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
+  // fleet-outcome-table: rows recorded by fleetRecordOutcomes instead of carried in full. Runs
+  // started before it replay without those activities and carry `carriedOutcomes` as they did.
+  // fleet-ends-cancelled: a cancelled fleet stops starting children and ends cancelled; before, it
+  // counted every refused start as a failure and completed.
+  // fleet-children-request-cancel: children are started with ParentClosePolicy REQUEST_CANCEL
+  // (a terminated fleet's children compensate) instead of the default TERMINATE.
+  // All three can go (deprecatePatch) once no fleetBackup run started before them can be open.
+  const recordsTable = patched('fleet-outcome-table');
+  const endsCancelled = patched('fleet-ends-cancelled');
+  const childOptions = patched('fleet-children-request-cancel') ? { parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL } : {};
+
   const progress = new ProgressTracker('fleetBackup', ['validate', 'inventory', 'backups']);
   const input = parseWorkflowInput('fleetBackup', fleetBackupInput, rawInput);
   const entry = catalogEntry(input.workflowType);
@@ -51,21 +88,16 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
   }
   upsertSearchAttributes([{ key: BackupProvider, value: entry.provider }]);
 
-  const outcomes: FleetOutcome[] = [...(input.carriedOutcomes ?? [])];
-  const queue: Array<Record<string, unknown>> = [];
+  const outcomes = new FleetOutcomes(recordsTable, input.carried);
+  for (const row of input.carriedOutcomes ?? []) outcomes.add(row);
+  const queue: QueuedVm[] = [];
   const runningByProxy: Record<string, number> = {};
   let running = 0;
-  let total = outcomes.length;
-  const counts = (): FleetCounts => ({
-    total,
-    pending: queue.length,
-    running,
-    succeeded: outcomes.filter((o) => o.outcome === 'succeeded').length,
-    failed: outcomes.filter((o) => o.outcome === 'failed').length,
-    skipped: outcomes.filter((o) => o.outcome === 'skipped').length,
-    runningByProxy: { ...runningByProxy },
-  });
+  let total = input.carried?.total ?? 0;
+  const runs = input.carried?.runs ?? 1;
+  const counts = (): FleetCounts => ({ total, pending: queue.length, running, ...outcomes.tally, runningByProxy: { ...runningByProxy }, runs });
   setHandler(fleetCountsQuery, counts);
+  setHandler(fleetUnrecordedQuery, () => outcomes.unrecorded);
 
   progress.enter('inventory');
   let perVm = input.vms;
@@ -74,19 +106,19 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
     const listed = await inventory[entry.inventory.activity]!(entry.inventory.args(input.defaults, input.query!.filter));
     perVm = listed.map(entry.inventory.toInput);
   }
-  const inputs = perVm.map((vm) => ({ ...input.defaults, ...vm }));
   // Each VM's input is checked up front: a bad one is reported, not started, and the rest go on.
-  for (const vmInput of inputs) {
+  for (const given of perVm) {
+    const vmInput = { ...input.defaults, ...given };
     const parsed = entry.input.safeParse(vmInput);
-    const vm = entry.subject(vmInput) ?? '?';
-    if (parsed.success) queue.push(vmInput);
-    else outcomes.push({ vm, workflowId: '', outcome: 'failed', reason: `invalid input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    if (parsed.success) queue.push({ given, input: vmInput });
+    else outcomes.add({ vm: entry.subject(vmInput) ?? '?', workflowId: '', outcome: 'failed', reason: `invalid input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
   }
+  if (!input.carried) total = (input.carriedOutcomes?.length ?? 0) + perVm.length;
 
-  total = outcomes.length + queue.length;
   const report = () => {
     const c = counts();
-    progress.update({ message: `${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.running} running, ${c.pending} pending of ${c.total}` });
+    const cancelled = c.cancelled || c.notStarted ? `, ${c.cancelled} cancelled, ${c.notStarted} not started` : '';
+    progress.update({ message: `${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped${cancelled}, ${c.running} running, ${c.pending} pending of ${c.total}` });
   };
 
   progress.enter('backups');
@@ -94,10 +126,11 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
   const inFlight = new Map<string, Promise<void>>();
   let startedThisRun = 0;
   const proxyOf = (i: Record<string, unknown>) => entry.proxyOf?.(i);
-  const canStart = (i: Record<string, unknown>) => {
-    const proxy = proxyOf(i);
+  const canStart = (q: QueuedVm) => {
+    const proxy = proxyOf(q.input);
     return !(input.maxPerProxy && proxy && (runningByProxy[proxy] ?? 0) >= input.maxPerProxy);
   };
+  const cancelRequested = () => endsCancelled && CancellationScope.current().consideredCancelled;
 
   const launch = async (vmInput: Record<string, unknown>): Promise<void> => {
     const vm = entry.subject(vmInput) ?? '?';
@@ -106,13 +139,17 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
     running++;
     if (proxy) runningByProxy[proxy] = (runningByProxy[proxy] ?? 0) + 1;
     report();
+    let started = false;
     try {
-      const child = await startChild(input.workflowType, { workflowId, args: [vmInput] });
+      const child = await startChild(input.workflowType, { workflowId, args: [vmInput], ...childOptions });
+      started = true;
       await child.result();
-      outcomes.push({ vm, workflowId, outcome: 'succeeded' });
+      outcomes.add({ vm, workflowId, outcome: 'succeeded' });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) outcomes.push({ vm, workflowId, outcome: 'skipped', reason: `${workflowId} is already running` });
-      else outcomes.push({ vm, workflowId, outcome: 'failed', reason: describeFailure(err) });
+      if (err instanceof WorkflowExecutionAlreadyStartedError) outcomes.add({ vm, workflowId, outcome: 'skipped', reason: `${workflowId} is already running` });
+      else if (endsCancelled && isCancellation(err) && !started) outcomes.add({ vm, workflowId, outcome: 'not-started', reason: 'the fleet was cancelled before this run started' });
+      else if (endsCancelled && isCancellation(err)) outcomes.add({ vm, workflowId, outcome: 'cancelled', reason: 'the run was cancelled (it undid what it had done)' });
+      else outcomes.add({ vm, workflowId, outcome: 'failed', reason: describeFailure(err) });
     } finally {
       running--;
       if (proxy) runningByProxy[proxy]! -= 1;
@@ -122,21 +159,39 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
 
   while (queue.length || inFlight.size) {
     // Start what the caps allow, in list order, skipping past VMs whose proxy is full.
-    while (running < input.maxConcurrent && startedThisRun < input.batchSize) {
+    while (!cancelRequested() && running < input.maxConcurrent && startedThisRun < input.batchSize) {
       const index = queue.findIndex(canStart);
       if (index < 0) break;
       const [next] = queue.splice(index, 1);
       const key = `${startedThisRun++}`;
-      inFlight.set(key, launch(next!).then(() => void inFlight.delete(key)));
+      inFlight.set(key, launch(next!.input).then(() => void inFlight.delete(key)));
     }
     if (!inFlight.size) break;
     await Promise.race(inFlight.values());
   }
 
+  await outcomes.settle();
+  if (cancelRequested()) {
+    // Every running child has ended (cancelled, or finished first); what was never started is said so.
+    for (const q of queue.splice(0)) outcomes.add({ vm: entry.subject(q.input) ?? '?', workflowId: '', outcome: 'not-started', reason: 'the fleet was cancelled before this VM was started' });
+    report();
+    await outcomes.settle();
+    progress.finish('cancelled');
+    throw new CancelledFailure('the fleet was cancelled');
+  }
   if (queue.length) {
     // This run's batch is done and all its children are finished: go on with a fresh history.
-    await continueAsNew<typeof fleetBackup>({ ...input, vms: queue, query: undefined, carriedOutcomes: outcomes });
+    const { succeeded, failed, skipped, cancelled } = outcomes.tally;
+    await continueAsNew<typeof fleetBackup>({
+      ...input,
+      vms: queue.map((q) => q.given),
+      query: undefined,
+      ...(outcomes.record
+        ? { carried: { total, counts: { succeeded, failed, skipped, cancelled }, recentFailures: outcomes.recentFailures, runs: runs + 1 }, carriedOutcomes: undefined }
+        : // A run from before the table (replaying) hands on every row, which the next run records.
+          { carried: undefined, carriedOutcomes: outcomes.unrecorded }),
+    });
   }
   progress.finish('completed');
-  return { counts: counts(), outcomes };
+  return { counts: counts(), recentFailures: outcomes.recentFailures };
 }

@@ -4,7 +4,7 @@
  * started (recognised by the run tag in its note), a delete treats "already gone" as done.
  */
 import { Context } from '@temporalio/activity';
-import { heartbeatSleep } from '../heartbeat-sleep';
+import { heartbeatSleep, heartbeatWhile } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OnappClient, type OnappBackupKind } from './client';
@@ -59,7 +59,11 @@ export function createOnappActivities(clients: EndpointClients) {
       return { virtualServer, disk: { id: disk.id, label: disk.label, sizeGb: disk.diskSizeGb } };
     },
 
-    /** Takes the backup, or adopts the one an earlier attempt of this run started. */
+    /**
+     * Takes the backup, or adopts the one an earlier attempt of this run started. Heartbeats while
+     * OnApp answers and always waits for that answer, cancelled or not: the workflow waits for this
+     * activity to end before it undoes (forwardCreate), so the undo finds what the take made.
+     */
     async onappTakeBackup(
       input: OnappServerRef & { runId: string; backupType: 'normal' | 'incremental'; diskId?: number; note?: string },
     ): Promise<{ backup: OnappBackup; adopted: boolean }> {
@@ -68,10 +72,9 @@ export function createOnappActivities(clients: EndpointClients) {
       const existing = (await client.listBackups(input.virtualServerId)).find((b) => b.note?.startsWith(tag));
       if (existing) return { backup: existing, adopted: true };
       const note = input.note ? `${tag} ${input.note}` : tag;
-      const backup =
-        input.backupType === 'normal'
-          ? await client.takeDiskBackup(input.diskId!, { note })
-          : await client.takeIncrementalBackup(input.virtualServerId, { note });
+      const backup = await heartbeatWhile(
+        input.backupType === 'normal' ? client.takeDiskBackup(input.diskId!, { note }) : client.takeIncrementalBackup(input.virtualServerId, { note }),
+      );
       return { backup, adopted: false };
     },
 

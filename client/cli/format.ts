@@ -1,5 +1,6 @@
 /** How runs look on a terminal (a progress bar that rewrites itself) and when piped (plain lines). */
 import type { RunListing, RunStatus } from '../backup-client';
+import type { FleetTable } from '../fleet-table';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -83,4 +84,12 @@ export function onappBackupsTable(result: { backups: Array<{ id: number; backupT
       b.note ?? '',
     ]),
   ]);
+}
+
+/** A fleet's per-VM table (BackupClient.fleetTable), with a line of counts under it. */
+export function fleetTable(fleet: FleetTable, rows = fleet.rows): string {
+  const counts = Object.entries(fleet.counts).filter(([, n]) => n > 0).map(([outcome, n]) => `${n} ${outcome}`).join(', ');
+  const summary = `${fleet.workflowId}: ${fleet.status}, ${fleet.rows.length} VMs${counts ? ` (${counts})` : ''}, ${fleet.runs} run(s)`;
+  if (!rows.length) return `${summary}\nno rows`;
+  return `${table([['VM', 'OUTCOME', 'WORKFLOW ID', 'REASON'], ...rows.map((r) => [r.vm, r.outcome, r.workflowId, r.reason ?? ''])])}\n${summary}`;
 }

@@ -9,7 +9,7 @@ import { BackupClient, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError } from '../errors';
 import { workflowCatalog, type WorkflowEntry } from '../workflow-catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
-import { ProgressView, listTable, onappBackupsTable, table } from './format';
+import { ProgressView, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 
 const USAGE = `backupctl — VM backups as Temporal workflows
@@ -20,6 +20,7 @@ ${Object.values(providerCommands).map((c) => `      ${c.usage}`).join('\n')}
   backupctl backups onapp --vm VIRTUAL-SERVER-ID [--kind all|normal|incremental] [--endpoint NAME]   the backup catalogue
   backupctl status <workflowId>
   backupctl result <workflowId>
+  backupctl fleet <workflowId> [--outcome succeeded|failed|skipped|cancelled|not-started]   a fleet's per-VM table
   backupctl cancel <workflowId>
   backupctl cleanup <workflowId> --retry|--give-up [--note TEXT]   answer a run that needs attention
   backupctl list [--provider P] [--vm ID] [--status running|completed|failed|cancelled] [--type T] [--limit N]
@@ -98,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       end: { type: 'string' },
       overlap: { type: 'string' },
       kind: { type: 'string' },
+      outcome: { type: 'string' },
       ...Object.fromEntries(providerFlags.strings.filter((f) => f !== 'vm').map((f) => [f, { type: 'string' as const }])),
       ...Object.fromEntries(providerFlags.booleans.map((f) => [f, { type: 'boolean' as const }])),
     },
@@ -121,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'cancel', 'cleanup'];
+  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
   if (!['list', 'schedule', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
@@ -155,6 +157,13 @@ async function main(argv: string[]): Promise<number> {
       case 'result':
         print(await client.result(arg!));
         return 0;
+      case 'fleet': {
+        const fleet = await client.fleetTable(arg!);
+        const rows = values.outcome ? fleet.rows.filter((r) => r.outcome === values.outcome) : fleet.rows;
+        if (values.json) print({ ...fleet, rows });
+        else console.log(fleetTable(fleet, rows));
+        return 0;
+      }
       case 'cancel':
         await client.cancel(arg!);
         if (values.json) print({ workflowId: arg, cancelRequested: true });

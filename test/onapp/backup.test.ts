@@ -74,6 +74,22 @@ test('cancelling while the backup is being built deletes it: no unfinished backu
   assert.deepEqual((await handle.describe()).searchAttributes.BackupOutcome, ['cancelled']);
 });
 
+test('cancelling during a slow take waits for it to land, then deletes it: no backup of the run is left', async () => {
+  // The engine takes 3 s to answer the take; the cancel arrives while it is still on its way.
+  h.sim.simulator.faults.add({ method: 'POST', path: '/virtual_machines/:id/backups.json', action: { kind: 'delay', ms: 3000 } });
+  const handle = await h.start('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 200 });
+  // The take reads the list (to adopt a backup of this run) just before it posts.
+  await eventually(async () => (await handle.query<Progress>('progress')).step === 'take' && listPolls() >= 1, (taking) => taking);
+  await handle.cancel();
+  await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
+  // However late the take lands, the run has already seen it land and removed it.
+  await eventually(async () => h.sim.simulator.calls.matching('POST', /backups/).length, (n) => n === 1);
+  assert.deepEqual(await h.sim.backupsOf(), [], 'no backup of the cancelled run is left');
+  const progress = await handle.query<Progress>('progress');
+  assert.equal(progress.state, 'cancelled');
+  assert.deepEqual(progress.undone, ['delete unfinished backup of shop-web-01']);
+});
+
 test('a take whose reply was lost is adopted on retry: one backup, not two', async () => {
   h.sim.simulator.faults.add({ method: 'POST', path: '/virtual_machines/:id/backups.json', action: { kind: 'drop', afterHandling: true } });
   const result = await h.execute<OnappBackupResult>('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 200 });

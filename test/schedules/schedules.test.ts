@@ -1,7 +1,8 @@
 /**
  * Temporal Schedules for backup policies, against a real dev server and the oVirt simulator:
  * apply is idempotent, a short interval runs on time, overlaps are skipped and recorded, pause /
- * unpause / trigger / backfill do what they say, and retention keeps the newest N.
+ * unpause / trigger / backfill do what they say, retention keeps the newest N, and a terminated
+ * scheduled run has its backup undone (the engine is left clean without the reaper).
  */
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +10,9 @@ import { BackupClient } from '../../client/backup-client';
 import { parsePolicy } from '../../client/schedules/policy';
 import { ScheduleManager } from '../../client/schedules/schedule-manager';
 import type { ScheduledBackupResult } from '../../workflows/scheduled-backup';
+import type { Progress } from '../../workflows/shared/progress';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 
 let h: OvirtHarness;
 let schedules: ScheduleManager;
@@ -123,4 +125,35 @@ test('retention keeps the newest N snapshots the schedule made and never touches
   assert.equal(remaining.filter((s) => s.description.includes('[schedule retained]')).length, 2);
   assert.ok(remaining.some((s) => s.id === manual!.id), 'the snapshot the schedule did not make is kept');
   assert.ok(results.length >= 1);
+});
+
+test('a scheduled run terminated while its backup copies: the backup is cancelled and undone, the engine clean without the reaper', async (t) => {
+  const normalRate = h.copySettings.maxBytesPerSecond;
+  h.copySettings.maxBytesPerSecond = 512 * 1024;
+  t.after(() => void (h.copySettings.maxBytesPerSecond = normalRate));
+  await schedules.apply(policy('terminated', '    every: 1h\n    paused: true'));
+  const earlier = (await backupSnapshots(h)).map((s) => s.id);
+  await schedules.trigger('terminated');
+  const child = h.client.workflow.getHandle(`backup-ovirt-${h.demo.vmId}`);
+  await eventually(() => child.query<Progress>('progress').then((p) => p.step).catch(() => ''), (step) => step === 'copy', 60_000);
+  const { runId } = await child.describe();
+  assert.equal((await backupSnapshots(h)).length, earlier.length + 1, 'the backup made its snapshot');
+
+  // What an operator's terminate, or a schedule's terminateOther overlap, does to the scheduled run.
+  const [wrapperId] = await eventually(
+    async () => {
+      const ids: string[] = [];
+      for await (const w of h.client.workflow.list({ query: `TemporalScheduledById = "terminated" AND ExecutionStatus = "Running"` })) ids.push(w.workflowId);
+      return ids;
+    },
+    (ids) => ids.length === 1,
+  );
+  await h.client.workflow.getHandle(wrapperId!).terminate('operator stops the scheduled run');
+
+  const backup = h.client.workflow.getHandle(`backup-ovirt-${h.demo.vmId}`, runId);
+  const closed = await eventually(() => backup.describe(), (d) => d.status.name !== 'RUNNING', 60_000);
+  assert.equal(closed.status.name, 'CANCELLED', 'the backup was cancelled, not terminated');
+  assert.equal((await backup.query<Progress>('progress')).state, 'cancelled');
+  assert.deepEqual(await proxyAttachments(h), [], 'no disk is left attached to the proxy VM');
+  assert.deepEqual((await backupSnapshots(h)).map((s) => s.id), earlier, 'no snapshot of the terminated run is left');
 });
