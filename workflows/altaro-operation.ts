@@ -17,8 +17,15 @@ export const ALTARO_STEPS = ['validate', 'instruct', 'track', 'report'] as const
 
 /** Timeline entries kept in the result (the oldest and newest always; the middle thinned). */
 const MAX_TIMELINE = 240;
-/** Upper bound on polling activities that end because time passed (not because the job moved). */
-const MAX_TIME_SLICES = 2_000;
+/**
+ * Polling activities that end because time passed (not because the job moved), at most, over the
+ * whole operation timeout: with the progress steps below, a run's history stays in the low
+ * hundreds of events however long the operation runs (docs/altaro.md).
+ */
+const MAX_TIME_SLICES = 20;
+/** The polling activity also returns when the operation's percentage moved this much. */
+const PROGRESS_STEP_PERCENT = 10;
+const HOUR_MS = 3_600_000;
 
 export interface AltaroOperationView {
   operationGuid?: string;
@@ -95,9 +102,10 @@ async function runAltaroOperation(
   let timeline: OperationSample[] = [];
   let operationGuid: string | undefined;
   let abortAnswer: { apiSaid: string; accepted: boolean } | undefined;
-  // The workflow hears from the polling activity at least every maxSliceMs; at most 2000 such
-  // time-based slices fit in operationTimeoutHours, so the history stays bounded (docs/altaro.md).
-  const maxSliceMs = Math.max(5_000, Math.min(30 * 60_000, 10 * input.maxPollIntervalMs), Math.ceil((input.operationTimeoutHours * 3_600_000) / MAX_TIME_SLICES));
+  // The workflow hears from the polling activity at least every maxSliceMs (an hour, or longer for
+  // long timeouts), and at every status change and progress step in between: the progress query
+  // lags the operation by at most that, and the history does not grow with the operation's length.
+  const maxSliceMs = Math.max(HOUR_MS, 10 * input.maxPollIntervalMs, Math.ceil((input.operationTimeoutHours * HOUR_MS) / MAX_TIME_SLICES));
   const poll = proxyActivities<AltaroActivities>({
     startToCloseTimeout: maxSliceMs + 120_000,
     // Short, so that a cancellation reaches the polling activity within seconds (heartbeats are
@@ -151,7 +159,7 @@ async function runAltaroOperation(
         intervalMs,
         maxIntervalMs: input.maxPollIntervalMs,
         maxSliceMs,
-        progressStepPercent: 5,
+        progressStepPercent: PROGRESS_STEP_PERCENT,
         last: slice?.last,
       });
       intervalMs = slice.intervalMs;

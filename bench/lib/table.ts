@@ -11,6 +11,9 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
     for (const w of r.historyEvents.perWorkflow) rows.push([`c. events/backup`, w.workflowType, `${w.events ?? '-'} (${w.status}${w.note ? `: ${w.note}` : ''})`]);
     const l = r.historyEvents.longJob;
     rows.push(['c. events/hour of job', `${l.workflowType}: ${l.eventsShort} → ${l.eventsLong} events for a ${l.longJobSeconds} s snapshot`, `${l.eventsPerHourOfJob} per hour`]);
+    for (const j of r.historyEvents.longJobs ?? []) {
+      rows.push(['c. events, long job', `${j.workflowType}: ${j.job}`, `${j.eventsOneMinute} (1 min) → ${j.eventsLong} (${j.longHours} h)${j.status === 'completed' ? '' : ` ${j.status}`} (goal < 300)`]);
+    }
   }
   if (r.copy) {
     const c = r.copy;

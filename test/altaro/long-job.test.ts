@@ -48,9 +48,10 @@ test('a 6-hour job (simulated) completes with a small, bounded history', async (
   assert.equal(long.result.timeline.at(0)!.status, 'Processing');
   // Polling happens inside the activities: many polls, few history events.
   assert.ok(long.polls > 2 * long.pollActivities, `${long.polls} polls in ${long.pollActivities} activities`);
-  // Bound: one activity per 5% of progress or SubOperation change (≤ 20 + 4), plus time-based
-  // slices (≤ 1 per 5 s of wall time here), 6 events each, plus the fixed part of the run.
-  const bound = 6 * (24 + 5) + 40;
+  // Bound: one activity per 10 points of progress or SubOperation change (≤ 10 + 4), and a few
+  // more for time-based slices (none here: a slice lasts an hour of wall time), 6 events each,
+  // plus the fixed part of the run.
+  const bound = 6 * (14 + 5) + 40;
   assert.ok(long.events <= bound, `${long.events} events > ${bound}`);
   assert.equal(await h.openSessions(), 0);
 });

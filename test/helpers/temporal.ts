@@ -7,6 +7,7 @@ import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
+import { startTimeSkippingServer } from '../../bench/long-job-events';
 import { allSearchAttributes } from '../../lib/temporal/search-attributes';
 import { bundleWorkflows } from '../../workers/workflow-bundle';
 
@@ -42,6 +43,15 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
       extraArgs: ['--log-level', 'error'],
     },
   });
+}
+
+/**
+ * Temporal's time-skipping test server: timers and workflow time jump ahead whenever no activity
+ * or workflow task is pending, so a test can wait a day or a week of workflow time in seconds.
+ * For workflow logic with stubbed activities; it has no visibility queries.
+ */
+export function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
+  return startTimeSkippingServer(testDataConverter);
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

@@ -1,0 +1,397 @@
+/**
+ * History events of every workflow while its vendor job runs for a day (Azure: a week), on
+ * Temporal's time-skipping test server with stubbed activities. A stub stands for its real activity
+ * and for the vendor: it answers as the activity would after the job has run as long as the
+ * workflow lets the activity run (a wait inside one activity returns at the job's end; a sliced
+ * follow returns after the slice the workflow asked for; a single status read answers for the
+ * server's time, which the workflow's own timers move). So a workflow whose history grows with the
+ * job's length shows it here in seconds of real time, and one that does not shows the same count
+ * for a minute's job and a week's. Used by test/history/long-jobs.test.ts and `npm run bench` (c).
+ */
+import { activityInfo } from '@temporalio/activity';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { allSearchAttributes } from '../lib/temporal/search-attributes';
+import { resolveTemporalTestServer } from '../lib/temporal/test-server-path';
+import type { DataConverter } from '@temporalio/common';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import proto from '@temporalio/proto';
+
+export const HOUR_MS = 3_600_000;
+
+/** Temporal's time-skipping test server (resolved like the CLI), with the project's search attributes. */
+export async function startTimeSkippingServer(dataConverter?: DataConverter): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    client: { dataConverter },
+    server: { executable: { type: 'existing-path', path: resolveTemporalTestServer() } },
+  });
+  // Every run tags itself; the server refuses attributes it does not know.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(allSearchAttributes.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
+}
+export const DAY_MS = 24 * HOUR_MS;
+
+type Stub = (input: any) => Promise<unknown>;
+type Stubs = Record<string, Stub>;
+
+/** The vendor job a scenario stretches: how long it runs, and how far it has got. */
+export class VendorJob {
+  /** Job time that sliced follows have spent (each slice is as long as the activity would run). */
+  private spentMs = 0;
+  /** Server time (ms) when the job started; set by the stub that starts it. */
+  startedAt?: number;
+  polls = 0;
+
+  constructor(readonly lengthMs: number) {}
+
+  /** Job time at a status read: the server's time since the start, or what slices spent. */
+  elapsedAt(serverNowMs: number): number {
+    return Math.max(this.spentMs, serverNowMs - (this.startedAt ?? serverNowMs));
+  }
+
+  /** A wait inside one activity: it returns when the job is over. */
+  waitToEnd(): void {
+    this.polls++;
+    this.spentMs = this.lengthMs;
+  }
+
+  percentAt(elapsedMs: number): number {
+    return Math.min(100, Math.floor((100 * elapsedMs) / this.lengthMs));
+  }
+
+  /**
+   * A sliced follow: the job time at which the real activity would return, given the slice length
+   * and progress step the workflow asked for and the percentage it last saw.
+   */
+  slice(options: { maxSliceMs: number; progressStepPercent: number; lastPercent?: number }): { elapsedMs: number; done: boolean; percent: number } {
+    this.polls++;
+    const from = this.spentMs;
+    const base = options.lastPercent ?? this.percentAt(from);
+    const nextStepAt = Math.ceil((((base + options.progressStepPercent) / 100) * this.lengthMs));
+    const until = Math.min(this.lengthMs, from + options.maxSliceMs, Math.max(from + 1, nextStepAt));
+    this.spentMs = until;
+    return { elapsedMs: until, done: until >= this.lengthMs, percent: this.percentAt(until) };
+  }
+}
+
+export interface LongJobScenario {
+  workflowType: string;
+  /** What runs long at the vendor. */
+  job: string;
+  input: Record<string, unknown>;
+  stubs: (job: VendorJob) => Stubs;
+  /** Child workflow types the scenario's workflow starts (their activities are stubbed too). */
+  children?: string[];
+  /** The long job's length: a day, or the longest the workflow's input allows when that is more. */
+  longMs: number;
+}
+
+const OVIRT_VM = '6f2a0d3e-5b1c-4c8e-9a10-00000000a001';
+const OVIRT_PROXY = '6f2a0d3e-5b1c-4c8e-9a10-00000000b001';
+
+function ovirtStubs(job: VendorJob): Stubs {
+  return {
+    ovirtCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://engine.example/ovirt-engine/api', apiVersion: 'v4' }),
+    ovirtListVms: async () => [
+      { id: OVIRT_VM, name: 'web-01' },
+      { id: OVIRT_VM.replace(/1$/, '2'), name: 'web-02' },
+    ],
+    ovirtPreflight: async ({ vmId, proxyVmId }) => ({ vm: { id: vmId, name: `vm-${vmId.slice(-4)}` }, proxyVm: { id: proxyVmId, name: 'proxy' }, eligibleDiskIds: ['d1'], skippedDisks: [] }),
+    ovirtCreateSnapshot: async () => ({ snapshotId: 's1', adopted: false }),
+    ovirtWaitSnapshotReady: async () => (job.waitToEnd(), { status: 'ok' }),
+    ovirtGetSnapshotConfig: async () => ({ type: 'ovf', data: '<ovf/>' }),
+    ovirtListSnapshotDisks: async () => [{ id: 'd1', name: 'disk1', format: 'raw', provisionedSize: 1 << 30 }],
+    ovirtAttachSnapshotDisk: async ({ diskId }) => ({ attachmentId: diskId, diskId, logicalName: '/dev/sdb', adopted: false }),
+    copyDisk: async () => (job.waitToEnd(), { path: '/repo/d1.raw', bytes: 1 << 30, sha256: '0'.repeat(64), device: '/dev/sdb', resumedFromOffset: 0, bytesReadFromDevice: 1 << 30, attempt: 1 }),
+    writeBackupFile: async ({ fileName, content }) => ({ path: `/repo/${fileName}`, bytes: content.length, sha256: '0'.repeat(64) }),
+    ovirtDetachDisk: async () => ({ alreadyDetached: false }),
+    ovirtDeleteSnapshot: async () => ({ deleted: ['s1'] }),
+    ovirtPruneSnapshots: async () => ({ kept: ['s1'], deleted: [] }),
+  };
+}
+
+function altaroStubs(job: VendorJob): Stubs {
+  return {
+    altaroCheckEndpoint: async ({ endpoint }) => ({ endpoint, baseUrl: 'http://localhost:35113/api', productVersion: '9.1' }),
+    altaroReportBaseline: async () => ({ count: 0 }),
+    altaroSendInstruction: async () => ({ operationGuid: 'op-1', adopted: false }),
+    altaroPollOperation: async (input: { maxSliceMs: number; progressStepPercent: number; intervalMs: number; last?: { percent: number } }) => {
+      const s = job.slice({ maxSliceMs: input.maxSliceMs, progressStepPercent: input.progressStepPercent, lastPercent: input.last?.percent });
+      const last = { status: 'Processing', percent: s.percent };
+      return { gone: s.done, last, samples: [{ at: new Date().toISOString(), ...last }], intervalMs: input.intervalMs, polls: 1 };
+    },
+    altaroReadReport: async () => ({ type: 'backup', report: { Result: 'Success', DateTime: '2026-12-03-02-00-00', Error: '' }, result: 'success' }),
+    altaroAbortOperation: async () => ({ apiSaid: 'aborted', accepted: true, gone: true }),
+  };
+}
+
+function azureJob(job: VendorJob, operation: string, elapsedMs: number): Record<string, unknown> {
+  const done = elapsedMs >= job.lengthMs;
+  return {
+    jobId: 'job-1',
+    operation,
+    entity: 'web-01',
+    status: done ? 'Completed' : 'InProgress',
+    startTime: '2026-12-01T00:00:00Z',
+    ...(done ? { endTime: '2026-12-08T00:00:00Z' } : {}),
+    progressPercentage: job.percentAt(elapsedMs),
+    tasks: [],
+    errors: [],
+    properties: {},
+    terminal: done,
+  };
+}
+
+function azureStubs(job: VendorJob, operation: 'Backup' | 'Restore' | 'ConfigureBackup'): Stubs {
+  const serverNow = () => activityInfo().currentAttemptScheduledTimestampMs;
+  const start = () => {
+    job.startedAt = serverNow();
+    return { jobId: 'job-1', adopted: false, via: 'operation status' };
+  };
+  return {
+    azureCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://management.azure.com', vault: 'vault', apiVersion: '2023-06-01' }),
+    azureResolvePolicy: async ({ policyName }) => ({ policyId: `/policies/${policyName}`, policyName }),
+    azureFindVm: async ({ vmName }) => ({ vmName: vmName ?? 'web-01', sourceResourceId: '/vms/web-01', containerName: 'c', protectedItemName: 'i', protected: operation !== 'ConfigureBackup', policyId: '/policies/DefaultPolicy' }),
+    azureEnableProtection: async () => (job.waitToEnd(), { protectionState: 'Protected', policyId: '/policies/DefaultPolicy', via: 'operation status' }),
+    azureDisableProtection: async () => ({ result: 'stopped' }),
+    azureTriggerBackup: async () => start(),
+    azureTriggerRestore: async () => start(),
+    azureGetJob: async () => azureJob(job, operation, job.elapsedAt(serverNow())),
+    azureFollowJob: async (input: { maxSliceMs: number; progressStepPercent: number; last?: { progressPercentage?: number } }) => {
+      const s = job.slice({ maxSliceMs: input.maxSliceMs, progressStepPercent: input.progressStepPercent, lastPercent: input.last?.progressPercentage });
+      return { job: azureJob(job, operation, s.elapsedMs), polls: 1 };
+    },
+    azureCancelJob: async () => undefined,
+    azureFindRecoveryPoint: async () => ({ name: 'rp-1', id: '/rp/rp-1', time: '2026-12-01T00:00:00Z', type: 'AppConsistent', ilrSessionActive: false }),
+    azureGetRecoveryPoint: async () => ({ name: 'rp-1', id: '/rp/rp-1', time: '2026-12-01T00:00:00Z', type: 'AppConsistent', ilrSessionActive: false }),
+    azureProvisionFileRecovery: async () => (job.waitToEnd(), { scriptPath: '/data/ilr/script.py', passwordPath: '/data/ilr/password', osType: 'Linux', via: 'operation status' }),
+    azureRevokeFileRecovery: async () => ({ revoked: true }),
+  };
+}
+
+function onappBackup(built: boolean): Record<string, unknown> {
+  return { id: 7, identifier: 'b7', backupType: 'incremental', targetType: 'VirtualMachine', targetId: 101, built, builtAt: built ? '2026-12-02T00:00:00Z' : null, locked: false, backupSizeKb: 1024, note: null, createdAt: '2026-12-01T00:00:00Z', updatedAt: '2026-12-01T00:00:00Z' };
+}
+
+function onappStubs(job: VendorJob): Stubs {
+  return {
+    onappCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://onapp.example', format: 'json' }),
+    onappPreflight: async ({ virtualServerId }) => ({ virtualServer: { id: virtualServerId, label: 'web-01', identifier: 'vs1' } }),
+    onappTakeBackup: async () => ({ backup: onappBackup(false), adopted: false }),
+    onappWaitBackupBuilt: async () => (job.waitToEnd(), { backup: onappBackup(true), polls: job.polls }),
+    onappDeleteRunBackup: async () => ({ deleted: [] }),
+    onappListBackups: async () => (job.waitToEnd(), [onappBackup(true)]),
+  };
+}
+
+function manageiqStubs(job: VendorJob): Stubs {
+  const snapshot = { id: '1001', href: 'https://miq.example/api/vms/10/snapshots/1001', name: 'before-upgrade', description: null, createTime: '2026-12-01T00:00:00Z', vmOrTemplateId: '10', current: false };
+  const task = () => (job.waitToEnd(), { id: 't1', state: 'Finished', status: 'Ok', message: 'done', pctComplete: 100, polls: job.polls });
+  return {
+    manageiqCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://miq.example/api' }),
+    manageiqPreflight: async ({ resourceId }) => ({ id: resourceId, name: 'web-01' }),
+    manageiqCreateSnapshot: async () => ({ taskId: 't1', message: 'queued' }),
+    manageiqWaitTask: async () => task(),
+    manageiqConfirmSnapshot: async () => ({ ...snapshot, duplicatesRemoved: [] }),
+    manageiqApplyRetention: async () => ({ kept: [snapshot], deleted: [], othersUntouched: 0 }),
+    manageiqRemoveRunSnapshot: async () => ({ deleted: [] }),
+    manageiqFindSnapshot: async () => snapshot,
+    manageiqRevertSnapshot: async () => ({ taskId: 't1', message: 'reverting' }),
+    manageiqBulkDelete: async ({ snapshotIds }) => (job.waitToEnd(), snapshotIds.map((id: string) => ({ snapshotId: id, success: true, message: 'deleted', taskStatus: 'Ok' }))),
+  };
+}
+
+function reaperStubs(job: VendorJob): Stubs {
+  const orphan = { vendor: 'ovirt', kind: 'snapshot', endpoint: 'ovirt-sim', runId: 'gone-run', label: 'snapshot of web-01', order: 1 };
+  return {
+    reaperEndpointVendors: async ({ endpoints }) => Object.fromEntries(endpoints.map((e: string) => [e, 'ovirt'])),
+    ovirtReaperFind: async () => [orphan],
+    runStates: async () => ({ 'gone-run': { status: 'TERMINATED' } }),
+    runSubjects: async () => [],
+    ovirtReaperRemove: async () => void job.waitToEnd(),
+  };
+}
+
+/** One scenario per registered workflow; `fleetBackup` and `scheduledBackup` run oVirt children. */
+export const LONG_JOB_SCENARIOS: LongJobScenario[] = [
+  { workflowType: 'ovirtSnapshotBackup', job: 'snapshot ready and disk copy', input: { endpoint: 'ovirt-sim', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, snapshotReadyTimeoutSeconds: 86_400 }, stubs: ovirtStubs, longMs: DAY_MS },
+  { workflowType: 'altaroBackup', job: 'backup operation', input: { endpoint: 'altaro-sim', vmRef: 'a1b2c3d4-0001-4000-8000-000000000001' }, stubs: altaroStubs, longMs: DAY_MS },
+  { workflowType: 'altaroOperation', job: 'offsite copy operation', input: { endpoint: 'altaro-sim', vmRef: 'a1b2c3d4-0001-4000-8000-000000000001', kind: 'take-offsitecopy' }, stubs: altaroStubs, longMs: DAY_MS },
+  { workflowType: 'azureProtectVm', job: 'enable protection', input: { endpoint: 'azure-sim', vmName: 'app-02', policyName: 'DefaultPolicy' }, stubs: (j) => azureStubs(j, 'ConfigureBackup'), longMs: DAY_MS },
+  { workflowType: 'azureVmBackup', job: 'backup job', input: { endpoint: 'azure-sim', vmName: 'web-01', jobTimeoutMinutes: 7 * 24 * 60 }, stubs: (j) => azureStubs(j, 'Backup'), longMs: 7 * DAY_MS },
+  {
+    workflowType: 'azureRestore',
+    job: 'restore job',
+    input: { endpoint: 'azure-sim', vmName: 'db-01', recoveryPoint: 'latest', restoreType: 'RestoreDisks', storageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a', region: 'westeurope', jobTimeoutMinutes: 7 * 24 * 60 },
+    stubs: (j) => azureStubs(j, 'Restore'),
+    longMs: 7 * DAY_MS,
+  },
+  { workflowType: 'azureFileRecovery', job: 'provision, then the session open until its time limit', input: { endpoint: 'azure-sim', vmName: 'db-01', recoveryPoint: 'latest', timeLimitSeconds: 43_200 }, stubs: (j) => azureStubs(j, 'Restore'), longMs: DAY_MS },
+  { workflowType: 'onappBackup', job: 'backup build', input: { endpoint: 'onapp-sim', virtualServerId: 101, buildTimeoutSeconds: 86_400 }, stubs: onappStubs, longMs: DAY_MS },
+  { workflowType: 'onappListBackups', job: 'listing', input: { endpoint: 'onapp-sim', virtualServerId: 102 }, stubs: onappStubs, longMs: DAY_MS },
+  { workflowType: 'manageiqSnapshot', job: 'snapshot task', input: { endpoint: 'manageiq-sim', collection: 'vms', resourceId: '10', taskTimeoutSeconds: 86_400 }, stubs: manageiqStubs, longMs: DAY_MS },
+  { workflowType: 'manageiqRevert', job: 'revert task', input: { endpoint: 'manageiq-sim', collection: 'vms', resourceId: '10', snapshotName: 'before-upgrade', taskTimeoutSeconds: 86_400 }, stubs: manageiqStubs, longMs: DAY_MS },
+  { workflowType: 'manageiqDeleteSnapshots', job: 'delete tasks', input: { endpoint: 'manageiq-sim', collection: 'vms', resourceId: '11', snapshotIds: ['1002', '1003'] }, stubs: manageiqStubs, longMs: DAY_MS },
+  {
+    workflowType: 'fleetBackup',
+    job: 'each child backup (oVirt)',
+    input: { workflowType: 'ovirtSnapshotBackup', defaults: { endpoint: 'ovirt-sim', proxyVmId: OVIRT_PROXY, snapshotReadyTimeoutSeconds: 86_400 }, query: { filter: 'name=web-*' } },
+    stubs: (j) => ({ ...ovirtStubs(j), fleetRecordOutcomes: async ({ rows }) => ({ recorded: rows.length }) }),
+    children: ['ovirtSnapshotBackup'],
+    longMs: DAY_MS,
+  },
+  {
+    workflowType: 'scheduledBackup',
+    job: 'the child backup (oVirt), then retention',
+    input: { scheduleId: 'nightly-web-01', workflowType: 'ovirtSnapshotBackup', input: { endpoint: 'ovirt-sim', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, snapshotReadyTimeoutSeconds: 86_400 }, retention: { keep: 3 } },
+    stubs: ovirtStubs,
+    children: ['ovirtSnapshotBackup'],
+    longMs: DAY_MS,
+  },
+  { workflowType: 'reaper', job: 'removing a leftover snapshot', input: { endpoints: ['ovirt-sim'] }, stubs: reaperStubs, longMs: DAY_MS },
+];
+
+export interface LongJobRun {
+  workflowType: string;
+  jobMs: number;
+  status: string;
+  /** Events of the workflow's own history (of every run of a continued chain: the largest). */
+  events: number;
+  /** Set when the run was stopped because its history passed the limit. */
+  exceeded?: number;
+  error?: string;
+}
+
+/**
+ * Runs one scenario with a vendor job of `jobMs` and counts the workflow's history events. A run
+ * whose history passes `stopAbove` is terminated and reported as exceeded (an unbounded poll loop
+ * would otherwise take as long as it takes the server to reach its own limit).
+ */
+export async function runLongJob(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundleWithSourceMap,
+  scenario: LongJobScenario,
+  jobMs: number,
+  options: { stopAbove: number; dataConverter?: DataConverter; taskQueuePrefix?: string; realTimeLimitMs?: number },
+): Promise<LongJobRun> {
+  const job = new VendorJob(jobMs);
+  const taskQueue = `${options.taskQueuePrefix ?? 'long-job'}-${scenario.workflowType}-${Math.random().toString(36).slice(2, 8)}`;
+  const activities = scenario.stubs(job);
+  const copyQueue = `${taskQueue}-copy`;
+  const input = withCopyQueue(scenario, copyQueue);
+  const workers = await Promise.all(
+    [taskQueue, copyQueue, `${copyQueue}-files`].map((queue) =>
+      Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: queue, workflowBundle: bundle, activities, dataConverter: options.dataConverter }),
+    ),
+  );
+  const workflowId = `${taskQueue}-run`;
+  return runWorkersWhile(workers, async () => {
+    const handle = await env.client.workflow.start(scenario.workflowType, { taskQueue, workflowId, args: [input] });
+    let exceeded: number | undefined;
+    let stalled = false;
+    const giveUpAt = Date.now() + (options.realTimeLimitMs ?? 120_000);
+    const watch = (async () => {
+      for (;;) {
+        if (Date.now() > giveUpAt) {
+          // A stub missing or failing retries forever in skipped time; end it and say so.
+          stalled = true;
+          await handle.terminate('the scenario did not finish in real time').catch(() => undefined);
+          return;
+        }
+        const events = await historyLength(env, workflowId);
+        if (events > options.stopAbove) {
+          exceeded = events;
+          await handle.terminate(`history passed ${options.stopAbove} events`).catch(() => undefined);
+          return;
+        }
+        if ((await handle.describe()).status.name !== 'RUNNING') return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    let status = 'COMPLETED';
+    let error: string | undefined;
+    try {
+      // The environment's client (not the handle) lets the server skip time while it waits.
+      await env.client.workflow.result(workflowId);
+    } catch (err) {
+      status = exceeded || stalled ? 'TERMINATED' : 'FAILED';
+      error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+    }
+    await watch;
+    const events = await chainHistoryLength(env, workflowId);
+    if (stalled) error = `did not finish within ${(options.realTimeLimitMs ?? 120_000) / 1000} s of real time (${error ?? 'no error'})`;
+    return { workflowType: scenario.workflowType, jobMs, status, events: exceeded ?? events, exceeded, error };
+  });
+}
+
+/** oVirt runs copy on their proxy's queue: the scenario's workers serve it under the test's name. */
+function withCopyQueue(scenario: LongJobScenario, copyQueue: string): Record<string, unknown> {
+  const { input } = scenario;
+  if (scenario.workflowType === 'ovirtSnapshotBackup') return { ...input, copyTaskQueue: copyQueue };
+  if (scenario.children?.includes('ovirtSnapshotBackup')) {
+    if ('defaults' in input) return { ...input, defaults: { ...(input.defaults as object), copyTaskQueue: copyQueue } };
+    if ('input' in input) return { ...input, input: { ...(input.input as object), copyTaskQueue: copyQueue } };
+  }
+  return input;
+}
+
+async function runWorkersWhile<T>(workers: Worker[], fn: () => Promise<T>): Promise<T> {
+  const running = workers.map((w) => w.run());
+  try {
+    return await fn();
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(running);
+  }
+}
+
+async function historyLength(env: TestWorkflowEnvironment, workflowId: string, runId?: string): Promise<number> {
+  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return history.events?.length ?? 0;
+}
+
+/** A continued-as-new chain: the largest history of its runs (each is bounded on its own). */
+async function chainHistoryLength(env: TestWorkflowEnvironment, workflowId: string): Promise<number> {
+  let largest = 0;
+  let runId: string | undefined;
+  const seen = new Set<string>();
+  // Follow the chain backwards from the latest run through each run's "continued from" link.
+  for (;;) {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    largest = Math.max(largest, history.events?.length ?? 0);
+    const started = history.events?.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+    const previous = started?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (!previous || seen.has(previous)) return largest;
+    seen.add(previous);
+    runId = previous;
+  }
+}
+
+export interface LongJobEventsRow {
+  workflowType: string;
+  job: string;
+  longHours: number;
+  eventsOneMinute: number;
+  eventsLong: number;
+  status: string;
+}
+
+/** (c) of `npm run bench`: every workflow's events for a one-minute and a day-long (Azure: week-long) vendor job. */
+export async function benchLongJobEvents(bundle: WorkflowBundleWithSourceMap, dataConverter: DataConverter, log: (line: string) => void): Promise<LongJobEventsRow[]> {
+  const env = await startTimeSkippingServer(dataConverter);
+  const rows: LongJobEventsRow[] = [];
+  try {
+    for (const scenario of LONG_JOB_SCENARIOS) {
+      const short = await runLongJob(env, bundle, scenario, 60_000, { stopAbove: 2_000, dataConverter, taskQueuePrefix: 'bench-long' });
+      const long = await runLongJob(env, bundle, scenario, scenario.longMs, { stopAbove: 2_000, dataConverter, taskQueuePrefix: 'bench-long' });
+      const status = short.status === 'COMPLETED' && long.status === 'COMPLETED' ? 'completed' : `${short.status}/${long.status}${long.error ? `: ${long.error}` : ''}`;
+      rows.push({ workflowType: scenario.workflowType, job: scenario.job, longHours: scenario.longMs / HOUR_MS, eventsOneMinute: short.events, eventsLong: long.events, status });
+      log(`  ${scenario.workflowType}: ${short.events} events (1 min job), ${long.events} (${scenario.longMs / HOUR_MS} h)`);
+    }
+  } finally {
+    await env.teardown();
+  }
+  return rows;
+}
