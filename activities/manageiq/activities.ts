@@ -5,8 +5,9 @@
  * recomputes what to delete from the appliance's list each time.
  */
 import { CancelledFailure, Context, heartbeat, sleep } from '@temporalio/activity';
-import { ErrorTypes, VendorError, mayStillBeHandled, nonRetryable } from '../../lib/errors';
-import { DEFAULT_HTTP_TIMEOUT_MS } from '../../lib/http/http-client';
+import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { heartbeatWhile } from '../heartbeat-sleep';
+import { failAfterLateCreateGrace } from '../late-create';
 import type { EndpointClients } from '../endpoint-clients';
 import { ManageiqClient } from './client';
 import { deleteSnapshotsRelisting } from './delete-snapshots';
@@ -36,20 +37,6 @@ export interface DeleteReport {
 
 const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
-/**
- * Runs `work` heartbeating every second, so the attempt is known to be alive however long a vendor
- * call takes, and a cancel is delivered. The cancel does not cut `work` short: it checks for one
- * where stopping is safe (a create once sent is seen through to its answer).
- */
-async function heartbeatingThroughout<T>(work: () => Promise<T>): Promise<T> {
-  heartbeat();
-  const ticker = setInterval(() => heartbeat(), 1_000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(ticker);
-  }
-}
 
 export function createManageiqActivities(clients: EndpointClients) {
   const miq = (endpoint: string) => clients.client(endpoint, 'manageiq', (profile, env) => new ManageiqClient(profile, env));
@@ -117,7 +104,8 @@ export function createManageiqActivities(clients: EndpointClients) {
     async manageiqCreateSnapshot(input: ManageiqRef & { name: string; description: string; memory: boolean }): Promise<{ taskId?: string; adopted?: ManageiqSnapshot; message: string }> {
       const client = miq(input.endpoint);
       const context = Context.current();
-      return heartbeatingThroughout(async () => {
+      return heartbeatWhile(
+        (async () => {
         const [existing] = await named(client, input, input.name);
         if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
         // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
@@ -129,16 +117,17 @@ export function createManageiqActivities(clients: EndpointClients) {
         const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
         const profile = clients.profile(input.endpoint, 'manageiq');
         const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory }).catch(async (err: unknown) => {
-          // An answer that timed out may still be taken late: wait one more client timeout before
-          // failing (as activities/late-create.ts does, but not cut short by a cancel), so a retry
-          // adopts it, or the undo finds its task.
-          if (mayStillBeHandled(err)) await new Promise((r) => setTimeout(r, profile.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS));
-          // Cancelled meanwhile: end as cancelled, not as a failure to retry.
-          if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while snapshot ${input.name} was being asked for (${(err as Error).message})`);
+          // An answer that timed out may still be taken late: a retry adopts it, or the undo finds its task.
+          await failAfterLateCreateGrace(err, profile).catch((late: unknown) => {
+            // Cancelled meanwhile: end as cancelled, not as a failure to retry.
+            if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while snapshot ${input.name} was being asked for (${(late as Error).message})`);
+            throw late;
+          });
           throw err;
         });
         return { taskId: result.taskId, message: result.message };
-      });
+      })(),
+      );
     },
 
     /** Polls /api/tasks/:id until Finished; returns its final status (the workflow decides what a non-Ok status means). */

@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { heartbeatSleep, heartbeatWhile } from '../heartbeat-sleep';
+import { failAfterLateCreateGrace } from '../late-create';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OnappClient, type OnappBackupKind } from './client';
@@ -72,9 +73,9 @@ export function createOnappActivities(clients: EndpointClients) {
       const existing = (await client.listBackups(input.virtualServerId)).find((b) => b.note?.startsWith(tag));
       if (existing) return { backup: existing, adopted: true };
       const note = input.note ? `${tag} ${input.note}` : tag;
-      const backup = await heartbeatWhile(
-        input.backupType === 'normal' ? client.takeDiskBackup(input.diskId!, { note }) : client.takeIncrementalBackup(input.virtualServerId, { note }),
-      );
+      const take = input.backupType === 'normal' ? client.takeDiskBackup(input.diskId!, { note }) : client.takeIncrementalBackup(input.virtualServerId, { note });
+      // A take whose answer timed out may still land: the retry adopts it by its tag, the undo finds it.
+      const backup = await heartbeatWhile(take.catch((err: unknown) => failAfterLateCreateGrace(err, clients.profile(input.endpoint, 'onapp'))));
       return { backup, adopted: false };
     },
 
