@@ -244,7 +244,7 @@ export function manageiq(api: string) {
     links: { self: `${api}/vms/42/snapshots?offset=0`, first: `${api}/vms/42/snapshots?offset=0`, last: `${api}/vms/42/snapshots?offset=2`, ...(next ? { next: `${api}/vms/42/snapshots?offset=2` } : {}) },
     actions: [{ name: 'create', method: 'post', href: `${api}/vms/42/snapshots` }],
   });
-  const result = { success: true, message: 'Creating snapshot bo-1 for Vm id:42', task_id: '7', task_href: `${api}/tasks/7`, href: `${api}/vms/42/snapshots/1` };
+  const result = { success: true, message: "Creating snapshot bo-1 for Virtual Machine id:42 name:'web-01'", task_id: '7', task_href: `${api}/tasks/7` };
   return {
     auth: { auth_token: 'fuzz-bearer-token-91c2', token_ttl: 600, expires_on: '2024-08-13T02:03:14Z' },
     entry: { name: 'API', description: 'REST API', version: '4.0.0', versions: [{ name: '4.0.0', href: `${api}/v4.0.0` }], identity: { userid: 'admin' }, collections: [{ name: 'vms', href: `${api}/vms`, description: 'Virtual Machines' }] },
