@@ -44,6 +44,11 @@ export interface RunStatus {
   progress?: Progress;
   /** Live bytes from the copy activity's heartbeat, when a copy is running. */
   liveBytes?: number;
+  /**
+   * What a polling activity saw at its last poll (a vendor job's status and percentage), from its
+   * heartbeat: newer than the progress query, which hears of a long job only at its steps.
+   */
+  live?: string;
 }
 
 export interface RunListing {
@@ -155,11 +160,13 @@ export class BackupClient {
       // A run whose worker is down, or that failed validation before registering the query.
     }
     let liveBytes: number | undefined;
+    let live: string | undefined;
     for (const activity of description.raw.pendingActivities ?? []) {
       const payload = activity.heartbeatDetails?.payloads?.[0];
       if (!payload) continue;
-      const value = await decodePayload<{ offset?: number } | undefined>(this.client, payload as Payload);
+      const value = await decodePayload<{ offset?: number; live?: string } | undefined>(this.client, payload as Payload);
       if (typeof value?.offset === 'number') liveBytes = (liveBytes ?? 0) + value.offset;
+      if (typeof value?.live === 'string') live = value.live;
     }
     return {
       workflowId,
@@ -171,6 +178,7 @@ export class BackupClient {
       taskQueue: description.taskQueue,
       progress,
       liveBytes,
+      live,
     };
   }
 

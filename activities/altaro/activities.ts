@@ -127,13 +127,16 @@ export function createAltaroActivities(clients: EndpointClients) {
       let last = input.last;
       // Heartbeats keep flowing while a slow status call is in flight, so the short heartbeat
       // timeout (which makes cancellation prompt) only fires when this worker is really gone.
-      const ticker = setInterval(() => heartbeat({ polls }), 1_000);
+      // `live`: the operation as last polled, which `backupctl status` shows between slices.
+      let live: string | undefined;
+      const ticker = setInterval(() => heartbeat({ polls, live }), 1_000);
       return client.withSession(async (s) => {
         for (;;) {
           const st = await AltaroClient.operationStatus(s, input.operationGuid);
           polls++;
           if (!st) return { gone: true, last, samples, intervalMs, polls };
           const now = sample(st);
+          live = `${now.status} ${now.percent}%${now.subOperation ? ` (${now.subOperation})` : ''}`;
           const moved =
             !last ||
             now.status !== last.status ||
@@ -145,7 +148,7 @@ export function createAltaroActivities(clients: EndpointClients) {
           if (moved) last = now;
           if (moved && polls > 1) return { gone: false, last, samples, intervalMs, polls };
           if (Date.now() - started + intervalMs > input.maxSliceMs) return { gone: false, last: now, samples, intervalMs, polls };
-          await heartbeatSleep(intervalMs, { polls });
+          await heartbeatSleep(intervalMs, { polls, live });
           intervalMs = Math.min(input.maxIntervalMs, Math.round(intervalMs * 1.5));
         }
       }).finally(() => clearInterval(ticker));

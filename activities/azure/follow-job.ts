@@ -26,10 +26,14 @@ export interface FollowJobSlice {
   polls: number;
 }
 
-/** Heartbeat details: a retry continues the same slice instead of starting a longer one. */
+/**
+ * Heartbeat details: a retry continues the same slice instead of starting a longer one; `live` is
+ * the job as last polled, which `backupctl status` shows between the slices' progress updates.
+ */
 interface SliceProgress {
   startedAt: number;
   polls: number;
+  live?: string;
 }
 
 /** Whether the job changed enough since `last` for the workflow to hear of it. */
@@ -50,6 +54,7 @@ export async function followJobSlice(client: AzureClient, input: FollowJobInput)
     for (;;) {
       const job = summarizeJob(await client.getJob(input.jobId));
       slice.polls++;
+      slice.live = `${job.operation} job ${job.jobId} ${job.status}${job.progressPercentage !== undefined ? ` ${job.progressPercentage}%` : ''}`;
       if (job.terminal || jobMoved(input.last, job, input.progressStepPercent)) return { job, polls: slice.polls };
       if (Date.now() - slice.startedAt + input.pollMs >= input.maxSliceMs) return { job, polls: slice.polls };
       await heartbeatSleep(input.pollMs, slice);

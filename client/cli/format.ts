@@ -51,7 +51,8 @@ export class ProgressView {
       parts.push(`${formatBytes(bytes)}/${formatBytes(p.bytesTotal)}`);
       if (rate > 0) parts.push(`${formatBytes(rate)}/s`, `ETA ${formatDuration((p.bytesTotal - bytes) / rate)}`);
     }
-    if (p.message) parts.push(p.message);
+    if (status.live) parts.push(`${status.live} (live)`);
+    else if (p.message) parts.push(p.message);
     return parts.join('  ');
   }
 }

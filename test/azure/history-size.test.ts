@@ -8,7 +8,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AzureVmBackupResult } from '../../workflows/azure-vm-backup';
 import type { Progress } from '../../workflows/shared/progress';
+import { BackupClient } from '../../client/backup-client';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import { eventually } from '../helpers/azure-inspect';
 
 let h: AzureHarness;
 before(async () => {
@@ -21,6 +23,9 @@ test('a backup job that runs for many polls leaves a history whose size does not
   try {
     h.simulator.calls.clear();
     const handle = await h.start('azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 50 });
+    // Between the slices' progress updates, status shows the job as the activity last polled it.
+    const status = await eventually(() => new BackupClient(h.client, h.taskQueue).status(handle.workflowId), (s) => /^Backup job \S+ InProgress/.test(s.live ?? ''));
+    t.diagnostic(`live while running: ${status.live}`);
     const result = (await handle.result()) as AzureVmBackupResult;
     assert.equal(result.job.status, 'Completed');
 
