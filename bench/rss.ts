@@ -35,7 +35,7 @@ function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, wha
       try {
         if (await check()) return resolvePromise();
         if (Date.now() > until) return reject(new Error(`timed out waiting for ${what}`));
-        setTimeout(tick, 200);
+        setTimeout(() => void tick(), 200); // tick settles the promise itself, errors included
       } catch (err) {
         reject(err);
       }

@@ -21,5 +21,6 @@ const stop = async () => {
   await sims.stop();
   process.exit(0);
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+// A signal listener cannot be awaited; stop() ends the process itself.
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
