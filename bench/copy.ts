@@ -82,15 +82,13 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       const ms: Record<string, number> = {};
       for (const name of order) {
         // The disk is left to settle too: right after another contender's gigabyte was fsynced, the
-        // activity (which writes back as it goes) measured 0.66–0.79 of `cat` + fsync against
-        // 0.88–0.97 when it went first on a rested disk; `cat` + fsync only starts writing after
-        // its page-cache phase and was not affected.
+        // activity (which writes back as it goes) is slower than on a rested disk; `cat` + fsync only
+        // starts writing after its page-cache phase and is not affected (docs/benchmarks.md, (d)).
         timeShell(`sync && sleep ${settleSeconds}`, []);
         ms[name] = await contenders[name](run);
       }
       // Outputs are deleted only now, then left to settle: the mount has online `discard`, and a
-      // contender that ran right after another's 1 GiB was deleted paid for its discard (0.64–0.75
-      // against 0.9–1.35 for the same code in other positions).
+      // contender that ran right after another's 1 GiB was deleted paid for its discard.
       await Promise.all([rm(dstCat, { force: true }), rm(dstCatSync, { force: true }), rm(join(repo, `run-${run}`), { recursive: true, force: true })]);
       timeShell('sync', []);
       const { activity: activityMs, cat: catMs, catSync: catSyncMs } = ms as Record<(typeof names)[number], number>;

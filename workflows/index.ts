@@ -3,10 +3,10 @@
  *
  * Each entry loads its module on first call. The SDK instantiates this module afresh for every
  * workflow run (module state is per run), so importing every workflow here would build every
- * vendor's input schemas, and zod with them, for each run of any one of them: ~1/4 of the workflow
- * thread's time per oVirt backup in bench (a). Loading lazily, a run builds only its own. The
- * import is eager in the bundle (no chunk to fetch) and resolves in a microtask of the same
- * activation: the first workflow task issues the same commands as before.
+ * vendor's input schemas, and zod with them, for each run of any one of them (docs/benchmarks.md, (a)
+ * and (f)). Loading lazily, a run builds only its own. The import is eager in the bundle (no chunk to
+ * fetch) and resolves in a microtask of the same activation: the first workflow task issues the same
+ * commands as a static import would.
  */
 import type * as OvirtSnapshotBackup from './ovirt-snapshot-backup';
 import type * as AltaroOperation from './altaro-operation';

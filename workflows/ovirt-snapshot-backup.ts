@@ -51,6 +51,7 @@ function copyActivities(taskQueue: string) {
   const common = { taskQueue, scheduleToStartTimeout: '10 minutes', retry: { ...vendorRetry, maximumAttempts: 10 } } as const;
   // The config and the manifest go to the copy worker's files queue, where they do not wait for a
   // copy slot; runs started before that queue existed keep theirs on the copy queue (replay).
+  // deprecatePatch once no ovirtSnapshotBackup run started before this patch can be open.
   const filesQueue = patched('repository-files-queue') ? repositoryFilesTaskQueueFor(taskQueue) : taskQueue;
   return {
     copy: proxyActivities<CopyActivities>({

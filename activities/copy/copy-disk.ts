@@ -74,9 +74,9 @@ interface CopyLoopResult {
 /** How often, by default, written bytes are made durable and their end heartbeated as the resume offset. */
 export const DEFAULT_CHECKPOINT_MS = 1000;
 /**
- * A sync once a second left a fast disk idle between syncs and the final fsync with up to a second of
- * writes: 0.82–0.86 of `cat` + fsync on 1 GiB. One per 32–128 MiB kept the writeback going all along
- * and came to 1.15–1.19 (docs/benchmarks.md, (d)).
+ * Syncing by bytes as well as by time keeps a fast disk writing all along: with a sync once a second
+ * only, it sat idle between syncs and the final fsync had up to a second of writes left
+ * (docs/benchmarks.md, (d)).
  */
 export const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 

@@ -35,7 +35,7 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
       searchAttributes: allSearchAttributes,
       // The dev server turns the search-attribute cache off unless told (so that an attribute created
       // a moment ago is usable at once); every upsert then reads the cluster metadata and the
-      // namespace from the database, ~5 ms of server CPU each, which no production server pays. Ours
+      // namespace from the database, server CPU no production server pays. Ours
       // are all registered at start, so the bench runs with the production setting.
       extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false'],
     },

@@ -21,9 +21,9 @@ export interface CodecKeys {
 
 /**
  * What is encrypted: the whole original payload, metadata included, as the Payload protobuf (as the
- * SDK's own encryption samples do). Payloads written before that were JSON with base64 fields, a
- * third larger and slower to build; they still decrypt: their plaintext starts with "{", which no
- * encoded Payload does (its first byte is a field tag, 0x0a or 0x12).
+ * SDK's own encryption samples do): smaller and quicker to build than JSON with base64 fields.
+ * Payloads in that older JSON form still decrypt: their plaintext starts with "{", which no encoded
+ * Payload does (its first byte is a field tag, 0x0a or 0x12).
  */
 function serialize(payload: Payload): Uint8Array {
   return ProtoPayload.encode({ metadata: payload.metadata, data: payload.data }).finish();

@@ -1,5 +1,5 @@
 /**
- * Issue 7, bad input, the cheap half: the parsers without HTTP. lib/xml's parseXml gets random
+ * Bad input, the cheap half: the parsers without HTTP. lib/xml's parseXml gets random
  * XML-ish text (it may refuse with an Error, never pollute prototypes or return a non-object), and
  * parseVendorBody runs every zod schema each vendor's schemas.ts exports against random values:
  * a value or a MalformedResponseError whose message names the field. See docs/fuzzing.md.

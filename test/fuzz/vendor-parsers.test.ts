@@ -1,5 +1,5 @@
 /**
- * Issue 7, bad input: every vendor client's public methods against a local server that answers
+ * Bad input: every vendor client's public methods against a local server that answers
  * with fast-check–generated bodies (the valid body with one field removed/nulled/retyped, cut
  * short, random JSON, random XML, random text and bytes, vendor error bodies at error statuses,
  * and bodies cut in transit). Each call must settle with a value or a VendorError; a body that

@@ -1,5 +1,5 @@
 /**
- * Issue 7, bad input: every workflow input schema (the catalog's and scheduledBackup's) gets random
+ * Bad input: every workflow input schema (the catalog's and scheduledBackup's) gets random
  * values (fc.anything / fc.jsonValue) and its example input with one field removed, nulled, wrapped,
  * retyped or replaced, plus an unknown field. safeParse never throws; every problem has a message
  * and a path naming the field (the root only for a non-object or an unknown key, which the message

@@ -1,8 +1,8 @@
 /**
  * Modules every workflow run shares instead of instantiating its own (the worker's preloadModules,
  * see workers/workflow-bundle.ts). zod is the largest library in the bundle: built afresh for each
- * run, it cost ~8 ms of workflow-thread CPU per oVirt backup in bench (a), and a copy of it sat in
- * every cached run's memory. Only the library is shared; each run still builds its own schemas.
+ * run, it cost workflow-thread CPU on every run, and a copy of it sat in every cached run's memory
+ * (docs/benchmarks.md, (a) and (f)). Only the library is shared; each run still builds its own schemas.
  *
  * The SDK deep-freezes what a preloaded module exports and the globals it sets. zod settles some of
  * its global state on first use (the default locale and memoizer, whether it may compile parsers
