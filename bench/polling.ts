@@ -2,9 +2,8 @@
  * (e) Polling efficiency of the long-job poller: vendor calls per job and how late the end of the
  * job is noticed, ours against fixed 10-second polling, both waiting for the same kind of job at
  * the same time. Measured on the oVirt snapshot-ready wait (ovirtWaitSnapshotReady, run through
- * MockActivityEnvironment against the simulator, whose snapshot takes `jobSeconds`): the one
- * long-job poller committed when this was written. Ours polls every `pollIntervalMs` of the input,
- * default 1000 ms. Time is scaled (1/2, or 1/20 with --quick: job, poll intervals) and
+ * MockActivityEnvironment against the simulator, whose snapshot takes `jobSeconds`). Ours polls
+ * every `pollIntervalMs` of the input, default 1000 ms. Time is scaled (1/2, or 1/20 with --quick: job, poll intervals) and
  * reported scaled back.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
