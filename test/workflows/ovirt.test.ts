@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { OVIRT_PROXY, OVIRT_VM, VendorJob, ovirtStubs } from '../helpers/stub-activities';
-import { eventually, fails, hangsUntilCancelled, outcomeAttribute, progressOf, runEnd, slowly, startStubServer, type Script, type StubServer } from './stub-worker';
+import { eventually, expectStepFailure, fails, failsFirst, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, slowly, startStubServer, type Script, type StepFailureCase, type StubServer } from './stub-worker';
 
 vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-ovirt';
@@ -41,18 +41,8 @@ async function start(workflowId: string, script: Script, extra: Record<string, u
   });
 }
 
-/** Fails only the first call (the forward one), so the undo of the same activity can succeed. */
-function failsFirst(message: string) {
-  let failed = false;
-  return async (input: unknown, { base }: { base: (i: unknown) => Promise<unknown> }) => {
-    if (failed) return base(input);
-    failed = true;
-    return fails(message)(input, { base, note: () => undefined });
-  };
-}
-
 describe('a failure at each step runs exactly the undos registered so far, newest first', () => {
-  const cases: Array<{ step: string; failing: string; script: Script; undos: string[]; labels: string[] }> = [
+  const cases: Array<StepFailureCase & { script: Script }> = [
     { step: 'preflight', failing: 'ovirtPreflight', script: { ovirtPreflight: fails('VM not found') }, undos: [], labels: [] },
     { step: 'snapshot', failing: 'ovirtCreateSnapshot', script: { ovirtCreateSnapshot: fails('storage domain full') }, undos: ['ovirtDeleteSnapshot'], labels: [SNAPSHOT] },
     { step: 'snapshot', failing: 'ovirtWaitSnapshotReady', script: { ovirtWaitSnapshotReady: fails('snapshot ended in status error') }, undos: ['ovirtDeleteSnapshot'], labels: [SNAPSHOT] },
@@ -82,21 +72,10 @@ describe('a failure at each step runs exactly the undos registered so far, newes
     { step: 'delete', failing: 'ovirtDeleteSnapshot', script: { ovirtDeleteSnapshot: failsFirst('snapshot locked') }, undos: ['ovirtDeleteSnapshot'], labels: [SNAPSHOT] },
   ];
 
-  test.each(cases)('$failing fails at step "$step"', async ({ step, failing, script, undos, labels }) => {
-    const workflowId = `ovirt-saga-${failing.replace(/ /g, '-')}`;
-    await start(workflowId, script);
-    const end = await runEnd(server.env, workflowId);
-
-    expect(end.status).toBe('FAILED');
-    expect(end.failure?.type).toBe('BackupStepFailed');
-    expect(end.failure?.message).toMatch(new RegExp(`^step "${step}" failed: `));
-    expect(end.failure?.message).toContain(labels.length ? `compensation: undone: ${labels.join(', ')}` : 'compensation: nothing to undo');
-    const log = server.world.log(workflowId);
-    expect(log.slice(log.indexOf(failing) + 1)).toEqual(undos);
-
-    const progress = await progressOf(server.env, workflowId);
-    expect(progress).toMatchObject({ state: 'failed', step, undone: labels });
-    expect(await outcomeAttribute(server.env, workflowId)).toBe('failed');
+  test.each(cases)('$failing fails at step "$step"', async (expected) => {
+    const workflowId = `ovirt-saga-${expected.failing.replace(/ /g, '-')}`;
+    await start(workflowId, expected.script);
+    await expectStepFailure(server, workflowId, expected);
   });
 });
 
@@ -116,8 +95,7 @@ test('an undo that keeps failing: the run needs attention, names the snapshot le
   const waiting = await eventually(() => progressOf(server.env, workflowId), (p) => p.state === 'needs-attention');
   expect(waiting.leftovers).toEqual([{ label: SNAPSHOT, error: 'engine answers 503' }]);
   expect(waiting.message).toContain(`needs attention: ${SNAPSHOT} (engine answers 503)`);
-  expect(await outcomeAttribute(server.env, workflowId)).toBe('needs-attention');
-  expect(await handle.query('leftovers')).toMatchObject({ needsAttention: true, leftovers: [{ label: SNAPSHOT }] });
+  expect((await needsAttention(server.env, workflowId)).leftovers).toEqual([{ label: SNAPSHOT, error: 'engine answers 503' }]);
   const log = server.world.log(workflowId);
   expect(log.filter((e) => e === 'ovirtDeleteSnapshot').length).toBeGreaterThan(1);
   expect(log.filter((e) => e.startsWith('ovirtDetachDisk'))).toEqual(['ovirtDetachDisk d2', 'ovirtDetachDisk d1']);

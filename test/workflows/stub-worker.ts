@@ -10,6 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { expect } from 'vitest';
 import type { Progress } from '../../workflows/shared/progress';
 import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
 import { BackupOutcome } from '../../lib/temporal/search-attributes';
@@ -73,6 +74,16 @@ export class StubWorld {
 export function fails(message: string, type = 'VendorError'): Scripted {
   return async () => {
     throw ApplicationFailure.nonRetryable(message, type);
+  };
+}
+
+/** Fails the first call (the forward step), answers the later ones (the undo of the same activity). */
+export function failsFirst(message: string, type = 'VendorError'): Scripted {
+  let failed = false;
+  return async (input, context) => {
+    if (failed) return context.base(input);
+    failed = true;
+    return fails(message, type)(input, context);
   };
 }
 
@@ -186,6 +197,21 @@ export async function outcomeAttribute(env: TestWorkflowEnvironment, workflowId:
   return description.typedSearchAttributes.get(BackupOutcome);
 }
 
+export interface LeftoversView {
+  needsAttention: boolean;
+  leftovers: Array<{ label: string; error: string }>;
+}
+
+/**
+ * Waits (real time) until the run waits for an operator: its `leftovers` query says so, and its
+ * BackupOutcome search attribute (what `backupctl list` and the UI filter on) reads needs-attention.
+ */
+export async function needsAttention(env: TestWorkflowEnvironment, workflowId: string): Promise<LeftoversView> {
+  const view = await eventually(() => env.client.workflow.getHandle(workflowId).query<LeftoversView>('leftovers'), (v) => v.needsAttention);
+  expect(await outcomeAttribute(env, workflowId)).toBe('needs-attention');
+  return view;
+}
+
 /** Polls `probe` in real time until `ok`. */
 export async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -195,4 +221,35 @@ export async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => b
     if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export interface StepFailureCase {
+  /** The step the run names as failed. */
+  step: string;
+  /** The log entry of the failing call (its first occurrence). */
+  failing: string;
+  /** Log entries after the failing call: the undos, in the order they ran. */
+  undos: string[];
+  /** The undos' labels as the failure message and the progress query name them, newest first. */
+  labels: Array<string | RegExp>;
+}
+
+/**
+ * The run failed at `step` (BackupStepFailed, the step in the message), ran exactly `undos` after
+ * the failing call, and says so in its failure message, progress query and BackupOutcome.
+ */
+export async function expectStepFailure(server: StubServer, workflowId: string, expected: StepFailureCase): Promise<void> {
+  const end = await runEnd(server.env, workflowId);
+  expect(end.status).toBe('FAILED');
+  expect(end.failure?.type).toBe('BackupStepFailed');
+  expect(end.failure?.message).toMatch(new RegExp(`^step "${expected.step}" failed: `));
+  const log = server.world.log(workflowId);
+  expect(log).toContain(expected.failing);
+  expect(log.slice(log.indexOf(expected.failing) + 1)).toEqual(expected.undos);
+
+  const progress = await progressOf(server.env, workflowId);
+  const labels = expected.labels.map((l) => (typeof l === 'string' ? l : expect.stringMatching(l)));
+  expect(progress).toMatchObject({ state: 'failed', step: expected.step, undone: labels });
+  expect(end.failure?.message).toContain(labels.length ? `compensation: undone: ${progress.undone.join(', ')}` : 'compensation: nothing to undo');
+  expect(await outcomeAttribute(server.env, workflowId)).toBe('failed');
 }
