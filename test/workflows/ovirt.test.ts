@@ -27,7 +27,7 @@ beforeAll(async () => {
       ovirtPreflight: async (input) => ({ ...((await base.ovirtPreflight!(input)) as object), eligibleDiskIds: DISKS.map((d) => d.id) }),
       ovirtListSnapshotDisks: async () => DISKS,
     },
-    (name, input) => (name === 'ovirtAttachSnapshotDisk' || name === 'ovirtDetachDisk' || name === 'copyDisk' ? input.diskId : undefined),
+    { detail: (name, input) => (name === 'ovirtAttachSnapshotDisk' || name === 'ovirtDetachDisk' || name === 'copyDisk' ? input.diskId : undefined) },
   );
 }, 120_000);
 afterAll(() => server?.stop());

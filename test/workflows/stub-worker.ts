@@ -130,12 +130,19 @@ export interface StubServer {
   stop: () => Promise<void>;
 }
 
+export interface StubServerOptions {
+  /** What a log entry says of an activity's input besides its name (e.g. which disk). */
+  detail?: (name: string, input: any) => string | undefined;
+  /** The time-skipping server unless a file needs what only the real one does (parent-close policies). */
+  server?: () => Promise<TestWorkflowEnvironment>;
+}
+
 /**
  * The file's server and worker. The worker also serves the copy worker's queues under the same
  * name (oVirt runs are started with `copyTaskQueue: taskQueue`).
  */
-export async function startStubServer(taskQueue: string, base: Stubs, detail?: (name: string, input: any) => string | undefined): Promise<StubServer> {
-  const env = await startTimeSkippingTemporal();
+export async function startStubServer(taskQueue: string, base: Stubs, { detail, server = startTimeSkippingTemporal }: StubServerOptions = {}): Promise<StubServer> {
+  const env = await server();
   const world = new StubWorld();
   const bundle = await workflowBundle();
   const activities = world.activities(base, detail);
