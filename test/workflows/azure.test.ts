@@ -163,3 +163,20 @@ describe('azureFileRecovery: the connection is always revoked', () => {
     expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'failed', leftovers: [{ label: REVOKE }] });
   });
 });
+
+test('a scheduled run waits the three days its backup job takes, then completes with the backup\'s result', async () => {
+  const job = new VendorJob(3 * DAY_MS);
+  const { azureTriggerBackup, azureFollowJob } = azureStubs(job, 'Backup');
+  const childId = 'backup-azure-web-02';
+  server.world.script(childId, { azureTriggerBackup: azureTriggerBackup!, azureFollowJob: azureFollowJob! });
+  await server.env.client.workflow.start('scheduledBackup', {
+    taskQueue,
+    workflowId: 'azure-scheduled-three-days',
+    args: [{ scheduleId: 'weekly-web-02', workflowType: 'azureVmBackup', input: { endpoint: 'azure-sim', vmName: 'web-02', jobTimeoutMinutes: 7 * 24 * 60 } }],
+  });
+  const end = await runEnd(server.env, 'azure-scheduled-three-days');
+
+  expect(end.status).toBe('COMPLETED');
+  expect(end.result).toMatchObject({ scheduleId: 'weekly-web-02', outcome: 'completed', childWorkflowId: childId, result: { job: { status: 'Completed' } } });
+  expect(server.world.log(childId).filter((e) => e === 'azureFollowJob').length).toBeGreaterThan(3);
+});
