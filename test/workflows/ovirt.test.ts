@@ -88,11 +88,12 @@ test('an undo that keeps failing: the run needs attention, names the snapshot le
       throw new Error('engine answers 503');
     },
   });
-  // The undo's retries back off for minutes: let the server skip them (awaiting the result here
-  // would skip to the run's timeout, as nothing else is scheduled while it waits for a person).
-  await server.env.sleep('1 hour');
-
-  const waiting = await eventually(() => progressOf(server.env, workflowId), (p) => p.state === 'needs-attention');
+  // The undo's retries back off for minutes: the server skips them an hour at a time (awaiting the
+  // result here would skip to the run's timeout, as nothing is scheduled while it waits for a person).
+  const waiting = await eventually(
+    async () => (await server.env.sleep('1 hour'), progressOf(server.env, workflowId)),
+    (p) => p.state === 'needs-attention',
+  );
   expect(waiting.leftovers).toEqual([{ label: SNAPSHOT, error: 'engine answers 503' }]);
   expect(waiting.message).toContain(`needs attention: ${SNAPSHOT} (engine answers 503)`);
   expect((await needsAttention(server.env, workflowId)).leftovers).toEqual([{ label: SNAPSHOT, error: 'engine answers 503' }]);
