@@ -10,7 +10,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { allSearchAttributes } from '../lib/temporal/search-attributes';
+import { allSearchAttributes } from '../contracts/search-attributes';
 import { resolveTemporalTestServer } from '../lib/temporal/test-server-path';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';

@@ -1,0 +1,17 @@
+/**
+ * The custom search attributes every run sets: the filters of the Web UI, `backupctl list` and the
+ * reaper. The server must know them (lib/temporal/search-attributes.ts registers them).
+ */
+import type { defineSearchAttributeKey } from '@temporalio/common';
+
+type KeywordKey = ReturnType<typeof defineSearchAttributeKey<'KEYWORD'>>;
+
+/** What `defineSearchAttributeKey(name, SearchAttributeType.KEYWORD)` returns, without loading the SDK. */
+const keyword = (name: string): KeywordKey => ({ name, type: 'KEYWORD' });
+
+export const BackupProvider = keyword('BackupProvider');
+export const BackupVmId = keyword('BackupVmId');
+export const BackupStep = keyword('BackupStep');
+export const BackupOutcome = keyword('BackupOutcome');
+
+export const allSearchAttributes = [BackupProvider, BackupVmId, BackupStep, BackupOutcome];
