@@ -4,7 +4,7 @@
  * the operation (abort-operation, non-cancellable) and waits until it is gone.
  */
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
+import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline } from '../activities/altaro/activities';
 import { altaroBackupInput, altaroOperationInput, type AltaroOperationParsed } from '../contracts/altaro/input';
 import type { AltaroOperationResult, AltaroOperationView, AltaroProgress } from '../contracts/altaro/results';
 import { ALTARO_STEPS } from '../contracts/altaro/steps';

@@ -5,7 +5,6 @@
  * connection (also on cancellation and failure), which also deletes the stored credentials.
  */
 import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, tagAzureRun } from './azure-common';
 import { azureFileRecoveryInput } from '../contracts/azure/input';
 import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../contracts/azure/results';

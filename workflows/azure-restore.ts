@@ -4,7 +4,7 @@
  * the Azure restore job and waits for it to end.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { AzureJobSummary, AzureRecoveryPointInfo, TriggerKnowledge } from '../activities/azure/activities';
+import type { TriggerKnowledge } from '../activities/azure/activities';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, followJob, jobFailure, tagAzureRun, triggerKnowledge, warningsOf } from './azure-common';
 import { azureRestoreInput } from '../contracts/azure/input';
 import type { AzureRestoreResult } from '../contracts/azure/results';

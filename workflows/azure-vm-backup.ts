@@ -6,7 +6,7 @@
  * point came of it.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { AzureJobSummary, AzureRecoveryPointInfo, TriggerKnowledge } from '../activities/azure/activities';
+import type { TriggerKnowledge } from '../activities/azure/activities';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, followJob, jobFailure, tagAzureRun, triggerKnowledge, warningsOf } from './azure-common';
 import { azureVmBackupInput } from '../contracts/azure/input';
 import type { AzureVmBackupResult } from '../contracts/azure/results';

@@ -3,7 +3,7 @@
  * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
  */
 import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { DeleteReport, ManageiqActivities, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
+import type { DeleteReport, ManageiqActivities } from '../activities/manageiq/activities';
 import { runIdTail } from '../lib/temporal/run-tag';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from '../contracts/manageiq/input';
 import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult, TaskOutcome } from '../contracts/manageiq/results';

@@ -3,9 +3,8 @@
  * delete, with every vendor change undone on failure or cancellation.
  */
 import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
+import type { OvirtActivities } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
-import type { CopyDiskResult } from '../activities/copy/copy-disk';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from '../contracts/ovirt/input';
 import type { OvirtBackupManifest } from '../contracts/ovirt/results';

@@ -21,8 +21,6 @@ import { ProgressTracker } from './shared/progress';
 import { vendorRetry } from './shared/retry-policies';
 import { parseWorkflowInput } from './shared/validate-input';
 
-export type { ReapObject } from '../activities/reaper';
-
 const opts = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry } as const;
 const act = proxyActivities<
   ReturnType<typeof createReaperActivities> &
