@@ -12,6 +12,7 @@ COPY package.json package-lock.json ./
 # tsx runs the TypeScript sources; no dev dependency is needed at run time.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
+COPY contracts ./contracts
 COPY lib ./lib
 COPY activities ./activities
 COPY workflows ./workflows

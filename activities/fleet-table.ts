@@ -3,7 +3,7 @@
  * the history of the fleet run that recorded it, where client/fleet-table.ts reads the table back
  * from any client. Nothing else is stored, so there is nothing to lose when a worker goes.
  */
-import type { FleetOutcome } from '../workflows/inputs/fleet-backup';
+import type { FleetOutcome } from '../contracts/fleet/input';
 
 export function createFleetTableActivities() {
   return {

@@ -9,7 +9,7 @@
  * for a minute's job and a week's. Used by test/history/long-jobs.test.ts and `npm run bench` (c).
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { allSearchAttributes } from '../lib/temporal/search-attributes';
+import { allSearchAttributes } from '../contracts/search-attributes';
 import { resolveTemporalTestServer } from '../lib/temporal/test-server-path';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';

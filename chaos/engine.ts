@@ -3,7 +3,7 @@
  * for the run to end, then look at the vendor through the simulator: leftovers and duplicates.
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { Progress } from '../workflows/shared/progress';
+import type { Progress } from '../contracts/progress';
 import type { ChaosCluster } from './cluster';
 import type { CaseResult, ChaosTarget, FaultCase } from './types';
 

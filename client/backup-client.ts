@@ -14,11 +14,11 @@ import {
 import { CancelledFailure, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { temporalSettings } from '../lib/temporal/settings';
-import type { Progress } from '../workflows/shared/progress';
+import type { Progress } from '../contracts/progress';
 import { decodePayload } from './decode-payload';
 import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError } from './errors';
 import { readFleetTable, type FleetTable } from './fleet-table';
-import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from './workflow-catalog';
+import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from '../contracts/catalog';
 
 export interface StartOptions {
   /** Default: backup-<provider>-<vm> for backups (one at a time per VM), <type>-<random> otherwise. */

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import type { FleetOutcome, FleetOutcomeKind } from '../workflows/inputs/fleet-backup';
+import type { FleetOutcome, FleetOutcomeKind } from '../contracts/fleet/input';
 import { decodePayload } from './decode-payload';
 import { InvalidInputError } from './errors';
 

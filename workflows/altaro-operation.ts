@@ -4,16 +4,16 @@
  * the operation (abort-operation, non-cancellable) and waits until it is gone.
  */
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
-import { altaroBackupInput, altaroOperationInput, type AltaroInstructionKind, type AltaroOperationParsed } from './inputs/altaro-operation';
+import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline } from '../activities/altaro/activities';
+import { altaroBackupInput, altaroOperationInput, type AltaroOperationParsed } from '../contracts/altaro/input';
+import type { AltaroOperationResult, AltaroOperationView, AltaroProgress } from '../contracts/altaro/results';
+import { ALTARO_STEPS } from '../contracts/altaro/steps';
 import { describeFailure } from './shared/failures';
-import { ProgressTracker, type Progress, type StepTiming } from './shared/progress';
+import { ProgressTracker } from './shared/progress';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 import { Saga, summarizeUndo } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { tagRun } from './shared/tag-run';
-
-export const ALTARO_STEPS = ['validate', 'instruct', 'track', 'report'] as const;
 
 /** Timeline entries kept in the result (the oldest and newest always; the middle thinned). */
 const MAX_TIMELINE = 240;
@@ -26,38 +26,6 @@ const MAX_TIME_SLICES = 20;
 /** The polling activity also returns when the operation's percentage moved this much. */
 const PROGRESS_STEP_PERCENT = 10;
 const HOUR_MS = 3_600_000;
-
-export interface AltaroOperationView {
-  operationGuid?: string;
-  status?: string;
-  percentage?: number;
-  subOperation?: string;
-  polls: number;
-}
-
-/** The progress query of an Altaro run: the common fields plus the operation's live status. */
-export type AltaroProgress = Progress & { operation: AltaroOperationView };
-
-export interface AltaroOperationResult {
-  provider: 'altaro';
-  workflowType: string;
-  workflowId: string;
-  runId: string;
-  endpoint: string;
-  kind: AltaroInstructionKind;
-  vmRef: string;
-  operationGuid: string;
-  /** success, or warning (the run succeeded; the report's warnings are in `warnings`). */
-  outcome: 'success' | 'warning';
-  warnings: string[];
-  report: ReportResult['report'];
-  reportType: ReportResult['type'];
-  timeline: OperationSample[];
-  polls: number;
-  timings: StepTiming[];
-  startedAt: string;
-  completedAt: string;
-}
 
 const altaro = proxyActivities<AltaroActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
 /** The report wait runs up to reportTimeoutSeconds: its attempt must be allowed that long, and no longer. */

@@ -5,40 +5,18 @@
  * connection (also on cancellation and failure), which also deletes the stored credentials.
  */
 import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, tagAzureRun } from './azure-common';
-import { azureFileRecoveryInput } from './inputs/azure-inputs';
-import { ProgressTracker, type StepTiming } from './shared/progress';
+import { azureFileRecoveryInput } from '../contracts/azure/input';
+import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../contracts/azure/results';
+import { AZURE_FILE_RECOVERY_STEPS } from '../contracts/azure/steps';
+import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export const AZURE_FILE_RECOVERY_STEPS = ['validate', 'find', 'recoveryPoint', 'provision', 'session', 'revoke'] as const;
 
 /** Ends the session early: the requester has what they needed. */
 export const fileRecoveryDoneSignal = defineSignal('done');
 
-/** Where the requester finds the script and password (on the worker's side) while the session is open. */
-export interface FileRecoveryHandle {
-  ref: string;
-  directory: string;
-  scriptPath: string;
-  passwordPath: string;
-  scriptFileName: string;
-  osType?: string;
-  expiresAt: string;
-}
 export const fileRecoveryQuery = defineQuery<FileRecoveryHandle | null>('fileRecovery');
-
-export interface AzureFileRecoveryResult {
-  provider: 'azure';
-  workflowId: string;
-  endpoint: string;
-  vm: { name: string; resourceId: string };
-  recoveryPoint: AzureRecoveryPointInfo;
-  session: FileRecoveryHandle & { openedAt: string; endedAt: string; endedBy: 'done signal' | 'time limit' };
-  revoked: boolean;
-  timings: StepTiming[];
-}
 
 export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRecoveryResult> {
   const progress = new ProgressTracker('azureFileRecovery', AZURE_FILE_RECOVERY_STEPS);

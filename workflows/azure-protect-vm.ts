@@ -4,24 +4,12 @@
  */
 import { workflowInfo } from '@temporalio/workflow';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, tagAzureRun } from './azure-common';
-import { azureProtectVmInput } from './inputs/azure-inputs';
+import { azureProtectVmInput } from '../contracts/azure/input';
+import type { AzureProtectResult } from '../contracts/azure/results';
+import { AZURE_PROTECT_STEPS } from '../contracts/azure/steps';
 import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export const AZURE_PROTECT_STEPS = ['validate', 'policy', 'find', 'protect'] as const;
-
-export interface AzureProtectResult {
-  provider: 'azure';
-  workflowId: string;
-  endpoint: string;
-  vm: { name: string; resourceId: string };
-  containerName: string;
-  protectedItemName: string;
-  policy: { name?: string; id?: string };
-  protectionState?: string;
-  alreadyProtected: boolean;
-}
 
 export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectResult> {
   const progress = new ProgressTracker('azureProtectVm', AZURE_PROTECT_STEPS);

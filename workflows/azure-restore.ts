@@ -4,26 +4,14 @@
  * the Azure restore job and waits for it to end.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { AzureJobSummary, AzureRecoveryPointInfo, TriggerKnowledge } from '../activities/azure/activities';
+import type { TriggerKnowledge } from '../activities/azure/activities';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, followJob, jobFailure, tagAzureRun, triggerKnowledge, warningsOf } from './azure-common';
-import { azureRestoreInput } from './inputs/azure-inputs';
-import { ProgressTracker, type StepTiming } from './shared/progress';
+import { azureRestoreInput } from '../contracts/azure/input';
+import type { AzureRestoreResult } from '../contracts/azure/results';
+import { AZURE_RESTORE_STEPS } from '../contracts/azure/steps';
+import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export const AZURE_RESTORE_STEPS = ['validate', 'find', 'recoveryPoint', 'trigger', 'job'] as const;
-
-export interface AzureRestoreResult {
-  provider: 'azure';
-  workflowId: string;
-  endpoint: string;
-  vm: { name: string; resourceId: string };
-  restoreType: 'RestoreDisks' | 'AlternateLocation';
-  recoveryPoint: AzureRecoveryPointInfo;
-  target: { storageAccountId: string; region: string; resourceGroupId?: string; virtualMachineId?: string };
-  job: AzureJobSummary & { warnings: string[]; adopted: boolean; trackedVia: string };
-  timings: StepTiming[];
-}
 
 export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResult> {
   const progress = new ProgressTracker('azureRestore', AZURE_RESTORE_STEPS);

@@ -6,29 +6,14 @@
  * point came of it.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { AzureJobSummary, AzureRecoveryPointInfo, TriggerKnowledge } from '../activities/azure/activities';
+import type { TriggerKnowledge } from '../activities/azure/activities';
 import { azure, azureAsync, azureCreate, azureUndo, failRun, followJob, jobFailure, tagAzureRun, triggerKnowledge, warningsOf } from './azure-common';
-import { azureVmBackupInput } from './inputs/azure-inputs';
-import { ProgressTracker, type StepTiming } from './shared/progress';
+import { azureVmBackupInput } from '../contracts/azure/input';
+import type { AzureVmBackupResult } from '../contracts/azure/results';
+import { AZURE_BACKUP_STEPS } from '../contracts/azure/steps';
+import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export const AZURE_BACKUP_STEPS = ['validate', 'find', 'protect', 'trigger', 'job', 'recoveryPoint'] as const;
-
-export interface AzureVmBackupResult {
-  provider: 'azure';
-  workflowId: string;
-  runId: string;
-  endpoint: string;
-  vm: { name: string; resourceId: string };
-  protection: { containerName: string; protectedItemName: string; policyId?: string; protectionState?: string; enabledByThisRun: boolean };
-  recoveryPointExpiry: string;
-  job: AzureJobSummary & { warnings: string[]; adopted: boolean; trackedVia: string };
-  recoveryPoint: AzureRecoveryPointInfo;
-  timings: StepTiming[];
-  startedAt: string;
-  completedAt: string;
-}
 
 export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupResult> {
   const progress = new ProgressTracker('azureVmBackup', AZURE_BACKUP_STEPS);

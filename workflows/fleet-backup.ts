@@ -21,39 +21,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { catalogEntry, workflowIdFor } from '../client/workflow-catalog';
-import { BackupProvider } from '../lib/temporal/search-attributes';
+import { BackupProvider } from '../contracts/search-attributes';
 import { FleetOutcomes } from './fleet-outcomes';
-import { fleetBackupInput, type FleetOutcome } from './inputs/fleet-backup';
+import { fleetBackupInput, type FleetOutcome } from '../contracts/fleet/input';
+import type { FleetCounts, FleetResult } from '../contracts/fleet/results';
+import { workflowIdFor, workflowRoute } from '../contracts/routing';
 import { describeFailure } from './shared/failures';
 import { ProgressTracker } from './shared/progress';
 import { vendorRetry } from './shared/retry-policies';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export interface FleetCounts {
-  total: number;
-  pending: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  /** Runs that were cancelled (the fleet's cancel, or someone else's). */
-  cancelled: number;
-  /** VMs the cancelled fleet never started (this run's; earlier runs of a fleet start all theirs). */
-  notStarted: number;
-  runningByProxy: Record<string, number>;
-  /** Runs of the chain so far, this one included. */
-  runs: number;
-}
-
-export interface FleetResult {
-  counts: FleetCounts;
-  /**
-   * The newest failures (at most 100) with their reasons. Every VM's row is in the fleet's table:
-   * `BackupClient.fleetTable(workflowId)`, `backupctl fleet <workflowId>`.
-   */
-  recentFailures: FleetOutcome[];
-}
 
 export const fleetCountsQuery = defineQuery<FleetCounts>('fleetCounts');
 /** Rows this run has not recorded in its history yet; the table's reader adds them while the fleet runs. */
@@ -82,7 +58,7 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
 
   const progress = new ProgressTracker('fleetBackup', ['validate', 'inventory', 'backups']);
   const input = parseWorkflowInput('fleetBackup', fleetBackupInput, rawInput);
-  const entry = catalogEntry(input.workflowType);
+  const entry = workflowRoute(input.workflowType);
   if (!entry || entry.kind !== 'backup') {
     throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `invalid input for fleetBackup: workflowType: ${input.workflowType} is not a backup workflow` });
   }
@@ -107,9 +83,11 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
     perVm = listed.map(entry.inventory.toInput);
   }
   // Each VM's input is checked up front: a bad one is reported, not started, and the rest go on.
+  // Only this workflow type's schema is built; its module loads within this activation (no command).
+  const vmSchema = await entry.loadInput();
   for (const given of perVm) {
     const vmInput = { ...input.defaults, ...given };
-    const parsed = entry.input.safeParse(vmInput);
+    const parsed = vmSchema.safeParse(vmInput);
     if (parsed.success) queue.push({ given, input: vmInput });
     else outcomes.add({ vm: entry.subject(vmInput) ?? '?', workflowId: '', outcome: 'failed', reason: `invalid input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
   }

@@ -6,7 +6,7 @@
  */
 import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { FleetTableActivities } from '../activities/fleet-table';
-import { FLEET_RECENT_FAILURES, type FleetCarry, type FleetOutcome } from './inputs/fleet-backup';
+import { FLEET_RECENT_FAILURES, type FleetCarry, type FleetOutcome } from '../contracts/fleet/input';
 
 /** Well under Temporal's 256 KB payload warning, however long the reasons. */
 const RECORD_CHUNK_CHARS = 64 * 1024;

@@ -3,20 +3,18 @@
  * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
  */
 import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { DeleteReport, ManageiqActivities, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
+import type { DeleteReport, ManageiqActivities } from '../activities/manageiq/activities';
 import { runIdTail } from '../lib/temporal/run-tag';
-import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './inputs/manageiq-snapshot';
+import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from '../contracts/manageiq/input';
+import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult, TaskOutcome } from '../contracts/manageiq/results';
+import { MANAGEIQ_DELETE_STEPS, MANAGEIQ_REVERT_STEPS, MANAGEIQ_SNAPSHOT_STEPS } from '../contracts/manageiq/steps';
 import { failRun } from './shared/fail-run';
-import { ProgressTracker, type StepTiming } from './shared/progress';
+import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { forwardCreate } from './shared/activity-options';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 import { tagRun } from './shared/tag-run';
-
-export const MANAGEIQ_SNAPSHOT_STEPS = ['validate', 'preflight', 'create', 'task', 'confirm', 'retention'] as const;
-export const MANAGEIQ_REVERT_STEPS = ['validate', 'preflight', 'find', 'revert', 'task'] as const;
-export const MANAGEIQ_DELETE_STEPS = ['validate', 'preflight', 'delete'] as const;
 
 const miq = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
 // The create heartbeats while its call is on its way, so a dead worker is noticed within the timeout.
@@ -24,33 +22,6 @@ const miqCreate = proxyActivities<ManageiqActivities>(forwardCreate({ startToClo
 const miqUndo = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
 const miqLong = (timeoutSeconds: number, pollMs: number) =>
   proxyActivities<ManageiqActivities>({ startToCloseTimeout: (timeoutSeconds + 120) * 1000, heartbeatTimeout: Math.max(30_000, pollMs * 3), retry: vendorRetry });
-
-type TaskOutcome = ManageiqTask & { polls: number };
-
-export interface ManageiqSnapshotResult {
-  provider: 'manageiq';
-  workflowId: string;
-  runId: string;
-  endpoint: string;
-  resource: { collection: 'vms' | 'instances'; id: string; name: string };
-  snapshot: ManageiqSnapshot;
-  /** The create task's outcome; absent when an earlier attempt's snapshot was adopted. */
-  task?: TaskOutcome;
-  /** Ids of extra snapshots with the run's name (a create retried after a lost reply) that were deleted. */
-  duplicatesRemoved: string[];
-  retention: {
-    prefix: string;
-    keep: number;
-    kept: Array<{ id: string; name: string; createTime: string | null }>;
-    /** One entry per resource of the bulk delete: the appliance's result and the task's final status. */
-    deleted: DeleteReport[];
-    /** Snapshots of the resource this tool did not make: never touched. */
-    othersUntouched: number;
-  };
-  timings: StepTiming[];
-  startedAt: string;
-  completedAt: string;
-}
 
 function requireOk(what: string, task: TaskOutcome): void {
   if (task.status === 'Ok' || task.status === 'Warn') return;
@@ -155,15 +126,6 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
   }
 }
 
-export interface ManageiqRevertResult {
-  provider: 'manageiq';
-  endpoint: string;
-  resource: { collection: 'vms'; id: string; name: string };
-  snapshot: ManageiqSnapshot;
-  task?: TaskOutcome;
-  message: string;
-}
-
 export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertResult> {
   const progress = new ProgressTracker('manageiqRevert', MANAGEIQ_REVERT_STEPS);
   const input = parseWorkflowInput('manageiqRevert', manageiqRevertInput, rawInput);
@@ -203,16 +165,6 @@ export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertR
   } catch (err) {
     return failRun(progress, saga, err);
   }
-}
-
-export interface ManageiqDeleteSnapshotsResult {
-  provider: 'manageiq';
-  endpoint: string;
-  resource: { collection: 'vms' | 'instances'; id: string; name: string };
-  /** One entry per requested snapshot, in the order given. */
-  results: DeleteReport[];
-  succeeded: number;
-  failed: number;
 }
 
 export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<ManageiqDeleteSnapshotsResult> {

@@ -5,35 +5,16 @@
 import { failRun } from './shared/fail-run';
 import { ApplicationFailure, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { OnappActivities, OnappBackup } from '../activities/onapp/activities';
-import { onappBackupInput, onappListBackupsInput } from './inputs/onapp-backup';
+import { onappBackupInput, onappListBackupsInput } from '../contracts/onapp/input';
+import type { OnappBackupResult, OnappListBackupsResult } from '../contracts/onapp/results';
+import { ONAPP_BACKUP_STEPS } from '../contracts/onapp/steps';
 import { describeFailure } from './shared/failures';
-import { ProgressTracker, type StepTiming } from './shared/progress';
+import { ProgressTracker } from './shared/progress';
 import { Saga } from './shared/saga';
 import { parseWorkflowInput } from './shared/validate-input';
 import { undoRetry, vendorRetry } from './shared/retry-policies';
 import { forwardCreate } from './shared/activity-options';
 import { tagRun } from './shared/tag-run';
-
-export const ONAPP_BACKUP_STEPS = ['validate', 'preflight', 'take', 'build', 'report'] as const;
-
-export interface OnappBackupResult {
-  provider: 'onapp';
-  workflowId: string;
-  runId: string;
-  endpoint: string;
-  virtualServer: { id: number; label: string; identifier: string };
-  disk?: { id: number; label: string | null; sizeGb: number };
-  /** The finished backup with every field OnApp reports. */
-  backup: OnappBackup;
-  /** The fields an admin asks for first. */
-  summary: { id: number; type: 'normal' | 'incremental'; sizeKb: number | null; builtAt: string | null; identifier: string };
-  /** How many times the backup list was read before the backup showed as built. */
-  polls: number;
-  adopted: boolean;
-  timings: StepTiming[];
-  startedAt: string;
-  completedAt: string;
-}
 
 const onapp = proxyActivities<OnappActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
 const onappUndo = proxyActivities<OnappActivities>({ startToCloseTimeout: '5 minutes', retry: undoRetry });
@@ -98,15 +79,6 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
   } catch (err) {
     return failRun(progress, saga, err);
   }
-}
-
-export interface OnappListBackupsResult {
-  provider: 'onapp';
-  endpoint: string;
-  virtualServerId: number;
-  kind: 'all' | 'normal' | 'incremental';
-  count: number;
-  backups: OnappBackup[];
 }
 
 /** The catalogue of a virtual server's backups, every field typed. */

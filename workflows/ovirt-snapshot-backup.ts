@@ -3,37 +3,19 @@
  * delete, with every vendor change undone on failure or cancellation.
  */
 import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
+import type { OvirtActivities } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
-import type { CopyDiskResult } from '../activities/copy/copy-disk';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
-import { ovirtSnapshotBackupInput } from './inputs/ovirt-snapshot-backup';
-import { ProgressTracker, type StepTiming } from './shared/progress';
+import { ovirtSnapshotBackupInput } from '../contracts/ovirt/input';
+import type { OvirtBackupManifest } from '../contracts/ovirt/results';
+import { OVIRT_BACKUP_STEPS } from '../contracts/ovirt/steps';
+import { ProgressTracker } from './shared/progress';
 import { failRun } from './shared/fail-run';
 import { Saga } from './shared/saga';
 import { forwardCreate } from './shared/activity-options';
 import { parseWorkflowInput } from './shared/validate-input';
 import { vendorRetry, undoRetry } from './shared/retry-policies';
 import { tagRun } from './shared/tag-run';
-
-export const OVIRT_BACKUP_STEPS = ['validate', 'preflight', 'snapshot', 'config', 'disks', 'attach', 'copy', 'detach', 'delete'] as const;
-
-export interface OvirtBackupManifest {
-  provider: 'ovirt';
-  workflowId: string;
-  runId: string;
-  endpoint: string;
-  vm: { id: string; name: string };
-  proxyVm: { id: string; name: string };
-  snapshot: { id: string; description: string; kept: boolean };
-  config: { type: string; path: string; bytes: number; sha256: string };
-  disks: Array<{ id: string; name?: string; format?: string; provisionedSize?: number } & Omit<CopyDiskResult, 'attempt'> & { attempts: number }>;
-  skippedDisks: SkippedDisk[];
-  repository: { dir: string; manifestPath?: string };
-  timings: StepTiming[];
-  startedAt: string;
-  completedAt: string;
-}
 
 // On cancellation a forward call (a create, an attach) is let finish before compensation starts
 // (forwardCreate), so a snapshot or an attach that lands after the undo ran cannot be left behind.

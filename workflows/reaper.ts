@@ -11,40 +11,15 @@ import type { createOvirtReaperActivities } from '../activities/ovirt/reaper';
 import type { createManageiqReaperActivities } from '../activities/manageiq/reaper';
 import type { createOnappReaperActivities } from '../activities/onapp/reaper';
 import type { createAzureReaperActivities } from '../activities/azure/reaper';
-import { BackupProvider } from '../lib/temporal/search-attributes';
-import { reaperInput } from './inputs/reaper';
-import { MANAGEIQ_SNAPSHOT_STEPS } from './manageiq-snapshot';
-import { ONAPP_BACKUP_STEPS } from './onapp-backup';
+import { BackupProvider } from '../contracts/search-attributes';
+import { reaperInput } from '../contracts/reaper/input';
+import type { ReaperResult, VendorSummary } from '../contracts/reaper/results';
+import { MANAGEIQ_SNAPSHOT_STEPS } from '../contracts/manageiq/steps';
+import { ONAPP_BACKUP_STEPS } from '../contracts/onapp/steps';
 import { describeFailure } from './shared/failures';
 import { ProgressTracker } from './shared/progress';
 import { vendorRetry } from './shared/retry-policies';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export type { ReapObject } from '../activities/reaper';
-
-export interface VendorSummary {
-  endpoints: string[];
-  found: number;
-  /** Each object by its label. */
-  removed: string[];
-  keptForOpenRuns: string[];
-  kept: string[];
-  failed: string[];
-  /** Why a vendor has nothing the reaper can take (Altaro). */
-  note?: string;
-}
-
-export interface ReaperResult {
-  dryRun: boolean;
-  found: number;
-  /** Removed (with dryRun: what would be removed). */
-  removed: ReapObject[];
-  keptForOpenRuns: Array<ReapObject & { runStatus: string }>;
-  /** Objects of runs that are over but kept them (a confirmed ManageIQ snapshot, a built OnApp backup), or that Temporal cannot place. */
-  kept: Array<ReapObject & { runStatus: string; reason: string }>;
-  failed: Array<ReapObject & { error: string }>;
-  vendors: Record<string, VendorSummary>;
-}
 
 const opts = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry } as const;
 const act = proxyActivities<

@@ -5,21 +5,13 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, ParentClosePolicy, executeChild, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { BackupProvider } from '../lib/temporal/search-attributes';
-import { catalogEntry, workflowIdFor } from '../client/workflow-catalog';
-import { scheduledBackupInput } from './inputs/scheduled-backup';
+import { BackupProvider } from '../contracts/search-attributes';
+import { scheduledBackupInput } from '../contracts/schedule/input';
+import type { ScheduledBackupResult } from '../contracts/schedule/results';
+import { workflowIdFor, workflowRoute } from '../contracts/routing';
 import { ProgressTracker } from './shared/progress';
 import { vendorRetry } from './shared/retry-policies';
 import { parseWorkflowInput } from './shared/validate-input';
-
-export interface ScheduledBackupResult {
-  scheduleId: string;
-  outcome: 'completed' | 'skipped';
-  childWorkflowId: string;
-  reason?: string;
-  result?: unknown;
-  retention?: { kept: string[]; deleted: string[] };
-}
 
 type PruneActivities = Record<string, (args: Record<string, unknown>) => Promise<{ kept: string[]; deleted: string[] }>>;
 const prune = proxyActivities<PruneActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: vendorRetry });
@@ -27,7 +19,7 @@ const prune = proxyActivities<PruneActivities>({ startToCloseTimeout: '30 minute
 export async function scheduledBackup(rawInput: unknown): Promise<ScheduledBackupResult> {
   const progress = new ProgressTracker('scheduledBackup', ['validate', 'backup', 'retention']);
   const input = parseWorkflowInput('scheduledBackup', scheduledBackupInput, rawInput);
-  const entry = catalogEntry(input.workflowType);
+  const entry = workflowRoute(input.workflowType);
   if (!entry) throw ApplicationFailure.nonRetryable(`schedule ${input.scheduleId} names an unknown workflow ${input.workflowType}`, 'InvalidInput');
   if (input.retention && !entry.retention) throw ApplicationFailure.nonRetryable(`${input.workflowType} has no retention support`, 'InvalidInput');
   upsertSearchAttributes([{ key: BackupProvider, value: entry.provider }]);

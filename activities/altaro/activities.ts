@@ -6,7 +6,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
-import type { AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
+import type { AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 import type { EndpointClients } from '../endpoint-clients';
 import { AltaroClient } from './client';
 import { ALTARO_INSTRUCTIONS } from './instructions';

@@ -10,7 +10,7 @@ import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/
 import { parseVendorBody } from '../../lib/schema';
 import { readCaFile, resolveSecret, type AltaroProfile } from '../../lib/config/endpoints';
 import { altaroApiBase } from '../../lib/config/profiles/altaro';
-import type { AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
+import type { AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 import { ABORT_OPERATION_PATH, ALTARO_INSTRUCTIONS, instructionPath } from './instructions';
 import { SessionLedger } from './session-ledger';
 import {

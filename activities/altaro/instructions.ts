@@ -3,7 +3,7 @@
  * take-backup, take-offsitecopy and abort-operation are documented; the paths of the other kinds
  * are not public, so a profile can override them (`instructionPaths`) to match a real install.
  */
-import type { AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
+import type { AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 
 export interface InstructionSpec {
   /** Below the API base; the token and the VM ref follow as path segments. */

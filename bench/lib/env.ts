@@ -11,7 +11,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { randomBytes } from 'node:crypto';
 import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
-import { allSearchAttributes } from '../../lib/temporal/search-attributes';
+import { allSearchAttributes } from '../../contracts/search-attributes';
 import { createOvirtSimulator, OVIRT_DEMO, type OvirtSimulatorOptions } from '../../simulators/ovirt';
 import { bundlerLogger, bundleWorkflows, workflowsPath } from '../../workers/workflow-bundle';
 

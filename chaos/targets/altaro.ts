@@ -1,6 +1,6 @@
 /** altaroBackup against the Altaro simulator (REST 9.1 layout, short operations). */
 import { ALTARO_DEMO, createAltaroSimulator } from '../../simulators/altaro';
-import { ALTARO_STEPS } from '../../workflows/altaro-operation';
+import { ALTARO_STEPS } from '../../contracts/altaro/steps';
 import type { ChaosTarget } from '../types';
 import { CreationCounter } from './count';
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { AZURE_DEMO, createAzureSimulator, itemName, type AzureState } from '../../simulators/azure';
 import type { Simulator } from '../../simulators/framework/simulator';
 import { azureProfile } from '../../test/helpers/azure-harness';
-import { AZURE_FILE_RECOVERY_STEPS } from '../../workflows/azure-file-recovery';
-import { AZURE_PROTECT_STEPS } from '../../workflows/azure-protect-vm';
-import { AZURE_BACKUP_STEPS } from '../../workflows/azure-vm-backup';
+import { AZURE_FILE_RECOVERY_STEPS } from '../../contracts/azure/steps';
+import { AZURE_PROTECT_STEPS } from '../../contracts/azure/steps';
+import { AZURE_BACKUP_STEPS } from '../../contracts/azure/steps';
 import type { CallSite, ChaosTarget } from '../types';
 import { CreationCounter } from './count';
 

@@ -3,7 +3,7 @@
  * this tool made; the run adds one and retention keeps 2, so a clean run also deletes the oldest.
  */
 import { createManageiqSimulator, MANAGEIQ_DEMO } from '../../simulators/manageiq';
-import { MANAGEIQ_SNAPSHOT_STEPS } from '../../workflows/manageiq-snapshot';
+import { MANAGEIQ_SNAPSHOT_STEPS } from '../../contracts/manageiq/steps';
 import type { ChaosTarget } from '../types';
 import { CreationCounter } from './count';
 

@@ -1,6 +1,6 @@
 /** onappBackup (incremental backup of the demo server) against the OnApp simulator. */
 import { createOnappSimulator, ONAPP_DEMO } from '../../simulators/onapp';
-import { ONAPP_BACKUP_STEPS } from '../../workflows/onapp-backup';
+import { ONAPP_BACKUP_STEPS } from '../../contracts/onapp/steps';
 import type { ChaosTarget } from '../types';
 import { CreationCounter } from './count';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { createOvirtSimulator, OVIRT_DEMO } from '../../simulators/ovirt';
-import { OVIRT_BACKUP_STEPS } from '../../workflows/ovirt-snapshot-backup';
+import { OVIRT_BACKUP_STEPS } from '../../contracts/ovirt/steps';
 import { SIM_PASSWORD, type OvirtHarness } from '../../test/helpers/ovirt-harness';
 import { backupSnapshots, proxyAttachments } from '../../test/helpers/ovirt-inspect';
 import type { ChaosTarget } from '../types';

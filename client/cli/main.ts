@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { EndpointRegistry } from '../../lib/config/endpoints';
 import { BackupClient, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError } from '../errors';
-import { workflowCatalog, type WorkflowEntry } from '../workflow-catalog';
+import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';

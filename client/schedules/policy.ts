@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors';
-import { catalogEntry, workflowCatalog } from '../workflow-catalog';
+import { catalogEntry, workflowCatalog } from '../../contracts/catalog';
 
 const duration = z
   .string()

@@ -4,7 +4,7 @@
  */
 import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { ScheduledBackupInput } from '../../workflows/inputs/scheduled-backup';
+import type { ScheduledBackupInput } from '../../contracts/schedule/input';
 import { NotFoundError } from '../errors';
 import { overlapPolicies, policyHash, type ScheduleEntry } from './policy';
 

@@ -4,7 +4,7 @@
  * The SDK adds `namespace`, `task_queue` and `workflow_type` to every value.
  */
 import { metricMeter, workflowInfo } from '@temporalio/workflow';
-import { BackupProvider } from '../temporal/search-attributes';
+import { BackupProvider } from '../../contracts/search-attributes';
 import { METRIC, providerOf } from './names';
 
 function provider(): string {

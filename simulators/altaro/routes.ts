@@ -5,7 +5,7 @@
  */
 import { Router } from '../framework/router';
 import type { SimRequest, SimResponse } from '../framework/types';
-import { ALTARO_INSTRUCTION_KINDS, type AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
+import { ALTARO_INSTRUCTION_KINDS, type AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 import { AltaroFailure, altaroTime, type AltaroState } from './state';
 
 /** Path prefixes below the simulator's /api prefix: "" for 8.x and 9.0.x, "/rest" for 9.1.x. */

@@ -4,7 +4,7 @@
  * lingering of a finished operation in the status list, backup and restore reports, and aborts.
  */
 import { randomUUID } from 'node:crypto';
-import { ALTARO_INSTRUCTION_KINDS, type AltaroInstructionKind } from '../../workflows/inputs/altaro-operation';
+import { ALTARO_INSTRUCTION_KINDS, type AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 
 export type Outcome = 'Success' | 'Warning' | 'Error';
 

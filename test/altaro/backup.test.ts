@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { ALTARO_INSTRUCTION_KINDS } from '../../workflows/inputs/altaro-operation';
-import type { AltaroOperationResult, AltaroProgress } from '../../workflows/altaro-operation';
+import { ALTARO_INSTRUCTION_KINDS } from '../../contracts/altaro/instruction-kinds';
+import type { AltaroOperationResult, AltaroProgress } from '../../contracts/altaro/results';
 import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import type { AltaroProgress } from '../../workflows/altaro-operation';
+import type { AltaroProgress } from '../../contracts/altaro/results';
 import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 let h: AltaroHarness;

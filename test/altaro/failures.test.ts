@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { AltaroOperationResult, AltaroProgress } from '../../workflows/altaro-operation';
+import type { AltaroOperationResult, AltaroProgress } from '../../contracts/altaro/results';
 import { ALTARO_SIM_PASSWORD, startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 let h: AltaroHarness;

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AltaroOperationResult } from '../../workflows/altaro-operation';
+import type { AltaroOperationResult } from '../../contracts/altaro/results';
 import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
 
 const SPEEDUP = 2_000;

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { AltaroProgress } from '../../workflows/altaro-operation';
+import type { AltaroProgress } from '../../contracts/altaro/results';
 import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 

@@ -2,9 +2,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import type { AzureVmBackupResult } from '../../workflows/azure-vm-backup';
-import type { AzureProtectResult } from '../../workflows/azure-protect-vm';
-import type { Progress } from '../../workflows/shared/progress';
+import type { AzureVmBackupResult } from '../../contracts/azure/results';
+import type { AzureProtectResult } from '../../contracts/azure/results';
+import type { Progress } from '../../contracts/progress';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector } from '../helpers/azure-inspect';
 

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { readFileRecoveryCredentials } from '../../activities/azure/file-recovery-store';
-import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../../workflows/azure-file-recovery';
-import type { Progress } from '../../workflows/shared/progress';
+import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../../contracts/azure/results';
+import type { Progress } from '../../contracts/progress';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector, eventually } from '../helpers/azure-inspect';
 

@@ -6,8 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AzureVmBackupResult } from '../../workflows/azure-vm-backup';
-import type { Progress } from '../../workflows/shared/progress';
+import type { AzureVmBackupResult } from '../../contracts/azure/results';
+import type { Progress } from '../../contracts/progress';
 import { BackupClient } from '../../client/backup-client';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
 import { eventually } from '../helpers/azure-inspect';

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import type { Progress } from '../../workflows/shared/progress';
+import type { Progress } from '../../contracts/progress';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
 import { eventually } from '../helpers/azure-inspect';
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';

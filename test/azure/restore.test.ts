@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AzureRestoreResult } from '../../workflows/azure-restore';
+import type { AzureRestoreResult } from '../../contracts/azure/results';
 import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector } from '../helpers/azure-inspect';
 

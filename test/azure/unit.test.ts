@@ -5,7 +5,7 @@ import { extractIlrPassword } from '../../activities/azure/file-recovery-store';
 import { jobMoved } from '../../activities/azure/follow-job';
 import type { AzureJobSummary } from '../../activities/azure/job-summary';
 import { parseFilter } from '../../simulators/azure/routes';
-import { azureRestoreInput, azureVmBackupInput } from '../../workflows/inputs/azure-inputs';
+import { azureRestoreInput, azureVmBackupInput } from '../../contracts/azure/input';
 
 test('the ILR password is the 15 characters starting 33 after the last "_", cut out of the suffix', () => {
   const hex32 = '0123456789abcdef0123456789abcdef';

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BackupClient, InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, type RunStatus } from '../../client';
-import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backupInput, providerCommands } from '../../client/cli/backup-command';
-import { catalogEntry } from '../../client/workflow-catalog';
+import { catalogEntry } from '../../contracts/catalog';
 
 const cases: Record<string, Record<string, string | boolean>> = {
   ovirt: { vm: '6f2a0d3e-5b1c-4c8e-9a10-00000000a001', 'proxy-vm': '6f2a0d3e-5b1c-4c8e-9a10-00000000b001', 'keep-snapshot': true },

@@ -16,7 +16,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { createFleetTableActivities } from '../../activities/fleet-table';
 import { BackupClient } from '../../client/backup-client';
 import { bundlerLogger, workflowPreloadModules } from '../../workers/workflow-bundle';
-import type { FleetCounts, FleetResult } from '../../workflows/fleet-backup';
+import type { FleetCounts, FleetResult } from '../../contracts/fleet/results';
 import { assertReplays } from '../helpers/replay';
 import { startTimeSkippingTemporal, testDataConverter } from '../helpers/temporal';
 

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { BackupClient } from '../../client/backup-client';
-import type { FleetCounts, FleetResult } from '../../workflows/fleet-backup';
-import type { Progress } from '../../workflows/shared/progress';
+import type { FleetCounts, FleetResult } from '../../contracts/fleet/results';
+import type { Progress } from '../../contracts/progress';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { workflowCatalog, workflowIdFor, type WorkflowEntry } from '../../client/workflow-catalog';
-import { scheduledBackupInput } from '../../workflows/inputs/scheduled-backup';
+import { workflowCatalog, workflowIdFor, type WorkflowEntry } from '../../contracts/catalog';
+import { scheduledBackupInput } from '../../contracts/schedule/input';
 import { INVALID_INPUT, formatIssues, parseWorkflowInput } from '../../workflows/shared/validate-input';
 import { assertNoUnhandled, count, countOf, installUnhandledGuard, mutate, nastyString, params, pathsOf, report, runsFor, type Mutation } from './kit';
 

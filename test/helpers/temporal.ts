@@ -8,7 +8,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { startTimeSkippingServer } from '../../bench/long-job-events';
-import { allSearchAttributes } from '../../lib/temporal/search-attributes';
+import { allSearchAttributes } from '../../contracts/search-attributes';
 import { bundleWorkflows } from '../../workers/workflow-bundle';
 
 /**

@@ -8,7 +8,7 @@
  */
 import { after, before, beforeEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Progress } from '../../workflows/shared/progress';
+import type { Progress } from '../../contracts/progress';
 import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult } from '../../workflows/manageiq-snapshot';
-import type { Progress } from '../../workflows/shared/progress';
+import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult } from '../../contracts/manageiq/results';
+import type { Progress } from '../../contracts/progress';
 import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
 import { assertReplays, namespaceHistories } from '../helpers/replay';
 

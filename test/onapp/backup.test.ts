@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { OnappBackupResult, OnappListBackupsResult } from '../../workflows/onapp-backup';
-import type { Progress } from '../../workflows/shared/progress';
+import type { OnappBackupResult, OnappListBackupsResult } from '../../contracts/onapp/results';
+import type { Progress } from '../../contracts/progress';
 import { startOnappHarness, type OnappHarness } from '../helpers/onapp-harness';
 import { assertReplays, namespaceHistories } from '../helpers/replay';
 

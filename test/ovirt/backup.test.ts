@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
-import type { Progress } from '../../workflows/shared/progress';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
+import type { Progress } from '../../contracts/progress';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
 

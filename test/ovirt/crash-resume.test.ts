@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BackupClient } from '../../client/backup-client';
-import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 

@@ -10,9 +10,9 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
-import type { Progress } from '../../workflows/shared/progress';
-import type { ReaperResult } from '../../workflows/reaper';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
+import type { Progress } from '../../contracts/progress';
+import type { ReaperResult } from '../../contracts/reaper/results';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 

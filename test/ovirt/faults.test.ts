@@ -8,7 +8,7 @@ import { readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { FaultRuleInput } from '../../simulators/framework/faults';
-import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 

@@ -6,7 +6,7 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { BackupClient } from '../../client/backup-client';
-import type { Progress } from '../../workflows/shared/progress';
+import type { Progress } from '../../contracts/progress';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 

@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Progress } from '../../workflows/shared/progress';
-import type { ReaperResult } from '../../workflows/reaper';
+import type { Progress } from '../../contracts/progress';
+import type { ReaperResult } from '../../contracts/reaper/results';
 import { SIM_PASSWORD, startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 

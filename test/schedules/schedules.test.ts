@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { BackupClient } from '../../client/backup-client';
 import { parsePolicy } from '../../client/schedules/policy';
 import { ScheduleManager } from '../../client/schedules/schedule-manager';
-import type { ScheduledBackupResult } from '../../workflows/scheduled-backup';
-import type { Progress } from '../../workflows/shared/progress';
+import type { ScheduledBackupResult } from '../../contracts/schedule/results';
+import type { Progress } from '../../contracts/progress';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 

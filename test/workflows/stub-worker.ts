@@ -11,9 +11,9 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@tempor
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { expect } from 'vitest';
-import type { Progress } from '../../workflows/shared/progress';
+import type { Progress } from '../../contracts/progress';
 import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
-import { BackupOutcome } from '../../lib/temporal/search-attributes';
+import { BackupOutcome } from '../../contracts/search-attributes';
 import type { Stub, Stubs } from '../helpers/stub-activities';
 import { startTimeSkippingTemporal, testDataConverter, workflowBundle } from '../helpers/temporal';
 

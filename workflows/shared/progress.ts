@@ -1,34 +1,8 @@
 /** Progress that every workflow exposes through the `progress` query and the BackupStep search attribute. */
 import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { BackupOutcome, BackupStep } from '../../lib/temporal/search-attributes';
+import type { Progress, RunState } from '../../contracts/progress';
+import { BackupOutcome, BackupStep } from '../../contracts/search-attributes';
 import { recordBackupOutcome, recordStepDuration } from '../../lib/metrics/workflow-metrics';
-
-export type RunState = 'running' | 'compensating' | 'needs-attention' | 'completed' | 'failed' | 'cancelled';
-
-export interface Progress {
-  workflowType: string;
-  state: RunState;
-  step: string;
-  stepIndex: number;
-  steps: readonly string[];
-  percent: number;
-  disksTotal: number;
-  disksDone: number;
-  bytesTotal: number;
-  bytesCopied: number;
-  message?: string;
-  /** Undo steps taken, once compensation ran. */
-  undone: string[];
-  /** Undo steps that keep failing while the run waits for an operator (state needs-attention). */
-  leftovers?: Array<{ label: string; error: string }>;
-  timings: StepTiming[];
-}
-
-export interface StepTiming {
-  step: string;
-  startedAt: string;
-  ms: number;
-}
 
 export const progressQuery = defineQuery<Progress>('progress');
 

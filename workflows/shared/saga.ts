@@ -9,7 +9,7 @@
  * and report what is left).
  */
 import { CancellationScope, condition, defineQuery, defineSignal, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { BackupOutcome } from '../../lib/temporal/search-attributes';
+import { BackupOutcome } from '../../contracts/search-attributes';
 import { describeFailure } from './failures';
 
 export interface UndoOutcome {

@@ -1,6 +1,6 @@
 /** Inputs of the Azure Backup workflows; shared by the workflows, the client library and the CLI. */
 import { z } from 'zod';
-import { endpointName, vendorId } from './common';
+import { endpointName, vendorId } from '../input-fields';
 
 const vmSelector = {
   endpoint: endpointName,

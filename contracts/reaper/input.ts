@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endpointName } from './common';
+import { endpointName } from '../input-fields';
 
 export const reaperInput = z.strictObject({
   /** Endpoint profiles to sweep, of any vendor (oVirt, ManageIQ, OnApp, Azure; Altaro leaves nothing to reap). */

@@ -1,10 +1,7 @@
 /** Inputs of altaroOperation and altaroBackup; shared by the workflows, the client library and the CLI. */
 import { z } from 'zod';
-import { endpointName, vendorId } from './common';
-
-/** Instruction kinds: the paths per kind live in one table (activities/altaro/instructions.ts). */
-export const ALTARO_INSTRUCTION_KINDS = ['take-backup', 'take-offsitecopy', 'restore', 'seed-to-disk', 'sandbox-restore', 'verification'] as const;
-export type AltaroInstructionKind = (typeof ALTARO_INSTRUCTION_KINDS)[number];
+import { endpointName, vendorId } from '../input-fields';
+import { ALTARO_INSTRUCTION_KINDS } from './instruction-kinds';
 
 const tracking = {
   /** First interval between two looks at the operation; it grows by half each poll. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endpointName } from './common';
+import { endpointName } from '../input-fields';
 
 /** ManageIQ ids are bigints: digits, given as a string (or a number, for convenience). */
 const miqId = (what: string) =>

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endpointName, vendorId } from './common';
+import { endpointName, vendorId } from '../input-fields';
 
 export const ovirtSnapshotBackupInput = z.strictObject({
   endpoint: endpointName,

@@ -1,0 +1,23 @@
+/** OnApp workflows in the catalog (contracts/catalog-entry.ts says what each field is for). */
+import type { OnappActivities } from '../../activities/onapp/activities';
+import type { WorkflowRoute } from '../catalog-entry';
+
+const input = () => import(/* webpackMode: "eager" */ './input');
+const subject = (i: Record<string, unknown>) => (typeof i.virtualServerId === 'number' ? String(i.virtualServerId) : undefined);
+
+export const onappCatalog = {
+  onappBackup: {
+    provider: 'onapp',
+    kind: 'backup',
+    summary: 'OnApp: take a backup (incremental per server, or normal per disk) → poll until built → report',
+    loadInput: async () => (await input()).onappBackupInput,
+    subject,
+  },
+  onappListBackups: {
+    provider: 'onapp',
+    kind: 'operation',
+    summary: "OnApp: the catalogue of a virtual server's backups",
+    loadInput: async () => (await input()).onappListBackupsInput,
+    subject,
+  },
+} satisfies Record<string, WorkflowRoute<OnappActivities>>;

@@ -1,0 +1,31 @@
+/** What the OnApp workflows return. */
+import type { OnappBackup } from '../../activities/onapp/activities';
+import type { StepTiming } from '../progress';
+
+export interface OnappBackupResult {
+  provider: 'onapp';
+  workflowId: string;
+  runId: string;
+  endpoint: string;
+  virtualServer: { id: number; label: string; identifier: string };
+  disk?: { id: number; label: string | null; sizeGb: number };
+  /** The finished backup with every field OnApp reports. */
+  backup: OnappBackup;
+  /** The fields an admin asks for first. */
+  summary: { id: number; type: 'normal' | 'incremental'; sizeKb: number | null; builtAt: string | null; identifier: string };
+  /** How many times the backup list was read before the backup showed as built. */
+  polls: number;
+  adopted: boolean;
+  timings: StepTiming[];
+  startedAt: string;
+  completedAt: string;
+}
+
+export interface OnappListBackupsResult {
+  provider: 'onapp';
+  endpoint: string;
+  virtualServerId: number;
+  kind: 'all' | 'normal' | 'incremental';
+  count: number;
+  backups: OnappBackup[];
+}
