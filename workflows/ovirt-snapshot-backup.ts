@@ -2,19 +2,16 @@
  * oVirt/RHV "Backing Up a Virtual Machine": snapshot → config → disks → attach → copy → detach →
  * delete, with every vendor change undone on failure or cancellation.
  */
-import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
 import type { CopyDiskResult } from '../activities/copy/copy-disk';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from './inputs/ovirt-snapshot-backup';
-import { ProgressTracker, type StepTiming } from './shared/progress';
-import { failRun } from './shared/fail-run';
-import { Saga } from './shared/saga';
-import { forwardCreate } from './shared/activity-options';
-import { parseWorkflowInput } from './shared/validate-input';
-import { vendorRetry, undoRetry } from './shared/retry-policies';
-import { tagRun } from './shared/tag-run';
+import type { StepTiming } from './shared/progress';
+import { forwardCreate, quickCall, undoStep, waitUpTo } from './shared/activity-options';
+import { vendorRetry } from './shared/retry-policies';
+import { openRun } from './shared/workflow-run';
 
 export const OVIRT_BACKUP_STEPS = ['validate', 'preflight', 'snapshot', 'config', 'disks', 'attach', 'copy', 'detach', 'delete'] as const;
 
@@ -37,15 +34,10 @@ export interface OvirtBackupManifest {
 
 // On cancellation a forward call (a create, an attach) is let finish before compensation starts
 // (forwardCreate), so a snapshot or an attach that lands after the undo ran cannot be left behind.
-const ovirt = proxyActivities<OvirtActivities>(forwardCreate({ startToCloseTimeout: '2 minutes' }));
-const ovirtUndo = proxyActivities<OvirtActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+const ovirt = proxyActivities<OvirtActivities>(forwardCreate(quickCall));
+const ovirtUndo = proxyActivities<OvirtActivities>(undoStep);
 // The forward snapshot delete is waited for the same way, so the undo's delete never races it.
-const ovirtRemove = proxyActivities<OvirtActivities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: vendorRetry,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+const ovirtRemove = proxyActivities<OvirtActivities>(waitUpTo(13 * 60_000, { waitForCancel: true }));
 
 function copyActivities(taskQueue: string) {
   const common = { taskQueue, scheduleToStartTimeout: '10 minutes', retry: { ...vendorRetry, maximumAttempts: 10 } } as const;
@@ -65,16 +57,20 @@ function copyActivities(taskQueue: string) {
 }
 
 export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBackupManifest> {
-  const progress = new ProgressTracker('ovirtSnapshotBackup', OVIRT_BACKUP_STEPS);
-  const input = parseWorkflowInput('ovirtSnapshotBackup', ovirtSnapshotBackupInput, rawInput);
-  const { workflowId, runId } = workflowInfo();
-  const startedAt = new Date().toISOString();
-  tagRun('ovirt', input.vmId);
-  progress.about(`VM ${input.vmId} on ${input.endpoint}`);
+  const run = openRun(
+    {
+      workflowType: 'ovirtSnapshotBackup',
+      steps: OVIRT_BACKUP_STEPS,
+      input: ovirtSnapshotBackupInput,
+      about: (i) => `VM ${i.vmId} on ${i.endpoint}`,
+      tag: (i) => ({ provider: 'ovirt', vmId: i.vmId }),
+    },
+    rawInput,
+  );
+  const { input, progress, workflowId, runId, startedAt } = run;
   const copyQueue = input.copyTaskQueue ?? copyTaskQueueFor(input.proxyVmId);
   const proxy = copyActivities(copyQueue);
   const { endpoint, vmId, proxyVmId } = input;
-  const saga = new Saga({ onAttention: (leftovers) => progress.needsAttention(leftovers) });
 
   try {
     progress.enter('preflight');
@@ -85,13 +81,11 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
 
     progress.enter('snapshot');
     // Registered before the create: a create whose reply was lost is still found (by its tag) and removed.
-    const forgetSnapshot = saga.add(`delete snapshot of VM ${pre.vm.name}`, () =>
+    const forgetSnapshot = run.undo(`delete snapshot of VM ${pre.vm.name}`, () =>
       ovirtUndo.ovirtDeleteSnapshot({ endpoint, vmId, runId, pollMs: input.pollIntervalMs }),
     );
     const { snapshotId } = await ovirt.ovirtCreateSnapshot({ endpoint, vmId, runId, description: input.description, diskIds: pre.eligibleDiskIds, keep: input.keepSnapshot });
-    await proxyActivities<OvirtActivities>(
-      forwardCreate({ startToCloseTimeout: (input.snapshotReadyTimeoutSeconds + 120) * 1000, heartbeatTimeout: '1 minute' }),
-    ).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    await proxyActivities<OvirtActivities>(forwardCreate(waitUpTo(input.snapshotReadyTimeoutSeconds * 1000))).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
 
     progress.enter('config');
     const ovf = await ovirt.ovirtGetSnapshotConfig({ endpoint, vmId, snapshotId });
@@ -105,7 +99,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     progress.enter('attach');
     const attached: Array<{ diskId: string; attachmentId: string; logicalName?: string; forget: () => void }> = [];
     for (const disk of snapshotDisks) {
-      const forget = saga.add(`detach disk ${disk.name ?? disk.id} from ${pre.proxyVm.name}`, () =>
+      const forget = run.undo(`detach disk ${disk.name ?? disk.id} from ${pre.proxyVm.name}`, () =>
         ovirtUndo.ovirtDetachDisk({ endpoint, proxyVmId, diskId: disk.id }),
       );
       const attachment = await ovirt.ovirtAttachSnapshotDisk({ endpoint, proxyVmId, diskId: disk.id, snapshotId });
@@ -153,14 +147,12 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
       disks: copies,
       skippedDisks: pre.skippedDisks,
       repository: { dir: backupDir },
-      timings: progress.current.timings,
-      startedAt,
-      completedAt: new Date().toISOString(),
+      ...run.times(),
     };
     const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2) });
     return { ...manifest, repository: { dir: backupDir, manifestPath: written.path } };
   } catch (err) {
-    return failRun(progress, saga, err);
+    return run.fail(err);
   }
 }
 

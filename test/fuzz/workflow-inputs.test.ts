@@ -15,7 +15,8 @@ import type { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { workflowCatalog, workflowIdFor, type WorkflowEntry } from '../../client/workflow-catalog';
 import { scheduledBackupInput } from '../../workflows/inputs/scheduled-backup';
-import { INVALID_INPUT, formatIssues, parseWorkflowInput } from '../../workflows/shared/validate-input';
+import { ErrorTypes } from '../../lib/errors';
+import { formatIssues, parseWorkflowInput } from '../../workflows/shared/validate-input';
 import { assertNoUnhandled, count, countOf, installUnhandledGuard, mutate, nastyString, params, pathsOf, report, runsFor, type Mutation } from './kit';
 
 installUnhandledGuard();
@@ -90,7 +91,7 @@ function check(type: string, schema: z.ZodType, input: unknown): z.core.$ZodIssu
     assert.deepEqual(parsed, result.data);
   } else {
     assert.ok(failure instanceof ApplicationFailure, `${type}: parseWorkflowInput threw ${String(failure)}`);
-    assert.equal(failure.type, INVALID_INPUT);
+    assert.equal(failure.type, ErrorTypes.invalidInput);
     assert.equal(failure.nonRetryable, true);
     assert.ok(failure.message.startsWith(`invalid input for ${type}: `), failure.message);
     for (const problem of formatIssues(result.error)) assert.ok(failure.message.includes(problem), `${type}: "${problem}" missing from: ${failure.message}`);
