@@ -100,6 +100,7 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
   let timeline: OperationSample[] = [];
   let operationGuid: string | undefined;
   let abortAnswer: { apiSaid: string; accepted: boolean } | undefined;
+  let abortNote: string | undefined;
   // The workflow hears from the polling activity at least every maxSliceMs (an hour, or longer for
   // long timeouts), and at every status change and progress step in between: the progress query
   // lags the operation by at most that, and the history does not grow with the operation's length.
@@ -111,7 +112,12 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
     waitUpTo(maxSliceMs, { heartbeatTimeout: '5 seconds', waitForCancel: true }),
   ).altaroPollOperation;
 
-  try {
+  // The abort's answer stands in the failure and in progress: the vendor's own account of the undo.
+  const ending = () => ({
+    undoNote: abortAnswer ? `abort-operation for ${operationGuid}: ${abortAnswer.apiSaid}` : abortNote,
+    details: { operationGuid },
+  });
+  return run.steps(async () => {
     progress.enter('instruct');
     await altaro.altaroCheckEndpoint({ endpoint });
     // The baseline must be read before the operation can write its report: read after the
@@ -122,7 +128,10 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
     // Registered before the instruction: whatever happens from here on, an operation this run
     // started is aborted (the guid is known once the instruction answered).
     const forgetAbort = run.undo(`abort ${kind} operation on VM ${vmRef}`, async () => {
-      if (!operationGuid) return;
+      if (!operationGuid) {
+        abortNote = 'no operation had been started';
+        return;
+      }
       abortAnswer = await altaroUndo.altaroAbortOperation({
         endpoint,
         operationGuid,
@@ -208,10 +217,5 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
       polls: view.polls,
       ...run.times(),
     };
-  } catch (err) {
-    return run.fail(err, () => ({
-      undoNote: abortAnswer ? `abort-operation for ${operationGuid}: ${abortAnswer.apiSaid}` : operationGuid ? undefined : 'no operation had been started',
-      details: { operationGuid },
-    }));
-  }
+  }, ending);
 }

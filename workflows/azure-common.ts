@@ -42,9 +42,27 @@ export function openAzureRun<S extends z.ZodType<AzureVmInput>>(workflowType: st
   );
 }
 
-/** The VM has no recovery points to work with: the input names a VM the vault does not protect. */
-export function notProtected(workflowType: string, vmName: string, hint = 'it has no recovery points'): ApplicationFailure {
-  return invalidInput(workflowType, [`VM ${vmName} is not protected by the vault: ${hint}`]);
+/** The 'find' step: the vault answers and knows the VM (protected or among its protectable VMs). */
+export async function findVm(run: WorkflowRun<AzureVmInput>) {
+  const { endpoint, vmName, vmResourceId, pollIntervalMs: pollMs } = run.input;
+  run.progress.enter('find');
+  await azure.azureCheckEndpoint({ endpoint });
+  const vm = await azureAsync.azureFindVm({ endpoint, vmName, vmResourceId, pollMs });
+  return { vm, item: { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName } };
+}
+
+/** The input names a VM the vault does not protect: refused as an invalid input. */
+export function notProtected(run: WorkflowRun<unknown>, vmName: string, hint = 'it has no recovery points'): ApplicationFailure {
+  return invalidInput(run.progress.current.workflowType, [`VM ${vmName} is not protected by the vault: ${hint}`]);
+}
+
+/** The 'find' and 'recoveryPoint' steps of a restore: a protected VM and its recovery point ("latest" or by name). */
+export async function findRecoveryPoint(run: WorkflowRun<AzureVmInput & { recoveryPoint: string }>) {
+  const { vm, item } = await findVm(run);
+  if (!vm.protected) throw notProtected(run, vm.vmName);
+  run.progress.enter('recoveryPoint');
+  const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: run.input.recoveryPoint });
+  return { vm, item, rp };
 }
 
 /**

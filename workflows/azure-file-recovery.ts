@@ -6,7 +6,7 @@
  */
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureCreate, azureUndo, notProtected, openAzureRun } from './azure-common';
+import { azureCreate, azureUndo, findRecoveryPoint, openAzureRun } from './azure-common';
 import { azureFileRecoveryInput } from './inputs/azure-inputs';
 import type { StepTiming } from './shared/progress';
 
@@ -41,21 +41,15 @@ export interface AzureFileRecoveryResult {
 export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRecoveryResult> {
   let done = false;
   let handle: FileRecoveryHandle | null = null;
-  setHandler(fileRecoveryDoneSignal, () => void (done = true));
-  setHandler(fileRecoveryQuery, () => handle);
   const run = openAzureRun('azureFileRecovery', AZURE_FILE_RECOVERY_STEPS, azureFileRecoveryInput, rawInput);
   const { input, progress, workflowId, runId } = run;
+  setHandler(fileRecoveryDoneSignal, () => void (done = true));
+  // Once the run fails or is cancelled, the connection is being revoked: no handle to it is shown.
+  setHandler(fileRecoveryQuery, () => (progress.current.state === 'running' ? handle : null));
   const { endpoint, pollIntervalMs: pollMs } = input;
   const ref = `${workflowId}-${runId}`.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 180);
-  try {
-    progress.enter('find');
-    await azure.azureCheckEndpoint({ endpoint });
-    const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
-    if (!vm.protected) throw notProtected('azureFileRecovery', vm.vmName);
-    const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
-
-    progress.enter('recoveryPoint');
-    const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: input.recoveryPoint });
+  return run.steps(async () => {
+    const { vm, item, rp } = await findRecoveryPoint(run);
 
     progress.enter('provision');
     const revoke = { ...item, recoveryPoint: rp.name, ref, pollMs };
@@ -78,8 +72,5 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
     handle = null;
     progress.finish('completed');
     return { provider: 'azure', workflowId, endpoint, vm: { name: vm.vmName, resourceId: vm.sourceResourceId }, recoveryPoint: rp, session, revoked: revoked.revoked, timings: run.times().timings };
-  } catch (err) {
-    handle = null;
-    return run.fail(err);
-  }
+  });
 }

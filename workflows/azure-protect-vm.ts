@@ -23,7 +23,7 @@ export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectRes
   const run = openAzureRun('azureProtectVm', AZURE_PROTECT_STEPS, azureProtectVmInput, rawInput);
   const { input, progress } = run;
   const { endpoint, pollIntervalMs: pollMs } = input;
-  try {
+  return run.steps(async () => {
     progress.enter('policy');
     await azure.azureCheckEndpoint({ endpoint });
     const policy = await azure.azureResolvePolicy({ endpoint, policyName: input.policyName });
@@ -43,7 +43,5 @@ export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectRes
     const done = await azureCreate.azureEnableProtection({ ...item, sourceResourceId: vm.sourceResourceId, policyId: policy.policyId, pollMs });
     progress.finish('completed');
     return { ...base, policy: { name: policy.policyName, id: policy.policyId }, protectionState: done.protectionState, alreadyProtected: false };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }

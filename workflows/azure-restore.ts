@@ -4,7 +4,7 @@
  * the Azure restore job and waits for it to end.
  */
 import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureCreate, notProtected, openAzureRun, triggerAndFollowJob, warningsOf } from './azure-common';
+import { azureCreate, findRecoveryPoint, openAzureRun, triggerAndFollowJob, warningsOf } from './azure-common';
 import { azureRestoreInput } from './inputs/azure-inputs';
 import type { StepTiming } from './shared/progress';
 
@@ -26,15 +26,8 @@ export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResul
   const run = openAzureRun('azureRestore', AZURE_RESTORE_STEPS, azureRestoreInput, rawInput);
   const { input, progress } = run;
   const { endpoint, pollIntervalMs: pollMs } = input;
-  try {
-    progress.enter('find');
-    await azure.azureCheckEndpoint({ endpoint });
-    const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
-    if (!vm.protected) throw notProtected('azureRestore', vm.vmName);
-    const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
-
-    progress.enter('recoveryPoint');
-    const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: input.recoveryPoint });
+  return run.steps(async () => {
+    const { vm, item, rp } = await findRecoveryPoint(run);
 
     progress.enter('trigger');
     const targetVirtualMachineId =
@@ -68,7 +61,5 @@ export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResul
       job: { ...job, warnings: warningsOf(job), adopted: triggered.adopted, trackedVia: triggered.via },
       timings: run.times().timings,
     };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }

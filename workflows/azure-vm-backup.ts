@@ -6,7 +6,7 @@
  * point came of it.
  */
 import type { AzureJobSummary, AzureRecoveryPointInfo } from '../activities/azure/activities';
-import { azure, azureAsync, azureCreate, azureUndo, notProtected, openAzureRun, triggerAndFollowJob, warningsOf } from './azure-common';
+import { azure, azureCreate, azureUndo, findVm, notProtected, openAzureRun, triggerAndFollowJob, warningsOf } from './azure-common';
 import { azureVmBackupInput } from './inputs/azure-inputs';
 import type { StepTiming } from './shared/progress';
 
@@ -31,18 +31,15 @@ export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupRes
   const run = openAzureRun('azureVmBackup', AZURE_BACKUP_STEPS, azureVmBackupInput, rawInput);
   const { input, progress, workflowId, runId } = run;
   const { endpoint, pollIntervalMs: pollMs } = input;
-  try {
-    progress.enter('find');
-    await azure.azureCheckEndpoint({ endpoint });
-    const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
-    const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
+  return run.steps(async () => {
+    const { vm, item } = await findVm(run);
 
     progress.enter('protect');
     let protection: AzureVmBackupResult['protection'];
     let forgetProtection = () => {};
     if (!vm.protected) {
       if (!input.protectIfNeeded) {
-        throw notProtected('azureVmBackup', vm.vmName, `set "protectIfNeeded": true to enable protection with policy ${input.policyName}`);
+        throw notProtected(run, vm.vmName, `set "protectIfNeeded": true to enable protection with policy ${input.policyName}`);
       }
       const policy = await azure.azureResolvePolicy({ endpoint, policyName: input.policyName });
       forgetProtection = run.undo(`stop protection of VM ${vm.vmName} (enabled by this run)`, () => azureUndo.azureDisableProtection({ ...item, pollMs }));
@@ -75,7 +72,5 @@ export async function azureVmBackup(rawInput: unknown): Promise<AzureVmBackupRes
       recoveryPoint,
       ...run.times(),
     };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }

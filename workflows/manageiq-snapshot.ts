@@ -49,8 +49,16 @@ export interface ManageiqSnapshotResult {
   completedAt: string;
 }
 
-function requireOk(what: string, task: TaskOutcome): void {
-  if (task.status === 'Ok' || task.status === 'Warn') return;
+/** Waits for the appliance's task (when the call started one); a task that did not end Ok or Warn fails the run. */
+async function waitForTask(
+  run: WorkflowRun<{ endpoint: string; taskTimeoutSeconds: number; pollIntervalMs: number }>,
+  taskId: string | undefined,
+  what: string,
+): Promise<TaskOutcome | undefined> {
+  if (!taskId) return undefined;
+  const { endpoint, taskTimeoutSeconds, pollIntervalMs } = run.input;
+  const task = await miqLong(taskTimeoutSeconds, pollIntervalMs).manageiqWaitTask({ endpoint, taskId, deadline: Date.now() + taskTimeoutSeconds * 1000, pollMs: pollIntervalMs });
+  if (task.status === 'Ok' || task.status === 'Warn') return task;
   throw ApplicationFailure.create({
     type: 'ManageiqTaskFailed',
     nonRetryable: true,
@@ -94,7 +102,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
   const runTag = patched('manageiq-name-run-tail') ? runIdTail(runId) : runId.slice(0, 8);
   const name = `${input.namePrefix}${stamp(startedAt)}-${runTag}`;
 
-  try {
+  return run.steps(async () => {
     const resource = await preflight(run);
 
     progress.enter('create');
@@ -112,16 +120,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
     taskId = created.taskId;
 
     progress.enter('task');
-    let task: TaskOutcome | undefined;
-    if (created.taskId) {
-      task = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqWaitTask({
-        endpoint: input.endpoint,
-        taskId: created.taskId,
-        deadline: Date.now() + input.taskTimeoutSeconds * 1000,
-        pollMs: input.pollIntervalMs,
-      });
-      requireOk(`creating snapshot ${name}`, task);
-    }
+    const task = await waitForTask(run, created.taskId, `creating snapshot ${name}`);
 
     progress.enter('confirm');
     const { duplicatesRemoved, ...snapshot } = created.adopted
@@ -158,9 +157,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
       },
       ...run.times(),
     };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }
 
 export interface ManageiqRevertResult {
@@ -184,28 +181,17 @@ export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertR
     });
   }
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
-  try {
+  return run.steps(async () => {
     const resource = await preflight(run);
     progress.enter('find');
     const snapshot = await miq.manageiqFindSnapshot({ ...ref, name: input.snapshotName, snapshotId: input.snapshotId });
     progress.enter('revert');
     const started = await miq.manageiqRevertSnapshot({ ...ref, snapshotId: snapshot.id });
     progress.enter('task');
-    let task: TaskOutcome | undefined;
-    if (started.taskId) {
-      task = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqWaitTask({
-        endpoint: input.endpoint,
-        taskId: started.taskId,
-        deadline: Date.now() + input.taskTimeoutSeconds * 1000,
-        pollMs: input.pollIntervalMs,
-      });
-      requireOk(`reverting ${resource.name} to snapshot ${snapshot.name}`, task);
-    }
+    const task = await waitForTask(run, started.taskId, `reverting ${resource.name} to snapshot ${snapshot.name}`);
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: 'vms', id: resource.id, name: resource.name }, snapshot, task, message: started.message };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }
 
 export interface ManageiqDeleteSnapshotsResult {
@@ -222,7 +208,7 @@ export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<Manage
   const run = openManageiqRun('manageiqDeleteSnapshots', MANAGEIQ_DELETE_STEPS, manageiqDeleteSnapshotsInput, rawInput);
   const { input, progress } = run;
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
-  try {
+  return run.steps(async () => {
     const resource = await preflight(run);
     progress.enter('delete');
     const results = await miqLong(1800, input.pollIntervalMs).manageiqBulkDelete({ ...ref, snapshotIds: input.snapshotIds, waitForTasks: input.waitForTasks, pollMs: input.pollIntervalMs });
@@ -231,7 +217,5 @@ export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<Manage
     progress.update({ message: `${succeeded} of ${results.length} deleted` });
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: input.collection, id: resource.id, name: resource.name }, results, succeeded, failed: results.length - succeeded };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }

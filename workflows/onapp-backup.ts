@@ -51,7 +51,7 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
   const { input, progress, workflowId, runId } = run;
   const { endpoint, virtualServerId } = input;
 
-  try {
+  return run.steps(async () => {
     progress.enter('preflight');
     await onapp.onappCheckEndpoint({ endpoint });
     const pre = await onapp.onappPreflight({ endpoint, virtualServerId, backupType: input.backupType, diskId: input.diskId });
@@ -92,9 +92,7 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
       adopted: taken.adopted,
       ...run.times(),
     };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }
 
 export interface OnappListBackupsResult {

@@ -72,7 +72,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
   const proxy = copyActivities(copyQueue);
   const { endpoint, vmId, proxyVmId } = input;
 
-  try {
+  return run.steps(async () => {
     progress.enter('preflight');
     await ovirt.ovirtCheckEndpoint({ endpoint });
     const pre = await ovirt.ovirtPreflight({ endpoint, vmId, proxyVmId, diskIds: input.diskIds });
@@ -151,9 +151,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     };
     const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2) });
     return { ...manifest, repository: { dir: backupDir, manifestPath: written.path } };
-  } catch (err) {
-    return run.fail(err);
-  }
+  });
 }
 
 function safeName(name: string): string {

@@ -1,7 +1,8 @@
 /**
  * One way into a workflow and one way out. `openRun` starts the progress query, checks the input
  * (a bad one fails at once, before any call), names what the run is about and tags it for search;
- * `run.fail(err)` is the end of every failure path (failRun: undo, record, rethrow).
+ * `run.steps(body)` runs the rest, and `run.fail(err)` is the end of every failure path (failRun:
+ * undo, record, rethrow).
  */
 import { workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
@@ -46,6 +47,15 @@ export class WorkflowRun<I> {
   /** The timing fields of a result; call last, after progress.finish. */
   times(): { timings: StepTiming[]; startedAt: string; completedAt: string } {
     return { timings: this.progress.snapshot().timings, startedAt: this.startedAt, completedAt: new Date().toISOString() };
+  }
+
+  /** Runs the workflow's steps; a failure or a cancellation ends through `fail`. */
+  async steps<R>(body: () => Promise<R>, ending?: () => RunEnding): Promise<R> {
+    try {
+      return await body();
+    } catch (err) {
+      return this.fail(err, ending);
+    }
   }
 
   /** The end of every failure path: see failRun. */
