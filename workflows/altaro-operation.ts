@@ -123,6 +123,7 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
     // The baseline must be read before the operation can write its report: read after the
     // instruction (runs started before this patch), a short operation or a slow reply made this
     // run's own report the baseline, and the report step then waited for one that never came.
+    // deprecatePatch once no Altaro run started before this change can be open.
     let baseline: ReportBaseline | undefined;
     if (patched('altaro-report-baseline-before-instruction')) baseline = await altaro.altaroReportBaseline({ endpoint, kind, vmRef });
     // Registered before the instruction: whatever happens from here on, an operation this run

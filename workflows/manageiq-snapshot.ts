@@ -98,7 +98,8 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
   // Unique per run, so a retried create finds (adopts) what an earlier attempt made, and the undo
   // finds it too. Runs started before the patch used the run id's first 8 characters, which runs
-  // started in the same second share (one run adopted another VM's create task).
+  // started in the same second share (one run adopted another VM's create task). deprecatePatch
+  // once no manageiqSnapshot run started before this change can be open.
   const runTag = patched('manageiq-name-run-tail') ? runIdTail(runId) : runId.slice(0, 8);
   const name = `${input.namePrefix}${stamp(startedAt)}-${runTag}`;
 
