@@ -3,17 +3,15 @@
  * API no longer lists it, then decide the outcome from the VM's report. Cancelling the run aborts
  * the operation (abort-operation, non-cancellable) and waits until it is gone.
  */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline } from '../activities/altaro/activities';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { AltaroActivities, OperationSample, PollSliceResult, ReportBaseline, ReportResult } from '../activities/altaro/activities';
+import { ErrorTypes } from '../lib/errors';
 import { altaroBackupInput, altaroOperationInput, type AltaroOperationParsed } from '../contracts/altaro/input';
-import type { AltaroOperationResult, AltaroOperationView, AltaroProgress } from '../contracts/altaro/results';
+import { quickCall, undoStep, waitUpTo } from './shared/activity-options';
+import { openRun, type WorkflowRun } from './shared/workflow-run';
+import type { AltaroOperationResult, AltaroOperationView } from '../contracts/altaro/results';
 import { ALTARO_STEPS } from '../contracts/altaro/steps';
-import { describeFailure } from './shared/failures';
-import { ProgressTracker } from './shared/progress';
-import { undoRetry, vendorRetry } from './shared/retry-policies';
-import { Saga, summarizeUndo } from './shared/saga';
-import { parseWorkflowInput } from './shared/validate-input';
-import { tagRun } from './shared/tag-run';
 
 /** Timeline entries kept in the result (the oldest and newest always; the middle thinned). */
 const MAX_TIMELINE = 240;
@@ -27,25 +25,30 @@ const MAX_TIME_SLICES = 20;
 const PROGRESS_STEP_PERCENT = 10;
 const HOUR_MS = 3_600_000;
 
-const altaro = proxyActivities<AltaroActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
-/** The report wait runs up to reportTimeoutSeconds: its attempt must be allowed that long, and no longer. */
-const reportReader = (reportTimeoutSeconds: number) =>
-  proxyActivities<AltaroActivities>({ startToCloseTimeout: reportTimeoutSeconds * 1000 + 60_000, heartbeatTimeout: '10 seconds', retry: vendorRetry });
-const altaroUndo = proxyActivities<AltaroActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: undoRetry });
+const altaro = proxyActivities<AltaroActivities>(quickCall);
+/** The report wait runs up to reportTimeoutSeconds: its attempt must be allowed that long, and not much longer. */
+const reportReader = (reportTimeoutSeconds: number) => proxyActivities<AltaroActivities>(waitUpTo(reportTimeoutSeconds * 1000, { heartbeatTimeout: '10 seconds' }));
+const altaroUndo = proxyActivities<AltaroActivities>(undoStep);
+
+type AltaroInput = Omit<AltaroOperationParsed, 'options'> & { options?: AltaroOperationParsed['options'] };
+
+/** The opening of both Altaro workflows: the run is about one VM. */
+function openAltaroRun<S extends z.ZodType<{ endpoint: string; vmRef: string }>>(workflowType: string, input: S, rawInput: unknown): WorkflowRun<z.output<S>> {
+  return openRun(
+    { workflowType, steps: ALTARO_STEPS, input, about: (i) => `VM ${i.vmRef} on ${i.endpoint}`, tag: (i) => ({ provider: 'altaro', vmId: i.vmRef }) },
+    rawInput,
+  );
+}
 
 export async function altaroOperation(rawInput: unknown): Promise<AltaroOperationResult> {
-  const progress = new ProgressTracker('altaroOperation', ALTARO_STEPS);
-  const input = parseWorkflowInput('altaroOperation', altaroOperationInput, rawInput);
-  progress.about(`VM ${input.vmRef} on ${input.endpoint}`);
-  return runAltaroOperation('altaroOperation', progress, input);
+  const run = openAltaroRun('altaroOperation', altaroOperationInput, rawInput);
+  return runAltaroOperation(run, run.input);
 }
 
 /** The take-backup shorthand the UI and schedules use. */
 export async function altaroBackup(rawInput: unknown): Promise<AltaroOperationResult> {
-  const progress = new ProgressTracker('altaroBackup', ALTARO_STEPS);
-  const input = parseWorkflowInput('altaroBackup', altaroBackupInput, rawInput);
-  progress.about(`VM ${input.vmRef} on ${input.endpoint}`);
-  return runAltaroOperation('altaroBackup', progress, { ...input, kind: 'take-backup' });
+  const run = openAltaroRun('altaroBackup', altaroBackupInput, rawInput);
+  return runAltaroOperation(run, { ...run.input, kind: 'take-backup' });
 }
 
 function thin(timeline: OperationSample[]): OperationSample[] {
@@ -55,48 +58,48 @@ function thin(timeline: OperationSample[]): OperationSample[] {
   return [first, ...rest, timeline[timeline.length - 1]!];
 }
 
-async function runAltaroOperation(
-  workflowType: string,
-  progress: ProgressTracker,
-  input: Omit<AltaroOperationParsed, 'options'> & { options?: AltaroOperationParsed['options'] },
-): Promise<AltaroOperationResult> {
-  const { workflowId, runId } = workflowInfo();
-  const startedAt = new Date().toISOString();
+async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput): Promise<AltaroOperationResult> {
+  const { progress, workflowId, runId } = run;
+  const workflowType = progress.current.workflowType;
   const { endpoint, vmRef, kind } = input;
   const view: AltaroOperationView = { polls: 0 };
-  (progress.current as AltaroProgress).operation = view;
-  tagRun('altaro', vmRef);
-  const saga = new Saga();
+  progress.attach({ operation: view });
   let timeline: OperationSample[] = [];
   let operationGuid: string | undefined;
   let abortAnswer: { apiSaid: string; accepted: boolean } | undefined;
+  let abortNote: string | undefined;
   // The workflow hears from the polling activity at least every maxSliceMs (an hour, or longer for
   // long timeouts), and at every status change and progress step in between: the progress query
   // lags the operation by at most that, and the history does not grow with the operation's length.
   const maxSliceMs = Math.max(HOUR_MS, 10 * input.maxPollIntervalMs, Math.ceil((input.operationTimeoutHours * HOUR_MS) / MAX_TIME_SLICES));
-  const poll = proxyActivities<AltaroActivities>({
-    startToCloseTimeout: maxSliceMs + 120_000,
-    // Short, so that a cancellation reaches the polling activity within seconds (heartbeats are
-    // throttled to 80% of this).
-    heartbeatTimeout: '5 seconds',
-    retry: vendorRetry,
-    // The activity ends its session when cancelled: wait for that before aborting.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  }).altaroPollOperation;
+  const poll = proxyActivities<AltaroActivities>(
+    // A short heartbeat timeout, so that a cancellation reaches the polling activity within seconds
+    // (heartbeats are throttled to 80% of it); the activity ends its session when cancelled: the
+    // abort waits for that.
+    waitUpTo(maxSliceMs, { heartbeatTimeout: '5 seconds', waitForCancel: true }),
+  ).altaroPollOperation;
 
-  try {
+  // The abort's answer stands in the failure and in progress: the vendor's own account of the undo.
+  const ending = () => ({
+    undoNote: abortAnswer ? `abort-operation for ${operationGuid}: ${abortAnswer.apiSaid}` : abortNote,
+    details: { operationGuid },
+  });
+  return run.steps(async () => {
     progress.enter('instruct');
     await altaro.altaroCheckEndpoint({ endpoint });
     // The baseline must be read before the operation can write its report: read after the
     // instruction (runs started before this patch), a short operation or a slow reply made this
     // run's own report the baseline, and the report step then waited for one that never came.
-    // deprecatePatch once no altaroOperation or altaroBackup run started before this patch can be open.
+    // deprecatePatch once no Altaro run started before this change can be open.
     let baseline: ReportBaseline | undefined;
     if (patched('altaro-report-baseline-before-instruction')) baseline = await altaro.altaroReportBaseline({ endpoint, kind, vmRef });
     // Registered before the instruction: whatever happens from here on, an operation this run
     // started is aborted (the guid is known once the instruction answered).
-    const forgetAbort = saga.add(`abort ${kind} operation on VM ${vmRef}`, async () => {
-      if (!operationGuid) return;
+    const forgetAbort = run.undo(`abort ${kind} operation on VM ${vmRef}`, async () => {
+      if (!operationGuid) {
+        abortNote = 'no operation had been started';
+        return;
+      }
       abortAnswer = await altaroUndo.altaroAbortOperation({
         endpoint,
         operationGuid,
@@ -139,14 +142,13 @@ async function runAltaroOperation(
         view.percentage = slice.last.percent;
         view.subOperation = slice.last.subOperation;
         progress.update({ message: `${slice.last.status} ${slice.last.percent}%${slice.last.subOperation ? ` (${slice.last.subOperation})` : ''}` });
-        // Percent of the whole run: the operation's own percentage within the track step.
-        progress.current.percent = Math.min(99, Math.floor((100 * (2 + slice.last.percent / 100)) / ALTARO_STEPS.length));
+        progress.stepPercent(slice.last.percent);
       }
       if (slice.gone) break;
       if (Date.now() > deadline) {
         throw ApplicationFailure.nonRetryable(
           `operation ${operationGuid} still running after ${input.operationTimeoutHours} h (${view.status ?? '?'} ${view.percentage ?? 0}%)`,
-          'VendorOperationStuck',
+          ErrorTypes.stuck,
         );
       }
     }
@@ -181,30 +183,7 @@ async function runAltaroOperation(
       reportType: report.type,
       timeline,
       polls: view.polls,
-      timings: progress.current.timings,
-      startedAt,
-      completedAt: new Date().toISOString(),
+      ...run.times(),
     };
-  } catch (err) {
-    const failedStep = progress.current.step;
-    progress.current.state = 'compensating';
-    const outcomes = await saga.compensate();
-    const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
-    const aborted = abortAnswer ? `abort-operation for ${operationGuid}: ${abortAnswer.apiSaid}` : operationGuid ? undefined : 'no operation had been started';
-    if (isCancellation(err)) {
-      progress.update({ message: `cancelled during "${failedStep}"; ${aborted ?? summarizeUndo(outcomes)}` });
-      progress.finish('cancelled', undone);
-      log.info('altaro run cancelled', { operationGuid, apiSaid: abortAnswer?.apiSaid });
-      throw err;
-    }
-    progress.update({ message: describeFailure(err) });
-    progress.finish('failed', undone);
-    throw ApplicationFailure.create({
-      type: 'BackupStepFailed',
-      nonRetryable: true,
-      message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}${abortAnswer ? ` (API: ${abortAnswer.apiSaid})` : ''}`,
-      details: [{ step: failedStep, reason: describeFailure(err), operationGuid, compensation: outcomes }],
-      cause: err instanceof Error ? err : undefined,
-    });
-  }
+  }, ending);
 }

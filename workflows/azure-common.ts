@@ -1,42 +1,114 @@
-/** Pieces the Azure Backup workflows share: activity proxies, following a job, failures. */
-import { ActivityCancellationType, ApplicationFailure, CancelledFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
+/** Pieces the Azure Backup workflows share: opening a run, activity proxies, a job from trigger to end, failures. */
+import { ApplicationFailure, CancelledFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { AzureActivities, AzureJobSummary, TriggerKnowledge } from '../activities/azure/activities';
-import { forwardCreate } from './shared/activity-options';
+import { ErrorTypes } from '../lib/errors';
+import { forwardCreate, quickCall, undoStep, waitUpTo } from './shared/activity-options';
 import type { ProgressTracker } from './shared/progress';
-import { undoRetry, vendorRetry } from './shared/retry-policies';
-import { tagRun } from './shared/tag-run';
+import { invalidInput } from './shared/validate-input';
+import { openRun, type WorkflowRun } from './shared/workflow-run';
 
 /** Quick calls. */
-export const azure = proxyActivities<AzureActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+export const azure = proxyActivities<AzureActivities>(quickCall);
 /** Finds that follow an async operation inside the activity (a container refresh), heartbeating while they wait. */
-export const azureAsync = proxyActivities<AzureActivities>({
-  startToCloseTimeout: '45 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: vendorRetry,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+export const azureAsync = proxyActivities<AzureActivities>(waitUpTo(43 * 60_000, { waitForCancel: true }));
 /**
  * Creates (protection, a backup or restore trigger, a file-recovery connection), followed inside
  * the activity: compensation starts only once the activity has stopped, so a create cut off by a
  * cancel cannot start a job or store credentials after the undo ran.
  */
-export const azureCreate = proxyActivities<AzureActivities>(forwardCreate({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute' }));
+export const azureCreate = proxyActivities<AzureActivities>(forwardCreate(waitUpTo(43 * 60_000)));
 /** Undo steps: retried until they succeed or clearly cannot. */
-export const azureUndo = proxyActivities<AzureActivities>({ startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+export const azureUndo = proxyActivities<AzureActivities>(undoStep);
+
+interface AzureVmInput {
+  endpoint: string;
+  vmName?: string;
+  vmResourceId?: string;
+  pollIntervalMs: number;
+}
+
+/** The opening of every Azure workflow: the run is about one VM, by name or resource id. */
+export function openAzureRun<S extends z.ZodType<AzureVmInput>>(workflowType: string, steps: readonly string[], input: S, rawInput: unknown): WorkflowRun<z.output<S>> {
+  return openRun(
+    {
+      workflowType,
+      steps,
+      input,
+      about: (i) => `VM ${i.vmName ?? i.vmResourceId} on ${i.endpoint}`,
+      tag: (i) => ({ provider: 'azure', vmId: i.vmResourceId ?? i.vmName ?? '' }),
+    },
+    rawInput,
+  );
+}
+
+/** The 'find' step: the vault answers and knows the VM (protected or among its protectable VMs). */
+export async function findVm(run: WorkflowRun<AzureVmInput>) {
+  const { endpoint, vmName, vmResourceId, pollIntervalMs: pollMs } = run.input;
+  run.progress.enter('find');
+  await azure.azureCheckEndpoint({ endpoint });
+  const vm = await azureAsync.azureFindVm({ endpoint, vmName, vmResourceId, pollMs });
+  return { vm, item: { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName } };
+}
+
+/** The input names a VM the vault does not protect: refused as an invalid input. */
+export function notProtected(run: WorkflowRun<unknown>, vmName: string, hint = 'it has no recovery points'): ApplicationFailure {
+  return invalidInput(run.progress.current.workflowType, [`VM ${vmName} is not protected by the vault: ${hint}`]);
+}
+
+/** The 'find' and 'recoveryPoint' steps of a restore: a protected VM and its recovery point ("latest" or by name). */
+export async function findRecoveryPoint(run: WorkflowRun<AzureVmInput & { recoveryPoint: string }>) {
+  const { vm, item } = await findVm(run);
+  if (!vm.protected) throw notProtected(run, vm.vmName);
+  run.progress.enter('recoveryPoint');
+  const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: run.input.recoveryPoint });
+  return { vm, item, rp };
+}
+
+/**
+ * Triggers a job (a backup or a restore) and follows it to its end; a job that did not succeed
+ * fails the run. The undo that cancels the job is registered before the trigger: a trigger cut off
+ * mid-way still has its job (and only its job) found and cancelled.
+ */
+export async function triggerAndFollowJob<T extends { jobId: string }>(
+  run: WorkflowRun<AzureVmInput & { jobTimeoutMinutes: number }>,
+  job: { operation: 'Backup' | 'Restore'; vmName: string },
+  trigger: (since: string) => Promise<T>,
+): Promise<{ triggered: T; job: AzureJobSummary }> {
+  const { endpoint, pollIntervalMs: pollMs, jobTimeoutMinutes } = run.input;
+  // `since`: when the run's trigger began. A retry after a lost reply adopts the job its first attempt
+  // started (even if it already ended); a job someone else started earlier is never the run's.
+  const since = new Date().toISOString();
+  let jobId: string | undefined;
+  let cutOff: TriggerKnowledge | undefined;
+  const forgetJob = run.undo(`cancel the ${job.operation.toLowerCase()} job of VM ${job.vmName}`, () =>
+    azureUndo.azureCancelJob({ endpoint, jobId, vmName: job.vmName, operation: job.operation, since, trigger: cutOff, pollMs }),
+  );
+  let triggered: T;
+  try {
+    triggered = await trigger(since);
+  } catch (err) {
+    cutOff = triggerKnowledge(err);
+    throw err;
+  }
+  jobId = triggered.jobId;
+
+  run.progress.enter('job');
+  const ended = await followJob(endpoint, triggered.jobId, run.progress, { pollIntervalMs: pollMs, timeoutMinutes: jobTimeoutMinutes });
+  forgetJob();
+  if (ended.status !== 'Completed' && ended.status !== 'CompletedWithWarnings') throw jobFailure(ended);
+  return { triggered, job: ended };
+}
 
 /**
  * What a trigger cut off by the run's cancellation knew about its job (the details of its
  * cancellation): the undo then cancels that job and no other.
  */
-export function triggerKnowledge(err: unknown): TriggerKnowledge | undefined {
+function triggerKnowledge(err: unknown): TriggerKnowledge | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     if (e instanceof CancelledFailure) return e.details[0] as TriggerKnowledge | undefined;
   }
   return undefined;
-}
-
-export function tagAzureRun(vm: { vmName?: string; vmResourceId?: string }): void {
-  tagRun('azure', vm.vmResourceId ?? vm.vmName ?? '');
 }
 
 export function describeJob(job: AzureJobSummary): string {
@@ -67,15 +139,12 @@ export async function followJob(endpoint: string, jobId: string, progress: Progr
   const deadline = Date.now() + options.timeoutMinutes * 60_000;
   const pollMs = options.pollIntervalMs;
   const longestSliceMs = Math.max(MIN_SLICE_MS, (options.timeoutMinutes * 60_000) / TIME_SLICES, MIN_POLLS_PER_SLICE * pollMs);
-  const follow = proxyActivities<AzureActivities>({
-    startToCloseTimeout: longestSliceMs + 2 * 60_000,
-    // Short, so that a cancel reaches the polling activity within seconds (the activity heartbeats
-    // every second, also while a GET is slow; the SDK sends them at most every 4 s).
-    heartbeatTimeout: '5 seconds',
-    retry: vendorRetry,
-    // The saga cancels the job only after the poller has stopped.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  }).azureFollowJob;
+  const follow = proxyActivities<AzureActivities>(
+    // A short heartbeat timeout, so that a cancel reaches the polling activity within seconds (the
+    // activity heartbeats every second, also while a GET is slow; the SDK sends them at most every
+    // 4 s); the saga cancels the job only after the poller has stopped.
+    waitUpTo(longestSliceMs, { heartbeatTimeout: '5 seconds', waitForCancel: true }),
+  ).azureFollowJob;
   let last: AzureJobSummary | undefined;
   for (;;) {
     // No slice outlasts the deadline by more than a few polls.
@@ -101,7 +170,7 @@ async function followJobWithTimers(endpoint: string, jobId: string, progress: Pr
 }
 
 function jobStuck(job: AzureJobSummary, timeoutMinutes: number): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'VendorOperationStuck', nonRetryable: true, message: `${job.operation} job ${job.jobId} is still ${job.status} after ${timeoutMinutes} minutes` });
+  return ApplicationFailure.create({ type: ErrorTypes.stuck, nonRetryable: true, message: `${job.operation} job ${job.jobId} is still ${job.status} after ${timeoutMinutes} minutes` });
 }
 
 /** A job that ended without success, in the service's own words. */
@@ -118,5 +187,3 @@ export function jobFailure(job: AzureJobSummary): ApplicationFailure {
 export function warningsOf(job: AzureJobSummary): string[] {
   return job.status === 'CompletedWithWarnings' ? job.errors.map((e) => [e.title, e.message].filter(Boolean).join(': ')) : [];
 }
-
-export { failRun } from './shared/fail-run';

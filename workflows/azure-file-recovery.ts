@@ -4,14 +4,12 @@
  * their location enters history; wait for the "done" signal or the time limit; always revoke the
  * connection (also on cancellation and failure), which also deletes the stored credentials.
  */
-import { ApplicationFailure, condition, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
-import { azure, azureAsync, azureCreate, azureUndo, failRun, tagAzureRun } from './azure-common';
+import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
+import { azureCreate, azureUndo, findRecoveryPoint, openAzureRun } from './azure-common';
 import { azureFileRecoveryInput } from '../contracts/azure/input';
 import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../contracts/azure/results';
 import { AZURE_FILE_RECOVERY_STEPS } from '../contracts/azure/steps';
-import { ProgressTracker } from './shared/progress';
-import { Saga } from './shared/saga';
-import { parseWorkflowInput } from './shared/validate-input';
 
 /** Ends the session early: the requester has what they needed. */
 export const fileRecoveryDoneSignal = defineSignal('done');
@@ -19,32 +17,22 @@ export const fileRecoveryDoneSignal = defineSignal('done');
 export const fileRecoveryQuery = defineQuery<FileRecoveryHandle | null>('fileRecovery');
 
 export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRecoveryResult> {
-  const progress = new ProgressTracker('azureFileRecovery', AZURE_FILE_RECOVERY_STEPS);
   let done = false;
   let handle: FileRecoveryHandle | null = null;
+  const run = openAzureRun('azureFileRecovery', AZURE_FILE_RECOVERY_STEPS, azureFileRecoveryInput, rawInput);
+  const { input, progress, workflowId, runId } = run;
   setHandler(fileRecoveryDoneSignal, () => void (done = true));
-  setHandler(fileRecoveryQuery, () => handle);
-  const input = parseWorkflowInput('azureFileRecovery', azureFileRecoveryInput, rawInput);
-  tagAzureRun(input);
-  progress.about(`VM ${input.vmName ?? input.vmResourceId} on ${input.endpoint}`);
-  const { workflowId, runId } = workflowInfo();
+  // Once the run fails or is cancelled, the connection is being revoked: no handle to it is shown.
+  setHandler(fileRecoveryQuery, () => (progress.current.state === 'running' ? handle : null));
   const { endpoint, pollIntervalMs: pollMs } = input;
   const ref = `${workflowId}-${runId}`.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 180);
-  const saga = new Saga();
-  try {
-    progress.enter('find');
-    await azure.azureCheckEndpoint({ endpoint });
-    const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
-    if (!vm.protected) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `VM ${vm.vmName} is not protected by the vault: it has no recovery points` });
-    const item = { endpoint, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
-
-    progress.enter('recoveryPoint');
-    const rp = await azure.azureFindRecoveryPoint({ ...item, recoveryPoint: input.recoveryPoint });
+  return run.steps(async () => {
+    const { vm, item, rp } = await findRecoveryPoint(run);
 
     progress.enter('provision');
     const revoke = { ...item, recoveryPoint: rp.name, ref, pollMs };
     // Registered before provisioning: a provision cut off mid-way is still revoked.
-    const forgetRevoke = saga.add(`revoke file recovery of VM ${vm.vmName} at recovery point ${rp.name}`, () => azureUndo.azureRevokeFileRecovery(revoke));
+    const forgetRevoke = run.undo(`revoke file recovery of VM ${vm.vmName} at recovery point ${rp.name}`, () => azureUndo.azureRevokeFileRecovery(revoke));
     const initiatorName = input.initiatorName ?? `iqn.2016-01.com.backup-orchestrator:${workflowId.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 150)}`;
     const stored = await azureCreate.azureProvisionFileRecovery({ ...item, recoveryPoint: rp.name, sourceResourceId: vm.sourceResourceId, initiatorName, ref, pollMs });
     const openedAt = new Date().toISOString();
@@ -61,9 +49,6 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
     const session = { ...handle, openedAt, endedAt: new Date().toISOString(), endedBy: signalled ? ('done signal' as const) : ('time limit' as const) };
     handle = null;
     progress.finish('completed');
-    return { provider: 'azure', workflowId, endpoint, vm: { name: vm.vmName, resourceId: vm.sourceResourceId }, recoveryPoint: rp, session, revoked: revoked.revoked, timings: progress.current.timings };
-  } catch (err) {
-    handle = null;
-    return failRun(progress, saga, err);
-  }
+    return { provider: 'azure', workflowId, endpoint, vm: { name: vm.vmName, resourceId: vm.sourceResourceId }, recoveryPoint: rp, session, revoked: revoked.revoked, timings: run.times().timings };
+  });
 }

@@ -2,29 +2,35 @@
  * ManageIQ snapshots: manageiqSnapshot (create → task → confirm → retention), manageiqRevert (VMs
  * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
  */
-import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { DeleteReport, ManageiqActivities } from '../activities/manageiq/activities';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { DeleteReport, ManageiqActivities, ManageiqRef, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
 import { runIdTail } from '../lib/temporal/run-tag';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from '../contracts/manageiq/input';
-import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult, TaskOutcome } from '../contracts/manageiq/results';
+import { forwardCreate, quickCall, undoStep, waitUpTo } from './shared/activity-options';
+import { openRun, type WorkflowRun } from './shared/workflow-run';
+import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult } from '../contracts/manageiq/results';
 import { MANAGEIQ_DELETE_STEPS, MANAGEIQ_REVERT_STEPS, MANAGEIQ_SNAPSHOT_STEPS } from '../contracts/manageiq/steps';
-import { failRun } from './shared/fail-run';
-import { ProgressTracker } from './shared/progress';
-import { Saga } from './shared/saga';
-import { parseWorkflowInput } from './shared/validate-input';
-import { forwardCreate } from './shared/activity-options';
-import { undoRetry, vendorRetry } from './shared/retry-policies';
-import { tagRun } from './shared/tag-run';
 
-const miq = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '2 minutes', retry: vendorRetry });
+const miq = proxyActivities<ManageiqActivities>(quickCall);
 // The create heartbeats while its call is on its way, so a dead worker is noticed within the timeout.
-const miqCreate = proxyActivities<ManageiqActivities>(forwardCreate({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds' }));
-const miqUndo = proxyActivities<ManageiqActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+const miqCreate = proxyActivities<ManageiqActivities>(forwardCreate({ ...quickCall, heartbeatTimeout: '20 seconds' }));
+const miqUndo = proxyActivities<ManageiqActivities>(undoStep);
 const miqLong = (timeoutSeconds: number, pollMs: number) =>
-  proxyActivities<ManageiqActivities>({ startToCloseTimeout: (timeoutSeconds + 120) * 1000, heartbeatTimeout: Math.max(30_000, pollMs * 3), retry: vendorRetry });
+  proxyActivities<ManageiqActivities>(waitUpTo(timeoutSeconds * 1000, { heartbeatTimeout: Math.max(30_000, pollMs * 3) }));
 
-function requireOk(what: string, task: TaskOutcome): void {
-  if (task.status === 'Ok' || task.status === 'Warn') return;
+type TaskOutcome = ManageiqTask & { polls: number };
+
+/** Waits for the appliance's task (when the call started one); a task that did not end Ok or Warn fails the run. */
+async function waitForTask(
+  run: WorkflowRun<{ endpoint: string; taskTimeoutSeconds: number; pollIntervalMs: number }>,
+  taskId: string | undefined,
+  what: string,
+): Promise<TaskOutcome | undefined> {
+  if (!taskId) return undefined;
+  const { endpoint, taskTimeoutSeconds, pollIntervalMs } = run.input;
+  const task = await miqLong(taskTimeoutSeconds, pollIntervalMs).manageiqWaitTask({ endpoint, taskId, deadline: Date.now() + taskTimeoutSeconds * 1000, pollMs: pollIntervalMs });
+  if (task.status === 'Ok' || task.status === 'Warn') return task;
   throw ApplicationFailure.create({
     type: 'ManageiqTaskFailed',
     nonRetryable: true,
@@ -37,31 +43,45 @@ function stamp(iso: string): string {
   return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
 }
 
+/** The opening of every ManageIQ workflow: the run is about one resource (a VM or a cloud instance). */
+function openManageiqRun<S extends z.ZodType<ManageiqRef>>(workflowType: string, steps: readonly string[], input: S, rawInput: unknown): WorkflowRun<z.output<S>> {
+  return openRun(
+    {
+      workflowType,
+      steps,
+      input,
+      about: (i) => `${i.collection === 'instances' ? 'instance' : 'VM'} ${i.resourceId} on ${i.endpoint}`,
+      tag: (i) => ({ provider: 'manageiq', vmId: i.resourceId }),
+    },
+    rawInput,
+  );
+}
+
+/** The preflight step of every ManageIQ workflow: the appliance answers and the resource exists. */
+async function preflight(run: WorkflowRun<ManageiqRef>): ReturnType<ManageiqActivities['manageiqPreflight']> {
+  run.progress.enter('preflight');
+  await miq.manageiqCheckEndpoint({ endpoint: run.input.endpoint });
+  return miq.manageiqPreflight({ endpoint: run.input.endpoint, collection: run.input.collection, resourceId: run.input.resourceId });
+}
+
 export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnapshotResult> {
-  const progress = new ProgressTracker('manageiqSnapshot', MANAGEIQ_SNAPSHOT_STEPS);
-  const input = parseWorkflowInput('manageiqSnapshot', manageiqSnapshotInput, rawInput);
-  progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
-  const { workflowId, runId } = workflowInfo();
-  const startedAt = new Date().toISOString();
-  tagRun('manageiq', input.resourceId);
+  const run = openManageiqRun('manageiqSnapshot', MANAGEIQ_SNAPSHOT_STEPS, manageiqSnapshotInput, rawInput);
+  const { input, progress, workflowId, runId, startedAt } = run;
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
   // Unique per run, so a retried create finds (adopts) what an earlier attempt made, and the undo
   // finds it too. Runs started before the patch used the run id's first 8 characters, which runs
-  // started in the same second share (one run adopted another VM's create task).
-  // deprecatePatch once no manageiqSnapshot run started before this patch can be open.
+  // started in the same second share (one run adopted another VM's create task). deprecatePatch
+  // once no manageiqSnapshot run started before this change can be open.
   const runTag = patched('manageiq-name-run-tail') ? runIdTail(runId) : runId.slice(0, 8);
   const name = `${input.namePrefix}${stamp(startedAt)}-${runTag}`;
-  const saga = new Saga();
 
-  try {
-    progress.enter('preflight');
-    await miq.manageiqCheckEndpoint({ endpoint: input.endpoint });
-    const resource = await miq.manageiqPreflight(ref);
+  return run.steps(async () => {
+    const resource = await preflight(run);
 
     progress.enter('create');
     let taskId: string | undefined;
     // Registered before the create: a create whose reply was lost is still found by its name and removed.
-    const forgetSnapshot = saga.add(`delete snapshot ${name} of ${resource.name}`, () =>
+    const forgetSnapshot = run.undo(`delete snapshot ${name} of ${resource.name}`, () =>
       miqUndo.manageiqRemoveRunSnapshot({ ...ref, name, taskId, pollMs: input.pollIntervalMs }),
     );
     // Guards the create's cancellation type: a cancelled run now waits until the create has stopped
@@ -73,16 +93,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
     taskId = created.taskId;
 
     progress.enter('task');
-    let task: TaskOutcome | undefined;
-    if (created.taskId) {
-      task = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqWaitTask({
-        endpoint: input.endpoint,
-        taskId: created.taskId,
-        deadline: Date.now() + input.taskTimeoutSeconds * 1000,
-        pollMs: input.pollIntervalMs,
-      });
-      requireOk(`creating snapshot ${name}`, task);
-    }
+    const task = await waitForTask(run, created.taskId, `creating snapshot ${name}`);
 
     progress.enter('confirm');
     const { duplicatesRemoved, ...snapshot } = created.adopted
@@ -117,20 +128,14 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
         deleted: retention.deleted,
         othersUntouched: retention.othersUntouched,
       },
-      timings: progress.current.timings,
-      startedAt,
-      completedAt: new Date().toISOString(),
+      ...run.times(),
     };
-  } catch (err) {
-    return failRun(progress, saga, err);
-  }
+  });
 }
 
 export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertResult> {
-  const progress = new ProgressTracker('manageiqRevert', MANAGEIQ_REVERT_STEPS);
-  const input = parseWorkflowInput('manageiqRevert', manageiqRevertInput, rawInput);
-  progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
-  tagRun('manageiq', input.resourceId);
+  const run = openManageiqRun('manageiqRevert', MANAGEIQ_REVERT_STEPS, manageiqRevertInput, rawInput);
+  const { input, progress } = run;
   if (input.collection !== 'vms') {
     progress.finish('failed');
     throw ApplicationFailure.create({
@@ -140,44 +145,25 @@ export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertR
     });
   }
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
-  const saga = new Saga();
-  try {
-    progress.enter('preflight');
-    await miq.manageiqCheckEndpoint({ endpoint: input.endpoint });
-    const resource = await miq.manageiqPreflight(ref);
+  return run.steps(async () => {
+    const resource = await preflight(run);
     progress.enter('find');
     const snapshot = await miq.manageiqFindSnapshot({ ...ref, name: input.snapshotName, snapshotId: input.snapshotId });
     progress.enter('revert');
     const started = await miq.manageiqRevertSnapshot({ ...ref, snapshotId: snapshot.id });
     progress.enter('task');
-    let task: TaskOutcome | undefined;
-    if (started.taskId) {
-      task = await miqLong(input.taskTimeoutSeconds, input.pollIntervalMs).manageiqWaitTask({
-        endpoint: input.endpoint,
-        taskId: started.taskId,
-        deadline: Date.now() + input.taskTimeoutSeconds * 1000,
-        pollMs: input.pollIntervalMs,
-      });
-      requireOk(`reverting ${resource.name} to snapshot ${snapshot.name}`, task);
-    }
+    const task = await waitForTask(run, started.taskId, `reverting ${resource.name} to snapshot ${snapshot.name}`);
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: 'vms', id: resource.id, name: resource.name }, snapshot, task, message: started.message };
-  } catch (err) {
-    return failRun(progress, saga, err);
-  }
+  });
 }
 
 export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<ManageiqDeleteSnapshotsResult> {
-  const progress = new ProgressTracker('manageiqDeleteSnapshots', MANAGEIQ_DELETE_STEPS);
-  const input = parseWorkflowInput('manageiqDeleteSnapshots', manageiqDeleteSnapshotsInput, rawInput);
-  progress.about(`${input.collection === 'instances' ? 'instance' : 'VM'} ${input.resourceId} on ${input.endpoint}`);
-  tagRun('manageiq', input.resourceId);
+  const run = openManageiqRun('manageiqDeleteSnapshots', MANAGEIQ_DELETE_STEPS, manageiqDeleteSnapshotsInput, rawInput);
+  const { input, progress } = run;
   const ref = { endpoint: input.endpoint, collection: input.collection, resourceId: input.resourceId };
-  const saga = new Saga();
-  try {
-    progress.enter('preflight');
-    await miq.manageiqCheckEndpoint({ endpoint: input.endpoint });
-    const resource = await miq.manageiqPreflight(ref);
+  return run.steps(async () => {
+    const resource = await preflight(run);
     progress.enter('delete');
     const results = await miqLong(1800, input.pollIntervalMs).manageiqBulkDelete({ ...ref, snapshotIds: input.snapshotIds, waitForTasks: input.waitForTasks, pollMs: input.pollIntervalMs });
     const ok = (r: DeleteReport) => r.success && (r.taskStatus === undefined || r.taskStatus === 'Ok' || r.taskStatus === 'Warn');
@@ -185,7 +171,5 @@ export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<Manage
     progress.update({ message: `${succeeded} of ${results.length} deleted` });
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: input.collection, id: resource.id, name: resource.name }, results, succeeded, failed: results.length - succeeded };
-  } catch (err) {
-    return failRun(progress, saga, err);
-  }
+  });
 }

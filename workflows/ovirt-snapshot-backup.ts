@@ -2,64 +2,56 @@
  * oVirt/RHV "Backing Up a Virtual Machine": snapshot → config → disks → attach → copy → detach →
  * delete, with every vendor change undone on failure or cancellation.
  */
-import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { OvirtActivities } from '../activities/ovirt/activities';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
+import type { CopyDiskResult } from '../activities/copy/copy-disk';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from '../contracts/ovirt/input';
+import { forwardCreate, quickCall, undoStep, waitUpTo } from './shared/activity-options';
+import { vendorRetry } from './shared/retry-policies';
+import { openRun } from './shared/workflow-run';
 import type { OvirtBackupManifest } from '../contracts/ovirt/results';
 import { OVIRT_BACKUP_STEPS } from '../contracts/ovirt/steps';
-import { ProgressTracker } from './shared/progress';
-import { failRun } from './shared/fail-run';
-import { Saga } from './shared/saga';
-import { forwardCreate } from './shared/activity-options';
-import { parseWorkflowInput } from './shared/validate-input';
-import { vendorRetry, undoRetry } from './shared/retry-policies';
-import { tagRun } from './shared/tag-run';
 
 // On cancellation a forward call (a create, an attach) is let finish before compensation starts
 // (forwardCreate), so a snapshot or an attach that lands after the undo ran cannot be left behind.
-const ovirt = proxyActivities<OvirtActivities>(forwardCreate({ startToCloseTimeout: '2 minutes' }));
-const ovirtUndo = proxyActivities<OvirtActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: undoRetry });
+const ovirt = proxyActivities<OvirtActivities>(forwardCreate(quickCall));
+const ovirtUndo = proxyActivities<OvirtActivities>(undoStep);
 // The forward snapshot delete is waited for the same way, so the undo's delete never races it.
-const ovirtRemove = proxyActivities<OvirtActivities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: vendorRetry,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+const ovirtRemove = proxyActivities<OvirtActivities>(waitUpTo(13 * 60_000, { waitForCancel: true }));
 
 function copyActivities(taskQueue: string) {
+  // On the proxy's copy worker: it may be busy a while before it takes the task, and a copy is worth more attempts.
   const common = { taskQueue, scheduleToStartTimeout: '10 minutes', retry: { ...vendorRetry, maximumAttempts: 10 } } as const;
   // The config and the manifest go to the copy worker's files queue, where they do not wait for a
   // copy slot; runs started before that queue existed keep theirs on the copy queue (replay).
-  // deprecatePatch once no ovirtSnapshotBackup run started before this patch can be open.
+  // deprecatePatch once no ovirtSnapshotBackup run started before that queue can be open.
   const filesQueue = patched('repository-files-queue') ? repositoryFilesTaskQueueFor(taskQueue) : taskQueue;
   return {
-    copy: proxyActivities<CopyActivities>({
-      ...common,
-      startToCloseTimeout: '12 hours',
-      heartbeatTimeout: '10 seconds',
-      // Detaching a disk that is still being read would fail the read in confusing ways.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    }).copyDisk,
-    writeFile: proxyActivities<CopyActivities>({ ...common, taskQueue: filesQueue, startToCloseTimeout: '2 minutes' }).writeBackupFile,
+    // Waits for the copy to stop when cancelled: detaching a disk that is still being read would fail the read in confusing ways.
+    copy: proxyActivities<CopyActivities>({ ...waitUpTo(12 * 60 * 60_000, { heartbeatTimeout: '10 seconds', waitForCancel: true }), ...common }).copyDisk,
+    writeFile: proxyActivities<CopyActivities>({ ...quickCall, ...common, taskQueue: filesQueue }).writeBackupFile,
   };
 }
 
 export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBackupManifest> {
-  const progress = new ProgressTracker('ovirtSnapshotBackup', OVIRT_BACKUP_STEPS);
-  const input = parseWorkflowInput('ovirtSnapshotBackup', ovirtSnapshotBackupInput, rawInput);
-  const { workflowId, runId } = workflowInfo();
-  const startedAt = new Date().toISOString();
-  tagRun('ovirt', input.vmId);
-  progress.about(`VM ${input.vmId} on ${input.endpoint}`);
+  const run = openRun(
+    {
+      workflowType: 'ovirtSnapshotBackup',
+      steps: OVIRT_BACKUP_STEPS,
+      input: ovirtSnapshotBackupInput,
+      about: (i) => `VM ${i.vmId} on ${i.endpoint}`,
+      tag: (i) => ({ provider: 'ovirt', vmId: i.vmId }),
+    },
+    rawInput,
+  );
+  const { input, progress, workflowId, runId, startedAt } = run;
   const copyQueue = input.copyTaskQueue ?? copyTaskQueueFor(input.proxyVmId);
   const proxy = copyActivities(copyQueue);
   const { endpoint, vmId, proxyVmId } = input;
-  const saga = new Saga({ onAttention: (leftovers) => progress.needsAttention(leftovers) });
 
-  try {
+  return run.steps(async () => {
     progress.enter('preflight');
     await ovirt.ovirtCheckEndpoint({ endpoint });
     const pre = await ovirt.ovirtPreflight({ endpoint, vmId, proxyVmId, diskIds: input.diskIds });
@@ -68,13 +60,11 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
 
     progress.enter('snapshot');
     // Registered before the create: a create whose reply was lost is still found (by its tag) and removed.
-    const forgetSnapshot = saga.add(`delete snapshot of VM ${pre.vm.name}`, () =>
+    const forgetSnapshot = run.undo(`delete snapshot of VM ${pre.vm.name}`, () =>
       ovirtUndo.ovirtDeleteSnapshot({ endpoint, vmId, runId, pollMs: input.pollIntervalMs }),
     );
     const { snapshotId } = await ovirt.ovirtCreateSnapshot({ endpoint, vmId, runId, description: input.description, diskIds: pre.eligibleDiskIds, keep: input.keepSnapshot });
-    await proxyActivities<OvirtActivities>(
-      forwardCreate({ startToCloseTimeout: (input.snapshotReadyTimeoutSeconds + 120) * 1000, heartbeatTimeout: '1 minute' }),
-    ).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    await proxyActivities<OvirtActivities>(forwardCreate(waitUpTo(input.snapshotReadyTimeoutSeconds * 1000))).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
 
     progress.enter('config');
     const ovf = await ovirt.ovirtGetSnapshotConfig({ endpoint, vmId, snapshotId });
@@ -88,7 +78,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     progress.enter('attach');
     const attached: Array<{ diskId: string; attachmentId: string; logicalName?: string; forget: () => void }> = [];
     for (const disk of snapshotDisks) {
-      const forget = saga.add(`detach disk ${disk.name ?? disk.id} from ${pre.proxyVm.name}`, () =>
+      const forget = run.undo(`detach disk ${disk.name ?? disk.id} from ${pre.proxyVm.name}`, () =>
         ovirtUndo.ovirtDetachDisk({ endpoint, proxyVmId, diskId: disk.id }),
       );
       const attachment = await ovirt.ovirtAttachSnapshotDisk({ endpoint, proxyVmId, diskId: disk.id, snapshotId });
@@ -136,15 +126,11 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
       disks: copies,
       skippedDisks: pre.skippedDisks,
       repository: { dir: backupDir },
-      timings: progress.current.timings,
-      startedAt,
-      completedAt: new Date().toISOString(),
+      ...run.times(),
     };
     const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2) });
     return { ...manifest, repository: { dir: backupDir, manifestPath: written.path } };
-  } catch (err) {
-    return failRun(progress, saga, err);
-  }
+  });
 }
 
 function safeName(name: string): string {

@@ -15,7 +15,8 @@ import type { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { workflowCatalog, workflowIdFor, type WorkflowEntry } from '../../contracts/catalog';
 import { scheduledBackupInput } from '../../contracts/schedule/input';
-import { INVALID_INPUT, formatIssues, parseWorkflowInput } from '../../workflows/shared/validate-input';
+import { ErrorTypes } from '../../lib/errors';
+import { formatIssues, parseWorkflowInput } from '../../workflows/shared/validate-input';
 import { assertNoUnhandled, count, countOf, installUnhandledGuard, mutate, nastyString, params, pathsOf, report, runsFor, type Mutation } from './kit';
 
 installUnhandledGuard();
@@ -41,7 +42,8 @@ const targets: Array<{ type: string; schema: z.ZodType; valid: Record<string, un
 test('every workflow that validates its input is fuzzed here', () => {
   const validated = new Set<string>();
   for (const file of readdirSync(join(root, 'workflows')).filter((f) => f.endsWith('.ts'))) {
-    for (const m of readFileSync(join(root, 'workflows', file), 'utf8').matchAll(/parseWorkflowInput\(\s*'([A-Za-z0-9]+)'/g)) validated.add(m[1]!);
+    // Every workflow opens through openRun (or a vendor's open…Run), which parses its input.
+    for (const m of readFileSync(join(root, 'workflows', file), 'utf8').matchAll(/workflowType: '([A-Za-z0-9]+)'|open[A-Za-z]*Run\(\s*'([A-Za-z0-9]+)'/g)) validated.add((m[1] ?? m[2])!);
   }
   assert.ok(validated.size >= targets.length - 1, `found only ${validated.size} workflows`);
   assert.deepEqual([...validated].filter((t) => !targets.some((x) => x.type === t)), [], 'workflows whose input schema is not fuzzed');
@@ -90,7 +92,7 @@ function check(type: string, schema: z.ZodType, input: unknown): z.core.$ZodIssu
     assert.deepEqual(parsed, result.data);
   } else {
     assert.ok(failure instanceof ApplicationFailure, `${type}: parseWorkflowInput threw ${String(failure)}`);
-    assert.equal(failure.type, INVALID_INPUT);
+    assert.equal(failure.type, ErrorTypes.invalidInput);
     assert.equal(failure.nonRetryable, true);
     assert.ok(failure.message.startsWith(`invalid input for ${type}: `), failure.message);
     for (const problem of formatIssues(result.error)) assert.ok(failure.message.includes(problem), `${type}: "${problem}" missing from: ${failure.message}`);

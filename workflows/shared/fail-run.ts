@@ -1,30 +1,47 @@
 /**
  * The end of every workflow's failure path: run the saga's undos, record the outcome in progress,
  * and rethrow: a cancellation as itself, anything else as a non-retryable failure that names the
- * step, the vendor's reason and what was undone (or left behind, when an operator gave up).
+ * step, the vendor's reason and what was undone (or left behind, when an operator gave up); a
+ * refused input as itself.
  */
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, log } from '@temporalio/workflow';
+import { ErrorTypes } from '../../lib/errors';
 import { describeFailure } from './failures';
 import type { ProgressTracker } from './progress';
 import { summarizeUndo, type Saga } from './saga';
 
-export async function failRun(progress: ProgressTracker, saga: Saga, err: unknown): Promise<never> {
+/** What a workflow adds to the end of its failure path, known once the undos ran. */
+export interface RunEnding {
+  /** The vendor's own account of the undo (Altaro's answer to abort-operation): said before the summary. */
+  undoNote?: string;
+  /** Facts the failure's details carry besides step, reason and compensation. */
+  details?: Record<string, unknown>;
+}
+
+export async function failRun(progress: ProgressTracker, saga: Saga | undefined, err: unknown, ending?: () => RunEnding): Promise<never> {
   const failedStep = progress.current.step;
-  progress.current.state = 'compensating';
-  const outcomes = await saga.compensate();
+  progress.compensating();
+  const outcomes = saga ? await saga.compensate() : [];
   const undone = outcomes.filter((o) => o.ok).map((o) => o.label);
   const leftBehind = outcomes.filter((o) => o.leftover).map((o) => ({ label: o.label, error: o.error ?? '' }));
-  if (leftBehind.length) progress.current.leftovers = leftBehind;
+  const { undoNote, details } = ending?.() ?? {};
+  const compensation = [undoNote, summarizeUndo(outcomes)].filter(Boolean).join('; ');
   if (isCancellation(err)) {
-    progress.finish('cancelled', undone);
+    progress.update({ message: `cancelled during "${failedStep}"; ${compensation}` });
+    progress.finish('cancelled', undone, leftBehind);
+    log.info('run cancelled', { step: failedStep, compensation });
     throw err;
   }
-  progress.finish('failed', undone);
+  const reason = describeFailure(err);
+  progress.update({ message: reason });
+  progress.finish('failed', undone, leftBehind);
+  // A refused input says so as itself, whichever step found it (clients tell it from a failed run).
+  if (err instanceof ApplicationFailure && err.type === ErrorTypes.invalidInput) throw err;
   throw ApplicationFailure.create({
     type: 'BackupStepFailed',
     nonRetryable: true,
-    message: `step "${failedStep}" failed: ${describeFailure(err)} — compensation: ${summarizeUndo(outcomes)}`,
-    details: [{ step: failedStep, reason: describeFailure(err), compensation: outcomes }],
+    message: `step "${failedStep}" failed: ${reason} — compensation: ${compensation}`,
+    details: [{ step: failedStep, reason, ...details, compensation: outcomes }],
     cause: err instanceof Error ? err : undefined,
   });
 }

@@ -10,6 +10,10 @@ export class ProgressTracker {
   private readonly progress: Progress;
   private stepStartedAt = 0;
   private subject = '';
+  /** How far the current step is (0..1), when the step itself knows (a vendor job's percentage). */
+  private withinStep = 0;
+  /** Fields one workflow adds to its progress (Altaro's live operation view), shown as they change. */
+  private extra: object = {};
 
   constructor(workflowType: string, steps: readonly string[]) {
     this.progress = {
@@ -31,11 +35,17 @@ export class ProgressTracker {
   }
 
   snapshot(): Progress {
-    return { ...this.progress, undone: [...this.progress.undone], timings: [...this.progress.timings] };
+    return { ...this.progress, ...this.extra, undone: [...this.progress.undone], timings: [...this.progress.timings] };
   }
 
-  get current(): Progress {
+  /** Read-only: progress changes through the methods below, so the query, details and search attributes agree. */
+  get current(): Readonly<Progress> {
     return this.progress;
+  }
+
+  /** Adds fields of the workflow's own to the progress query; the object is shown as it is at each query. */
+  attach(extra: object): void {
+    this.extra = extra;
   }
 
   /** Names what the run is about (e.g. "VM web-01 on ovirt-sim"): the UI shows it as the run's details. */
@@ -56,6 +66,7 @@ export class ProgressTracker {
     const index = this.progress.steps.indexOf(step);
     this.progress.step = step;
     this.progress.stepIndex = index >= 0 ? index : this.progress.stepIndex;
+    this.withinStep = 0;
     this.stepStartedAt = Date.now();
     this.recompute();
     this.showDetails();
@@ -64,6 +75,7 @@ export class ProgressTracker {
 
   /** The Saga's hook: an undo keeps failing and the run waits for an operator, or no longer does. */
   needsAttention(leftovers: Array<{ label: string; error: string }>): void {
+    if (leftovers.length) upsertSearchAttributes([{ key: BackupOutcome, value: 'needs-attention' }]);
     this.progress.state = leftovers.length ? 'needs-attention' : 'compensating';
     this.progress.leftovers = leftovers.length ? leftovers : undefined;
     this.progress.message = leftovers.length
@@ -77,14 +89,28 @@ export class ProgressTracker {
     this.recompute();
   }
 
-  finish(state: Exclude<RunState, 'running'>, undone: string[] = []): void {
+  /** How far the current step is, in percent, when the vendor says (the copy step counts its bytes instead). */
+  stepPercent(percent: number): void {
+    this.withinStep = Math.max(0, Math.min(100, percent)) / 100;
+    this.recompute();
+  }
+
+  /** The run failed or was cancelled and now runs its undos. */
+  compensating(): void {
+    this.progress.state = 'compensating';
+    this.showDetails();
+  }
+
+  /** `leftovers`: undos an operator gave up on; the vendor objects are still there. */
+  finish(state: Exclude<RunState, 'running' | 'compensating'>, undone: string[] = [], leftovers: Array<{ label: string; error: string }> = []): void {
     this.closeStep();
     this.progress.state = state;
     this.progress.undone = undone;
+    if (leftovers.length) this.progress.leftovers = leftovers;
     if (state === 'completed') this.progress.percent = 100;
     this.showDetails();
-    if (state !== 'compensating') upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
-    if (state !== 'compensating') recordBackupOutcome(state);
+    upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
+    recordBackupOutcome(state);
   }
 
   private closeStep(): void {
@@ -99,7 +125,7 @@ export class ProgressTracker {
 
   private recompute(): void {
     const { steps, stepIndex, bytesTotal, bytesCopied } = this.progress;
-    const withinStep = this.progress.step === 'copy' && bytesTotal > 0 ? bytesCopied / bytesTotal : 0;
+    const withinStep = this.progress.step === 'copy' && bytesTotal > 0 ? bytesCopied / bytesTotal : this.withinStep;
     this.progress.percent = Math.min(99, Math.floor((100 * (stepIndex + withinStep)) / Math.max(1, steps.length)));
   }
 }

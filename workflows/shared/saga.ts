@@ -8,8 +8,7 @@
  * operator signals `cleanup` with "retry" (run the failed undos again) or "give-up" (end the run
  * and report what is left).
  */
-import { CancellationScope, condition, defineQuery, defineSignal, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { BackupOutcome } from '../../contracts/search-attributes';
+import { CancellationScope, condition, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import { describeFailure } from './failures';
 
 export interface UndoOutcome {
@@ -40,8 +39,8 @@ interface UndoStep {
 }
 
 export interface SagaHooks {
-  /** Told when the run starts waiting for an operator, and when it stops (empty list). */
-  onAttention?: (leftovers: Leftover[]) => void;
+  /** Told when the run starts waiting for an operator, and when it stops (empty list): ProgressTracker.needsAttention. */
+  onAttention: (leftovers: Leftover[]) => void;
 }
 
 export class Saga {
@@ -52,7 +51,7 @@ export class Saga {
   private readonly decisions: CleanupDecision[] = [];
   private pendingDecision?: CleanupDecision;
 
-  constructor(private readonly hooks: SagaHooks = {}) {
+  constructor(private readonly hooks: SagaHooks) {
     setHandler(cleanupSignal, (decision) => {
       this.decisions.push(decision);
       this.pendingDecision = decision;
@@ -93,19 +92,18 @@ export class Saga {
         if (!failed.length) return;
 
         this.leftovers = failed.map(({ step, error }) => ({ label: step.label, error }));
-        upsertSearchAttributes([{ key: BackupOutcome, value: 'needs-attention' }]);
-        this.hooks.onAttention?.(this.leftovers);
+        this.hooks.onAttention(this.leftovers);
         this.pendingDecision = undefined;
         await condition(() => this.pendingDecision !== undefined);
         const decision = this.pendingDecision!;
         log.warn('operator decision on leftovers', { decision: decision.action, note: decision.note, leftovers: this.leftovers.map((l) => l.label) });
         if (decision.action === 'give-up') {
           this.outcomes.push(...failed.map(({ step, error }) => ({ label: step.label, ok: false, error, leftover: true })));
-          this.hooks.onAttention?.([]);
+          this.hooks.onAttention([]);
           return;
         }
         this.leftovers = [];
-        this.hooks.onAttention?.([]);
+        this.hooks.onAttention([]);
         steps = failed.map(({ step }) => step);
       }
     });

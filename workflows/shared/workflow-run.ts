@@ -1,0 +1,74 @@
+/**
+ * One way into a workflow and one way out. `openRun` starts the progress query, checks the input
+ * (a bad one fails at once, before any call), names what the run is about and tags it for search;
+ * `run.steps(body)` runs the rest, and `run.fail(err)` is the end of every failure path (failRun:
+ * undo, record, rethrow).
+ */
+import { workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
+import { failRun, type RunEnding } from './fail-run';
+import type { StepTiming } from '../../contracts/progress';
+import { ProgressTracker } from './progress';
+import { Saga } from './saga';
+import { tagRun, type RunTag } from './tag-run';
+import { parseWorkflowInput } from './validate-input';
+
+export interface RunOpening<S extends z.ZodType> {
+  workflowType: string;
+  steps: readonly string[];
+  input: S;
+  /** What the run is about, e.g. "VM web-01 on ovirt-sim" (the run's details in the UI). */
+  about: (input: z.output<S>) => string;
+  /** The run's search attributes; omitted where they are known only later (fleet, schedule, reaper call tagRun then). */
+  tag?: (input: z.output<S>) => RunTag;
+}
+
+export class WorkflowRun<I> {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly startedAt = new Date().toISOString();
+  private saga?: Saga;
+
+  constructor(
+    readonly progress: ProgressTracker,
+    readonly input: I,
+  ) {
+    ({ workflowId: this.workflowId, runId: this.runId } = workflowInfo());
+  }
+
+  /**
+   * Registers an undo (Saga.add: before the action it undoes) and returns what forgets it. The
+   * run's saga, with its `cleanup` signal and `leftovers` query, exists from the first undo on.
+   */
+  undo(label: string, run: () => Promise<unknown>): () => void {
+    this.saga ??= new Saga({ onAttention: (leftovers) => this.progress.needsAttention(leftovers) });
+    return this.saga.add(label, run);
+  }
+
+  /** The timing fields of a result; call last, after progress.finish. */
+  times(): { timings: StepTiming[]; startedAt: string; completedAt: string } {
+    return { timings: this.progress.snapshot().timings, startedAt: this.startedAt, completedAt: new Date().toISOString() };
+  }
+
+  /** Runs the workflow's steps; a failure or a cancellation ends through `fail`. */
+  async steps<R>(body: () => Promise<R>, ending?: () => RunEnding): Promise<R> {
+    try {
+      return await body();
+    } catch (err) {
+      return this.fail(err, ending);
+    }
+  }
+
+  /** The end of every failure path: see failRun. */
+  fail(err: unknown, ending?: () => RunEnding): Promise<never> {
+    return failRun(this.progress, this.saga, err, ending);
+  }
+}
+
+export function openRun<S extends z.ZodType>(opening: RunOpening<S>, rawInput: unknown): WorkflowRun<z.output<S>> {
+  const progress = new ProgressTracker(opening.workflowType, opening.steps);
+  const input = parseWorkflowInput(opening.workflowType, opening.input, rawInput);
+  if (opening.tag) tagRun(opening.tag(input));
+  progress.about(opening.about(input));
+  return new WorkflowRun(progress, input);
+}
