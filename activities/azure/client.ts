@@ -10,32 +10,8 @@ import { VendorError, parseRetryAfter } from '../../lib/errors';
 import { httpClientFor, type HttpClient, type HttpRequest, type HttpResponse, type Query } from '../../lib/http/http-client';
 import { parseVendorBody } from '../../lib/schema';
 import { resolveSecret, type AzureProfile } from '../../lib/config/endpoints';
-import {
-  armErrorBody,
-  backupRequest,
-  ilrRequest,
-  jobList,
-  jobResource,
-  operationStatus,
-  policyList,
-  policyResource,
-  protectableItemList,
-  protectedItemList,
-  protectedItemRequest,
-  protectedItemResource,
-  recoveryPointList,
-  recoveryPointResource,
-  restoreRequest,
-  tokenErrorBody,
-  tokenRequest,
-  tokenResponse,
-  type AzureJob,
-  type AzureOperationStatus,
-  type AzurePolicy,
-  type AzureProtectableItem,
-  type AzureProtectedItem,
-  type AzureRecoveryPoint,
-} from './schemas';
+import * as arm from './schemas';
+import type { AzureJob, AzureOperationStatus, AzurePolicy, AzureProtectableItem, AzureProtectedItem, AzureRecoveryPoint } from './schemas';
 
 const VENDOR = 'azure';
 export const IAAS_FILTER = "backupManagementType eq 'AzureIaasVM'";
@@ -111,7 +87,7 @@ export class AzureClient {
 
   private async fetchToken(): Promise<string> {
     const { clientId, clientSecret } = this.profile.auth;
-    const form = tokenRequest.parse({
+    const form = arm.tokenRequest.parse({
       grant_type: 'client_credentials',
       client_id: clientId,
       client_secret: resolveSecret(clientSecret, this.env),
@@ -126,11 +102,11 @@ export class AzureClient {
     const res = await this.http.request(req);
     const body = safeJson(res.text);
     if (res.status !== 200) {
-      const err = tokenErrorBody.safeParse(body);
+      const err = arm.tokenErrorBody.safeParse(body);
       const message = err.success ? `${err.data.error}${err.data.error_description ? `: ${err.data.error_description}` : ''}` : res.text.slice(0, 300);
       throw this.http.statusError(req, res, `token request failed: ${message}`, err.success ? err.data.error : undefined);
     }
-    const token = parseVendorBody(tokenResponse, body, { vendor: VENDOR, operation: this.http.describe(req), status: res.status });
+    const token = parseVendorBody(arm.tokenResponse, body, { vendor: VENDOR, operation: this.http.describe(req), status: res.status });
     const ttlMs = token.expires_in * 1000;
     this.token = { value: token.access_token, renewAt: Date.now() + ttlMs - Math.min(5 * 60_000, ttlMs / 2) };
     this.tokensFetched++;
@@ -153,7 +129,7 @@ export class AzureClient {
   }
 
   armError(req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse): VendorError {
-    const parsed = armErrorBody.safeParse(safeJson(res.text));
+    const parsed = arm.armErrorBody.safeParse(safeJson(res.text));
     const message = parsed.success ? `${parsed.data.error.code}: ${parsed.data.error.message}` : res.text.trim().slice(0, 300) || `HTTP ${res.status} with an empty body`;
     return this.http.statusError(req, res, message, parsed.success ? parsed.data.error.code : undefined);
   }
@@ -227,7 +203,7 @@ export class AzureClient {
     const res = await this.call(pollReq, via === 'Azure-AsyncOperation' ? [200] : [200, 201, 202, 204]);
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
     if (via === 'Azure-AsyncOperation') {
-      const op = this.parse(operationStatus, pollReq, res);
+      const op = this.parse(arm.operationStatus, pollReq, res);
       if (op.status === 'InProgress') return { retryAfterMs };
       if (op.status === 'Succeeded') return { outcome: { via, operation: op, operationId } };
       throw new VendorError({
@@ -262,11 +238,11 @@ export class AzureClient {
   // --- policies, containers, items -------------------------------------------------------------
 
   async listPolicies(): Promise<AzurePolicy[]> {
-    return this.getAll(policyList, `${this.vaultPath}/backupPolicies`, { $filter: IAAS_FILTER });
+    return this.getAll(arm.policyList, `${this.vaultPath}/backupPolicies`, { $filter: IAAS_FILTER });
   }
 
   async getPolicy(name: string): Promise<AzurePolicy> {
-    return this.get(policyResource, `${this.vaultPath}/backupPolicies/${enc(name)}`);
+    return this.get(arm.policyResource, `${this.vaultPath}/backupPolicies/${enc(name)}`);
   }
 
   async refreshContainers(follow: FollowOperation): Promise<AsyncOutcome> {
@@ -274,11 +250,11 @@ export class AzureClient {
   }
 
   async listProtectableItems(): Promise<AzureProtectableItem[]> {
-    return this.getAll(protectableItemList, `${this.vaultPath}/backupProtectableItems`, { $filter: IAAS_FILTER });
+    return this.getAll(arm.protectableItemList, `${this.vaultPath}/backupProtectableItems`, { $filter: IAAS_FILTER });
   }
 
   async listProtectedItems(): Promise<AzureProtectedItem[]> {
-    return this.getAll(protectedItemList, `${this.vaultPath}/backupProtectedItems`, { $filter: `${IAAS_FILTER} and itemType eq 'VM'` });
+    return this.getAll(arm.protectedItemList, `${this.vaultPath}/backupProtectedItems`, { $filter: `${IAAS_FILTER} and itemType eq 'VM'` });
   }
 
   itemPath(container: string, item: string): string {
@@ -288,11 +264,11 @@ export class AzureClient {
   async getProtectedItem(container: string, item: string): Promise<AzureProtectedItem | undefined> {
     const req: HttpRequest = { method: 'GET', path: this.itemPath(container, item) };
     const res = await this.call(req, [200, 404]);
-    return res.status === 404 ? undefined : this.parse(protectedItemResource, req, res);
+    return res.status === 404 ? undefined : this.parse(arm.protectedItemResource, req, res);
   }
 
   async enableProtection(container: string, item: string, sourceResourceId: string, policyId: string, follow: FollowOperation): Promise<AsyncOutcome> {
-    const body = this.json(protectedItemRequest, { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId, policyId } });
+    const body = this.json(arm.protectedItemRequest, { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId, policyId } });
     return this.longRunning({ method: 'PUT', path: this.itemPath(container, item), body }, [200, 201], follow);
   }
 
@@ -308,17 +284,17 @@ export class AzureClient {
   // --- backup, jobs, recovery points -----------------------------------------------------------
 
   async triggerBackup(container: string, item: string, expiry: string | undefined, follow: FollowOperation): Promise<AsyncOutcome> {
-    const body = this.json(backupRequest, { properties: { objectType: 'IaasVMBackupRequest', recoveryPointExpiryTimeInUTC: expiry } });
+    const body = this.json(arm.backupRequest, { properties: { objectType: 'IaasVMBackupRequest', recoveryPointExpiryTimeInUTC: expiry } });
     return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/backup`, body }, [], follow);
   }
 
   async getJob(jobId: string): Promise<AzureJob> {
-    return this.get(jobResource, `${this.vaultPath}/backupJobs/${enc(jobId)}`);
+    return this.get(arm.jobResource, `${this.vaultPath}/backupJobs/${enc(jobId)}`);
   }
 
   /** Jobs of the vault, filtered by the service; `filter` is an OData expression. */
   async listJobs(filter?: string): Promise<AzureJob[]> {
-    return this.getAll(jobList, `${this.vaultPath}/backupJobs`, filter ? { $filter: filter } : undefined);
+    return this.getAll(arm.jobList, `${this.vaultPath}/backupJobs`, filter ? { $filter: filter } : undefined);
   }
 
   /** Jobs of one VM and operation, newest first. */
@@ -334,20 +310,20 @@ export class AzureClient {
   }
 
   async listRecoveryPoints(container: string, item: string): Promise<AzureRecoveryPoint[]> {
-    return this.getAll(recoveryPointList, `${this.itemPath(container, item)}/recoveryPoints`);
+    return this.getAll(arm.recoveryPointList, `${this.itemPath(container, item)}/recoveryPoints`);
   }
 
   async getRecoveryPoint(container: string, item: string, rp: string): Promise<AzureRecoveryPoint> {
-    return this.get(recoveryPointResource, `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}`);
+    return this.get(arm.recoveryPointResource, `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}`);
   }
 
-  async restore(container: string, item: string, rp: string, properties: z.input<typeof restoreRequest>['properties'], follow: FollowOperation): Promise<AsyncOutcome> {
-    const body = this.json(restoreRequest, { properties });
+  async restore(container: string, item: string, rp: string, properties: z.input<typeof arm.restoreRequest>['properties'], follow: FollowOperation): Promise<AsyncOutcome> {
+    const body = this.json(arm.restoreRequest, { properties });
     return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/restore`, body }, [], follow);
   }
 
-  async provisionItemLevelRecovery(container: string, item: string, rp: string, properties: z.input<typeof ilrRequest>['properties'], follow: FollowOperation): Promise<AsyncOutcome> {
-    const body = this.json(ilrRequest, { properties });
+  async provisionItemLevelRecovery(container: string, item: string, rp: string, properties: z.input<typeof arm.ilrRequest>['properties'], follow: FollowOperation): Promise<AsyncOutcome> {
+    const body = this.json(arm.ilrRequest, { properties });
     return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/provisionInstantItemRecovery`, body }, [], follow);
   }
 
@@ -357,7 +333,7 @@ export class AzureClient {
 
   /** The operation status of an item operation, for a Location-only answer that needs the extended info. */
   async getItemOperationStatus(container: string, item: string, operationId: string): Promise<AzureOperationStatus> {
-    return this.get(operationStatus, `${this.itemPath(container, item)}/operationsStatus/${enc(operationId)}`);
+    return this.get(arm.operationStatus, `${this.itemPath(container, item)}/operationsStatus/${enc(operationId)}`);
   }
 
   async close(): Promise<void> {
