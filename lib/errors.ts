@@ -32,6 +32,8 @@ export const ErrorTypes = {
   invalidInput: 'InvalidInput',
   unknownEndpoint: 'UnknownEndpointProfile',
   stuck: 'VendorOperationStuck',
+  /** The proxy VM does not show an attached disk's device (yet). */
+  deviceNotFound: 'DeviceNotFound',
 } as const;
 
 export class VendorError extends Error {
