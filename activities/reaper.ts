@@ -3,7 +3,8 @@
  * one shape for an object this tool made, tagged with the run that made it. The workflow asks
  * Temporal about the run (activities/run-status.ts) and decides; the vendor files only find and remove.
  */
-import { ErrorTypes, nonRetryable } from '../lib/errors';
+import { heartbeat } from '@temporalio/activity';
+import { ErrorTypes, VendorError, nonRetryable } from '../lib/errors';
 import type { EndpointProfile } from '../lib/config/endpoints';
 import type { EndpointClients } from './endpoint-clients';
 
@@ -42,6 +43,29 @@ export interface ReapObject {
 /** The run id in a `[backup-orchestrator <runId>]` tag at the start of a note or description this tool wrote. */
 export function runIdOfTag(text: string | null | undefined): string | undefined {
   return /^\[backup-orchestrator ([^\]]+)\]/.exec(text ?? '')?.[1];
+}
+
+/**
+ * Finds, VM by VM, what this tool left on one endpoint: ids not of the vendor's form are skipped
+ * (the VM list comes from Temporal, not from this endpoint), and heartbeats mark the progress.
+ */
+export async function findPerVm(vmIds: string[], idForm: RegExp, find: (vmId: string) => Promise<ReapObject[]>): Promise<ReapObject[]> {
+  const objects: ReapObject[] = [];
+  for (const vmId of vmIds) {
+    heartbeat({ vmId });
+    if (idForm.test(vmId)) objects.push(...(await find(vmId)));
+  }
+  return objects;
+}
+
+/** What a listing call answers, or undefined when the thing listed is not on this endpoint (404). */
+export async function unlessMissing<T>(list: Promise<T>): Promise<T | undefined> {
+  try {
+    return await list;
+  } catch (err) {
+    if (err instanceof VendorError && err.isNotFound) return undefined;
+    throw err;
+  }
 }
 
 export interface ReapRemoveInput {

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
+import { ErrorTypes } from '../lib/errors';
 import { temporalSettings } from '../lib/temporal/settings';
 import type { Progress } from '../contracts/progress';
 import { decodePayload } from './decode-payload';
@@ -200,7 +201,7 @@ export class BackupClient {
       if (err instanceof WorkflowFailedError) {
         if (err.cause instanceof CancelledFailure) throw new RunCancelledError(workflowId);
         const cause = err.cause as ApplicationFailure | undefined;
-        if (cause?.type === 'InvalidInput') throw new InvalidInputError([cause.message], workflowId);
+        if (cause?.type === ErrorTypes.invalidInput) throw new InvalidInputError([cause.message], workflowId);
         throw new RunFailedError(cause?.message ?? err.message, cause?.details);
       }
       throw err;

@@ -32,6 +32,16 @@ export const ErrorTypes = {
   invalidInput: 'InvalidInput',
   unknownEndpoint: 'UnknownEndpointProfile',
   stuck: 'VendorOperationStuck',
+  /** The proxy VM does not show an attached disk's device (yet). */
+  deviceNotFound: 'DeviceNotFound',
+  /** A workflow step failed; compensation ran (the message names the step and what was undone). */
+  stepFailed: 'BackupStepFailed',
+  altaroOperationFailed: 'AltaroOperationFailed',
+  azureJobFailed: 'AzureJobFailed',
+  manageiqTaskFailed: 'ManageiqTaskFailed',
+  revertNotSupported: 'RevertNotSupported',
+  listBackupsFailed: 'ListBackupsFailed',
+  snapshotHasNoDisks: 'SnapshotHasNoDisks',
 } as const;
 
 export class VendorError extends Error {
@@ -78,6 +88,18 @@ export class MalformedResponseError extends VendorError {
 
   override get type(): string {
     return ErrorTypes.malformedResponse;
+  }
+}
+
+/** A request refused before any call was made: the input asks for what the vendor cannot do. */
+export class UnsupportedRequestError extends VendorError {
+  constructor(vendor: string, operation: string, message: string) {
+    super({ vendor, operation, vendorMessage: message, retryable: false });
+    this.name = 'UnsupportedRequestError';
+  }
+
+  override get type(): string {
+    return ErrorTypes.invalidInput;
   }
 }
 
@@ -152,4 +174,17 @@ export function withFailureMapping<T extends Record<string, (...args: never[]) =
 
 export function nonRetryable(message: string, type: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ message, type, nonRetryable: true, details: details === undefined ? [] : [details] });
+}
+
+/** A wait that ran out: the vendor's operation did not get where it had to in time. */
+export function stuckFailure(message: string, options: { retryable?: boolean; details?: unknown } = {}): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: ErrorTypes.stuck, nonRetryable: !options.retryable, details: options.details === undefined ? [] : [options.details] });
+}
+
+/** For `.catch()`: a 404 becomes a non-retryable failure that says, in the caller's words, what is missing. */
+export function notFoundAs(message: string): (err: unknown) => never {
+  return (err: unknown): never => {
+    if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`${message} (${err.message})`, ErrorTypes.vendorNotFound);
+    throw err;
+  };
 }

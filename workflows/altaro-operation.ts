@@ -159,7 +159,7 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
     const report = await reportReader(input.reportTimeoutSeconds).altaroReadReport({ endpoint, kind, vmRef, baseline, timeoutMs: input.reportTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
     if (report.result !== 'success' && report.result !== 'warning') {
       throw ApplicationFailure.create({
-        type: 'AltaroOperationFailed',
+        type: ErrorTypes.altaroOperationFailed,
         nonRetryable: true,
         message: `Altaro ${kind} of VM ${vmRef} ended "${report.report.Result}": ${report.report.Error || 'the report gives no error text'}`,
         details: [{ report: report.report }],

@@ -177,7 +177,7 @@ function jobStuck(job: AzureJobSummary, timeoutMinutes: number): ApplicationFail
 export function jobFailure(job: AzureJobSummary): ApplicationFailure {
   const errors = job.errors.map((e) => [e.code !== undefined ? `${e.code}` : '', e.title, e.message].filter(Boolean).join(' ')).join('; ');
   return ApplicationFailure.create({
-    type: 'AzureJobFailed',
+    type: ErrorTypes.azureJobFailed,
     nonRetryable: true,
     message: `Azure ${job.operation} job ${job.jobId} ended ${job.status}${errors ? `: ${errors}` : ''}`,
     details: [job],

@@ -3,6 +3,7 @@
  * only) and manageiqDeleteSnapshots (bulk, each resource's result reported).
  */
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ErrorTypes } from '../lib/errors';
 import type { z } from 'zod';
 import type { DeleteReport, ManageiqActivities, ManageiqRef, ManageiqSnapshot, ManageiqTask } from '../activities/manageiq/activities';
 import { runIdTail } from '../lib/temporal/run-tag';
@@ -32,7 +33,7 @@ async function waitForTask(
   const task = await miqLong(taskTimeoutSeconds, pollIntervalMs).manageiqWaitTask({ endpoint, taskId, deadline: Date.now() + taskTimeoutSeconds * 1000, pollMs: pollIntervalMs });
   if (task.status === 'Ok' || task.status === 'Warn') return task;
   throw ApplicationFailure.create({
-    type: 'ManageiqTaskFailed',
+    type: ErrorTypes.manageiqTaskFailed,
     nonRetryable: true,
     message: `${what}: ManageIQ task ${task.id} finished with status ${task.status}${task.message ? `: ${task.message}` : ''}`,
     details: [task],
@@ -139,7 +140,7 @@ export async function manageiqRevert(rawInput: unknown): Promise<ManageiqRevertR
   if (input.collection !== 'vms') {
     progress.finish('failed');
     throw ApplicationFailure.create({
-      type: 'RevertNotSupported',
+      type: ErrorTypes.revertNotSupported,
       nonRetryable: true,
       message: `manageiqRevert: revert is supported for VMs only; instance ${input.resourceId} cannot be reverted to a snapshot (ManageIQ offers no revert for cloud instances). No call was made.`,
     });

@@ -3,6 +3,7 @@
  * report its fields. On failure or cancellation an unfinished backup is deleted.
  */
 import { ApplicationFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { ErrorTypes } from '../lib/errors';
 import type { OnappActivities, OnappBackup } from '../activities/onapp/activities';
 import { onappBackupInput, onappListBackupsInput } from '../contracts/onapp/input';
 import { describeFailure } from './shared/failures';
@@ -103,6 +104,6 @@ export async function onappListBackups(rawInput: unknown): Promise<OnappListBack
   } catch (err) {
     if (reportsProgress) return run.fail(err);
     if (isCancellation(err)) throw err;
-    throw ApplicationFailure.create({ type: 'ListBackupsFailed', nonRetryable: true, message: describeFailure(err), cause: err instanceof Error ? err : undefined });
+    throw ApplicationFailure.create({ type: ErrorTypes.listBackupsFailed, nonRetryable: true, message: describeFailure(err), cause: err instanceof Error ? err : undefined });
   }
 }

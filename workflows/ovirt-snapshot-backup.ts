@@ -3,6 +3,7 @@
  * delete, with every vendor change undone on failure or cancellation.
  */
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ErrorTypes } from '../lib/errors';
 import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
 import type { CopyDiskResult } from '../activities/copy/copy-disk';
@@ -72,7 +73,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
 
     progress.enter('disks');
     const snapshotDisks = (await ovirt.ovirtListSnapshotDisks({ endpoint, vmId, snapshotId })).filter((d) => pre.eligibleDiskIds.includes(d.id));
-    if (!snapshotDisks.length) throw ApplicationFailure.nonRetryable(`snapshot ${snapshotId} lists none of the disks it was asked to include`, 'SnapshotHasNoDisks');
+    if (!snapshotDisks.length) throw ApplicationFailure.nonRetryable(`snapshot ${snapshotId} lists none of the disks it was asked to include`, ErrorTypes.snapshotHasNoDisks);
     progress.update({ disksTotal: snapshotDisks.length, bytesTotal: snapshotDisks.reduce((n, d) => n + (d.provisionedSize ?? 0), 0) });
 
     progress.enter('attach');

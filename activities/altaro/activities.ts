@@ -4,8 +4,7 @@
  * this module: inputs and results carry the endpoint name, the VM ref and the OperationGuid only.
  */
 import { Context, heartbeat } from '@temporalio/activity';
-import { heartbeatSleep } from '../heartbeat-sleep';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { pollUntil } from '../poll-until';
 import type { AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 import type { EndpointClients } from '../endpoint-clients';
 import { AltaroClient } from './client';
@@ -125,15 +124,13 @@ export function createAltaroActivities(clients: EndpointClients) {
       let intervalMs = input.intervalMs;
       let polls = 0;
       let last = input.last;
-      // Heartbeats keep flowing while a slow status call is in flight, so the short heartbeat
-      // timeout (which makes cancellation prompt) only fires when this worker is really gone.
       // `live`: the operation as last polled, which `backupctl status` shows between slices.
       let live: string | undefined;
-      const ticker = setInterval(() => heartbeat({ polls, live }), 1_000);
-      return client.withSession(async (s) => {
-        for (;;) {
+      return client.withSession((s) =>
+        pollUntil<PollSliceResult>({ intervalMs: () => intervalMs, details: () => ({ polls, live }) }, async (poll) => {
+          if (poll > 1) intervalMs = Math.min(input.maxIntervalMs, Math.round(intervalMs * 1.5));
           const st = await AltaroClient.operationStatus(s, input.operationGuid);
-          polls++;
+          polls = poll;
           if (!st) return { gone: true, last, samples, intervalMs, polls };
           const now = sample(st);
           live = `${now.status} ${now.percent}%${now.subOperation ? ` (${now.subOperation})` : ''}`;
@@ -148,10 +145,9 @@ export function createAltaroActivities(clients: EndpointClients) {
           if (moved) last = now;
           if (moved && polls > 1) return { gone: false, last, samples, intervalMs, polls };
           if (Date.now() - started + intervalMs > input.maxSliceMs) return { gone: false, last: now, samples, intervalMs, polls };
-          await heartbeatSleep(intervalMs, { polls, live });
-          intervalMs = Math.min(input.maxIntervalMs, Math.round(intervalMs * 1.5));
-        }
-      }).finally(() => clearInterval(ticker));
+          return undefined;
+        }),
+      );
     },
 
     /** Waits (bounded) for the report this run's operation wrote, newer than the baseline. */
@@ -159,30 +155,30 @@ export function createAltaroActivities(clients: EndpointClients) {
       const type = ALTARO_INSTRUCTIONS[input.kind].report;
       const client = altaro(input.endpoint);
       const deadline = Date.now() + input.timeoutMs;
-      // As in altaroPollOperation: heartbeats flow while a call is slow, so a short heartbeat
-      // timeout only fires when this worker is gone (and the retry then starts promptly).
-      const ticker = setInterval(() => heartbeat(), 1_000);
-      return client.withSession(async (s) => {
-        for (;;) {
-          const found = isNewerThan(await AltaroClient.reports(s, type, input.vmRef), input.baseline);
-          if (found) {
+      return client.withSession((s) =>
+        pollUntil<ReportResult>(
+          {
+            intervalMs: input.pollMs,
+            deadline: {
+              at: deadline,
+              stillWaiting: () =>
+                `the operation finished but no ${type} report newer than ${input.baseline.newestDateTime ?? '(none)'} appeared for VM ${input.vmRef} within ${Math.round(input.timeoutMs / 1000)} s`,
+            },
+          },
+          async () => {
+            const found = isNewerThan(await AltaroClient.reports(s, type, input.vmRef), input.baseline);
+            if (!found) return undefined;
             const { t: _t, ...report } = found;
             return { type, report, result: report.Result.toLowerCase() };
-          }
-          if (Date.now() >= deadline) {
-            throw nonRetryable(
-              `the operation finished but no ${type} report newer than ${input.baseline.newestDateTime ?? '(none)'} appeared for VM ${input.vmRef} within ${Math.round(input.timeoutMs / 1000)} s`,
-              ErrorTypes.stuck,
-            );
-          }
-          await heartbeatSleep(input.pollMs);
-        }
-      }).finally(() => clearInterval(ticker));
+          },
+        ),
+      );
     },
 
     /**
      * Sends abort-operation and waits until the API no longer lists the operation. An operation
-     * that is already gone counts as aborted; returns what the API said.
+     * that is already gone counts as aborted; returns what the API said. Still listed at the
+     * deadline is worth another attempt (it sends the abort again).
      */
     async altaroAbortOperation(input: { endpoint: string; operationGuid: string; pollMs: number; timeoutMs: number }): Promise<{ apiSaid: string; accepted: boolean; gone: boolean }> {
       const client = altaro(input.endpoint);
@@ -191,19 +187,23 @@ export function createAltaroActivities(clients: EndpointClients) {
         const before = await AltaroClient.operationStatus(s, input.operationGuid);
         if (!before) return { apiSaid: 'the operation had already ended', accepted: false, gone: true };
         const answer = await AltaroClient.abort(s, input.operationGuid);
-        for (;;) {
-          const st = await AltaroClient.operationStatus(s, input.operationGuid);
-          if (!st) return { apiSaid: answer.message, accepted: answer.success, gone: true };
-          if (Date.now() >= deadline) {
-            throw new VendorError({
-              vendor: 'altaro',
-              operation: 'POST /instructions/abort-operation/{token}/{guid}',
-              vendorMessage: `operation ${input.operationGuid} still listed as "${st.Status}" ${Math.round(input.timeoutMs / 1000)} s after the abort (${answer.message})`,
+        let status = before.Status;
+        return pollUntil(
+          {
+            intervalMs: input.pollMs,
+            deadline: {
+              at: deadline,
+              stillWaiting: () => `Altaro operation ${input.operationGuid} still listed as "${status}" ${Math.round(input.timeoutMs / 1000)} s after the abort (${answer.message})`,
               retryable: true,
-            });
-          }
-          await heartbeatSleep(input.pollMs);
-        }
+            },
+          },
+          async () => {
+            const st = await AltaroClient.operationStatus(s, input.operationGuid);
+            if (!st) return { apiSaid: answer.message, accepted: answer.success, gone: true };
+            status = st.Status;
+            return undefined;
+          },
+        );
       });
     },
   };

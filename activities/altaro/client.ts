@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { MalformedResponseError, VendorError, isRetryableStatus, parseRetryAfter } from '../../lib/errors';
-import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
+import { MalformedResponseError, VendorError } from '../../lib/errors';
+import { httpClientFor, type HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
 import { parseVendorBody } from '../../lib/schema';
-import { readCaFile, resolveSecret, type AltaroProfile } from '../../lib/config/endpoints';
+import { resolveSecret, type AltaroProfile } from '../../lib/config/endpoints';
 import { altaroApiBase } from '../../lib/config/profiles/altaro';
 import type { AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
 import { ABORT_OPERATION_PATH, ALTARO_INSTRUCTIONS, instructionPath } from './instructions';
@@ -96,7 +96,7 @@ export class AltaroClient {
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly ledger: SessionLedger = SessionLedger.forEnv(env),
   ) {
-    this.http = new HttpClient({ vendor: VENDOR, baseUrl: altaroApiBase(profile), timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
+    this.http = httpClientFor(VENDOR, profile, altaroApiBase(profile));
   }
 
   get baseUrl(): string {
@@ -188,7 +188,7 @@ export class AltaroClient {
     try {
       parsed = JSON.parse(res.text);
     } catch {
-      if (res.status !== 200) throw this.statusError(operation, res, scrub(res.text.trim().slice(0, 300)) || `HTTP ${res.status} with an empty body`);
+      if (res.status !== 200) throw this.statusError(spec, res, scrub(res.text.trim().slice(0, 300)) || `HTTP ${res.status} with an empty body`);
       // A cut reply to /sessions/start may hold the new token, which scrub() does not know yet: not shown.
       const shown = spec.path === '/sessions/start' ? `(${res.text.length} characters, not shown)` : scrub(res.text.slice(0, 120));
       throw new MalformedResponseError(VENDOR, operation, `not JSON: ${shown}`, res.status);
@@ -197,7 +197,7 @@ export class AltaroClient {
     if (res.status !== 200) {
       const message = env.success && env.data.ErrorMessage ? env.data.ErrorMessage : scrub(res.text.trim().slice(0, 300));
       if (env.success && isInvalidToken(message)) throw this.invalidToken(operation, res.status, message);
-      throw this.statusError(operation, res, scrub(message) || `HTTP ${res.status}`, env.success ? env.data.ErrorCode : undefined);
+      throw this.statusError(spec, res, scrub(message) || `HTTP ${res.status}`, env.success ? env.data.ErrorCode : undefined);
     }
     const head = parseVendorBody(envelope, parsed, { vendor: VENDOR, operation, status: res.status });
     if (!head.Success) {
@@ -219,16 +219,9 @@ export class AltaroClient {
     return new InvalidTokenError({ vendor: VENDOR, operation, status: status === 200 ? undefined : status, vendorMessage: message, retryable: true });
   }
 
-  private statusError(operation: string, res: HttpResponse, message: string, code?: string | number | null): VendorError {
-    return new VendorError({
-      vendor: VENDOR,
-      operation,
-      status: res.status,
-      vendorMessage: message,
-      code: code === null || code === undefined ? undefined : String(code),
-      retryable: isRetryableStatus(res.status),
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-    });
+  /** The path with "{token}" in the token's place names the request: no token in the error. */
+  private statusError(spec: CallSpec, res: HttpResponse, message: string, code?: string | number | null): VendorError {
+    return this.http.statusError({ method: spec.method, path: spec.path }, res, message, code);
   }
 
   // --- the API ---------------------------------------------------------------------------------

@@ -4,11 +4,12 @@
  * (async operations, cancellation) poll inside the activity with heartbeats.
  */
 import { Context } from '@temporalio/activity';
-import { heartbeatSleep } from '../heartbeat-sleep';
 import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
 import { failAfterLateCreateGrace } from '../late-create';
+import { pollUntil } from '../poll-until';
 import type { EndpointClients } from '../endpoint-clients';
-import { AzureClient, type TrackOptions } from './client';
+import { AzureClient, type FollowOperation } from './client';
+import { followOperation } from './follow-operation';
 import { extractIlrPassword, fileRecoveryRoot, removeFileRecovery, storeFileRecovery, writeFileRecoveryRecord, type StoredFileRecovery } from './file-recovery-store';
 import { followJobSlice, type FollowJobInput, type FollowJobSlice } from './follow-job';
 import { jobOfAcceptedOperation, ownJobSince, triggerOwnJob, type TriggerKnowledge } from './job-ownership';
@@ -53,12 +54,16 @@ function rpInfo(rp: AzureRecoveryPoint): AzureRecoveryPointInfo {
   return { name: rp.name, id: rp.id, time: rp.properties.recoveryPointTime, type: rp.properties.recoveryPointType, osType: rp.properties.osType, ilrSessionActive: rp.properties.isInstantIlrSessionActive };
 }
 
-/** Sleeps between polls, heartbeating so a cancel reaches the activity and a dead worker is noticed. */
-function tracking(pollMs: number, details?: () => unknown): TrackOptions {
-  return {
-    pollMs,
-    wait: (ms) => heartbeatSleep(ms, details?.()),
-  };
+const tracking = (client: AzureClient, pollMs: number, details?: () => unknown): FollowOperation => followOperation(client, { pollMs, details });
+
+/** Waits until the job has ended, heartbeating its id and status as last read. */
+async function jobEnded(client: AzureClient, jobId: string, pollMs: number): Promise<AzureJobSummary> {
+  let status: string | undefined;
+  return pollUntil({ intervalMs: pollMs, details: () => ({ jobId, status }) }, async () => {
+    const job = summarizeJob(await client.getJob(jobId));
+    status = job.status;
+    return job.terminal ? job : undefined;
+  });
 }
 
 const vmNameOf = (resourceId: string) => resourceId.split('/').pop() ?? resourceId;
@@ -112,7 +117,7 @@ export function createAzureActivities(clients: EndpointClients) {
           policyId: item.properties.policyId,
         };
       }
-      await client.refreshContainers(tracking(input.pollMs));
+      await client.refreshContainers(tracking(client, input.pollMs));
       const candidates = (await client.listProtectableItems()).filter((i) => want(i.properties.friendlyName, i.properties.virtualMachineId));
       if (candidates.length > 1) throw nonRetryable(`${candidates.length} VMs are named "${input.vmName}"; give vmResourceId instead`, ErrorTypes.invalidInput);
       const found = candidates[0];
@@ -135,7 +140,7 @@ export function createAzureActivities(clients: EndpointClients) {
     /** PUT of the protected item (idempotent by nature), followed to its end. */
     async azureEnableProtection(input: AzureItemRef & { sourceResourceId: string; policyId: string; pollMs: number }): Promise<{ protectionState: string; policyId?: string; via: string }> {
       const client = azure(input.endpoint);
-      const outcome = await client.enableProtection(input.containerName, input.protectedItemName, input.sourceResourceId, input.policyId, tracking(input.pollMs));
+      const outcome = await client.enableProtection(input.containerName, input.protectedItemName, input.sourceResourceId, input.policyId, tracking(client, input.pollMs));
       const item = await client.getProtectedItem(input.containerName, input.protectedItemName);
       if (!item) throw new VendorError({ vendor: 'azure', operation: 'enable protection', vendorMessage: `protection of ${input.protectedItemName} succeeded but the item is not there`, retryable: true });
       return { protectionState: item.properties.protectionState, policyId: item.properties.policyId, via: outcome.via };
@@ -149,12 +154,8 @@ export function createAzureActivities(clients: EndpointClients) {
     async azureDisableProtection(input: AzureItemRef & { pollMs: number }): Promise<{ result: string }> {
       const client = azure(input.endpoint);
       const vmName = input.protectedItemName.split(';').pop()!;
-      for (const job of await client.findJobs(vmName, 'ConfigureBackup', 'InProgress')) {
-        while (!summarizeJob(await client.getJob(job.name)).terminal) {
-          await heartbeatSleep(input.pollMs, { jobId: job.name });
-        }
-      }
-      return { result: await client.disableProtection(input.containerName, input.protectedItemName, tracking(input.pollMs)) };
+      for (const job of await client.findJobs(vmName, 'ConfigureBackup', 'InProgress')) await jobEnded(client, job.name, input.pollMs);
+      return { result: await client.disableProtection(input.containerName, input.protectedItemName, tracking(client, input.pollMs)) };
     },
 
     /**
@@ -198,7 +199,7 @@ export function createAzureActivities(clients: EndpointClients) {
         const known: TriggerKnowledge = { since, foreign: input.trigger?.foreign ?? [], accepted: input.trigger?.accepted };
         const request = { method: 'POST' as const, path: `the ${input.operation} request of VM ${input.vmName}` };
         jobId = known.accepted
-          ? await jobOfAcceptedOperation(client, input.vmName, input.operation, known, request, tracking(input.pollMs))
+          ? await jobOfAcceptedOperation(client, input.vmName, input.operation, known, request, tracking(client, input.pollMs))
           : (await ownJobSince(client, input.vmName, input.operation, known))?.name;
       }
       if (!jobId) return undefined;
@@ -206,18 +207,14 @@ export function createAzureActivities(clients: EndpointClients) {
       let job = summarizeJob(await client.getJob(ownJobId));
       if (!job.terminal && job.status !== 'Cancelling') {
         try {
-          await client.cancelJob(ownJobId, tracking(input.pollMs, () => ({ jobId: ownJobId })));
+          await client.cancelJob(ownJobId, tracking(client, input.pollMs, () => ({ jobId: ownJobId })));
         } catch (err) {
           // It may have ended between the look and the cancel: only a job still running is a problem.
           job = summarizeJob(await client.getJob(ownJobId));
           if (!job.terminal) throw err;
         }
       }
-      for (;;) {
-        job = summarizeJob(await client.getJob(ownJobId));
-        if (job.terminal) return job;
-        await heartbeatSleep(input.pollMs, { jobId: ownJobId, status: job.status });
-      }
+      return jobEnded(client, ownJobId, input.pollMs);
     },
 
     /** The newest recovery point (optionally taken after `after`), or the one with that name. */
@@ -275,7 +272,7 @@ export function createAzureActivities(clients: EndpointClients) {
         input.protectedItemName,
         input.recoveryPoint,
         { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: input.recoveryPoint, virtualMachineId: input.sourceResourceId, initiatorName: input.initiatorName, renewExistingRegistration: true },
-        tracking(input.pollMs),
+        tracking(client, input.pollMs),
       ).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile));
       let props = outcome.operation?.properties;
       if (!props && outcome.operationId) props = (await client.getItemOperationStatus(input.containerName, input.protectedItemName, outcome.operationId)).properties;
@@ -300,7 +297,7 @@ export function createAzureActivities(clients: EndpointClients) {
       const client = azure(input.endpoint);
       let revoked = true;
       try {
-        await client.revokeItemLevelRecovery(input.containerName, input.protectedItemName, input.recoveryPoint, tracking(input.pollMs));
+        await client.revokeItemLevelRecovery(input.containerName, input.protectedItemName, input.recoveryPoint, tracking(client, input.pollMs));
       } catch (err) {
         if (!(err instanceof VendorError && err.isNotFound)) throw err;
         revoked = false;

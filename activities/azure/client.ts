@@ -1,40 +1,17 @@
 /**
  * Azure Backup REST client (Microsoft.RecoveryServices, ARM) on the shared HTTP layer: OAuth2
  * client-credentials token cached per endpoint and renewed before expiry, `api-version` from the
- * profile, ARM error bodies turned into VendorError, and ONE async-operation tracker for every
- * long-running call (Azure-AsyncOperation first, else Location, honouring Retry-After).
+ * profile, ARM error bodies turned into VendorError. A long-running call hands its accepted
+ * operation (Azure-AsyncOperation first, else Location) to the follower its caller passes: the
+ * activity layer waits (follow-operation.ts); the client reads one look at a time.
  */
 import type { z } from 'zod';
-import { VendorError, isRetryableStatus, parseRetryAfter } from '../../lib/errors';
-import { HttpClient, type HttpRequest, type HttpResponse, type Query } from '../../lib/http/http-client';
+import { VendorError, parseRetryAfter } from '../../lib/errors';
+import { httpClientFor, type HttpClient, type HttpRequest, type HttpResponse, type Query } from '../../lib/http/http-client';
 import { parseVendorBody } from '../../lib/schema';
-import { readCaFile, resolveSecret, type AzureProfile } from '../../lib/config/endpoints';
-import {
-  armErrorBody,
-  backupRequest,
-  ilrRequest,
-  jobList,
-  jobResource,
-  operationStatus,
-  policyList,
-  policyResource,
-  protectableItemList,
-  protectedItemList,
-  protectedItemRequest,
-  protectedItemResource,
-  recoveryPointList,
-  recoveryPointResource,
-  restoreRequest,
-  tokenErrorBody,
-  tokenRequest,
-  tokenResponse,
-  type AzureJob,
-  type AzureOperationStatus,
-  type AzurePolicy,
-  type AzureProtectableItem,
-  type AzureProtectedItem,
-  type AzureRecoveryPoint,
-} from './schemas';
+import { resolveSecret, type AzureProfile } from '../../lib/config/endpoints';
+import * as arm from './schemas';
+import type { AzureJob, AzureOperationStatus, AzurePolicy, AzureProtectableItem, AzureProtectedItem, AzureRecoveryPoint } from './schemas';
 
 const VENDOR = 'azure';
 export const IAAS_FILTER = "backupManagementType eq 'AzureIaasVM'";
@@ -57,18 +34,27 @@ export interface AcceptedOperation {
   location?: string;
 }
 
-export interface TrackOptions {
-  /** Waits between polls; activities pass a heartbeating, cancellable sleep. */
-  wait?: (ms: number) => Promise<void>;
-  /** Told once the call was accepted, before the first poll: a retry can follow the same operation. */
-  onAccepted?: (accepted: AcceptedOperation) => void;
-  /** Poll interval when the service sends no Retry-After, and the floor under a Retry-After of 0. */
-  pollMs?: number;
-  /** Give up after this long (default 30 minutes). */
-  timeoutMs?: number;
+/** An operation Azure accepted (202) and has not finished: enough to look at it, now or in a later attempt. */
+export interface PendingOperation {
+  /** The call that started it: errors name it. */
+  request: Pick<HttpRequest, 'method' | 'path'>;
+  via: 'Azure-AsyncOperation' | 'Location';
+  /** The absolute URL to look at. */
+  url: string;
+  operationId?: string;
+  accepted: AcceptedOperation;
+  /** The accepting answer's Retry-After. */
+  retryAfterMs?: number;
 }
 
-const defaultWait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** One look at a pending operation: how it ended, or (still running) the answer's Retry-After. */
+export interface OperationLook {
+  outcome?: Omit<AsyncOutcome, 'polls'>;
+  retryAfterMs?: number;
+}
+
+/** Waits for a pending operation to end; the activity layer's (follow-operation.ts). */
+export type FollowOperation = (pending: PendingOperation) => Promise<AsyncOutcome>;
 
 export class AzureClient {
   readonly http: HttpClient;
@@ -82,7 +68,7 @@ export class AzureClient {
     readonly profile: AzureProfile,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.http = new HttpClient({ vendor: VENDOR, baseUrl: profile.url, timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
+    this.http = httpClientFor(VENDOR, profile);
     this.vaultPath = `/subscriptions/${enc(profile.subscriptionId)}/resourceGroups/${enc(profile.resourceGroup)}/providers/Microsoft.RecoveryServices/vaults/${enc(profile.vaultName)}`;
   }
 
@@ -101,7 +87,7 @@ export class AzureClient {
 
   private async fetchToken(): Promise<string> {
     const { clientId, clientSecret } = this.profile.auth;
-    const form = tokenRequest.parse({
+    const form = arm.tokenRequest.parse({
       grant_type: 'client_credentials',
       client_id: clientId,
       client_secret: resolveSecret(clientSecret, this.env),
@@ -116,11 +102,11 @@ export class AzureClient {
     const res = await this.http.request(req);
     const body = safeJson(res.text);
     if (res.status !== 200) {
-      const err = tokenErrorBody.safeParse(body);
+      const err = arm.tokenErrorBody.safeParse(body);
       const message = err.success ? `${err.data.error}${err.data.error_description ? `: ${err.data.error_description}` : ''}` : res.text.slice(0, 300);
       throw this.http.statusError(req, res, `token request failed: ${message}`, err.success ? err.data.error : undefined);
     }
-    const token = parseVendorBody(tokenResponse, body, { vendor: VENDOR, operation: this.http.describe(req), status: res.status });
+    const token = parseVendorBody(arm.tokenResponse, body, { vendor: VENDOR, operation: this.http.describe(req), status: res.status });
     const ttlMs = token.expires_in * 1000;
     this.token = { value: token.access_token, renewAt: Date.now() + ttlMs - Math.min(5 * 60_000, ttlMs / 2) };
     this.tokensFetched++;
@@ -143,17 +129,9 @@ export class AzureClient {
   }
 
   armError(req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse): VendorError {
-    const parsed = armErrorBody.safeParse(safeJson(res.text));
+    const parsed = arm.armErrorBody.safeParse(safeJson(res.text));
     const message = parsed.success ? `${parsed.data.error.code}: ${parsed.data.error.message}` : res.text.trim().slice(0, 300) || `HTTP ${res.status} with an empty body`;
-    return new VendorError({
-      vendor: VENDOR,
-      operation: this.http.describe(req),
-      status: res.status,
-      vendorMessage: message,
-      code: parsed.success ? parsed.data.error.code : undefined,
-      retryable: isRetryableStatus(res.status),
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-    });
+    return this.http.statusError(req, res, message, parsed.success ? parsed.data.error.code : undefined);
   }
 
   parse<S extends z.ZodType>(schema: S, req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse): z.output<S> {
@@ -188,21 +166,16 @@ export class AzureClient {
     return items;
   }
 
-  // --- the one async-operation tracker ---------------------------------------------------------
+  // --- long-running operations ---------------------------------------------------------------
 
   /**
-   * Waits for a long-running ARM operation that answered `initial`. Follows the absolute URL of
-   * Azure-AsyncOperation when present (operation status: InProgress → Succeeded/Failed/Canceled),
-   * else of Location (202 while running, then 200 with the resource or 204), sleeping for each
-   * answer's Retry-After. Throttling or 5xx on a poll is waited out, not turned into a second POST.
+   * Where an accepted (202) call can be followed: the absolute URL of Azure-AsyncOperation when
+   * present (operation status: InProgress → Succeeded/Failed/Canceled), else of Location (202 while
+   * running, then 200 with the resource or 204).
    */
-  async track(initial: HttpResponse, req: Pick<HttpRequest, 'method' | 'path'>, options: TrackOptions = {}): Promise<AsyncOutcome> {
-    if (initial.status !== 202) return { via: 'none', body: safeJson(initial.text), polls: 0 };
-    const wait = options.wait ?? defaultWait;
-    const pollMs = options.pollMs ?? 2000;
-    const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
-    const asyncUrl = initial.headers['azure-asyncoperation'];
-    const locationUrl = initial.headers['location'];
+  pendingOf(accepted: Pick<HttpResponse, 'headers'>, req: Pick<HttpRequest, 'method' | 'path'>): PendingOperation {
+    const asyncUrl = accepted.headers['azure-asyncoperation'];
+    const locationUrl = accepted.headers['location'];
     const url = asyncUrl ?? locationUrl;
     const via = asyncUrl ? 'Azure-AsyncOperation' : 'Location';
     if (!url) throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), status: 202, vendorMessage: 'accepted, but neither Azure-AsyncOperation nor Location says where to follow it', retryable: false });
@@ -213,77 +186,75 @@ export class AzureClient {
     } catch {
       throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), status: 202, vendorMessage: `accepted, but its ${via} header is not a URL: ${url.slice(0, 200)}`, retryable: false });
     }
-    const operationId = target.pathname.split('/').pop();
-    options.onAccepted?.({ asyncOperation: asyncUrl, location: locationUrl });
-    let delay = waitFor(initial, pollMs);
-    let failures = 0;
-    for (let polls = 1; ; polls++) {
-      if (Date.now() > deadline) {
-        throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), vendorMessage: `operation ${operationId} did not finish within ${Math.round((options.timeoutMs ?? 1_800_000) / 1000)} s`, retryable: false });
-      }
-      await wait(delay);
-      const pollReq: HttpRequest = { method: 'GET', path: target.href };
-      let res: HttpResponse;
-      try {
-        res = await this.call(pollReq, asyncUrl ? [200] : [200, 201, 202, 204]);
-        failures = 0;
-      } catch (err) {
-        if (err instanceof VendorError && err.retryable && ++failures <= 10) {
-          delay = Math.max(err.retryAfterMs ?? pollMs, pollMs / 4);
-          continue;
-        }
-        throw err;
-      }
-      delay = waitFor(res, pollMs);
-      if (asyncUrl) {
-        const op = this.parse(operationStatus, pollReq, res);
-        if (op.status === 'InProgress') continue;
-        if (op.status === 'Succeeded') return { via, operation: op, operationId, polls };
-        throw new VendorError({
-          vendor: VENDOR,
-          operation: this.http.describe(req),
-          vendorMessage: `operation ${operationId} ended ${op.status}${op.error ? `: ${op.error.code}: ${op.error.message}` : ''}`,
-          code: op.error?.code,
-          retryable: false,
-        });
-      }
-      if (res.status === 202) continue;
-      return { via, body: res.status === 204 ? undefined : safeJson(res.text), operationId, polls };
+    return {
+      request: req,
+      via,
+      url: target.href,
+      operationId: target.pathname.split('/').pop(),
+      accepted: { asyncOperation: asyncUrl, location: locationUrl },
+      retryAfterMs: parseRetryAfter(accepted.headers['retry-after']),
+    };
+  }
+
+  /** One look at a pending operation; an operation that ended other than Succeeded is a VendorError. */
+  async lookAt(pending: PendingOperation): Promise<OperationLook> {
+    const { via, operationId } = pending;
+    const pollReq: HttpRequest = { method: 'GET', path: pending.url };
+    const res = await this.call(pollReq, via === 'Azure-AsyncOperation' ? [200] : [200, 201, 202, 204]);
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    if (via === 'Azure-AsyncOperation') {
+      const op = this.parse(arm.operationStatus, pollReq, res);
+      if (op.status === 'InProgress') return { retryAfterMs };
+      if (op.status === 'Succeeded') return { outcome: { via, operation: op, operationId } };
+      throw new VendorError({
+        vendor: VENDOR,
+        operation: this.http.describe(pending.request),
+        vendorMessage: `operation ${operationId} ended ${op.status}${op.error ? `: ${op.error.code}: ${op.error.message}` : ''}`,
+        code: op.error?.code,
+        retryable: false,
+      });
     }
+    if (res.status === 202) return { retryAfterMs };
+    return { outcome: { via, body: res.status === 204 ? undefined : safeJson(res.text), operationId } };
   }
 
-  /** Follows an operation an earlier attempt's call started (see `onAccepted`), as `track` would have. */
-  async resume(accepted: AcceptedOperation, req: Pick<HttpRequest, 'method' | 'path'>, options: TrackOptions = {}): Promise<AsyncOutcome> {
-    const headers: Record<string, string | undefined> = { 'azure-asyncoperation': accepted.asyncOperation, location: accepted.location };
-    return this.track({ status: 202, headers, text: '' }, req, { ...options, onAccepted: undefined });
+  /** The outcome of a call that may be long-running: at once, or (accepted) through `follow`. */
+  async settle(initial: HttpResponse, req: Pick<HttpRequest, 'method' | 'path'>, follow: FollowOperation): Promise<AsyncOutcome> {
+    if (initial.status !== 202) return { via: 'none', body: safeJson(initial.text), polls: 0 };
+    return follow(this.pendingOf(initial, req));
   }
 
-  /** Sends a call that may be long-running and waits for it with `track`. */
-  private async longRunning(req: HttpRequest, expected: number[], options?: TrackOptions): Promise<AsyncOutcome> {
+  /** Follows an operation an earlier attempt's call started, as `settle` would have. */
+  async resume(accepted: AcceptedOperation, req: Pick<HttpRequest, 'method' | 'path'>, follow: FollowOperation): Promise<AsyncOutcome> {
+    return follow(this.pendingOf({ headers: { 'azure-asyncoperation': accepted.asyncOperation, location: accepted.location } }, req));
+  }
+
+  /** Sends a call that may be long-running and settles it. */
+  private async longRunning(req: HttpRequest, expected: number[], follow: FollowOperation): Promise<AsyncOutcome> {
     const res = await this.call(req, [...expected, 202]);
-    return this.track(res, req, options);
+    return this.settle(res, req, follow);
   }
 
   // --- policies, containers, items -------------------------------------------------------------
 
   async listPolicies(): Promise<AzurePolicy[]> {
-    return this.getAll(policyList, `${this.vaultPath}/backupPolicies`, { $filter: IAAS_FILTER });
+    return this.getAll(arm.policyList, `${this.vaultPath}/backupPolicies`, { $filter: IAAS_FILTER });
   }
 
   async getPolicy(name: string): Promise<AzurePolicy> {
-    return this.get(policyResource, `${this.vaultPath}/backupPolicies/${enc(name)}`);
+    return this.get(arm.policyResource, `${this.vaultPath}/backupPolicies/${enc(name)}`);
   }
 
-  async refreshContainers(options?: TrackOptions): Promise<AsyncOutcome> {
-    return this.longRunning({ method: 'POST', path: `${this.vaultPath}/backupFabrics/Azure/refreshContainers`, query: { $filter: IAAS_FILTER } }, [200, 204], options);
+  async refreshContainers(follow: FollowOperation): Promise<AsyncOutcome> {
+    return this.longRunning({ method: 'POST', path: `${this.vaultPath}/backupFabrics/Azure/refreshContainers`, query: { $filter: IAAS_FILTER } }, [200, 204], follow);
   }
 
   async listProtectableItems(): Promise<AzureProtectableItem[]> {
-    return this.getAll(protectableItemList, `${this.vaultPath}/backupProtectableItems`, { $filter: IAAS_FILTER });
+    return this.getAll(arm.protectableItemList, `${this.vaultPath}/backupProtectableItems`, { $filter: IAAS_FILTER });
   }
 
   async listProtectedItems(): Promise<AzureProtectedItem[]> {
-    return this.getAll(protectedItemList, `${this.vaultPath}/backupProtectedItems`, { $filter: `${IAAS_FILTER} and itemType eq 'VM'` });
+    return this.getAll(arm.protectedItemList, `${this.vaultPath}/backupProtectedItems`, { $filter: `${IAAS_FILTER} and itemType eq 'VM'` });
   }
 
   itemPath(container: string, item: string): string {
@@ -293,37 +264,37 @@ export class AzureClient {
   async getProtectedItem(container: string, item: string): Promise<AzureProtectedItem | undefined> {
     const req: HttpRequest = { method: 'GET', path: this.itemPath(container, item) };
     const res = await this.call(req, [200, 404]);
-    return res.status === 404 ? undefined : this.parse(protectedItemResource, req, res);
+    return res.status === 404 ? undefined : this.parse(arm.protectedItemResource, req, res);
   }
 
-  async enableProtection(container: string, item: string, sourceResourceId: string, policyId: string, options?: TrackOptions): Promise<AsyncOutcome> {
-    const body = this.json(protectedItemRequest, { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId, policyId } });
-    return this.longRunning({ method: 'PUT', path: this.itemPath(container, item), body }, [200, 201], options);
+  async enableProtection(container: string, item: string, sourceResourceId: string, policyId: string, follow: FollowOperation): Promise<AsyncOutcome> {
+    const body = this.json(arm.protectedItemRequest, { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId, policyId } });
+    return this.longRunning({ method: 'PUT', path: this.itemPath(container, item), body }, [200, 201], follow);
   }
 
   /** Stops protection and deletes the item's backup data; an item already gone is done. */
-  async disableProtection(container: string, item: string, options?: TrackOptions): Promise<'removed' | 'already gone'> {
+  async disableProtection(container: string, item: string, follow: FollowOperation): Promise<'removed' | 'already gone'> {
     const req: HttpRequest = { method: 'DELETE', path: this.itemPath(container, item) };
     const res = await this.call(req, [200, 202, 204, 404]);
     if (res.status === 404) return 'already gone';
-    await this.track(res, req, options);
+    await this.settle(res, req, follow);
     return 'removed';
   }
 
   // --- backup, jobs, recovery points -----------------------------------------------------------
 
-  async triggerBackup(container: string, item: string, expiry: string | undefined, options?: TrackOptions): Promise<AsyncOutcome> {
-    const body = this.json(backupRequest, { properties: { objectType: 'IaasVMBackupRequest', recoveryPointExpiryTimeInUTC: expiry } });
-    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/backup`, body }, [], options);
+  async triggerBackup(container: string, item: string, expiry: string | undefined, follow: FollowOperation): Promise<AsyncOutcome> {
+    const body = this.json(arm.backupRequest, { properties: { objectType: 'IaasVMBackupRequest', recoveryPointExpiryTimeInUTC: expiry } });
+    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/backup`, body }, [], follow);
   }
 
   async getJob(jobId: string): Promise<AzureJob> {
-    return this.get(jobResource, `${this.vaultPath}/backupJobs/${enc(jobId)}`);
+    return this.get(arm.jobResource, `${this.vaultPath}/backupJobs/${enc(jobId)}`);
   }
 
   /** Jobs of the vault, filtered by the service; `filter` is an OData expression. */
   async listJobs(filter?: string): Promise<AzureJob[]> {
-    return this.getAll(jobList, `${this.vaultPath}/backupJobs`, filter ? { $filter: filter } : undefined);
+    return this.getAll(arm.jobList, `${this.vaultPath}/backupJobs`, filter ? { $filter: filter } : undefined);
   }
 
   /** Jobs of one VM and operation, newest first. */
@@ -334,46 +305,40 @@ export class AzureClient {
       .sort((a, b) => Date.parse(b.properties.startTime) - Date.parse(a.properties.startTime));
   }
 
-  async cancelJob(jobId: string, options?: TrackOptions): Promise<AsyncOutcome> {
-    return this.longRunning({ method: 'POST', path: `${this.vaultPath}/backupJobs/${enc(jobId)}/cancel` }, [200, 204], options);
+  async cancelJob(jobId: string, follow: FollowOperation): Promise<AsyncOutcome> {
+    return this.longRunning({ method: 'POST', path: `${this.vaultPath}/backupJobs/${enc(jobId)}/cancel` }, [200, 204], follow);
   }
 
   async listRecoveryPoints(container: string, item: string): Promise<AzureRecoveryPoint[]> {
-    return this.getAll(recoveryPointList, `${this.itemPath(container, item)}/recoveryPoints`);
+    return this.getAll(arm.recoveryPointList, `${this.itemPath(container, item)}/recoveryPoints`);
   }
 
   async getRecoveryPoint(container: string, item: string, rp: string): Promise<AzureRecoveryPoint> {
-    return this.get(recoveryPointResource, `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}`);
+    return this.get(arm.recoveryPointResource, `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}`);
   }
 
-  async restore(container: string, item: string, rp: string, properties: z.input<typeof restoreRequest>['properties'], options?: TrackOptions): Promise<AsyncOutcome> {
-    const body = this.json(restoreRequest, { properties });
-    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/restore`, body }, [], options);
+  async restore(container: string, item: string, rp: string, properties: z.input<typeof arm.restoreRequest>['properties'], follow: FollowOperation): Promise<AsyncOutcome> {
+    const body = this.json(arm.restoreRequest, { properties });
+    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/restore`, body }, [], follow);
   }
 
-  async provisionItemLevelRecovery(container: string, item: string, rp: string, properties: z.input<typeof ilrRequest>['properties'], options?: TrackOptions): Promise<AsyncOutcome> {
-    const body = this.json(ilrRequest, { properties });
-    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/provisionInstantItemRecovery`, body }, [], options);
+  async provisionItemLevelRecovery(container: string, item: string, rp: string, properties: z.input<typeof arm.ilrRequest>['properties'], follow: FollowOperation): Promise<AsyncOutcome> {
+    const body = this.json(arm.ilrRequest, { properties });
+    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/provisionInstantItemRecovery`, body }, [], follow);
   }
 
-  async revokeItemLevelRecovery(container: string, item: string, rp: string, options?: TrackOptions): Promise<AsyncOutcome> {
-    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/revokeInstantItemRecovery` }, [200, 204], options);
+  async revokeItemLevelRecovery(container: string, item: string, rp: string, follow: FollowOperation): Promise<AsyncOutcome> {
+    return this.longRunning({ method: 'POST', path: `${this.itemPath(container, item)}/recoveryPoints/${enc(rp)}/revokeInstantItemRecovery` }, [200, 204], follow);
   }
 
   /** The operation status of an item operation, for a Location-only answer that needs the extended info. */
   async getItemOperationStatus(container: string, item: string, operationId: string): Promise<AzureOperationStatus> {
-    return this.get(operationStatus, `${this.itemPath(container, item)}/operationsStatus/${enc(operationId)}`);
+    return this.get(arm.operationStatus, `${this.itemPath(container, item)}/operationsStatus/${enc(operationId)}`);
   }
 
   async close(): Promise<void> {
     await this.http.close();
   }
-}
-
-function waitFor(res: HttpResponse, pollMs: number): number {
-  const retryAfter = parseRetryAfter(res.headers['retry-after']);
-  // Honour Retry-After; a Retry-After of 0 still gets a short floor so a poll loop cannot spin.
-  return retryAfter === undefined ? pollMs : Math.max(retryAfter, Math.min(pollMs, 100));
 }
 
 function enc(id: string): string {

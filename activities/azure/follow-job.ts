@@ -4,8 +4,8 @@
  * its status changed, its progress crossed a step, or the slice's time is up). A job of any length
  * then costs the run's history a few activities instead of one activity and one timer per poll.
  */
-import { Context, heartbeat } from '@temporalio/activity';
-import { heartbeatSleep } from '../heartbeat-sleep';
+import { Context } from '@temporalio/activity';
+import { pollUntil } from '../poll-until';
 import type { AzureClient } from './client';
 import { summarizeJob, type AzureJobSummary } from './job-summary';
 
@@ -47,19 +47,15 @@ export function jobMoved(last: AzureJobSummary | undefined, now: AzureJobSummary
 export async function followJobSlice(client: AzureClient, input: FollowJobInput): Promise<FollowJobSlice> {
   const resumed = Context.current().info.heartbeatDetails as Partial<SliceProgress> | undefined;
   const slice: SliceProgress = { startedAt: resumed?.startedAt ?? Date.now(), polls: resumed?.polls ?? 0 };
-  // Heartbeats keep flowing while a slow GET is in flight, so the short heartbeat timeout (which
-  // makes a cancel arrive within seconds) fires only when this worker is really gone.
-  const ticker = setInterval(() => heartbeat(slice), 1_000);
-  try {
-    for (;;) {
+  return pollUntil<FollowJobSlice>(
+    { intervalMs: input.pollMs, details: () => slice, pollsBefore: slice.polls },
+    async (poll) => {
       const job = summarizeJob(await client.getJob(input.jobId));
-      slice.polls++;
+      slice.polls = poll;
       slice.live = `${job.operation} job ${job.jobId} ${job.status}${job.progressPercentage !== undefined ? ` ${job.progressPercentage}%` : ''}`;
       if (job.terminal || jobMoved(input.last, job, input.progressStepPercent)) return { job, polls: slice.polls };
       if (Date.now() - slice.startedAt + input.pollMs >= input.maxSliceMs) return { job, polls: slice.polls };
-      await heartbeatSleep(input.pollMs, slice);
-    }
-  } finally {
-    clearInterval(ticker);
-  }
+      return undefined;
+    },
+  );
 }

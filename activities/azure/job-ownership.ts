@@ -7,10 +7,11 @@
  */
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { HttpRequest } from '../../lib/http/http-client';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
-import { heartbeatSleep } from '../heartbeat-sleep';
+import { VendorError } from '../../lib/errors';
 import { failAfterLateCreateGrace } from '../late-create';
-import type { AcceptedOperation, AsyncOutcome, AzureClient, TrackOptions } from './client';
+import { pollUntil } from '../poll-until';
+import type { AcceptedOperation, AsyncOutcome, AzureClient, FollowOperation } from './client';
+import { followOperation } from './follow-operation';
 import type { AzureJob } from './schemas';
 import { terminalJobStatuses } from './schemas';
 
@@ -49,10 +50,10 @@ export async function ownJobSince(client: AzureClient, vmName: string, operation
  * Follows the operation a cut-off trigger had started to the job it names (or, when the service
  * names none, the run's job by start time). Undefined when the operation ended without a job.
  */
-export async function jobOfAcceptedOperation(client: AzureClient, vmName: string, operation: string, known: TriggerKnowledge, request: Pick<HttpRequest, 'method' | 'path'>, options: TrackOptions): Promise<string | undefined> {
+export async function jobOfAcceptedOperation(client: AzureClient, vmName: string, operation: string, known: TriggerKnowledge, request: Pick<HttpRequest, 'method' | 'path'>, follow: FollowOperation): Promise<string | undefined> {
   let outcome: AsyncOutcome;
   try {
-    outcome = await client.resume(known.accepted!, request, options);
+    outcome = await client.resume(known.accepted!, request, follow);
   } catch (err) {
     // The operation failed (no job came of it) or is no longer listed: fall back on the start time.
     if (!(err instanceof VendorError) || err.retryable) throw err;
@@ -63,22 +64,25 @@ export async function jobOfAcceptedOperation(client: AzureClient, vmName: string
 
 /** Waits (heartbeating) until no job of the VM and kind that someone else started is running. */
 async function waitForJobsOfOthers(client: AzureClient, vmName: string, operation: string, known: TriggerKnowledge, pollMs: number): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    const others = (await client.findJobs(vmName, operation)).filter(running);
-    for (const job of others) if (!known.foreign.includes(job.name)) known.foreign.push(job.name);
-    const job = others[0];
-    if (!job) return;
-    if (Date.now() - started >= OTHERS_JOB_WAIT_MS) {
-      throw nonRetryable(
-        `VM ${vmName} has a ${operation} job that this run did not start (job ${job.name}, started ${job.properties.startTime}, e.g. by the vault's policy schedule): ` +
-          `it is still ${job.properties.status} after ${Math.round(OTHERS_JOB_WAIT_MS / 60_000)} minutes of waiting; it was neither adopted nor cancelled — try again once it has ended`,
-        ErrorTypes.stuck,
-        { jobId: job.name },
-      );
-    }
-    await heartbeatSleep(pollMs, known);
-  }
+  let job: AzureJob | undefined;
+  await pollUntil(
+    {
+      intervalMs: pollMs,
+      deadline: {
+        at: Date.now() + OTHERS_JOB_WAIT_MS,
+        stillWaiting: () =>
+          `VM ${vmName} has a ${operation} job that this run did not start (job ${job?.name}, started ${job?.properties.startTime}, e.g. by the vault's policy schedule): ` +
+          `it is still ${job?.properties.status} after ${Math.round(OTHERS_JOB_WAIT_MS / 60_000)} minutes of waiting; it was neither adopted nor cancelled — try again once it has ended`,
+      },
+      details: () => known,
+    },
+    async () => {
+      const others = (await client.findJobs(vmName, operation)).filter(running);
+      for (const other of others) if (!known.foreign.includes(other.name)) known.foreign.push(other.name);
+      job = others[0];
+      return job ? undefined : true;
+    },
+  );
 }
 
 /**
@@ -90,20 +94,20 @@ async function waitForJobsOfOthers(client: AzureClient, vmName: string, operatio
 export async function triggerOwnJob(
   client: AzureClient,
   input: { vmName: string; operation: 'Backup' | 'Restore'; since?: string; pollMs: number; request: Pick<HttpRequest, 'method' | 'path'> },
-  send: (options: TrackOptions) => Promise<AsyncOutcome>,
+  send: (follow: FollowOperation) => Promise<AsyncOutcome>,
 ): Promise<{ jobId: string; adopted: boolean; via: string }> {
   const { vmName, operation } = input;
   const info = Context.current().info;
   const resumed = info.heartbeatDetails as Partial<TriggerKnowledge> | undefined;
   const known: TriggerKnowledge = { since: resumed?.since ?? input.since ?? new Date().toISOString(), foreign: resumed?.foreign ?? [], accepted: resumed?.accepted };
-  const tracking: TrackOptions = {
+  const tracking = followOperation(client, {
     pollMs: input.pollMs,
-    wait: (ms) => heartbeatSleep(ms, known),
+    details: () => known,
     onAccepted: (accepted) => {
       known.accepted = accepted;
       heartbeat(known);
     },
-  };
+  });
   try {
     if (known.accepted) {
       const jobId = await jobOfAcceptedOperation(client, vmName, operation, known, input.request, tracking);

@@ -186,7 +186,7 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     // udev may not have created the link yet: a retry a little later can succeed.
     throw ApplicationFailure.create({
       message: `no device for disk ${input.diskId} under ${settings.deviceByIdDir}${input.logicalName ? `, nor for logical_name ${input.logicalName} (${logicalNameLookup(input.logicalName, settings.deviceDir)})` : ''}`,
-      type: 'DeviceNotFound',
+      type: ErrorTypes.deviceNotFound,
     });
   }
   const finalPath = repositoryPath(settings.repositoryRoot, input.dir, input.fileName);

@@ -4,9 +4,10 @@
  * the appliance ends with a 404 is re-listed and finished, delete-snapshots.ts), and retention
  * recomputes what to delete from the appliance's list each time.
  */
-import { CancelledFailure, Context, heartbeat, sleep } from '@temporalio/activity';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { ErrorTypes, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
 import { heartbeatWhile } from '../heartbeat-sleep';
+import { pollUntil } from '../poll-until';
 import { failAfterLateCreateGrace } from '../late-create';
 import type { EndpointClients } from '../endpoint-clients';
 import { ManageiqClient } from './client';
@@ -38,17 +39,31 @@ export interface DeleteReport {
 const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 
+/**
+ * Reads /api/tasks/:id until its state is Finished and returns it (status Ok, Warn, Error, …: the
+ * caller decides what a status means), heartbeating the task as last read.
+ */
+export async function waitForTask(client: ManageiqClient, taskId: string, options: { pollMs: number; deadline: number }): Promise<ManageiqTask & { polls: number }> {
+  let last: ManageiqTask | undefined;
+  let polls = 0;
+  return pollUntil(
+    {
+      intervalMs: options.pollMs,
+      deadline: { at: options.deadline, stillWaiting: () => `ManageIQ task ${taskId} is still ${last?.state} (${last?.pctComplete ?? 0}% done)` },
+      details: () => ({ taskId, state: last?.state, polls }),
+    },
+    async (poll) => {
+      last = await client.getTask(taskId);
+      polls = poll;
+      return last.state === 'Finished' ? { ...last, polls } : undefined;
+    },
+  );
+}
+
 export function createManageiqActivities(clients: EndpointClients) {
   const miq = (endpoint: string) => clients.client(endpoint, 'manageiq', (profile, env) => new ManageiqClient(profile, env));
 
-  const notFoundAs = (message: string) => (err: unknown): never => {
-    if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`${message} (${err.message})`, ErrorTypes.vendorNotFound);
-    throw err;
-  };
-
-  /** Waits for a task inside an activity: heartbeats each poll, stops promptly on cancellation. */
-  const waitTask = (client: ManageiqClient, taskId: string, pollMs: number, deadline: number) =>
-    client.waitForTask(taskId, { pollMs, deadline, sleep: (ms) => sleep(ms), onPoll: (task, polls) => heartbeat({ taskId, state: task.state, polls }) });
+  const waitTask = (client: ManageiqClient, taskId: string, pollMs: number, deadline: number) => waitForTask(client, taskId, { pollMs, deadline });
 
   /** Snapshots of the resource with exactly this name. */
   const named = async (client: ManageiqClient, ref: ManageiqRef, name: string) =>

@@ -1,13 +1,13 @@
 /**
  * ManageIQ REST client for VM and instance snapshots: JSON over the shared HTTP layer, Basic auth
  * or an X-Auth-Token from GET /api/auth (renewed once when the appliance answers 401), paging that
- * follows `links.next`, single and bulk actions, and task polling.
+ * follows `links.next`, single and bulk actions, and task reads (activities wait for tasks).
  */
 import type { z } from 'zod';
-import { ErrorTypes, VendorError, isRetryableStatus, nonRetryable, parseRetryAfter } from '../../lib/errors';
-import { HttpClient, type HttpRequest, type HttpResponse, type Query } from '../../lib/http/http-client';
+import { UnsupportedRequestError, VendorError } from '../../lib/errors';
+import { httpClientFor, type HttpClient, type HttpRequest, type HttpResponse, type Query } from '../../lib/http/http-client';
 import { parseVendorBody } from '../../lib/schema';
-import { readCaFile, resolveSecret, type ManageiqProfile } from '../../lib/config/endpoints';
+import { resolveSecret, type ManageiqProfile } from '../../lib/config/endpoints';
 import {
   actionResult,
   authBody,
@@ -63,7 +63,7 @@ export class ManageiqClient {
     private readonly profile: ManageiqProfile,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.http = new HttpClient({ vendor: VENDOR, baseUrl: profile.url, timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
+    this.http = httpClientFor(VENDOR, profile);
   }
 
   // --- transport -------------------------------------------------------------------------------
@@ -132,15 +132,7 @@ export class ManageiqClient {
     } catch {
       // Not JSON (a proxy's HTML page): keep the raw text.
     }
-    return new VendorError({
-      vendor: VENDOR,
-      operation: this.http.describe(req),
-      status: res.status,
-      vendorMessage: message,
-      code,
-      retryable: isRetryableStatus(res.status),
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-    });
+    return this.http.statusError(req, res, message, code);
   }
 
   private parse<S extends z.ZodType>(schema: S, req: HttpRequest, res: HttpResponse): z.output<S> {
@@ -228,9 +220,10 @@ export class ManageiqClient {
   /** Reverts a VM to the snapshot. Instances cannot be reverted: refused here, before any call. */
   async revertSnapshot(collection: ManageiqCollection, id: string, snapshotId: string): Promise<ManageiqActionResult> {
     if (collection !== 'vms') {
-      throw nonRetryable(
+      throw new UnsupportedRequestError(
+        VENDOR,
+        `revert snapshot ${snapshotId} of ${collection} ${id}`,
         `revert is supported for VMs only: ${collection} ${id} is a cloud instance, and ManageIQ cannot revert an instance to a snapshot (no call was made)`,
-        ErrorTypes.invalidInput,
       );
     }
     return this.singleAction(collection, id, snapshotId, 'revert');
@@ -286,28 +279,6 @@ export class ManageiqClient {
   /** GET /tasks with `filter[]` expressions (ANDed), e.g. `name='Creating snapshot x for *'`. */
   async queryTasks(filter: string[]): Promise<ManageiqTask[]> {
     return (await this.getJson(tasksBody, '/tasks', { expand: 'resources', 'filter[]': filter })).resources.map(toTask);
-  }
-
-  /**
-   * Reads /api/tasks/:id until its state is Finished and returns it (status Ok, Warn, Error, …).
-   * `sleep` and `onPoll` let an activity heartbeat and be cancelled while it waits.
-   */
-  async waitForTask(
-    taskId: string,
-    options: { pollMs: number; deadline: number; sleep?: (ms: number) => Promise<void>; onPoll?: (task: ManageiqTask, polls: number) => void },
-  ): Promise<ManageiqTask & { polls: number }> {
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let polls = 0;
-    for (;;) {
-      const task = await this.getTask(taskId);
-      polls++;
-      options.onPoll?.(task, polls);
-      if (task.state === 'Finished') return { ...task, polls };
-      if (Date.now() >= options.deadline) {
-        throw nonRetryable(`ManageIQ task ${taskId} is still ${task.state} (${task.pctComplete ?? 0}% done) after ${polls} polls: gave up at ${new Date(options.deadline).toISOString()}`, ErrorTypes.stuck);
-      }
-      await sleep(options.pollMs);
-    }
   }
 
   async close(): Promise<void> {

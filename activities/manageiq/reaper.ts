@@ -8,10 +8,9 @@
  * the run's product (retention keeps it): it is only removed when its run ended before confirming.
  * Which VMs to look at comes from Temporal (the VMs manageiqSnapshot runs were about).
  */
-import { heartbeat } from '@temporalio/activity';
 import { VendorError } from '../../lib/errors';
 import { runIdMatches } from '../../lib/temporal/run-tag';
-import { runIdOfTag, type ReapObject, type ReapRemoveInput } from '../reaper';
+import { findPerVm, runIdOfTag, unlessMissing, type ReapObject, type ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
 import { createManageiqActivities, type ManageiqCollection } from './activities';
 import { ManageiqClient } from './client';
@@ -29,18 +28,11 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
   return {
     async manageiqReaperFind(input: { endpoint: string; vmIds: string[] }): Promise<ReapObject[]> {
       const client = miq(input.endpoint);
-      const objects: ReapObject[] = [];
-      for (const resourceId of input.vmIds) {
-        heartbeat({ resourceId });
-        if (!/^\d{1,20}$/.test(resourceId)) continue;
+      return findPerVm(input.vmIds, /^\d{1,20}$/, async (resourceId) => {
+        const objects: ReapObject[] = [];
         for (const collection of ['vms', 'instances'] as ManageiqCollection[]) {
-          let snapshots;
-          try {
-            snapshots = (await client.querySnapshots(collection, resourceId)).snapshots;
-          } catch (err) {
-            if (err instanceof VendorError && err.isNotFound) continue; // not on this appliance, or not in this collection
-            throw err;
-          }
+          // Not on this appliance, or not in this collection: nothing of it here.
+          const snapshots = (await unlessMissing(client.querySnapshots(collection, resourceId)))?.snapshots ?? [];
           for (const s of snapshots) {
             const runPrefix = runPrefixOfSnapshotName(s.name);
             if (!runPrefix) continue;
@@ -63,8 +55,8 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
             });
           }
         }
-      }
-      return objects;
+        return objects;
+      });
     },
 
     /** Deletes the snapshot by its name (every snapshot of the resource with the run's name) and waits for the tasks. */

@@ -4,9 +4,10 @@
  * started (recognised by the run tag in its note), a delete treats "already gone" as done.
  */
 import { Context } from '@temporalio/activity';
-import { heartbeatSleep, heartbeatWhile } from '../heartbeat-sleep';
+import { heartbeatWhile } from '../heartbeat-sleep';
+import { pollUntil } from '../poll-until';
 import { failAfterLateCreateGrace } from '../late-create';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { ErrorTypes, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OnappClient, type OnappBackupKind } from './client';
 import type { OnappBackup } from './schemas';
@@ -25,11 +26,6 @@ export interface OnappServerRef {
 
 export function createOnappActivities(clients: EndpointClients) {
   const onapp = (endpoint: string) => clients.client(endpoint, 'onapp', (profile, env) => new OnappClient(profile, env));
-
-  const notFoundAs = (message: string) => (err: unknown): never => {
-    if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`${message} (${err.message})`, ErrorTypes.vendorNotFound);
-    throw err;
-  };
 
   return {
     /** Resolves the profile without calling the vendor: a wrong name fails before anything happens. */
@@ -86,16 +82,20 @@ export function createOnappActivities(clients: EndpointClients) {
     async onappWaitBackupBuilt(input: OnappServerRef & { backupId: number; deadline: number; pollMs: number }): Promise<{ backup: OnappBackup; polls: number }> {
       const client = onapp(input.endpoint);
       let polls = Number((Context.current().info.heartbeatDetails as { polls?: number } | undefined)?.polls ?? 0);
-      for (;;) {
-        polls++;
-        const backup = (await client.listBackups(input.virtualServerId)).find((b) => b.id === input.backupId);
-        if (!backup) throw nonRetryable(`backup ${input.backupId} disappeared from virtual server ${input.virtualServerId} while being built`, ErrorTypes.vendorNotFound);
-        if (backup.built) return { backup, polls };
-        if (Date.now() >= input.deadline) {
-          throw nonRetryable(`backup ${input.backupId} is still not built after ${polls} polls (gave up at ${new Date(input.deadline).toISOString()})`, ErrorTypes.stuck);
-        }
-        await heartbeatSleep(input.pollMs, { polls });
-      }
+      return pollUntil(
+        {
+          intervalMs: input.pollMs,
+          deadline: { at: input.deadline, stillWaiting: () => `backup ${input.backupId} is still not built` },
+          details: () => ({ polls }),
+          pollsBefore: polls,
+        },
+        async (poll) => {
+          polls = poll;
+          const backup = (await client.listBackups(input.virtualServerId)).find((b) => b.id === input.backupId);
+          if (!backup) throw nonRetryable(`backup ${input.backupId} disappeared from virtual server ${input.virtualServerId} while being built`, ErrorTypes.vendorNotFound);
+          return backup.built ? { backup, polls } : undefined;
+        },
+      );
     },
 
     /**

@@ -3,11 +3,11 @@
  * HTTP Basic, on the shared HTTP layer. Both formats parse into the same typed `OnappBackup`.
  */
 import type { z } from 'zod';
-import { VendorError, isRetryableStatus, parseRetryAfter } from '../../lib/errors';
-import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
+import type { VendorError } from '../../lib/errors';
+import { httpClientFor, type HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
 import { parseVendorBody } from '../../lib/schema';
 import { buildXml, parseXml } from '../../lib/xml';
-import { readCaFile, resolveSecret, type OnappProfile } from '../../lib/config/endpoints';
+import { resolveSecret, type OnappProfile } from '../../lib/config/endpoints';
 import {
   jsonBackupBody,
   jsonBackupsBody,
@@ -41,7 +41,7 @@ export class OnappClient {
     format?: OnappFormat,
   ) {
     this.format = format ?? profile.format;
-    this.http = new HttpClient({ vendor: VENDOR, baseUrl: profile.url, timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
+    this.http = httpClientFor(VENDOR, profile);
   }
 
   /** The same endpoint spoken in the other format (tests compare the two). */
@@ -91,14 +91,7 @@ export class OnappClient {
     } catch {
       // Not the vendor's body (a proxy's HTML page): keep the raw text.
     }
-    return new VendorError({
-      vendor: VENDOR,
-      operation: this.http.describe({ method: req.method, path: `${req.path}.${this.format}` }),
-      status: res.status,
-      vendorMessage: message,
-      retryable: isRetryableStatus(res.status),
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-    });
+    return this.http.statusError({ method: req.method, path: `${req.path}.${this.format}` }, res, message);
   }
 
   private parse<J extends z.ZodType, X extends z.ZodType>(schemas: { json: J; xml: X }, req: HttpRequest, res: HttpResponse): z.output<J> | z.output<X> {

@@ -4,9 +4,7 @@
  * unfinished one never is. Which virtual servers to look at comes from Temporal (the servers
  * onappBackup runs were about).
  */
-import { heartbeat } from '@temporalio/activity';
-import { VendorError } from '../../lib/errors';
-import { runIdOfTag, type ReapObject, type ReapRemoveInput } from '../reaper';
+import { findPerVm, runIdOfTag, unlessMissing, type ReapObject, type ReapRemoveInput } from '../reaper';
 import type { EndpointClients } from '../endpoint-clients';
 import { createOnappActivities } from './activities';
 import { OnappClient } from './client';
@@ -17,35 +15,27 @@ export function createOnappReaperActivities(clients: EndpointClients) {
   return {
     async onappReaperFind(input: { endpoint: string; vmIds: string[] }): Promise<ReapObject[]> {
       const client = onapp(input.endpoint);
-      const objects: ReapObject[] = [];
-      for (const vmId of input.vmIds) {
-        heartbeat({ vmId });
-        if (!/^\d{1,18}$/.test(vmId)) continue;
-        let backups;
-        try {
-          backups = await client.listBackups(vmId);
-        } catch (err) {
-          if (err instanceof VendorError && err.isNotFound) continue; // not on this control panel
-          throw err;
-        }
-        for (const b of backups) {
+      return findPerVm(input.vmIds, /^\d{1,18}$/, async (vmId) =>
+        // A server not on this control panel holds nothing here.
+        ((await unlessMissing(client.listBackups(vmId))) ?? []).flatMap((b): ReapObject[] => {
           const runId = runIdOfTag(b.note);
-          if (!runId) continue;
-          objects.push({
-            vendor: 'onapp',
-            kind: 'backup',
-            endpoint: input.endpoint,
-            id: String(b.id),
-            label: `${b.built ? '' : 'unfinished '}${b.backupType} backup ${b.id} of virtual server ${vmId}`,
-            runId,
-            vmId,
-            createdAt: b.createdAt,
-            mayBeProduct: b.built,
-            order: 0,
-          });
-        }
-      }
-      return objects;
+          if (!runId) return [];
+          return [
+            {
+              vendor: 'onapp',
+              kind: 'backup',
+              endpoint: input.endpoint,
+              id: String(b.id),
+              label: `${b.built ? '' : 'unfinished '}${b.backupType} backup ${b.id} of virtual server ${vmId}`,
+              runId,
+              vmId,
+              createdAt: b.createdAt,
+              mayBeProduct: b.built,
+              order: 0,
+            },
+          ];
+        }),
+      );
     },
 
     /** Deletes the backup (and any other backup of the same run: a take whose reply was lost); "already gone" is done. */

@@ -3,9 +3,9 @@
  * creates adopt what an earlier attempt made, removes treat "already gone" as done.
  */
 import { Context, heartbeat } from '@temporalio/activity';
-import { heartbeatSleep } from '../heartbeat-sleep';
+import { pollUntil } from '../poll-until';
 import { failAfterLateCreateGrace } from '../late-create';
-import { ErrorTypes, VendorError, nonRetryable } from '../../lib/errors';
+import { ErrorTypes, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OvirtClient, type AttachedDisk } from './client';
 import type { OvirtDisk } from './schemas';
@@ -67,17 +67,6 @@ function skipReason(disk: OvirtDisk): string | undefined {
   if (disk.storage_type === 'lun' || disk.lun_storage !== undefined) return 'direct-LUN disks cannot be snapshotted';
   if (disk.storage_type && disk.storage_type !== 'image') return `${disk.storage_type} disks cannot be snapshotted`;
   return undefined;
-}
-
-async function pollUntil<T>(options: { everyMs: number; deadline: number; describe: string }, probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() >= options.deadline) {
-      throw nonRetryable(`${options.describe}: gave up after waiting until ${new Date(options.deadline).toISOString()}`, ErrorTypes.stuck);
-    }
-    await heartbeatSleep(options.everyMs);
-  }
 }
 
 export function createOvirtActivities(clients: EndpointClients) {
@@ -179,7 +168,7 @@ export function createOvirtActivities(clients: EndpointClients) {
     async ovirtWaitSnapshotReady(input: OvirtVmRef & { snapshotId: string; deadline: number; pollMs: number }): Promise<{ status: string }> {
       const client = ovirt(input.endpoint);
       let last = 'unknown';
-      return pollUntil({ everyMs: input.pollMs, deadline: input.deadline, describe: `snapshot ${input.snapshotId} is still ${'"'}locked${'"'}` }, async () => {
+      return pollUntil({ intervalMs: input.pollMs, deadline: { at: input.deadline, stillWaiting: () => `snapshot ${input.snapshotId} is still "locked"` } }, async () => {
         const snapshot = await client.getSnapshot(input.vmId, input.snapshotId).catch(notFoundAs(`snapshot ${input.snapshotId} disappeared while being created`));
         last = snapshot.snapshot_status ?? 'ok';
         if (last === 'ok') return { status: last };
@@ -252,7 +241,7 @@ export function createOvirtActivities(clients: EndpointClients) {
         }
       }
       const deadline = Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
-      await pollUntil({ everyMs: input.pollMs, deadline, describe: `snapshot(s) ${targets.join(', ')} still being removed` }, async () => {
+      await pollUntil({ intervalMs: input.pollMs, deadline: { at: deadline, stillWaiting: () => `snapshot(s) ${targets.join(', ')} still being removed` } }, async () => {
         const present = (await client.listSnapshots(input.vmId)).some((s) => targets.includes(s['@_id']));
         return present ? undefined : true;
       });
@@ -281,19 +270,12 @@ export function createOvirtActivities(clients: EndpointClients) {
         heartbeat({ deleting: snapshotId });
       }
       const deadline = Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
-      await pollUntil({ everyMs: input.pollMs ?? 1000, deadline, describe: `pruned snapshot(s) ${doomed.join(', ')} still being removed` }, async () => {
+      await pollUntil({ intervalMs: input.pollMs ?? 1000, deadline: { at: deadline, stillWaiting: () => `pruned snapshot(s) ${doomed.join(', ')} still being removed` } }, async () => {
         const present = (await client.listSnapshots(input.vmId)).some((s) => doomed.includes(s['@_id']));
         return present ? undefined : true;
       });
       return { kept, deleted: doomed };
     },
-  };
-}
-
-function notFoundAs(message: string) {
-  return (err: unknown): never => {
-    if (err instanceof VendorError && err.isNotFound) throw nonRetryable(`${message} (${err.message})`, ErrorTypes.vendorNotFound);
-    throw err;
   };
 }
 

@@ -3,11 +3,11 @@
  * endpoint, v4 diskattachments or v3 /disks paths chosen by the endpoint profile.
  */
 import type { z } from 'zod';
-import { VendorError, isRetryableStatus, parseRetryAfter } from '../../lib/errors';
-import { HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
+import { VendorError } from '../../lib/errors';
+import { httpClientFor, type HttpClient, type HttpRequest, type HttpResponse } from '../../lib/http/http-client';
 import { parseVendorBody } from '../../lib/schema';
 import { asArray, buildXml, parseXml } from '../../lib/xml';
-import { readCaFile, resolveSecret, type OvirtProfile } from '../../lib/config/endpoints';
+import { resolveSecret, type OvirtProfile } from '../../lib/config/endpoints';
 import { refuseDiskRemoval } from './disk-delete-guard';
 import {
   attachRequestV3,
@@ -49,7 +49,7 @@ export class OvirtClient {
     private readonly profile: OvirtProfile,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.http = new HttpClient({ vendor: VENDOR, baseUrl: profile.url, timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
+    this.http = httpClientFor(VENDOR, profile);
     // The SSO service lives beside the API: https://engine/ovirt-engine/sso/oauth/token.
     const api = new URL(profile.url);
     this.ssoUrl = `${api.origin}${api.pathname.replace(/\/api\/?(v\d+)?\/?$/, '')}/sso/oauth/token`;
@@ -106,14 +106,7 @@ export class OvirtClient {
     } catch {
       // Not XML (a proxy's HTML error page, say): keep the raw text.
     }
-    return new VendorError({
-      vendor: VENDOR,
-      operation: this.http.describe(req),
-      status: res.status,
-      vendorMessage: message,
-      retryable: isRetryableStatus(res.status),
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-    });
+    return this.http.statusError(req, res, message);
   }
 
   private parse<S extends z.ZodType>(schema: S, req: HttpRequest, res: HttpResponse): z.output<S> {

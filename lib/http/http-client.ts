@@ -1,9 +1,11 @@
 /**
  * The one HTTP layer: undici with connect/header/body timeouts. Network failures become retryable
- * VendorErrors; HTTP statuses are left to the vendor client, which knows its error bodies.
+ * VendorErrors; a status the client did not expect becomes one through `statusError`, with the
+ * message the vendor client reads from its error body.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { VendorError, isRetryableStatus, parseRetryAfter } from '../errors';
+import { readCaFile } from '../config/endpoints';
 
 /** How long a vendor call may take when its endpoint profile does not say. */
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
@@ -115,14 +117,17 @@ export class HttpClient {
     return send();
   }
 
-  /** The generic error for a status the vendor client has no better reading of. */
-  statusError(req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse, vendorMessage: string, code?: string): VendorError {
+  /**
+   * The one error for an HTTP status: whether a retry can help and how long to wait come from the
+   * status and Retry-After; the message and code are the vendor client's reading of its error body.
+   */
+  statusError(req: Pick<HttpRequest, 'method' | 'path'>, res: Pick<HttpResponse, 'status' | 'headers'>, vendorMessage: string, code?: string | number | null): VendorError {
     return new VendorError({
       vendor: this.vendor,
       operation: this.describe(req),
       status: res.status,
       vendorMessage,
-      code,
+      code: code === null || code === undefined ? undefined : String(code),
       retryable: isRetryableStatus(res.status),
       retryAfterMs: parseRetryAfter(res.headers['retry-after']),
     });
@@ -143,4 +148,9 @@ export class HttpClient {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** The HTTP client of a vendor endpoint as its profile describes it (URL, timeout, CA bundle). */
+export function httpClientFor(vendor: string, profile: { url: string; timeoutMs?: number; tls?: { caFile?: string; insecure?: boolean } }, baseUrl = profile.url): HttpClient {
+  return new HttpClient({ vendor, baseUrl, timeoutMs: profile.timeoutMs, tls: readCaFile(profile) });
 }

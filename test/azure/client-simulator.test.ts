@@ -6,7 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { AzureClient } from '../../activities/azure/client';
+import { followOperation } from '../../activities/azure/follow-operation';
 import * as schemas from '../../activities/azure/schemas';
 import { VendorError } from '../../lib/errors';
 import { azureProfile } from '../../lib/config/profiles/azure';
@@ -133,15 +135,18 @@ test('a token the service no longer accepts is replaced once, transparently', as
   assert.deepEqual(s.simulator.calls.all().map((c) => `${c.method} ${c.status}`), ['GET 401', 'POST 200', 'GET 200'], 'refused, new token, same call again');
 });
 
+/** Following an operation is an activity's job (it heartbeats): done here in a mock activity. */
+const inActivity = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn);
+
 test('the tracker follows Azure-AsyncOperation when given, else Location, sleeping for Retry-After', async () => {
   s.state.reset();
   s.state.options.retryAfterSeconds = 1;
   s.state.options.asyncMs = 2200;
   try {
-    await client.refreshContainers({ pollMs: 50 });
+    await inActivity(() => client.refreshContainers(followOperation(client, { pollMs: 50 })));
     const policy = await client.getPolicy('DefaultPolicy');
     s.simulator.calls.clear();
-    const viaStatus = await client.enableProtection(web.container, web.item, `/subscriptions/${s.state.options.subscriptionId}/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/web-01`, policy.id, { pollMs: 50 });
+    const viaStatus = await inActivity(() => client.enableProtection(web.container, web.item, `/subscriptions/${s.state.options.subscriptionId}/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/web-01`, policy.id, followOperation(client, { pollMs: 50 })));
     assert.equal(viaStatus.via, 'Azure-AsyncOperation');
     const polls = s.simulator.calls.matching('GET', /\/operationsStatus\//);
     assert.ok(polls.length >= 2 && polls.length <= 4, `polled ${polls.length} times in ~2.2 s with Retry-After 1`);
@@ -152,7 +157,7 @@ test('the tracker follows Azure-AsyncOperation when given, else Location, sleepi
 
     s.state.options.asyncHeaders = 'location-only';
     s.simulator.calls.clear();
-    const viaLocation = await client.triggerBackup(web.container, web.item, undefined, { pollMs: 50 });
+    const viaLocation = await inActivity(() => client.triggerBackup(web.container, web.item, undefined, followOperation(client, { pollMs: 50 })));
     assert.equal(viaLocation.via, 'Location');
     assert.equal(viaLocation.operation, undefined, 'Location answers carry no operation status');
     assert.equal(s.simulator.calls.matching('GET', /\/operationsStatus\//).length, 0);

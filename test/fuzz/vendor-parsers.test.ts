@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { MalformedResponseError } from '../../lib/errors';
 import { ovirtProfile } from '../../lib/config/profiles/ovirt';
 import { altaroProfile } from '../../lib/config/profiles/altaro';
@@ -19,6 +20,8 @@ import { AltaroClient } from '../../activities/altaro/client';
 import { AzureClient } from '../../activities/azure/client';
 import { OnappClient, type OnappFormat } from '../../activities/onapp/client';
 import { ManageiqClient } from '../../activities/manageiq/client';
+import { waitForTask } from '../../activities/manageiq/activities';
+import { followOperation } from '../../activities/azure/follow-operation';
 import {
   FuzzServer,
   SECRETS,
@@ -223,7 +226,9 @@ const V = az.vaultPath;
 const azs = samples.azure(base, V);
 const azRoutes: Array<[RegExp, Answer]> = [[/\/oauth2\/token$/, answer(azs.token, 'json')]];
 const azureBase = { format: 'json' as const, okStatus: 200, errorSample: azs.armError, errorStatuses: [400, 404, 409, 429, 500, 503], routes: azRoutes };
-const track = { wait: async () => undefined, pollMs: 1, timeoutMs: 10_000 };
+const track = followOperation(az, { pollMs: 1, timeoutMs: 10_000 });
+/** Waits run in an activity (they heartbeat): a mock one here. */
+const inActivity = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn);
 const itemPath = az.itemPath('c', 'i');
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const lastPage = (doc: { value: unknown[] }): Answer => answer({ value: doc.value }, 'json');
@@ -255,7 +260,7 @@ const azureTargets: Target[] = [
     sample: azs.opSucceeded,
     fuzz: /\/ops\/op-1$/,
     routes: [...azRoutes, [/\/backup$/, { status: 202, body: '', headers: { 'azure-asyncoperation': `${base}/ops/op-1`, location: `${base}/results/op-1`, 'retry-after': '0' } }]],
-    call: () => az.triggerBackup('c', 'i', undefined, track),
+    call: () => inActivity(() => az.triggerBackup('c', 'i', undefined, track)),
   },
   {
     ...azureBase,
@@ -266,7 +271,7 @@ const azureTargets: Target[] = [
     errorStatuses: [202, 204, 400, 429, 500],
     fuzz: /\/results\/op-2$/,
     routes: [...azRoutes, [/\/protectedItems\/i$/, { status: 202, body: '', headers: { location: `${base}/results/op-2`, 'retry-after': '0' } }]],
-    call: () => az.enableProtection('c', 'i', '/subscriptions/sub-1/vm', '/policy', track),
+    call: () => inActivity(() => az.enableProtection('c', 'i', '/subscriptions/sub-1/vm', '/policy', track)),
   },
   {
     ...azureBase,
@@ -286,7 +291,7 @@ const azureTargets: Target[] = [
         ),
       })
       .map(({ header, value }) => ({ kind: `202 ${header}: ${value}`, status: 202, body: '', headers: { [header]: value, 'retry-after': '0' } })),
-    call: () => az.triggerBackup('c', 'i', undefined, track),
+    call: () => inActivity(() => az.triggerBackup('c', 'i', undefined, track)),
   },
   {
     ...azureBase,
@@ -295,9 +300,11 @@ const azureTargets: Target[] = [
     fuzz: /\/ops\/op-3$/,
     routes: [...azRoutes, [/\/provisionInstantItemRecovery$/, { status: 202, body: '', headers: { 'azure-asyncoperation': `${base}/ops/op-3`, 'retry-after': '0' } }]],
     call: () =>
-      az.provisionItemLevelRecovery('c', 'i', '123456', { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: '123456', virtualMachineId: '/subscriptions/sub-1/vm', initiatorName: 'iqn.2016-01.com.example:fuzz' }, track),
+      inActivity(() =>
+        az.provisionItemLevelRecovery('c', 'i', '123456', { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: '123456', virtualMachineId: '/subscriptions/sub-1/vm', initiatorName: 'iqn.2016-01.com.example:fuzz' }, track),
+      ),
   },
-  { ...azureBase, name: 'azure disableProtection (ARM errors)', bodyIgnored: true, sample: azs.armError, okStatus: 204, fuzz: new RegExp(`${esc(itemPath)}$`), call: () => az.disableProtection('c', 'i', track) },
+  { ...azureBase, name: 'azure disableProtection (ARM errors)', bodyIgnored: true, sample: azs.armError, okStatus: 204, fuzz: new RegExp(`${esc(itemPath)}$`), call: () => inActivity(() => az.disableProtection('c', 'i', track)) },
 ];
 
 // --- OnApp ---------------------------------------------------------------------------------------
@@ -341,7 +348,7 @@ const manageiqTargets: Target[] = [
     name: 'manageiq waitForTask',
     sample: mq.task,
     fuzz: /\/api\/tasks\/7$/,
-    call: () => miq.waitForTask('7', { pollMs: 1, deadline: Date.now() + 10_000, sleep: async () => undefined }),
+    call: () => inActivity(() => waitForTask(miq, '7', { pollMs: 1, deadline: Date.now() + 10_000 })),
   },
   { ...miqBase, name: 'manageiq getTask', sample: mq.task, fuzz: /\/api\/tasks\/7$/, call: () => miq.getTask('7') },
   {
@@ -383,13 +390,13 @@ test('regression: an Azure 202 whose Azure-AsyncOperation / Location header is n
   const routes: Array<[RegExp, Answer]> = [...azRoutes, [/\/ops\/op-1$/, answer(azs.opSucceeded, 'json')]];
   for (const [header, value] of [['azure-asyncoperation', 'http://['], ['location', 'https://a b']] as const) {
     server.use({ fuzz: /\/backup$/, answer: { status: 202, body: '', headers: { [header]: value } }, fallback: { status: 500, body: '' }, routes });
-    const out = await settle(`202 ${header}: ${value}`, () => az.triggerBackup('c', 'i', undefined, track));
+    const out = await settle(`202 ${header}: ${value}`, () => inActivity(() => az.triggerBackup('c', 'i', undefined, track)));
     assert.ok(!out.ok, 'a header that is no URL cannot be followed');
     assert.equal(out.error.retryable, false);
     assert.match(out.error.message, /header is not a URL/);
   }
   server.use({ fuzz: /\/backup$/, answer: { status: 202, body: '', headers: { 'azure-asyncoperation': '/ops/op-1', 'retry-after': '0' } }, fallback: { status: 500, body: '' }, routes });
-  const relative = await settle('202 with a relative Azure-AsyncOperation', () => az.triggerBackup('c', 'i', undefined, track));
+  const relative = await settle('202 with a relative Azure-AsyncOperation', () => inActivity(() => az.triggerBackup('c', 'i', undefined, track)));
   assert.ok(relative.ok, relative.ok ? '' : relative.error.message);
   assert.equal((relative.value as { operation?: { status: string } }).operation?.status, 'Succeeded');
 });

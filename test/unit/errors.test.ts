@@ -40,3 +40,30 @@ test('activity objects are wrapped so every thrown vendor error is mapped', asyn
   });
   await assert.rejects(wrapped.fails(), (err: unknown) => err instanceof ApplicationFailure && err.nonRetryable === true);
 });
+
+test('one builder turns an HTTP status into the error: retryable statuses are transient, others rejected or not found', async () => {
+  const { HttpClient } = await import('../../lib/http/http-client');
+  const http = new HttpClient({ vendor: 'azure', baseUrl: 'https://management.example' });
+  const req = { method: 'GET' as const, path: '/jobs/1' };
+  const of = (status: number, headers: Record<string, string | undefined> = {}) => http.statusError(req, { status, headers }, 'the vendor said so', 42);
+  try {
+    for (const status of [408, 409, 429, 500, 503]) {
+      const err = of(status, { 'retry-after': '2' });
+      assert.equal(err.type, 'VendorTransientError', String(status));
+      assert.equal(err.retryAfterMs, 2000);
+      assert.equal((toActivityFailure(err) as ApplicationFailure).nonRetryable, false);
+    }
+    for (const status of [400, 401, 403, 422]) {
+      const failure = toActivityFailure(of(status)) as ApplicationFailure;
+      assert.equal(failure.type, 'VendorRejectedError', String(status));
+      assert.equal(failure.nonRetryable, true);
+    }
+    const missing = of(404);
+    assert.equal(missing.type, 'VendorNotFoundError');
+    assert.equal(missing.isNotFound, true);
+    assert.equal(missing.code, '42');
+    assert.equal(missing.message, 'Azure GET /jobs/1 → HTTP 404: the vendor said so');
+  } finally {
+    await http.close();
+  }
+});

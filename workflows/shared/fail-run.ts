@@ -38,7 +38,7 @@ export async function failRun(progress: ProgressTracker, saga: Saga | undefined,
   // A refused input says so as itself, whichever step found it (clients tell it from a failed run).
   if (err instanceof ApplicationFailure && err.type === ErrorTypes.invalidInput) throw err;
   throw ApplicationFailure.create({
-    type: 'BackupStepFailed',
+    type: ErrorTypes.stepFailed,
     nonRetryable: true,
     message: `step "${failedStep}" failed: ${reason} — compensation: ${compensation}`,
     details: [{ step: failedStep, reason, ...details, compensation: outcomes }],
