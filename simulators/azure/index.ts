@@ -4,6 +4,7 @@
  * /{tenant}/oauth2/v2.0/token.
  */
 import { randomBytes } from 'node:crypto';
+import type { SimClock } from '../framework/clock';
 import { Router } from '../framework/router';
 import { Simulator } from '../framework/simulator';
 import type { SimRequest, SimResponse } from '../framework/types';
@@ -20,11 +21,12 @@ export { ensureSelfSignedCert } from './tls';
 export interface AzureSimulatorOptions extends Partial<AzureSimOptions> {
   /** Folder for the self-signed certificate; without it the simulator speaks plain HTTP. */
   tlsDir?: string;
+  clock?: SimClock;
 }
 
 export function createAzureSimulator(options: AzureSimulatorOptions = {}): { simulator: Simulator; state: AzureState; certFile?: string } {
-  const { tlsDir, ...simOptions } = options;
-  const state = new AzureState(simOptions);
+  const { tlsDir, clock, ...simOptions } = options;
+  const state = new AzureState(simOptions, clock);
   const tls = tlsDir ? ensureSelfSignedCert(tlsDir) : undefined;
 
   const tokenError = (status: number, error: string, description: string): SimResponse => ({
@@ -42,7 +44,7 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
       return tokenError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.');
     }
     const token = randomBytes(24).toString('base64url');
-    state.tokens.set(token, Date.now() + o.tokenTtlSeconds * 1000);
+    state.tokens.set(token, state.now() + o.tokenTtlSeconds * 1000);
     const body = { token_type: 'Bearer', expires_in: o.tokenTtlSeconds, ext_expires_in: o.tokenTtlSeconds, access_token: token };
     tokenResponse.parse(body);
     return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
@@ -53,7 +55,7 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
     if (!m) return armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
     const expires = state.tokens.get(m[1]!);
     if (expires === undefined) return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
-    if (Date.now() >= expires) return armError(401, 'ExpiredAuthenticationToken', 'The access token expiry UTC time is earlier than current UTC time.');
+    if (state.now() >= expires) return armError(401, 'ExpiredAuthenticationToken', 'The access token expiry UTC time is earlier than current UTC time.');
     if (!req.query.get('api-version')) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     return undefined;
   };
@@ -66,7 +68,7 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
     authenticate,
     publicRouter,
     tls: tls ? { key: tls.key, cert: tls.cert } : undefined,
-    onReset: () => state.reset(),
+    state,
   });
   return { simulator, state, certFile: tls?.certFile };
 }
