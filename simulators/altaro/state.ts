@@ -135,7 +135,7 @@ export class AltaroFailure extends Error {
   }
 }
 
-export class AltaroState extends SimState<AltaroOutcomes> {
+export class AltaroState extends SimState<AltaroStateOptions, AltaroOutcomes> {
   readonly sessions = new Map<string, { lastUsed: number; openedAt: number }>();
   /** Every token ever handed out (tests scan histories for them). */
   readonly issuedTokens: string[] = [];
@@ -153,8 +153,8 @@ export class AltaroState extends SimState<AltaroOutcomes> {
   lingerMs: number;
   abortMs: number;
 
-  constructor(private readonly options: AltaroStateOptions) {
-    super(options.clock);
+  constructor(options: AltaroStateOptions) {
+    super(options);
     this.sessionIdleMs = options.sessionIdleMs ?? 20 * 60_000;
     this.maxSessions = options.maxSessions ?? 10;
     this.operationMs = Object.fromEntries(ALTARO_INSTRUCTION_KINDS.map((k) => [k, options.operationMs?.[k] ?? 4_000])) as Record<AltaroInstructionKind, number>;

@@ -25,8 +25,8 @@ export interface AzureSimulatorOptions extends Partial<AzureSimOptions> {
 }
 
 export function createAzureSimulator(options: AzureSimulatorOptions = {}): { simulator: Simulator; state: AzureState; certFile?: string } {
-  const { tlsDir, clock, ...simOptions } = options;
-  const state = new AzureState(simOptions, clock);
+  const { tlsDir, ...simOptions } = options;
+  const state = new AzureState(simOptions);
   const tls = tlsDir ? ensureSelfSignedCert(tlsDir) : undefined;
 
   const tokenError = (status: number, error: string, description: string): SimResponse => ({
@@ -76,4 +76,23 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
 /** The token URL of a started simulator for its tenant. */
 export function simulatorTokenUrl(simulator: Simulator, state: AzureState): string {
   return `${simulator.url}/${state.options.tenantId}/oauth2/v2.0/token`;
+}
+
+/** The endpoint profile that reaches a started simulator: its certificate trusted, the client secret by env var name. */
+export function azureSimProfile(
+  built: { simulator: Simulator; state: AzureState; certFile?: string },
+  options: { clientSecret: { env: string }; fileRecoveryDir: string },
+): Record<string, unknown> {
+  const { simulator, state, certFile } = built;
+  return {
+    vendor: 'azure',
+    url: simulator.url,
+    apiVersion: '2023-06-01',
+    tls: { caFile: certFile },
+    subscriptionId: state.options.subscriptionId,
+    resourceGroup: state.options.resourceGroup,
+    vaultName: state.options.vaultName,
+    auth: { tenantId: state.options.tenantId, clientId: state.options.clientId, clientSecret: options.clientSecret, tokenUrl: simulatorTokenUrl(simulator, state) },
+    fileRecoveryDir: options.fileRecoveryDir,
+  };
 }

@@ -395,6 +395,19 @@ export function createArmRouter(state: AzureState): Router {
     return { item, rp };
   };
 
+  /** A request on a recovery point whose body must name that point and the protected VM (`vm.field`). */
+  const rpRequest = <S extends z.ZodType<{ properties: { recoveryPointId: string } }>>(
+    req: SimRequest,
+    schema: S,
+    vm: { field: string; code: string; idOf: (properties: z.output<S>['properties']) => string },
+  ) => {
+    const { item, rp } = rpOf(req);
+    const p: z.output<S>['properties'] = parseBody(schema, req).properties;
+    if (p.recoveryPointId !== rp.name) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointId does not match the recovery point in the path.');
+    if (state.vmByResourceId(vm.idOf(p)) !== item.vm) throw new ArmError(400, vm.code, `${vm.field} does not match the protected item.`);
+    return { item, rp, p };
+  };
+
   router.get(`${ITEM}/recoveryPoints`, h((req) => {
     const item = itemOf(req);
     const points = [...item.recoveryPoints].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
@@ -408,10 +421,7 @@ export function createArmRouter(state: AzureState): Router {
   router.post(
     `${RP}/restore`,
     h((req) => {
-      const { item, rp } = rpOf(req);
-      const p = parseBody(schemas.restoreRequest, req).properties;
-      if (p.recoveryPointId !== rp.name) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointId does not match the recovery point in the path.');
-      if (state.vmByResourceId(p.sourceResourceId) !== item.vm) throw new ArmError(400, 'BMSUserErrorInvalidSourceResourceId', 'sourceResourceId does not match the protected item.');
+      const { item, rp, p } = rpRequest(req, schemas.restoreRequest, { field: 'sourceResourceId', code: 'BMSUserErrorInvalidSourceResourceId', idOf: (q) => q.sourceResourceId });
       const sa = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(p.storageAccountId);
       if (!sa || !state.storageAccounts.has(`${sa[1]}/${sa[2]}`)) throw new ArmError(400, 'UserErrorStorageAccountNotFound', `Storage account ${p.storageAccountId} was not found.`);
       if (p.region.toLowerCase() !== o.location) throw new ArmError(400, 'UserErrorCrossRegionRestoreNotSupported', `Restore to region ${p.region} is not supported from a vault in ${o.location}.`);
@@ -445,10 +455,7 @@ export function createArmRouter(state: AzureState): Router {
   router.post(
     `${RP}/provisionInstantItemRecovery`,
     h((req) => {
-      const { item, rp } = rpOf(req);
-      const p = parseBody(schemas.ilrRequest, req).properties;
-      if (p.recoveryPointId !== rp.name) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointId does not match the recovery point in the path.');
-      if (state.vmByResourceId(p.virtualMachineId) !== item.vm) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'virtualMachineId does not match the protected item.');
+      const { item, rp, p } = rpRequest(req, schemas.ilrRequest, { field: 'virtualMachineId', code: 'BMSUserErrorInvalidInput', idOf: (q) => q.virtualMachineId });
       if (rp.ilr?.active && !p.renewExistingRegistration) throw new ArmError(409, 'UserErrorIlrSessionAlreadyActive', 'A file recovery session is already active for this recovery point.');
       const secret = rp.ilr?.active ? { password: rp.ilr.password, suffix: rp.ilr.suffix } : state.newIlrSecret(item.vm, rp);
       const op = state.startOperation(itemBase(item.vm), 'provisionIlr', {

@@ -143,8 +143,7 @@ export interface SimOperation {
   error?: { code: string; message: string };
 }
 
-export class AzureState extends SimState<AzureOutcomes> {
-  readonly options: AzureSimOptions;
+export class AzureState extends SimState<AzureSimOptions & { clock?: SimClock }, AzureOutcomes> {
   readonly tokens = new Map<string, number>();
   vms = new Map<string, SimVm>();
   policies = new Map<string, { name: string; policyType: string }>();
@@ -155,10 +154,8 @@ export class AzureState extends SimState<AzureOutcomes> {
   storageAccounts = new Set<string>();
   private rpSeq = 0;
 
-  constructor(options: Partial<AzureSimOptions> = {}, clock?: SimClock) {
-    super(clock);
-    this.options = { ...DEFAULT_OPTIONS, ...options };
-    this.reset();
+  constructor(options: Partial<AzureSimOptions> & { clock?: SimClock } = {}) {
+    super({ ...DEFAULT_OPTIONS, ...options });
   }
 
   protected restoreInventory(): void {

@@ -39,7 +39,9 @@ export class Simulator {
   private readonly sockets = new Set<Socket>();
   url = '';
 
-  constructor(private readonly options: SimulatorOptions) {}
+  constructor(private readonly options: SimulatorOptions) {
+    options.state.reset();
+  }
 
   get name(): string {
     return this.options.name;

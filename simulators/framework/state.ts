@@ -1,14 +1,18 @@
 /**
- * What every simulator's vendor state shares: the simulated clock it reads time from, the script of
- * vendor-side outcomes a test queued, and a reset back to the demo inventory.
+ * What every simulator's vendor state shares: its options, the simulated clock it reads time from,
+ * the script of vendor-side outcomes a test queued, and a reset back to the demo inventory. The
+ * Simulator that serves a state resets it when made, so a state has its inventory from the start.
  */
 import { SimClock } from './clock';
 import { OutcomeScript } from './script';
 
-export abstract class SimState<Outcomes extends object = Record<never, never>> {
+export abstract class SimState<Options extends { clock?: SimClock } = { clock?: SimClock }, Outcomes extends object = Record<never, never>> {
   readonly script = new OutcomeScript<Outcomes>();
+  readonly clock: SimClock;
 
-  constructor(readonly clock: SimClock = new SimClock()) {}
+  constructor(readonly options: Options) {
+    this.clock = options.clock ?? new SimClock();
+  }
 
   /** Simulated now, in epoch milliseconds. */
   now(): number {

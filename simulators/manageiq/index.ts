@@ -57,7 +57,8 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
     taskMs: options.taskMs ?? MANAGEIQ_DEFAULTS.taskMs,
     tokenTtlSeconds: options.tokenTtlSeconds ?? MANAGEIQ_DEFAULTS.tokenTtlSeconds,
     legacyMessages: options.legacyMessages ?? false,
-  }, options.clock);
+    clock: options.clock,
+  });
   const username = options.username ?? MANAGEIQ_DEFAULTS.username;
   const password = options.password ?? MANAGEIQ_DEFAULTS.password;
   const api = (req: SimRequest) => `${req.origin}/api`;

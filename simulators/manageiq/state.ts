@@ -80,6 +80,7 @@ export interface Task {
 export type ManageiqOutcomes = Record<'create' | 'delete' | 'revert', { status: 'Error' | 'Warn'; message: string }>;
 
 export interface ManageiqStateOptions {
+  clock?: SimClock;
   /** How long a task takes from Queued to Finished; default 2000 ms. */
   taskMs: number;
   tokenTtlSeconds: number;
@@ -91,7 +92,7 @@ export interface ManageiqStateOptions {
   legacyMessages?: boolean;
 }
 
-export class ManageiqState extends SimState<ManageiqOutcomes> {
+export class ManageiqState extends SimState<ManageiqStateOptions, ManageiqOutcomes> {
   resources = new Map<string, Resource>();
   snapshots = new Map<string, Snapshot>();
   tasks = new Map<string, Task>();
@@ -100,14 +101,6 @@ export class ManageiqState extends SimState<ManageiqOutcomes> {
   private vanishing = new Map<string, number>();
   private nextSnapshotId = 1000;
   private nextTaskId = 5000;
-
-  constructor(
-    readonly options: ManageiqStateOptions,
-    clock?: SimClock,
-  ) {
-    super(clock);
-    this.reset();
-  }
 
   protected restoreInventory(): void {
     this.resources.clear();

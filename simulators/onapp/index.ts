@@ -96,7 +96,7 @@ function readNote(req: SimRequest, format: Format): string | null {
 }
 
 export function createOnappSimulator(options: OnappSimulatorOptions = {}): { simulator: Simulator; state: OnappState } {
-  const state = new OnappState({ buildMs: options.buildMs ?? ONAPP_DEFAULTS.buildMs, restoreMs: options.restoreMs ?? ONAPP_DEFAULTS.restoreMs }, options.clock);
+  const state = new OnappState({ buildMs: options.buildMs ?? ONAPP_DEFAULTS.buildMs, restoreMs: options.restoreMs ?? ONAPP_DEFAULTS.restoreMs, clock: options.clock });
   const username = options.username ?? ONAPP_DEFAULTS.username;
   const password = options.password ?? ONAPP_DEFAULTS.password;
   const router = new Router();

@@ -72,6 +72,7 @@ export interface Backup {
 }
 
 export interface OnappStateOptions {
+  clock?: SimClock;
   /** How long a backup takes to build; default 3000 ms. */
   buildMs: number;
   /** How long a restore keeps the backup and server locked; default 1500 ms. */
@@ -116,19 +117,11 @@ export function railsDate(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
 }
 
-export class OnappState extends SimState {
+export class OnappState extends SimState<OnappStateOptions> {
   servers = new Map<number, VirtualServer>();
   disks = new Map<number, Disk>();
   backups = new Map<number, Backup>();
   private nextBackupId = 9001;
-
-  constructor(
-    readonly options: OnappStateOptions,
-    clock?: SimClock,
-  ) {
-    super(clock);
-    this.reset();
-  }
 
   protected restoreInventory(): void {
     this.servers.clear();

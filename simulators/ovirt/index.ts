@@ -65,8 +65,8 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
       data: options.diskSizes?.data ?? OVIRT_DEFAULTS.dataDiskSize,
     },
     extraVms: options.extraVms ?? 0,
-  }, options.clock);
-  await state.init();
+    clock: options.clock,
+  });
   const auth = createAuth(state.tokens, {
     username: options.username ?? OVIRT_DEFAULTS.username,
     password: options.password ?? OVIRT_DEFAULTS.password,
@@ -81,5 +81,6 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
     publicRouter: engine.sso ? auth.ssoRouter : undefined,
     state,
   });
+  await state.init();
   return { simulator, state };
 }

@@ -49,6 +49,7 @@ export const OVIRT_DEMO = {
 export const BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000';
 
 export interface OvirtStateOptions {
+  clock?: SimClock;
   engine: EngineProfile;
   dataDir: string;
   deviceRoot: string;
@@ -211,7 +212,7 @@ export function derivedId(text: string): string {
 
 const snapshotable = (disk: Disk) => disk.storageType === 'image' && !disk.shareable;
 
-export class OvirtState extends SimState {
+export class OvirtState extends SimState<OvirtStateOptions> {
   readonly tokens: TokenStore;
   readonly vms = new Map<string, Vm>();
   readonly disks = new Map<string, Disk>();
@@ -227,11 +228,8 @@ export class OvirtState extends SimState {
   /** Most snapshots in existence at once (backups in flight), and most snapshot disks attached to each VM. */
   readonly peaks = { snapshots: 0, snapshotAttachmentsByVm: {} as Record<string, number> };
 
-  constructor(
-    readonly options: OvirtStateOptions,
-    clock?: SimClock,
-  ) {
-    super(clock);
+  constructor(options: OvirtStateOptions) {
+    super(options);
     this.tokens = new TokenStore(options.tokenTtlSeconds, this.clock);
     this.devices = new DeviceDirectory(options.deviceRoot);
   }
@@ -243,9 +241,8 @@ export class OvirtState extends SimState {
     return join(this.options.dataDir, 'snapshots');
   }
 
-  /** Creates the directories, clears what an earlier run left, and writes the demo VM's disks. */
+  /** Writes the demo VM's disks (the reset that made the directories and cleared an earlier run's came first). */
   async init(): Promise<void> {
-    this.reset();
     await Promise.all([OVIRT_DEMO.osDiskId, OVIRT_DEMO.dataDiskId].map((id) => this.liveImage(this.getDisk(id))));
   }
 
