@@ -1,4 +1,9 @@
-/** What each vendor simulator offers `npm start`: how to start it and the profiles that reach it. */
+/**
+ * The one shape of a vendor simulator as `npm start`, the compose demo and the bench run it: how it
+ * is built, the demo port (movable by `<NAME>_SIM_PORT`), the demo credential, and the endpoint
+ * profile `<name>-sim` that points at it.
+ */
+import { SimClock } from './framework/clock';
 import type { Simulator } from './framework/simulator';
 
 export interface StartedDemo {
@@ -16,5 +21,46 @@ export interface SimulatorDemo {
   portEnv: string;
   /** Demo credentials: env var name → value, given to the workers only. */
   secrets: Record<string, string>;
-  start(options: { dataDir: string; port: number; host: string }): Promise<StartedDemo>;
+  /** `clock` is shared by every simulator of a stack (a demo can run them all faster). */
+  start(options: { dataDir: string; port: number; host: string; clock?: SimClock }): Promise<StartedDemo>;
+}
+
+interface DemoContext {
+  dataDir: string;
+  clock: SimClock;
+  /** The demo credential's value. */
+  secret: string;
+}
+
+export interface DemoSpec<Built extends { simulator: Simulator }> {
+  name: string;
+  defaultPort: number;
+  /** The demo credential: the env var the profile names, and its value. */
+  secret: [envVar: string, value: string];
+  build(context: DemoContext): Built | Promise<Built>;
+  /** The profile's url, auth (with `secretRef` where the credential goes) and vendor-specific fields. */
+  profile(built: Built, secretRef: { env: string }, context: DemoContext): Record<string, unknown>;
+  /** The profile's description, for people picking an endpoint. */
+  description: string;
+  extra?(context: DemoContext): Record<string, string>;
+}
+
+export function defineDemo<Built extends { simulator: Simulator }>(spec: DemoSpec<Built>): SimulatorDemo {
+  const [envVar, value] = spec.secret;
+  return {
+    name: spec.name,
+    defaultPort: spec.defaultPort,
+    portEnv: `${spec.name.toUpperCase()}_SIM_PORT`,
+    secrets: { [envVar]: value },
+    async start({ dataDir, port, host, clock = new SimClock() }) {
+      const context: DemoContext = { dataDir, clock, secret: value };
+      const built = await spec.build(context);
+      await built.simulator.start(port, host);
+      return {
+        simulator: built.simulator,
+        endpoints: { [`${spec.name}-sim`]: { vendor: spec.name, description: spec.description, ...spec.profile(built, { env: envVar }, context) } },
+        extra: spec.extra?.(context),
+      };
+    },
+  };
 }

@@ -1,8 +1,10 @@
 /**
  * Starts every vendor simulator with its demo inventory, on fixed ports for the demo (each movable
- * by its env variable) or on free ports, and returns the endpoint profiles that point at them.
+ * by its env variable) or on free ports, on one shared clock, and returns the endpoint profiles
+ * that point at them.
  */
 import type { SimulatorDemo, StartedDemo } from './demo';
+import { SimClock } from './framework/clock';
 import type { Simulator } from './framework/simulator';
 import { ovirtDemo } from './ovirt/demo';
 import { altaroDemo } from './altaro/demo';
@@ -24,12 +26,13 @@ export interface RunningSimulators {
 
 export const SIMULATOR_PASSWORDS: Record<string, string> = Object.assign({}, ...simulatorDemos.map((d) => d.secrets));
 
-export async function startSimulators(options: { dataDir: string; env?: NodeJS.ProcessEnv; freePorts?: boolean; host?: string }): Promise<RunningSimulators> {
+export async function startSimulators(options: { dataDir: string; env?: NodeJS.ProcessEnv; freePorts?: boolean; host?: string; clock?: SimClock }): Promise<RunningSimulators> {
   const env = options.env ?? process.env;
+  const clock = options.clock ?? new SimClock();
   const started: StartedDemo[] = [];
   for (const demo of simulatorDemos) {
     const port = options.freePorts ? 0 : Number(env[demo.portEnv] ?? demo.defaultPort);
-    started.push(await demo.start({ dataDir: options.dataDir, port, host: options.host ?? '127.0.0.1' }));
+    started.push(await demo.start({ dataDir: options.dataDir, port, host: options.host ?? '127.0.0.1', clock }));
   }
   return {
     simulators: started.map((s) => s.simulator),

@@ -24,7 +24,7 @@ export function createAltaroSimulator(options: AltaroSimulatorOptions = {}): { s
     apiPrefix: ALTARO_API_PREFIX,
     router: createAltaroRouter(state, options),
     renderError: (status, message, detail) => envelope(status, false, {}, { code: status, message, detail }),
-    onReset: () => state.reset(),
+    state,
   });
   return { simulator, state };
 }

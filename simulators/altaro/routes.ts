@@ -58,6 +58,11 @@ export function createAltaroRouter(state: AltaroState, options: AltaroRouteOptio
   const router = new Router();
   const segmentToKind = new Map<string, AltaroInstructionKind>(ALTARO_INSTRUCTION_KINDS.map((k) => [options.instructionSegments?.[k] ?? k, k]));
 
+  const reportLists = new Map([
+    ['backup', { payloadKey: 'BackupReports', reports: state.backupReports }],
+    ['restore', { payloadKey: 'RestoreReports', reports: state.restoreReports }],
+  ]);
+
   const vmView = (vmRef: string) => {
     const vm = state.vm(vmRef);
     const last = (state.backupReports.get(vm.ref) ?? []).at(-1);
@@ -68,7 +73,7 @@ export function createAltaroRouter(state: AltaroState, options: AltaroRouteOptio
       HypervisorVirtualMachineUuid: vm.uuid,
       AltaroHypervisorRef: vm.hypervisorRef,
       Configured: vm.configured,
-      NextBackupTime: altaroTime(state.clock() + 24 * 3_600_000),
+      NextBackupTime: altaroTime(state.now() + 24 * 3_600_000),
       LastBackupTime: last?.DateTime ?? null,
       LastBackupDuration: last?.Duration ?? null,
       LastBackupTransferSizeCompressed: last?.TransferSizeCompressed ?? null,
@@ -149,31 +154,14 @@ export function createAltaroRouter(state: AltaroState, options: AltaroRouteOptio
     ],
     [
       'GET',
-      '/reports/backup/:token/:vmRef',
+      '/reports/:type/:token/:vmRef',
       (req) => {
+        const list = reportLists.get(req.params.type!);
+        if (!list) throw new AltaroFailure(404, `Unknown report type "${req.params.type}"`);
         state.touch(req.params.token!);
         state.tick();
         const vm = state.vm(req.params.vmRef!);
-        return ok({ BackupReports: [...(state.backupReports.get(vm.ref) ?? [])].reverse() });
-      },
-    ],
-    [
-      'GET',
-      '/reports/restore/:token/:vmRef',
-      (req) => {
-        state.touch(req.params.token!);
-        state.tick();
-        const vm = state.vm(req.params.vmRef!);
-        return ok({ RestoreReports: [...(state.restoreReports.get(vm.ref) ?? [])].reverse() });
-      },
-    ],
-    [
-      'GET',
-      '/restore-options/available-hosts/:token',
-      (req) => {
-        state.touch(req.params.token!);
-        const hosts = [...new Set(state.vms.map((v) => v.host))];
-        return ok({ Hosts: hosts.map((h, i) => ({ AltaroHypervisorRef: `h-000${i + 1}`, HostName: h })) });
+        return ok({ [list.payloadKey]: [...(list.reports.get(vm.ref) ?? [])].reverse() });
       },
     ],
   ];

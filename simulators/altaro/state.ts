@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ALTARO_INSTRUCTION_KINDS, type AltaroInstructionKind } from '../../contracts/altaro/instruction-kinds';
+import type { SimClock } from '../framework/clock';
+import { SimState } from '../framework/state';
 
 export type Outcome = 'Success' | 'Warning' | 'Error';
 
@@ -15,7 +17,7 @@ export interface SimVm {
   uuid: string;
   hypervisorRef: string;
   configured: boolean;
-  /** What the VM's operations end with, unless a test scripts the next one. */
+  /** What the VM's operations end with, unless the script says otherwise for the next one. */
   outcome: Outcome;
   /** Warning/error text of its reports. */
   message?: string;
@@ -52,7 +54,7 @@ export interface SimReport {
 export interface AltaroStateOptions {
   username: string;
   password: string;
-  clock?: () => number;
+  clock?: SimClock;
   /** Idle time after which a token answers "Invalid Token"; default 20 min. */
   sessionIdleMs?: number;
   /** Open sessions the API accepts; default 10. */
@@ -121,6 +123,9 @@ export function altaroTime(ms: number): string {
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}-${p(d.getUTCMinutes())}-${p(d.getUTCSeconds())}`;
 }
 
+/** What a test can script: the next operation of a kind on a VM ends with this result. */
+export type AltaroOutcomes = Record<AltaroInstructionKind, { vmRef: string; outcome: Outcome; message?: string }>;
+
 export class AltaroFailure extends Error {
   constructor(
     readonly errorCode: number,
@@ -130,8 +135,7 @@ export class AltaroFailure extends Error {
   }
 }
 
-export class AltaroState {
-  readonly clock: () => number;
+export class AltaroState extends SimState<AltaroStateOptions, AltaroOutcomes> {
   readonly sessions = new Map<string, { lastUsed: number; openedAt: number }>();
   /** Every token ever handed out (tests scan histories for them). */
   readonly issuedTokens: string[] = [];
@@ -142,7 +146,6 @@ export class AltaroState {
   readonly aborts: Array<{ guid: string; at: number; accepted: boolean }> = [];
   /** Calls answered "Invalid Token". */
   invalidTokenAnswers = 0;
-  private nextOutcome = new Map<string, { outcome: Outcome; message?: string }>();
   private jobSeq = 1000;
   sessionIdleMs: number;
   maxSessions: number;
@@ -150,8 +153,8 @@ export class AltaroState {
   lingerMs: number;
   abortMs: number;
 
-  constructor(private readonly options: AltaroStateOptions) {
-    this.clock = options.clock ?? Date.now;
+  constructor(options: AltaroStateOptions) {
+    super(options);
     this.sessionIdleMs = options.sessionIdleMs ?? 20 * 60_000;
     this.maxSessions = options.maxSessions ?? 10;
     this.operationMs = Object.fromEntries(ALTARO_INSTRUCTION_KINDS.map((k) => [k, options.operationMs?.[k] ?? 4_000])) as Record<AltaroInstructionKind, number>;
@@ -160,20 +163,19 @@ export class AltaroState {
     this.vms = options.vms ?? demoVms();
   }
 
-  reset(): void {
+  protected restoreInventory(): void {
     this.sessions.clear();
     this.operations.clear();
     this.backupReports.clear();
     this.restoreReports.clear();
     this.aborts.length = 0;
-    this.nextOutcome.clear();
     this.vms = this.options.vms ?? demoVms();
   }
 
   // ---- sessions ---------------------------------------------------------------------------------
 
   private sweepSessions(): void {
-    const now = this.clock();
+    const now = this.now();
     for (const [token, s] of this.sessions) if (now - s.lastUsed > this.sessionIdleMs) this.sessions.delete(token);
   }
 
@@ -186,7 +188,7 @@ export class AltaroState {
       throw new AltaroFailure(7, `Too many open sessions: the maximum of ${this.maxSessions} sessions is reached`);
     }
     const token = randomUUID();
-    const now = this.clock();
+    const now = this.now();
     this.sessions.set(token, { lastUsed: now, openedAt: now });
     this.issuedTokens.push(token);
     return token;
@@ -200,7 +202,7 @@ export class AltaroState {
       this.invalidTokenAnswers++;
       throw new AltaroFailure(1, 'Invalid Token');
     }
-    s.lastUsed = this.clock();
+    s.lastUsed = this.now();
   }
 
   endSession(token: string): void {
@@ -235,19 +237,13 @@ export class AltaroState {
     return vm;
   }
 
-  /** Test hook: the next operation on this VM ends so. */
-  scriptNext(vmRef: string, outcome: Outcome, message?: string): void {
-    this.nextOutcome.set(vmRef, { outcome, message });
-  }
-
   instruct(kind: AltaroInstructionKind, vmRef: string, body?: unknown): SimOperation {
     this.tick();
     const vm = this.vm(vmRef);
     const busy = [...this.operations.values()].find((o) => o.vmRef === vm.ref && this.isRunning(o));
     if (busy) throw new AltaroFailure(9, `An operation is already in progress for virtual machine "${vm.name}"`);
-    const scripted = this.nextOutcome.get(vm.ref);
-    this.nextOutcome.delete(vm.ref);
-    const now = this.clock();
+    const scripted = this.script.take(kind, (o) => o.vmRef.toLowerCase() === vm.ref.toLowerCase());
+    const now = this.now();
     const durationMs = this.operationMs[kind];
     const op: SimOperation = {
       guid: randomUUID(),
@@ -267,17 +263,17 @@ export class AltaroState {
   }
 
   isRunning(op: SimOperation): boolean {
-    return this.clock() < op.endsAt;
+    return this.now() < op.endsAt;
   }
 
   abort(guid: string): SimOperation {
     this.tick();
     const op = this.operations.get(guid);
     if (!op || !this.isRunning(op) || op.abortedAt !== undefined) {
-      this.aborts.push({ guid, at: this.clock(), accepted: false });
+      this.aborts.push({ guid, at: this.now(), accepted: false });
       throw new AltaroFailure(10, `No running operation with guid ${guid}`);
     }
-    op.abortedAt = this.clock();
+    op.abortedAt = this.now();
     op.endsAt = Math.min(op.endsAt, op.abortedAt + this.abortMs);
     this.aborts.push({ guid, at: op.abortedAt, accepted: true });
     return op;
@@ -285,7 +281,7 @@ export class AltaroState {
 
   /** Writes the reports of operations that have ended and forgets those past their lingering. */
   tick(): void {
-    const now = this.clock();
+    const now = this.now();
     for (const op of this.operations.values()) {
       if (!op.reported && now >= op.endsAt) {
         op.reported = true;
@@ -319,7 +315,7 @@ export class AltaroState {
 
   /** The status entry of a listed operation. */
   status(op: SimOperation): Record<string, unknown> {
-    const now = this.clock();
+    const now = this.now();
     const running = now < op.endsAt;
     const fraction = Math.min(1, Math.max(0, (now - op.startedAt) / Math.max(1, op.durationMs)));
     const subs = SUB_OPERATIONS[REPORT_OF[op.kind]]!;

@@ -4,6 +4,7 @@
  * /{tenant}/oauth2/v2.0/token.
  */
 import { randomBytes } from 'node:crypto';
+import type { SimClock } from '../framework/clock';
 import { Router } from '../framework/router';
 import { Simulator } from '../framework/simulator';
 import type { SimRequest, SimResponse } from '../framework/types';
@@ -20,6 +21,7 @@ export { ensureSelfSignedCert } from './tls';
 export interface AzureSimulatorOptions extends Partial<AzureSimOptions> {
   /** Folder for the self-signed certificate; without it the simulator speaks plain HTTP. */
   tlsDir?: string;
+  clock?: SimClock;
 }
 
 export function createAzureSimulator(options: AzureSimulatorOptions = {}): { simulator: Simulator; state: AzureState; certFile?: string } {
@@ -42,7 +44,7 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
       return tokenError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.');
     }
     const token = randomBytes(24).toString('base64url');
-    state.tokens.set(token, Date.now() + o.tokenTtlSeconds * 1000);
+    state.tokens.set(token, state.now() + o.tokenTtlSeconds * 1000);
     const body = { token_type: 'Bearer', expires_in: o.tokenTtlSeconds, ext_expires_in: o.tokenTtlSeconds, access_token: token };
     tokenResponse.parse(body);
     return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
@@ -53,7 +55,7 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
     if (!m) return armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
     const expires = state.tokens.get(m[1]!);
     if (expires === undefined) return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
-    if (Date.now() >= expires) return armError(401, 'ExpiredAuthenticationToken', 'The access token expiry UTC time is earlier than current UTC time.');
+    if (state.now() >= expires) return armError(401, 'ExpiredAuthenticationToken', 'The access token expiry UTC time is earlier than current UTC time.');
     if (!req.query.get('api-version')) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     return undefined;
   };
@@ -66,7 +68,7 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
     authenticate,
     publicRouter,
     tls: tls ? { key: tls.key, cert: tls.cert } : undefined,
-    onReset: () => state.reset(),
+    state,
   });
   return { simulator, state, certFile: tls?.certFile };
 }
@@ -74,4 +76,23 @@ export function createAzureSimulator(options: AzureSimulatorOptions = {}): { sim
 /** The token URL of a started simulator for its tenant. */
 export function simulatorTokenUrl(simulator: Simulator, state: AzureState): string {
   return `${simulator.url}/${state.options.tenantId}/oauth2/v2.0/token`;
+}
+
+/** The endpoint profile that reaches a started simulator: its certificate trusted, the client secret by env var name. */
+export function azureSimProfile(
+  built: { simulator: Simulator; state: AzureState; certFile?: string },
+  options: { clientSecret: { env: string }; fileRecoveryDir: string },
+): Record<string, unknown> {
+  const { simulator, state, certFile } = built;
+  return {
+    vendor: 'azure',
+    url: simulator.url,
+    apiVersion: '2023-06-01',
+    tls: { caFile: certFile },
+    subscriptionId: state.options.subscriptionId,
+    resourceGroup: state.options.resourceGroup,
+    vaultName: state.options.vaultName,
+    auth: { tenantId: state.options.tenantId, clientId: state.options.clientId, clientSecret: options.clientSecret, tokenUrl: simulatorTokenUrl(simulator, state) },
+    fileRecoveryDir: options.fileRecoveryDir,
+  };
 }

@@ -7,23 +7,7 @@ import type { z } from 'zod';
 import { Router } from '../framework/router';
 import type { SimRequest, SimResponse } from '../framework/types';
 import { formatZodIssues } from '../../lib/schema';
-import {
-  armErrorBody,
-  backupRequest,
-  ilrRequest,
-  jobList,
-  jobResource,
-  operationStatus,
-  policyList,
-  policyResource,
-  protectableItemList,
-  protectedItemList,
-  protectedItemRequest,
-  protectedItemResource,
-  recoveryPointList,
-  recoveryPointResource,
-  restoreRequest,
-} from '../../activities/azure/schemas';
+import * as schemas from '../../activities/azure/schemas';
 import { ArmError, AzureState, containerName, isoDuration, itemName, vmKey, type SimJob, type SimOperation, type SimProtectedItem, type SimRecoveryPoint, type SimVm } from './state';
 
 const V = '/:sub/resourceGroups/:rg/providers/Microsoft.RecoveryServices/vaults/:vault';
@@ -31,7 +15,7 @@ const ITEM = `${V}/backupFabrics/:fabric/protectionContainers/:container/protect
 const RP = `${ITEM}/recoveryPoints/:rp`;
 
 export function armError(status: number, code: string, message: string): SimResponse {
-  return json(status, checked(armErrorBody, { error: { code, message } }));
+  return json(status, checked(schemas.armErrorBody, { error: { code, message } }));
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): SimResponse {
@@ -106,7 +90,7 @@ export function createArmRouter(state: AzureState): Router {
   function operationStatusBody(op: SimOperation) {
     const done = op.applied;
     const status = !done ? 'InProgress' : op.error ? 'Failed' : 'Succeeded';
-    return checked(operationStatus, {
+    return checked(schemas.operationStatus, {
       id: op.id,
       name: op.id,
       status,
@@ -114,7 +98,7 @@ export function createArmRouter(state: AzureState): Router {
       ...(done ? { endTime: new Date(op.doneAt).toISOString() } : {}),
       ...(done && op.error ? { error: op.error } : {}),
       ...(done && !op.error && op.extended?.() ? { properties: op.extended() } : {}),
-    } as z.input<typeof operationStatus>);
+    } as z.input<typeof schemas.operationStatus>);
   }
 
   /** An operation status; while it runs, Retry-After says when to look again. */
@@ -213,7 +197,7 @@ export function createArmRouter(state: AzureState): Router {
   });
 
   const jobView = (job: SimJob) => {
-    const now = Date.now();
+    const now = state.now();
     const status = state.jobStatus(job, now);
     const end = job.endedAt ?? now;
     let offset = job.startedAt;
@@ -242,7 +226,7 @@ export function createArmRouter(state: AzureState): Router {
     const total = job.tasks.reduce((n, t) => n + t.ms, 0);
     const terminal = status !== 'InProgress' && status !== 'Cancelling';
     const progress = status === 'Completed' ? 100 : Math.min(99, Math.floor((100 * (Math.min(stopAt, now) - job.startedAt)) / Math.max(1, total)));
-    return checked(jobResource, {
+    return checked(schemas.jobResource, {
       id: `${vaultId()}/backupJobs/${job.id}`,
       name: job.id,
       type: 'Microsoft.RecoveryServices/vaults/backupJobs',
@@ -274,13 +258,13 @@ export function createArmRouter(state: AzureState): Router {
 
   // --- policies --------------------------------------------------------------------------------
 
-  router.get(`${V}/backupPolicies`, h(() => json(200, checked(policyList, { value: [...state.policies.values()].map(policyView) }))));
+  router.get(`${V}/backupPolicies`, h(() => json(200, checked(schemas.policyList, { value: [...state.policies.values()].map(policyView) }))));
   router.get(
     `${V}/backupPolicies/:policy`,
     h((req) => {
       const p = [...state.policies.values()].find((x) => x.name.toLowerCase() === req.params.policy!.toLowerCase());
       if (!p) throw new ArmError(404, 'BMSUserErrorPolicyNotExist', `Policy '${req.params.policy}' does not exist in the vault.`);
-      return json(200, checked(policyResource, policyView(p)));
+      return json(200, checked(schemas.policyResource, policyView(p)));
     }),
   );
 
@@ -305,13 +289,13 @@ export function createArmRouter(state: AzureState): Router {
       const f = parseFilter(req.query.get('$filter'));
       if (f.backupManagementType && f.backupManagementType !== 'AzureIaasVM') return json(200, { value: [] });
       const vms = [...state.vms.values()].filter((vm) => vm.discovered && !state.protectedItems.has(itemName(vm)));
-      return json(200, checked(protectableItemList, { value: vms.map(protectableView) }));
+      return json(200, checked(schemas.protectableItemList, { value: vms.map(protectableView) }));
     }),
   );
 
   router.get(
     `${V}/backupProtectedItems`,
-    h(() => json(200, checked(protectedItemList, { value: [...state.protectedItems.values()].map(itemView) }))),
+    h(() => json(200, checked(schemas.protectedItemList, { value: [...state.protectedItems.values()].map(itemView) }))),
   );
 
   // --- protected items -------------------------------------------------------------------------
@@ -329,13 +313,13 @@ export function createArmRouter(state: AzureState): Router {
   };
   const runningJob = (entity: string, operation?: SimJob['operation']) => state.runningJob(entity, operation);
 
-  router.get(ITEM, h((req) => json(200, checked(protectedItemResource, itemView(itemOf(req))))));
+  router.get(ITEM, h((req) => json(200, checked(schemas.protectedItemResource, itemView(itemOf(req))))));
 
   router.put(
     ITEM,
     h((req) => {
       const vm = vmOf(req);
-      const body = parseBody(protectedItemRequest, req);
+      const body = parseBody(schemas.protectedItemRequest, req);
       if (state.vmByResourceId(body.properties.sourceResourceId) !== vm) throw new ArmError(400, 'BMSUserErrorInvalidSourceResourceId', 'sourceResourceId does not match the protected item.');
       const policyName = body.properties.policyId.split('/').pop()!;
       const policy = [...state.policies.values()].find((p) => `${vaultId()}/backupPolicies/${p.name}`.toLowerCase() === body.properties.policyId.toLowerCase());
@@ -343,7 +327,7 @@ export function createArmRouter(state: AzureState): Router {
       const existing = state.protectedItems.get(itemName(vm));
       if (existing) {
         existing.policyName = policy.name;
-        return json(200, checked(protectedItemResource, itemView(existing)));
+        return json(200, checked(schemas.protectedItemResource, itemView(existing)));
       }
       const job = state.startJob('ConfigureBackup', vm.name, [{ taskId: 'Configure backup', ms: o.asyncMs }], { 'Policy Name': policy.name });
       const op = state.startOperation(itemBase(vm), 'protect', {
@@ -353,7 +337,7 @@ export function createArmRouter(state: AzureState): Router {
         extended: () => ({ objectType: 'OperationStatusJobExtendedInfo', jobId: job.id }),
         resultBody: () => {
           const item = state.protectedItems.get(itemName(vm));
-          return item ? checked(protectedItemResource, itemView(item)) : undefined;
+          return item ? checked(schemas.protectedItemResource, itemView(item)) : undefined;
         },
       });
       return accepted(req, op);
@@ -392,10 +376,10 @@ export function createArmRouter(state: AzureState): Router {
     `${ITEM}/backup`,
     h((req) => {
       const item = itemOf(req);
-      const body = parseBody(backupRequest, req);
+      const body = parseBody(schemas.backupRequest, req);
       if (runningJob(item.vm.name, 'Backup')) throw new ArmError(400, 'UserErrorBackupOperationInProgress', `Backup already in progress on ${item.vm.name}. Wait for it to finish and try again.`);
       const expiry = body.properties.recoveryPointExpiryTimeInUTC;
-      if (expiry && Date.parse(expiry) <= Date.now()) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointExpiryTimeInUTC must be in the future.');
+      if (expiry && Date.parse(expiry) <= state.now()) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointExpiryTimeInUTC must be in the future.');
       const job = state.startBackupJob(item, expiry);
       const op = state.startOperation(itemBase(item.vm), 'backup', { extended: () => ({ objectType: 'OperationStatusJobExtendedInfo', jobId: job.id }) });
       return accepted(req, op);
@@ -411,23 +395,33 @@ export function createArmRouter(state: AzureState): Router {
     return { item, rp };
   };
 
+  /** A request on a recovery point whose body must name that point and the protected VM (`vm.field`). */
+  const rpRequest = <S extends z.ZodType<{ properties: { recoveryPointId: string } }>>(
+    req: SimRequest,
+    schema: S,
+    vm: { field: string; code: string; idOf: (properties: z.output<S>['properties']) => string },
+  ) => {
+    const { item, rp } = rpOf(req);
+    const p: z.output<S>['properties'] = parseBody(schema, req).properties;
+    if (p.recoveryPointId !== rp.name) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointId does not match the recovery point in the path.');
+    if (state.vmByResourceId(vm.idOf(p)) !== item.vm) throw new ArmError(400, vm.code, `${vm.field} does not match the protected item.`);
+    return { item, rp, p };
+  };
+
   router.get(`${ITEM}/recoveryPoints`, h((req) => {
     const item = itemOf(req);
     const points = [...item.recoveryPoints].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
-    return json(200, checked(recoveryPointList, { value: points.map((rp) => rpView(item, rp)) }));
+    return json(200, checked(schemas.recoveryPointList, { value: points.map((rp) => rpView(item, rp)) }));
   }));
   router.get(RP, h((req) => {
     const { item, rp } = rpOf(req);
-    return json(200, checked(recoveryPointResource, rpView(item, rp)));
+    return json(200, checked(schemas.recoveryPointResource, rpView(item, rp)));
   }));
 
   router.post(
     `${RP}/restore`,
     h((req) => {
-      const { item, rp } = rpOf(req);
-      const p = parseBody(restoreRequest, req).properties;
-      if (p.recoveryPointId !== rp.name) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointId does not match the recovery point in the path.');
-      if (state.vmByResourceId(p.sourceResourceId) !== item.vm) throw new ArmError(400, 'BMSUserErrorInvalidSourceResourceId', 'sourceResourceId does not match the protected item.');
+      const { item, rp, p } = rpRequest(req, schemas.restoreRequest, { field: 'sourceResourceId', code: 'BMSUserErrorInvalidSourceResourceId', idOf: (q) => q.sourceResourceId });
       const sa = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(p.storageAccountId);
       if (!sa || !state.storageAccounts.has(`${sa[1]}/${sa[2]}`)) throw new ArmError(400, 'UserErrorStorageAccountNotFound', `Storage account ${p.storageAccountId} was not found.`);
       if (p.region.toLowerCase() !== o.location) throw new ArmError(400, 'UserErrorCrossRegionRestoreNotSupported', `Restore to region ${p.region} is not supported from a vault in ${o.location}.`);
@@ -445,7 +439,7 @@ export function createArmRouter(state: AzureState): Router {
         const rg = p.targetResourceGroupId?.split('/').pop() ?? sa[1]!;
         bag['Target resource group'] = rg;
         onComplete = () => {
-          const stamp = Date.now();
+          const stamp = state.now();
           for (const disk of ['osdisk', 'datadisk-000']) state.restoredDisks.push({ name: `${item.vm.name}-${disk}-${stamp}`, resourceGroup: rg, fromVm: item.vm.name, recoveryPoint: rp.name });
         };
       } else {
@@ -461,10 +455,7 @@ export function createArmRouter(state: AzureState): Router {
   router.post(
     `${RP}/provisionInstantItemRecovery`,
     h((req) => {
-      const { item, rp } = rpOf(req);
-      const p = parseBody(ilrRequest, req).properties;
-      if (p.recoveryPointId !== rp.name) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'recoveryPointId does not match the recovery point in the path.');
-      if (state.vmByResourceId(p.virtualMachineId) !== item.vm) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'virtualMachineId does not match the protected item.');
+      const { item, rp, p } = rpRequest(req, schemas.ilrRequest, { field: 'virtualMachineId', code: 'BMSUserErrorInvalidInput', idOf: (q) => q.virtualMachineId });
       if (rp.ilr?.active && !p.renewExistingRegistration) throw new ArmError(409, 'UserErrorIlrSessionAlreadyActive', 'A file recovery session is already active for this recovery point.');
       const secret = rp.ilr?.active ? { password: rp.ilr.password, suffix: rp.ilr.suffix } : state.newIlrSecret(item.vm, rp);
       const op = state.startOperation(itemBase(item.vm), 'provisionIlr', {
@@ -516,7 +507,7 @@ export function createArmRouter(state: AzureState): Router {
     const jobs = [...state.jobs.values()]
       .filter((j) => (!f.operation || j.operation === f.operation) && (!f.status || state.jobStatus(j) === f.status))
       .sort((a, b) => b.startedAt - a.startedAt);
-    return json(200, checked(jobList, { value: jobs.map(jobView) }));
+    return json(200, checked(schemas.jobList, { value: jobs.map(jobView) }));
   }));
   router.get(`${V}/backupJobs/:job`, h((req) => json(200, jobView(jobOf(req)))));
   router.post(
@@ -525,7 +516,7 @@ export function createArmRouter(state: AzureState): Router {
       const job = jobOf(req);
       const status = state.jobStatus(job);
       if (status !== 'InProgress' && status !== 'Cancelling') throw new ArmError(400, 'BMSUserErrorJobNotCancellable', `Job ${job.id} is ${status} and cannot be cancelled.`);
-      if (job.cancelRequestedAt === undefined) job.cancelRequestedAt = Date.now();
+      if (job.cancelRequestedAt === undefined) job.cancelRequestedAt = state.now();
       const op = state.startOperation(`${vaultId()}/backupJobs/${job.id}`, 'cancel');
       return accepted(req, op, { statusBase: `${vaultId()}/backupOperations` });
     }),

@@ -5,6 +5,8 @@
  * applied lazily by `tick()` at the start of every request, so there are no timers to leak.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { SimClock } from '../framework/clock';
+import { SimState } from '../framework/state';
 
 export interface AzureSimOptions {
   tenantId: string;
@@ -111,9 +113,19 @@ export interface SimJob {
   /** Applied once, when the job completes. */
   onComplete?: () => void;
   propertyBag: Record<string, string>;
-  /** Makes the job fail when it would complete (tests). */
-  failWith?: { code: number; title: string; message: string };
+  /** Makes the job fail when it would complete (scripted). */
+  failWith?: JobFailure;
 }
+
+/** The error a failed job reports. */
+export interface JobFailure {
+  code: number;
+  title: string;
+  message: string;
+}
+
+/** What a test can script: the next job of an operation fails with this error instead of completing. */
+export type AzureOutcomes = Record<SimJob['operation'], JobFailure>;
 
 export interface SimOperation {
   id: string;
@@ -131,8 +143,7 @@ export interface SimOperation {
   error?: { code: string; message: string };
 }
 
-export class AzureState {
-  readonly options: AzureSimOptions;
+export class AzureState extends SimState<AzureSimOptions & { clock?: SimClock }, AzureOutcomes> {
   readonly tokens = new Map<string, number>();
   vms = new Map<string, SimVm>();
   policies = new Map<string, { name: string; policyType: string }>();
@@ -142,22 +153,18 @@ export class AzureState {
   restoredDisks: Array<{ name: string; resourceGroup: string; fromVm: string; recoveryPoint: string }> = [];
   storageAccounts = new Set<string>();
   private rpSeq = 0;
-  /** Jobs of these operations fail instead of completing (consumed one by one). */
-  failNextJob: Array<{ operation: SimJob['operation']; code: number; title: string; message: string }> = [];
 
-  constructor(options: Partial<AzureSimOptions> = {}) {
-    this.options = { ...DEFAULT_OPTIONS, ...options };
-    this.reset();
+  constructor(options: Partial<AzureSimOptions> & { clock?: SimClock } = {}) {
+    super({ ...DEFAULT_OPTIONS, ...options });
   }
 
-  reset(): void {
+  protected restoreInventory(): void {
     this.vms.clear();
     this.policies.clear();
     this.protectedItems.clear();
     this.jobs.clear();
     this.operations.clear();
     this.restoredDisks = [];
-    this.failNextJob = [];
     this.storageAccounts = new Set([`${AZURE_DEMO.restoreResourceGroup}/${AZURE_DEMO.storageAccount}`]);
     this.policies.set('DefaultPolicy', { name: 'DefaultPolicy', policyType: 'V1' });
     this.policies.set('EnhancedPolicy', { name: 'EnhancedPolicy', policyType: 'V2' });
@@ -171,7 +178,7 @@ export class AzureState {
     // db-01 is protected already, with one recovery point from last night.
     const db = this.vms.get(vmKey(AZURE_DEMO.vmResourceGroup, AZURE_DEMO.protectedVm))!;
     db.discovered = true;
-    const yesterday = new Date(Date.now() - 20 * 3600_000).toISOString();
+    const yesterday = new Date(this.now() - 20 * 3600_000).toISOString();
     this.protectedItems.set(itemName(db), {
       vm: db,
       policyName: 'DefaultPolicy',
@@ -194,13 +201,13 @@ export class AzureState {
   }
 
   nextRpName(): string {
-    return String(Date.now() * 1000 + ++this.rpSeq);
+    return String(this.now() * 1000 + ++this.rpSeq);
   }
 
   // --- clock -----------------------------------------------------------------------------------
 
   /** Applies everything whose time has come. */
-  tick(now = Date.now()): void {
+  tick(now = this.now()): void {
     for (const op of this.operations.values()) {
       if (!op.applied && now >= op.doneAt) {
         op.applied = true;
@@ -211,7 +218,7 @@ export class AzureState {
   }
 
   /** The job's status now; completes (or fails, or cancels) it when its time is up. */
-  jobStatus(job: SimJob, now = Date.now()): 'InProgress' | 'Cancelling' | NonNullable<SimJob['final']> {
+  jobStatus(job: SimJob, now = this.now()): 'InProgress' | 'Cancelling' | NonNullable<SimJob['final']> {
     if (job.final) return job.final;
     if (job.cancelRequestedAt !== undefined) {
       if (now < job.cancelRequestedAt + this.options.cancelMs) return 'Cancelling';
@@ -232,17 +239,15 @@ export class AzureState {
   }
 
   startJob(operation: SimJob['operation'], entity: string, tasks: SimJob['tasks'], propertyBag: Record<string, string>, onComplete?: () => void): SimJob {
-    const failIndex = this.failNextJob.findIndex((f) => f.operation === operation);
-    const fail = failIndex >= 0 ? this.failNextJob.splice(failIndex, 1)[0] : undefined;
     const job: SimJob = {
       id: randomUUID(),
       operation,
       entity,
-      startedAt: Date.now(),
+      startedAt: this.now(),
       tasks,
       propertyBag,
       onComplete,
-      failWith: fail ? { code: fail.code, title: fail.title, message: fail.message } : undefined,
+      failWith: this.script.take(operation),
     };
     this.jobs.set(job.id, job);
     return job;
@@ -264,7 +269,7 @@ export class AzureState {
       'Backup Size': '1024 MB',
       ...(expiry ? { 'Recovery point Expiry Time in UTC': expiry } : {}),
     }, () => {
-      const time = new Date().toISOString();
+      const time = new Date(this.now()).toISOString();
       item.recoveryPoints.push({ name: this.nextRpName(), time, expiry });
       item.state = 'Protected';
       item.lastBackupStatus = 'Completed';
@@ -286,7 +291,7 @@ export class AzureState {
   }
 
   startOperation(base: string, kind: string, init: Partial<Pick<SimOperation, 'effect' | 'extended' | 'resultBody' | 'error'>> = {}): SimOperation {
-    const now = Date.now();
+    const now = this.now();
     const op: SimOperation = { id: randomUUID(), base, kind, startedAt: now, doneAt: now + this.options.asyncMs, applied: false, ...init };
     this.operations.set(op.id, op);
     return op;

@@ -8,6 +8,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CallLog } from './call-log';
 import { FaultInjector, type FaultAction } from './faults';
 import type { Router } from './router';
+import type { SimClock } from './clock';
+import type { SimState } from './state';
 import type { ErrorRenderer, SimRequest, SimResponse } from './types';
 
 export interface SimulatorOptions {
@@ -24,8 +26,8 @@ export interface SimulatorOptions {
   /** Routes outside the API prefix that need no auth (token endpoints). */
   publicRouter?: Router;
   tls?: { key: string; cert: string };
-  /** Extra control endpoints, e.g. to inspect state that the vendor API does not show. */
-  onReset?: () => void;
+  /** The vendor's state: reset with the simulator, on the clock the simulator reports. */
+  state: Pick<SimState, 'reset' | 'clock'>;
 }
 
 const CONTROL_PREFIX = '/__sim';
@@ -37,10 +39,24 @@ export class Simulator {
   private readonly sockets = new Set<Socket>();
   url = '';
 
-  constructor(private readonly options: SimulatorOptions) {}
+  constructor(private readonly options: SimulatorOptions) {
+    options.state.reset();
+  }
 
   get name(): string {
     return this.options.name;
+  }
+
+  /** The simulated time its vendor state runs on. */
+  get clock(): SimClock {
+    return this.options.state.clock;
+  }
+
+  /** No faults, an empty call log, and the vendor back at its demo inventory. */
+  reset(): void {
+    this.faults.clear();
+    this.calls.clear();
+    this.options.state.reset();
   }
 
   /** The vendor API's base URL (origin + prefix). */
@@ -160,9 +176,7 @@ export class Simulator {
         return json(200, { cleared: true });
       }
       if (method === 'POST' && path === '/reset') {
-        this.faults.clear();
-        this.calls.clear();
-        this.options.onReset?.();
+        this.reset();
         return json(200, { reset: true });
       }
       json(404, { error: `no control endpoint ${method} ${path}` });

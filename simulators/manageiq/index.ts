@@ -6,6 +6,7 @@
  * action), bulk delete that stops with a 404 at the first snapshot that is gone, OPTIONS, and tasks
  * that finish over time. Every href is absolute.
  */
+import type { SimClock } from '../framework/clock';
 import { Router } from '../framework/router';
 import { Simulator } from '../framework/simulator';
 import type { SimRequest, SimResponse } from '../framework/types';
@@ -23,6 +24,7 @@ export interface ManageiqSimulatorOptions {
   tokenTtlSeconds?: number;
   /** Word snapshot messages and task names as older appliances did ("… for Vm id:…"). */
   legacyMessages?: boolean;
+  clock?: SimClock;
 }
 
 export const MANAGEIQ_DEFAULTS = { username: 'admin', password: 'manageiq-sim-password', taskMs: 2000, tokenTtlSeconds: 600 } as const;
@@ -55,6 +57,7 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
     taskMs: options.taskMs ?? MANAGEIQ_DEFAULTS.taskMs,
     tokenTtlSeconds: options.tokenTtlSeconds ?? MANAGEIQ_DEFAULTS.tokenTtlSeconds,
     legacyMessages: options.legacyMessages ?? false,
+    clock: options.clock,
   });
   const username = options.username ?? MANAGEIQ_DEFAULTS.username;
   const password = options.password ?? MANAGEIQ_DEFAULTS.password;
@@ -123,7 +126,6 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
 
   // OPTIONS needs no credentials (ManageIQ: optional_api_user_or_token); /api answers an empty 200.
   router.add('OPTIONS', '/', guard(() => ({ status: 200 })));
-  router.add('OPTIONS', '/tasks', guard(() => json(200, collectionOptions('tasks'))));
 
   for (const c of ['vms', 'instances'] as const) {
     const members = () => [...state.resources.values()].filter((r) => r.collection === c);
@@ -263,7 +265,7 @@ export function createManageiqSimulator(options: ManageiqSimulatorOptions = {}):
     router,
     renderError: (status, message) => errorResponse(status, message),
     authenticate,
-    onReset: () => state.reset(),
+    state,
   });
   return { simulator, state };
 }

@@ -4,6 +4,8 @@
  * applied when the task's time has come, checked on every request; no timers run.
  */
 import { randomBytes } from 'node:crypto';
+import type { SimClock } from '../framework/clock';
+import { SimState } from '../framework/state';
 
 export const MANAGEIQ_DEMO = {
   /** A VMware VM with two snapshots that this tool did not make. */
@@ -74,7 +76,11 @@ export interface Task {
   applied: boolean;
 }
 
+/** What a test can script: the next task of a snapshot action finishes with this status and message (and changes nothing). */
+export type ManageiqOutcomes = Record<'create' | 'delete' | 'revert', { status: 'Error' | 'Warn'; message: string }>;
+
 export interface ManageiqStateOptions {
+  clock?: SimClock;
   /** How long a task takes from Queued to Finished; default 2000 ms. */
   taskMs: number;
   tokenTtlSeconds: number;
@@ -86,33 +92,26 @@ export interface ManageiqStateOptions {
   legacyMessages?: boolean;
 }
 
-export class ManageiqState {
+export class ManageiqState extends SimState<ManageiqStateOptions, ManageiqOutcomes> {
   resources = new Map<string, Resource>();
   snapshots = new Map<string, Snapshot>();
   tasks = new Map<string, Task>();
   tokens = new Map<string, number>();
-  /** Failures queued for the next tasks of a kind: the task finishes with status Error and this message. */
-  private failNext: Array<{ kind: 'create' | 'delete' | 'revert'; message: string }> = [];
   /** Snapshots someone else deletes right after a client was shown them N more times. */
   private vanishing = new Map<string, number>();
   private nextSnapshotId = 1000;
   private nextTaskId = 5000;
 
-  constructor(readonly options: ManageiqStateOptions) {
-    this.reset();
-  }
-
-  reset(): void {
+  protected restoreInventory(): void {
     this.resources.clear();
     this.snapshots.clear();
     this.tasks.clear();
-    this.failNext = [];
     this.vanishing.clear();
     this.nextSnapshotId = 1000;
     this.nextTaskId = 5000;
     const d = MANAGEIQ_DEMO;
     const day = 86_400_000;
-    const now = Date.now();
+    const now = this.now();
     const createdOn = now - 400 * day;
     this.resources.set(d.vmId, { id: d.vmId, name: d.vmName, collection: 'vms', type: 'ManageIQ::Providers::Vmware::InfraManager::Vm', vendor: 'vmware', powerState: 'on', createdOn });
     this.resources.set(d.otherVmId, { id: d.otherVmId, name: d.otherVmName, collection: 'vms', type: 'ManageIQ::Providers::Redhat::InfraManager::Vm', vendor: 'redhat', powerState: 'on', createdOn });
@@ -141,11 +140,6 @@ export class ManageiqState {
     };
     this.snapshots.set(snapshot.id, snapshot);
     return snapshot;
-  }
-
-  /** The next task of this kind finishes with status Error and this message. */
-  failNextTask(kind: 'create' | 'delete' | 'revert', message: string): void {
-    this.failNext.push({ kind, message });
   }
 
   /**
@@ -177,18 +171,18 @@ export class ManageiqState {
 
   /** Every issued token stops working (the TTL ran out, or the appliance restarted). */
   expireTokens(): void {
-    for (const token of this.tokens.keys()) this.tokens.set(token, Date.now() - 1);
+    for (const token of this.tokens.keys()) this.tokens.set(token, this.now() - 1);
   }
 
   issueToken(): { token: string; ttl: number; expiresOn: string } {
     const token = randomBytes(20).toString('hex');
-    const expires = Date.now() + this.options.tokenTtlSeconds * 1000;
+    const expires = this.now() + this.options.tokenTtlSeconds * 1000;
     this.tokens.set(token, expires);
     return { token, ttl: this.options.tokenTtlSeconds, expiresOn: new Date(expires).toISOString() };
   }
 
   tokenValid(token: string): boolean {
-    return (this.tokens.get(token) ?? 0) > Date.now();
+    return (this.tokens.get(token) ?? 0) > this.now();
   }
 
   resource(collection: Collection | undefined, id: string): Resource {
@@ -211,7 +205,7 @@ export class ManageiqState {
   }
 
   /** Applies the effects of every task whose time has come. */
-  tick(now = Date.now()): void {
+  tick(now = this.now()): void {
     for (const task of [...this.tasks.values()].sort((a, b) => a.finishAt - b.finishAt)) {
       if (task.applied || now < task.finishAt) continue;
       task.applied = true;
@@ -220,13 +214,11 @@ export class ManageiqState {
   }
 
   private queue(kind: 'create' | 'delete' | 'revert', name: string, okMessage: string, effect: () => void): Task {
-    const failIndex = this.failNext.findIndex((f) => f.kind === kind);
-    const failure = failIndex >= 0 ? this.failNext.splice(failIndex, 1)[0] : undefined;
-    return this.queueTask(name, failure ? { status: 'Error', message: failure.message } : { status: 'Ok', message: okMessage }, effect);
+    return this.queueTask(name, this.script.take(kind) ?? { status: 'Ok', message: okMessage }, effect);
   }
 
   private queueTask(name: string, outcome: Task['outcome'], effect: () => void): Task {
-    const now = Date.now();
+    const now = this.now();
     const task: Task = { id: String(this.nextTaskId++), name, createdAt: now, finishAt: now + this.options.taskMs, outcome, effect, applied: false };
     this.tasks.set(task.id, task);
     return task;
@@ -237,7 +229,7 @@ export class ManageiqState {
   createSnapshot(collection: Collection, resourceId: string, init: { name: string; description: string; memory: boolean }): Task {
     const r = this.resource(collection, resourceId);
     return this.queue('create', `Creating snapshot ${init.name} for ${this.ident(r)}`, 'Snapshot created', () => {
-      const s = this.seed(resourceId, init.name, Date.now(), init.description);
+      const s = this.seed(resourceId, init.name, this.now(), init.description);
       s.memory = init.memory;
       for (const other of this.snapshotsOf(resourceId)) other.current = other.id === s.id;
     });
@@ -270,7 +262,7 @@ export class ManageiqState {
     });
   }
 
-  taskView(id: string, now = Date.now()): Record<string, unknown> {
+  taskView(id: string, now = this.now()): Record<string, unknown> {
     const t = this.tasks.get(id);
     if (!t) throw new ManageiqFault(404, `Couldn't find MiqTask with 'id'=${id}`, 'ActiveRecord::RecordNotFound');
     const span = Math.max(1, t.finishAt - t.createdAt);

@@ -57,10 +57,7 @@ const VM_ATTRIBUTES = ['created_on', 'ems_id', 'guid', 'id', 'name', 'power_stat
  * OPTIONS on a collection (and on one of its resources: ManageIQ routes both to the collection's
  * options). Only the subcollection the simulator serves is listed.
  */
-export function collectionOptions(c: Collection | 'tasks', data: Record<string, unknown> = {}): Record<string, unknown> {
-  if (c === 'tasks') {
-    return { attributes: ['created_on', 'id', 'message', 'name', 'pct_complete', 'state', 'status', 'updated_on', 'userid'], virtual_attributes: [], relationships: [], subcollections: [], data };
-  }
+export function collectionOptions(c: Collection, data: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     attributes: VM_ATTRIBUTES,
     virtual_attributes: ['ipaddresses', 'v_total_snapshots'],

@@ -3,6 +3,7 @@
  * and backups (Rails-style JSON wrapping, XML with typed attributes), HTTP Basic, 422 `errors`.
  */
 import { parseXml } from '../../lib/xml';
+import type { SimClock } from '../framework/clock';
 import { Router } from '../framework/router';
 import { Simulator } from '../framework/simulator';
 import type { SimRequest, SimResponse } from '../framework/types';
@@ -17,6 +18,7 @@ export interface OnappSimulatorOptions {
   buildMs?: number;
   /** How long a restore keeps things locked; default 1500 ms. */
   restoreMs?: number;
+  clock?: SimClock;
 }
 
 export const ONAPP_DEFAULTS = { username: 'admin', password: 'onapp-sim-password', buildMs: 3000, restoreMs: 1500 } as const;
@@ -94,7 +96,7 @@ function readNote(req: SimRequest, format: Format): string | null {
 }
 
 export function createOnappSimulator(options: OnappSimulatorOptions = {}): { simulator: Simulator; state: OnappState } {
-  const state = new OnappState({ buildMs: options.buildMs ?? ONAPP_DEFAULTS.buildMs, restoreMs: options.restoreMs ?? ONAPP_DEFAULTS.restoreMs });
+  const state = new OnappState({ buildMs: options.buildMs ?? ONAPP_DEFAULTS.buildMs, restoreMs: options.restoreMs ?? ONAPP_DEFAULTS.restoreMs, clock: options.clock });
   const username = options.username ?? ONAPP_DEFAULTS.username;
   const password = options.password ?? ONAPP_DEFAULTS.password;
   const router = new Router();
@@ -131,7 +133,7 @@ export function createOnappSimulator(options: OnappSimulatorOptions = {}): { sim
 
   withId('GET', '/virtual_machines/:vm', 'vm', (_req, id, format) => {
     const vm = state.server(id);
-    const locked = vm.restoringUntil !== undefined && vm.restoringUntil > Date.now();
+    const locked = vm.restoringUntil !== undefined && vm.restoringUntil > state.now();
     return render(format, 200, 'virtual_machine', {
       id: vm.id,
       identifier: vm.identifier,
@@ -195,7 +197,7 @@ export function createOnappSimulator(options: OnappSimulatorOptions = {}): { sim
     router,
     renderError: (status, message) => errorResponse('json', status, status === 422 ? { base: [message] } : [message]),
     authenticate,
-    onReset: () => state.reset(),
+    state,
   });
   return { simulator, state };
 }

@@ -1,8 +1,10 @@
 /**
  * The simulated OnApp Control Panel: virtual servers, their disks, and backups that are built over
- * time. Transitions (built, restore finished) are computed from Date.now() when read; no timers run.
+ * time. Transitions (built, restore finished) are computed from the simulated clock when read; no timers run.
  */
 import { randomBytes } from 'node:crypto';
+import type { SimClock } from '../framework/clock';
+import { SimState } from '../framework/state';
 
 export const ONAPP_DEMO = {
   vmId: 101,
@@ -70,6 +72,7 @@ export interface Backup {
 }
 
 export interface OnappStateOptions {
+  clock?: SimClock;
   /** How long a backup takes to build; default 3000 ms. */
   buildMs: number;
   /** How long a restore keeps the backup and server locked; default 1500 ms. */
@@ -114,17 +117,13 @@ export function railsDate(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
 }
 
-export class OnappState {
+export class OnappState extends SimState<OnappStateOptions> {
   servers = new Map<number, VirtualServer>();
   disks = new Map<number, Disk>();
   backups = new Map<number, Backup>();
   private nextBackupId = 9001;
 
-  constructor(readonly options: OnappStateOptions) {
-    this.reset();
-  }
-
-  reset(): void {
+  protected restoreInventory(): void {
     this.servers.clear();
     this.disks.clear();
     this.backups.clear();
@@ -157,7 +156,7 @@ export class OnappState {
     this.disks.set(d.dataDiskId, { id: d.dataDiskId, vmId: d.vmId, label: 'shop-web-01 data', sizeGb: 10, primary: false, isSwap: false });
     this.disks.set(d.otherDiskId, { id: d.otherDiskId, vmId: d.otherVmId, label: 'shop-db-01 root', sizeGb: 40, primary: true, isSwap: false });
     // Two finished backups of the database server (one per kind), one of them without a note.
-    const past = Date.now() - 86_400_000;
+    const past = this.now() - 86_400_000;
     this.insertBackup({ backupType: 'normal', targetType: 'Disk', targetId: d.otherDiskId, vmId: d.otherVmId, note: 'weekly image', createdAt: past, builtAtMs: past + 600_000, sizeKb: 3_145_728 });
     this.insertBackup({ backupType: 'incremental', targetType: 'VirtualMachine', targetId: d.otherVmId, vmId: d.otherVmId, note: null, createdAt: past + 3_600_000, builtAtMs: past + 3_900_000, sizeKb: 524_288 });
   }
@@ -201,7 +200,7 @@ export class OnappState {
     return [...this.backups.values()].filter((b) => b.targetType === 'Disk' && b.targetId === diskId).sort((a, b) => a.id - b.id);
   }
 
-  isBuilt(b: Backup, now = Date.now()): boolean {
+  isBuilt(b: Backup, now = this.now()): boolean {
     return now >= b.builtAtMs;
   }
 
@@ -223,22 +222,22 @@ export class OnappState {
 
   private take(vmId: number, kind: Pick<Backup, 'backupType' | 'targetType' | 'targetId' | 'sizeKb'>, note: string | null): Backup {
     const vm = this.server(vmId);
-    if (vm.restoringUntil && vm.restoringUntil > Date.now()) throw unprocessable('Virtual server is locked by a running restore');
+    if (vm.restoringUntil && vm.restoringUntil > this.now()) throw unprocessable('Virtual server is locked by a running restore');
     const busy = this.building(vmId);
     if (busy) throw unprocessable(`Another backup of this virtual server is being taken (backup ${busy.id})`);
-    const now = Date.now();
+    const now = this.now();
     return this.insertBackup({ ...kind, vmId, note, createdAt: now, builtAtMs: now + this.options.buildMs });
   }
 
   deleteBackup(id: number): void {
     const backup = this.backup(id);
-    if (backup.restoringUntil && backup.restoringUntil > Date.now()) throw unprocessable('Backup is locked by a running restore');
+    if (backup.restoringUntil && backup.restoringUntil > this.now()) throw unprocessable('Backup is locked by a running restore');
     this.backups.delete(id);
   }
 
   restoreBackup(id: number): void {
     const backup = this.backup(id);
-    const now = Date.now();
+    const now = this.now();
     if (!this.isBuilt(backup, now)) throw unprocessable('Backup is not built yet');
     if (backup.restoringUntil && backup.restoringUntil > now) throw unprocessable('Backup is locked by a running restore');
     const vm = this.server(backup.vmId);
@@ -247,7 +246,7 @@ export class OnappState {
     vm.restoringUntil = backup.restoringUntil;
   }
 
-  view(b: Backup, now = Date.now()): BackupView {
+  view(b: Backup, now = this.now()): BackupView {
     const vm = this.server(b.vmId);
     const built = this.isBuilt(b, now);
     const restoring = b.restoringUntil !== undefined && b.restoringUntil > now;

@@ -3,6 +3,7 @@
  * on API calls, legacy Basic auth, and the JSESSIONID session that `Prefer: persistent-auth` asks for.
  */
 import { randomBytes } from 'node:crypto';
+import type { SimClock } from '../framework/clock';
 import { Router } from '../framework/router';
 import type { SimRequest, SimResponse } from '../framework/types';
 import { faultResponse } from './xml-views';
@@ -28,18 +29,21 @@ export class TokenStore {
   /** Every bearer token ever handed out, so tests can look for them where they must not be. */
   readonly issuedTokens: string[] = [];
 
-  constructor(private readonly ttlSeconds: number) {}
+  constructor(
+    private readonly ttlSeconds: number,
+    private readonly clock: SimClock,
+  ) {}
 
   issue(user: string): { token: string; expiresAt: number } {
     const token = randomBytes(48).toString('base64url');
-    const expiresAt = Date.now() + this.ttlSeconds * 1000;
+    const expiresAt = this.clock.now() + this.ttlSeconds * 1000;
     this.tokens.set(token, { user, expiresAt });
     this.issuedTokens.push(token);
     return { token, expiresAt };
   }
 
   valid(token: string): boolean {
-    return isLive(this.tokens.get(token));
+    return this.isLive(this.tokens.get(token));
   }
 
   revoke(token: string): boolean {
@@ -48,25 +52,26 @@ export class TokenStore {
 
   openSession(user: string): string {
     const id = randomBytes(24).toString('hex');
-    this.sessions.set(id, { user, expiresAt: Date.now() + this.ttlSeconds * 1000 });
+    this.sessions.set(id, { user, expiresAt: this.clock.now() + this.ttlSeconds * 1000 });
     return id;
   }
 
   validSession(id: string): boolean {
-    return isLive(this.sessions.get(id));
+    return this.isLive(this.sessions.get(id));
+  }
+
+  private isLive(grant: Grant | undefined): boolean {
+    return grant !== undefined && grant.expiresAt > this.clock.now();
   }
 
   /** Every token and session now answers 401 (a restarted engine, or a TTL that ran out). */
   expireAll(): void {
-    const past = Date.now() - 1;
+    const past = this.clock.now() - 1;
     for (const grant of this.tokens.values()) grant.expiresAt = past;
     for (const grant of this.sessions.values()) grant.expiresAt = past;
   }
 }
 
-function isLive(grant: Grant | undefined): boolean {
-  return grant !== undefined && grant.expiresAt > Date.now();
-}
 
 function json(status: number, value: unknown): SimResponse {
   return { status, headers: { 'content-type': 'application/json;charset=UTF-8' }, body: JSON.stringify(value) };

@@ -1,31 +1,18 @@
-/** The oVirt simulator as `npm start` and the demo run it, with the profile that points at it. */
+/** The oVirt simulator as `npm start` and the demo run it, with the proxy VM's device folders for the copy worker. */
 import { join } from 'node:path';
-import type { SimulatorDemo } from '../demo';
-import { createOvirtSimulator } from './index';
+import { defineDemo } from '../demo';
+import { createOvirtSimulator, OVIRT_DEFAULTS } from './index';
 
-export const ovirtDemo: SimulatorDemo = {
+const deviceRoot = (dataDir: string) => join(dataDir, 'ovirt-devices');
+
+export const ovirtDemo = defineDemo({
   name: 'ovirt',
   defaultPort: 18001,
-  portEnv: 'OVIRT_SIM_PORT',
-  secrets: { OVIRT_SIM_PASSWORD: 'ovirt-sim-password' },
-  async start({ dataDir, port, host }) {
-    const deviceRoot = join(dataDir, 'ovirt-devices');
-    // A few small VMs beside web-01, so examples/fleetBackup.json has a fleet to back up.
-    const { simulator } = await createOvirtSimulator({ dataDir: join(dataDir, 'ovirt-disks'), deviceRoot, password: this.secrets.OVIRT_SIM_PASSWORD, extraVms: 4 });
-    await simulator.start(port, host);
-    return {
-      simulator,
-      endpoints: {
-        'ovirt-sim': {
-          vendor: 'ovirt',
-          url: simulator.apiUrl,
-          apiVersion: 'v4',
-          description: 'local oVirt simulator (npm start)',
-          auth: { type: 'sso', username: 'admin@internal', password: { env: 'OVIRT_SIM_PASSWORD' } },
-        },
-      },
-      // The demo proxy's /dev: by-id names and the guest device names logical_name gives.
-      extra: { ovirtDeviceByIdDir: join(deviceRoot, 'by-id'), ovirtDeviceDir: deviceRoot },
-    };
-  },
-};
+  secret: ['OVIRT_SIM_PASSWORD', OVIRT_DEFAULTS.password],
+  // A few small VMs beside web-01, so examples/fleetBackup.json has a fleet to back up.
+  build: ({ dataDir, clock, secret }) => createOvirtSimulator({ dataDir: join(dataDir, 'ovirt-disks'), deviceRoot: deviceRoot(dataDir), password: secret, extraVms: 4, clock }),
+  profile: ({ simulator }, password) => ({ url: simulator.apiUrl, apiVersion: 'v4', auth: { type: 'sso', username: OVIRT_DEFAULTS.username, password } }),
+  description: 'local oVirt simulator (npm start)',
+  // The demo proxy's /dev: by-id names and the guest device names logical_name gives.
+  extra: ({ dataDir }) => ({ ovirtDeviceByIdDir: join(deviceRoot(dataDir), 'by-id'), ovirtDeviceDir: deviceRoot(dataDir) }),
+});

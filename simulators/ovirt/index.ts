@@ -3,6 +3,7 @@
  * a 3.6 one (v3 on /api and /ovirt-engine/api, Basic auth), snapshots with real frozen disk bytes,
  * and snapshot-disk attachment that shows up as device files for the backup proxy VM.
  */
+import type { SimClock } from '../framework/clock';
 import { Simulator } from '../framework/simulator';
 import { createAuth } from './auth';
 import { ENGINE_PROFILES, type EngineVersion } from './engine-profiles';
@@ -36,6 +37,7 @@ export interface OvirtSimulatorOptions {
   diskSizes?: { os?: number; data?: number };
   /** Additional plain VMs (one 1 MiB disk each) named vm-001..; default 0. */
   extraVms?: number;
+  clock?: SimClock;
 }
 
 export const OVIRT_DEFAULTS = {
@@ -63,8 +65,8 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
       data: options.diskSizes?.data ?? OVIRT_DEFAULTS.dataDiskSize,
     },
     extraVms: options.extraVms ?? 0,
+    clock: options.clock,
   });
-  await state.init();
   const auth = createAuth(state.tokens, {
     username: options.username ?? OVIRT_DEFAULTS.username,
     password: options.password ?? OVIRT_DEFAULTS.password,
@@ -77,7 +79,8 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
     renderError: (status, message, detail) => faultResponse(status, message, detail),
     authenticate: auth.authenticate,
     publicRouter: engine.sso ? auth.ssoRouter : undefined,
-    onReset: () => state.reset(),
+    state,
   });
+  await state.init();
   return { simulator, state };
 }

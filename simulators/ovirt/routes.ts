@@ -181,13 +181,6 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
   });
   on('GET', '/vms/:id', (req, ctx) => ok(ctx, views.vmView(state.getVm(req.params.id!), ctx)));
 
-  on('GET', '/disks', (req, ctx) => {
-    const match = searchFilter(req.query.get('search'), ['name', 'alias', 'id', 'storage_type', 'shareable', 'status']);
-    const disks = [...state.disks.values()].filter((d) =>
-      match({ name: d.name, alias: d.name, id: d.id, storage_type: d.storageType, shareable: String(d.shareable), status: state.diskStatus(d) }),
-    );
-    return ok(ctx, views.disksView(limit(disks, req), ctx));
-  });
   on('GET', '/disks/:id', (req, ctx) => ok(ctx, views.diskView(state.getDisk(req.params.id!), ctx)));
 
   // ---- v4 disk attachments
@@ -305,38 +298,14 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
   on('GET', '/vms/:id/snapshots/:sid/disks', (req, ctx) =>
     ok(ctx, views.snapshotDisksView(state.getSnapshot(req.params.id!, req.params.sid!))),
   );
-  on('GET', '/vms/:id/snapshots/:sid/disks/:did', (req, ctx) => {
-    const snapshot = state.getSnapshot(req.params.id!, req.params.sid!);
-    const disk = snapshot.disks.find((d) => d.diskId === req.params.did);
-    if (!disk) throw notFound(`Entity not found: disk ${req.params.did} of snapshot ${snapshot.id}`);
-    return ok(ctx, views.snapshotDiskView(snapshot, disk));
-  });
 
-  // ---- jobs and events
+  // ---- jobs (a lost create reply is found by its correlation id)
   on('GET', '/jobs', (req, ctx) => {
     const match = searchFilter(req.query.get('search'), ['correlation_id', 'status', 'description', 'id']);
     const jobs = state.jobs.filter((j) =>
       match({ correlation_id: j.correlationId, status: state.jobStatus(j), description: j.description, id: j.id }),
     );
     return ok(ctx, views.jobsView(limit(jobs, req), ctx));
-  });
-  on('GET', '/jobs/:id', (req, ctx) => ok(ctx, views.jobView(state.getJob(req.params.id!), ctx)));
-
-  on('GET', '/events', (req, ctx) => ok(ctx, views.eventsView(limit([...state.events].reverse(), req))));
-  on('GET', '/events/:id', (req, ctx) => {
-    const event = state.events.find((e) => e.id === req.params.id);
-    if (!event) throw notFound(`Entity not found: event ${req.params.id}`);
-    return ok(ctx, views.eventView(event));
-  });
-  on('POST', '/events', (req, ctx) => {
-    const body = readBody(req, ['event']);
-    const fields = { description: text(body, 'description'), severity: text(body, 'severity'), origin: text(body, 'origin'), custom_id: text(body, 'custom_id') };
-    const missing = Object.entries(fields).filter(([, v]) => v === undefined).map(([k]) => k);
-    if (missing.length > 0) throw incomplete('Event', missing);
-    const vmId = idOf(child(body, 'vm'));
-    if (vmId !== undefined) state.getVm(vmId);
-    const event = state.addEvent({ description: fields.description!, severity: fields.severity!, origin: fields.origin!, customId: fields.custom_id!, vmId });
-    return created(req, ctx, views.eventView(event));
   });
 
   return router;

@@ -1,10 +1,12 @@
 /**
  * The simulated engine's inventory and the snapshot / attachment state machine. Timed transitions
- * (locked → ok, locked → gone) are computed from Date.now() when read; no timers run.
+ * (locked → ok, locked → gone) are computed from the simulated clock when read; no timers run.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SimClock } from '../framework/clock';
+import { SimState } from '../framework/state';
 import { TokenStore } from './auth';
 import type { EngineProfile } from './engine-profiles';
 import {
@@ -47,6 +49,7 @@ export const OVIRT_DEMO = {
 export const BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000';
 
 export interface OvirtStateOptions {
+  clock?: SimClock;
   engine: EngineProfile;
   dataDir: string;
   deviceRoot: string;
@@ -182,16 +185,6 @@ export interface Job {
   snapshotId?: string;
 }
 
-export interface OvirtEvent {
-  id: string;
-  description: string;
-  severity: string;
-  origin: string;
-  customId: string;
-  time: number;
-  vmId?: string;
-}
-
 /** A disk the engine removed (with every volume, snapshot copies included): its data is gone. */
 export interface RemovedDisk {
   id: string;
@@ -219,26 +212,25 @@ export function derivedId(text: string): string {
 
 const snapshotable = (disk: Disk) => disk.storageType === 'image' && !disk.shareable;
 
-export class OvirtState {
+export class OvirtState extends SimState<OvirtStateOptions> {
   readonly tokens: TokenStore;
   readonly vms = new Map<string, Vm>();
   readonly disks = new Map<string, Disk>();
   attachments: Attachment[] = [];
   jobs: Job[] = [];
-  events: OvirtEvent[] = [];
   /** Disks removed through the API since the last reset: what a wrong DELETE destroyed. */
   removedDisks: RemovedDisk[] = [];
   private snapshots = new Map<string, SnapshotRecord>();
   private readonly devices: DeviceDirectory;
   /** Live disk image files that exist with pristine-or-written content. */
   private images = new Map<string, Promise<string>>();
-  private nextEventId = 1;
-  readonly startedAt = Date.now();
+  readonly startedAt = this.now();
   /** Most snapshots in existence at once (backups in flight), and most snapshot disks attached to each VM. */
   readonly peaks = { snapshots: 0, snapshotAttachmentsByVm: {} as Record<string, number> };
 
-  constructor(readonly options: OvirtStateOptions) {
-    this.tokens = new TokenStore(options.tokenTtlSeconds);
+  constructor(options: OvirtStateOptions) {
+    super(options);
+    this.tokens = new TokenStore(options.tokenTtlSeconds, this.clock);
     this.devices = new DeviceDirectory(options.deviceRoot);
   }
 
@@ -249,14 +241,13 @@ export class OvirtState {
     return join(this.options.dataDir, 'snapshots');
   }
 
-  /** Creates the directories, clears what an earlier run left, and writes the demo VM's disks. */
+  /** Writes the demo VM's disks (the reset that made the directories and cleared an earlier run's came first). */
   async init(): Promise<void> {
-    this.reset();
     await Promise.all([OVIRT_DEMO.osDiskId, OVIRT_DEMO.dataDiskId].map((id) => this.liveImage(this.getDisk(id))));
   }
 
-  /** Back to the demo inventory: no snapshots, attachments, jobs or events; disks pristine again. */
-  reset(): void {
+  /** Back to the demo inventory: no snapshots, attachments or jobs; disks pristine again. */
+  protected restoreInventory(): void {
     // init() removes every device link the simulator made.
     this.devices.init();
     removeQuietlySync(this.snapshotsDir);
@@ -270,9 +261,7 @@ export class OvirtState {
     this.attachments = [];
     this.snapshots = new Map();
     this.jobs = [];
-    this.events = [];
     this.removedDisks = [];
-    this.nextEventId = 1;
     this.buildInventory();
   }
 
@@ -449,7 +438,7 @@ export class OvirtState {
 
   private recordStatus(s: SnapshotRecord): SnapshotStatus {
     if (s.deletedAt !== undefined) return 'locked';
-    return s.ready && Date.now() >= s.createdAt + this.options.snapshotCreateMs ? 'ok' : 'locked';
+    return s.ready && this.now() >= s.createdAt + this.options.snapshotCreateMs ? 'ok' : 'locked';
   }
 
   private creating(s: SnapshotRecord): boolean {
@@ -470,7 +459,7 @@ export class OvirtState {
 
   /** Drops snapshots whose removal has finished. */
   private sweep(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const s of [...this.snapshots.values()]) {
       if (s.deletedAt !== undefined && now >= s.deletedAt + this.options.snapshotDeleteMs) {
         this.snapshots.delete(s.id);
@@ -514,7 +503,7 @@ export class OvirtState {
     }
 
     const id = randomUUID();
-    const now = Date.now();
+    const now = this.now();
     const record: SnapshotRecord = {
       id,
       vmId,
@@ -565,7 +554,7 @@ export class OvirtState {
     if (attached) {
       throw conflict(`Cannot remove Snapshot. Disk ${this.getDisk(attached.diskId).name} is attached to VM ${this.getVm(attached.vmId).name}.`);
     }
-    const now = Date.now();
+    const now = this.now();
     record.deletedAt = now;
     this.jobs.push({
       id: randomUUID(),
@@ -670,27 +659,15 @@ export class OvirtState {
     this.disks.delete(diskId);
     this.images.delete(diskId);
     await removeQuietly(join(this.disksDir, `${diskId}.img`));
-    this.removedDisks.push({ id: diskId, name: disk.name, viaVmId: vmId, wasSnapshotCopy: attachment.snapshotId !== undefined, at: Date.now() });
+    this.removedDisks.push({ id: diskId, name: disk.name, viaVmId: vmId, wasSnapshotCopy: attachment.snapshotId !== undefined, at: this.now() });
   }
 
-  // ---- jobs and events ------------------------------------------------------------------------
+  // ---- jobs -----------------------------------------------------------------------------------
 
   jobStatus(job: Job): 'started' | 'finished' {
-    if (Date.now() < job.endsAt) return 'started';
+    if (this.now() < job.endsAt) return 'started';
     const record = job.snapshotId !== undefined ? this.snapshots.get(job.snapshotId) : undefined;
     return record && !record.ready ? 'started' : 'finished';
-  }
-
-  getJob(id: string): Job {
-    const job = this.jobs.find((j) => j.id === id);
-    if (!job) throw notFound(`Entity not found: job ${id}`);
-    return job;
-  }
-
-  addEvent(event: Omit<OvirtEvent, 'id' | 'time'>): OvirtEvent {
-    const full: OvirtEvent = { ...event, id: String(this.nextEventId++), time: Date.now() };
-    this.events.push(full);
-    return full;
   }
 
   // ---- disk content ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import { buildXml } from '../../lib/xml';
 import type { SimRequest, SimResponse } from '../framework/types';
 import { BLANK_TEMPLATE_ID, OVIRT_DEMO } from './state';
-import type { Attachment, Disk, Job, OvirtEvent, OvirtState, SnapshotInfo, Vm } from './state';
+import type { Attachment, Disk, Job, OvirtState, SnapshotInfo, Vm } from './state';
 
 export const API_BASE = '/ovirt-engine/api';
 export const XML_TYPE = 'application/xml;charset=UTF-8';
@@ -47,7 +47,7 @@ export function apiView(ctx: ViewContext): Node {
         users: { active: 1, total: 1 },
         vms: { active: vms.filter((v) => v.status === 'up').length, total: vms.length },
       },
-      time: timestamp(Date.now()),
+      time: timestamp(ctx.state.now()),
       authenticated_user: ref('users', OVIRT_DEMO.userId),
       effective_user: ref('users', OVIRT_DEMO.userId),
     },
@@ -146,7 +146,6 @@ function diskFields(disk: Disk, ctx: ViewContext): Node {
 
 const diskBody = (disk: Disk, ctx: ViewContext): Node => ({ ...ref('disks', disk.id), ...diskFields(disk, ctx) });
 export const diskView = (disk: Disk, ctx: ViewContext): Node => ({ disk: diskBody(disk, ctx) });
-export const disksView = (disks: Disk[], ctx: ViewContext): Node => ({ disks: { disk: disks.map((d) => diskBody(d, ctx)) } });
 
 function attachmentBody(a: Attachment): Node {
   return {
@@ -232,7 +231,6 @@ function snapshotDiskBody(s: SnapshotInfo, d: SnapshotInfo['disks'][number]): No
   };
 }
 
-export const snapshotDiskView = (s: SnapshotInfo, d: SnapshotInfo['disks'][number]): Node => ({ disk: snapshotDiskBody(s, d) });
 export const snapshotDisksView = (s: SnapshotInfo): Node => ({ disks: { disk: s.disks.map((d) => snapshotDiskBody(s, d)) } });
 
 function jobBody(job: Job, ctx: ViewContext): Node {
@@ -247,33 +245,14 @@ function jobBody(job: Job, ctx: ViewContext): Node {
     auto_cleared: true,
     ...(status === 'finished' ? { end_time: timestamp(job.endsAt) } : {}),
     external: false,
-    last_updated: timestamp(status === 'finished' ? job.endsAt : Date.now()),
+    last_updated: timestamp(status === 'finished' ? job.endsAt : ctx.state.now()),
     start_time: timestamp(job.startedAt),
     status,
     owner: ref('users', OVIRT_DEMO.userId),
   };
 }
 
-export const jobView = (job: Job, ctx: ViewContext): Node => ({ job: jobBody(job, ctx) });
 export const jobsView = (jobs: Job[], ctx: ViewContext): Node => ({ jobs: { job: jobs.map((j) => jobBody(j, ctx)) } });
-
-function eventBody(e: OvirtEvent): Node {
-  return {
-    '@_href': `${API_BASE}/events/${e.id}`,
-    '@_id': e.id,
-    description: e.description,
-    code: 0,
-    custom_id: e.customId,
-    flood_rate: 30,
-    origin: e.origin,
-    severity: e.severity,
-    time: timestamp(e.time),
-    ...(e.vmId !== undefined ? { vm: ref('vms', e.vmId) } : {}),
-  };
-}
-
-export const eventView = (e: OvirtEvent): Node => ({ event: eventBody(e) });
-export const eventsView = (list: OvirtEvent[]): Node => ({ events: { event: list.map(eventBody) } });
 
 export const faultView = (reason: string, detail?: string): Node => ({
   fault: { reason, ...(detail !== undefined ? { detail } : {}) },

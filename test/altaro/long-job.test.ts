@@ -7,18 +7,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AltaroOperationResult } from '../../contracts/altaro/results';
+import { SimClock } from '../../simulators/framework/clock';
 import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
 
 const SPEEDUP = 2_000;
 const HOUR = 3_600_000;
-const epoch = Date.now();
 let h: AltaroHarness;
 
 before(async () => {
   h = await startAltaroHarness({
     sim: {
       // Simulated time runs SPEEDUP times faster than the wall clock.
-      clock: () => epoch + (Date.now() - epoch) * SPEEDUP,
+      clock: new SimClock({ speedup: SPEEDUP }),
       lingerMs: 3_000,
       abortMs: 500,
       sessionIdleMs: 20 * 60_000,

@@ -2,11 +2,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAltaroSimulator, ALTARO_DEMO } from '../../simulators/altaro';
+import { SimClock } from '../../simulators/framework/clock';
 
-let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+const clock = new SimClock({ startAt: Date.UTC(2026, 0, 1, 12, 0, 0), speedup: 0 });
 const { simulator, state } = createAltaroSimulator({
   password: 'pw',
-  clock: () => now,
+  clock,
   maxSessions: 2,
   sessionIdleMs: 60_000,
   operationMs: { 'take-backup': 10_000 },
@@ -41,7 +42,7 @@ test('sessions: envelope, wrong password, cap on open sessions, idle expiry answ
   const third = await login();
   assert.equal(third.Success, false);
   assert.match(third.ErrorMessage, /Too many open sessions/);
-  now += 61_000;
+  clock.advance(61_000);
   const expired = await call('GET', `/vms/list/${a.Data}`);
   assert.equal(expired.body.Success, false);
   assert.match(expired.body.ErrorMessage, /Invalid Token/);
@@ -61,16 +62,16 @@ test('an operation progresses, lingers briefly once done, drops out, and leaves 
   const guid = (await call('POST', `/instructions/take-backup/${token}/${ALTARO_DEMO.vmRef}`)).body.Data as string;
   const busy = await call('POST', `/instructions/take-backup/${token}/${ALTARO_DEMO.vmRef}`);
   assert.match(busy.body.ErrorMessage, /already in progress/);
-  now += 5_000;
+  clock.advance(5_000);
   let st = (await call('GET', `/activity/operation-status/${token}/${guid}`)).body.Statuses;
   assert.equal(st[0].Status, 'Processing');
   assert.equal(st[0].Percentage, 50);
   assert.ok(st[0].SubOperation);
   assert.equal((await call('GET', `/activity/operation-status/${token}`)).body.Statuses.length, 1);
-  now += 6_000;
+  clock.advance(6_000);
   st = (await call('GET', `/activity/operation-status/${token}/${guid}`)).body.Statuses;
   assert.equal(st[0].Status, 'Completed');
-  now += 3_000;
+  clock.advance(3_000);
   assert.deepEqual((await call('GET', `/activity/operation-status/${token}/${guid}`)).body.Statuses, []);
   const reports = (await call('GET', `/reports/backup/${token}/${ALTARO_DEMO.vmRef}`)).body.BackupReports;
   assert.equal(reports.length, 1);
@@ -79,10 +80,10 @@ test('an operation progresses, lingers briefly once done, drops out, and leaves 
   assert.match(reports[0].DateTime, /^\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}$/);
 
   const g2 = (await call('POST', `/instructions/restore/${token}/${ALTARO_DEMO.vmRef}`, { RestoreAsName: 'copy' })).body.Data as string;
-  now += 1_000;
+  clock.advance(1_000);
   assert.equal((await call('POST', `/instructions/abort-operation/${token}/${g2}`)).body.Success, true);
   assert.equal((await call('POST', `/instructions/abort-operation/${token}/${g2}`)).body.Success, false, 'a second abort is refused');
-  now += 5_000;
+  clock.advance(5_000);
   const restore = (await call('GET', `/reports/restore/${token}/${ALTARO_DEMO.vmRef}`)).body.RestoreReports;
   assert.equal(restore[0].Result, 'Aborted');
   assert.equal(restore[0].RestoreAsName, 'copy');

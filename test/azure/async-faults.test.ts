@@ -93,7 +93,7 @@ test('the backup trigger’s reply is lost and its job ends before the retry: th
 
 test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async () => {
   h.simulator.faults.clear();
-  h.state.failNextJob.push({ operation: 'Backup', code: 400037, title: 'UserErrorVmNotInDesirableState', message: 'VM is not in a state that allows backups.' });
+  h.state.script.next('Backup', { code: 400037, title: 'UserErrorVmNotInDesirableState', message: 'VM is not in a state that allows backups.' });
   const err = await h.execute('azureVmBackup', backupOf('app-02', { protectIfNeeded: true })).then(() => assert.fail('should fail'), (e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError);
   assert.match(err.cause?.message ?? '', /step "job" failed: Azure Backup job .* ended Failed: 400037 UserErrorVmNotInDesirableState VM is not in a state that allows backups\./);

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AZURE_DEMO, createAzureSimulator, simulatorTokenUrl, type AzureSimulatorOptions } from '../../simulators/azure';
+import { AZURE_DEMO, azureSimProfile, createAzureSimulator, type AzureSimulatorOptions } from '../../simulators/azure';
 import type { AzureState } from '../../simulators/azure';
 import type { Simulator } from '../../simulators/framework/simulator';
 import { startHarness } from './harness';
@@ -21,17 +21,7 @@ export const FAST_SIM: Partial<AzureSimulatorOptions> = {
 };
 
 export function azureProfile(simulator: Simulator, state: AzureState, certFile: string | undefined, fileRecoveryDir: string): Record<string, unknown> {
-  return {
-    vendor: 'azure',
-    url: simulator.url,
-    apiVersion: '2023-06-01',
-    tls: { caFile: certFile },
-    subscriptionId: AZURE_DEMO.subscriptionId,
-    resourceGroup: AZURE_DEMO.resourceGroup,
-    vaultName: AZURE_DEMO.vaultName,
-    auth: { tenantId: AZURE_DEMO.tenantId, clientId: AZURE_DEMO.clientId, clientSecret: { env: 'TEST_AZURE_CLIENT_SECRET' }, tokenUrl: simulatorTokenUrl(simulator, state) },
-    fileRecoveryDir,
-  };
+  return azureSimProfile({ simulator, state, certFile }, { clientSecret: { env: 'TEST_AZURE_CLIENT_SECRET' }, fileRecoveryDir });
 }
 
 export async function startAzureSim(sim: Partial<AzureSimulatorOptions> = {}) {

@@ -205,7 +205,7 @@ test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an ins
 
 test('a task that ends in Error is reported with its status and message; an unknown task is 404', async () => {
   const client = sim.client();
-  sim.state.failNextTask('create', 'Snapshot creation failed: datastore full');
+  sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' });
   const created = await client.createSnapshot('vms', sim.demo.vmId, { name: 'bo-doomed' });
   const task = await taskEnd(client, created.taskId!);
   assert.deepEqual([task.state, task.status, task.message], ['Finished', 'Error', 'Snapshot creation failed: datastore full']);

@@ -63,7 +63,7 @@ test('recorded and fresh ManageIQ histories replay without nondeterminism', asyn
         await handle.cancel();
       },
     }),
-    await recordRun('failed-task', 'manageiqSnapshot', snapshotInput, { prepare: () => h.sim.state.failNextTask('create', 'Snapshot creation failed: datastore full') }),
+    await recordRun('failed-task', 'manageiqSnapshot', snapshotInput, { prepare: () => h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' }) }),
     await recordRun('revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
     await recordRun('bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
   ];

@@ -220,7 +220,7 @@ test('transient appliance trouble (503 on the task poll, 500 twice on the bulk d
 });
 
 test('a create task that ends in Error fails the run with the task message; nothing is left', async () => {
-  h.sim.state.failNextTask('create', 'Snapshot creation failed: datastore full');
+  h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' });
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
   assert.match(failure.message, /step "task" failed: creating snapshot bo-\S+: ManageIQ task \d+ finished with status Error: Snapshot creation failed: datastore full/);
   assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
