@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -9,10 +9,10 @@ import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helper
 
 const run = promisify(execFile);
 let h: AltaroHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startAltaroHarness({ extraVersions: { 'altaro-v8': '8.6.1', 'altaro-v90': '9.0.4', 'altaro-v91': '9.1.0' } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 test('backupctl start altaroBackup --input @examples/altaroBackup.json --wait completes; the result holds the report; no session is left open', async () => {
   const before = (await vendorReports(h, 'backup', h.demo.vmRef)).length;

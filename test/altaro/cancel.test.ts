@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -6,11 +6,11 @@ import type { AltaroProgress } from '../../workflows/altaro-operation';
 import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 let h: AltaroHarness;
-before(async () => {
+beforeAll(async () => {
   // Long operations, so the cancellation lands in the middle of one.
   h = await startAltaroHarness({ sim: { operationMs: { 'take-backup': 60_000, restore: 60_000 } } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function waitForTracking(handle: { query: <T>(name: string) => Promise<T> }): Promise<AltaroProgress> {
   const deadline = Date.now() + 20_000;

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
@@ -6,10 +6,10 @@ import type { AltaroOperationResult, AltaroProgress } from '../../workflows/alta
 import { ALTARO_SIM_PASSWORD, startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 let h: AltaroHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startAltaroHarness();
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 function rootMessage(err: unknown): string {
   const parts: string[] = [];

@@ -3,7 +3,7 @@
  * and fresh ones (completed, warning, vendor failure, unknown VM, invalid input, cancelled) replay
  * against today's workflow code. RECORD_HISTORIES=1 refreshes the recorded ones.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import type { AltaroProgress } from '../../workflows/altaro-operation';
 import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
@@ -11,10 +11,10 @@ import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpe
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 let h: AltaroHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startAltaroHarness({ sim: { operationMs: { 'take-backup': 1_500, restore: 20_000 } } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function recordRun(name: string, workflowType: string, args: unknown, act?: (id: string) => Promise<void>) {
   const workflowId = `replay-${name}-${Date.now()}`;

@@ -2,7 +2,7 @@
  * Async tracking (Azure-AsyncOperation vs Location only), throttling with Retry-After, 5xx retries,
  * a failed Azure job, and cancelling a run whose job is running: end to end through Temporal.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -13,11 +13,11 @@ import { ArmInspector, eventually } from '../helpers/azure-inspect';
 
 let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
+beforeAll(async () => {
   h = await startAzureHarness();
   arm = new ArmInspector(h);
 });
-after(async () => {
+afterAll(async () => {
   await arm?.close();
   await h?.stop();
 });

@@ -1,5 +1,5 @@
 /** azureProtectVm and azureVmBackup end to end against the HTTPS Azure simulator. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { AzureVmBackupResult } from '../../workflows/azure-vm-backup';
@@ -10,11 +10,11 @@ import { ArmInspector } from '../helpers/azure-inspect';
 
 let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
+beforeAll(async () => {
   h = await startAzureHarness();
   arm = new ArmInspector(h);
 });
-after(async () => {
+afterAll(async () => {
   await arm?.close();
   await h?.stop();
 });

@@ -3,7 +3,7 @@
  * store, never through history; the connection is revoked after "done", on the time limit and on
  * cancellation, and the simulator then shows no active ILR session.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -16,11 +16,11 @@ import { ArmInspector, eventually } from '../helpers/azure-inspect';
 
 let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
+beforeAll(async () => {
   h = await startAzureHarness();
   arm = new ArmInspector(h);
 });
-after(async () => {
+afterAll(async () => {
   await arm?.close();
   await h?.stop();
 });

@@ -4,7 +4,7 @@
  * cancelled; a lost trigger reply still adopts the run's own job; a run cancelled while its trigger
  * is on its way leaves no job of its own running.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -16,11 +16,11 @@ import { ArmInspector, eventually } from '../helpers/azure-inspect';
 
 let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
+beforeAll(async () => {
   h = await startAzureHarness();
   arm = new ArmInspector(h);
 });
-after(async () => {
+afterAll(async () => {
   await arm?.close();
   await h?.stop();
 });

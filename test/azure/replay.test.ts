@@ -3,7 +3,7 @@
  * ones (completed, failed, cancelled, signalled) replay against today's workflow code.
  * RECORD_HISTORIES=1 refreshes the recorded ones after a deliberate, patched change.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../workflows/shared/progress';
@@ -13,10 +13,10 @@ import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpe
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 let h: AzureHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startAzureHarness();
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function recordRun(name: string, workflowType: string, input: unknown, act?: (id: string) => Promise<void>) {
   const workflowId = `replay-${name}-${Date.now()}`;

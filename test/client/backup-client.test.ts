@@ -1,5 +1,5 @@
 /** The client library, method by method, against a real server, worker and simulator. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackupClient, InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, type RunStatus } from '../../client';
 import type { OvirtBackupManifest } from '../../workflows/ovirt-snapshot-backup';
@@ -8,11 +8,11 @@ import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspe
 
 let h: OvirtHarness;
 let client: BackupClient;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
   client = new BackupClient(h.client, h.taskQueue);
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 const input = () => ({ endpoint: 'ovirt-sim', vmId: h.demo.vmId, proxyVmId: h.demo.proxyVmId, pollIntervalMs: 100 });
 

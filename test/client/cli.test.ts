@@ -1,5 +1,5 @@
 /** backupctl end to end: every exit code, the friendly backup command, list, follow and schedules. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ let h: OvirtHarness;
 let env: Record<string, string>;
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
   dir = await mkdtemp(join(tmpdir(), 'cli-'));
   const endpoints = join(dir, 'endpoints.json');
@@ -22,7 +22,7 @@ before(async () => {
   await writeFile(endpoints, JSON.stringify({ endpoints: { 'ovirt-sim': { vendor: 'ovirt', url: h.simulator.apiUrl, auth: { username: 'admin@internal', password: { env: 'UNUSED_HERE' } } } } }));
   env = { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, BACKUP_ENDPOINTS_FILE: endpoints };
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 function backupctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@
  * the caps allow. A fleet terminated or cancelled while a child copies leaves the engine clean
  * without the reaper: the child undoes what it did.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -15,10 +15,10 @@ import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ sim: { extraVms: 50, snapshotCreateMs: 150, snapshotDeleteMs: 100 } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 test('50 VMs, 3 failing: 47 succeed, 3 are reported, caps are never exceeded', async () => {
   const fleetVms = [...h.state.vms.values()].filter((vm) => vm.name.startsWith('vm-'));
@@ -127,7 +127,7 @@ async function fleetCopying(vmIds: string[]) {
 }
 
 test('a fleet terminated while a child copies: the child is asked to cancel and leaves the engine clean without the reaper', async (t) => {
-  t.after(() => void (h.copySettings.maxBytesPerSecond = 0));
+  t.onTestFinished(() => void (h.copySettings.maxBytesPerSecond = 0));
   h.simulator.faults.clear();
   const [vm] = [...h.state.vms.values()].filter((v) => v.name.startsWith('vm-')).slice(7);
   const { handle, child } = await fleetCopying([vm!.id]);
@@ -141,7 +141,7 @@ test('a fleet terminated while a child copies: the child is asked to cancel and 
 });
 
 test('a cancelled fleet ends cancelled: the copying child undoes, the others never start, and the table says so', async (t) => {
-  t.after(() => void (h.copySettings.maxBytesPerSecond = 0));
+  t.onTestFinished(() => void (h.copySettings.maxBytesPerSecond = 0));
   h.simulator.faults.clear();
   const vms = [...h.state.vms.values()].filter((v) => v.name.startsWith('vm-')).slice(10, 13).map((v) => v.id);
   const { handle, child } = await fleetCopying(vms);

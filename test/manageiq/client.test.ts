@@ -1,5 +1,5 @@
 /** Every ManageIQ client operation against the simulator. */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { VendorError } from '../../lib/errors';
@@ -7,10 +7,10 @@ import { deleteSnapshotsRelisting } from '../../activities/manageiq/delete-snaps
 import { startManageiqSimulator } from '../helpers/manageiq-harness';
 
 let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
-before(async () => {
+beforeAll(async () => {
   sim = await startManageiqSimulator({ taskMs: 300 });
 });
-after(async () => sim?.simulator.stop());
+afterAll(async () => sim?.simulator.stop());
 beforeEach(() => {
   sim.state.options.taskMs = 300;
   sim.state.reset();

@@ -6,7 +6,7 @@
  * by the code before the patch `manageiq-create-waits-for-cancel`: it must keep replaying until that
  * patch is deprecated. RECORD_HISTORIES=1 refreshes the other recorded ones.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../workflows/shared/progress';
 import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
@@ -14,10 +14,10 @@ import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpe
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 let h: ManageiqHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startManageiqHarness({ taskMs: 400 });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 beforeEach(() => {
   h.sim.state.reset();
   h.sim.simulator.faults.clear();

@@ -1,13 +1,13 @@
 /** The ManageIQ simulator spoken to as a generic REST client would: documented shapes, absolute hrefs, error bodies, faults. */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { startManageiqSimulator, MANAGEIQ_TEST_PASSWORD } from '../helpers/manageiq-harness';
 
 let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
-before(async () => {
+beforeAll(async () => {
   sim = await startManageiqSimulator({ taskMs: 200 });
 });
-after(async () => sim?.simulator.stop());
+afterAll(async () => sim?.simulator.stop());
 beforeEach(() => {
   sim.state.options.taskMs = 200;
   sim.state.reset();

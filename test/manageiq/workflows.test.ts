@@ -1,5 +1,5 @@
 /** manageiqSnapshot, manageiqRevert and manageiqDeleteSnapshots end to end against the ManageIQ simulator. */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -10,10 +10,10 @@ import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-
 import { assertReplays, namespaceHistories } from '../helpers/replay';
 
 let h: ManageiqHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startManageiqHarness({ taskMs: 400 });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 beforeEach(() => {
   h.sim.state.reset();
   h.sim.state.options.taskMs = 400;

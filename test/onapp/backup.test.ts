@@ -1,5 +1,5 @@
 /** onappBackup and onappListBackups end to end: a real Temporal dev server, the worker, the OnApp simulator. */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -10,10 +10,10 @@ import { startOnappHarness, type OnappHarness } from '../helpers/onapp-harness';
 import { assertReplays, namespaceHistories } from '../helpers/replay';
 
 let h: OnappHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOnappHarness({ buildMs: 3500 });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 beforeEach(() => {
   h.sim.state.reset();
   h.sim.simulator.faults.clear();

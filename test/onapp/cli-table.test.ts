@@ -1,5 +1,5 @@
 /** `backupctl backups onapp`: the backup catalogue of a virtual server as a table, or as JSON. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +8,10 @@ import { startOnappHarness, type OnappHarness } from '../helpers/onapp-harness';
 
 const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
 let h: OnappHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOnappHarness();
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 function backupctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

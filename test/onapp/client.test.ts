@@ -1,14 +1,14 @@
 /** Every OnApp client operation against the simulator, in both formats. */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { VendorError } from '../../lib/errors';
 import { startOnappSimulator } from '../helpers/onapp-harness';
 
 let sim: Awaited<ReturnType<typeof startOnappSimulator>>;
-before(async () => {
+beforeAll(async () => {
   sim = await startOnappSimulator({ buildMs: 400, restoreMs: 300 });
 });
-after(async () => sim?.simulator.stop());
+afterAll(async () => sim?.simulator.stop());
 beforeEach(() => {
   sim.state.options.buildMs = 400;
   sim.state.options.restoreMs = 300;

@@ -1,14 +1,14 @@
 /** The OnApp simulator spoken to directly: documented JSON and XML shapes, 401/404/422 bodies, faults. */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseXml } from '../../lib/xml';
 import { startOnappSimulator, ONAPP_TEST_PASSWORD } from '../helpers/onapp-harness';
 
 let sim: Awaited<ReturnType<typeof startOnappSimulator>>;
-before(async () => {
+beforeAll(async () => {
   sim = await startOnappSimulator({ buildMs: 200 });
 });
-after(async () => sim?.simulator.stop());
+afterAll(async () => sim?.simulator.stop());
 beforeEach(() => {
   sim.state.reset();
   sim.simulator.faults.clear();

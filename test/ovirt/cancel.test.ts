@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -8,11 +8,11 @@ import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   // A slow copy, so the cancellation lands in the middle of it.
   h = await startOvirtHarness({ copy: { maxBytesPerSecond: 512 * 1024 } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);

@@ -2,7 +2,7 @@
  * The copy worker dies (SIGKILL) in the middle of a disk; a new one takes over and resumes from
  * the last heartbeated offset instead of reading the whole device again.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,10 @@ const copyWorkerPath = fileURLToPath(new URL('../../workers/copy-worker.ts', imp
 let h: OvirtHarness;
 const children: ChildProcess[] = [];
 
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ inProcessCopyWorker: false, sim: { diskSizes: { os: 4 * 1024 * 1024, data: 512 * 1024 } } });
 });
-after(async () => {
+afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await h?.stop();
 });

@@ -6,7 +6,7 @@
  * engine's call log is read: each DELETE of a VM's disk it received was a detach, and no disk was
  * removed.
  */
-import { after, afterEach, before, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -17,11 +17,11 @@ import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   // Slow enough copies that a cancel or a terminate lands in the middle of one.
   h = await startOvirtHarness({ apiVersion: 'v3', auth: 'basic', copy: { maxBytesPerSecond: 1024 * 1024 } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 afterEach(() => h.simulator.faults.clear());
 
 const VM_DISK_DELETE = /^\/vms\/[^/]+\/disks\/[^/]+$/;

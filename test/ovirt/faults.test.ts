@@ -2,7 +2,7 @@
  * A fault at each step: the run fails with a message that names the step and the engine's
  * reason, and the engine is left clean (no snapshot, nothing attached to the proxy VM).
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,10 +13,10 @@ import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ copy: { maxBytesPerSecond: 2 * 1024 * 1024 } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 afterEach(() => h.simulator.faults.clear());
 
 async function runExpectingFailure(name: string, input = h.input()): Promise<{ message: string; details: unknown }> {

@@ -1,15 +1,15 @@
 /** Bad input is refused inside the workflow, at once, non-retryable, with no vendor call made. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness();
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function failure(input: unknown): Promise<ApplicationFailure> {
   h.simulator.calls.clear();

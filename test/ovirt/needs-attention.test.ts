@@ -2,7 +2,7 @@
  * An undo that keeps failing does not leak silently: the run waits in "needs attention" until an
  * operator signals retry (cleaned) or give up (the leftover is reported).
  */
-import { after, afterEach, before, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { BackupClient } from '../../client/backup-client';
@@ -12,12 +12,12 @@ import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspe
 
 let h: OvirtHarness;
 let client: BackupClient;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness();
   client = new BackupClient(h.client, h.taskQueue);
 });
 afterEach(() => h.simulator.faults.clear());
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 type Leftovers = { needsAttention: boolean; leftovers: Array<{ label: string; error: string }> };
 

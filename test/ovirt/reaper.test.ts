@@ -3,7 +3,7 @@
  * snapshot disks still attached to the proxy) and nothing else: not a snapshot an admin made, not
  * a kept backup snapshot, not the objects of a run that is still going.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Progress } from '../../workflows/shared/progress';
 import type { ReaperResult } from '../../workflows/reaper';
@@ -11,10 +11,10 @@ import { SIM_PASSWORD, startOvirtHarness, type OvirtHarness } from '../helpers/o
 import { backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ sim: { extraVms: 1 }, copy: { maxBytesPerSecond: 256 * 1024 } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function adminSnapshot(vmId: string, description: string): Promise<void> {
   const res = await fetch(`${h.simulator.apiUrl}/vms/${vmId}/snapshots`, {

@@ -3,7 +3,7 @@
  * from a successful, a failed and a cancelled run) replay against today's workflow code.
  * Set RECORD_HISTORIES=1 to refresh the recorded ones after a deliberate, patched change.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { eventually } from '../helpers/ovirt-inspect';
@@ -11,10 +11,10 @@ import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpe
 
 const historiesDir = fileURLToPath(new URL('../replay/histories', import.meta.url));
 let h: OvirtHarness;
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function recordRun(name: string, args: unknown, act?: (id: string) => Promise<void>) {
   const workflowId = `replay-${name}-${Date.now()}`;

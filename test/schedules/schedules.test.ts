@@ -4,7 +4,7 @@
  * unpause / trigger / backfill do what they say, retention keeps the newest N, and a terminated
  * scheduled run has its backup undone (the engine is left clean without the reaper).
  */
-import { after, afterEach, before, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackupClient } from '../../client/backup-client';
 import { parsePolicy } from '../../client/schedules/policy';
@@ -18,7 +18,7 @@ let h: OvirtHarness;
 let schedules: ScheduleManager;
 const created: string[] = [];
 
-before(async () => {
+beforeAll(async () => {
   h = await startOvirtHarness({ copy: { maxBytesPerSecond: 2 * 1024 * 1024 } });
   schedules = new ScheduleManager(h.client, h.taskQueue);
 });
@@ -27,7 +27,7 @@ afterEach(async () => {
   // Let any backup a schedule started finish before the next test looks at the engine.
   await eventually(() => new BackupClient(h.client, h.taskQueue).list({ status: 'running', limit: 50 }), (r) => r.length === 0, 60_000);
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 function policy(id: string, extra: string, input = `{ endpoint: ovirt-sim, vmId: ${h.demo.vmId}, proxyVmId: ${h.demo.proxyVmId}, pollIntervalMs: 100 }`) {
   created.push(id);
@@ -130,7 +130,7 @@ test('retention keeps the newest N snapshots the schedule made and never touches
 test('a scheduled run terminated while its backup copies: the backup is cancelled and undone, the engine clean without the reaper', async (t) => {
   const normalRate = h.copySettings.maxBytesPerSecond;
   h.copySettings.maxBytesPerSecond = 512 * 1024;
-  t.after(() => void (h.copySettings.maxBytesPerSecond = normalRate));
+  t.onTestFinished(() => void (h.copySettings.maxBytesPerSecond = normalRate));
   await schedules.apply(policy('terminated', '    every: 1h\n    paused: true'));
   const earlier = (await backupSnapshots(h)).map((s) => s.id);
   await schedules.trigger('terminated');
