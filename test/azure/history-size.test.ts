@@ -4,21 +4,17 @@
  * old loop cost one activity and one timer (~11 events) per poll and a 24-hour job outgrew
  * Temporal's history limit.
  */
-import { afterAll, beforeAll, test } from 'vitest';
+import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import type { AzureVmBackupResult } from '../../workflows/azure-vm-backup';
 import type { Progress } from '../../workflows/shared/progress';
 import { BackupClient } from '../../client/backup-client';
-import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import type { AzureHarness } from '../helpers/azure-harness';
 import { eventually } from '../helpers/azure-inspect';
 
-let h: AzureHarness;
-beforeAll(async () => {
-  h = await startAzureHarness();
-});
-afterAll(async () => h?.stop());
+const test = azureTest();
 
-test('a backup job that runs for many polls leaves a history whose size does not depend on them', async (t) => {
+test('a backup job that runs for many polls leaves a history whose size does not depend on them', async ({ h, onTestFinished }) => {
   h.state.options.backupTaskMs = [2000, 10_000];
   try {
     h.simulator.calls.clear();
