@@ -7,12 +7,11 @@
  */
 import { test as base } from 'vitest';
 import { startAltaroHarness, type AltaroHarnessOptions } from './altaro-harness';
-import { startAzureHarness, startAzureSim } from './azure-harness';
+import { startAzureHarness } from './azure-harness';
 import { startHarness, type HarnessOptions } from './harness';
 import { startManageiqHarness, startManageiqSimulator } from './manageiq-harness';
 import { startOnappHarness, startOnappSimulator } from './onapp-harness';
 import { startOvirtHarness, type OvirtHarnessOptions } from './ovirt-harness';
-import { startTimeSkippingTemporal } from './temporal';
 import type { AzureSimulatorOptions } from '../../simulators/azure';
 import type { ManageiqSimulatorOptions } from '../../simulators/manageiq';
 import type { OnappSimulatorOptions } from '../../simulators/onapp';
@@ -28,6 +27,17 @@ function fileFixture<T>(start: () => Promise<T>, stop: (h: T) => Promise<unknown
   return test;
 }
 
+/** The same for a simulator alone: `sim` for the whole file, started before its first test. */
+function simulatorFixture<T>(start: () => Promise<T>, stop: (sim: T) => Promise<unknown>) {
+  const test = base.extend('sim', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const sim = await start();
+    onCleanup(async () => void (await stop(sim)));
+    return sim;
+  });
+  test.beforeAll(async ({ sim }) => void sim);
+  return test;
+}
+
 const stopHarness = (h: { stop(): Promise<void> }) => h.stop();
 
 export const harnessTest = (options: HarnessOptions) => fileFixture(() => startHarness(options), stopHarness);
@@ -38,9 +48,5 @@ export const manageiqTest = (sim: ManageiqSimulatorOptions = {}) => fileFixture(
 export const onappTest = (options: OnappSimulatorOptions & { format?: 'json' | 'xml' } = {}) => fileFixture(() => startOnappHarness(options), stopHarness);
 
 /** Simulators alone (no Temporal), for client and simulator tests. */
-export const manageiqSimTest = (options: ManageiqSimulatorOptions = {}) => fileFixture(() => startManageiqSimulator(options), (s) => s.simulator.stop());
-export const onappSimTest = (options: OnappSimulatorOptions = {}) => fileFixture(() => startOnappSimulator(options), (s) => s.simulator.stop());
-export const azureSimTest = (sim: Partial<AzureSimulatorOptions> = {}) => fileFixture(() => startAzureSim(sim), async (s) => s.simulator.stop());
-
-/** Temporal's time-skipping test server, for workflow logic with stubbed activities. */
-export const timeSkippingTest = () => fileFixture(startTimeSkippingTemporal, (env) => env.teardown());
+export const manageiqSimTest = (options: ManageiqSimulatorOptions = {}) => simulatorFixture(() => startManageiqSimulator(options), (s) => s.simulator.stop());
+export const onappSimTest = (options: OnappSimulatorOptions = {}) => simulatorFixture(() => startOnappSimulator(options), (s) => s.simulator.stop());
