@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('bench --quick measures (a) to (f) and writes the JSON report', { timeout: 150_000 }, async () => {
+test('bench --quick measures (a) to (f) and writes the JSON report', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-test-'));
   try {
     const out = join(dir, 'bench.json');
