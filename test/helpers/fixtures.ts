@@ -8,7 +8,6 @@
 import { test as base } from 'vitest';
 import { startAltaroHarness, type AltaroHarnessOptions } from './altaro-harness';
 import { startAzureHarness } from './azure-harness';
-import { startHarness, type HarnessOptions } from './harness';
 import { startManageiqHarness, startManageiqSimulator } from './manageiq-harness';
 import { startOnappHarness, startOnappSimulator } from './onapp-harness';
 import { startOvirtHarness, type OvirtHarnessOptions } from './ovirt-harness';
@@ -40,7 +39,6 @@ function simulatorFixture<T>(start: () => Promise<T>, stop: (sim: T) => Promise<
 
 const stopHarness = (h: { stop(): Promise<void> }) => h.stop();
 
-export const harnessTest = (options: HarnessOptions) => fileFixture(() => startHarness(options), stopHarness);
 export const ovirtTest = (options: OvirtHarnessOptions = {}) => fileFixture(() => startOvirtHarness(options), stopHarness);
 export const altaroTest = (options: AltaroHarnessOptions = {}) => fileFixture(() => startAltaroHarness(options), stopHarness);
 export const azureTest = (sim: Partial<AzureSimulatorOptions> = {}) => fileFixture(() => startAzureHarness(sim), stopHarness);
