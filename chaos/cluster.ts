@@ -48,7 +48,7 @@ export class ChaosCluster {
   /** Bundles the workflows once and starts a dev server on `dir/temporal.db`. */
   static async start(dir: string): Promise<ChaosCluster> {
     await mkdir(dir, { recursive: true });
-    // scripts/run-tests.mjs bundles once for the whole suite; alone, the runner bundles for itself.
+    // The test run's global setup bundles once for the whole suite; alone, the runner bundles for itself.
     let bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
     if (!bundlePath) {
       const bundle = await bundleWorkflows();

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { altaroTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -8,13 +8,9 @@ import type { AltaroOperationResult, AltaroProgress } from '../../contracts/alta
 import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
 const run = promisify(execFile);
-let h: AltaroHarness;
-before(async () => {
-  h = await startAltaroHarness({ extraVersions: { 'altaro-v8': '8.6.1', 'altaro-v90': '9.0.4', 'altaro-v91': '9.1.0' } });
-});
-after(async () => h?.stop());
+const test = altaroTest({ extraVersions: { 'altaro-v8': '8.6.1', 'altaro-v90': '9.0.4', 'altaro-v91': '9.1.0' } });
 
-test('backupctl start altaroBackup --input @examples/altaroBackup.json --wait completes; the result holds the report; no session is left open', async () => {
+test('backupctl start altaroBackup --input @examples/altaroBackup.json --wait completes; the result holds the report; no session is left open', async ({ h }) => {
   const before = (await vendorReports(h, 'backup', h.demo.vmRef)).length;
   const { stdout } = await run(process.execPath, ['bin/backupctl.js', 'start', 'altaroBackup', '--input', '@examples/altaroBackup.json', '--wait', '--json'], {
     env: { ...process.env, TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue },
@@ -36,7 +32,7 @@ test('backupctl start altaroBackup --input @examples/altaroBackup.json --wait co
   assert.equal(await h.openSessions(), 0, 'no session left open');
 });
 
-test('every instruction kind runs end to end and reads the matching report', async () => {
+test('every instruction kind runs end to end and reads the matching report', async ({ h }) => {
   for (const kind of ALTARO_INSTRUCTION_KINDS) {
     h.simulator.calls.clear();
     const result = await h.execute<AltaroOperationResult>('altaroOperation', {
@@ -55,7 +51,7 @@ test('every instruction kind runs end to end and reads the matching report', asy
   assert.equal(await h.openSessions(), 0);
 });
 
-test('a report with warnings completes the run and surfaces the warning', async () => {
+test('a report with warnings completes the run and surfaces the warning', async ({ h }) => {
   const handle = await h.start('altaroBackup', h.input({ vmRef: h.demo.warningVmRef }));
   const result = (await handle.result()) as AltaroOperationResult;
   assert.equal(result.outcome, 'warning');
@@ -67,7 +63,7 @@ test('a report with warnings completes the run and surfaces the warning', async 
   assert.equal(await h.openSessions(), 0);
 });
 
-test('the progress query shows Status, Percentage and SubOperation while the operation runs', async () => {
+test('the progress query shows Status, Percentage and SubOperation while the operation runs', async ({ h }) => {
   h.state.operationMs['take-backup'] = 3_000;
   try {
     const handle = await h.start('altaroBackup', h.input({ maxPollIntervalMs: 200 }));
@@ -89,7 +85,7 @@ test('the progress query shows Status, Percentage and SubOperation while the ope
   }
 });
 
-test('the product version picks the base path: 8.x and 9.0.x under /api, 9.1.x under /api/rest', async () => {
+test('the product version picks the base path: 8.x and 9.0.x under /api, 9.1.x under /api/rest', async ({ h }) => {
   for (const [endpoint, prefix] of [
     ['altaro-v8', ''],
     ['altaro-v90', ''],
@@ -105,7 +101,7 @@ test('the product version picks the base path: 8.x and 9.0.x under /api, 9.1.x u
   assert.equal(await h.openSessions(), 0);
 });
 
-test('examples/altaroOperation.json runs as is against the demo inventory', async () => {
+test('examples/altaroOperation.json runs as is against the demo inventory', async ({ h }) => {
   const input = JSON.parse(await readFile('examples/altaroOperation.json', 'utf8')) as Record<string, unknown>;
   assert.equal(input.endpoint, 'altaro-sim');
   const result = await h.execute<AltaroOperationResult>('altaroOperation', input);

@@ -1,16 +1,12 @@
-import { after, before, test } from 'node:test';
+import { altaroTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { AltaroProgress } from '../../contracts/altaro/results';
 import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
-let h: AltaroHarness;
-before(async () => {
   // Long operations, so the cancellation lands in the middle of one.
-  h = await startAltaroHarness({ sim: { operationMs: { 'take-backup': 60_000, restore: 60_000 } } });
-});
-after(async () => h?.stop());
+const test = altaroTest({ sim: { operationMs: { 'take-backup': 60_000, restore: 60_000 } } });
 
 async function waitForTracking(handle: { query: <T>(name: string) => Promise<T> }): Promise<AltaroProgress> {
   const deadline = Date.now() + 20_000;
@@ -26,7 +22,7 @@ for (const [workflowType, extra] of [
   ['altaroBackup', {}],
   ['altaroOperation', { kind: 'restore' }],
 ] as const) {
-  test(`cancelling ${workflowType} during the operation aborts it at the vendor, ends cancelled, leaves no session`, async () => {
+  test(`cancelling ${workflowType} during the operation aborts it at the vendor, ends cancelled, leaves no session`, async ({ h }) => {
     const handle = await h.start(workflowType, h.input(extra));
     const live = await waitForTracking(handle);
     const guid = live.operation.operationGuid!;
@@ -50,7 +46,7 @@ for (const [workflowType, extra] of [
   });
 }
 
-test('a cancel while the instruction is on its way still aborts the operation it started; no session is left', async () => {
+test('a cancel while the instruction is on its way still aborts the operation it started; no session is left', async ({ h }) => {
   const id = h.simulator.faults.add({ method: 'POST', path: '*/instructions/take-backup/*', action: { kind: 'delay', ms: 1500 } });
   try {
     h.simulator.calls.clear();

@@ -1,15 +1,11 @@
-import { after, before, test } from 'node:test';
+import { altaroTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { AltaroOperationResult, AltaroProgress } from '../../contracts/altaro/results';
 import { ALTARO_SIM_PASSWORD, startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
-let h: AltaroHarness;
-before(async () => {
-  h = await startAltaroHarness();
-});
-after(async () => h?.stop());
+const test = altaroTest();
 
 function rootMessage(err: unknown): string {
   const parts: string[] = [];
@@ -21,7 +17,7 @@ function rootMessage(err: unknown): string {
   return parts.join(' | ');
 }
 
-test('a vendor-side failure fails the run with the report\'s own error message', async () => {
+test('a vendor-side failure fails the run with the report\'s own error message', async ({ h }) => {
   await assert.rejects(h.execute('altaroBackup', h.input({ vmRef: h.demo.errorVmRef })), (err: WorkflowFailedError) => {
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.nonRetryable, true);
@@ -31,7 +27,7 @@ test('a vendor-side failure fails the run with the report\'s own error message',
   assert.equal(await h.openSessions(), 0, 'no session left open after a failure');
 });
 
-test('an unknown VM ref fails fast, non-retryable, at its first read, with the API\'s ErrorMessage; no instruction is sent', async () => {
+test('an unknown VM ref fails fast, non-retryable, at its first read, with the API\'s ErrorMessage; no instruction is sent', async ({ h }) => {
   h.simulator.calls.clear();
   const handle = await h.start('altaroBackup', h.input({ vmRef: 'no-such-vm-ref' }));
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
@@ -50,7 +46,7 @@ test('an unknown VM ref fails fast, non-retryable, at its first read, with the A
   assert.equal(await h.openSessions(), 0);
 });
 
-test('a bad input fails at once listing every problem, with no vendor call', async () => {
+test('a bad input fails at once listing every problem, with no vendor call', async ({ h }) => {
   h.simulator.calls.clear();
   await assert.rejects(h.execute('altaroOperation', { endpoint: 'altaro-sim', kind: 'make-coffee', pollIntervalMs: 5, token: 'x' }), (err: WorkflowFailedError) => {
     const cause = err.cause as ApplicationFailure;
@@ -65,7 +61,7 @@ test('a bad input fails at once listing every problem, with no vendor call', asy
   assert.equal(h.simulator.calls.all().length, 0);
 });
 
-test('an unknown endpoint profile fails non-retryably without a vendor call', async () => {
+test('an unknown endpoint profile fails non-retryably without a vendor call', async ({ h }) => {
   h.simulator.calls.clear();
   await assert.rejects(h.execute('altaroBackup', h.input({ endpoint: 'nowhere' })), (err: WorkflowFailedError) => {
     assert.match(rootMessage(err), /unknown endpoint profile "nowhere"/);
@@ -74,7 +70,7 @@ test('an unknown endpoint profile fails non-retryably without a vendor call', as
   assert.equal(h.simulator.calls.all().length, 0);
 });
 
-test('transient HTTP errors while polling are retried and the run completes', async () => {
+test('transient HTTP errors while polling are retried and the run completes', async ({ h }) => {
   const id = h.simulator.faults.add({ method: 'GET', path: '*/activity/operation-status/*', nth: 2, times: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   try {
     const result = await h.execute<AltaroOperationResult>('altaroBackup', h.input());
@@ -86,7 +82,7 @@ test('transient HTTP errors while polling are retried and the run completes', as
   assert.equal(await h.openSessions(), 0);
 });
 
-test('the token expires mid-poll: a new session is opened, the run completes, and the history holds neither token nor password', async () => {
+test('the token expires mid-poll: a new session is opened, the run completes, and the history holds neither token nor password', async ({ h }) => {
   h.state.operationMs['take-backup'] = 3_000;
   try {
     const invalidBefore = h.state.invalidTokenAnswers;
@@ -114,7 +110,7 @@ test('the token expires mid-poll: a new session is opened, the run completes, an
   assert.equal(await h.openSessions(), 0);
 });
 
-test('errors never carry the token: a failure during a call names the path with {token}', async () => {
+test('errors never carry the token: a failure during a call names the path with {token}', async ({ h }) => {
   const id = h.simulator.faults.add({ method: 'GET', path: '*/reports/backup/*', times: 0, action: { kind: 'status', status: 400, message: 'Bad Request' } });
   try {
     const handle = await h.start('altaroBackup', h.input());
@@ -132,7 +128,7 @@ test('errors never carry the token: a failure during a call names the path with 
   assert.equal(await h.openSessions(), 0);
 });
 
-test('a session refused because too many are open is retried, and the run completes once one is free', async () => {
+test('a session refused because too many are open is retried, and the run completes once one is free', async ({ h }) => {
   h.state.maxSessions = 0;
   h.simulator.calls.clear();
   try {
@@ -149,7 +145,7 @@ test('a session refused because too many are open is retried, and the run comple
   assert.equal(await h.openSessions(), 0);
 });
 
-test('an instruction whose reply was lost is adopted on retry, not sent twice', async () => {
+test('an instruction whose reply was lost is adopted on retry, not sent twice', async ({ h }) => {
   const id = h.simulator.faults.add({ method: 'POST', path: '*/instructions/take-backup/*', action: { kind: 'drop', afterHandling: true } });
   h.simulator.calls.clear();
   const operationsBefore = h.state.operations.size;
@@ -166,7 +162,7 @@ test('an instruction whose reply was lost is adopted on retry, not sent twice', 
   assert.equal(await h.openSessions(), 0);
 });
 
-test('a slow reply after the instruction (the operation ends first): the run still reads its own report', async () => {
+test('a slow reply after the instruction (the operation ends first): the run still reads its own report', async ({ h }) => {
   // The first logout is the instruct activity's: held 2 s, longer than the 1.2 s backup, so the
   // operation has written its report before the run goes on. A baseline read after the instruction
   // would take that report for an old one and wait out reportTimeoutSeconds.
@@ -187,7 +183,7 @@ test('a slow reply after the instruction (the operation ends first): the run sti
   assert.equal(await h.openSessions(), 0);
 });
 
-test('a logout refused by a burst of 503 and a 429 is retried with backoff: no session is left open', async () => {
+test('a logout refused by a burst of 503 and a 429 is retried with backoff: no session is left open', async ({ h }) => {
   const burst = h.simulator.faults.add({ method: 'POST', path: '/rest/sessions/end/*', times: 3, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   // Rules are tried in order: this one sees only the calls the burst let through.
   const busy = h.simulator.faults.add({ method: 'POST', path: '/rest/sessions/end/*', action: { kind: 'status', status: 429, message: 'Too Many Requests', retryAfterSeconds: 1 } });

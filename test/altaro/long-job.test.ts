@@ -4,7 +4,7 @@
  * activities, so the history grows with how often the job moves (≤ one activity per 5%) and with
  * wall time (≤ one activity per slice), not with the number of polls (docs/altaro.md has the bound).
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { AltaroOperationResult } from '../../contracts/altaro/results';
 import { SimClock } from '../../simulators/framework/clock';
@@ -14,7 +14,7 @@ const SPEEDUP = 2_000;
 const HOUR = 3_600_000;
 let h: AltaroHarness;
 
-before(async () => {
+beforeAll(async () => {
   h = await startAltaroHarness({
     sim: {
       // Simulated time runs SPEEDUP times faster than the wall clock.
@@ -25,7 +25,7 @@ before(async () => {
     },
   });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 async function runFor(simulatedMs: number) {
   h.state.operationMs['take-backup'] = simulatedMs;

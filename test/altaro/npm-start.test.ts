@@ -3,17 +3,17 @@
  * `backupctl start altaroBackup --input @examples/altaroBackup.json --wait` in another shell. The
  * result holds the vendor's report, and the simulator has no open session afterwards.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { startNpmStack, type NpmStartStack } from '../helpers/npm-start-stack';
 
 let stack: NpmStartStack;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startNpmStack({ name: 'altaro-npm-start', waitForCopyWorker: false });
 });
 
-after(async () => stack?.stop());
+afterAll(async () => stack?.stop());
 
 test('npm start, then backupctl start altaroBackup --input @examples/altaroBackup.json --wait: the report, and no open session', async () => {
   const endpoints = await stack.cli(['endpoints', '--json']);

@@ -3,20 +3,16 @@
  * and fresh ones (completed, warning, vendor failure, unknown VM, invalid input, cancelled) replay
  * against today's workflow code. RECORD_HISTORIES=1 refreshes the recorded ones.
  */
-import { after, before, test } from 'node:test';
+import { altaroTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';
 import type { AltaroProgress } from '../../contracts/altaro/results';
-import { startAltaroHarness, type AltaroHarness } from '../helpers/altaro-harness';
+import type { AltaroHarness } from '../helpers/altaro-harness';
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
-let h: AltaroHarness;
-before(async () => {
-  h = await startAltaroHarness({ sim: { operationMs: { 'take-backup': 1_500, restore: 20_000 } } });
-});
-after(async () => h?.stop());
+const test = altaroTest({ sim: { operationMs: { 'take-backup': 1_500, restore: 20_000 } } });
 
-async function recordRun(name: string, workflowType: string, args: unknown, act?: (id: string) => Promise<void>) {
+async function recordRun(h: AltaroHarness, name: string, workflowType: string, args: unknown, act?: (id: string) => Promise<void>) {
   const workflowId = `replay-${name}-${Date.now()}`;
   const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [args] });
   await act?.(workflowId);
@@ -24,14 +20,14 @@ async function recordRun(name: string, workflowType: string, args: unknown, act?
   return { name, workflowType, workflowId, history: await handle.fetchHistory() };
 }
 
-test('recorded and fresh Altaro histories replay without nondeterminism', async () => {
+test('recorded and fresh Altaro histories replay without nondeterminism', async ({ h }) => {
   const fresh = [
-    await recordRun('completed', 'altaroBackup', h.input()),
-    await recordRun('warning', 'altaroBackup', h.input({ vmRef: h.demo.warningVmRef })),
-    await recordRun('failed', 'altaroBackup', h.input({ vmRef: h.demo.errorVmRef })),
-    await recordRun('unknownvm', 'altaroOperation', h.input({ vmRef: 'nope', kind: 'verification' })),
-    await recordRun('invalid', 'altaroOperation', { endpoint: 'altaro-sim', kind: 'nope' }),
-    await recordRun('cancelled', 'altaroOperation', h.input({ kind: 'restore' }), async (id) => {
+    await recordRun(h, 'completed', 'altaroBackup', h.input()),
+    await recordRun(h, 'warning', 'altaroBackup', h.input({ vmRef: h.demo.warningVmRef })),
+    await recordRun(h, 'failed', 'altaroBackup', h.input({ vmRef: h.demo.errorVmRef })),
+    await recordRun(h, 'unknownvm', 'altaroOperation', h.input({ vmRef: 'nope', kind: 'verification' })),
+    await recordRun(h, 'invalid', 'altaroOperation', { endpoint: 'altaro-sim', kind: 'nope' }),
+    await recordRun(h, 'cancelled', 'altaroOperation', h.input({ kind: 'restore' }), async (id) => {
       const handle = h.client.workflow.getHandle(id);
       const deadline = Date.now() + 20_000;
       while ((await handle.query<AltaroProgress>('progress')).step !== 'track' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -3,7 +3,7 @@
  * it). The next worker process on the host ends it from the session ledger, and leaves alone the
  * sessions of worker processes that are still alive.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -18,11 +18,11 @@ const PASSWORD = 'ledger-Test-Pa55word!';
 const { simulator, state } = createAltaroSimulator({ password: PASSWORD });
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   await simulator.start(0);
   dir = await mkdtemp(join(tmpdir(), 'altaro-ledger-'));
 });
-after(async () => {
+afterAll(async () => {
   await simulator.stop();
   await rm(dir, { recursive: true, force: true });
 });

@@ -1,5 +1,5 @@
 /** The Altaro simulator on its own, through its REST API, on a clock the test moves. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createAltaroSimulator, ALTARO_DEMO } from '../../simulators/altaro';
 import { SimClock } from '../../simulators/framework/clock';
@@ -13,10 +13,10 @@ const { simulator, state } = createAltaroSimulator({
   operationMs: { 'take-backup': 10_000 },
   lingerMs: 3_000,
 });
-before(async () => {
+beforeAll(async () => {
   await simulator.start(0);
 });
-after(async () => simulator.stop());
+afterAll(async () => simulator.stop());
 
 async function call(method: string, path: string, body?: unknown, base = '/api/rest') {
   const res = await fetch(`${simulator.url}${base}${path}`, {

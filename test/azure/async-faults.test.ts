@@ -2,29 +2,27 @@
  * Async tracking (Azure-AsyncOperation vs Location only), throttling with Retry-After, 5xx retries,
  * a failed Azure job, and cancelling a run whose job is running: end to end through Temporal.
  */
-import { after, before, test } from 'node:test';
+import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { AzureVmBackupResult } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
-import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import type { AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector, eventually } from '../helpers/azure-inspect';
 
-let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
-  h = await startAzureHarness();
+const test = azureTest();
+test.beforeAll(async ({ h }) => {
   arm = new ArmInspector(h);
 });
-after(async () => {
+test.afterAll(async ({ h }) => {
   await arm?.close();
-  await h?.stop();
 });
 
 const backupOf = (vmName: string, extra: Record<string, unknown> = {}) => ({ endpoint: 'azure-sim', vmName, pollIntervalMs: 150, ...extra });
 
-test('with Azure-AsyncOperation the trigger follows operationsStatus and takes the job id from it', async () => {
+test('with Azure-AsyncOperation the trigger follows operationsStatus and takes the job id from it', async ({ h }) => {
   h.simulator.calls.clear();
   const result = (await h.execute('azureVmBackup', backupOf('db-01'))) as AzureVmBackupResult;
   assert.equal(result.job.trackedVia, 'Azure-AsyncOperation');
@@ -33,7 +31,7 @@ test('with Azure-AsyncOperation the trigger follows operationsStatus and takes t
   assert.equal(result.job.status, 'Completed');
 });
 
-test('with Location only the same workflow follows operationResults and finds the job in the job list', async () => {
+test('with Location only the same workflow follows operationResults and finds the job in the job list', async ({ h }) => {
   h.state.options.asyncHeaders = 'location-only';
   try {
     h.simulator.calls.clear();
@@ -51,7 +49,7 @@ test('with Location only the same workflow follows operationResults and finds th
   }
 });
 
-test('429 with Retry-After: the activity waits as long as Azure asked before calling again', async () => {
+test('429 with Retry-After: the activity waits as long as Azure asked before calling again', async ({ h }) => {
   h.simulator.calls.clear();
   // 3 s: longer than the retry policy's own first interval (1 s), so only honouring Retry-After explains the gap.
   h.simulator.faults.add({ method: 'GET', path: '*/backupPolicies', action: { kind: 'status', status: 429, message: 'Too many requests', retryAfterSeconds: 3 } });
@@ -62,7 +60,7 @@ test('429 with Retry-After: the activity waits as long as Azure asked before cal
   assert.ok(gap >= 2900, `the retry came ${gap} ms after the 429 that asked for 3 s`);
 });
 
-test('a 503 on the backup trigger is retried without starting a second backup', async () => {
+test('a 503 on the backup trigger is retried without starting a second backup', async ({ h }) => {
   h.simulator.faults.clear();
   h.simulator.faults.add({ method: 'POST', path: '*/backup', action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   const before = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'db-01').length;
@@ -73,7 +71,7 @@ test('a 503 on the backup trigger is retried without starting a second backup', 
   assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-2).map((c) => c.status), [503, 202]);
 });
 
-test('the backup trigger’s reply is lost and its job ends before the retry: the retry adopts that job, no second backup', async () => {
+test('the backup trigger’s reply is lost and its job ends before the retry: the retry adopts that job, no second backup', async ({ h }) => {
   h.simulator.faults.clear();
   h.state.options.backupTaskMs = [50, 100];
   try {
@@ -91,7 +89,7 @@ test('the backup trigger’s reply is lost and its job ends before the retry: th
   }
 });
 
-test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async () => {
+test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async ({ h }) => {
   h.simulator.faults.clear();
   h.state.script.next('Backup', { code: 400037, title: 'UserErrorVmNotInDesirableState', message: 'VM is not in a state that allows backups.' });
   const err = await h.execute('azureVmBackup', backupOf('app-02', { protectIfNeeded: true })).then(() => assert.fail('should fail'), (e: unknown) => e);
@@ -101,7 +99,7 @@ test('a failed Azure job fails the run with its error, and protection this run e
   assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is unprotected again');
 });
 
-test('a garbled operation status while protection is enabled fails the run; the protection still being configured is removed too', async () => {
+test('a garbled operation status while protection is enabled fails the run; the protection still being configured is removed too', async ({ h }) => {
   h.simulator.faults.clear();
   h.simulator.faults.add({ method: 'GET', path: '*/protectedItems/*/operationsStatus/*', action: { kind: 'malformed' } });
   const err = await h.execute('azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', pollIntervalMs: 100 }).then(() => assert.fail('should fail'), (e: unknown) => e);
@@ -112,7 +110,7 @@ test('a garbled operation status while protection is enabled fails the run; the 
   assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is not protected');
 });
 
-test('cancelling the run while the backup job runs cancels the Azure job and waits for it to end', async () => {
+test('cancelling the run while the backup job runs cancels the Azure job and waits for it to end', async ({ h }) => {
   h.state.options.backupTaskMs = [3000, 30_000];
   try {
     h.simulator.calls.clear();

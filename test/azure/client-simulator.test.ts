@@ -3,7 +3,7 @@
  * requests, token caching and renewal, the one async tracker with both header kinds and
  * Retry-After, and ARM errors in failures.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -18,11 +18,11 @@ import { ArmInspector } from '../helpers/azure-inspect';
 type Sim = Awaited<ReturnType<typeof startAzureSim>>;
 let s: Sim;
 let client: AzureClient;
-before(async () => {
+beforeAll(async () => {
   s = await startAzureSim();
   client = new AzureClient(azureProfile.parse(s.profile), { TEST_AZURE_CLIENT_SECRET: AZURE_TEST_SECRET });
 });
-after(async () => {
+afterAll(async () => {
   await client?.close();
   await s?.simulator.stop();
   await rm(s.tmp, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * store, never through history; the connection is revoked after "done", on the time limit and on
  * cancellation, and the simulator then shows no active ILR session.
  */
-import { after, before, test } from 'node:test';
+import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -11,18 +11,16 @@ import { CancelledFailure } from '@temporalio/common';
 import { readFileRecoveryCredentials } from '../../activities/azure/file-recovery-store';
 import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
-import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import type { AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector, eventually } from '../helpers/azure-inspect';
 
-let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
-  h = await startAzureHarness();
+const test = azureTest();
+test.beforeAll(async ({ h }) => {
   arm = new ArmInspector(h);
 });
-after(async () => {
+test.afterAll(async ({ h }) => {
   await arm?.close();
-  await h?.stop();
 });
 
 async function openSession(handle: WorkflowHandle): Promise<FileRecoveryHandle> {
@@ -32,13 +30,13 @@ async function openSession(handle: WorkflowHandle): Promise<FileRecoveryHandle> 
 }
 
 /** The ILR password the simulator handed out for the VM's recovery point. */
-function simPasswords(): string[] {
+function simPasswords(h: AzureHarness): string[] {
   return [...h.state.protectedItems.values()].flatMap((i) => i.recoveryPoints.flatMap((rp) => (rp.ilr ? [rp.ilr.password, rp.ilr.suffix] : [])));
 }
 
-async function assertNotInHistory(handle: WorkflowHandle): Promise<void> {
+async function assertNotInHistory(h: AzureHarness, handle: WorkflowHandle): Promise<void> {
   const history = JSON.stringify(await handle.fetchHistory());
-  const secrets = simPasswords();
+  const secrets = simPasswords(h);
   assert.ok(secrets.length >= 2, 'the simulator issued a password');
   for (const secret of secrets) {
     assert.ok(!history.includes(secret), 'neither the password nor the suffix holding it is in history');
@@ -46,7 +44,7 @@ async function assertNotInHistory(handle: WorkflowHandle): Promise<void> {
   }
 }
 
-test('provision → the requester reads script and password → "done" → revoked, credentials wiped, password never in history', async () => {
+test('provision → the requester reads script and password → "done" → revoked, credentials wiped, password never in history', async ({ h }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 100 });
   const session = await openSession(handle);
   assert.deepEqual(h.state.activeIlrSessions().map((s) => s.vm), ['db-01']);
@@ -68,19 +66,19 @@ test('provision → the requester reads script and password → "done" → revok
   assert.equal(point?.properties.isInstantIlrSessionActive, false, 'the vault shows the session closed');
   assert.equal(existsSync(session.directory), false, 'the stored script and password are deleted on revoke');
   assert.equal(await handle.query('fileRecovery'), null);
-  await assertNotInHistory(handle);
+  await assertNotInHistory(h, handle);
 });
 
-test('the time limit revokes the connection without a signal', async () => {
+test('the time limit revokes the connection without a signal', async ({ h }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', timeLimitSeconds: 2, pollIntervalMs: 100 });
   const result = (await handle.result()) as AzureFileRecoveryResult;
   assert.equal(result.session.endedBy, 'time limit');
   assert.deepEqual(h.state.activeIlrSessions(), []);
   assert.equal(existsSync(result.session.directory), false);
-  await assertNotInHistory(handle);
+  await assertNotInHistory(h, handle);
 });
 
-test('cancelling an open session still revokes it', async () => {
+test('cancelling an open session still revokes it', async ({ h }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', timeLimitSeconds: 600, pollIntervalMs: 100 });
   const session = await openSession(handle);
   assert.equal(h.state.activeIlrSessions().length, 1);
@@ -93,10 +91,10 @@ test('cancelling an open session still revokes it', async () => {
   assert.ok((await arm.recoveryPoints('db-01')).every((p) => !p.properties.isInstantIlrSessionActive));
   assert.equal(existsSync(session.directory), false);
   assert.ok(h.simulator.calls.matching('POST', /\/revokeInstantItemRecovery$/).length >= 1);
-  await assertNotInHistory(handle);
+  await assertNotInHistory(h, handle);
 });
 
-test('cancelling while the provision is still running revokes what it provisioned', async () => {
+test('cancelling while the provision is still running revokes what it provisioned', async ({ h }) => {
   h.state.options.asyncMs = 2500;
   try {
     h.simulator.calls.clear();

@@ -4,25 +4,23 @@
  * cancelled; a lost trigger reply still adopts the run's own job; a run cancelled while its trigger
  * is on its way leaves no job of its own running.
  */
-import { after, before, test } from 'node:test';
+import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { AzureRestoreResult } from '../../contracts/azure/results';
 import type { AzureVmBackupResult } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
-import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import type { AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector, eventually } from '../helpers/azure-inspect';
 
-let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
-  h = await startAzureHarness();
+const test = azureTest();
+test.beforeAll(async ({ h }) => {
   arm = new ArmInspector(h);
 });
-after(async () => {
+test.afterAll(async ({ h }) => {
   await arm?.close();
-  await h?.stop();
 });
 
 const backupOf = (vmName: string) => ({ endpoint: 'azure-sim', vmName, pollIntervalMs: 150 });
@@ -30,7 +28,7 @@ const jobsOf = async (vm: string, operation: string) => (await arm.jobs()).filte
 const statusOf = async (jobId: string) => (await arm.jobs()).find((j) => j.name === jobId)?.properties.status;
 
 /** Runs `fn` with the simulator's backup task durations set, then puts the harness defaults back. */
-async function withBackupTasks<T>(ms: [number, number], fn: () => Promise<T>): Promise<T> {
+async function withBackupTasks<T>(h: AzureHarness, ms: [number, number], fn: () => Promise<T>): Promise<T> {
   h.state.options.backupTaskMs = ms;
   try {
     return await fn();
@@ -45,8 +43,8 @@ async function endJob(jobId: string): Promise<void> {
   await eventually(() => statusOf(jobId), (s) => !['InProgress', 'Cancelling'].includes(s ?? ''), 10_000);
 }
 
-test('a backup of a VM whose policy backup is running waits for it and then takes its own: the policy job is not adopted', async () => {
-  const policyJob = await withBackupTasks([500, 1500], async () => h.state.startScheduledBackup('db-01'));
+test('a backup of a VM whose policy backup is running waits for it and then takes its own: the policy job is not adopted', async ({ h }) => {
+  const policyJob = await withBackupTasks(h, [500, 1500], async () => h.state.startScheduledBackup('db-01'));
   const result = (await h.execute('azureVmBackup', backupOf('db-01'))) as AzureVmBackupResult;
   assert.notEqual(result.job.jobId, policyJob.id, 'the run follows a job of its own');
   assert.equal(result.job.adopted, false);
@@ -55,8 +53,8 @@ test('a backup of a VM whose policy backup is running waits for it and then take
   assert.equal(h.simulator.calls.matching('POST', new RegExp(`/backupJobs/${policyJob.id}/cancel$`)).length, 0);
 });
 
-test('cancelling a backup run while the policy backup of its VM runs never cancels the policy job', async () => {
-  const policyJob = await withBackupTasks([30_000, 30_000], async () => h.state.startScheduledBackup('db-01'));
+test('cancelling a backup run while the policy backup of its VM runs never cancels the policy job', async ({ h }) => {
+  const policyJob = await withBackupTasks(h, [30_000, 30_000], async () => h.state.startScheduledBackup('db-01'));
   try {
     h.simulator.calls.clear();
     const handle = await h.start('azureVmBackup', backupOf('db-01'));
@@ -74,9 +72,9 @@ test('cancelling a backup run while the policy backup of its VM runs never cance
   }
 });
 
-test('a lost trigger reply after a policy backup of the VM: the retry adopts the job this run started, not the policy’s', async () => {
-  const policyJob = await withBackupTasks([500, 1000], async () => h.state.startScheduledBackup('db-01'));
-  await withBackupTasks([50, 100], async () => {
+test('a lost trigger reply after a policy backup of the VM: the retry adopts the job this run started, not the policy’s', async ({ h }) => {
+  const policyJob = await withBackupTasks(h, [500, 1000], async () => h.state.startScheduledBackup('db-01'));
+  await withBackupTasks(h, [50, 100], async () => {
     // The vault starts the run's job, the reply never arrives; the job is over long before the retry.
     h.simulator.faults.add({ method: 'POST', path: '*/backup', action: { kind: 'drop', afterHandling: true } });
     try {
@@ -95,7 +93,7 @@ test('a lost trigger reply after a policy backup of the VM: the retry adopts the
   assert.equal(await statusOf(policyJob.id), 'Completed');
 });
 
-test('a restore job someone else started on the VM is waited for, not adopted', async () => {
+test('a restore job someone else started on the VM is waited for, not adopted', async ({ h }) => {
   const foreign = h.state.startJob('Restore', 'db-01', [{ taskId: 'Transfer data', ms: 1500 }], { 'Restore type': 'RestoreDisks' });
   const result = (await h.execute('azureRestore', {
     endpoint: 'azure-sim',
@@ -112,8 +110,8 @@ test('a restore job someone else started on the VM is waited for, not adopted', 
   assert.equal(await statusOf(foreign.id), 'Completed');
 });
 
-test('a run cancelled while its backup trigger is on its way leaves no job of its own running', async () => {
-  await withBackupTasks([30_000, 30_000], async () => {
+test('a run cancelled while its backup trigger is on its way leaves no job of its own running', async ({ h }) => {
+  await withBackupTasks(h, [30_000, 30_000], async () => {
     const before = new Set((await jobsOf('db-01', 'Backup')).map((j) => j.name));
     // The trigger reaches the vault 3 s late: the cancel arrives while it is on its way.
     h.simulator.faults.add({ method: 'POST', path: '*/backup', action: { kind: 'delay', ms: 3000 } });

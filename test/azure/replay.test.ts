@@ -3,22 +3,18 @@
  * ones (completed, failed, cancelled, signalled) replay against today's workflow code.
  * RECORD_HISTORIES=1 refreshes the recorded ones after a deliberate, patched change.
  */
-import { after, before, test } from 'node:test';
+import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../contracts/progress';
-import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import type { AzureHarness } from '../helpers/azure-harness';
 import { eventually } from '../helpers/azure-inspect';
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
-let h: AzureHarness;
-before(async () => {
-  h = await startAzureHarness();
-});
-after(async () => h?.stop());
+const test = azureTest();
 
-async function recordRun(name: string, workflowType: string, input: unknown, act?: (id: string) => Promise<void>) {
+async function recordRun(h: AzureHarness, name: string, workflowType: string, input: unknown, act?: (id: string) => Promise<void>) {
   const workflowId = `replay-${name}-${Date.now()}`;
   const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [input] });
   await act?.(workflowId);
@@ -26,14 +22,14 @@ async function recordRun(name: string, workflowType: string, input: unknown, act
   return { name, workflowType, workflowId, history: await handle.fetchHistory() };
 }
 
-test('recorded and fresh Azure histories replay without nondeterminism', async () => {
+test('recorded and fresh Azure histories replay without nondeterminism', async ({ h }) => {
   const poll = { pollIntervalMs: 150 };
   const fresh = [
-    await recordRun('backup', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'web-01', protectIfNeeded: true, ...poll }),
-    await recordRun('protect', 'azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', ...poll }),
-    await recordRun('restore', 'azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'RestoreDisks', storageAccountId: h.storageAccountId, region: 'westeurope', ...poll }),
-    await recordRun('invalid', 'azureVmBackup', { endpoint: 'azure-sim' }),
-    await recordRun('filerecovery', 'azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
+    await recordRun(h, 'backup', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'web-01', protectIfNeeded: true, ...poll }),
+    await recordRun(h, 'protect', 'azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', ...poll }),
+    await recordRun(h, 'restore', 'azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'RestoreDisks', storageAccountId: h.storageAccountId, region: 'westeurope', ...poll }),
+    await recordRun(h, 'invalid', 'azureVmBackup', { endpoint: 'azure-sim' }),
+    await recordRun(h, 'filerecovery', 'azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
       const handle = h.client.workflow.getHandle(id);
       await eventually(() => handle.query('fileRecovery'), (s) => s !== null, 20_000);
       await handle.signal('done');
@@ -41,7 +37,7 @@ test('recorded and fresh Azure histories replay without nondeterminism', async (
     await (async () => {
       h.state.options.backupTaskMs = [2000, 20_000];
       try {
-        return await recordRun('cancelled', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
+        return await recordRun(h, 'cancelled', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
           const handle = h.client.workflow.getHandle(id);
           await eventually(() => handle.query<Progress>('progress'), (p) => p.step === 'job', 20_000);
           await handle.cancel();

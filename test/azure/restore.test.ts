@@ -1,27 +1,25 @@
 /** azureRestore end to end: restore disks and restore as a new VM, checked through the simulator's ARM API. */
-import { after, before, test } from 'node:test';
+import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AzureRestoreResult } from '../../contracts/azure/results';
-import { startAzureHarness, type AzureHarness } from '../helpers/azure-harness';
+import type { AzureHarness } from '../helpers/azure-harness';
 import { ArmInspector } from '../helpers/azure-inspect';
 
-let h: AzureHarness;
 let arm: ArmInspector;
-before(async () => {
-  h = await startAzureHarness();
+const test = azureTest();
+test.beforeAll(async ({ h }) => {
   arm = new ArmInspector(h);
 });
-after(async () => {
+test.afterAll(async ({ h }) => {
   await arm?.close();
-  await h?.stop();
 });
 
-const sub = () => `/subscriptions/${h.demo.subscriptionId}`;
+const sub = (h: AzureHarness) => `/subscriptions/${h.demo.subscriptionId}`;
 
-test('examples/azureRestore.json restores the latest recovery point’s disks into restore-rg', async () => {
+test('examples/azureRestore.json restores the latest recovery point’s disks into restore-rg', async ({ h }) => {
   const example = JSON.parse(await readFile(new URL('../../examples/azureRestore.json', import.meta.url), 'utf8'));
   const [latest] = await arm.recoveryPoints('db-01');
   const result = (await h.execute('azureRestore', { ...example, pollIntervalMs: 150 })) as AzureRestoreResult;
@@ -32,14 +30,14 @@ test('examples/azureRestore.json restores the latest recovery point’s disks in
   assert.equal(result.job.properties['Target Storage Account Name'], 'restorestaging');
   assert.deepEqual(result.job.tasks.map((t) => [t.taskId, t.status]), [['Transfer data', 'Completed']]);
 
-  const disks = (await arm.get(`${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/disks`)).value as Array<{ name: string; tags: Record<string, string> }>;
+  const disks = (await arm.get(`${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/disks`)).value as Array<{ name: string; tags: Record<string, string> }>;
   assert.equal(disks.length, 2, 'an OS disk and a data disk were restored');
   assert.ok(disks.every((d) => d.tags.SourceVm === 'db-01' && d.tags.RSVaultBackup === latest!.name));
 });
 
-test('AlternateLocation restores a new VM from a named recovery point', async () => {
+test('AlternateLocation restores a new VM from a named recovery point', async ({ h }) => {
   const [rp] = await arm.recoveryPoints('db-01');
-  const missing = await arm.raw('GET', `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
+  const missing = await arm.raw('GET', `${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
   assert.equal(missing.status, 404);
   const result = (await h.execute('azureRestore', {
     endpoint: 'azure-sim',
@@ -50,23 +48,23 @@ test('AlternateLocation restores a new VM from a named recovery point', async ()
     region: 'westeurope',
     targetResourceGroupId: h.resourceGroupId('restore-rg'),
     targetVmName: 'db-01-restored',
-    virtualNetworkId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet`,
-    subnetId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet/subnets/default`,
+    virtualNetworkId: `${sub(h)}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet`,
+    subnetId: `${sub(h)}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet/subnets/default`,
     pollIntervalMs: 150,
   })) as AzureRestoreResult;
   assert.equal(result.job.status, 'Completed');
-  assert.equal(result.target.virtualMachineId, `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
-  const vm = await arm.get(`${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
+  assert.equal(result.target.virtualMachineId, `${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
+  const vm = await arm.get(`${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
   assert.equal(vm.name, 'db-01-restored');
   assert.equal(vm.properties.storageProfile.osDisk.osType, 'Windows');
 });
 
-test('the restore trigger’s reply is lost and the restore ends before the retry: one restore job, one set of disks', async () => {
+test('the restore trigger’s reply is lost and the restore ends before the retry: one restore job, one set of disks', async ({ h }) => {
   h.state.options.restoreTaskMs = 100;
   try {
     h.simulator.faults.add({ method: 'POST', path: '*/restore', action: { kind: 'drop', afterHandling: true } });
     const jobs = async () => (await arm.jobs()).filter((j) => j.properties.operation === 'Restore').length;
-    const disks = async () => ((await arm.get(`${sub()}/resourceGroups/lost-reply-rg/providers/Microsoft.Compute/disks`)).value as unknown[]).length;
+    const disks = async () => ((await arm.get(`${sub(h)}/resourceGroups/lost-reply-rg/providers/Microsoft.Compute/disks`)).value as unknown[]).length;
     const before = await jobs();
     const result = (await h.execute('azureRestore', {
       endpoint: 'azure-sim',
@@ -86,13 +84,13 @@ test('the restore trigger’s reply is lost and the restore ends before the retr
   }
 });
 
-test('a restore Azure refuses fails with the ARM error code and message', async () => {
+test('a restore Azure refuses fails with the ARM error code and message', async ({ h }) => {
   const err = await h
     .execute('azureRestore', {
       endpoint: 'azure-sim',
       vmName: 'db-01',
       restoreType: 'RestoreDisks',
-      storageAccountId: `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Storage/storageAccounts/nosuchaccount`,
+      storageAccountId: `${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Storage/storageAccounts/nosuchaccount`,
       region: 'westeurope',
       pollIntervalMs: 100,
     })
@@ -101,7 +99,7 @@ test('a restore Azure refuses fails with the ARM error code and message', async 
   assert.match(err.cause?.message ?? '', /step "trigger" failed: Azure POST .*\/restore → HTTP 400: UserErrorStorageAccountNotFound: Storage account .*nosuchaccount was not found/);
 });
 
-test('bad input is refused at once with every problem listed and no call to Azure', async () => {
+test('bad input is refused at once with every problem listed and no call to Azure', async ({ h }) => {
   h.simulator.calls.clear();
   const err = await h
     .execute('azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'AlternateLocation', storageAccountId: 'nope', clientSecret: 'x' })
@@ -113,7 +111,7 @@ test('bad input is refused at once with every problem listed and no call to Azur
   assert.equal(h.simulator.calls.all().length, 0);
 });
 
-test('cancelling a restore cancels the Azure restore job and leaves no restored VM', async () => {
+test('cancelling a restore cancels the Azure restore job and leaves no restored VM', async ({ h }) => {
   h.state.options.restoreTaskMs = 30_000;
   try {
     h.simulator.calls.clear();
@@ -125,8 +123,8 @@ test('cancelling a restore cancels the Azure restore job and leaves no restored 
       region: 'westeurope',
       targetResourceGroupId: h.resourceGroupId('restore-rg'),
       targetVmName: 'db-01-cancelled',
-      virtualNetworkId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet`,
-      subnetId: `${sub()}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet/subnets/default`,
+      virtualNetworkId: `${sub(h)}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet`,
+      subnetId: `${sub(h)}/resourceGroups/prod-rg/providers/Microsoft.Network/virtualNetworks/prod-vnet/subnets/default`,
       pollIntervalMs: 150,
     });
     for (let i = 0; i < 200 && (await handle.query<{ step: string }>('progress')).step !== 'job'; i++) await new Promise((r) => setTimeout(r, 100));
@@ -136,7 +134,7 @@ test('cancelling a restore cancels the Azure restore job and leaves no restored 
     assert.equal(cancels.length, 1);
     const jobId = /backupJobs\/([^/]+)\/cancel$/.exec(cancels[0]!.path)![1]!;
     assert.equal((await arm.jobs()).find((j) => j.name === jobId)?.properties.status, 'Cancelled');
-    const vm = await arm.raw('GET', `${sub()}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-cancelled`);
+    const vm = await arm.raw('GET', `${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-cancelled`);
     assert.equal(vm.status, 404);
   } finally {
     h.state.options.restoreTaskMs = 900;

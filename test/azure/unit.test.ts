@@ -1,5 +1,5 @@
 /** Azure pieces that need no server: the seed's password extraction, filters, input schemas, when a followed job is worth reporting. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { extractIlrPassword } from '../../activities/azure/file-recovery-store';
 import { jobMoved } from '../../activities/azure/follow-job';

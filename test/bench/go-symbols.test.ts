@@ -1,7 +1,7 @@
 /** bench/lib/go-symbols.ts: naming the Temporal CLI's frames, which perf prints as file offsets of a stripped binary. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { goFunctionNames, loadSegmentsOf, virtualAddressOf } from '../../bench/lib/go-symbols';
 import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 

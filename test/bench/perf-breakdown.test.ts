@@ -1,6 +1,6 @@
 /** bench/perf-breakdown.ts: which place a `perf script` sample is charged to. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { breakdown, offsetsIn, samplesOf, serverBreakdown, serverUnitOf } from '../../bench/perf-breakdown';
 
 const ROOT = '/srv/backup-orchestrator/';

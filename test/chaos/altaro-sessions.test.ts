@@ -5,7 +5,7 @@
  * and waited out the report timeout. Now the logout is retried with backoff and the baseline is read
  * before the instruction (docs/chaos.md).
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,13 +19,13 @@ let dir: string;
 let cluster: ChaosCluster;
 let target: ChaosTarget;
 
-before(async () => {
+beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chaos-altaro-test-'));
   cluster = await ChaosCluster.start(dir);
   target = await altaroTarget();
   await cluster.startWorker(target.worker);
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.stop();
   await target?.stop();
   await rm(dir, { recursive: true, force: true });

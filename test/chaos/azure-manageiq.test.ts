@@ -7,7 +7,7 @@
  * nothing the run should not have left (no running job, no open ILR connection, no stored ILR
  * password, no extra snapshot) and nothing was created twice.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ let backup: ChaosTarget;
 let fileRecovery: ChaosTarget;
 let miq: ChaosTarget;
 
-before(async () => {
+beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chaos-azure-miq-test-'));
   [cluster, backup, fileRecovery, miq] = await Promise.all([ChaosCluster.start(dir), azureBackupTarget(), azureFileRecoveryTarget(), manageiqTarget()]);
   // One worker process serves all three targets (each has its own endpoint profile).
@@ -34,7 +34,7 @@ before(async () => {
     secrets: Object.assign({}, ...targets.map((t) => t.worker.secrets)),
   });
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.stop();
   await Promise.all([backup, fileRecovery, miq].map((t) => t?.stop()));
   await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * SIGKILLs, a dev server it restarts on the same SQLite file, vendor faults and lost create replies.
  * After every case the oVirt simulator holds nothing the run made and nothing was created twice.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,13 +18,13 @@ let dir: string;
 let cluster: ChaosCluster;
 let target: ChaosTarget;
 
-before(async () => {
+beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chaos-test-'));
   cluster = await ChaosCluster.start(dir);
   target = await ovirtTarget();
   await cluster.startWorker(target.worker);
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.stop();
   await target?.stop();
   await rm(dir, { recursive: true, force: true });

@@ -1,26 +1,24 @@
 /** The client library, method by method, against a real server, worker and simulator. */
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { BackupClient, InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, type RunStatus } from '../../client';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
-let h: OvirtHarness;
 let client: BackupClient;
-before(async () => {
-  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+const test = ovirtTest({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+test.beforeAll(async ({ h }) => {
   client = new BackupClient(h.client, h.taskQueue);
 });
-after(async () => h?.stop());
 
-const input = () => ({ endpoint: 'ovirt-sim', vmId: h.demo.vmId, proxyVmId: h.demo.proxyVmId, pollIntervalMs: 100 });
+const input = (h: OvirtHarness) => ({ endpoint: 'ovirt-sim', vmId: h.demo.vmId, proxyVmId: h.demo.proxyVmId, pollIntervalMs: 100 });
 
-test('start names the run after the VM; a second start while it runs returns the running one', async () => {
-  const first = await client.start('ovirtSnapshotBackup', input());
+test('start names the run after the VM; a second start while it runs returns the running one', async ({ h }) => {
+  const first = await client.start('ovirtSnapshotBackup', input(h));
   assert.equal(first.workflowId, `backup-ovirt-${h.demo.vmId}`);
   assert.equal(first.alreadyRunning, false);
-  const second = await client.start('ovirtSnapshotBackup', input());
+  const second = await client.start('ovirtSnapshotBackup', input(h));
   assert.deepEqual(second, { workflowId: first.workflowId, runId: first.runId, alreadyRunning: true });
 
   const seen: RunStatus[] = [];
@@ -36,8 +34,8 @@ test('start names the run after the VM; a second start while it runs returns the
   assert.match((await description.staticSummary()) ?? '', new RegExp(`ovirtSnapshotBackup of ${h.demo.vmId} on ovirt-sim`));
 });
 
-test('execute starts and waits; list filters by provider, VM and status', async () => {
-  const manifest = (await client.execute('ovirtSnapshotBackup', { ...input(), diskIds: [h.demo.dataDiskId] })) as OvirtBackupManifest;
+test('execute starts and waits; list filters by provider, VM and status', async ({ h }) => {
+  const manifest = (await client.execute('ovirtSnapshotBackup', { ...input(h), diskIds: [h.demo.dataDiskId] })) as OvirtBackupManifest;
   assert.equal(manifest.disks.length, 1);
   const runs = await eventually(() => client.list({ provider: 'ovirt', vmId: h.demo.vmId, status: 'completed' }), (r) => r.length >= 2, 20_000);
   assert.ok(runs.every((r) => r.provider === 'ovirt' && r.vmId === h.demo.vmId && r.status === 'COMPLETED' && r.outcome === 'completed'));
@@ -45,8 +43,8 @@ test('execute starts and waits; list filters by provider, VM and status', async 
   await assert.rejects(client.list({ status: 'sleeping' }), InvalidInputError);
 });
 
-test('cancel ends the run as cancelled; result says so with its own error class', async () => {
-  const run = await client.start('ovirtSnapshotBackup', input());
+test('cancel ends the run as cancelled; result says so with its own error class', async ({ h }) => {
+  const run = await client.start('ovirtSnapshotBackup', input(h));
   await eventually(async () => (await client.status(run.workflowId)).progress?.step, (s) => s === 'copy', 20_000);
   await client.cancel(run.workflowId);
   await assert.rejects(client.result(run.workflowId), (err: RunCancelledError) => err instanceof RunCancelledError && err.exitCode === 130);
@@ -54,14 +52,14 @@ test('cancel ends the run as cancelled; result says so with its own error class'
   await assertClean(h);
 });
 
-test('errors: bad input before any call, unknown runs, failed runs with the vendor reason', async () => {
+test('errors: bad input before any call, unknown runs, failed runs with the vendor reason', async ({ h }) => {
   assert.throws(() => client.validate('ovirtSnapshotBackup', { endpoint: 'ovirt-sim' }), (err: InvalidInputError) => err.exitCode === 2 && err.problems.length === 2);
   await assert.rejects(client.start('noSuchWorkflow', {}), InvalidInputError);
   await assert.rejects(client.status('no-such-run'), NotFoundError);
   await assert.rejects(client.result('no-such-run'), NotFoundError);
   await assert.rejects(client.cancel('no-such-run'), NotFoundError);
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot create Snapshot. Low disk space.]' } });
-  await assert.rejects(client.execute('ovirtSnapshotBackup', input()), (err: RunFailedError) => {
+  await assert.rejects(client.execute('ovirtSnapshotBackup', input(h)), (err: RunFailedError) => {
     assert.ok(err instanceof RunFailedError);
     assert.match(err.message, /step "snapshot" failed: .*Low disk space/);
     return true;

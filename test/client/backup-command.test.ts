@@ -1,5 +1,5 @@
 /** backupctl backup <provider>: the friendly flags become inputs the workflows' own schemas accept. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { backupInput, providerCommands } from '../../client/cli/backup-command';
 import { catalogEntry } from '../../contracts/catalog';

@@ -1,28 +1,26 @@
 /** backupctl end to end: every exit code, the friendly backup command, list, follow and schedules. */
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 
 const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
-let h: OvirtHarness;
 let env: Record<string, string>;
 let dir: string;
 
-before(async () => {
-  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+const test = ovirtTest({ copy: { maxBytesPerSecond: 1024 * 1024 } });
+test.beforeAll(async ({ h }) => {
   dir = await mkdtemp(join(tmpdir(), 'cli-'));
   const endpoints = join(dir, 'endpoints.json');
   // The CLI only needs the profile names; the worker alone holds the secrets.
   await writeFile(endpoints, JSON.stringify({ endpoints: { 'ovirt-sim': { vendor: 'ovirt', url: h.simulator.apiUrl, auth: { username: 'admin@internal', password: { env: 'UNUSED_HERE' } } } } }));
   env = { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, BACKUP_ENDPOINTS_FILE: endpoints };
 });
-after(async () => h?.stop());
 
 function backupctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -35,7 +33,7 @@ function backupctl(...args: string[]): Promise<{ code: number | null; stdout: st
   });
 }
 
-test('exit 0: backup ovirt with friendly flags, following progress as plain lines when piped', async () => {
+test('exit 0: backup ovirt with friendly flags, following progress as plain lines when piped', async ({ h }) => {
   const r = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--follow');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).vm.id, h.demo.vmId);
@@ -44,7 +42,7 @@ test('exit 0: backup ovirt with friendly flags, following progress as plain line
   assert.doesNotMatch(r.stderr, /\x1b\[/, 'no terminal control codes when piped');
 });
 
-test('exit 2: bad input, with every problem named, and nothing started', async () => {
+test('exit 2: bad input, with every problem named, and nothing started', async ({ h }) => {
   const r = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /proxyVmId: proxyVmId is required/);
@@ -53,20 +51,20 @@ test('exit 2: bad input, with every problem named, and nothing started', async (
   assert.equal((await backupctl('frobnicate')).code, 2);
 });
 
-test('exit 3: a run or schedule that does not exist', async () => {
+test('exit 3: a run or schedule that does not exist', async ({ h }) => {
   assert.equal((await backupctl('status', 'no-such-run')).code, 3);
   assert.equal((await backupctl('result', 'no-such-run')).code, 3);
   assert.equal((await backupctl('schedule', 'describe', 'no-such-schedule')).code, 3);
 });
 
-test('exit 1: a failed run, with the vendor reason', async () => {
+test('exit 1: a failed run, with the vendor reason', async ({ h }) => {
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot attach Virtual Disk. Proxy is down.]' } });
   const r = await backupctl('start', 'ovirtSnapshotBackup', '--input', JSON.stringify(h.input()), '--wait');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /step "attach" failed: .*Proxy is down.* — compensation: undone: .*delete snapshot/);
 });
 
-test('exit 130: a run cancelled while the CLI waits; a second start for the VM joins the running one', async () => {
+test('exit 130: a run cancelled while the CLI waits; a second start for the VM joins the running one', async ({ h }) => {
   // Hold the run in its attach step long enough for two more CLI calls on a busy machine.
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', times: 1, action: { kind: 'delay', ms: 15_000 } });
   const waiting = backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--wait');
@@ -85,7 +83,7 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
   assert.deepEqual(await proxyAttachments(h), []);
 });
 
-test('list, endpoints and workflows, as tables and as JSON', async () => {
+test('list, endpoints and workflows, as tables and as JSON', async ({ h }) => {
   const listed = await backupctl('list', '--provider', 'ovirt', '--json');
   assert.equal(listed.code, 0);
   const runs = JSON.parse(listed.stdout) as Array<{ provider: string; status: string }>;
@@ -96,7 +94,7 @@ test('list, endpoints and workflows, as tables and as JSON', async () => {
   assert.match((await backupctl('workflows')).stdout, /ovirtSnapshotBackup\s+ovirt/);
 });
 
-test('schedule apply twice: created, then unchanged; list and delete', async () => {
+test('schedule apply twice: created, then unchanged; list and delete', async ({ h }) => {
   const file = join(dir, 'policy.yaml');
   await writeFile(file, `schedules:\n  - id: cli-nightly\n    workflow: ovirtSnapshotBackup\n    input: ${JSON.stringify(h.input())}\n    cron: "0 2 * * *"\n    paused: true\n`);
   const first = await backupctl('schedule', 'apply', file);

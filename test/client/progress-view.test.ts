@@ -1,6 +1,6 @@
 /** `backupctl status`/`--follow` lines: a polling activity's live view wins over the progress query's older message. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import type { RunStatus } from '../../client/backup-client';
 import { ProgressView } from '../../client/cli/format';
 

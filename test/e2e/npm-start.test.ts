@@ -3,7 +3,7 @@
  * another shell. The manifest's SHA-256 equals the simulator's disk content, and the simulated
  * engine is left with no snapshot and nothing attached to the proxy VM.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -15,11 +15,11 @@ import { startNpmStack, type NpmStartStack } from '../helpers/npm-start-stack';
 
 let stack: NpmStartStack;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startNpmStack({ name: 'npm-start' });
 });
 
-after(async () => stack?.stop());
+afterAll(async () => stack?.stop());
 
 async function engineGet(path: string): Promise<Record<string, unknown>> {
   const res = await fetch(`http://127.0.0.1:${stack.simulatorPort('ovirt')}/ovirt-engine/api${path}`, {

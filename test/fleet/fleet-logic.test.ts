@@ -6,7 +6,7 @@
  * fleet does to its children is tested end to end in fleet.test.ts: this server left the
  * children of a terminated fleet running.)
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -29,7 +29,7 @@ let running: Promise<void>;
 let backups: BackupClient;
 const undone: string[] = [];
 
-before(async () => {
+beforeAll(async () => {
   env = await startTimeSkippingTemporal();
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./stub-workflows.ts', import.meta.url)),
@@ -52,7 +52,7 @@ before(async () => {
   running = worker.run();
   backups = new BackupClient(env.client, taskQueue);
 });
-after(async () => {
+afterAll(async () => {
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -98,14 +98,14 @@ test('5,000 VMs, 30 % failing: the fleet completes, no payload of any run reache
   const workflowId = 'fleet-5000';
   const handle = await env.client.workflow.start('fleetBackup', { taskQueue, workflowId, args: [{ workflowType: 'ovirtSnapshotBackup', defaults, vms, maxConcurrent: 200 }] });
   const result = (await handle.result()) as FleetResult;
-  t.diagnostic(`fleet of 5,000 stub children ran in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`fleet of 5,000 stub children ran in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const histories = await chainHistories(env.client, workflowId);
   assert.equal(histories.length, 10, 'one history per run of the chain');
   const sizes: Array<{ where: string; bytes: number }> = [];
   histories.forEach((history, run) => history.events?.forEach((event, i) => payloads(event, `run ${run + 1} event ${i + 1}`, sizes)));
   const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-  t.diagnostic(`${sizes.length} payloads; the largest ${largest.bytes} bytes at ${largest.where}`);
+  console.log(`${sizes.length} payloads; the largest ${largest.bytes} bytes at ${largest.where}`);
   assert.deepEqual(sizes.filter((s) => s.bytes > PAYLOAD_WARN_BYTES), [], 'no payload reaches 256 KB');
 
   assert.deepEqual(

@@ -1,5 +1,5 @@
 /** `backupctl fleet`: the per-VM table as a terminal shows it. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { fleetTable } from '../../client/cli/format';
 

@@ -4,23 +4,19 @@
  * the caps allow. A fleet terminated or cancelled while a child copies leaves the engine clean
  * without the reaper: the child undoes what it did.
  */
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { BackupClient } from '../../client/backup-client';
 import type { FleetCounts, FleetResult } from '../../contracts/fleet/results';
 import type { Progress } from '../../contracts/progress';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
-let h: OvirtHarness;
-before(async () => {
-  h = await startOvirtHarness({ sim: { extraVms: 50, snapshotCreateMs: 150, snapshotDeleteMs: 100 } });
-});
-after(async () => h?.stop());
+const test = ovirtTest({ sim: { extraVms: 50, snapshotCreateMs: 150, snapshotDeleteMs: 100 } });
 
-test('50 VMs, 3 failing: 47 succeed, 3 are reported, caps are never exceeded', async () => {
+test('50 VMs, 3 failing: 47 succeed, 3 are reported, caps are never exceeded', async ({ h }) => {
   const fleetVms = [...h.state.vms.values()].filter((vm) => vm.name.startsWith('vm-'));
   assert.equal(fleetVms.length, 50);
   const doomed = [fleetVms[4]!, fleetVms[20]!, fleetVms[41]!];
@@ -58,7 +54,7 @@ test('50 VMs, 3 failing: 47 succeed, 3 are reported, caps are never exceeded', a
   await assertClean(h);
 });
 
-test('a VM already being backed up is skipped, and a bad per-VM input is reported without stopping the rest', async () => {
+test('a VM already being backed up is skipped, and a bad per-VM input is reported without stopping the rest', async ({ h }) => {
   const [busy, other] = [...h.state.vms.values()].filter((vm) => vm.name.startsWith('vm-'));
   // Hold the busy VM's backup in the snapshot step while the fleet runs.
   h.simulator.faults.clear();
@@ -81,7 +77,7 @@ test('a VM already being backed up is skipped, and a bad per-VM input is reporte
   await eventually(() => backupSnapshots(h, busy!.id), (s) => s.length === 0);
 });
 
-test('a fleet larger than one batch continues as new and still reports every VM', async () => {
+test('a fleet larger than one batch continues as new and still reports every VM', async ({ h }) => {
   const vms = [...h.state.vms.values()].filter((vm) => vm.name.startsWith('vm-')).slice(0, 5);
   const handle = await h.start('fleetBackup', {
     workflowType: 'ovirtSnapshotBackup',
@@ -112,7 +108,7 @@ test('a fleet larger than one batch continues as new and still reports every VM'
 });
 
 /** Starts a fleet over the given VMs one at a time, with copies slowed down, and waits until the first VM's run is copying. */
-async function fleetCopying(vmIds: string[]) {
+async function fleetCopying(h: OvirtHarness, vmIds: string[]) {
   h.copySettings.maxBytesPerSecond = 512 * 1024;
   const handle = await h.start('fleetBackup', {
     workflowType: 'ovirtSnapshotBackup',
@@ -126,11 +122,11 @@ async function fleetCopying(vmIds: string[]) {
   return { handle, child };
 }
 
-test('a fleet terminated while a child copies: the child is asked to cancel and leaves the engine clean without the reaper', async (t) => {
-  t.after(() => void (h.copySettings.maxBytesPerSecond = 0));
+test('a fleet terminated while a child copies: the child is asked to cancel and leaves the engine clean without the reaper', async ({ h, onTestFinished }) => {
+  onTestFinished(() => void (h.copySettings.maxBytesPerSecond = 0));
   h.simulator.faults.clear();
   const [vm] = [...h.state.vms.values()].filter((v) => v.name.startsWith('vm-')).slice(7);
-  const { handle, child } = await fleetCopying([vm!.id]);
+  const { handle, child } = await fleetCopying(h, [vm!.id]);
   assert.equal((await backupSnapshots(h, vm!.id)).length, 1, 'the child made its snapshot');
   await handle.terminate('operator stops the fleet');
 
@@ -140,11 +136,11 @@ test('a fleet terminated while a child copies: the child is asked to cancel and 
   await assertClean(h);
 });
 
-test('a cancelled fleet ends cancelled: the copying child undoes, the others never start, and the table says so', async (t) => {
-  t.after(() => void (h.copySettings.maxBytesPerSecond = 0));
+test('a cancelled fleet ends cancelled: the copying child undoes, the others never start, and the table says so', async ({ h, onTestFinished }) => {
+  onTestFinished(() => void (h.copySettings.maxBytesPerSecond = 0));
   h.simulator.faults.clear();
   const vms = [...h.state.vms.values()].filter((v) => v.name.startsWith('vm-')).slice(10, 13).map((v) => v.id);
-  const { handle, child } = await fleetCopying(vms);
+  const { handle, child } = await fleetCopying(h, vms);
   await handle.cancel();
 
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);

@@ -4,7 +4,7 @@
  * failing and an invalid VM; a fleet cancelled while children ran) replay against today's code.
  * They were recorded on the time-skipping server with the stub children of stub-workflows.ts.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { assertReplays, recordedHistories } from '../helpers/replay';

@@ -4,7 +4,7 @@
  * parseVendorBody runs every zod schema each vendor's schemas.ts exports against random values:
  * a value or a MalformedResponseError whose message names the field. See docs/fuzzing.md.
  */
-import { test, after } from 'node:test';
+import { test, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { z } from 'zod';
@@ -21,7 +21,7 @@ import * as samples from './vendor-samples';
 
 installUnhandledGuard();
 const RUNS = runsFor(300);
-after(() => console.log(report('parsers (direct)')));
+afterAll(() => console.log(report('parsers (direct)')));
 
 const xmlNames = [...samples.ovirt.names, ...samples.onapp.names, '__proto__', 'constructor', 'prototype', 'polluted'];
 const xmlText = fc.oneof(

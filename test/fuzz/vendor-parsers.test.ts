@@ -5,7 +5,7 @@
  * and bodies cut in transit). Each call must settle with a value or a VendorError; a body that
  * does not match is a MalformedResponseError naming the field. See docs/fuzzing.md.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -50,12 +50,12 @@ const timeoutMs = 3_000;
 const server = new FuzzServer();
 const base = await server.start();
 const closers: Array<() => Promise<void>> = [];
-after(async () => {
+afterAll(async () => {
   for (const close of closers) await close().catch(() => undefined);
   await server.close();
   console.log(report('vendor parsers'));
 });
-before(() => assert.ok(base));
+beforeAll(() => assert.ok(base));
 
 interface Target {
   name: string;
@@ -375,10 +375,11 @@ const groups: Array<[string, Target[]]> = [
 for (const [vendor, targets] of groups) {
   test(`${vendor}: every client call settles with a value or a VendorError naming the field`, async (t) => {
     for (const target of targets) {
-      await t.test(target.name, async () => {
+      await t.annotate(target.name);
+      await (async () => {
         await fuzzTarget(target);
         assert.ok(countOf(target.name) >= RUNS, `${target.name}: only ${countOf(target.name)} cases ran`);
-      });
+      })();
     }
     await assertNoUnhandled();
   });

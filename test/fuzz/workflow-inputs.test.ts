@@ -6,7 +6,7 @@
  * names); parseWorkflowInput fails with "invalid input for <type>: <every problem>". See
  * docs/fuzzing.md.
  */
-import { test, after } from 'node:test';
+import { test, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { assertNoUnhandled, count, countOf, installUnhandledGuard, mutate, nasty
 installUnhandledGuard();
 const RUNS = runsFor(250);
 const root = new URL('../..', import.meta.url).pathname;
-after(() => console.log(report('workflow inputs')));
+afterAll(() => console.log(report('workflow inputs')));
 
 /** examples/<type>.json, the valid input each mutation starts from ({} when missing: its test then fails saying so). */
 const example = (type: string): Record<string, unknown> => {

@@ -50,3 +50,4 @@ export async function startManageiqHarness(options: ManageiqSimulatorOptions = {
 }
 
 export type ManageiqHarness = Awaited<ReturnType<typeof startManageiqHarness>>;
+export type ManageiqSim = Awaited<ReturnType<typeof startManageiqSimulator>>;

@@ -34,6 +34,8 @@ export async function startOnappSimulator(options: OnappSimulatorOptions = {}) {
   };
 }
 
+export type OnappSim = Awaited<ReturnType<typeof startOnappSimulator>>;
+
 export async function startOnappHarness(options: OnappSimulatorOptions & { format?: 'json' | 'xml' } = {}) {
   const sim = await startOnappSimulator(options);
   const harness = await startHarness({

@@ -2,7 +2,7 @@
  * Looks for secrets where they must never be: workflow histories (what the Temporal server stores)
  * and worker logs. A secret counts as found in plaintext, base64, base64url or URL-encoded form.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -59,9 +59,31 @@ export async function allHistories(client: Client): Promise<Array<{ where: strin
   return out;
 }
 
-/** Writes what one test file's scan saw, for the suite-wide report (test/zz-secret-scan.test.ts). */
-export async function recordScan(name: string, summary: { histories: number; logEntries: number; secrets: number; hits: SecretHit[] }): Promise<void> {
-  const dir = join(projectRoot, '.artifacts', 'secret-scan');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `${name.replace(/[^a-z0-9-]+/gi, '_')}-${process.pid}.json`), JSON.stringify(summary));
+export const SCAN_DIR = join(projectRoot, '.artifacts', 'secret-scan');
+
+interface ScanSummary {
+  histories: number;
+  logEntries: number;
+  secrets: number;
+  hits: SecretHit[];
+}
+
+/** Writes what one harness's scan saw, for the run-wide sum (test/setup/global-setup.ts). */
+export async function recordScan(name: string, summary: ScanSummary): Promise<void> {
+  await mkdir(SCAN_DIR, { recursive: true });
+  await writeFile(join(SCAN_DIR, `${name.replace(/[^a-z0-9-]+/gi, '_')}-${process.pid}.json`), JSON.stringify(summary));
+}
+
+/** Every scan recorded since the run began, added up; each hit names the harness that saw it. */
+export async function sumScans(): Promise<Omit<ScanSummary, 'hits'> & { harnesses: number; hits: Array<SecretHit & { file: string }> }> {
+  const files = await readdir(SCAN_DIR).catch(() => [] as string[]);
+  const total = { harnesses: files.length, histories: 0, logEntries: 0, secrets: 0, hits: [] as Array<SecretHit & { file: string }> };
+  for (const file of files) {
+    const scan = JSON.parse(await readFile(join(SCAN_DIR, file), 'utf8')) as ScanSummary;
+    total.histories += scan.histories;
+    total.logEntries += scan.logEntries;
+    total.secrets += scan.secrets;
+    total.hits.push(...scan.hits.map((h) => ({ ...h, file })));
+  }
+  return total;
 }

@@ -56,7 +56,7 @@ export function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-/** scripts/run-tests.mjs bundles once and passes the file; a test run alone bundles for itself. */
+/** The bundle vitest's global setup built (test/setup/bundle-env.ts); without one, bundles here. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= (async () => {
     const path = process.env.WORKFLOW_BUNDLE_PATH;

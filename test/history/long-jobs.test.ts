@@ -6,7 +6,7 @@
  * them in hours.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { LONG_JOB_SCENARIOS, runLongJob, type LongJobRun } from '../../bench/long-job-events';
@@ -19,10 +19,10 @@ const SHORT_JOB_MS = 60_000;
 describe('history events for a long vendor job, every workflow', { timeout: 600_000 }, () => {
   let env: TestWorkflowEnvironment;
   let bundle: WorkflowBundleWithSourceMap;
-  before(async () => {
+  beforeAll(async () => {
     [env, bundle] = await Promise.all([startTimeSkippingTemporal(), workflowBundle()]);
   });
-  after(async () => env?.teardown());
+  afterAll(async () => env?.teardown());
 
   it('has a scenario for every registered workflow', async () => {
     const covered = new Set(LONG_JOB_SCENARIOS.map((s) => s.workflowType));

@@ -1,19 +1,14 @@
 /** Every ManageIQ client operation against the simulator. */
-import { after, before, beforeEach, test } from 'node:test';
+import { manageiqSimTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ErrorTypes, VendorError } from '../../lib/errors';
 import { waitForTask } from '../../activities/manageiq/activities';
 import type { ManageiqClient } from '../../activities/manageiq/client';
 import { deleteSnapshotsRelisting } from '../../activities/manageiq/delete-snapshots';
-import { startManageiqSimulator } from '../helpers/manageiq-harness';
 
-let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
-before(async () => {
-  sim = await startManageiqSimulator({ taskMs: 300 });
-});
-after(async () => sim?.simulator.stop());
-beforeEach(() => {
+const test = manageiqSimTest({ taskMs: 300 });
+test.beforeEach(({ sim }) => {
   sim.state.options.taskMs = 300;
   sim.state.reset();
   sim.simulator.faults.clear();
@@ -44,7 +39,7 @@ async function rejectsVendor(promise: Promise<unknown>, status: number | undefin
   return caught;
 }
 
-test('entry point lists the collections with absolute hrefs; Basic and token auth both work', async () => {
+test('entry point lists the collections with absolute hrefs; Basic and token auth both work', async ({ sim }) => {
   const entry = await sim.client('basic').entryPoint();
   assert.deepEqual(entry.collections.map((c) => c.name).sort(), ['instances', 'tasks', 'vms']);
   for (const c of entry.collections) assert.ok(c.href.startsWith(`${sim.simulator.url}/api/`), c.href);
@@ -53,7 +48,7 @@ test('entry point lists the collections with absolute hrefs; Basic and token aut
   assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 1);
 });
 
-test('an expired token is renewed once at /api/auth and the call succeeds', async () => {
+test('an expired token is renewed once at /api/auth and the call succeeds', async ({ sim }) => {
   const client = sim.client('token');
   await client.getResource('vms', sim.demo.vmId);
   sim.state.expireTokens();
@@ -68,7 +63,7 @@ test('an expired token is renewed once at /api/auth and the call succeeds', asyn
   assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 3);
 });
 
-test('wrong credentials: a non-retryable 401 carrying the appliance message and kind', async () => {
+test('wrong credentials: a non-retryable 401 carrying the appliance message and kind', async ({ sim }) => {
   const { ManageiqClient } = await import('../../activities/manageiq/client');
   const wrong = new ManageiqClient(sim.profile('basic'), { TEST_MIQ_PASSWORD: 'nope' });
   const err = await rejectsVendor(wrong.getResource('vms', sim.demo.vmId), 401, /Failed to Authenticate/);
@@ -77,7 +72,7 @@ test('wrong credentials: a non-retryable 401 carrying the appliance message and 
 });
 
 for (const collection of ['vms', 'instances'] as const) {
-  test(`${collection}: query with filter[], sort_by/sort_order, offset/limit paging through links.next, expand=resources`, async () => {
+  test(`${collection}: query with filter[], sort_by/sort_order, offset/limit paging through links.next, expand=resources`, async ({ sim }) => {
     const id = collection === 'vms' ? sim.demo.vmId : sim.demo.instanceId;
     const now = Date.now();
     for (let i = 0; i < 5; i++) sim.state.seed(id, `bo-${i}`, now - (10 - i) * DAY);
@@ -109,7 +104,7 @@ for (const collection of ['vms', 'instances'] as const) {
     await rejectsVendor(client.getSnapshot(collection, id, '999999'), 404, /Couldn't find Snapshot with 'id'=999999/);
   });
 
-  test(`${collection}: create (name required) → task polled until Finished/Ok → listed; delete by DELETE and by the POST action`, async () => {
+  test(`${collection}: create (name required) → task polled until Finished/Ok → listed; delete by DELETE and by the POST action`, async ({ sim }) => {
     const id = collection === 'vms' ? sim.demo.vmId : sim.demo.instanceId;
     const client = sim.client();
     sim.state.options.taskMs = 1500;
@@ -138,7 +133,7 @@ for (const collection of ['vms', 'instances'] as const) {
   });
 }
 
-test('bulk delete naming a snapshot that is gone: ManageIQ answers 404 for the whole request; the client re-lists, reports it not found and deletes each of the others once', async () => {
+test('bulk delete naming a snapshot that is gone: ManageIQ answers 404 for the whole request; the client re-lists, reports it not found and deletes each of the others once', async ({ sim }) => {
   const client = sim.client();
   const [a, b] = (await client.querySnapshots('vms', sim.demo.otherVmId, {})).snapshots;
   let bare: unknown;
@@ -163,7 +158,7 @@ test('bulk delete naming a snapshot that is gone: ManageIQ answers 404 for the w
 });
 
 for (const legacyMessages of [false, true]) {
-  test(`after a 404 the delete queued before it is found by its task's name (${legacyMessages ? 'older appliances: "for Vm id:"' : 'today: "for Virtual Machine id:"'}), not queued twice`, async () => {
+  test(`after a 404 the delete queued before it is found by its task's name (${legacyMessages ? 'older appliances: "for Vm id:"' : 'today: "for Virtual Machine id:"'}), not queued twice`, async ({ sim }) => {
     sim.state.options.legacyMessages = legacyMessages;
     try {
       const client = sim.client();
@@ -183,7 +178,7 @@ for (const legacyMessages of [false, true]) {
   });
 }
 
-test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an instance is refused before any call', async () => {
+test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an instance is refused before any call', async ({ sim }) => {
   const client = sim.client('basic');
   const [first] = await sim.snapshotsOf(sim.demo.vmId);
   const started = await client.revertSnapshot('vms', sim.demo.vmId, first!.id);
@@ -203,7 +198,7 @@ test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an ins
   assert.equal(sim.simulator.calls.all().length, 0, 'no call reached the appliance');
 });
 
-test('a task that ends in Error is reported with its status and message; an unknown task is 404', async () => {
+test('a task that ends in Error is reported with its status and message; an unknown task is 404', async ({ sim }) => {
   const client = sim.client();
   sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' });
   const created = await client.createSnapshot('vms', sim.demo.vmId, { name: 'bo-doomed' });
@@ -213,7 +208,7 @@ test('a task that ends in Error is reported with its status and message; an unkn
   await rejectsVendor(client.getTask('987654'), 404, /Couldn't find MiqTask/);
 });
 
-test('5xx with Retry-After is retryable; a malformed body is not', async () => {
+test('5xx with Retry-After is retryable; a malformed body is not', async ({ sim }) => {
   sim.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots', action: { kind: 'status', status: 503, message: 'appliance busy', retryAfterSeconds: 3 } });
   const busy = await rejectsVendor(sim.client().querySnapshots('vms', sim.demo.vmId), 503, /appliance busy/);
   assert.equal(busy.retryable, true);

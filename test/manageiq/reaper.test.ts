@@ -3,7 +3,7 @@
  * find, and that a snapshot someone else deleted between the reaper's look and its delete is no
  * error (ManageIQ then answers the bulk delete with a 404 for the whole request).
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createManageiqReaperActivities } from '../../activities/manageiq/reaper';
@@ -13,11 +13,11 @@ import { startManageiqSimulator } from '../helpers/manageiq-harness';
 
 let sim: Awaited<ReturnType<typeof startManageiqSimulator>>;
 let clients: EndpointClients;
-before(async () => {
+beforeAll(async () => {
   sim = await startManageiqSimulator({ taskMs: 200 });
   clients = new EndpointClients(EndpointRegistry.fromObject({ endpoints: { 'manageiq-sim': sim.profile('token') } }), sim.env);
 });
-after(async () => {
+afterAll(async () => {
   await clients?.close();
   await sim?.simulator.stop();
 });

@@ -6,19 +6,15 @@
  * by the code before the patch `manageiq-create-waits-for-cancel`: it must keep replaying until that
  * patch is deprecated. RECORD_HISTORIES=1 refreshes the other recorded ones.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { manageiqTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../contracts/progress';
-import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
+import type { ManageiqHarness } from '../helpers/manageiq-harness';
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
-let h: ManageiqHarness;
-before(async () => {
-  h = await startManageiqHarness({ taskMs: 400 });
-});
-after(async () => h?.stop());
-beforeEach(() => {
+const test = manageiqTest({ taskMs: 400 });
+test.beforeEach(({ h }) => {
   h.sim.state.reset();
   h.sim.simulator.faults.clear();
   h.sim.simulator.calls.clear();
@@ -29,7 +25,7 @@ async function until(probe: () => Promise<boolean> | boolean, timeoutMs = 20_000
   while (!(await probe()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
-async function recordRun(name: string, workflowType: string, args: unknown, { prepare, act }: { prepare?: () => void; act?: (id: string) => Promise<void> } = {}) {
+async function recordRun(h: ManageiqHarness, name: string, workflowType: string, args: unknown, { prepare, act }: { prepare?: () => void; act?: (id: string) => Promise<void> } = {}) {
   h.sim.state.reset();
   h.sim.state.options.taskMs = 400;
   h.sim.simulator.faults.clear();
@@ -44,10 +40,10 @@ async function recordRun(name: string, workflowType: string, args: unknown, { pr
 
 const snapshotInput = { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 };
 
-test('recorded and fresh ManageIQ histories replay without nondeterminism', async () => {
+test('recorded and fresh ManageIQ histories replay without nondeterminism', async ({ h }) => {
   const fresh = [
-    await recordRun('completed', 'manageiqSnapshot', snapshotInput),
-    await recordRun('cancelled-in-create', 'manageiqSnapshot', snapshotInput, {
+    await recordRun(h, 'completed', 'manageiqSnapshot', snapshotInput),
+    await recordRun(h, 'cancelled-in-create', 'manageiqSnapshot', snapshotInput, {
       // The create call is held for 3 s: the cancel arrives while it is in flight (the task query is the last call before it).
       prepare: () => h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'delay', ms: 3_000 } }),
       act: async (id) => {
@@ -55,7 +51,7 @@ test('recorded and fresh ManageIQ histories replay without nondeterminism', asyn
         await h.client.workflow.getHandle(id).cancel();
       },
     }),
-    await recordRun('cancelled-in-task', 'manageiqSnapshot', snapshotInput, {
+    await recordRun(h, 'cancelled-in-task', 'manageiqSnapshot', snapshotInput, {
       prepare: () => (h.sim.state.options.taskMs = 2_500),
       act: async (id) => {
         const handle = h.client.workflow.getHandle(id);
@@ -63,9 +59,9 @@ test('recorded and fresh ManageIQ histories replay without nondeterminism', asyn
         await handle.cancel();
       },
     }),
-    await recordRun('failed-task', 'manageiqSnapshot', snapshotInput, { prepare: () => h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' }) }),
-    await recordRun('revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
-    await recordRun('bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
+    await recordRun(h, 'failed-task', 'manageiqSnapshot', snapshotInput, { prepare: () => h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' }) }),
+    await recordRun(h, 'revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
+    await recordRun(h, 'bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
   ];
   await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })));
   const recorded = await recordedHistories(historiesDir);

@@ -1,20 +1,16 @@
 /** manageiqSnapshot, manageiqRevert and manageiqDeleteSnapshots end to end against the ManageIQ simulator. */
-import { after, before, beforeEach, test } from 'node:test';
+import { manageiqTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnapshotResult } from '../../contracts/manageiq/results';
 import type { Progress } from '../../contracts/progress';
-import { startManageiqHarness, type ManageiqHarness } from '../helpers/manageiq-harness';
+import type { ManageiqHarness } from '../helpers/manageiq-harness';
 import { assertReplays, namespaceHistories } from '../helpers/replay';
 
-let h: ManageiqHarness;
-before(async () => {
-  h = await startManageiqHarness({ taskMs: 400 });
-});
-after(async () => h?.stop());
-beforeEach(() => {
+const test = manageiqTest({ taskMs: 400 });
+test.beforeEach(({ h }) => {
   h.sim.state.reset();
   h.sim.state.options.taskMs = 400;
   h.sim.simulator.faults.clear();
@@ -39,7 +35,7 @@ function failureOf(err: unknown): ApplicationFailure {
   return err.cause;
 }
 
-test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 oldest tool-made are deleted, none foreign', async () => {
+test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 oldest tool-made are deleted, none foreign', async ({ h }) => {
   const now = Date.now();
   // Six made by earlier runs, plus the one this run makes = 7; the demo VM already has 2 foreign ones.
   for (let i = 1; i <= 6; i++) h.sim.state.seed(h.sim.demo.vmId, `bo-2026010${i}T000000-old${i}`, now - (10 - i) * DAY);
@@ -66,7 +62,7 @@ test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 o
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'one create, one bulk delete');
 });
 
-test('a bulk delete naming a missing snapshot (examples/manageiqDeleteSnapshots.json plus a missing id): ManageIQ answers 404 for the whole request, yet each snapshot is reported', async () => {
+test('a bulk delete naming a missing snapshot (examples/manageiqDeleteSnapshots.json plus a missing id): ManageIQ answers 404 for the whole request, yet each snapshot is reported', async ({ h }) => {
   const input = await example('manageiqDeleteSnapshots');
   const ids = [...(input.snapshotIds as string[])];
   const result = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', { ...input, snapshotIds: [ids[0], '777777', ids[1]], pollIntervalMs: 100 });
@@ -83,7 +79,7 @@ test('a bulk delete naming a missing snapshot (examples/manageiqDeleteSnapshots.
   assert.equal([...h.sim.state.tasks.values()].filter((t) => t.name.startsWith('Deleting snapshot')).length, 2);
 });
 
-test('retention after someone else deleted one of the doomed snapshots: the run completes, that one is reported not found, the others are deleted', async () => {
+test('retention after someone else deleted one of the doomed snapshots: the run completes, that one is reported not found, the others are deleted', async ({ h }) => {
   const now = Date.now();
   const old = [1, 2, 3, 4, 5, 6].map((i) => h.sim.state.seed(h.sim.demo.vmId, `bo-2026010${i}T000000-old${i}`, now - (10 - i) * DAY));
   // Deleted by an admin right after retention listed it: the bulk delete names it, and ManageIQ answers 404.
@@ -103,7 +99,7 @@ test('retention after someone else deleted one of the doomed snapshots: the run 
   assert.deepEqual(after, [...h.sim.demo.foreignSnapshotNames, 'bo-20260105T000000-old5', 'bo-20260106T000000-old6', result.snapshot.name].sort());
 });
 
-test('revert on an instance is refused with a clear message and zero vendor calls', async () => {
+test('revert on an instance is refused with a clear message and zero vendor calls', async ({ h }) => {
   h.sim.state.seed(h.sim.demo.instanceId, 'bo-instance', Date.now());
   h.sim.simulator.calls.clear();
   const err = await h.execute('manageiqRevert', { endpoint: 'manageiq-sim', collection: 'instances', resourceId: h.sim.demo.instanceId }).catch((e) => e);
@@ -114,7 +110,7 @@ test('revert on an instance is refused with a clear message and zero vendor call
   assert.equal(h.sim.simulator.calls.all().length, 0);
 });
 
-test('examples/manageiqRevert.json reverts the VM to the named snapshot and waits for the task; no name means the newest', async () => {
+test('examples/manageiqRevert.json reverts the VM to the named snapshot and waits for the task; no name means the newest', async ({ h }) => {
   const result = await h.execute<ManageiqRevertResult>('manageiqRevert', { ...(await example('manageiqRevert')), pollIntervalMs: 100 });
   assert.equal(result.snapshot.name, 'before-upgrade');
   assert.equal(result.task?.status, 'Ok');
@@ -126,7 +122,7 @@ test('examples/manageiqRevert.json reverts the VM to the named snapshot and wait
   assert.match(missing.message, /step "find" failed: VM 10 has no snapshot named "nope"/);
 });
 
-test('a snapshot created but not confirmed when the run fails is deleted by compensation', async () => {
+test('a snapshot created but not confirmed when the run fails is deleted by compensation', async ({ h }) => {
   // The second snapshot list (the confirm; the first looks for one to adopt) is refused.
   h.sim.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots', nth: 2, action: { kind: 'status', status: 403, message: 'Access to snapshots denied' } });
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 }).catch((e) => e));
@@ -134,7 +130,7 @@ test('a snapshot created but not confirmed when the run fails is deleted by comp
   assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
 });
 
-test('cancelling while the create task runs waits for it, then deletes the snapshot it made', async () => {
+test('cancelling while the create task runs waits for it, then deletes the snapshot it made', async ({ h }) => {
   h.sim.state.options.taskMs = 2500;
   const handle = await h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
   await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'task');
@@ -149,7 +145,7 @@ test('cancelling while the create task runs waits for it, then deletes the snaps
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'the create, then one (bulk) delete');
 });
 
-test('cancelling while the create call is still on its way: the run ends cancelled only after the create landed, and no snapshot of the run is left', async () => {
+test('cancelling while the create call is still on its way: the run ends cancelled only after the create landed, and no snapshot of the run is left', async ({ h }) => {
   // The appliance takes 3 s to take the create; its task then runs 0.4 s.
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'delay', ms: 3_000 } });
   const handle = await h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
@@ -170,7 +166,7 @@ test('cancelling while the create call is still on its way: the run ends cancell
   assert.match(progress.undone.join('\n'), /^delete snapshot bo-\S+ of web-01$/);
 });
 
-test('a create whose reply was lost is retried: the retry adopts the queued create task, no second snapshot is made', async () => {
+test('a create whose reply was lost is retried: the retry adopts the queued create task, no second snapshot is made', async ({ h }) => {
   h.sim.state.options.taskMs = 4000;
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'drop', afterHandling: true } });
   const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
@@ -183,7 +179,7 @@ test('a create whose reply was lost is retried: the retry adopts the queued crea
   assert.deepEqual(result.duplicatesRemoved, []);
 });
 
-test('two runs started in the same second on two VMs each make and keep their own snapshot', async () => {
+test('two runs started in the same second on two VMs each make and keep their own snapshot', async ({ h }) => {
   // Snapshot names once carried the run id's head, which UUIDv7 runs started together share: the
   // second run then adopted the first one's create task (another VM) and failed at confirm.
   while (Date.now() % 1000 > 300) await new Promise((r) => setTimeout(r, 20));
@@ -198,7 +194,7 @@ test('two runs started in the same second on two VMs each make and keep their ow
   }
 });
 
-test('a garbled reply to the create fails the run at create; the snapshot its still-queued task makes is removed too', async () => {
+test('a garbled reply to the create fails the run at create; the snapshot its still-queued task makes is removed too', async ({ h }) => {
   h.sim.state.options.taskMs = 2000;
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'malformed' } });
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
@@ -209,7 +205,7 @@ test('a garbled reply to the create fails the run at create; the snapshot its st
   assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
 });
 
-test('transient appliance trouble (503 on the task poll, 500 twice on the bulk delete) is retried; the run completes', async () => {
+test('transient appliance trouble (503 on the task poll, 500 twice on the bulk delete) is retried; the run completes', async ({ h }) => {
   h.sim.state.seed(h.sim.demo.vmId, 'bo-20200101T000000-old', Date.now() - 100 * DAY);
   h.sim.simulator.faults.add({ method: 'GET', path: '/tasks/:id', nth: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', nth: 2, times: 2, action: { kind: 'status', status: 500, message: 'Internal Server Error' } });
@@ -219,14 +215,14 @@ test('transient appliance trouble (503 on the task poll, 500 twice on the bulk d
   assert.deepEqual(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status), [200, 500, 500, 200]);
 });
 
-test('a create task that ends in Error fails the run with the task message; nothing is left', async () => {
+test('a create task that ends in Error fails the run with the task message; nothing is left', async ({ h }) => {
   h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' });
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
   assert.match(failure.message, /step "task" failed: creating snapshot bo-\S+: ManageIQ task \d+ finished with status Error: Snapshot creation failed: datastore full/);
   assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
 });
 
-test('bad input fails at once listing every problem, with no vendor call', async () => {
+test('bad input fails at once listing every problem, with no vendor call', async ({ h }) => {
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: 'web-01', namePrefix: '', keep: 0, token: 'x' }).catch((e) => e));
   assert.equal(failure.type, 'InvalidInput');
   for (const field of ['resourceId', 'namePrefix', 'keep', 'token']) assert.match(failure.message, new RegExp(field));
@@ -235,7 +231,7 @@ test('bad input fails at once listing every problem, with no vendor call', async
   assert.equal(h.sim.simulator.calls.all().length, 0);
 });
 
-test("every run of this file replays against today's workflow code (determinism)", async () => {
+test("every run of this file replays against today's workflow code (determinism)", async ({ h }) => {
   const histories = await namespaceHistories(h.client);
   assert.ok(histories.length >= 5, `only ${histories.length} runs found`);
   await assertReplays(histories);

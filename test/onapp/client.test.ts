@@ -1,15 +1,10 @@
 /** Every OnApp client operation against the simulator, in both formats. */
-import { after, before, beforeEach, test } from 'node:test';
+import { onappSimTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { VendorError } from '../../lib/errors';
-import { startOnappSimulator } from '../helpers/onapp-harness';
 
-let sim: Awaited<ReturnType<typeof startOnappSimulator>>;
-before(async () => {
-  sim = await startOnappSimulator({ buildMs: 400, restoreMs: 300 });
-});
-after(async () => sim?.simulator.stop());
-beforeEach(() => {
+const test = onappSimTest({ buildMs: 400, restoreMs: 300 });
+test.beforeEach(({ sim }) => {
   sim.state.options.buildMs = 400;
   sim.state.options.restoreMs = 300;
   sim.state.reset();
@@ -37,7 +32,7 @@ async function rejectsWith(promise: Promise<unknown>, status: number, text: RegE
   return caught;
 }
 
-test('the same backups read through .json and .xml are deep-equal typed objects (built, unbuilt, nil fields)', async () => {
+test('the same backups read through .json and .xml are deep-equal typed objects (built, unbuilt, nil fields)', async ({ sim }) => {
   const json = sim.client('json');
   const xml = sim.client('xml');
   // One in progress (built false, built_at nil, size 0) beside two finished ones, one with a nil note.
@@ -70,7 +65,7 @@ test('the same backups read through .json and .xml are deep-equal typed objects 
 });
 
 for (const format of ['json', 'xml'] as const) {
-  test(`${format}: take normal (per disk) and incremental (per server), get, list by kind and by disk, delete`, async () => {
+  test(`${format}: take normal (per disk) and incremental (per server), get, list by kind and by disk, delete`, async ({ sim }) => {
     const client = sim.client(format);
     sim.state.options.buildMs = 2500;
     const image = await client.takeDiskBackup(sim.demo.dataDiskId, { note: 'disk image' });
@@ -106,7 +101,7 @@ for (const format of ['json', 'xml'] as const) {
     await rejectsWith(client.deleteBackup(image.id), 404, /Backup not found/);
   });
 
-  test(`${format}: restore locks the backup and the server until it is done; an unbuilt backup cannot be restored`, async () => {
+  test(`${format}: restore locks the backup and the server until it is done; an unbuilt backup cannot be restored`, async ({ sim }) => {
     const client = sim.client(format);
     sim.state.options.buildMs = 2000;
     sim.state.options.restoreMs = 2500;
@@ -123,7 +118,7 @@ for (const format of ['json', 'xml'] as const) {
     assert.equal(sim.simulator.calls.matching('POST', /\/backups\/\d+\/restore\.(json|xml)$/).length, 2);
   });
 
-  test(`${format}: virtual server and disks; swap disks cannot be backed up; unknown ids are 404`, async () => {
+  test(`${format}: virtual server and disks; swap disks cannot be backed up; unknown ids are 404`, async ({ sim }) => {
     const client = sim.client(format);
     const vm = await client.getVirtualServer(sim.demo.vmId);
     assert.deepEqual({ id: vm.id, label: vm.label }, { id: sim.demo.vmId, label: sim.demo.vmLabel });
@@ -138,7 +133,7 @@ for (const format of ['json', 'xml'] as const) {
   });
 }
 
-test('wrong credentials are a non-retryable 401 with the vendor message; 5xx and dropped connections are retryable', async () => {
+test('wrong credentials are a non-retryable 401 with the vendor message; 5xx and dropped connections are retryable', async ({ sim }) => {
   const wrong = new (await import('../../activities/onapp/client')).OnappClient(sim.profile('json'), { TEST_ONAPP_PASSWORD: 'nope' });
   const unauthorized = await rejectsWith(wrong.listBackups(sim.demo.vmId), 401, /sign in/);
   assert.equal(unauthorized.retryable, false);

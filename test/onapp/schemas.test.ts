@@ -1,5 +1,5 @@
 /** OnApp's two body formats, parsed straight through the schemas: the same backup gives the same typed object. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseXml } from '../../lib/xml';
 import { jsonBackupsBody, toOnappBackup, xmlBackupsBody } from '../../activities/onapp/schemas';

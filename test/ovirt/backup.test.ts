@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,10 +15,10 @@ for (const variant of [
 ] as const) {
   describe(`ovirtSnapshotBackup end to end (${variant.apiVersion} paths, ${variant.auth} auth)`, () => {
     let h: OvirtHarness;
-    before(async () => {
+    beforeAll(async () => {
       h = await startOvirtHarness(variant);
     });
-    after(async () => h?.stop());
+    afterAll(async () => h?.stop());
 
     test('copies every eligible disk with the simulator’s bytes and leaves nothing behind', async () => {
       const handle = await h.client.workflow.start('ovirtSnapshotBackup', {
@@ -96,11 +96,11 @@ describe('ovirtSnapshotBackup on a proxy whose /dev/disk/by-id has no entry for 
   // proxy guest's /dev.
   let h: OvirtHarness;
   let emptyById: string;
-  before(async () => {
+  beforeAll(async () => {
     emptyById = await mkdtemp(join(tmpdir(), 'no-by-id-'));
     h = await startOvirtHarness({ copy: { deviceByIdDir: emptyById } });
   });
-  after(async () => {
+  afterAll(async () => {
     await h?.stop();
     await rm(emptyById, { recursive: true, force: true });
   });

@@ -1,25 +1,21 @@
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { Progress } from '../../contracts/progress';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
-let h: OvirtHarness;
-before(async () => {
   // A slow copy, so the cancellation lands in the middle of it.
-  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 512 * 1024 } });
-});
-after(async () => h?.stop());
+const test = ovirtTest({ copy: { maxBytesPerSecond: 512 * 1024 } });
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => e.name);
 }
 
-test('cancelling during the copy detaches the disks, deletes the snapshot and leaves no partial image', async () => {
+test('cancelling during the copy detaches the disks, deletes the snapshot and leaves no partial image', async ({ h }) => {
   const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `cancel-${Date.now()}`, args: [h.input()] });
   await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'copy', 20_000);
   await new Promise((r) => setTimeout(r, 1000));
@@ -37,7 +33,7 @@ test('cancelling during the copy detaches the disks, deletes the snapshot and le
   assert.deepEqual(description.searchAttributes.BackupOutcome, ['cancelled']);
 });
 
-test('cancelling while the snapshot create is in flight: the create lands first, then is undone (no orphan)', async () => {
+test('cancelling while the snapshot create is in flight: the create lands first, then is undone (no orphan)', async ({ h }) => {
   // The engine is slow to answer the create; the cancel arrives while it is under way.
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', times: 1, action: { kind: 'delay', ms: 3000 } });
   const creates = () => h.simulator.calls.matching('POST', /^\/vms\/[^/]+\/snapshots$/).length;

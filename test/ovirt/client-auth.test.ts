@@ -3,7 +3,7 @@
  * stopped accepting (it expired, or the engine restarted) is fetched again once and the call goes
  * through; credentials the engine refuses are reported, not retried.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,12 +18,12 @@ let tmp: string;
 let sim: Awaited<ReturnType<typeof createOvirtSimulator>>;
 const clients: OvirtClient[] = [];
 
-before(async () => {
+beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ovirt-client-auth-'));
   sim = await createOvirtSimulator({ dataDir: join(tmp, 'data'), deviceRoot: join(tmp, 'devices'), password: PASSWORD });
   await sim.simulator.start(0);
 });
-after(async () => {
+afterAll(async () => {
   for (const c of clients) await c.close();
   await sim?.simulator.stop();
   await rm(tmp, { recursive: true, force: true });

@@ -2,28 +2,24 @@
  * The copy worker dies (SIGKILL) in the middle of a disk; a new one takes over and resumes from
  * the last heartbeated offset instead of reading the whole device again.
  */
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BackupClient } from '../../client/backup-client';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
 const copyWorkerPath = fileURLToPath(new URL('../../workers/copy-worker.ts', import.meta.url));
-let h: OvirtHarness;
 const children: ChildProcess[] = [];
 
-before(async () => {
-  h = await startOvirtHarness({ inProcessCopyWorker: false, sim: { diskSizes: { os: 4 * 1024 * 1024, data: 512 * 1024 } } });
-});
-after(async () => {
+const test = ovirtTest({ inProcessCopyWorker: false, sim: { diskSizes: { os: 4 * 1024 * 1024, data: 512 * 1024 } } });
+test.afterAll(async ({ h }) => {
   for (const c of children) c.kill('SIGKILL');
-  await h?.stop();
 });
 
-function startCopyWorker(): ChildProcess {
+function startCopyWorker(h: OvirtHarness): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', copyWorkerPath], {
     env: {
       ...process.env,
@@ -41,8 +37,8 @@ function startCopyWorker(): ChildProcess {
   return child;
 }
 
-test('SIGKILL of the copy worker mid-copy: the run completes and the copy resumes from a heartbeated offset', async () => {
-  const first = startCopyWorker();
+test('SIGKILL of the copy worker mid-copy: the run completes and the copy resumes from a heartbeated offset', async ({ h }) => {
+  const first = startCopyWorker(h);
   const backups = new BackupClient(h.client, h.taskQueue);
   const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `crash-${Date.now()}`, args: [h.input()] });
 
@@ -50,7 +46,7 @@ test('SIGKILL of the copy worker mid-copy: the run completes and the copy resume
   assert.ok(live >= 1024 * 1024, `a copy heartbeated ${live} bytes before the kill`);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
-  startCopyWorker();
+  startCopyWorker(h);
 
   const manifest = (await handle.result()) as OvirtBackupManifest;
   const resumed = manifest.disks.find((d) => d.resumedFromOffset > 0);

@@ -2,24 +2,21 @@
  * A fault at each step: the run fails with a message that names the step and the engine's
  * reason, and the engine is left clean (no snapshot, nothing attached to the proxy VM).
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe } from 'vitest';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { FaultRuleInput } from '../../simulators/framework/faults';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
-let h: OvirtHarness;
-before(async () => {
-  h = await startOvirtHarness({ copy: { maxBytesPerSecond: 2 * 1024 * 1024 } });
-});
-after(async () => h?.stop());
-afterEach(() => h.simulator.faults.clear());
+const test = ovirtTest({ copy: { maxBytesPerSecond: 2 * 1024 * 1024 } });
+test.afterEach(({ h }) => h.simulator.faults.clear());
 
-async function runExpectingFailure(name: string, input = h.input()): Promise<{ message: string; details: unknown }> {
+async function runExpectingFailure(h: OvirtHarness, name: string, input = h.input()): Promise<{ message: string; details: unknown }> {
   const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `${name}-${Date.now()}`, args: [input] });
   try {
     await handle.result();
@@ -83,9 +80,9 @@ const cases: Array<{ step: string; rule: FaultRuleInput; reason: RegExp }> = [
 
 describe('a fault at each step leaves the engine clean', () => {
   for (const c of cases) {
-    test(`${c.step}: ${c.reason.source}`, async () => {
+    test(`${c.step}: ${c.reason.source}`, async ({ h }) => {
       h.simulator.faults.add(c.rule);
-      const { message, details } = await runExpectingFailure(`fault-${c.step}`);
+      const { message, details } = await runExpectingFailure(h, `fault-${c.step}`);
       assert.match(message, new RegExp(`step "${c.step}" failed`));
       assert.match(message, c.reason);
       assert.match(message, /HTTP 400/);
@@ -96,7 +93,7 @@ describe('a fault at each step leaves the engine clean', () => {
     });
   }
 
-  test('copy: the device returns fewer bytes than the disk has, and the run undoes everything', async () => {
+  test('copy: the device returns fewer bytes than the disk has, and the run undoes everything', async ({ h }) => {
     const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `fault-copy-${Date.now()}`, args: [h.input()] });
     // Wait until the first disk is attached, then shorten its device as a failing read would.
     await eventually(async () => (await handle.query<{ step: string }>('progress')).step, (s) => s === 'copy', 20_000);
@@ -113,7 +110,7 @@ describe('a fault at each step leaves the engine clean', () => {
     await assertClean(h);
   });
 
-  test('transient trouble (503, 429 with Retry-After, a dropped connection) is retried and the run completes', async () => {
+  test('transient trouble (503, 429 with Retry-After, a dropped connection) is retried and the run completes', async ({ h }) => {
     h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', times: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
     h.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots/:sid/disks', times: 1, action: { kind: 'status', status: 429, message: 'Too Many Requests', retryAfterSeconds: 1 } });
     h.simulator.faults.add({ method: 'GET', path: '/vms/:id', times: 1, action: { kind: 'drop', afterHandling: false } });
@@ -122,7 +119,7 @@ describe('a fault at each step leaves the engine clean', () => {
     await assertClean(h);
   });
 
-  test('a create whose reply is lost is adopted on retry, not made twice', async () => {
+  test('a create whose reply is lost is adopted on retry, not made twice', async ({ h }) => {
     h.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', times: 1, action: { kind: 'drop', afterHandling: true } });
     h.simulator.calls.clear();
     const manifest = (await h.client.workflow.execute('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `lost-reply-${Date.now()}`, args: [h.input()] })) as OvirtBackupManifest;
@@ -132,9 +129,9 @@ describe('a fault at each step leaves the engine clean', () => {
     await assertClean(h);
   });
 
-  test('a malformed engine answer fails with a message naming the field', async () => {
+  test('a malformed engine answer fails with a message naming the field', async ({ h }) => {
     h.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots/:sid/disks', times: 0, action: { kind: 'malformed' } });
-    const { message } = await runExpectingFailure('malformed');
+    const { message } = await runExpectingFailure(h, 'malformed');
     assert.match(message, /step "disks" failed/);
     assert.match(message, /unexpected response body/);
     h.simulator.faults.clear();

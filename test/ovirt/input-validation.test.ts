@@ -1,17 +1,13 @@
 /** Bad input is refused inside the workflow, at once, non-retryable, with no vendor call made. */
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 
-let h: OvirtHarness;
-before(async () => {
-  h = await startOvirtHarness();
-});
-after(async () => h?.stop());
+const test = ovirtTest();
 
-async function failure(input: unknown): Promise<ApplicationFailure> {
+async function failure(h: OvirtHarness, input: unknown): Promise<ApplicationFailure> {
   h.simulator.calls.clear();
   const err = await h.client.workflow
     .execute('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `bad-input-${Date.now()}-${Math.random()}`, args: [input] })
@@ -22,8 +18,8 @@ async function failure(input: unknown): Promise<ApplicationFailure> {
   return err.cause;
 }
 
-test('wrong types and a missing VM id are all listed in one message', async () => {
-  const cause = await failure({ endpoint: 'ovirt-sim', proxyVmId: 42, keepSnapshot: 'yes' });
+test('wrong types and a missing VM id are all listed in one message', async ({ h }) => {
+  const cause = await failure(h, { endpoint: 'ovirt-sim', proxyVmId: 42, keepSnapshot: 'yes' });
   assert.equal(cause.type, 'InvalidInput');
   assert.equal(cause.nonRetryable, true);
   assert.match(cause.message, /invalid input for ovirtSnapshotBackup/);
@@ -32,22 +28,22 @@ test('wrong types and a missing VM id are all listed in one message', async () =
   assert.match(cause.message, /keepSnapshot: .*expected boolean/i);
 });
 
-test('unknown fields (a typo) are refused rather than ignored', async () => {
-  const cause = await failure({ ...h.input(), keepSnapshots: true });
+test('unknown fields (a typo) are refused rather than ignored', async ({ h }) => {
+  const cause = await failure(h, { ...h.input(), keepSnapshots: true });
   assert.match(cause.message, /keepSnapshots/);
 });
 
-test('an input that is not an object is refused', async () => {
-  const cause = await failure('web-01');
+test('an input that is not an object is refused', async ({ h }) => {
+  const cause = await failure(h, 'web-01');
   assert.equal(cause.type, 'InvalidInput');
 });
 
-test('an unknown endpoint profile is refused with the list of known ones', async () => {
-  const cause = await failure(h.input({ endpoint: 'ovirt-prod' }));
+test('an unknown endpoint profile is refused with the list of known ones', async ({ h }) => {
+  const cause = await failure(h, h.input({ endpoint: 'ovirt-prod' }));
   assert.match(cause.message, /unknown endpoint profile "ovirt-prod"; configured profiles: ovirt-sim/);
 });
 
-test('a VM that does not exist fails fast, naming it', async () => {
+test('a VM that does not exist fails fast, naming it', async ({ h }) => {
   const err = await h.client.workflow
     .execute('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `no-vm-${Date.now()}`, args: [h.input({ vmId: 'does-not-exist' })] })
     .catch((e: WorkflowFailedError) => e);

@@ -2,26 +2,24 @@
  * An undo that keeps failing does not leak silently: the run waits in "needs attention" until an
  * operator signals retry (cleaned) or give up (the leftover is reported).
  */
-import { after, afterEach, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { BackupClient } from '../../client/backup-client';
 import type { Progress } from '../../contracts/progress';
-import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
+import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
 
-let h: OvirtHarness;
 let client: BackupClient;
-before(async () => {
-  h = await startOvirtHarness();
+const test = ovirtTest();
+test.beforeAll(async ({ h }) => {
   client = new BackupClient(h.client, h.taskQueue);
 });
-afterEach(() => h.simulator.faults.clear());
-after(async () => h?.stop());
+test.afterEach(({ h }) => h.simulator.faults.clear());
 
 type Leftovers = { needsAttention: boolean; leftovers: Array<{ label: string; error: string }> };
 
-async function runStuckInCleanup(name: string) {
+async function runStuckInCleanup(h: OvirtHarness, name: string) {
   // The attach fails, and so does every delete of the snapshot: compensation cannot finish.
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot attach Virtual Disk.]' } });
   h.simulator.faults.add({ method: 'DELETE', path: '/vms/:id/snapshots/:sid', times: 0, action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot remove Snapshot. Storage domain is read-only.]' } });
@@ -39,8 +37,8 @@ async function runStuckInCleanup(name: string) {
   return handle;
 }
 
-test('signal retry: once the engine recovers, the undo runs again and the engine is clean', async () => {
-  const handle = await runStuckInCleanup('attention-retry');
+test('signal retry: once the engine recovers, the undo runs again and the engine is clean', async ({ h }) => {
+  const handle = await runStuckInCleanup(h, 'attention-retry');
   h.simulator.faults.clear();
   await client.resolveCleanup(handle.workflowId, 'retry', 'storage back online');
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
@@ -51,8 +49,8 @@ test('signal retry: once the engine recovers, the undo runs again and the engine
   await assertClean(h);
 });
 
-test('signal give up: the run ends and reports the leftover it could not remove', async () => {
-  const handle = await runStuckInCleanup('attention-give-up');
+test('signal give up: the run ends and reports the leftover it could not remove', async ({ h }) => {
+  const handle = await runStuckInCleanup(h, 'attention-give-up');
   await client.resolveCleanup(handle.workflowId, 'give-up', 'will remove by hand');
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
     const cause = err.cause as Error & { details?: Array<{ compensation: Array<{ label: string; leftover?: boolean }> }> };

@@ -3,20 +3,16 @@
  * snapshot disks still attached to the proxy) and nothing else: not a snapshot an admin made, not
  * a kept backup snapshot, not the objects of a run that is still going.
  */
-import { after, before, test } from 'node:test';
+import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import type { Progress } from '../../contracts/progress';
 import type { ReaperResult } from '../../contracts/reaper/results';
 import { SIM_PASSWORD, startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
 
-let h: OvirtHarness;
-before(async () => {
-  h = await startOvirtHarness({ sim: { extraVms: 1 }, copy: { maxBytesPerSecond: 256 * 1024 } });
-});
-after(async () => h?.stop());
+const test = ovirtTest({ sim: { extraVms: 1 }, copy: { maxBytesPerSecond: 256 * 1024 } });
 
-async function adminSnapshot(vmId: string, description: string): Promise<void> {
+async function adminSnapshot(h: OvirtHarness, vmId: string, description: string): Promise<void> {
   const res = await fetch(`${h.simulator.apiUrl}/vms/${vmId}/snapshots`, {
     method: 'POST',
     headers: { 'content-type': 'application/xml', authorization: `Basic ${Buffer.from(`admin@internal:${SIM_PASSWORD}`).toString('base64')}` },
@@ -25,11 +21,11 @@ async function adminSnapshot(vmId: string, description: string): Promise<void> {
   assert.equal(res.status, 201, await res.text());
 }
 
-test('the reaper removes a terminated run’s snapshot and attachments, and only those', async () => {
+test('the reaper removes a terminated run’s snapshot and attachments, and only those', async ({ h }) => {
   const other = [...h.state.vms.values()].find((vm) => vm.name === 'vm-001')!;
   // A kept snapshot from a finished backup, and one an admin made by hand.
   await h.execute('ovirtSnapshotBackup', h.input({ keepSnapshot: true, diskIds: [h.demo.dataDiskId] }), 'kept');
-  await adminSnapshot(h.demo.vmId, 'before upgrade (admin)');
+  await adminSnapshot(h, h.demo.vmId, 'before upgrade (admin)');
   await eventually(() => backupSnapshots(h), (s) => s.every((x) => x.status === 'ok'));
 
   // A backup of another VM still running, slowed down in its copy.

@@ -3,7 +3,7 @@
  * disk and its data. The client refuses to send that DELETE whatever built it, the profile points
  * v3 at the plain path, and the client's own detach reaches the engine as a detach.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ let tmp: string;
 let simulator: Simulator;
 let state: OvirtState;
 
-before(async () => {
+beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ovirt-v3-guard-'));
   ({ simulator, state } = await createOvirtSimulator({
     engineVersion: '3.6',
@@ -32,7 +32,7 @@ before(async () => {
   }));
   await simulator.start(0);
 });
-after(async () => {
+afterAll(async () => {
   await simulator.stop();
   await rm(tmp, { recursive: true, force: true });
 });

@@ -4,7 +4,7 @@
  * the database and the backup repository on volumes, and its workers run files that exist with
  * variables the worker settings know.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

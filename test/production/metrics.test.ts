@@ -4,7 +4,7 @@
  * oVirt backup they show the SDK's own metrics and the project's: runs by provider and outcome,
  * step durations, activity durations, bytes copied.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -71,7 +71,7 @@ async function sample(url: string, name: string, labels: Record<string, string>,
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'metrics-test-'));
   env = await startTemporal();
   const created = await createOvirtSimulator({ dataDir: join(tmp, 'sim'), deviceRoot: join(tmp, 'devices'), password: PASSWORD, snapshotCreateMs: 100, snapshotDeleteMs: 50, diskSizes: { os: 1024 * 1024 + 4096, data: 512 * 1024 } });
@@ -108,7 +108,7 @@ before(async () => {
   ]);
 });
 
-after(async () => {
+afterAll(async () => {
   for (const { child } of children) {
     if (child.exitCode !== null) continue;
     const gone = new Promise((r) => child.once('exit', r));

@@ -1,5 +1,5 @@
 /** Worker settings from a file and the environment: defaults, overrides, TLS / API key, every problem listed, no secret in the log line. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

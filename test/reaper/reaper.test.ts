@@ -4,7 +4,7 @@
  * confirmed ManageIQ snapshot, a built OnApp backup), not what a run that is still going owns.
  * (oVirt: test/ovirt/reaper.test.ts.)
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ let miq: Awaited<ReturnType<typeof startManageiqSimulator>>;
 let onapp: Awaited<ReturnType<typeof startOnappSimulator>>;
 let az: Awaited<ReturnType<typeof startAzureSim>>;
 
-before(async () => {
+beforeAll(async () => {
   // Tasks and builds long enough to terminate a run in the middle of one.
   miq = await startManageiqSimulator({ taskMs: 1500 });
   onapp = await startOnappSimulator({ buildMs: 10_000 });
@@ -49,7 +49,7 @@ before(async () => {
     },
   });
 });
-after(async () => h?.stop());
+afterAll(async () => h?.stop());
 
 const step = (handle: WorkflowHandle, wanted: string, timeoutMs = 20_000) =>
   eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === wanted, timeoutMs);

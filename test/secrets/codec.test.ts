@@ -1,5 +1,5 @@
 /** Payload encryption: round trip, key rotation, the codec server the UI calls, and the scan itself. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';

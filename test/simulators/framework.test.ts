@@ -1,5 +1,5 @@
 /** The simulator framework's shared clock and outcome script, seen through the vendors' own APIs. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { SimClock } from '../../simulators/framework/clock';
 import { OutcomeScript } from '../../simulators/framework/script';
@@ -9,11 +9,11 @@ import { createOnappSimulator, ONAPP_DEMO } from '../../simulators/onapp';
 const clock = new SimClock({ startAt: Date.UTC(2026, 0, 1), speedup: 0 });
 const miq = createManageiqSimulator({ password: 'pw', taskMs: 60_000, clock });
 const onapp = createOnappSimulator({ password: 'pw', buildMs: 3_600_000, clock });
-before(async () => {
+beforeAll(async () => {
   await miq.simulator.start(0);
   await onapp.simulator.start(0);
 });
-after(async () => {
+afterAll(async () => {
   await miq.simulator.stop();
   await onapp.simulator.stop();
 });

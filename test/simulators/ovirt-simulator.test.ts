@@ -8,7 +8,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { asArray, parseXml } from '../../lib/xml';
 import type { Simulator } from '../../simulators/framework/simulator';
 import { createOvirtSimulator, OVIRT_DEMO, type OvirtState } from '../../simulators/ovirt';
@@ -68,7 +68,7 @@ async function waitForStatus(sid: string, status: string): Promise<Doc> {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ovirt-sim-test-'));
   deviceRoot = join(tmp, 'dev');
   ({ simulator, state } = await createOvirtSimulator({
@@ -83,7 +83,7 @@ before(async () => {
   await simulator.start(0);
 });
 
-after(async () => {
+afterAll(async () => {
   await simulator.stop();
   await rm(tmp, { recursive: true, force: true });
 });

@@ -6,7 +6,7 @@
  * API then confirm what the page showed: the run completed with a manifest, and nothing was left
  * behind at the vendor. Skips (with the reason) only where /usr/bin/chromium is missing.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ const skipReason = chromiumUnavailable();
 let stack: NpmStartStack | undefined;
 let browser: Browser | undefined;
 
-before(async () => {
+beforeAll(async () => {
   const started = Date.now();
   if (skipReason) return;
   stack = await startNpmStack({ name: 'ui-start-workflow' });
@@ -37,7 +37,7 @@ before(async () => {
   console.log(`stack and browser up after ${Date.now() - started} ms`);
 });
 
-after(async () => {
+afterAll(async () => {
   await browser?.close();
   await stack?.stop();
 });
@@ -61,11 +61,11 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
   const example = JSON.parse(exampleText);
   const workflowId = `ui-ovirt-backup-${Date.now()}`;
   const t0 = Date.now();
-  const mark = (what: string) => t.diagnostic(`${what} after ${Date.now() - t0} ms`);
+  const mark = (what: string) => console.log(`${what} after ${Date.now() - t0} ms`);
   const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
   page.setDefaultTimeout(30_000);
   // Whatever goes wrong in the browser, keep a picture of the page it went wrong on.
-  t.after(async () => {
+  t.onTestFinished(async () => {
     if (!page.isClosed()) console.log(`page at failure: ${await saveScreenshot(page, 'ui/ovirt-backup-failure.png')} (${page.url()})`);
   });
 
@@ -102,7 +102,7 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
   assert.match(bodyText, /"provider": "ovirt"/);
   for (const secret of Object.values(SIMULATOR_PASSWORDS)) assert.ok(!bodyText.includes(secret), 'no secret on the run page');
   const shot = await saveScreenshot(page, SCREENSHOT);
-  t.diagnostic(`screenshot of the finished run: ${shot}`);
+  console.log(`screenshot of the finished run: ${shot}`);
 
   // The workflow list filtered by the backup search attributes finds the run (docs/web-ui.md).
   const query = `BackupProvider="ovirt" AND BackupVmId="${example.vmId}" AND BackupOutcome="completed"`;

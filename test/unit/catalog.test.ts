@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { workflowRoute, workflowRoutes } from '../../contracts/routing';

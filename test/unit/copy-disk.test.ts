@@ -5,7 +5,7 @@
  * in the middle of a chunk; heartbeats only ever carry offsets that are in the part file; a cancel
  * leaves no part file behind.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';

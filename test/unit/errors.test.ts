@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { VendorError, isRetryableStatus, parseRetryAfter, toActivityFailure, withFailureMapping } from '../../lib/errors';

@@ -4,7 +4,7 @@
  * stop before it undoes; an undo run while the late create could still land would miss it).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { VendorError } from '../../lib/errors';
 import { failAfterLateCreateGrace } from '../../activities/late-create';

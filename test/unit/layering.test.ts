@@ -3,7 +3,7 @@
  * activities/ and simulators/ on it without reaching into each other, client/ on top. Reads the
  * import statements of the source files; a violation names the file and the import.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';

@@ -3,7 +3,7 @@
  * while it waits, ends as stuck at its deadline, and stops waiting when the activity is cancelled.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';

@@ -3,7 +3,7 @@
  * files are fsynced before their rename and their folder after it, and so is a disk image's folder
  * after the image's rename. Checked by watching which paths FileHandle.sync is called on.
  */
-import { test, mock } from 'node:test';
+import { test, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -19,11 +19,11 @@ async function watchSyncs(): Promise<{ synced: string[]; restore: () => void }> 
   await probe.close();
   const synced: string[] = [];
   const original = proto.sync;
-  const spy = mock.method(proto, 'sync', function (this: { fd: number }) {
+  const spy = vi.spyOn(proto, 'sync').mockImplementation(function (this: { fd: number }) {
     synced.push(readlinkSync(`/proc/self/fd/${this.fd}`));
     return original.call(this);
   });
-  return { synced, restore: () => spy.mock.restore() };
+  return { synced, restore: () => spy.mockRestore() };
 }
 
 test('a repository file is fsynced before its rename and its folder after it', { skip: process.platform !== 'linux' }, async () => {

@@ -4,7 +4,7 @@
  * ends the run as BackupStepFailed naming the step and what was undone, with progress "failed".
  * On the time-skipping server with stub activities: no vendor is involved.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -63,7 +63,7 @@ let env: TestWorkflowEnvironment;
 let worker: Worker;
 let running: Promise<void>;
 
-before(async () => {
+beforeAll(async () => {
   env = await startTimeSkippingTemporal();
   worker = await Worker.create({
     connection: env.nativeConnection,
@@ -77,7 +77,7 @@ before(async () => {
   });
   running = worker.run();
 });
-after(async () => {
+afterAll(async () => {
   worker?.shutdown();
   await running;
   await env?.teardown();
