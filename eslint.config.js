@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 /** The lib/ files workflow code may import: pure, or built on @temporalio/workflow only. */
-const workflowSafeLib = ['errors', 'temporal/run-tag', 'temporal/task-queues', 'temporal/search-attributes', 'metrics/workflow-metrics'];
+const workflowSafeLib = ['errors', 'temporal/run-tag', 'temporal/task-queues', 'metrics/workflow-metrics'];
 const packages = '(@temporalio/workflow|@temporalio/common|zod)$';
 const lib = (up) => `${up}lib/(${workflowSafeLib.join('|')})$`;
 
@@ -23,6 +23,11 @@ function workflowImportRule(allowedRelative) {
   ];
 }
 
+/** Contracts are shared by every layer, workflows included: zod and other contracts; anything else as types only. */
+function contractsImportRule(allowedRelative) {
+  return ['error', { patterns: [{ regex: `^(?!zod$|${allowedRelative})`, allowTypeImports: true, message: 'contracts/ import only zod and other contracts/ files; anything else with `import type`.' }] }];
+}
+
 export default tseslint.config(
   {
     ignores: ['node_modules/', '.tools/', '.data/', '.artifacts/', 'dist/', 'bench/results/', '**/histories/', '**/*.json'],
@@ -33,7 +38,7 @@ export default tseslint.config(
       parser: tseslint.parser,
       parserOptions: {
         // Files outside tsconfig.json's folders (this config, bin/, scripts/*.mjs) get a default project.
-        projectService: { allowDefaultProject: ['*.js', '*.ts', 'bin/*.js', 'scripts/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -41,11 +46,7 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // An unawaited promise loses its error and its ordering; fire-and-forget is written `void p` with a why-comment.
-      '@typescript-eslint/no-floating-promises': [
-        'error',
-        // node:test's test() and describe() return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
-      ],
+      '@typescript-eslint/no-floating-promises': 'error',
       // A promise where a boolean or a void callback is expected is never waited for either.
       '@typescript-eslint/no-misused-promises': 'error',
       // Awaiting what is not a promise is a misunderstanding; Promise.all over promises and undefineds is fine.
@@ -55,6 +56,14 @@ export default tseslint.config(
   {
     files: ['workflows/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': workflowImportRule(`\\./|\\.\\./contracts/|${lib('\\.\\./')}`) },
+  },
+  {
+    files: ['contracts/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': contractsImportRule('\\./') },
+  },
+  {
+    files: ['contracts/*/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': contractsImportRule('\\./|\\.\\./(?!\\.\\./)') },
   },
   {
     files: ['workflows/*/**/*.ts'],
