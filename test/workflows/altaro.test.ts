@@ -59,7 +59,7 @@ describe('altaroBackup: a failure at each step aborts the operation only while i
   });
 
   test('the failure says what the API answered to the abort, and a failed backup in the report\'s words', async () => {
-    expect((await runEnd(server.env, 'altaro-saga-altaroPollOperation')).failure?.message).toMatch(/undone: abort take-backup operation on VM \S+ \(API: aborted\)$/);
+    expect((await runEnd(server.env, 'altaro-saga-altaroPollOperation')).failure?.message).toMatch(/— compensation: abort-operation for op-1: aborted; undone: abort take-backup operation on VM \S+$/);
     expect((await runEnd(server.env, 'altaro-saga-altaroReadReport')).failure?.message).toMatch(/^step "report" failed: Altaro take-backup of VM \S+ ended "Failed": VSS writer failed/);
   });
 });
@@ -73,7 +73,7 @@ test('cancelled while a day-long operation runs: tracking stops, the operation i
   expect((await runEnd(server.env, workflowId)).status).toBe('CANCELLED');
   const log = server.world.log(workflowId);
   expect(log.slice(log.indexOf('track cancelled'))).toEqual(['track cancelled', 'altaroAbortOperation', 'abort finished']);
-  expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'track', undone: [ABORT], message: 'cancelled during "track"; abort-operation for op-1: aborted' });
+  expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'track', undone: [ABORT], message: `cancelled during "track"; abort-operation for op-1: aborted; undone: ${ABORT}` });
   expect(await outcomeAttribute(server.env, workflowId)).toBe('cancelled');
 });
 

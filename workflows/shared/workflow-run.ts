@@ -27,21 +27,20 @@ export class WorkflowRun<I> {
   readonly workflowId: string;
   readonly runId: string;
   readonly startedAt = new Date().toISOString();
-  private saga?: Saga;
+  // From the run's first moment, so that `leftovers` answers (empty) and `cleanup` is heard even
+  // before the first undo: a UI, `backupctl status` or a script may ask at any time.
+  private readonly saga: Saga;
 
   constructor(
     readonly progress: ProgressTracker,
     readonly input: I,
   ) {
     ({ workflowId: this.workflowId, runId: this.runId } = workflowInfo());
+    this.saga = new Saga({ onAttention: (leftovers) => progress.needsAttention(leftovers) });
   }
 
-  /**
-   * Registers an undo (Saga.add: before the action it undoes) and returns what forgets it. The
-   * run's saga, with its `cleanup` signal and `leftovers` query, exists from the first undo on.
-   */
+  /** Registers an undo (Saga.add: before the action it undoes) and returns what forgets it. */
   undo(label: string, run: () => Promise<unknown>): () => void {
-    this.saga ??= new Saga({ onAttention: (leftovers) => this.progress.needsAttention(leftovers) });
     return this.saga.add(label, run);
   }
 
