@@ -9,20 +9,13 @@ import { CancelledFailure } from '@temporalio/common';
 import type { AzureVmBackupResult } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
 import type { AzureHarness } from '../helpers/azure-harness';
-import { ArmInspector, eventually } from '../helpers/azure-inspect';
+import { eventually } from '../helpers/eventually';
 
-let arm: ArmInspector;
 const test = azureTest();
-test.beforeAll(async ({ h }) => {
-  arm = new ArmInspector(h);
-});
-test.afterAll(async ({ h }) => {
-  await arm?.close();
-});
 
 const backupOf = (vmName: string, extra: Record<string, unknown> = {}) => ({ endpoint: 'azure-sim', vmName, pollIntervalMs: 150, ...extra });
 
-test('with Azure-AsyncOperation the trigger follows operationsStatus and takes the job id from it', async ({ h }) => {
+test('with Azure-AsyncOperation the trigger follows operationsStatus and takes the job id from it', async ({ h, arm }) => {
   h.simulator.calls.clear();
   const result = (await h.execute('azureVmBackup', backupOf('db-01'))) as AzureVmBackupResult;
   assert.equal(result.job.trackedVia, 'Azure-AsyncOperation');
@@ -31,7 +24,7 @@ test('with Azure-AsyncOperation the trigger follows operationsStatus and takes t
   assert.equal(result.job.status, 'Completed');
 });
 
-test('with Location only the same workflow follows operationResults and finds the job in the job list', async ({ h }) => {
+test('with Location only the same workflow follows operationResults and finds the job in the job list', async ({ h, arm }) => {
   h.state.options.asyncHeaders = 'location-only';
   try {
     h.simulator.calls.clear();
@@ -49,7 +42,7 @@ test('with Location only the same workflow follows operationResults and finds th
   }
 });
 
-test('429 with Retry-After: the activity waits as long as Azure asked before calling again', async ({ h }) => {
+test('429 with Retry-After: the activity waits as long as Azure asked before calling again', async ({ h, arm }) => {
   h.simulator.calls.clear();
   // 3 s: longer than the retry policy's own first interval (1 s), so only honouring Retry-After explains the gap.
   h.simulator.faults.add({ method: 'GET', path: '*/backupPolicies', action: { kind: 'status', status: 429, message: 'Too many requests', retryAfterSeconds: 3 } });
@@ -60,7 +53,7 @@ test('429 with Retry-After: the activity waits as long as Azure asked before cal
   assert.ok(gap >= 2900, `the retry came ${gap} ms after the 429 that asked for 3 s`);
 });
 
-test('a 503 on the backup trigger is retried without starting a second backup', async ({ h }) => {
+test('a 503 on the backup trigger is retried without starting a second backup', async ({ h, arm }) => {
   h.simulator.faults.clear();
   h.simulator.faults.add({ method: 'POST', path: '*/backup', action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   const before = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'db-01').length;
@@ -71,7 +64,7 @@ test('a 503 on the backup trigger is retried without starting a second backup', 
   assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-2).map((c) => c.status), [503, 202]);
 });
 
-test('the backup trigger’s reply is lost and its job ends before the retry: the retry adopts that job, no second backup', async ({ h }) => {
+test('the backup trigger’s reply is lost and its job ends before the retry: the retry adopts that job, no second backup', async ({ h, arm }) => {
   h.simulator.faults.clear();
   h.state.options.backupTaskMs = [50, 100];
   try {
@@ -89,7 +82,7 @@ test('the backup trigger’s reply is lost and its job ends before the retry: th
   }
 });
 
-test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async ({ h }) => {
+test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async ({ h, arm }) => {
   h.simulator.faults.clear();
   h.state.script.next('Backup', { code: 400037, title: 'UserErrorVmNotInDesirableState', message: 'VM is not in a state that allows backups.' });
   const err = await h.execute('azureVmBackup', backupOf('app-02', { protectIfNeeded: true })).then(() => assert.fail('should fail'), (e: unknown) => e);
@@ -99,7 +92,7 @@ test('a failed Azure job fails the run with its error, and protection this run e
   assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is unprotected again');
 });
 
-test('a garbled operation status while protection is enabled fails the run; the protection still being configured is removed too', async ({ h }) => {
+test('a garbled operation status while protection is enabled fails the run; the protection still being configured is removed too', async ({ h, arm }) => {
   h.simulator.faults.clear();
   h.simulator.faults.add({ method: 'GET', path: '*/protectedItems/*/operationsStatus/*', action: { kind: 'malformed' } });
   const err = await h.execute('azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', pollIntervalMs: 100 }).then(() => assert.fail('should fail'), (e: unknown) => e);
@@ -110,7 +103,7 @@ test('a garbled operation status while protection is enabled fails the run; the 
   assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is not protected');
 });
 
-test('cancelling the run while the backup job runs cancels the Azure job and waits for it to end', async ({ h }) => {
+test('cancelling the run while the backup job runs cancels the Azure job and waits for it to end', async ({ h, arm }) => {
   h.state.options.backupTaskMs = [3000, 30_000];
   try {
     h.simulator.calls.clear();

@@ -6,18 +6,10 @@ import type { AzureVmBackupResult } from '../../contracts/azure/results';
 import type { AzureProtectResult } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
 import type { AzureHarness } from '../helpers/azure-harness';
-import { ArmInspector } from '../helpers/azure-inspect';
 
-let arm: ArmInspector;
 const test = azureTest();
-test.beforeAll(async ({ h }) => {
-  arm = new ArmInspector(h);
-});
-test.afterAll(async ({ h }) => {
-  await arm?.close();
-});
 
-test('examples/azureVmBackup.json protects web-01, backs it up and returns the job and the new recovery point', async ({ h }) => {
+test('examples/azureVmBackup.json protects web-01, backs it up and returns the job and the new recovery point', async ({ h, arm }) => {
   const example = JSON.parse(await readFile(new URL('../../examples/azureVmBackup.json', import.meta.url), 'utf8'));
   assert.deepEqual((await arm.protectedItems()).map((i) => i.properties.friendlyName), ['db-01'], 'web-01 starts unprotected');
   const handle = await h.start('azureVmBackup', { ...example, pollIntervalMs: 150 });
@@ -50,7 +42,7 @@ test('examples/azureVmBackup.json protects web-01, backs it up and returns the j
   assert.deepEqual(description.searchAttributes.BackupOutcome, ['completed']);
 });
 
-test('the progress query shows the running job’s tasks and percentage', async ({ h }) => {
+test('the progress query shows the running job’s tasks and percentage', async ({ h, arm }) => {
   h.state.options.backupTaskMs = [1000, 3000];
   try {
     const handle = await h.start('azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 150 });
@@ -68,7 +60,7 @@ test('the progress query shows the running job’s tasks and percentage', async 
   }
 });
 
-test('azureProtectVm protects app-02; on a protected VM it changes nothing', async ({ h }) => {
+test('azureProtectVm protects app-02; on a protected VM it changes nothing', async ({ h, arm }) => {
   const example = JSON.parse(await readFile(new URL('../../examples/azureProtectVm.json', import.meta.url), 'utf8'));
   const first = (await h.execute('azureProtectVm', { ...example, pollIntervalMs: 100 })) as AzureProtectResult;
   assert.equal(first.alreadyProtected, false);
@@ -85,7 +77,7 @@ test('azureProtectVm protects app-02; on a protected VM it changes nothing', asy
   assert.equal(h.simulator.calls.matching('PUT', /.*/).length, 0, 'no PUT was sent');
 });
 
-test('a VM the vault cannot see fails clearly without changing anything', async ({ h }) => {
+test('a VM the vault cannot see fails clearly without changing anything', async ({ h, arm }) => {
   h.simulator.calls.clear();
   const err = await h.execute('azureVmBackup', { endpoint: 'azure-sim', vmName: 'no-such-vm', protectIfNeeded: true, pollIntervalMs: 100 }).then(
     () => assert.fail('should fail'),

@@ -12,16 +12,9 @@ import { readFileRecoveryCredentials } from '../../activities/azure/file-recover
 import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
 import type { AzureHarness } from '../helpers/azure-harness';
-import { ArmInspector, eventually } from '../helpers/azure-inspect';
+import { eventually } from '../helpers/eventually';
 
-let arm: ArmInspector;
 const test = azureTest();
-test.beforeAll(async ({ h }) => {
-  arm = new ArmInspector(h);
-});
-test.afterAll(async ({ h }) => {
-  await arm?.close();
-});
 
 async function openSession(handle: WorkflowHandle): Promise<FileRecoveryHandle> {
   const session = await eventually(() => handle.query<FileRecoveryHandle | null>('fileRecovery'), (s) => s !== null, 20_000);
@@ -44,7 +37,7 @@ async function assertNotInHistory(h: AzureHarness, handle: WorkflowHandle): Prom
   }
 }
 
-test('provision → the requester reads script and password → "done" → revoked, credentials wiped, password never in history', async ({ h }) => {
+test('provision → the requester reads script and password → "done" → revoked, credentials wiped, password never in history', async ({ h, arm }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 100 });
   const session = await openSession(handle);
   assert.deepEqual(h.state.activeIlrSessions().map((s) => s.vm), ['db-01']);
@@ -69,7 +62,7 @@ test('provision → the requester reads script and password → "done" → revok
   await assertNotInHistory(h, handle);
 });
 
-test('the time limit revokes the connection without a signal', async ({ h }) => {
+test('the time limit revokes the connection without a signal', async ({ h, arm }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', timeLimitSeconds: 2, pollIntervalMs: 100 });
   const result = (await handle.result()) as AzureFileRecoveryResult;
   assert.equal(result.session.endedBy, 'time limit');
@@ -78,7 +71,7 @@ test('the time limit revokes the connection without a signal', async ({ h }) => 
   await assertNotInHistory(h, handle);
 });
 
-test('cancelling an open session still revokes it', async ({ h }) => {
+test('cancelling an open session still revokes it', async ({ h, arm }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', timeLimitSeconds: 600, pollIntervalMs: 100 });
   const session = await openSession(handle);
   assert.equal(h.state.activeIlrSessions().length, 1);
@@ -94,7 +87,7 @@ test('cancelling an open session still revokes it', async ({ h }) => {
   await assertNotInHistory(h, handle);
 });
 
-test('cancelling while the provision is still running revokes what it provisioned', async ({ h }) => {
+test('cancelling while the provision is still running revokes what it provisioned', async ({ h, arm }) => {
   h.state.options.asyncMs = 2500;
   try {
     h.simulator.calls.clear();

@@ -10,7 +10,7 @@ import type { AzureVmBackupResult } from '../../contracts/azure/results';
 import type { Progress } from '../../contracts/progress';
 import { BackupClient } from '../../client/backup-client';
 import type { AzureHarness } from '../helpers/azure-harness';
-import { eventually } from '../helpers/azure-inspect';
+import { eventually } from '../helpers/eventually';
 
 const test = azureTest();
 

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../contracts/progress';
 import type { AzureHarness } from '../helpers/azure-harness';
-import { eventually } from '../helpers/azure-inspect';
+
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
+import { eventually } from '../helpers/eventually';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 const test = azureTest();

@@ -6,20 +6,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AzureRestoreResult } from '../../contracts/azure/results';
 import type { AzureHarness } from '../helpers/azure-harness';
-import { ArmInspector } from '../helpers/azure-inspect';
 
-let arm: ArmInspector;
 const test = azureTest();
-test.beforeAll(async ({ h }) => {
-  arm = new ArmInspector(h);
-});
-test.afterAll(async ({ h }) => {
-  await arm?.close();
-});
 
 const sub = (h: AzureHarness) => `/subscriptions/${h.demo.subscriptionId}`;
 
-test('examples/azureRestore.json restores the latest recovery point’s disks into restore-rg', async ({ h }) => {
+test('examples/azureRestore.json restores the latest recovery point’s disks into restore-rg', async ({ h, arm }) => {
   const example = JSON.parse(await readFile(new URL('../../examples/azureRestore.json', import.meta.url), 'utf8'));
   const [latest] = await arm.recoveryPoints('db-01');
   const result = (await h.execute('azureRestore', { ...example, pollIntervalMs: 150 })) as AzureRestoreResult;
@@ -35,7 +27,7 @@ test('examples/azureRestore.json restores the latest recovery point’s disks in
   assert.ok(disks.every((d) => d.tags.SourceVm === 'db-01' && d.tags.RSVaultBackup === latest!.name));
 });
 
-test('AlternateLocation restores a new VM from a named recovery point', async ({ h }) => {
+test('AlternateLocation restores a new VM from a named recovery point', async ({ h, arm }) => {
   const [rp] = await arm.recoveryPoints('db-01');
   const missing = await arm.raw('GET', `${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/virtualMachines/db-01-restored`);
   assert.equal(missing.status, 404);
@@ -59,7 +51,7 @@ test('AlternateLocation restores a new VM from a named recovery point', async ({
   assert.equal(vm.properties.storageProfile.osDisk.osType, 'Windows');
 });
 
-test('the restore trigger’s reply is lost and the restore ends before the retry: one restore job, one set of disks', async ({ h }) => {
+test('the restore trigger’s reply is lost and the restore ends before the retry: one restore job, one set of disks', async ({ h, arm }) => {
   h.state.options.restoreTaskMs = 100;
   try {
     h.simulator.faults.add({ method: 'POST', path: '*/restore', action: { kind: 'drop', afterHandling: true } });
@@ -84,7 +76,7 @@ test('the restore trigger’s reply is lost and the restore ends before the retr
   }
 });
 
-test('a restore Azure refuses fails with the ARM error code and message', async ({ h }) => {
+test('a restore Azure refuses fails with the ARM error code and message', async ({ h, arm }) => {
   const err = await h
     .execute('azureRestore', {
       endpoint: 'azure-sim',
@@ -99,7 +91,7 @@ test('a restore Azure refuses fails with the ARM error code and message', async 
   assert.match(err.cause?.message ?? '', /step "trigger" failed: Azure POST .*\/restore → HTTP 400: UserErrorStorageAccountNotFound: Storage account .*nosuchaccount was not found/);
 });
 
-test('bad input is refused at once with every problem listed and no call to Azure', async ({ h }) => {
+test('bad input is refused at once with every problem listed and no call to Azure', async ({ h, arm }) => {
   h.simulator.calls.clear();
   const err = await h
     .execute('azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'AlternateLocation', storageAccountId: 'nope', clientSecret: 'x' })
@@ -111,7 +103,7 @@ test('bad input is refused at once with every problem listed and no call to Azur
   assert.equal(h.simulator.calls.all().length, 0);
 });
 
-test('cancelling a restore cancels the Azure restore job and leaves no restored VM', async ({ h }) => {
+test('cancelling a restore cancels the Azure restore job and leaves no restored VM', async ({ h, arm }) => {
   h.state.options.restoreTaskMs = 30_000;
   try {
     h.simulator.calls.clear();

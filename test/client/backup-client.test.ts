@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { BackupClient, InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, type RunStatus } from '../../client';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 let client: BackupClient;
 const test = ovirtTest({ copy: { maxBytesPerSecond: 1024 * 1024 } });

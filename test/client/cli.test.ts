@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { eventually, proxyAttachments } from '../helpers/ovirt-inspect';
+import { proxyAttachments } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
 let env: Record<string, string>;

@@ -19,6 +19,7 @@ import { bundlerLogger, workflowPreloadModules } from '../../workers/workflow-bu
 import type { FleetCounts, FleetResult } from '../../contracts/fleet/results';
 import { assertReplays } from '../helpers/replay';
 import { startTimeSkippingTemporal, testDataConverter } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
 
 const taskQueue = 'fleet-logic';
 const defaults = { endpoint: 'ovirt-sim', proxyVmId: 'proxy-1' };
@@ -82,15 +83,6 @@ function payloads(value: unknown, where: string, out: Array<{ where: string; byt
   for (const [key, child] of Object.entries(v)) payloads(child, `${where}.${key}`, out);
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('5,000 VMs, 30 % failing: the fleet completes, no payload of any run reaches 256 KB, and the table has every VM', async (t) => {
   const started = Date.now();

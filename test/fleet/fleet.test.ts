@@ -12,7 +12,8 @@ import { BackupClient } from '../../client/backup-client';
 import type { FleetCounts, FleetResult } from '../../contracts/fleet/results';
 import type { Progress } from '../../contracts/progress';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 const test = ovirtTest({ sim: { extraVms: 50, snapshotCreateMs: 150, snapshotDeleteMs: 100 } });
 

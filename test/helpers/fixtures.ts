@@ -8,6 +8,7 @@
 import { test as base } from 'vitest';
 import { startAltaroHarness, type AltaroHarnessOptions } from './altaro-harness';
 import { startAzureHarness } from './azure-harness';
+import { ArmInspector } from './azure-inspect';
 import { startManageiqHarness, startManageiqSimulator } from './manageiq-harness';
 import { startOnappHarness, startOnappSimulator } from './onapp-harness';
 import { startOvirtHarness, type OvirtHarnessOptions } from './ovirt-harness';
@@ -41,7 +42,13 @@ const stopHarness = (h: { stop(): Promise<void> }) => h.stop();
 
 export const ovirtTest = (options: OvirtHarnessOptions = {}) => fileFixture(() => startOvirtHarness(options), stopHarness);
 export const altaroTest = (options: AltaroHarnessOptions = {}) => fileFixture(() => startAltaroHarness(options), stopHarness);
-export const azureTest = (sim: Partial<AzureSimulatorOptions> = {}) => fileFixture(() => startAzureHarness(sim), stopHarness);
+/** Azure's also gives `arm`: the vault and resource groups as an admin reads them, for the file. */
+export const azureTest = (sim: Partial<AzureSimulatorOptions> = {}) =>
+  fileFixture(() => startAzureHarness(sim), stopHarness).extend('arm', { scope: 'file' }, async ({ h }, { onCleanup }) => {
+    const arm = new ArmInspector(h);
+    onCleanup(() => arm.close());
+    return arm;
+  });
 export const manageiqTest = (sim: ManageiqSimulatorOptions = {}) => fileFixture(() => startManageiqHarness(sim), stopHarness);
 export const onappTest = (options: OnappSimulatorOptions & { format?: 'json' | 'xml' } = {}) => fileFixture(() => startOnappHarness(options), stopHarness);
 

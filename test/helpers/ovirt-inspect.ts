@@ -45,15 +45,6 @@ export async function proxyAttachments(h: Inspected): Promise<string[]> {
   return ids.filter((id) => id !== h.demo.proxyBootDiskId);
 }
 
-/** Waits for a condition that the simulator reaches on its own clock (snapshot removal). */
-export async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export async function assertClean(h: Inspected): Promise<void> {
   assert.deepEqual(await proxyAttachments(h), [], 'no disk is left attached to the proxy VM');

@@ -8,6 +8,7 @@ import type { ManageiqDeleteSnapshotsResult, ManageiqRevertResult, ManageiqSnaps
 import type { Progress } from '../../contracts/progress';
 import type { ManageiqHarness } from '../helpers/manageiq-harness';
 import { assertReplays, namespaceHistories } from '../helpers/replay';
+import { eventually } from '../helpers/eventually';
 
 const test = manageiqTest({ taskMs: 400 });
 test.beforeEach(({ h }) => {
@@ -20,14 +21,6 @@ test.beforeEach(({ h }) => {
 const example = async (name: string) => JSON.parse(await readFile(new URL(`../../examples/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const DAY = 86_400_000;
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function failureOf(err: unknown): ApplicationFailure {
   assert.ok(err instanceof WorkflowFailedError, String(err));

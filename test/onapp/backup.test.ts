@@ -8,6 +8,7 @@ import type { OnappBackupResult, OnappListBackupsResult } from '../../contracts/
 import type { Progress } from '../../contracts/progress';
 import type { OnappHarness } from '../helpers/onapp-harness';
 import { assertReplays, namespaceHistories } from '../helpers/replay';
+import { eventually } from '../helpers/eventually';
 
 const test = onappTest({ buildMs: 3500 });
 test.beforeEach(({ h }) => {
@@ -18,14 +19,6 @@ test.beforeEach(({ h }) => {
 
 const listPolls = (h: OnappHarness) => h.sim.simulator.calls.matching('GET', /^\/virtual_machines\/\d+\/backups\.json$/).length;
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('examples/onappBackup.json completes after several polls, with the built backup and its fields', async ({ h }) => {
   const input = JSON.parse(await readFile(new URL('../../examples/onappBackup.json', import.meta.url), 'utf8'));

@@ -5,7 +5,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { Progress } from '../../contracts/progress';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
   // A slow copy, so the cancellation lands in the middle of it.
 const test = ovirtTest({ copy: { maxBytesPerSecond: 512 * 1024 } });

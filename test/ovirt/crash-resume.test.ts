@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { BackupClient } from '../../client/backup-client';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 const copyWorkerPath = fileURLToPath(new URL('../../workers/copy-worker.ts', import.meta.url));
 const children: ChildProcess[] = [];

@@ -14,7 +14,8 @@ import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { Progress } from '../../contracts/progress';
 import type { ReaperResult } from '../../contracts/reaper/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots, proxyAttachments } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
   // Slow enough copies that a cancel or a terminate lands in the middle of one.
 const test = ovirtTest({ apiVersion: 'v3', auth: 'basic', copy: { maxBytesPerSecond: 1024 * 1024 } });

@@ -11,7 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { FaultRuleInput } from '../../simulators/framework/faults';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 const test = ovirtTest({ copy: { maxBytesPerSecond: 2 * 1024 * 1024 } });
 test.afterEach(({ h }) => h.simulator.faults.clear());

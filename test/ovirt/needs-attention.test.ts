@@ -8,7 +8,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { BackupClient } from '../../client/backup-client';
 import type { Progress } from '../../contracts/progress';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 let client: BackupClient;
 const test = ovirtTest();

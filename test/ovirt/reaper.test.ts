@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import type { Progress } from '../../contracts/progress';
 import type { ReaperResult } from '../../contracts/reaper/results';
 import { SIM_PASSWORD, startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
-import { backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
+import { backupSnapshots, proxyAttachments } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 const test = ovirtTest({ sim: { extraVms: 1 }, copy: { maxBytesPerSecond: 256 * 1024 } });
 

@@ -6,8 +6,9 @@
 import { ovirtTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { eventually } from '../helpers/ovirt-inspect';
+
 import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
+import { eventually } from '../helpers/eventually';
 
 const historiesDir = fileURLToPath(new URL('../replay/histories', import.meta.url));
 const test = ovirtTest({ copy: { maxBytesPerSecond: 1024 * 1024 } });

@@ -15,8 +15,9 @@ import { startHarness, type Harness } from '../helpers/harness';
 import { startManageiqSimulator } from '../helpers/manageiq-harness';
 import { startOnappSimulator } from '../helpers/onapp-harness';
 import { AZURE_TEST_SECRET, startAzureSim } from '../helpers/azure-harness';
-import { eventually } from '../helpers/azure-inspect';
+
 import { runIdTail } from '../../lib/temporal/run-tag';
+import { eventually } from '../helpers/eventually';
 
 let h: Harness;
 let miq: Awaited<ReturnType<typeof startManageiqSimulator>>;

@@ -12,7 +12,8 @@ import { ScheduleManager } from '../../client/schedules/schedule-manager';
 import type { ScheduledBackupResult } from '../../contracts/schedule/results';
 import type { Progress } from '../../contracts/progress';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
-import { assertClean, backupSnapshots, eventually, proxyAttachments } from '../helpers/ovirt-inspect';
+import { assertClean, backupSnapshots, proxyAttachments } from '../helpers/ovirt-inspect';
+import { eventually } from '../helpers/eventually';
 
 let schedules: ScheduleManager;
 const created: string[] = [];

@@ -16,6 +16,7 @@ import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
 import { BackupOutcome } from '../../contracts/search-attributes';
 import type { Stub, Stubs } from '../helpers/stub-activities';
 import { startTimeSkippingTemporal, testDataConverter, workflowBundle } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
 
 /** A scripted activity: gets the input and the default stub, and the run's log to note what it did. */
 export type Scripted = (input: any, context: { base: Stub; note: (entry: string) => void }) => Promise<unknown>;
@@ -220,16 +221,6 @@ export async function needsAttention(env: TestWorkflowEnvironment, workflowId: s
   return view;
 }
 
-/** Polls `probe` in real time until `ok`. */
-export async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export interface StepFailureCase {
   /** The step the run names as failed. */
