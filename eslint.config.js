@@ -25,7 +25,10 @@ function workflowImportRule(allowedRelative) {
 
 /** Contracts are shared by every layer, workflows included: zod and other contracts; anything else as types only. */
 function contractsImportRule(allowedRelative) {
-  return ['error', { patterns: [{ regex: `^(?!zod$|${allowedRelative})`, allowTypeImports: true, message: 'contracts/ import only zod and other contracts/ files; anything else with `import type`.' }] }];
+  return [
+    'error',
+    { patterns: [{ regex: `^(?!zod$|${allowedRelative})`, allowTypeImports: true, message: 'contracts/ import only zod and other contracts/ files; anything else with `import type`.' }] },
+  ];
 }
 
 export default tseslint.config(

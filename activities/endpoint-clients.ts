@@ -9,15 +9,15 @@ import type { EndpointProfile, EndpointRegistry } from '../lib/config/endpoints'
 export class EndpointClients {
   private readonly cache = new Map<string, unknown>();
 
-  constructor(readonly registry: EndpointRegistry, private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    readonly registry: EndpointRegistry,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   profile<V extends EndpointProfile['vendor']>(name: string, vendor: V): Extract<EndpointProfile, { vendor: V }> {
     const profile = this.registry.get(name);
     if (!profile) {
-      throw nonRetryable(
-        `unknown endpoint profile "${name}"; configured profiles: ${this.registry.names().join(', ') || '(none)'}`,
-        ErrorTypes.unknownEndpoint,
-      );
+      throw nonRetryable(`unknown endpoint profile "${name}"; configured profiles: ${this.registry.names().join(', ') || '(none)'}`, ErrorTypes.unknownEndpoint);
     }
     if (profile.vendor !== vendor) {
       throw nonRetryable(`endpoint profile "${name}" is a ${profile.vendor} endpoint, not ${vendor}`, ErrorTypes.unknownEndpoint);
@@ -26,11 +26,7 @@ export class EndpointClients {
   }
 
   /** One client per profile name, built on first use. */
-  client<V extends EndpointProfile['vendor'], C>(
-    name: string,
-    vendor: V,
-    build: (profile: Extract<EndpointProfile, { vendor: V }>, env: NodeJS.ProcessEnv) => C,
-  ): C {
+  client<V extends EndpointProfile['vendor'], C>(name: string, vendor: V, build: (profile: Extract<EndpointProfile, { vendor: V }>, env: NodeJS.ProcessEnv) => C): C {
     const key = `${vendor}:${name}`;
     let client = this.cache.get(key) as C | undefined;
     if (!client) {

@@ -83,10 +83,7 @@ export function createReaperActivities(clients: EndpointClients) {
       for (const name of input.endpoints) {
         const profile = clients.registry.get(name);
         if (!profile) {
-          throw nonRetryable(
-            `unknown endpoint profile "${name}"; configured profiles: ${clients.registry.names().join(', ') || '(none)'}`,
-            ErrorTypes.unknownEndpoint,
-          );
+          throw nonRetryable(`unknown endpoint profile "${name}"; configured profiles: ${clients.registry.names().join(', ') || '(none)'}`, ErrorTypes.unknownEndpoint);
         }
         out[name] = profile.vendor;
       }

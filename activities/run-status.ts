@@ -31,9 +31,7 @@ export function createRunStatusActivities() {
       const states: Record<string, RunState> = {};
       for (const ref of input.runs) {
         if (states[ref.runId]) continue;
-        const query = ref.lookup
-          ? `WorkflowType = ${quote(ref.lookup.workflowType)} AND BackupVmId = ${quote(ref.lookup.vmId)}`
-          : `RunId = ${quote(ref.runId)}`;
+        const query = ref.lookup ? `WorkflowType = ${quote(ref.lookup.workflowType)} AND BackupVmId = ${quote(ref.lookup.vmId)}` : `RunId = ${quote(ref.runId)}`;
         const matches: RunState[] = [];
         for await (const execution of client.workflow.list({ query })) {
           if (ref.lookup ? runIdMatches(execution.runId, ref.runId) : execution.runId === ref.runId) matches.push(stateOf(execution));

@@ -64,7 +64,12 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     },
     activity: async (run: number) => {
       const t0 = performance.now();
-      const result: CopyDiskResult = await new MockActivityEnvironment({ attempt: 1 }).run((s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i), settings, { diskId: DISK_ID, expectedBytes, dir: `run-${run}`, fileName: 'disk.raw' });
+      const result: CopyDiskResult = await new MockActivityEnvironment({ attempt: 1 }).run((s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i), settings, {
+        diskId: DISK_ID,
+        expectedBytes,
+        dir: `run-${run}`,
+        fileName: 'disk.raw',
+      });
       const ms = performance.now() - t0;
       if (result.bytes !== expectedBytes) throw new Error(`copy wrote ${result.bytes} bytes, expected ${expectedBytes}`);
       return ms;
@@ -92,8 +97,17 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       await Promise.all([rm(dstCat, { force: true }), rm(dstCatSync, { force: true }), rm(join(repo, `run-${run}`), { recursive: true, force: true })]);
       timeShell('sync', []);
       const { activity: activityMs, cat: catMs, catSync: catSyncMs } = ms as Record<(typeof names)[number], number>;
-      runs.push({ order: order.join(','), activityMs: Math.round(activityMs), catMs: Math.round(catMs), catSyncMs: Math.round(catSyncMs), ratioVsCat: round(catMs / activityMs), ratioVsCatSync: round(catSyncMs / activityMs) });
-      log(`  run ${run} (${order.join(', ')}): activity ${(options.mib / (activityMs / 1000)).toFixed(0)} MiB/s, cat ${(options.mib / (catMs / 1000)).toFixed(0)} MiB/s, cat+fsync ${(options.mib / (catSyncMs / 1000)).toFixed(0)} MiB/s → ratio ${(catMs / activityMs).toFixed(3)} (vs cat+fsync ${(catSyncMs / activityMs).toFixed(3)})`);
+      runs.push({
+        order: order.join(','),
+        activityMs: Math.round(activityMs),
+        catMs: Math.round(catMs),
+        catSyncMs: Math.round(catSyncMs),
+        ratioVsCat: round(catMs / activityMs),
+        ratioVsCatSync: round(catSyncMs / activityMs),
+      });
+      log(
+        `  run ${run} (${order.join(', ')}): activity ${(options.mib / (activityMs / 1000)).toFixed(0)} MiB/s, cat ${(options.mib / (catMs / 1000)).toFixed(0)} MiB/s, cat+fsync ${(options.mib / (catSyncMs / 1000)).toFixed(0)} MiB/s → ratio ${(catMs / activityMs).toFixed(3)} (vs cat+fsync ${(catSyncMs / activityMs).toFixed(3)})`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

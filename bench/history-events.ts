@@ -41,7 +41,12 @@ async function runWorkers(workers: Worker[]) {
   };
 }
 
-export async function benchHistoryEvents(env: TestWorkflowEnvironment, bundles: { main: WorkflowBundleWithSourceMap }, options: { quick: boolean; tmp: string }, log: (line: string) => void): Promise<HistoryEventsResult> {
+export async function benchHistoryEvents(
+  env: TestWorkflowEnvironment,
+  bundles: { main: WorkflowBundleWithSourceMap },
+  options: { quick: boolean; tmp: string },
+  log: (line: string) => void,
+): Promise<HistoryEventsResult> {
   const namespace = env.namespace ?? 'default';
   const suffix = Math.random().toString(36).slice(2, 8);
   const perWorkflow: HistoryEventsResult['perWorkflow'] = [];
@@ -51,9 +56,23 @@ export async function benchHistoryEvents(env: TestWorkflowEnvironment, bundles: 
   const sims = await startSimulators({ dataDir, freePorts: true });
   const repo = await tempDir('bench-repo-');
   const queue = `bench-examples-${suffix}`;
-  const main = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: queue, endpoints: EndpointRegistry.fromObject({ endpoints: sims.endpoints }), env: { ...process.env, ...sims.secrets }, workflowBundle: bundles.main, dataConverter: benchDataConverter });
+  const main = await createMainWorker({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: queue,
+    endpoints: EndpointRegistry.fromObject({ endpoints: sims.endpoints }),
+    env: { ...process.env, ...sims.secrets },
+    workflowBundle: bundles.main,
+    dataConverter: benchDataConverter,
+  });
   const copyWorkers = sims.extra.ovirtDeviceByIdDir
-    ? await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId), copy: { repositoryRoot: repo, deviceByIdDir: sims.extra.ovirtDeviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter })
+    ? await createCopyWorker({
+        connection: env.nativeConnection,
+        namespace,
+        taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId),
+        copy: { repositoryRoot: repo, deviceByIdDir: sims.extra.ovirtDeviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 },
+        dataConverter: benchDataConverter,
+      })
     : [];
   const stopWorkers = await runWorkers([main.worker, ...copyWorkers]);
   try {
@@ -113,7 +132,13 @@ function exampleEndpoint(workflowType: string): string | undefined {
   }
 }
 
-async function measureExample(env: TestWorkflowEnvironment, workflowType: string, queue: string, suffix: string, endpoints: Record<string, unknown>): Promise<HistoryEventsResult['perWorkflow'][number]> {
+async function measureExample(
+  env: TestWorkflowEnvironment,
+  workflowType: string,
+  queue: string,
+  suffix: string,
+  endpoints: Record<string, unknown>,
+): Promise<HistoryEventsResult['perWorkflow'][number]> {
   const examplePath = join(root, 'examples', `${workflowType}.json`);
   if (!existsSync(examplePath)) return { workflowType, status: 'skipped', note: 'no example in examples/' };
   const example = JSON.parse(readFileSync(examplePath, 'utf8'));
@@ -142,8 +167,22 @@ async function longJobEvents(env: TestWorkflowEnvironment, bundle: WorkflowBundl
   const sim = await startBenchOvirt(1, { snapshotCreateMs: seconds * 1000 });
   const q = `bench-long-${seconds}-${suffix}`;
   const dir = await tempDir('bench-repo-');
-  const m = await createMainWorker({ connection: env.nativeConnection, namespace, taskQueue: q, endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }), env: { ...process.env, ...sim.secrets }, workflowBundle: bundle, dataConverter: benchDataConverter });
-  const c = await createCopyWorker({ connection: env.nativeConnection, namespace, taskQueue: `${q}-copy`, copy: { repositoryRoot: dir, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 }, dataConverter: benchDataConverter });
+  const m = await createMainWorker({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: q,
+    endpoints: EndpointRegistry.fromObject({ endpoints: sim.endpoints }),
+    env: { ...process.env, ...sim.secrets },
+    workflowBundle: bundle,
+    dataConverter: benchDataConverter,
+  });
+  const c = await createCopyWorker({
+    connection: env.nativeConnection,
+    namespace,
+    taskQueue: `${q}-copy`,
+    copy: { repositoryRoot: dir, deviceByIdDir: sim.deviceByIdDir, chunkBytes: 8 * 1024 * 1024, maxBytesPerSecond: 0 },
+    dataConverter: benchDataConverter,
+  });
   const stop = await runWorkers([m.worker, ...c]);
   try {
     const h = await env.client.workflow.start('ovirtSnapshotBackup', {

@@ -63,11 +63,7 @@ function count(places: Iterable<string>): { samples: number; byPlace: Map<string
 
 /** The bench process's samples by the place of their innermost JavaScript frame, else their native library. */
 export function breakdown(lines: Iterable<string>, comm: string, root: string): { samples: number; byPlace: Map<string, number> } {
-  return count(
-    samplesOf(lines, comm).map(
-      (frames) => frames.map((f) => placeOf(f, root)).find((p) => p !== undefined) ?? `native: ${dsoOf(frames[0])?.split('/').pop() ?? 'unknown'}`,
-    ),
-  );
+  return count(samplesOf(lines, comm).map((frames) => frames.map((f) => placeOf(f, root)).find((p) => p !== undefined) ?? `native: ${dsoOf(frames[0])?.split('/').pop() ?? 'unknown'}`));
 }
 
 const SERVICE_NAMES: Record<string, string> = { Workflow: 'frontend', History: 'history', Matching: 'matching', Admin: 'admin', Operator: 'operator' };
@@ -108,7 +104,13 @@ export function offsetsIn(samples: string[][], binary: string): Set<string> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { backups: { type: 'string' }, hz: { type: 'string', default: '499' }, comm: { type: 'string', default: 'node' }, top: { type: 'string', default: '30' }, 'go-binary': { type: 'string' } },
+    options: {
+      backups: { type: 'string' },
+      hz: { type: 'string', default: '499' },
+      comm: { type: 'string', default: 'node' },
+      top: { type: 'string', default: '30' },
+      'go-binary': { type: 'string' },
+    },
   });
   const backups = Number(values.backups);
   if (!(backups > 0)) throw new Error("--backups N: how many backups the profiled side ran (the bench's --n)");

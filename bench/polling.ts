@@ -54,7 +54,13 @@ export async function benchPolling(options: { jobSeconds: number; quick: boolean
           })) as { snapshotId: string };
           // When the engine's job ends: the simulator's own record of when it started it.
           const readyAt = sim.state.getSnapshot(vmId, snapshotId).date + jobLengthsMs[j]!;
-          await act.run((x: Parameters<typeof activities.ovirtWaitSnapshotReady>[0]) => activities.ovirtWaitSnapshotReady(x), { endpoint: 'ovirt-bench', vmId, snapshotId, deadline: Date.now() + jobLengthsMs[j]! * 3 + 60_000, pollMs: poller.pollMs * scale });
+          await act.run((x: Parameters<typeof activities.ovirtWaitSnapshotReady>[0]) => activities.ovirtWaitSnapshotReady(x), {
+            endpoint: 'ovirt-bench',
+            vmId,
+            snapshotId,
+            deadline: Date.now() + jobLengthsMs[j]! * 3 + 60_000,
+            pollMs: poller.pollMs * scale,
+          });
           const noticedAt = Date.now();
           const calls = sim.simulator.calls.matching('GET', new RegExp(`/vms/${vmId}/snapshots/${snapshotId}$`)).length;
           return { poller: i, calls, lateMs: Math.max(0, noticedAt - readyAt) / scale };

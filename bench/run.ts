@@ -90,7 +90,14 @@ try {
   await rm(tmp, { recursive: true, force: true });
 }
 
-const report = { startedAt, finishedAt: new Date().toISOString(), config: { ...config, sections: [...config.sections] }, machine: { cpus: (await import('node:os')).cpus().length, loadAverage: (await import('node:os')).loadavg(), node: process.version }, sectionSeconds, results };
+const report = {
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  config: { ...config, sections: [...config.sections] },
+  machine: { cpus: (await import('node:os')).cpus().length, loadAverage: (await import('node:os')).loadavg(), node: process.version },
+  sectionSeconds,
+  results,
+};
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, JSON.stringify(report, null, 2));
 console.log(formatTable(report));

@@ -80,7 +80,12 @@ function summarizeSteps(profiles: RunProfile[]): StepSummary[] {
   }));
 }
 
-export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { main: WorkflowBundleWithSourceMap; noop: WorkflowBundleWithSourceMap }, options: ThroughputOptions, log: (line: string) => void): Promise<ThroughputResult> {
+export async function benchThroughput(
+  env: TestWorkflowEnvironment,
+  bundles: { main: WorkflowBundleWithSourceMap; noop: WorkflowBundleWithSourceMap },
+  options: ThroughputOptions,
+  log: (line: string) => void,
+): Promise<ThroughputResult> {
   const sim = await startBenchOvirt(Math.max(options.n, options.sequential));
   // The simulator writes a disk's image on first use: vendor-side work that would otherwise land on
   // the first measured run of ours (and only ours).
@@ -153,7 +158,11 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
     const warm = await env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('warm', 0, 0), args: [input(sim.vmIds[0]!)] });
     await warm.result();
     const shape = await profileRun(warm);
-    const warmLimit = await env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('warm-limit', 0, 0), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy, filesQueue: noopFiles }] });
+    const warmLimit = await env.client.workflow.start('benchNoopWorkflow', {
+      taskQueue: queues.noop,
+      workflowId: id('warm-limit', 0, 0),
+      args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy, filesQueue: noopFiles }],
+    });
     await warmLimit.result();
     log(`  a backup runs ${shape.activities} activities (${shape.sequence}), ${shape.events} history events`);
 
@@ -175,14 +184,23 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
           Array.from({ length: options.n }, (_, i) =>
             side === 'ours'
               ? env.client.workflow.start('ovirtSnapshotBackup', { taskQueue: queues.main, workflowId: id('ours', run, i), args: [input(sim.vmIds[i]!)] })
-              : env.client.workflow.start('benchNoopWorkflow', { taskQueue: queues.noop, workflowId: id('limit', run, i), args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy, filesQueue: noopFiles }] }),
+              : env.client.workflow.start('benchNoopWorkflow', {
+                  taskQueue: queues.noop,
+                  workflowId: id('limit', run, i),
+                  args: [{ sequence: shape.sequence, copyQueue: queues.noopCopy, filesQueue: noopFiles }],
+                }),
           ),
         );
         const results = await Promise.allSettled(handles.map((h) => h.result()));
         const ms = performance.now() - t0;
         const cpu = cpuSince(cpu0, serverPid);
         log(`  run ${run} ${side}: end`);
-        measured[side] = { ms, failed: results.filter((r) => r.status === 'rejected').length, cpu: { self: Math.round(cpu.selfMs / options.n), server: Math.round(cpu.serverMs / options.n) }, handles };
+        measured[side] = {
+          ms,
+          failed: results.filter((r) => r.status === 'rejected').length,
+          cpu: { self: Math.round(cpu.selfMs / options.n), server: Math.round(cpu.serverMs / options.n) },
+          handles,
+        };
         const firstFailure = results.find((r) => r.status === 'rejected');
         if (firstFailure) log(`  ${side}: ${measured[side].failed} of ${options.n} failed, e.g. ${(firstFailure as PromiseRejectedResult).reason?.cause?.message ?? firstFailure.reason}`);
       }
@@ -191,7 +209,15 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
       const oursPerSecond = (options.n - ours.failed) / (ours.ms / 1000);
       const limitPerSecond = options.n / (limit.ms / 1000);
       const cpuPerRun = { ours: ours.cpu, limit: limit.cpu };
-      runs.push({ oursPerSecond: round(oursPerSecond), limitPerSecond: round(limitPerSecond), ratio: round(oursPerSecond / limitPerSecond), oursMs: Math.round(ours.ms), limitMs: Math.round(limit.ms), failed: ours.failed, cpuPerRun });
+      runs.push({
+        oursPerSecond: round(oursPerSecond),
+        limitPerSecond: round(limitPerSecond),
+        ratio: round(oursPerSecond / limitPerSecond),
+        oursMs: Math.round(ours.ms),
+        limitMs: Math.round(limit.ms),
+        failed: ours.failed,
+        cpuPerRun,
+      });
       log(
         `  run ${run}: ours ${oursPerSecond.toFixed(2)}/s, limit ${limitPerSecond.toFixed(2)}/s, ratio ${(oursPerSecond / limitPerSecond).toFixed(3)}; ` +
           `CPU ms per run (this process + server): ours ${ours.cpu.self} + ${ours.cpu.server}, limit ${limit.cpu.self} + ${limit.cpu.server}`,
@@ -213,7 +239,9 @@ export async function benchThroughput(env: TestWorkflowEnvironment, bundles: { m
 
     const stepsUnderLoad = { ours: summarizeSteps(loaded), limit: summarizeSteps(loadedLimit) };
     for (const [side, steps] of Object.entries(stepsUnderLoad)) {
-      log(`  ${side}, last run, per activity (queue:type wait for a slot median/p95, run median): ${steps.map((x) => `${x.queue}:${x.type} ${x.scheduleToStartMedianMs}/${x.scheduleToStartP95Ms}/${x.startToCloseMedianMs} ms`).join('; ')}`);
+      log(
+        `  ${side}, last run, per activity (queue:type wait for a slot median/p95, run median): ${steps.map((x) => `${x.queue}:${x.type} ${x.scheduleToStartMedianMs}/${x.scheduleToStartP95Ms}/${x.startToCloseMedianMs} ms`).join('; ')}`,
+      );
     }
     return {
       n: options.n,

@@ -62,7 +62,22 @@ export class ChaosCluster {
 
   private async startServer(): Promise<void> {
     this.address = `127.0.0.1:${this.port}`;
-    const args = ['server', 'start-dev', '--db-filename', join(this.dir, 'temporal.db'), '--port', String(this.port), '--ip', '127.0.0.1', '--headless', '--log-level', 'error', '--namespace', 'default', ...searchAttributeArgs()];
+    const args = [
+      'server',
+      'start-dev',
+      '--db-filename',
+      join(this.dir, 'temporal.db'),
+      '--port',
+      String(this.port),
+      '--ip',
+      '127.0.0.1',
+      '--headless',
+      '--log-level',
+      'error',
+      '--namespace',
+      'default',
+      ...searchAttributeArgs(),
+    ];
     this.server = spawn(resolveTemporalCli(), args, { stdio: ['ignore', 'ignore', 'inherit'] });
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -74,9 +74,7 @@ async function pendingWork(handle: WorkflowHandle): Promise<string> {
   try {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
     if (!pending.length) return 'no pending activity';
-    return pending
-      .map((a) => `${a.activityType?.name} attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message.slice(0, 200)}` : ''}`)
-      .join('; ');
+    return pending.map((a) => `${a.activityType?.name} attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message.slice(0, 200)}` : ''}`).join('; ');
   } catch (err) {
     return `describe failed: ${(err as Error).message}`;
   }
@@ -130,7 +128,9 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
   outcome = await Promise.race([result, timer]);
   if (outcome === 'hung') {
     message = `still running after ${options.caseTimeoutMs ?? 300_000} ms (${await pendingWork(handle())}); cancelled`;
-    await handle().cancel().catch(() => undefined);
+    await handle()
+      .cancel()
+      .catch(() => undefined);
     await Promise.race([result, sleep(60_000)]);
   }
 

@@ -22,7 +22,13 @@ console.log(JSON.stringify(r, null, 2));
 const h = cluster.client.workflow.getHandle(r.workflowId);
 const d = await h.describe();
 console.log(JSON.stringify(d.raw.pendingActivities, null, 1).slice(0, 3000));
-for (const e of (await h.fetchHistory()).events ?? []) console.log(e.eventType, JSON.stringify(e.activityTaskScheduledEventAttributes?.activityType ?? e.activityTaskFailedEventAttributes?.failure?.message ?? e.activityTaskTimedOutEventAttributes?.failure?.message ?? '').slice(0, 200));
+for (const e of (await h.fetchHistory()).events ?? [])
+  console.log(
+    e.eventType,
+    JSON.stringify(
+      e.activityTaskScheduledEventAttributes?.activityType ?? e.activityTaskFailedEventAttributes?.failure?.message ?? e.activityTaskTimedOutEventAttributes?.failure?.message ?? '',
+    ).slice(0, 200),
+  );
 await target.stop();
 await cluster.stop();
 await rm(dir, { recursive: true, force: true });

@@ -76,6 +76,10 @@ export function callPattern(path: string): string {
   let n = 0;
   return path
     .split('/')
-    .map((segment) => (/^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(segment) || /^\d+$/.test(segment) || /^[0-9a-f]{16,}$/i.test(segment) || (/^[A-Za-z0-9_-]{24,}$/.test(segment) && !/^[a-z]+(?:[A-Z][a-z]+)+$/.test(segment)) ? `:p${++n}` : segment))
+    .map((segment) =>
+      /^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(segment) || /^\d+$/.test(segment) || /^[0-9a-f]{16,}$/i.test(segment) || (/^[A-Za-z0-9_-]{24,}$/.test(segment) && !/^[a-z]+(?:[A-Z][a-z]+)+$/.test(segment))
+        ? `:p${++n}`
+        : segment,
+    )
     .join('/');
 }

@@ -3,14 +3,7 @@
  * workflow, with input checked by the workflows' own schemas before anything reaches the server.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  Client,
-  Connection,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { ErrorTypes } from '../lib/errors';

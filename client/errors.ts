@@ -5,7 +5,10 @@ export class BackupClientError extends Error {
 
 export class InvalidInputError extends BackupClientError {
   override readonly exitCode = 2;
-  constructor(readonly problems: string[], workflowType: string) {
+  constructor(
+    readonly problems: string[],
+    workflowType: string,
+  ) {
     super(`invalid input for ${workflowType}: ${problems.join('; ')}`);
     this.name = 'InvalidInputError';
   }
@@ -21,7 +24,10 @@ export class NotFoundError extends BackupClientError {
 
 export class RunFailedError extends BackupClientError {
   override readonly exitCode = 1;
-  constructor(message: string, readonly details?: unknown) {
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = 'RunFailedError';
   }

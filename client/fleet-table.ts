@@ -27,7 +27,7 @@ export async function readFleetTable(client: Client, workflowId: string): Promis
   const latest = await client.workflow.getHandle(workflowId).describe();
   if (latest.type !== 'fleetBackup') throw new InvalidInputError([`${workflowId} is a ${latest.type} run, not a fleetBackup`], 'fleet table');
   const perRun: FleetOutcome[][] = [];
-  for (let runId: string | undefined = latest.runId; runId; ) {
+  for (let runId: string | undefined = latest.runId; runId;) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const rows: FleetOutcome[] = [];
     let previous: string | undefined;
@@ -44,7 +44,12 @@ export async function readFleetTable(client: Client, workflowId: string): Promis
   const rows = perRun.flat();
   if (latest.status.name === 'RUNNING') {
     // Rows the running run holds until a chunk is full; a fleet without a worker just shows less.
-    rows.push(...(await client.workflow.getHandle(workflowId, latest.runId).query<FleetOutcome[]>('fleetUnrecordedOutcomes').catch(() => [])));
+    rows.push(
+      ...(await client.workflow
+        .getHandle(workflowId, latest.runId)
+        .query<FleetOutcome[]>('fleetUnrecordedOutcomes')
+        .catch(() => [])),
+    );
   }
   const counts: Record<FleetOutcomeKind, number> = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0, 'not-started': 0 };
   for (const row of rows) counts[row.outcome]++;

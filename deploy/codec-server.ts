@@ -9,12 +9,15 @@ import { codecKeysFromEnv } from '../lib/codec/keys';
 
 const keys = codecKeysFromEnv();
 if (!keys) {
-  console.error('set BACKUP_CODEC_KEYS or BACKUP_CODEC_KEYS_FILE: the codec server decodes with the workers\' keys');
+  console.error("set BACKUP_CODEC_KEYS or BACKUP_CODEC_KEYS_FILE: the codec server decodes with the workers' keys");
   process.exit(2);
 }
 const server = new CodecServer({
   codec: new AesGcmCodec(keys),
-  allowedOrigins: (process.env.CODEC_ALLOWED_ORIGINS ?? 'http://localhost:8080').split(',').map((o) => o.trim()).filter(Boolean),
+  allowedOrigins: (process.env.CODEC_ALLOWED_ORIGINS ?? 'http://localhost:8080')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean),
   token: process.env.CODEC_SERVER_TOKEN || undefined,
 });
 const url = await server.start(Number(process.env.CODEC_SERVER_PORT ?? 8234), '0.0.0.0');

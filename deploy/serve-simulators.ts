@@ -14,7 +14,12 @@ const sims = await startSimulators({ dataDir, host: '0.0.0.0' });
 const endpoints = JSON.parse(JSON.stringify(sims.endpoints).replace(/\/\/(?:0\.0\.0\.0|127\.0\.0\.1|localhost):/g, `//${publicHost}:`));
 await writeFile(join(dataDir, 'endpoints.json'), JSON.stringify({ endpoints }, null, 2));
 // Demo credentials only (they are public in simulators/*/demo.ts), for the demo workers' environment.
-await writeFile(join(dataDir, 'secrets.env'), Object.entries(sims.secrets).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+await writeFile(
+  join(dataDir, 'secrets.env'),
+  Object.entries(sims.secrets)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n') + '\n',
+);
 await writeFile(join(dataDir, 'extra.json'), JSON.stringify(sims.extra, null, 2));
 console.log(`simulators up: ${sims.simulators.map((s) => `${s.name} ${s.apiUrl}`).join(', ')}`);
 const stop = async () => {

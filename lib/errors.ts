@@ -149,9 +149,7 @@ export function toActivityFailure(err: unknown): unknown {
       type: err.type,
       nonRetryable: !err.retryable,
       nextRetryDelay: err.retryable && err.retryAfterMs !== undefined ? err.retryAfterMs : undefined,
-      details: [
-        { vendor: err.vendor, operation: err.operation, status: err.status, vendorMessage: err.vendorMessage, code: err.code },
-      ],
+      details: [{ vendor: err.vendor, operation: err.operation, status: err.status, vendorMessage: err.vendorMessage, code: err.code }],
     });
   }
   return err;

@@ -88,17 +88,28 @@ const codecUrl = await codecServer.start(codecPort);
 const cli = resolveTemporalCli();
 prefixed(
   'temporal',
-  spawn(cli, [
-    'server', 'start-dev',
-    '--db-filename', join(dataDir, 'temporal.db'),
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--ip', '127.0.0.1',
-    '--log-level', 'warn',
-    '--ui-disable-news-fetch',
-    '--ui-codec-endpoint', codecUrl,
-    ...searchAttributeArgs(),
-  ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  spawn(
+    cli,
+    [
+      'server',
+      'start-dev',
+      '--db-filename',
+      join(dataDir, 'temporal.db'),
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--ip',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+      '--ui-disable-news-fetch',
+      '--ui-codec-endpoint',
+      codecUrl,
+      ...searchAttributeArgs(),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  ),
 );
 
 sims = await startSimulators({ dataDir: join(dataDir, 'simulators') });

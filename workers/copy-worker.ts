@@ -21,8 +21,18 @@ if (!taskQueue) {
 }
 const copy = copySettingsFromEnv();
 const connection = await NativeConnection.connect(connectionOptions(ws));
-const workers = await createCopyWorker({ connection, namespace: settings.namespace, taskQueue, copy, maxConcurrentCopies: ws.copy.maxConcurrentCopies, maxConcurrentFileWrites: ws.copy.maxConcurrentFileWrites, dataConverter: dataConverterFromEnv() });
-console.log(`copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} (by serial), ${copy.deviceDir ?? 'no folder'} (by logical name) → repository ${copy.repositoryRoot}`);
+const workers = await createCopyWorker({
+  connection,
+  namespace: settings.namespace,
+  taskQueue,
+  copy,
+  maxConcurrentCopies: ws.copy.maxConcurrentCopies,
+  maxConcurrentFileWrites: ws.copy.maxConcurrentFileWrites,
+  dataConverter: dataConverterFromEnv(),
+});
+console.log(
+  `copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} (by serial), ${copy.deviceDir ?? 'no folder'} (by logical name) → repository ${copy.repositoryRoot}`,
+);
 console.log(encryptionNotice());
 // Ctrl-C / SIGTERM shut both down (the SDK's default shutdown signals), then run() resolves.
 await Promise.all(workers.map((w) => w.run()));

@@ -34,10 +34,7 @@ type AltaroInput = Omit<AltaroOperationParsed, 'options'> & { options?: AltaroOp
 
 /** The opening of both Altaro workflows: the run is about one VM. */
 function openAltaroRun<S extends z.ZodType<{ endpoint: string; vmRef: string }>>(workflowType: string, input: S, rawInput: unknown): WorkflowRun<z.output<S>> {
-  return openRun(
-    { workflowType, steps: ALTARO_STEPS, input, about: (i) => `VM ${i.vmRef} on ${i.endpoint}`, tag: (i) => ({ provider: 'altaro', vmId: i.vmRef }) },
-    rawInput,
-  );
+  return openRun({ workflowType, steps: ALTARO_STEPS, input, about: (i) => `VM ${i.vmRef} on ${i.endpoint}`, tag: (i) => ({ provider: 'altaro', vmId: i.vmRef }) }, rawInput);
 }
 
 export async function altaroOperation(rawInput: unknown): Promise<AltaroOperationResult> {
@@ -146,10 +143,7 @@ async function runAltaroOperation(run: WorkflowRun<unknown>, input: AltaroInput)
       }
       if (slice.gone) break;
       if (Date.now() > deadline) {
-        throw ApplicationFailure.nonRetryable(
-          `operation ${operationGuid} still running after ${input.operationTimeoutHours} h (${view.status ?? '?'} ${view.percentage ?? 0}%)`,
-          ErrorTypes.stuck,
-        );
+        throw ApplicationFailure.nonRetryable(`operation ${operationGuid} still running after ${input.operationTimeoutHours} h (${view.status ?? '?'} ${view.percentage ?? 0}%)`, ErrorTypes.stuck);
       }
     }
     view.status = 'Gone';

@@ -33,7 +33,12 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
     const revoke = { ...item, recoveryPoint: rp.name, ref, pollMs };
     // Registered before provisioning: a provision cut off mid-way is still revoked.
     const forgetRevoke = run.undo(`revoke file recovery of VM ${vm.vmName} at recovery point ${rp.name}`, () => azureUndo.azureRevokeFileRecovery(revoke));
-    const initiatorName = input.initiatorName ?? `iqn.2016-01.com.backup-orchestrator:${workflowId.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 150)}`;
+    const initiatorName =
+      input.initiatorName ??
+      `iqn.2016-01.com.backup-orchestrator:${workflowId
+        .toLowerCase()
+        .replace(/[^a-z0-9.-]+/g, '-')
+        .slice(0, 150)}`;
     const stored = await azureCreate.azureProvisionFileRecovery({ ...item, recoveryPoint: rp.name, sourceResourceId: vm.sourceResourceId, initiatorName, ref, pollMs });
     const openedAt = new Date().toISOString();
     const { via: _via, ...where } = stored;

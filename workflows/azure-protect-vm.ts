@@ -18,7 +18,14 @@ export async function azureProtectVm(rawInput: unknown): Promise<AzureProtectRes
 
     progress.enter('find');
     const vm = await azureAsync.azureFindVm({ endpoint, vmName: input.vmName, vmResourceId: input.vmResourceId, pollMs });
-    const base = { provider: 'azure' as const, workflowId: run.workflowId, endpoint, vm: { name: vm.vmName, resourceId: vm.sourceResourceId }, containerName: vm.containerName, protectedItemName: vm.protectedItemName };
+    const base = {
+      provider: 'azure' as const,
+      workflowId: run.workflowId,
+      endpoint,
+      vm: { name: vm.vmName, resourceId: vm.sourceResourceId },
+      containerName: vm.containerName,
+      protectedItemName: vm.protectedItemName,
+    };
     if (vm.protected) {
       progress.finish('completed');
       return { ...base, policy: { id: vm.policyId, name: vm.policyId?.split('/').pop() }, protectionState: vm.protectionState, alreadyProtected: true };

@@ -17,8 +17,7 @@ export async function azureRestore(rawInput: unknown): Promise<AzureRestoreResul
     const { vm, item, rp } = await findRecoveryPoint(run);
 
     progress.enter('trigger');
-    const targetVirtualMachineId =
-      input.restoreType === 'AlternateLocation' ? `${input.targetResourceGroupId}/providers/Microsoft.Compute/virtualMachines/${input.targetVmName}` : undefined;
+    const targetVirtualMachineId = input.restoreType === 'AlternateLocation' ? `${input.targetResourceGroupId}/providers/Microsoft.Compute/virtualMachines/${input.targetVmName}` : undefined;
     const restore = {
       objectType: 'IaasVMRestoreRequest' as const,
       recoveryPointId: rp.name,

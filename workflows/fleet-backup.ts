@@ -6,7 +6,19 @@
  * Cancelled, it starts nothing more, lets its running children compensate and ends cancelled.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { CancellationScope, CancelledFailure, ContinueAsNew, ParentClosePolicy, continueAsNew, defineQuery, isCancellation, patched, proxyActivities, setHandler, startChild } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  CancelledFailure,
+  ContinueAsNew,
+  ParentClosePolicy,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+} from '@temporalio/workflow';
 import { FleetOutcomes } from './fleet-outcomes';
 import { fleetBackupInput, type FleetOutcome } from '../contracts/fleet/input';
 import type { FleetCounts, FleetResult } from '../contracts/fleet/results';
@@ -130,7 +142,10 @@ export async function fleetBackup(rawInput: unknown): Promise<FleetResult> {
         if (index < 0) break;
         const [next] = queue.splice(index, 1);
         const key = `${startedThisRun++}`;
-        inFlight.set(key, launch(next!.input).then(() => void inFlight.delete(key)));
+        inFlight.set(
+          key,
+          launch(next!.input).then(() => void inFlight.delete(key)),
+        );
       }
       if (!inFlight.size) break;
       await Promise.race(inFlight.values());

@@ -40,8 +40,7 @@ export class FleetOutcomes {
   }
 
   add(row: FleetOutcome): void {
-    const kept: FleetOutcome =
-      row.reason !== undefined && row.reason.length > MAX_REASON_CHARS ? { ...row, reason: `${row.reason.slice(0, MAX_REASON_CHARS)}…` } : row;
+    const kept: FleetOutcome = row.reason !== undefined && row.reason.length > MAX_REASON_CHARS ? { ...row, reason: `${row.reason.slice(0, MAX_REASON_CHARS)}…` } : row;
     if (kept.outcome === 'not-started') this.tally.notStarted++;
     else this.tally[kept.outcome]++;
     if (kept.outcome === 'failed') {

@@ -17,17 +17,12 @@ const miq = proxyActivities<ManageiqActivities>(quickCall);
 // The create heartbeats while its call is on its way, so a dead worker is noticed within the timeout.
 const miqCreate = proxyActivities<ManageiqActivities>(forwardCreate({ ...quickCall, heartbeatTimeout: '20 seconds' }));
 const miqUndo = proxyActivities<ManageiqActivities>(undoStep);
-const miqLong = (timeoutSeconds: number, pollMs: number) =>
-  proxyActivities<ManageiqActivities>(waitUpTo(timeoutSeconds * 1000, { heartbeatTimeout: Math.max(30_000, pollMs * 3) }));
+const miqLong = (timeoutSeconds: number, pollMs: number) => proxyActivities<ManageiqActivities>(waitUpTo(timeoutSeconds * 1000, { heartbeatTimeout: Math.max(30_000, pollMs * 3) }));
 
 type TaskOutcome = ManageiqTask & { polls: number };
 
 /** Waits for the appliance's task (when the call started one); a task that did not end Ok or Warn fails the run. */
-async function waitForTask(
-  run: WorkflowRun<{ endpoint: string; taskTimeoutSeconds: number; pollIntervalMs: number }>,
-  taskId: string | undefined,
-  what: string,
-): Promise<TaskOutcome | undefined> {
+async function waitForTask(run: WorkflowRun<{ endpoint: string; taskTimeoutSeconds: number; pollIntervalMs: number }>, taskId: string | undefined, what: string): Promise<TaskOutcome | undefined> {
   if (!taskId) return undefined;
   const { endpoint, taskTimeoutSeconds, pollIntervalMs } = run.input;
   const task = await miqLong(taskTimeoutSeconds, pollIntervalMs).manageiqWaitTask({ endpoint, taskId, deadline: Date.now() + taskTimeoutSeconds * 1000, pollMs: pollIntervalMs });
@@ -82,9 +77,7 @@ export async function manageiqSnapshot(rawInput: unknown): Promise<ManageiqSnaps
     progress.enter('create');
     let taskId: string | undefined;
     // Registered before the create: a create whose reply was lost is still found by its name and removed.
-    const forgetSnapshot = run.undo(`delete snapshot ${name} of ${resource.name}`, () =>
-      miqUndo.manageiqRemoveRunSnapshot({ ...ref, name, taskId, pollMs: input.pollIntervalMs }),
-    );
+    const forgetSnapshot = run.undo(`delete snapshot ${name} of ${resource.name}`, () => miqUndo.manageiqRemoveRunSnapshot({ ...ref, name, taskId, pollMs: input.pollIntervalMs }));
     // Guards the create's cancellation type: a cancelled run now waits until the create has stopped
     // (forwardCreate) before the undo runs, so a create still on its way cannot land after the undo.
     // Runs started before used the default (TRY_CANCEL: the undo ran at once) and replay on that

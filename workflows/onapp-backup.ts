@@ -41,9 +41,7 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
     progress.enter('take');
     let backupId: number | undefined;
     // Registered before the take: a take whose reply was lost is still found (by the run tag) and removed.
-    const forgetBackup = run.undo(`delete unfinished backup of ${pre.virtualServer.label}`, () =>
-      onappUndo.onappDeleteRunBackup({ endpoint, virtualServerId, runId, backupId }),
-    );
+    const forgetBackup = run.undo(`delete unfinished backup of ${pre.virtualServer.label}`, () => onappUndo.onappDeleteRunBackup({ endpoint, virtualServerId, runId, backupId }));
     // onapp-take-waits-for-cancel: runs started before it took with TRY_CANCEL (a cancel undid at
     // once) and replay so; deprecatePatch once no onappBackup run started before it can be open.
     const take = patched('onapp-take-waits-for-cancel') ? onappCreate : onapp;
@@ -52,9 +50,13 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
     progress.update({ message: `backup ${backupId} is being built` });
 
     progress.enter('build');
-    const built = await proxyActivities<OnappActivities>(
-      waitUpTo(input.buildTimeoutSeconds * 1000, { heartbeatTimeout: Math.max(30_000, input.pollIntervalMs * 3) }),
-    ).onappWaitBackupBuilt({ endpoint, virtualServerId, backupId, deadline: Date.now() + input.buildTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    const built = await proxyActivities<OnappActivities>(waitUpTo(input.buildTimeoutSeconds * 1000, { heartbeatTimeout: Math.max(30_000, input.pollIntervalMs * 3) })).onappWaitBackupBuilt({
+      endpoint,
+      virtualServerId,
+      backupId,
+      deadline: Date.now() + input.buildTimeoutSeconds * 1000,
+      pollMs: input.pollIntervalMs,
+    });
     // Built: the backup is the product of the run and stays.
     forgetBackup();
 

@@ -61,11 +61,15 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
 
     progress.enter('snapshot');
     // Registered before the create: a create whose reply was lost is still found (by its tag) and removed.
-    const forgetSnapshot = run.undo(`delete snapshot of VM ${pre.vm.name}`, () =>
-      ovirtUndo.ovirtDeleteSnapshot({ endpoint, vmId, runId, pollMs: input.pollIntervalMs }),
-    );
+    const forgetSnapshot = run.undo(`delete snapshot of VM ${pre.vm.name}`, () => ovirtUndo.ovirtDeleteSnapshot({ endpoint, vmId, runId, pollMs: input.pollIntervalMs }));
     const { snapshotId } = await ovirt.ovirtCreateSnapshot({ endpoint, vmId, runId, description: input.description, diskIds: pre.eligibleDiskIds, keep: input.keepSnapshot });
-    await proxyActivities<OvirtActivities>(forwardCreate(waitUpTo(input.snapshotReadyTimeoutSeconds * 1000))).ovirtWaitSnapshotReady({ endpoint, vmId, snapshotId, deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000, pollMs: input.pollIntervalMs });
+    await proxyActivities<OvirtActivities>(forwardCreate(waitUpTo(input.snapshotReadyTimeoutSeconds * 1000))).ovirtWaitSnapshotReady({
+      endpoint,
+      vmId,
+      snapshotId,
+      deadline: Date.now() + input.snapshotReadyTimeoutSeconds * 1000,
+      pollMs: input.pollIntervalMs,
+    });
 
     progress.enter('config');
     const ovf = await ovirt.ovirtGetSnapshotConfig({ endpoint, vmId, snapshotId });
@@ -79,9 +83,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     progress.enter('attach');
     const attached: Array<{ diskId: string; attachmentId: string; logicalName?: string; forget: () => void }> = [];
     for (const disk of snapshotDisks) {
-      const forget = run.undo(`detach disk ${disk.name ?? disk.id} from ${pre.proxyVm.name}`, () =>
-        ovirtUndo.ovirtDetachDisk({ endpoint, proxyVmId, diskId: disk.id }),
-      );
+      const forget = run.undo(`detach disk ${disk.name ?? disk.id} from ${pre.proxyVm.name}`, () => ovirtUndo.ovirtDetachDisk({ endpoint, proxyVmId, diskId: disk.id }));
       const attachment = await ovirt.ovirtAttachSnapshotDisk({ endpoint, proxyVmId, diskId: disk.id, snapshotId });
       attached.push({ diskId: disk.id, attachmentId: attachment.attachmentId, logicalName: attachment.logicalName, forget });
     }

@@ -146,7 +146,12 @@ async function reap(input: ReturnType<typeof reaperInput.parse>, progress: Progr
     progress.update({ message: `${removed.length} removed, ${failed.length} failed of ${orphans.length}` });
   }
 
-  for (const [list, key] of [[removed, 'removed'], [keptForOpenRuns, 'keptForOpenRuns'], [kept, 'kept'], [failed, 'failed']] as const) {
+  for (const [list, key] of [
+    [removed, 'removed'],
+    [keptForOpenRuns, 'keptForOpenRuns'],
+    [kept, 'kept'],
+    [failed, 'failed'],
+  ] as const) {
     for (const o of list) vendors[o.vendor]![key].push(`${o.label} (run ${o.runId})`);
   }
   progress.finish('completed');

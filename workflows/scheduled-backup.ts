@@ -19,10 +19,7 @@ const prune = proxyActivities<PruneActivities>(waitUpTo(28 * 60_000));
 export const SCHEDULED_STEPS = ['validate', 'backup', 'retention'] as const;
 
 export async function scheduledBackup(rawInput: unknown): Promise<ScheduledBackupResult> {
-  const run = openRun(
-    { workflowType: 'scheduledBackup', steps: SCHEDULED_STEPS, input: scheduledBackupInput, about: (i) => `${i.workflowType} by schedule ${i.scheduleId}` },
-    rawInput,
-  );
+  const run = openRun({ workflowType: 'scheduledBackup', steps: SCHEDULED_STEPS, input: scheduledBackupInput, about: (i) => `${i.workflowType} by schedule ${i.scheduleId}` }, rawInput);
   const { input, progress } = run;
   const entry = workflowRoute(input.workflowType);
   if (!entry) throw invalidInput('scheduledBackup', [`workflowType: schedule ${input.scheduleId} names an unknown workflow ${input.workflowType}`]);

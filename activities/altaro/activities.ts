@@ -134,11 +134,7 @@ export function createAltaroActivities(clients: EndpointClients) {
           if (!st) return { gone: true, last, samples, intervalMs, polls };
           const now = sample(st);
           live = `${now.status} ${now.percent}%${now.subOperation ? ` (${now.subOperation})` : ''}`;
-          const moved =
-            !last ||
-            now.status !== last.status ||
-            now.subOperation !== last.subOperation ||
-            now.percent - last.percent >= input.progressStepPercent;
+          const moved = !last || now.status !== last.status || now.subOperation !== last.subOperation || now.percent - last.percent >= input.progressStepPercent;
           if (!last || now.percent !== last.percent || now.status !== last.status || now.subOperation !== last.subOperation) {
             samples.push({ at: new Date().toISOString(), ...now });
           }

@@ -51,7 +51,14 @@ export interface AzureRecoveryPointInfo {
 }
 
 function rpInfo(rp: AzureRecoveryPoint): AzureRecoveryPointInfo {
-  return { name: rp.name, id: rp.id, time: rp.properties.recoveryPointTime, type: rp.properties.recoveryPointType, osType: rp.properties.osType, ilrSessionActive: rp.properties.isInstantIlrSessionActive };
+  return {
+    name: rp.name,
+    id: rp.id,
+    time: rp.properties.recoveryPointTime,
+    type: rp.properties.recoveryPointType,
+    osType: rp.properties.osType,
+    ilrSessionActive: rp.properties.isInstantIlrSessionActive,
+  };
 }
 
 const tracking = (client: AzureClient, pollMs: number, details?: () => unknown): FollowOperation => followOperation(client, { pollMs, details });
@@ -86,7 +93,10 @@ export function createAzureActivities(clients: EndpointClients) {
       if (!policy) {
         policy = await client.getPolicy(input.policyName).catch((err) => {
           if (err instanceof VendorError && err.isNotFound) {
-            throw nonRetryable(`backup policy "${input.policyName}" does not exist in vault ${client.profile.vaultName}; its IaaS VM policies: ${policies.map((p) => p.name).join(', ') || '(none)'}`, ErrorTypes.invalidInput);
+            throw nonRetryable(
+              `backup policy "${input.policyName}" does not exist in vault ${client.profile.vaultName}; its IaaS VM policies: ${policies.map((p) => p.name).join(', ') || '(none)'}`,
+              ErrorTypes.invalidInput,
+            );
           }
           throw err;
         });
@@ -142,7 +152,8 @@ export function createAzureActivities(clients: EndpointClients) {
       const client = azure(input.endpoint);
       const outcome = await client.enableProtection(input.containerName, input.protectedItemName, input.sourceResourceId, input.policyId, tracking(client, input.pollMs));
       const item = await client.getProtectedItem(input.containerName, input.protectedItemName);
-      if (!item) throw new VendorError({ vendor: 'azure', operation: 'enable protection', vendorMessage: `protection of ${input.protectedItemName} succeeded but the item is not there`, retryable: true });
+      if (!item)
+        throw new VendorError({ vendor: 'azure', operation: 'enable protection', vendorMessage: `protection of ${input.protectedItemName} succeeded but the item is not there`, retryable: true });
       return { protectionState: item.properties.protectionState, policyId: item.properties.policyId, via: outcome.via };
     },
 
@@ -191,7 +202,15 @@ export function createAzureActivities(clients: EndpointClients) {
      * the one its request's operation names, else one started since its trigger began that was not
      * running before it asked. A job someone else started (the vault's policy) is never touched.
      */
-    async azureCancelJob(input: { endpoint: string; jobId?: string; vmName?: string; operation?: string; since?: string; trigger?: TriggerKnowledge; pollMs: number }): Promise<AzureJobSummary | undefined> {
+    async azureCancelJob(input: {
+      endpoint: string;
+      jobId?: string;
+      vmName?: string;
+      operation?: string;
+      since?: string;
+      trigger?: TriggerKnowledge;
+      pollMs: number;
+    }): Promise<AzureJobSummary | undefined> {
       const client = azure(input.endpoint);
       let jobId = input.jobId;
       const since = input.trigger?.since ?? input.since;
@@ -207,7 +226,10 @@ export function createAzureActivities(clients: EndpointClients) {
       let job = summarizeJob(await client.getJob(ownJobId));
       if (!job.terminal && job.status !== 'Cancelling') {
         try {
-          await client.cancelJob(ownJobId, tracking(client, input.pollMs, () => ({ jobId: ownJobId })));
+          await client.cancelJob(
+            ownJobId,
+            tracking(client, input.pollMs, () => ({ jobId: ownJobId })),
+          );
         } catch (err) {
           // It may have ended between the look and the cancel: only a job still running is a problem.
           job = summarizeJob(await client.getJob(ownJobId));
@@ -267,20 +289,29 @@ export function createAzureActivities(clients: EndpointClients) {
       const run = Context.current().info.workflowExecution;
       const { endpoint, containerName, protectedItemName, recoveryPoint } = input;
       if (run) await writeFileRecoveryRecord(fileRecoveryRoot(client.profile), input.ref, { endpoint, containerName, protectedItemName, recoveryPoint, ...run, createdAt: new Date().toISOString() });
-      const outcome = await client.provisionItemLevelRecovery(
-        input.containerName,
-        input.protectedItemName,
-        input.recoveryPoint,
-        { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: input.recoveryPoint, virtualMachineId: input.sourceResourceId, initiatorName: input.initiatorName, renewExistingRegistration: true },
-        tracking(client, input.pollMs),
-      ).catch((err: unknown) => failAfterLateCreateGrace(err, client.profile));
+      const outcome = await client
+        .provisionItemLevelRecovery(
+          input.containerName,
+          input.protectedItemName,
+          input.recoveryPoint,
+          {
+            objectType: 'IaasVMILRRegistrationRequest',
+            recoveryPointId: input.recoveryPoint,
+            virtualMachineId: input.sourceResourceId,
+            initiatorName: input.initiatorName,
+            renewExistingRegistration: true,
+          },
+          tracking(client, input.pollMs),
+        )
+        .catch((err: unknown) => failAfterLateCreateGrace(err, client.profile));
       let props = outcome.operation?.properties;
       if (!props && outcome.operationId) props = (await client.getItemOperationStatus(input.containerName, input.protectedItemName, outcome.operationId)).properties;
       if (!props || props.objectType !== 'OperationStatusProvisionILRExtendedInfo') {
         throw new VendorError({ vendor: 'azure', operation: 'provisionInstantItemRecovery', vendorMessage: 'the operation succeeded without a recovery target (no client script)', retryable: false });
       }
       const script = props.recoveryTarget.clientScripts.find((s) => s.scriptNameSuffix) ?? props.recoveryTarget.clientScripts[0]!;
-      if (!script.scriptNameSuffix) throw new VendorError({ vendor: 'azure', operation: 'provisionInstantItemRecovery', vendorMessage: 'the client script has no scriptNameSuffix (no password to hand over)', retryable: false });
+      if (!script.scriptNameSuffix)
+        throw new VendorError({ vendor: 'azure', operation: 'provisionInstantItemRecovery', vendorMessage: 'the client script has no scriptNameSuffix (no password to hand over)', retryable: false });
       let secret: ReturnType<typeof extractIlrPassword>;
       try {
         secret = extractIlrPassword(script.scriptNameSuffix);

@@ -178,7 +178,14 @@ export class AzureClient {
     const locationUrl = accepted.headers['location'];
     const url = asyncUrl ?? locationUrl;
     const via = asyncUrl ? 'Azure-AsyncOperation' : 'Location';
-    if (!url) throw new VendorError({ vendor: VENDOR, operation: this.http.describe(req), status: 202, vendorMessage: 'accepted, but neither Azure-AsyncOperation nor Location says where to follow it', retryable: false });
+    if (!url)
+      throw new VendorError({
+        vendor: VENDOR,
+        operation: this.http.describe(req),
+        status: 202,
+        vendorMessage: 'accepted, but neither Azure-AsyncOperation nor Location says where to follow it',
+        retryable: false,
+      });
     // A relative header is resolved against the endpoint; one that is no URL at all is the vendor's error, not a TypeError.
     let target: URL;
     try {

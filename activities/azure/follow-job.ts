@@ -47,15 +47,12 @@ export function jobMoved(last: AzureJobSummary | undefined, now: AzureJobSummary
 export async function followJobSlice(client: AzureClient, input: FollowJobInput): Promise<FollowJobSlice> {
   const resumed = Context.current().info.heartbeatDetails as Partial<SliceProgress> | undefined;
   const slice: SliceProgress = { startedAt: resumed?.startedAt ?? Date.now(), polls: resumed?.polls ?? 0 };
-  return pollUntil<FollowJobSlice>(
-    { intervalMs: input.pollMs, details: () => slice, pollsBefore: slice.polls },
-    async (poll) => {
-      const job = summarizeJob(await client.getJob(input.jobId));
-      slice.polls = poll;
-      slice.live = `${job.operation} job ${job.jobId} ${job.status}${job.progressPercentage !== undefined ? ` ${job.progressPercentage}%` : ''}`;
-      if (job.terminal || jobMoved(input.last, job, input.progressStepPercent)) return { job, polls: slice.polls };
-      if (Date.now() - slice.startedAt + input.pollMs >= input.maxSliceMs) return { job, polls: slice.polls };
-      return undefined;
-    },
-  );
+  return pollUntil<FollowJobSlice>({ intervalMs: input.pollMs, details: () => slice, pollsBefore: slice.polls }, async (poll) => {
+    const job = summarizeJob(await client.getJob(input.jobId));
+    slice.polls = poll;
+    slice.live = `${job.operation} job ${job.jobId} ${job.status}${job.progressPercentage !== undefined ? ` ${job.progressPercentage}%` : ''}`;
+    if (job.terminal || jobMoved(input.last, job, input.progressStepPercent)) return { job, polls: slice.polls };
+    if (Date.now() - slice.startedAt + input.pollMs >= input.maxSliceMs) return { job, polls: slice.polls };
+    return undefined;
+  });
 }

@@ -50,7 +50,14 @@ export async function ownJobSince(client: AzureClient, vmName: string, operation
  * Follows the operation a cut-off trigger had started to the job it names (or, when the service
  * names none, the run's job by start time). Undefined when the operation ended without a job.
  */
-export async function jobOfAcceptedOperation(client: AzureClient, vmName: string, operation: string, known: TriggerKnowledge, request: Pick<HttpRequest, 'method' | 'path'>, follow: FollowOperation): Promise<string | undefined> {
+export async function jobOfAcceptedOperation(
+  client: AzureClient,
+  vmName: string,
+  operation: string,
+  known: TriggerKnowledge,
+  request: Pick<HttpRequest, 'method' | 'path'>,
+  follow: FollowOperation,
+): Promise<string | undefined> {
   let outcome: AsyncOutcome;
   try {
     outcome = await client.resume(known.accepted!, request, follow);
@@ -132,6 +139,12 @@ export async function triggerOwnJob(
 /** The job a Location-only answer started: the newest of the VM and kind since the request (a minute of clock skew allowed) that nobody else had started. */
 async function startedJob(client: AzureClient, vmName: string, operation: string, known: TriggerKnowledge, sentAt: number): Promise<string> {
   const job = (await client.findJobs(vmName, operation)).find((j) => startedAt(j) >= sentAt - 60_000 && !known.foreign.includes(j.name));
-  if (!job) throw new VendorError({ vendor: 'azure', operation: `find ${operation} job of ${vmName}`, vendorMessage: `the ${operation} request was accepted but no ${operation} job of ${vmName} shows up`, retryable: true });
+  if (!job)
+    throw new VendorError({
+      vendor: 'azure',
+      operation: `find ${operation} job of ${vmName}`,
+      vendorMessage: `the ${operation} request was accepted but no ${operation} job of ${vmName} shows up`,
+      retryable: true,
+    });
   return job.name;
 }

@@ -196,7 +196,12 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
   const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
   // Trust only what is both heartbeated and on disk; the chunk boundary keeps reads aligned. A first
   // attempt has no part file to look at (file-system round trips are most of a small disk's copy).
-  const partSize = previous?.offset ? await stat(partPath).then((s) => s.size, () => 0) : 0;
+  const partSize = previous?.offset
+    ? await stat(partPath).then(
+        (s) => s.size,
+        () => 0,
+      )
+    : 0;
   let offset = previous?.offset ? Math.min(previous.offset, partSize) : 0;
   offset -= offset % settings.chunkBytes;
   const resumedFromOffset = offset;

@@ -38,7 +38,6 @@ export interface DeleteReport {
 
 const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
-
 /**
  * Reads /api/tasks/:id until its state is Finished and returns it (status Ok, Warn, Error, …: the
  * caller decides what a status means), heartbeating the task as last read.
@@ -80,7 +79,12 @@ export function createManageiqActivities(clients: EndpointClients) {
     wait: { pollMs: number; deadline: number } | undefined,
   ): Promise<DeleteReport[]> => {
     if (!snapshots.length) return [];
-    const outcomes = await deleteSnapshotsRelisting(client, ref.collection, ref.resourceId, snapshots.map((s) => s.id));
+    const outcomes = await deleteSnapshotsRelisting(
+      client,
+      ref.collection,
+      ref.resourceId,
+      snapshots.map((s) => s.id),
+    );
     const reports: DeleteReport[] = [];
     for (const [i, o] of outcomes.entries()) {
       const task = wait && o.success && o.taskId ? await waitTask(client, o.taskId, wait.pollMs, wait.deadline) : undefined;
@@ -121,27 +125,27 @@ export function createManageiqActivities(clients: EndpointClients) {
       const context = Context.current();
       return heartbeatWhile(
         (async () => {
-        const [existing] = await named(client, input, input.name);
-        if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
-        // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
-        const queued = (await createTasks(client, input.name)).find((t) => t.state !== 'Finished' || t.status !== 'Error');
-        if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
-        if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled before snapshot ${input.name} was asked for: nothing was made`);
-        // The run's full id in the description: the name carries only a fragment of it (the reaper needs the run).
-        const run = context.info.workflowExecution?.runId;
-        const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
-        const profile = clients.profile(input.endpoint, 'manageiq');
-        const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory }).catch(async (err: unknown) => {
-          // An answer that timed out may still be taken late: a retry adopts it, or the undo finds its task.
-          await failAfterLateCreateGrace(err, profile).catch((late: unknown) => {
-            // Cancelled meanwhile: end as cancelled, not as a failure to retry.
-            if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while snapshot ${input.name} was being asked for (${(late as Error).message})`);
-            throw late;
+          const [existing] = await named(client, input, input.name);
+          if (existing) return { adopted: existing, message: `snapshot ${input.name} already exists (made by an earlier attempt)` };
+          // A create whose reply was lost is queued on the appliance before its snapshot is listed: adopt its task.
+          const queued = (await createTasks(client, input.name)).find((t) => t.state !== 'Finished' || t.status !== 'Error');
+          if (queued) return { taskId: queued.id, message: `snapshot ${input.name} is already being created (task ${queued.id}, queued by an earlier attempt)` };
+          if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled before snapshot ${input.name} was asked for: nothing was made`);
+          // The run's full id in the description: the name carries only a fragment of it (the reaper needs the run).
+          const run = context.info.workflowExecution?.runId;
+          const description = run ? `[backup-orchestrator ${run}] ${input.description}`.slice(0, 255) : input.description;
+          const profile = clients.profile(input.endpoint, 'manageiq');
+          const result = await client.createSnapshot(input.collection, input.resourceId, { name: input.name, description, memory: input.memory }).catch(async (err: unknown) => {
+            // An answer that timed out may still be taken late: a retry adopts it, or the undo finds its task.
+            await failAfterLateCreateGrace(err, profile).catch((late: unknown) => {
+              // Cancelled meanwhile: end as cancelled, not as a failure to retry.
+              if (context.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while snapshot ${input.name} was being asked for (${(late as Error).message})`);
+              throw late;
+            });
+            throw err;
           });
-          throw err;
-        });
-        return { taskId: result.taskId, message: result.message };
-      })(),
+          return { taskId: result.taskId, message: result.message };
+        })(),
       );
     },
 
@@ -225,14 +229,21 @@ export function createManageiqActivities(clients: EndpointClients) {
         return client.getSnapshot(input.collection, input.resourceId, input.snapshotId).catch(notFoundAs(`${what} ${input.resourceId} has no snapshot ${input.snapshotId}`));
       }
       const page = input.name
-        ? await client.querySnapshots(input.collection, input.resourceId, { filter: [`name=${quote(input.name)}`], sortBy: 'create_time', sortOrder: 'desc' }).catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`))
-        : await client.querySnapshots(input.collection, input.resourceId, { sortBy: 'create_time', sortOrder: 'desc', limit: 1, allPages: false }).catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`));
+        ? await client
+            .querySnapshots(input.collection, input.resourceId, { filter: [`name=${quote(input.name)}`], sortBy: 'create_time', sortOrder: 'desc' })
+            .catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`))
+        : await client
+            .querySnapshots(input.collection, input.resourceId, { sortBy: 'create_time', sortOrder: 'desc', limit: 1, allPages: false })
+            .catch(notFoundAs(`${what} ${input.resourceId} does not exist on endpoint "${input.endpoint}"`));
       const candidates = input.name ? page.snapshots.filter((s) => s.name === input.name) : page.snapshots;
       if (!candidates.length) {
         throw nonRetryable(input.name ? `${what} ${input.resourceId} has no snapshot named "${input.name}"` : `${what} ${input.resourceId} has no snapshots to revert to`, ErrorTypes.vendorNotFound);
       }
       if (input.name && candidates.length > 1) {
-        throw nonRetryable(`${what} ${input.resourceId} has ${candidates.length} snapshots named "${input.name}" (ids ${candidates.map((s) => s.id).join(', ')}): revert needs exactly one`, ErrorTypes.invalidInput);
+        throw nonRetryable(
+          `${what} ${input.resourceId} has ${candidates.length} snapshots named "${input.name}" (ids ${candidates.map((s) => s.id).join(', ')}): revert needs exactly one`,
+          ErrorTypes.invalidInput,
+        );
       }
       return candidates[0]!;
     },
@@ -246,7 +257,12 @@ export function createManageiqActivities(clients: EndpointClients) {
     /** Bulk delete of chosen snapshots; each resource's result, and how its task ended. */
     async manageiqBulkDelete(input: ManageiqRef & { snapshotIds: string[]; waitForTasks: boolean; pollMs: number }): Promise<DeleteReport[]> {
       const wait = input.waitForTasks ? { pollMs: input.pollMs, deadline: deadlineOf() } : undefined;
-      return deleteAndReport(miq(input.endpoint), input, input.snapshotIds.map((id) => ({ id })), wait);
+      return deleteAndReport(
+        miq(input.endpoint),
+        input,
+        input.snapshotIds.map((id) => ({ id })),
+        wait,
+      );
     },
   };
 }

@@ -67,7 +67,11 @@ export async function deleteSnapshotsRelisting(client: ManageiqClient, collectio
       if (stop < 0) throw err;
       const missing = pending[stop]!;
       const queued = pending.slice(0, stop);
-      const tasks = await queuedDeleteTasks(client, resourceId, queued.flatMap((sid) => listed.get(sid) ?? []));
+      const tasks = await queuedDeleteTasks(
+        client,
+        resourceId,
+        queued.flatMap((sid) => listed.get(sid) ?? []),
+      );
       const again: string[] = [];
       for (const sid of queued) {
         const task = tasks.get(sid);

@@ -64,7 +64,13 @@ export function createManageiqReaperActivities(clients: EndpointClients) {
       const collection = o.details!.collection as ManageiqCollection;
       const { deleted } = await activities.manageiqRemoveRunSnapshot({ endpoint: o.endpoint, collection, resourceId: o.vmId, name: String(o.details!.name), pollMs });
       const bad = deleted.find((d) => d.taskStatus !== undefined && d.taskStatus !== 'Ok' && d.taskStatus !== 'Warn');
-      if (bad) throw new VendorError({ vendor: 'manageiq', operation: `delete snapshot ${bad.name ?? bad.snapshotId}`, vendorMessage: `task ${bad.taskId} ended ${bad.taskStatus}: ${bad.taskMessage ?? ''}`, retryable: true });
+      if (bad)
+        throw new VendorError({
+          vendor: 'manageiq',
+          operation: `delete snapshot ${bad.name ?? bad.snapshotId}`,
+          vendorMessage: `task ${bad.taskId} ended ${bad.taskStatus}: ${bad.taskMessage ?? ''}`,
+          retryable: true,
+        });
     },
   };
 }

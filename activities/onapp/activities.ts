@@ -61,9 +61,7 @@ export function createOnappActivities(clients: EndpointClients) {
      * OnApp answers and always waits for that answer, cancelled or not: the workflow waits for this
      * activity to end before it undoes (forwardCreate), so the undo finds what the take made.
      */
-    async onappTakeBackup(
-      input: OnappServerRef & { runId: string; backupType: 'normal' | 'incremental'; diskId?: number; note?: string },
-    ): Promise<{ backup: OnappBackup; adopted: boolean }> {
+    async onappTakeBackup(input: OnappServerRef & { runId: string; backupType: 'normal' | 'incremental'; diskId?: number; note?: string }): Promise<{ backup: OnappBackup; adopted: boolean }> {
       const client = onapp(input.endpoint);
       const tag = onappRunTag(input.runId);
       const existing = (await client.listBackups(input.virtualServerId)).find((b) => b.note?.startsWith(tag));

@@ -107,10 +107,10 @@ export const xmlBackupFields = z.object({
 export const xmlBackupBody = z.object({ backup: xmlBackupFields });
 /** `<backups type="array">` with zero, one or many `<backup>` children. */
 export const xmlBackupsBody = z.object({
-  backups: z.union([
-    z.literal(''),
-    z.object({ backup: z.unknown().optional() }).transform((v) => asArray(v.backup as unknown[] | undefined)),
-  ]).pipe(z.union([z.literal(''), z.array(xmlBackupFields)])).transform((v) => (v === '' ? [] : v)),
+  backups: z
+    .union([z.literal(''), z.object({ backup: z.unknown().optional() }).transform((v) => asArray(v.backup as unknown[] | undefined))])
+    .pipe(z.union([z.literal(''), z.array(xmlBackupFields)]))
+    .transform((v) => (v === '' ? [] : v)),
 });
 
 // ---- virtual servers and disks -----------------------------------------------------------------
@@ -140,10 +140,10 @@ const jsonDisk = z.object({ id: jInt, label: z.string().nullable().optional(), d
 export const jsonDisksBody = z.array(z.object({ disk: jsonDisk }));
 const xmlDisk = z.object({ id: xInt, label: orNull(xText), disk_size: xInt, primary: xBool, is_swap: xBool.optional() });
 export const xmlDisksBody = z.object({
-  disks: z.union([
-    z.literal(''),
-    z.object({ disk: z.unknown().optional() }).transform((v) => asArray(v.disk as unknown[] | undefined)),
-  ]).pipe(z.union([z.literal(''), z.array(xmlDisk)])).transform((v) => (v === '' ? [] : v)),
+  disks: z
+    .union([z.literal(''), z.object({ disk: z.unknown().optional() }).transform((v) => asArray(v.disk as unknown[] | undefined))])
+    .pipe(z.union([z.literal(''), z.array(xmlDisk)]))
+    .transform((v) => (v === '' ? [] : v)),
 });
 
 // ---- errors -------------------------------------------------------------------------------------

@@ -121,9 +121,7 @@ export function createOvirtActivities(clients: EndpointClients) {
     async ovirtPreflight(input: OvirtVmRef & { proxyVmId: string; diskIds?: string[] }): Promise<PreflightResult> {
       const client = ovirt(input.endpoint);
       const vm = await client.getVm(input.vmId).catch(notFoundAs(`VM ${input.vmId} does not exist on endpoint "${input.endpoint}"`));
-      const proxyVm = await client
-        .getVm(input.proxyVmId)
-        .catch(notFoundAs(`proxy VM ${input.proxyVmId} does not exist on endpoint "${input.endpoint}"`));
+      const proxyVm = await client.getVm(input.proxyVmId).catch(notFoundAs(`proxy VM ${input.proxyVmId} does not exist on endpoint "${input.endpoint}"`));
       const disks = await client.listVmDisks(input.vmId);
       const eligibleDiskIds: string[] = [];
       const skippedDisks: SkippedDisk[] = [];
@@ -230,9 +228,7 @@ export function createOvirtActivities(clients: EndpointClients) {
     async ovirtDeleteSnapshot(input: OvirtVmRef & { runId: string; snapshotId?: string; pollMs: number }): Promise<{ deleted: string[] }> {
       const client = ovirt(input.endpoint);
       const tag = snapshotTag(input.runId);
-      const targets = input.snapshotId
-        ? [input.snapshotId]
-        : (await client.listSnapshots(input.vmId)).filter((s) => s.description?.startsWith(tag)).map((s) => s['@_id']);
+      const targets = input.snapshotId ? [input.snapshotId] : (await client.listSnapshots(input.vmId)).filter((s) => s.description?.startsWith(tag)).map((s) => s['@_id']);
       for (const snapshotId of targets) {
         try {
           await client.deleteSnapshot(input.vmId, snapshotId);

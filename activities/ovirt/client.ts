@@ -185,9 +185,7 @@ export class OvirtClient {
     const path = `/vms/${enc(vmId)}/snapshots/${enc(snapshotId)}`;
     if (!options.allContent) return (await this.get(snapshotBody, path)).snapshot;
     // v3 asked for the OVF with a header; v4 with a query parameter.
-    return this.apiVersion === 'v3'
-      ? (await this.get(snapshotBody, path, undefined, { 'all-content': 'true' })).snapshot
-      : (await this.get(snapshotBody, path, { all_content: 'true' })).snapshot;
+    return this.apiVersion === 'v3' ? (await this.get(snapshotBody, path, undefined, { 'all-content': 'true' })).snapshot : (await this.get(snapshotBody, path, { all_content: 'true' })).snapshot;
   }
 
   async listSnapshotDisks(vmId: string, snapshotId: string): Promise<OvirtDisk[]> {
@@ -251,10 +249,7 @@ export class OvirtClient {
 
   async detachDisk(proxyVmId: string, attachmentId: string): Promise<void> {
     if (this.apiVersion === 'v3') {
-      await this.call(
-        { method: 'DELETE', path: `/vms/${enc(proxyVmId)}/disks/${enc(attachmentId)}`, body: this.body(detachRequestV3, { action: { detach: 'true' } }) },
-        [200, 202, 204],
-      );
+      await this.call({ method: 'DELETE', path: `/vms/${enc(proxyVmId)}/disks/${enc(attachmentId)}`, body: this.body(detachRequestV3, { action: { detach: 'true' } }) }, [200, 202, 204]);
       return;
     }
     await this.call({ method: 'DELETE', path: `/vms/${enc(proxyVmId)}/diskattachments/${enc(attachmentId)}`, query: { detach_only: 'true' } }, [200, 202, 204]);

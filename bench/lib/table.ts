@@ -4,20 +4,36 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
   const r = report.results;
   if (r.throughput) {
     const t = r.throughput;
-    rows.push(['a. throughput', `${t.n} oVirt backups: ${t.oursPerSecondMedian}/s vs limit ${t.limitPerSecondMedian}/s (${t.activitiesPerBackup} no-op activities)`, `ratio ${t.ratioMedian} (goal ≥ 0.8)`]);
-    rows.push(['b. overhead/step', `under load median ${t.overhead.underLoad.medianMsPerStep} ms, p95 ${t.overhead.underLoad.p95MsPerStep} ms`, `unloaded median ${t.overhead.unloaded.medianMsPerStep} ms, p95 ${t.overhead.unloaded.p95MsPerStep} ms`]);
+    rows.push([
+      'a. throughput',
+      `${t.n} oVirt backups: ${t.oursPerSecondMedian}/s vs limit ${t.limitPerSecondMedian}/s (${t.activitiesPerBackup} no-op activities)`,
+      `ratio ${t.ratioMedian} (goal ≥ 0.8)`,
+    ]);
+    rows.push([
+      'b. overhead/step',
+      `under load median ${t.overhead.underLoad.medianMsPerStep} ms, p95 ${t.overhead.underLoad.p95MsPerStep} ms`,
+      `unloaded median ${t.overhead.unloaded.medianMsPerStep} ms, p95 ${t.overhead.unloaded.p95MsPerStep} ms`,
+    ]);
   }
   if (r.historyEvents) {
     for (const w of r.historyEvents.perWorkflow) rows.push([`c. events/backup`, w.workflowType, `${w.events ?? '-'} (${w.status}${w.note ? `: ${w.note}` : ''})`]);
     const l = r.historyEvents.longJob;
     rows.push(['c. events/hour of job', `${l.workflowType}: ${l.eventsShort} → ${l.eventsLong} events for a ${l.longJobSeconds} s snapshot`, `${l.eventsPerHourOfJob} per hour`]);
     for (const j of r.historyEvents.longJobs ?? []) {
-      rows.push(['c. events, long job', `${j.workflowType}: ${j.job}`, `${j.eventsOneMinute} (1 min) → ${j.eventsLong} (${j.longHours} h)${j.status === 'completed' ? '' : ` ${j.status}`} (goal < 300)`]);
+      rows.push([
+        'c. events, long job',
+        `${j.workflowType}: ${j.job}`,
+        `${j.eventsOneMinute} (1 min) → ${j.eventsLong} (${j.longHours} h)${j.status === 'completed' ? '' : ` ${j.status}`} (goal < 300)`,
+      ]);
     }
   }
   if (r.copy) {
     const c = r.copy;
-    rows.push(['d. copy', `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s`, `ratio ${c.ratioVsCatMedian} (goal ≥ 0.8); vs cat+fsync ${c.ratioVsCatSyncMedian}${c.ratioVsCatSyncMin !== undefined ? ` (${c.ratioVsCatSyncMin}–${c.ratioVsCatSyncMax} over ${c.runs.length} runs)` : ''}`]);
+    rows.push([
+      'd. copy',
+      `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s`,
+      `ratio ${c.ratioVsCatMedian} (goal ≥ 0.8); vs cat+fsync ${c.ratioVsCatSyncMedian}${c.ratioVsCatSyncMin !== undefined ? ` (${c.ratioVsCatSyncMin}–${c.ratioVsCatSyncMax} over ${c.runs.length} runs)` : ''}`,
+    ]);
   }
   if (r.polling) {
     const p = r.polling;

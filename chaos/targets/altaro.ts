@@ -35,9 +35,7 @@ export async function altaroTarget(): Promise<ChaosTarget> {
     expireSessions: () => void state.expireAllSessions(),
     // The one session no client can end: the login whose reply never arrived holds a token the
     // worker never saw, and ending all sessions would end other people's too.
-    leftToVendor: [
-      { call: { method: 'POST', path: '/rest/sessions/start' }, kinds: ['timeout', 'malformed'], matches: /open session/, reason: 'login reply lost: only the idle expiry ends it' },
-    ],
+    leftToVendor: [{ call: { method: 'POST', path: '/rest/sessions/start' }, kinds: ['timeout', 'malformed'], matches: /open session/, reason: 'login reply lost: only the idle expiry ends it' }],
     async leftovers() {
       const sessions = state.openSessionCount();
       const running = state.listedOperations().filter((op) => state.isRunning(op));

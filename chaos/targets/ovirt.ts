@@ -37,7 +37,13 @@ export async function ovirtTarget(): Promise<ChaosTarget> {
     clientTimeoutMs: TIMEOUT_MS,
     worker: {
       endpoints: {
-        'ovirt-chaos': { vendor: 'ovirt', url: simulator.apiUrl, apiVersion: 'v4', timeoutMs: TIMEOUT_MS, auth: { type: 'sso', username: 'admin@internal', password: { env: 'CHAOS_OVIRT_PASSWORD' } } },
+        'ovirt-chaos': {
+          vendor: 'ovirt',
+          url: simulator.apiUrl,
+          apiVersion: 'v4',
+          timeoutMs: TIMEOUT_MS,
+          auth: { type: 'sso', username: 'admin@internal', password: { env: 'CHAOS_OVIRT_PASSWORD' } },
+        },
       },
       secrets: { CHAOS_OVIRT_PASSWORD: PASSWORD },
       copy: {

@@ -52,7 +52,10 @@ export const providerCommands: Record<string, ProviderCommand> = {
 /** The endpoint: the one given, or the only profile of that vendor in the local config. */
 function defaultEndpoint(provider: string): string | undefined {
   try {
-    const names = EndpointRegistry.load().publicList().filter((e) => e.vendor === provider).map((e) => e.name);
+    const names = EndpointRegistry.load()
+      .publicList()
+      .filter((e) => e.vendor === provider)
+      .map((e) => e.name);
     return names.length === 1 ? names[0] : undefined;
   } catch {
     return undefined;

@@ -59,7 +59,14 @@ export class ProgressView {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function listTable(runs: RunListing[]): string {
@@ -70,7 +77,9 @@ export function listTable(runs: RunListing[]): string {
 }
 
 /** The OnApp backup catalogue (onappListBackups' result) as a table. */
-export function onappBackupsTable(result: { backups: Array<{ id: number; backupType: string; targetType: string; targetId: number; built: boolean; backupSizeKb: number | null; createdAt: string; builtAt: string | null; note: string | null }> }): string {
+export function onappBackupsTable(result: {
+  backups: Array<{ id: number; backupType: string; targetType: string; targetId: number; built: boolean; backupSizeKb: number | null; createdAt: string; builtAt: string | null; note: string | null }>;
+}): string {
   if (!result.backups.length) return 'no backups';
   return table([
     ['ID', 'TYPE', 'TARGET', 'BUILT', 'SIZE', 'CREATED', 'BUILT AT', 'NOTE'],
@@ -89,7 +98,10 @@ export function onappBackupsTable(result: { backups: Array<{ id: number; backupT
 
 /** A fleet's per-VM table (BackupClient.fleetTable), with a line of counts under it. */
 export function fleetTable(fleet: FleetTable, rows = fleet.rows): string {
-  const counts = Object.entries(fleet.counts).filter(([, n]) => n > 0).map(([outcome, n]) => `${n} ${outcome}`).join(', ');
+  const counts = Object.entries(fleet.counts)
+    .filter(([, n]) => n > 0)
+    .map(([outcome, n]) => `${n} ${outcome}`)
+    .join(', ');
   const summary = `${fleet.workflowId}: ${fleet.status}, ${fleet.rows.length} VMs${counts ? ` (${counts})` : ''}, ${fleet.runs} run(s)`;
   if (!rows.length) return `${summary}\nno rows`;
   return `${table([['VM', 'OUTCOME', 'WORKFLOW ID', 'REASON'], ...rows.map((r) => [r.vm, r.outcome, r.workflowId, r.reason ?? ''])])}\n${summary}`;

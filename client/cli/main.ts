@@ -16,7 +16,9 @@ const USAGE = `backupctl — VM backups as Temporal workflows
 
   backupctl start <workflowType> --input <json|@file> [--workflow-id ID] [--follow|--wait]
   backupctl backup <provider> [--endpoint NAME] [provider flags] [--follow|--wait]
-${Object.values(providerCommands).map((c) => `      ${c.usage}`).join('\n')}
+${Object.values(providerCommands)
+  .map((c) => `      ${c.usage}`)
+  .join('\n')}
   backupctl backups onapp --vm VIRTUAL-SERVER-ID [--kind all|normal|incremental] [--endpoint NAME]   the backup catalogue
   backupctl status <workflowId>
   backupctl result <workflowId>
@@ -58,11 +60,7 @@ async function follow(client: BackupClient, workflowId: string, json: boolean): 
 }
 
 async function startAndReport(client: BackupClient, run: StartedRun, workflowType: string, values: { follow: boolean; wait: boolean; json: boolean }): Promise<number> {
-  process.stderr.write(
-    run.alreadyRunning
-      ? `a run for the same VM is already running: ${run.workflowId}; not starting a second one\n`
-      : `started ${workflowType} as ${run.workflowId}\n`,
-  );
+  process.stderr.write(run.alreadyRunning ? `a run for the same VM is already running: ${run.workflowId}; not starting a second one\n` : `started ${workflowType} as ${run.workflowId}\n`);
   if (values.follow) await follow(client, run.workflowId, values.json);
   if (values.follow || values.wait) {
     print(await client.result(run.workflowId));
@@ -143,7 +141,9 @@ async function main(argv: string[]): Promise<number> {
       case 'backups': {
         if (arg !== 'onapp') throw new InvalidInputError([`backups lists OnApp catalogues only ("backups onapp"); for other vendors use their workflows`], 'backups');
         const { input } = backupInput('onapp', values as Record<string, string | boolean | undefined>);
-        const listing = (await client.execute('onappListBackups', { endpoint: input.endpoint, virtualServerId: input.virtualServerId, ...(values.kind ? { kind: values.kind } : {}) })) as Parameters<typeof onappBackupsTable>[0];
+        const listing = (await client.execute('onappListBackups', { endpoint: input.endpoint, virtualServerId: input.virtualServerId, ...(values.kind ? { kind: values.kind } : {}) })) as Parameters<
+          typeof onappBackupsTable
+        >[0];
         if (values.json) print(listing);
         else console.log(onappBackupsTable(listing));
         return 0;

@@ -48,7 +48,11 @@ export async function runScheduleCommand(client: BackupClient, sub: string | und
       const entries = (await readPolicy(need('a policy file'))).filter((e) => !values.id || e.id === values.id);
       if (!entries.length) throw new InvalidInputError([`no schedule ${values.id} in ${target}`], 'schedule create');
       for (const e of entries) await schedules.create(e);
-      out(values.json, entries.map((e) => ({ id: e.id, outcome: 'created' })), () => entries.map((e) => `created   ${e.id}`).join('\n'));
+      out(
+        values.json,
+        entries.map((e) => ({ id: e.id, outcome: 'created' })),
+        () => entries.map((e) => `created   ${e.id}`).join('\n'),
+      );
       return 0;
     }
     case 'list': {

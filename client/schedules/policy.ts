@@ -9,9 +9,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors';
 import { catalogEntry, workflowCatalog } from '../../contracts/catalog';
 
-const duration = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like "30s", "5m", "2h" or "1d"');
+const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like "30s", "5m", "2h" or "1d"');
 
 export const overlapPolicies = {
   skip: 'SKIP',
@@ -22,26 +20,24 @@ export const overlapPolicies = {
   allowAll: 'ALLOW_ALL',
 } as const;
 
-export const scheduleEntry = z
-  .strictObject({
-    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, . _ - only'),
-    workflow: z.string().refine((w) => catalogEntry(w) !== undefined, { message: `unknown workflow; known: ${Object.keys(workflowCatalog).join(', ')}` }),
-    input: z.record(z.string(), z.unknown()),
-    /** Standard 5-field cron (or Temporal's extended forms); exactly one of cron and every. */
-    cron: z.string().min(1).optional(),
-    every: duration.optional(),
-    offset: duration.optional(),
-    timezone: z.string().default('UTC'),
-    jitter: duration.optional(),
-    overlap: z.enum(Object.keys(overlapPolicies) as [keyof typeof overlapPolicies, ...Array<keyof typeof overlapPolicies>]).default('skip'),
-    catchupWindow: duration.default('1h'),
-    pauseOnFailure: z.boolean().default(false),
-    paused: z.boolean().default(false),
-    note: z.string().max(500).optional(),
-    /** Keep the newest N recovery points / snapshots this schedule made; prune older ones after a successful run. */
-    retention: z.strictObject({ keep: z.number().int().min(1, 'keep at least 1: the last good backup is never pruned') }).optional(),
-  })
-;
+export const scheduleEntry = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, . _ - only'),
+  workflow: z.string().refine((w) => catalogEntry(w) !== undefined, { message: `unknown workflow; known: ${Object.keys(workflowCatalog).join(', ')}` }),
+  input: z.record(z.string(), z.unknown()),
+  /** Standard 5-field cron (or Temporal's extended forms); exactly one of cron and every. */
+  cron: z.string().min(1).optional(),
+  every: duration.optional(),
+  offset: duration.optional(),
+  timezone: z.string().default('UTC'),
+  jitter: duration.optional(),
+  overlap: z.enum(Object.keys(overlapPolicies) as [keyof typeof overlapPolicies, ...Array<keyof typeof overlapPolicies>]).default('skip'),
+  catchupWindow: duration.default('1h'),
+  pauseOnFailure: z.boolean().default(false),
+  paused: z.boolean().default(false),
+  note: z.string().max(500).optional(),
+  /** Keep the newest N recovery points / snapshots this schedule made; prune older ones after a successful run. */
+  retention: z.strictObject({ keep: z.number().int().min(1, 'keep at least 1: the last good backup is never pruned') }).optional(),
+});
 
 /**
  * Checks that need the whole entry (which zod skips once a field is wrong): run on the raw file so
@@ -110,7 +106,14 @@ export function policyHash(entry: ScheduleEntry): string {
     Array.isArray(value)
       ? value.map(canonical)
       : value && typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)]))
+        ? Object.fromEntries(
+            Object.entries(value)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, v]) => [k, canonical(v)]),
+          )
         : value;
-  return createHash('sha256').update(JSON.stringify(canonical(entry))).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(entry)))
+    .digest('hex')
+    .slice(0, 32);
 }

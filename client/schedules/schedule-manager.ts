@@ -97,19 +97,27 @@ export class ScheduleManager {
   }
 
   async pause(id: string, note?: string): Promise<void> {
-    await this.handle(id).pause(note ?? 'paused with backupctl').catch(notFound(id));
+    await this.handle(id)
+      .pause(note ?? 'paused with backupctl')
+      .catch(notFound(id));
   }
 
   async unpause(id: string, note?: string): Promise<void> {
-    await this.handle(id).unpause(note ?? 'unpaused with backupctl').catch(notFound(id));
+    await this.handle(id)
+      .unpause(note ?? 'unpaused with backupctl')
+      .catch(notFound(id));
   }
 
   async trigger(id: string, overlap?: keyof typeof overlapPolicies): Promise<void> {
-    await this.handle(id).trigger(overlap ? overlapPolicies[overlap] : undefined).catch(notFound(id));
+    await this.handle(id)
+      .trigger(overlap ? overlapPolicies[overlap] : undefined)
+      .catch(notFound(id));
   }
 
   async backfill(id: string, start: Date, end: Date, overlap: keyof typeof overlapPolicies = 'allowAll'): Promise<void> {
-    await this.handle(id).backfill([{ start, end, overlap: overlapPolicies[overlap] }]).catch(notFound(id));
+    await this.handle(id)
+      .backfill([{ start, end, overlap: overlapPolicies[overlap] }])
+      .catch(notFound(id));
   }
 
   async delete(id: string): Promise<void> {

@@ -9,7 +9,11 @@ const tracking = {
   /** The interval stops growing here. */
   maxPollIntervalMs: z.number().int().min(50).max(3_600_000).default(60_000),
   /** Give up (and abort the operation) after this long. */
-  operationTimeoutHours: z.number().min(0.001).max(24 * 30).default(48),
+  operationTimeoutHours: z
+    .number()
+    .min(0.001)
+    .max(24 * 30)
+    .default(48),
   /** How long to wait for the operation's report once it has left the status list. */
   reportTimeoutSeconds: z.number().int().min(1).max(3_600).default(300),
 };

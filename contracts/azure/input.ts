@@ -7,7 +7,13 @@ const vmSelector = {
   /** The VM's name as the vault lists it (friendlyName)… */
   vmName: vendorId('vmName').optional(),
   /** …or its ARM resource id (wins when both are given). */
-  vmResourceId: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i, 'vmResourceId must be a VM resource id (/subscriptions/…/providers/Microsoft.Compute/virtualMachines/<name>)').optional(),
+  vmResourceId: z
+    .string()
+    .regex(
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i,
+      'vmResourceId must be a VM resource id (/subscriptions/…/providers/Microsoft.Compute/virtualMachines/<name>)',
+    )
+    .optional(),
 };
 const needVm = (i: { vmName?: string; vmResourceId?: string }) => Boolean(i.vmName || i.vmResourceId);
 const needVmMessage = { message: 'give vmName or vmResourceId', path: ['vmName'] };
@@ -25,10 +31,20 @@ export const azureVmBackupInput = z
     protectIfNeeded: z.boolean().default(false),
     policyName,
     /** Recovery point expiry: days from now (default 30), or an explicit UTC time. */
-    recoveryPointExpiryDays: z.number().int().min(1).max(99 * 365).default(30),
+    recoveryPointExpiryDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(99 * 365)
+      .default(30),
     recoveryPointExpiryTime: z.iso.datetime({ message: 'recoveryPointExpiryTime must be an ISO-8601 UTC date-time' }).optional(),
     /** Give up (and cancel the Azure job) after this long. */
-    jobTimeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+    jobTimeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(24 * 60),
     pollIntervalMs,
   })
   .refine(needVm, needVmMessage);
@@ -45,12 +61,20 @@ export const azureRestoreInput = z
     /** The vault's region (restores stay in it). */
     region: z.string().trim().min(1),
     /** Resource group (resource id) for the restored disks or the new VM. */
-    targetResourceGroupId: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i, 'targetResourceGroupId must be a resource group id (/subscriptions/…/resourceGroups/<name>)').optional(),
+    targetResourceGroupId: z
+      .string()
+      .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i, 'targetResourceGroupId must be a resource group id (/subscriptions/…/resourceGroups/<name>)')
+      .optional(),
     /** AlternateLocation: name of the new VM, its virtual network and subnet (resource ids). */
     targetVmName: z.string().trim().min(1).max(64).optional(),
     virtualNetworkId: z.string().min(1).optional(),
     subnetId: z.string().min(1).optional(),
-    jobTimeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+    jobTimeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(24 * 60),
     pollIntervalMs,
   })
   .refine(needVm, needVmMessage)
@@ -68,7 +92,12 @@ export const azureFileRecoveryInput = z
     /** iSCSI initiator name of the machine that will run the script (default: derived from the run). */
     initiatorName: z.string().trim().min(1).max(223).optional(),
     /** The connection is revoked after this long even without a "done" signal. */
-    timeLimitSeconds: z.number().int().min(1).max(12 * 3600).default(3600),
+    timeLimitSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(12 * 3600)
+      .default(3600),
     pollIntervalMs,
   })
   .refine(needVm, needVmMessage);

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { endpointName } from '../input-fields';
 
 /** OnApp ids are whole numbers. */
-export const onappId = (what: string) => z.number({ error: `${what} is required (a whole number)` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+export const onappId = (what: string) =>
+  z
+    .number({ error: `${what} is required (a whole number)` })
+    .int(`${what} must be a whole number`)
+    .positive(`${what} must be positive`);
 
 export const onappBackupInput = z
   .strictObject({

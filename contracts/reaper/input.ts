@@ -7,7 +7,11 @@ export const reaperInput = z.strictObject({
   /** List what would be removed, remove nothing. */
   dryRun: z.boolean().default(false),
   /** A run that visibility does not know yet may just have started: leave its objects this long. */
-  unknownRunGraceMinutes: z.number().min(0).max(7 * 24 * 60).default(60),
+  unknownRunGraceMinutes: z
+    .number()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(60),
   pollIntervalMs: z.number().int().min(50).max(60_000).default(1_000),
 });
 export type ReaperInput = z.input<typeof reaperInput>;

@@ -51,7 +51,10 @@ export const workerSettingsSchema = z.strictObject({
   metrics: z
     .strictObject({
       /** host:port of the Prometheus endpoint (/metrics); unset = no metrics endpoint. */
-      bindAddress: z.string().regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 0.0.0.0:9464').optional(),
+      bindAddress: z
+        .string()
+        .regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 0.0.0.0:9464')
+        .optional(),
       /** Added to every metric, e.g. {"worker": "main"}. */
       globalTags: z.record(z.string(), z.string()).default({}),
     })

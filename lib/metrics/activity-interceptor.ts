@@ -30,9 +30,7 @@ export function metricsActivityInterceptor(ctx: Context): { inbound: ActivityInb
           throw err;
         } finally {
           try {
-            meter
-              .createHistogram(METRIC.activityDuration, 'int', 'milliseconds', 'activity execution time')
-              .record(Math.round(performance.now() - started), { result });
+            meter.createHistogram(METRIC.activityDuration, 'int', 'milliseconds', 'activity execution time').record(Math.round(performance.now() - started), { result });
           } catch {
             // metrics are best effort
           }

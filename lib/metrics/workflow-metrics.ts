@@ -23,9 +23,7 @@ function safely(fn: () => void): void {
 }
 
 export function recordStepDuration(step: string, ms: number): void {
-  safely(() =>
-    metricMeter.createHistogram(METRIC.stepDuration, 'int', 'milliseconds', 'time spent in each backup step').record(Math.max(0, Math.round(ms)), { provider: provider(), step }),
-  );
+  safely(() => metricMeter.createHistogram(METRIC.stepDuration, 'int', 'milliseconds', 'time spent in each backup step').record(Math.max(0, Math.round(ms)), { provider: provider(), step }));
 }
 
 export function recordBackupOutcome(outcome: string): void {

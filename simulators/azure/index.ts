@@ -79,10 +79,7 @@ export function simulatorTokenUrl(simulator: Simulator, state: AzureState): stri
 }
 
 /** The endpoint profile that reaches a started simulator: its certificate trusted, the client secret by env var name. */
-export function azureSimProfile(
-  built: { simulator: Simulator; state: AzureState; certFile?: string },
-  options: { clientSecret: { env: string }; fileRecoveryDir: string },
-): Record<string, unknown> {
+export function azureSimProfile(built: { simulator: Simulator; state: AzureState; certFile?: string }, options: { clientSecret: { env: string }; fileRecoveryDir: string }): Record<string, unknown> {
   const { simulator, state, certFile } = built;
   return {
     vendor: 'azure',

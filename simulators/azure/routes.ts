@@ -56,22 +56,24 @@ export function createArmRouter(state: AzureState): Router {
   const o = state.options;
 
   /** Wraps a handler: vault scope check, clock tick, ArmError → ARM error body. */
-  const h = (fn: (req: SimRequest) => SimResponse) => (req: SimRequest): SimResponse => {
-    try {
-      state.tick();
-      if (req.params.vault !== undefined) {
-        if (req.params.sub !== o.subscriptionId) throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${req.params.sub}' could not be found.`);
-        if (req.params.rg!.toLowerCase() !== o.resourceGroup.toLowerCase()) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${req.params.rg}' could not be found.`);
-        if (req.params.vault!.toLowerCase() !== o.vaultName.toLowerCase())
-          throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.RecoveryServices/vaults/${req.params.vault}' under resource group '${req.params.rg}' was not found.`);
+  const h =
+    (fn: (req: SimRequest) => SimResponse) =>
+    (req: SimRequest): SimResponse => {
+      try {
+        state.tick();
+        if (req.params.vault !== undefined) {
+          if (req.params.sub !== o.subscriptionId) throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${req.params.sub}' could not be found.`);
+          if (req.params.rg!.toLowerCase() !== o.resourceGroup.toLowerCase()) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${req.params.rg}' could not be found.`);
+          if (req.params.vault!.toLowerCase() !== o.vaultName.toLowerCase())
+            throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.RecoveryServices/vaults/${req.params.vault}' under resource group '${req.params.rg}' was not found.`);
+        }
+        if (req.params.fabric !== undefined && req.params.fabric !== 'Azure') throw new ArmError(404, 'BMSUserErrorFabricNotFound', `Fabric ${req.params.fabric} not found.`);
+        return fn(req);
+      } catch (err) {
+        if (err instanceof ArmError) return armError(err.status, err.code, err.message);
+        throw err;
       }
-      if (req.params.fabric !== undefined && req.params.fabric !== 'Azure') throw new ArmError(404, 'BMSUserErrorFabricNotFound', `Fabric ${req.params.fabric} not found.`);
-      return fn(req);
-    } catch (err) {
-      if (err instanceof ArmError) return armError(err.status, err.code, err.message);
-      throw err;
-    }
-  };
+    };
 
   const vaultId = () => state.vaultId;
   const apiVersion = (req: SimRequest) => req.query.get('api-version') ?? '';
@@ -209,10 +211,14 @@ export function createArmRouter(state: AzureState): Router {
         stopAt >= start + t.ms && !(job.failWith && t === job.tasks[job.tasks.length - 1])
           ? 'Completed'
           : job.cancelRequestedAt !== undefined && stopAt < start + t.ms
-            ? status === 'Cancelled' ? 'Cancelled' : 'InProgress'
+            ? status === 'Cancelled'
+              ? 'Cancelled'
+              : 'InProgress'
             : stopAt < start
               ? 'NotStarted'
-              : status === 'Failed' ? 'Failed' : 'InProgress';
+              : status === 'Failed'
+                ? 'Failed'
+                : 'InProgress';
       const pct = taskStatus === 'Completed' ? 100 : taskStatus === 'NotStarted' ? 0 : Math.min(99, Math.floor((100 * Math.max(0, Math.min(stopAt, now) - start)) / t.ms));
       return {
         taskId: t.taskId,
@@ -258,7 +264,10 @@ export function createArmRouter(state: AzureState): Router {
 
   // --- policies --------------------------------------------------------------------------------
 
-  router.get(`${V}/backupPolicies`, h(() => json(200, checked(schemas.policyList, { value: [...state.policies.values()].map(policyView) }))));
+  router.get(
+    `${V}/backupPolicies`,
+    h(() => json(200, checked(schemas.policyList, { value: [...state.policies.values()].map(policyView) }))),
+  );
   router.get(
     `${V}/backupPolicies/:policy`,
     h((req) => {
@@ -281,7 +290,10 @@ export function createArmRouter(state: AzureState): Router {
       return accepted(req, op, { locationOnly: true });
     }),
   );
-  router.get(`${V}/backupFabrics/:fabric/operationResults/:op`, h((req) => operationResult(req, opIn(req, `${vaultId()}/backupFabrics/Azure`))));
+  router.get(
+    `${V}/backupFabrics/:fabric/operationResults/:op`,
+    h((req) => operationResult(req, opIn(req, `${vaultId()}/backupFabrics/Azure`))),
+  );
 
   router.get(
     `${V}/backupProtectableItems`,
@@ -313,7 +325,10 @@ export function createArmRouter(state: AzureState): Router {
   };
   const runningJob = (entity: string, operation?: SimJob['operation']) => state.runningJob(entity, operation);
 
-  router.get(ITEM, h((req) => json(200, checked(schemas.protectedItemResource, itemView(itemOf(req))))));
+  router.get(
+    ITEM,
+    h((req) => json(200, checked(schemas.protectedItemResource, itemView(itemOf(req))))),
+  );
 
   router.put(
     ITEM,
@@ -360,7 +375,10 @@ export function createArmRouter(state: AzureState): Router {
     }),
   );
 
-  router.get(`${ITEM}/operationResults/:op`, h((req) => operationResult(req, opIn(req, itemBase(vmOf(req))))));
+  router.get(
+    `${ITEM}/operationResults/:op`,
+    h((req) => operationResult(req, opIn(req, itemBase(vmOf(req))))),
+  );
   router.get(
     `${ITEM}/operationsStatus/:op`,
     h((req) => {
@@ -408,15 +426,21 @@ export function createArmRouter(state: AzureState): Router {
     return { item, rp, p };
   };
 
-  router.get(`${ITEM}/recoveryPoints`, h((req) => {
-    const item = itemOf(req);
-    const points = [...item.recoveryPoints].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
-    return json(200, checked(schemas.recoveryPointList, { value: points.map((rp) => rpView(item, rp)) }));
-  }));
-  router.get(RP, h((req) => {
-    const { item, rp } = rpOf(req);
-    return json(200, checked(schemas.recoveryPointResource, rpView(item, rp)));
-  }));
+  router.get(
+    `${ITEM}/recoveryPoints`,
+    h((req) => {
+      const item = itemOf(req);
+      const points = [...item.recoveryPoints].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+      return json(200, checked(schemas.recoveryPointList, { value: points.map((rp) => rpView(item, rp)) }));
+    }),
+  );
+  router.get(
+    RP,
+    h((req) => {
+      const { item, rp } = rpOf(req);
+      return json(200, checked(schemas.recoveryPointResource, rpView(item, rp)));
+    }),
+  );
 
   router.post(
     `${RP}/restore`,
@@ -429,7 +453,8 @@ export function createArmRouter(state: AzureState): Router {
       const bag: Record<string, string> = { 'Recovery point time ': rp.time, 'Target Storage Account Name': sa[2]!, 'Restore type': p.recoveryType };
       if (p.recoveryType === 'AlternateLocation') {
         const target = p.targetVirtualMachineId ? /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)$/i.exec(p.targetVirtualMachineId) : null;
-        if (!target || !p.virtualNetworkId || !p.subnetId) throw new ArmError(400, 'BMSUserErrorInvalidInput', 'AlternateLocation restore needs targetVirtualMachineId, virtualNetworkId and subnetId.');
+        if (!target || !p.virtualNetworkId || !p.subnetId)
+          throw new ArmError(400, 'BMSUserErrorInvalidInput', 'AlternateLocation restore needs targetVirtualMachineId, virtualNetworkId and subnetId.');
         if (state.vms.has(vmKey(target[1]!, target[2]!))) throw new ArmError(409, 'UserErrorVmNameAlreadyExists', `A VM named ${target[2]} already exists in ${target[1]}.`);
         bag['Target VM Name'] = target[2]!;
         onComplete = () => {
@@ -502,14 +527,18 @@ export function createArmRouter(state: AzureState): Router {
     return job;
   };
 
-  router.get(`${V}/backupJobs`, h((req) => {
-    const f = parseFilter(req.query.get('$filter'));
-    const jobs = [...state.jobs.values()]
-      .filter((j) => (!f.operation || j.operation === f.operation) && (!f.status || state.jobStatus(j) === f.status))
-      .sort((a, b) => b.startedAt - a.startedAt);
-    return json(200, checked(schemas.jobList, { value: jobs.map(jobView) }));
-  }));
-  router.get(`${V}/backupJobs/:job`, h((req) => json(200, jobView(jobOf(req)))));
+  router.get(
+    `${V}/backupJobs`,
+    h((req) => {
+      const f = parseFilter(req.query.get('$filter'));
+      const jobs = [...state.jobs.values()].filter((j) => (!f.operation || j.operation === f.operation) && (!f.status || state.jobStatus(j) === f.status)).sort((a, b) => b.startedAt - a.startedAt);
+      return json(200, checked(schemas.jobList, { value: jobs.map(jobView) }));
+    }),
+  );
+  router.get(
+    `${V}/backupJobs/:job`,
+    h((req) => json(200, jobView(jobOf(req)))),
+  );
   router.post(
     `${V}/backupJobs/:job/cancel`,
     h((req) => {
@@ -521,7 +550,10 @@ export function createArmRouter(state: AzureState): Router {
       return accepted(req, op, { statusBase: `${vaultId()}/backupOperations` });
     }),
   );
-  router.get(`${V}/backupJobs/:job/operationResults/:op`, h((req) => operationResult(req, opIn(req, `${vaultId()}/backupJobs/${jobOf(req).id}`))));
+  router.get(
+    `${V}/backupJobs/:job/operationResults/:op`,
+    h((req) => operationResult(req, opIn(req, `${vaultId()}/backupJobs/${jobOf(req).id}`))),
+  );
   router.get(
     `${V}/backupOperations/:op`,
     h((req) => {
@@ -537,8 +569,15 @@ export function createArmRouter(state: AzureState): Router {
     '/:sub/resourceGroups/:vmrg/providers/Microsoft.Compute/virtualMachines/:vm',
     h((req) => {
       const vm = state.vms.get(vmKey(req.params.vmrg!, req.params.vm!));
-      if (!vm || req.params.sub !== o.subscriptionId) throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.Compute/virtualMachines/${req.params.vm}' under resource group '${req.params.vmrg}' was not found.`);
-      return json(200, { id: state.vmId(vm), name: vm.name, type: 'Microsoft.Compute/virtualMachines', location: o.location, properties: { hardwareProfile: { vmSize: vm.size }, storageProfile: { osDisk: { osType: vm.osType } } } });
+      if (!vm || req.params.sub !== o.subscriptionId)
+        throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.Compute/virtualMachines/${req.params.vm}' under resource group '${req.params.vmrg}' was not found.`);
+      return json(200, {
+        id: state.vmId(vm),
+        name: vm.name,
+        type: 'Microsoft.Compute/virtualMachines',
+        location: o.location,
+        properties: { hardwareProfile: { vmSize: vm.size }, storageProfile: { osDisk: { osType: vm.osType } } },
+      });
     }),
   );
   router.get(
@@ -547,7 +586,13 @@ export function createArmRouter(state: AzureState): Router {
       json(200, {
         value: state.restoredDisks
           .filter((d) => d.resourceGroup.toLowerCase() === req.params.diskrg!.toLowerCase())
-          .map((d) => ({ id: `/subscriptions/${o.subscriptionId}/resourceGroups/${d.resourceGroup}/providers/Microsoft.Compute/disks/${d.name}`, name: d.name, type: 'Microsoft.Compute/disks', location: o.location, tags: { RSVaultBackup: d.recoveryPoint, SourceVm: d.fromVm } })),
+          .map((d) => ({
+            id: `/subscriptions/${o.subscriptionId}/resourceGroups/${d.resourceGroup}/providers/Microsoft.Compute/disks/${d.name}`,
+            name: d.name,
+            type: 'Microsoft.Compute/disks',
+            location: o.location,
+            tags: { RSVaultBackup: d.recoveryPoint, SourceVm: d.fromVm },
+          })),
       }),
     ),
   );

@@ -264,17 +264,26 @@ export class AzureState extends SimState<AzureSimOptions & { clock?: SimClock },
    */
   startBackupJob(item: SimProtectedItem, expiry?: string): SimJob {
     const [snap, transfer] = this.options.backupTaskMs;
-    return this.startJob('Backup', item.vm.name, [{ taskId: 'Take Snapshot', ms: snap }, { taskId: 'Transfer data to vault', ms: transfer }], {
-      'VM Name': item.vm.name,
-      'Backup Size': '1024 MB',
-      ...(expiry ? { 'Recovery point Expiry Time in UTC': expiry } : {}),
-    }, () => {
-      const time = new Date(this.now()).toISOString();
-      item.recoveryPoints.push({ name: this.nextRpName(), time, expiry });
-      item.state = 'Protected';
-      item.lastBackupStatus = 'Completed';
-      item.lastBackupTime = time;
-    });
+    return this.startJob(
+      'Backup',
+      item.vm.name,
+      [
+        { taskId: 'Take Snapshot', ms: snap },
+        { taskId: 'Transfer data to vault', ms: transfer },
+      ],
+      {
+        'VM Name': item.vm.name,
+        'Backup Size': '1024 MB',
+        ...(expiry ? { 'Recovery point Expiry Time in UTC': expiry } : {}),
+      },
+      () => {
+        const time = new Date(this.now()).toISOString();
+        item.recoveryPoints.push({ name: this.nextRpName(), time, expiry });
+        item.state = 'Protected';
+        item.lastBackupStatus = 'Completed';
+        item.lastBackupTime = time;
+      },
+    );
   }
 
   /**

@@ -103,9 +103,7 @@ export class Simulator {
     for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     const host = headers.host ?? '127.0.0.1';
     const origin = `${this.options.tls ? 'https' : 'http'}://${host}`;
-    const prefix = [this.options.apiPrefix, ...(this.options.alsoServedAt ?? [])].find(
-      (p) => url.pathname === p || url.pathname.startsWith(p + '/'),
-    );
+    const prefix = [this.options.apiPrefix, ...(this.options.alsoServedAt ?? [])].find((p) => url.pathname === p || url.pathname.startsWith(p + '/'));
     const inApi = prefix !== undefined;
     const path = inApi ? url.pathname.slice(prefix.length) || '/' : url.pathname;
     const simReq: SimRequest = { method, path, query: url.searchParams, headers, body, params: {}, origin };

@@ -36,7 +36,13 @@ function matches(row: Row, f: Filter): boolean {
   const raw = row[f.attr];
   const actual = raw === null ? '' : String(raw);
   if (f.op === '=' || f.op === '!=') {
-    const pattern = new RegExp(`^${f.value.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+    const pattern = new RegExp(
+      `^${f.value
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    );
     const hit = f.value === 'NULL' ? raw === null : pattern.test(actual);
     return f.op === '=' ? hit : !hit;
   }
@@ -72,12 +78,18 @@ function filterRows(req: SimRequest, rows: Row[]): { matching: Row[]; filtered: 
 }
 
 export function expands(req: SimRequest, what: string): boolean {
-  return (req.query.get('expand') ?? '').split(',').map((e) => e.trim()).includes(what);
+  return (req.query.get('expand') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .includes(what);
 }
 
 /** `attributes=a,b`: the resource keeps its href and id and those (unknown names are left out). */
 export function selectAttributes(req: SimRequest, row: Row): Row {
-  const wanted = (req.query.get('attributes') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  const wanted = (req.query.get('attributes') ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (!wanted.length) return row;
   const out: Row = {};
   for (const key of ['href', 'id', ...wanted]) if (key in row) out[key] = row[key]!;

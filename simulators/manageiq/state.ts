@@ -115,7 +115,15 @@ export class ManageiqState extends SimState<ManageiqStateOptions, ManageiqOutcom
     const createdOn = now - 400 * day;
     this.resources.set(d.vmId, { id: d.vmId, name: d.vmName, collection: 'vms', type: 'ManageIQ::Providers::Vmware::InfraManager::Vm', vendor: 'vmware', powerState: 'on', createdOn });
     this.resources.set(d.otherVmId, { id: d.otherVmId, name: d.otherVmName, collection: 'vms', type: 'ManageIQ::Providers::Redhat::InfraManager::Vm', vendor: 'redhat', powerState: 'on', createdOn });
-    this.resources.set(d.instanceId, { id: d.instanceId, name: d.instanceName, collection: 'instances', type: 'ManageIQ::Providers::Openstack::CloudManager::Vm', vendor: 'openstack', powerState: 'on', createdOn });
+    this.resources.set(d.instanceId, {
+      id: d.instanceId,
+      name: d.instanceName,
+      collection: 'instances',
+      type: 'ManageIQ::Providers::Openstack::CloudManager::Vm',
+      vendor: 'openstack',
+      powerState: 'on',
+      createdOn,
+    });
     this.seed(d.vmId, d.foreignSnapshotNames[0], now - 30 * day, 'taken by hand before the upgrade');
     this.seed(d.vmId, d.foreignSnapshotNames[1], now - 20 * day, 'kept for audit');
     this.seed(d.otherVmId, 'bo-20240101T000000-aaaaaaaa', now - 10 * day, 'backup-orchestrator');

@@ -46,7 +46,11 @@ export function resourceActions(href: string, single: boolean): ActionSpec[] {
 }
 
 export function snapshotActions(base: string, c: Collection, snapshotId?: string): ActionSpec[] {
-  if (snapshotId === undefined) return [{ name: 'create', method: 'post', href: base }, { name: 'delete', method: 'post', href: base }];
+  if (snapshotId === undefined)
+    return [
+      { name: 'create', method: 'post', href: base },
+      { name: 'delete', method: 'post', href: base },
+    ];
   const href = `${base}/${snapshotId}`;
   return [...(c === 'vms' ? [{ name: 'revert', method: 'post', href }] : []), { name: 'delete', method: 'post', href }, { name: 'delete', method: 'delete', href }];
 }

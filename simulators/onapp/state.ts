@@ -158,7 +158,16 @@ export class OnappState extends SimState<OnappStateOptions> {
     // Two finished backups of the database server (one per kind), one of them without a note.
     const past = this.now() - 86_400_000;
     this.insertBackup({ backupType: 'normal', targetType: 'Disk', targetId: d.otherDiskId, vmId: d.otherVmId, note: 'weekly image', createdAt: past, builtAtMs: past + 600_000, sizeKb: 3_145_728 });
-    this.insertBackup({ backupType: 'incremental', targetType: 'VirtualMachine', targetId: d.otherVmId, vmId: d.otherVmId, note: null, createdAt: past + 3_600_000, builtAtMs: past + 3_900_000, sizeKb: 524_288 });
+    this.insertBackup({
+      backupType: 'incremental',
+      targetType: 'VirtualMachine',
+      targetId: d.otherVmId,
+      vmId: d.otherVmId,
+      note: null,
+      createdAt: past + 3_600_000,
+      builtAtMs: past + 3_900_000,
+      sizeKb: 524_288,
+    });
   }
 
   private insertBackup(init: Omit<Backup, 'id' | 'identifier' | 'updatedAt' | 'backupServerId'>): Backup {

@@ -72,7 +72,6 @@ export class TokenStore {
   }
 }
 
-
 function json(status: number, value: unknown): SimResponse {
   return { status, headers: { 'content-type': 'application/json;charset=UTF-8' }, body: JSON.stringify(value) };
 }
@@ -121,8 +120,7 @@ export interface OvirtAuth {
 }
 
 export function createAuth(tokens: TokenStore, credentials: Credentials): OvirtAuth {
-  const rightCredentials = (c: Credentials | undefined) =>
-    c !== undefined && c.username === credentials.username && c.password === credentials.password;
+  const rightCredentials = (c: Credentials | undefined) => c !== undefined && c.username === credentials.username && c.password === credentials.password;
 
   const ssoRouter = new Router()
     .post(SSO_TOKEN_PATH, (req) => {

@@ -22,8 +22,7 @@ type Node = Record<string, unknown>;
 // ---- request bodies -----------------------------------------------------------------------------
 
 const syntax = (detail: string) => new OvirtFault(400, 'Bad Request', `Request syntactically incorrect: ${detail}`);
-const incomplete = (type: string, fields: string[]) =>
-  new OvirtFault(400, 'Incomplete parameters', `${type} [${fields.join(', ')}] required for add`);
+const incomplete = (type: string, fields: string[]) => new OvirtFault(400, 'Incomplete parameters', `${type} [${fields.join(', ')}] required for add`);
 
 /** The body's root element (XML, or JSON without a root), checked against the expected names. */
 function readBody(req: SimRequest, roots: string[]): Node {
@@ -99,7 +98,10 @@ function diskInterface(value: string): DiskInterface {
 
 /** A subset of the engine's search language: `field=value [and field!=value ...]`, `*` wildcards. */
 function searchFilter(query: string | null, fields: string[]): (values: Record<string, string | undefined>) => boolean {
-  const q = (query ?? '').replace(/\s+sortby\s+.*$/i, '').replace(/\s+page\s+\d+\s*$/i, '').trim();
+  const q = (query ?? '')
+    .replace(/\s+sortby\s+.*$/i, '')
+    .replace(/\s+page\s+\d+\s*$/i, '')
+    .trim();
   if (!q) return () => true;
   const clauses = q.split(/\s+and\s+/i).map((clause) => {
     const m = /^\s*([\w.]+)\s*(!=|=)\s*(.*?)\s*$/.exec(clause);
@@ -112,7 +114,13 @@ function searchFilter(query: string | null, fields: string[]): (values: Record<s
 }
 
 function wildcard(value: string): RegExp {
-  return new RegExp(`^${value.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return new RegExp(
+    `^${value
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
 }
 
 function limit<T>(list: T[], req: SimRequest): T[] {
@@ -277,10 +285,7 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     const body = readBody(req, ['snapshot']);
     const attachments = items(body, 'disk_attachments', 'disk_attachment');
     const v3Disks = items(body, 'disks', 'disk');
-    const diskIds =
-      attachments !== undefined || v3Disks !== undefined
-        ? [...(attachments ?? []).map((a) => idOf(child(a, 'disk')) ?? ''), ...(v3Disks ?? []).map((d) => idOf(d) ?? '')]
-        : undefined;
+    const diskIds = attachments !== undefined || v3Disks !== undefined ? [...(attachments ?? []).map((a) => idOf(child(a, 'disk')) ?? ''), ...(v3Disks ?? []).map((d) => idOf(d) ?? '')] : undefined;
     if (diskIds?.includes('')) throw incomplete('Disk', ['id']);
     const snapshot = await state.createSnapshot(req.params.id!, {
       description: text(body, 'description'),
@@ -295,16 +300,12 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
     state.deleteSnapshot(req.params.id!, req.params.sid!, ctx.correlationId);
     return removed();
   });
-  on('GET', '/vms/:id/snapshots/:sid/disks', (req, ctx) =>
-    ok(ctx, views.snapshotDisksView(state.getSnapshot(req.params.id!, req.params.sid!))),
-  );
+  on('GET', '/vms/:id/snapshots/:sid/disks', (req, ctx) => ok(ctx, views.snapshotDisksView(state.getSnapshot(req.params.id!, req.params.sid!))));
 
   // ---- jobs (a lost create reply is found by its correlation id)
   on('GET', '/jobs', (req, ctx) => {
     const match = searchFilter(req.query.get('search'), ['correlation_id', 'status', 'description', 'id']);
-    const jobs = state.jobs.filter((j) =>
-      match({ correlation_id: j.correlationId, status: state.jobStatus(j), description: j.description, id: j.id }),
-    );
+    const jobs = state.jobs.filter((j) => match({ correlation_id: j.correlationId, status: state.jobStatus(j), description: j.description, id: j.id }));
     return ok(ctx, views.jobsView(limit(jobs, req), ctx));
   });
 

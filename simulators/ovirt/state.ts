@@ -9,16 +9,7 @@ import type { SimClock } from '../framework/clock';
 import { SimState } from '../framework/state';
 import { TokenStore } from './auth';
 import type { EngineProfile } from './engine-profiles';
-import {
-  DeviceDirectory,
-  copyImage,
-  fileSize,
-  generateImage,
-  removeQuietly,
-  removeQuietlySync,
-  scribble,
-  sha256File,
-} from './disk-content';
+import { DeviceDirectory, copyImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File } from './disk-content';
 
 export type DiskInterface = 'ide' | 'sata' | 'spapr_vscsi' | 'virtio' | 'virtio_scsi';
 export const DISK_INTERFACES: readonly DiskInterface[] = ['ide', 'sata', 'spapr_vscsi', 'virtio', 'virtio_scsi'];
@@ -203,7 +194,6 @@ export interface CreateSnapshotInput {
   correlationId?: string;
 }
 
-
 /** A uuid-shaped id derived from text, for stable ids (Active VM snapshots, image ids). */
 export function derivedId(text: string): string {
   const h = createHash('sha1').update(text).digest('hex');
@@ -308,7 +298,17 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     vm(OVIRT_DEMO.vmId, OVIRT_DEMO.vmName, { description: 'Demo web server', guestDevices: ['sda', 'sdb', 'sdc', 'vda'] });
     disk({ id: OVIRT_DEMO.osDiskId, name: OVIRT_DEMO.osDiskName, provisionedSize: os, actualSize: Math.ceil(os / 2), format: 'cow', sparse: true, shareable: false, storageType: 'image' });
     disk({ id: OVIRT_DEMO.dataDiskId, name: OVIRT_DEMO.dataDiskName, provisionedSize: data, actualSize: data, format: 'raw', sparse: false, shareable: false, storageType: 'image' });
-    disk({ id: OVIRT_DEMO.shareableDiskId, name: OVIRT_DEMO.shareableDiskName, provisionedSize: 2 * MiB, actualSize: 2 * MiB, format: 'raw', sparse: false, shareable: true, storageType: 'image', description: 'Cluster quorum disk' });
+    disk({
+      id: OVIRT_DEMO.shareableDiskId,
+      name: OVIRT_DEMO.shareableDiskName,
+      provisionedSize: 2 * MiB,
+      actualSize: 2 * MiB,
+      format: 'raw',
+      sparse: false,
+      shareable: true,
+      storageType: 'image',
+      description: 'Cluster quorum disk',
+    });
     disk({
       id: OVIRT_DEMO.lunDiskId,
       name: OVIRT_DEMO.lunDiskName,
@@ -495,11 +495,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
 
     const refused = disks.filter((d) => !snapshotable(d));
     if (refused.length > 0) {
-      throw conflict(
-        `Cannot create Snapshot. The following disk(s) cannot be snapshotted: ${refused
-          .map((d) => `${d.name} (${d.shareable ? 'shareable' : 'direct LUN'})`)
-          .join(', ')}.`,
-      );
+      throw conflict(`Cannot create Snapshot. The following disk(s) cannot be snapshotted: ${refused.map((d) => `${d.name} (${d.shareable ? 'shareable' : 'direct LUN'})`).join(', ')}.`);
     }
 
     const id = randomUUID();
@@ -586,10 +582,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
       image = copy.path;
     }
     const existing = this.attachments.filter((a) => a.diskId === disk.id);
-    const clash =
-      input.snapshotId !== undefined
-        ? existing.find((a) => a.snapshotId !== undefined || a.vmId === vmId)
-        : existing.find((a) => !disk.shareable || a.vmId === vmId);
+    const clash = input.snapshotId !== undefined ? existing.find((a) => a.snapshotId !== undefined || a.vmId === vmId) : existing.find((a) => !disk.shareable || a.vmId === vmId);
     if (clash) throw conflict(`Cannot attach Virtual Disk. The disk is already attached to VM ${this.getVm(clash.vmId).name}.`);
 
     const attachment: Attachment = {

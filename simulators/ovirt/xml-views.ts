@@ -320,7 +320,13 @@ export function ovfFor(vm: Vm, s: SnapshotInfo): string {
             Info: `${vm.sockets * vm.cores} CPU, ${vm.memory / (1024 * 1024)} Memory`,
             Item: [
               { 'rasd:Caption': `${vm.sockets * vm.cores} virtual cpu`, 'rasd:InstanceId': '1', 'rasd:ResourceType': '3', 'rasd:num_of_sockets': vm.sockets, 'rasd:cpu_per_socket': vm.cores },
-              { 'rasd:Caption': `${vm.memory / (1024 * 1024)} MB of memory`, 'rasd:InstanceId': '2', 'rasd:ResourceType': '4', 'rasd:AllocationUnits': 'MegaBytes', 'rasd:VirtualQuantity': vm.memory / (1024 * 1024) },
+              {
+                'rasd:Caption': `${vm.memory / (1024 * 1024)} MB of memory`,
+                'rasd:InstanceId': '2',
+                'rasd:ResourceType': '4',
+                'rasd:AllocationUnits': 'MegaBytes',
+                'rasd:VirtualQuantity': vm.memory / (1024 * 1024),
+              },
               ...s.disks.map((d) => ({
                 'rasd:Caption': d.disk.name,
                 'rasd:InstanceId': d.imageId,

@@ -47,7 +47,10 @@ test('every instruction kind runs end to end and reads the matching report', asy
     assert.equal(h.calls('POST', path).length, 1, `one ${kind} instruction sent`);
   }
   const restores = await vendorReports(h, 'restore', h.demo.vmRef);
-  assert.ok(restores.some((r) => r.RestoreAsName === 'web-01-restore'), 'the restore options reached the vendor');
+  assert.ok(
+    restores.some((r) => r.RestoreAsName === 'web-01-restore'),
+    'the restore options reached the vendor',
+  );
   assert.equal(await h.openSessions(), 0);
 });
 

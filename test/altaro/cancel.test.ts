@@ -5,7 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { AltaroProgress } from '../../contracts/altaro/results';
 import { startAltaroHarness, vendorReports, type AltaroHarness } from '../helpers/altaro-harness';
 
-  // Long operations, so the cancellation lands in the middle of one.
+// Long operations, so the cancellation lands in the middle of one.
 const test = altaroTest({ sim: { operationMs: { 'take-backup': 60_000, restore: 60_000 } } });
 
 async function waitForTracking(handle: { query: <T>(name: string) => Promise<T> }): Promise<AltaroProgress> {
@@ -31,8 +31,14 @@ for (const [workflowType, extra] of [
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
     // The vendor recorded the abort for this run's operation, and the operation is gone.
     const aborts = h.calls('POST', /\/instructions\/abort-operation\//);
-    assert.ok(aborts.some((c) => c.path.endsWith(`/${guid}`) && c.status === 200), `abort calls: ${JSON.stringify(aborts.map((c) => c.path))}`);
-    assert.deepEqual(h.state.aborts.filter((a) => a.guid === guid).map((a) => a.accepted), [true]);
+    assert.ok(
+      aborts.some((c) => c.path.endsWith(`/${guid}`) && c.status === 200),
+      `abort calls: ${JSON.stringify(aborts.map((c) => c.path))}`,
+    );
+    assert.deepEqual(
+      h.state.aborts.filter((a) => a.guid === guid).map((a) => a.accepted),
+      [true],
+    );
     const progress = await handle.query<AltaroProgress>('progress');
     assert.equal(progress.state, 'cancelled');
     assert.match(progress.message ?? '', new RegExp(`abort-operation for ${guid}: abort accepted`));

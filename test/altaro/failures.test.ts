@@ -17,7 +17,7 @@ function rootMessage(err: unknown): string {
   return parts.join(' | ');
 }
 
-test('a vendor-side failure fails the run with the report\'s own error message', async ({ h }) => {
+test("a vendor-side failure fails the run with the report's own error message", async ({ h }) => {
   await assert.rejects(h.execute('altaroBackup', h.input({ vmRef: h.demo.errorVmRef })), (err: WorkflowFailedError) => {
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.nonRetryable, true);
@@ -27,7 +27,7 @@ test('a vendor-side failure fails the run with the report\'s own error message',
   assert.equal(await h.openSessions(), 0, 'no session left open after a failure');
 });
 
-test('an unknown VM ref fails fast, non-retryable, at its first read, with the API\'s ErrorMessage; no instruction is sent', async ({ h }) => {
+test("an unknown VM ref fails fast, non-retryable, at its first read, with the API's ErrorMessage; no instruction is sent", async ({ h }) => {
   h.simulator.calls.clear();
   const handle = await h.start('altaroBackup', h.input({ vmRef: 'no-such-vm-ref' }));
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
@@ -36,13 +36,16 @@ test('an unknown VM ref fails fast, non-retryable, at its first read, with the A
     return true;
   });
   // The report baseline is read before the instruction: the API refuses the unknown VM there.
-  assert.equal(h.calls('GET', /\/reports\/backup\//).length, 1, 'one read of the VM\'s reports');
+  assert.equal(h.calls('GET', /\/reports\/backup\//).length, 1, "one read of the VM's reports");
   assert.equal(h.calls('POST', /\/instructions\//).length, 0, 'no instruction sent');
   const history = await handle.fetchHistory();
   const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
   assert.deepEqual(scheduled, ['altaroCheckEndpoint', 'altaroReportBaseline']);
   const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-  assert.ok(attempts.every((a) => a === 1), `attempts: ${attempts.join(',')}`);
+  assert.ok(
+    attempts.every((a) => a === 1),
+    `attempts: ${attempts.join(',')}`,
+  );
   assert.equal(await h.openSessions(), 0);
 });
 
@@ -179,7 +182,13 @@ test('a slow reply after the instruction (the operation ends first): the run sti
   const reports = await vendorReports(h, 'backup', h.demo.vmRef);
   assert.equal(reports.length, reportsBefore + 1, 'one new report: the one the run read');
   // Altaro's DateTime (yyyy-MM-dd-HH-mm-ss) sorts as text: the run read the newest report.
-  assert.equal(result.report.DateTime, reports.map((r) => String(r.DateTime)).sort().at(-1));
+  assert.equal(
+    result.report.DateTime,
+    reports
+      .map((r) => String(r.DateTime))
+      .sort()
+      .at(-1),
+  );
   assert.equal(await h.openSessions(), 0);
 });
 

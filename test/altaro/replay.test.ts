@@ -34,7 +34,11 @@ test('recorded and fresh Altaro histories replay without nondeterminism', async 
       await handle.cancel();
     }),
   ];
-  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })));
+  await saveHistoriesIfAsked(
+    historiesDir,
+    h.env.address,
+    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
+  );
   const recorded = await recordedHistories(historiesDir);
   await assertReplays([...fresh, ...recorded]);
   console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);

@@ -45,7 +45,7 @@ async function sessionOf(ledger: SessionLedger, pid: number): Promise<string> {
   return token;
 }
 
-test('sessions of a killed worker are ended by the next client on the host; a live worker\'s are left alone', async () => {
+test("sessions of a killed worker are ended by the next client on the host; a live worker's are left alone", async () => {
   const ledger = new SessionLedger(join(dir, 'ledger'));
   const client = new AltaroClient(profile(), env, ledger);
   const dead = deadPid();
@@ -55,10 +55,14 @@ test('sessions of a killed worker are ended by the next client on the host; a li
 
   await client.withSession((s) => AltaroClient.listVms(s));
 
-  assert.equal(state.openSessionCount(), 1, 'the killed worker\'s session was ended, and the activity\'s own');
+  assert.equal(state.openSessionCount(), 1, "the killed worker's session was ended, and the activity's own");
   const left = await readdir(ledger.dir);
-  assert.deepEqual(left.map((f) => f.split('-')[0]), [String(process.ppid)], 'only the live worker\'s entry is left');
-  assert.equal((await stat(join(ledger.dir, left[0]!))).mode & 0o777, 0o600, 'the ledger is readable by the worker\'s user only');
+  assert.deepEqual(
+    left.map((f) => f.split('-')[0]),
+    [String(process.ppid)],
+    "only the live worker's entry is left",
+  );
+  assert.equal((await stat(join(ledger.dir, left[0]!))).mode & 0o777, 0o600, "the ledger is readable by the worker's user only");
   // The live one is still usable by its owner: ending it now works (and was not done by the sweep).
   await client.endSession(alive, process.ppid);
   assert.equal(state.openSessionCount(), 0);
@@ -66,7 +70,7 @@ test('sessions of a killed worker are ended by the next client on the host; a li
   await client.close();
 });
 
-test('an activity\'s own session leaves no ledger entry once ended, also when the API had already expired it', async () => {
+test("an activity's own session leaves no ledger entry once ended, also when the API had already expired it", async () => {
   const ledger = new SessionLedger(join(dir, 'own'));
   const client = new AltaroClient(profile(), env, ledger);
   await client.withSession(async (s) => {

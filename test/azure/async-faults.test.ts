@@ -35,8 +35,14 @@ test('with Location only the same workflow follows operationResults and finds th
     assert.ok(h.simulator.calls.matching('GET', /\/backupJobs$/).length >= 1, 'the job was looked up in the job list');
     assert.equal(result.job.status, 'Completed');
     const jobs = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'web-01');
-    assert.deepEqual(jobs.map((j) => j.name), [result.job.jobId]);
-    assert.deepEqual((await arm.recoveryPoints('web-01')).map((p) => p.name), [result.recoveryPoint.name]);
+    assert.deepEqual(
+      jobs.map((j) => j.name),
+      [result.job.jobId],
+    );
+    assert.deepEqual(
+      (await arm.recoveryPoints('web-01')).map((p) => p.name),
+      [result.recoveryPoint.name],
+    );
   } finally {
     h.state.options.asyncHeaders = 'both';
   }
@@ -48,7 +54,10 @@ test('429 with Retry-After: the activity waits as long as Azure asked before cal
   h.simulator.faults.add({ method: 'GET', path: '*/backupPolicies', action: { kind: 'status', status: 429, message: 'Too many requests', retryAfterSeconds: 3 } });
   await h.execute('azureProtectVm', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 100 });
   const calls = h.simulator.calls.matching('GET', /\/backupPolicies$/);
-  assert.deepEqual(calls.map((c) => c.status), [429, 200]);
+  assert.deepEqual(
+    calls.map((c) => c.status),
+    [429, 200],
+  );
   const gap = calls[1]!.startedAt - (calls[0]!.startedAt + calls[0]!.durationMs);
   assert.ok(gap >= 2900, `the retry came ${gap} ms after the 429 that asked for 3 s`);
 });
@@ -61,7 +70,13 @@ test('a 503 on the backup trigger is retried without starting a second backup', 
   assert.equal(result.job.status, 'Completed');
   const after = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'db-01').length;
   assert.equal(after - before, 1, 'exactly one backup job');
-  assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-2).map((c) => c.status), [503, 202]);
+  assert.deepEqual(
+    h.simulator.calls
+      .matching('POST', /\/backup$/)
+      .slice(-2)
+      .map((c) => c.status),
+    [503, 202],
+  );
 });
 
 test('the backup trigger’s reply is lost and its job ends before the retry: the retry adopts that job, no second backup', async ({ h, arm }) => {
@@ -76,7 +91,14 @@ test('the backup trigger’s reply is lost and its job ends before the retry: th
     assert.equal(result.job.adopted, true);
     const after = (await arm.jobs()).filter((j) => j.properties.operation === 'Backup' && j.properties.entityFriendlyName === 'db-01').length;
     assert.equal(after - before, 1, 'exactly one backup job');
-    assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-1).map((c) => c.status), ['dropped'], 'the trigger was sent once');
+    assert.deepEqual(
+      h.simulator.calls
+        .matching('POST', /\/backup$/)
+        .slice(-1)
+        .map((c) => c.status),
+      ['dropped'],
+      'the trigger was sent once',
+    );
   } finally {
     h.state.options.backupTaskMs = [600, 900];
   }
@@ -85,7 +107,10 @@ test('the backup trigger’s reply is lost and its job ends before the retry: th
 test('a failed Azure job fails the run with its error, and protection this run enabled is removed again', async ({ h, arm }) => {
   h.simulator.faults.clear();
   h.state.script.next('Backup', { code: 400037, title: 'UserErrorVmNotInDesirableState', message: 'VM is not in a state that allows backups.' });
-  const err = await h.execute('azureVmBackup', backupOf('app-02', { protectIfNeeded: true })).then(() => assert.fail('should fail'), (e: unknown) => e);
+  const err = await h.execute('azureVmBackup', backupOf('app-02', { protectIfNeeded: true })).then(
+    () => assert.fail('should fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   assert.match(err.cause?.message ?? '', /step "job" failed: Azure Backup job .* ended Failed: 400037 UserErrorVmNotInDesirableState VM is not in a state that allows backups\./);
   assert.match(err.cause?.message ?? '', /undone: stop protection of VM app-02 \(enabled by this run\)/);
@@ -95,11 +120,18 @@ test('a failed Azure job fails the run with its error, and protection this run e
 test('a garbled operation status while protection is enabled fails the run; the protection still being configured is removed too', async ({ h, arm }) => {
   h.simulator.faults.clear();
   h.simulator.faults.add({ method: 'GET', path: '*/protectedItems/*/operationsStatus/*', action: { kind: 'malformed' } });
-  const err = await h.execute('azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', pollIntervalMs: 100 }).then(() => assert.fail('should fail'), (e: unknown) => e);
+  const err = await h.execute('azureProtectVm', { endpoint: 'azure-sim', vmName: 'app-02', pollIntervalMs: 100 }).then(
+    () => assert.fail('should fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   assert.match(err.cause?.message ?? '', /step "protect" failed: .*unexpected response body.*undone: stop protection of VM app-02/s);
   // Let every operation the vault accepted run to its end, then look: app-02 must not have become protected.
-  await eventually(async () => [...h.state.operations.values()].every((op) => Date.now() >= op.doneAt), (done) => done, 10_000);
+  await eventually(
+    async () => [...h.state.operations.values()].every((op) => Date.now() >= op.doneAt),
+    (done) => done,
+    10_000,
+  );
   assert.ok(!(await arm.protectedItems()).some((i) => i.properties.friendlyName === 'app-02'), 'app-02 is not protected');
 });
 
@@ -108,7 +140,11 @@ test('cancelling the run while the backup job runs cancels the Azure job and wai
   try {
     h.simulator.calls.clear();
     const handle = await h.start('azureVmBackup', backupOf('db-01'));
-    await eventually(() => handle.query<Progress>('progress'), (p) => p.step === 'job' && /InProgress/.test(p.message ?? ''), 20_000);
+    await eventually(
+      () => handle.query<Progress>('progress'),
+      (p) => p.step === 'job' && /InProgress/.test(p.message ?? ''),
+      20_000,
+    );
     await handle.cancel();
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
 

@@ -11,7 +11,11 @@ const test = azureTest();
 
 test('examples/azureVmBackup.json protects web-01, backs it up and returns the job and the new recovery point', async ({ h, arm }) => {
   const example = JSON.parse(await readFile(new URL('../../examples/azureVmBackup.json', import.meta.url), 'utf8'));
-  assert.deepEqual((await arm.protectedItems()).map((i) => i.properties.friendlyName), ['db-01'], 'web-01 starts unprotected');
+  assert.deepEqual(
+    (await arm.protectedItems()).map((i) => i.properties.friendlyName),
+    ['db-01'],
+    'web-01 starts unprotected',
+  );
   const handle = await h.start('azureVmBackup', { ...example, pollIntervalMs: 150 });
   const result = (await handle.result()) as AzureVmBackupResult;
 
@@ -21,7 +25,13 @@ test('examples/azureVmBackup.json protects web-01, backs it up and returns the j
   assert.equal(result.job.operation, 'Backup');
   assert.equal(result.job.status, 'Completed');
   assert.match(result.job.duration ?? '', /^PT[\d.]+S$/);
-  assert.deepEqual(result.job.tasks.map((t) => [t.taskId, t.status]), [['Take Snapshot', 'Completed'], ['Transfer data to vault', 'Completed']]);
+  assert.deepEqual(
+    result.job.tasks.map((t) => [t.taskId, t.status]),
+    [
+      ['Take Snapshot', 'Completed'],
+      ['Transfer data to vault', 'Completed'],
+    ],
+  );
   assert.deepEqual(result.job.warnings, []);
   assert.equal(result.job.trackedVia, 'Azure-AsyncOperation');
 
@@ -29,7 +39,10 @@ test('examples/azureVmBackup.json protects web-01, backs it up and returns the j
   const item = (await arm.protectedItems()).find((i) => i.properties.friendlyName === 'web-01');
   assert.equal(item?.properties.protectionState, 'Protected');
   const points = await arm.recoveryPoints('web-01');
-  assert.deepEqual(points.map((p) => p.name), [result.recoveryPoint.name]);
+  assert.deepEqual(
+    points.map((p) => p.name),
+    [result.recoveryPoint.name],
+  );
   const job = (await arm.jobs()).find((j) => j.name === result.job.jobId);
   assert.equal(job?.properties.status, 'Completed');
   assert.equal(h.simulator.calls.matching('POST', /\/refreshContainers$/).length, 1, 'containers were refreshed to find the VM');
@@ -54,7 +67,10 @@ test('the progress query shows the running job’s tasks and percentage', async 
       await new Promise((r) => setTimeout(r, 100));
     }
     await handle.result();
-    assert.ok([...seen].some((m) => /InProgress \d+% — Take Snapshot: (InProgress|Completed).*Transfer data to vault: (NotStarted|InProgress)/.test(m)), [...seen].join('\n'));
+    assert.ok(
+      [...seen].some((m) => /InProgress \d+% — Take Snapshot: (InProgress|Completed).*Transfer data to vault: (NotStarted|InProgress)/.test(m)),
+      [...seen].join('\n'),
+    );
   } finally {
     h.state.options.backupTaskMs = [600, 900];
   }

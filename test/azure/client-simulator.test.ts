@@ -96,7 +96,9 @@ test('the REST reference’s example requests, sent as documented, get the docum
 test('requests that break the reference’s schema are refused with an ARM error', async () => {
   const arm = new ArmInspector(s);
   try {
-    const res = await arm.raw('POST', `${arm.vault}/backupFabrics/Azure/protectionContainers/${web.container}/protectedItems/${web.item}/backup`, { properties: { objectType: 'AzureFileShareBackupRequest' } });
+    const res = await arm.raw('POST', `${arm.vault}/backupFabrics/Azure/protectionContainers/${web.container}/protectedItems/${web.item}/backup`, {
+      properties: { objectType: 'AzureFileShareBackupRequest' },
+    });
     assert.ok([400, 404].includes(res.status));
     assert.ok(schemas.armErrorBody.safeParse(res.json).success);
     const noVersion = await arm.raw('GET', `${s.simulator.url}${arm.vault}/backupPolicies`);
@@ -132,7 +134,11 @@ test('a token the service no longer accepts is replaced once, transparently', as
   s.state.tokens.clear(); // the service forgot every token (e.g. it was revoked)
   s.simulator.calls.clear();
   assert.ok((await client.listPolicies()).length >= 1);
-  assert.deepEqual(s.simulator.calls.all().map((c) => `${c.method} ${c.status}`), ['GET 401', 'POST 200', 'GET 200'], 'refused, new token, same call again');
+  assert.deepEqual(
+    s.simulator.calls.all().map((c) => `${c.method} ${c.status}`),
+    ['GET 401', 'POST 200', 'GET 200'],
+    'refused, new token, same call again',
+  );
 });
 
 /** Following an operation is an activity's job (it heartbeats): done here in a mock activity. */
@@ -146,7 +152,15 @@ test('the tracker follows Azure-AsyncOperation when given, else Location, sleepi
     await inActivity(() => client.refreshContainers(followOperation(client, { pollMs: 50 })));
     const policy = await client.getPolicy('DefaultPolicy');
     s.simulator.calls.clear();
-    const viaStatus = await inActivity(() => client.enableProtection(web.container, web.item, `/subscriptions/${s.state.options.subscriptionId}/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/web-01`, policy.id, followOperation(client, { pollMs: 50 })));
+    const viaStatus = await inActivity(() =>
+      client.enableProtection(
+        web.container,
+        web.item,
+        `/subscriptions/${s.state.options.subscriptionId}/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/web-01`,
+        policy.id,
+        followOperation(client, { pollMs: 50 }),
+      ),
+    );
     assert.equal(viaStatus.via, 'Azure-AsyncOperation');
     const polls = s.simulator.calls.matching('GET', /\/operationsStatus\//);
     assert.ok(polls.length >= 2 && polls.length <= 4, `polled ${polls.length} times in ~2.2 s with Retry-After 1`);
@@ -170,14 +184,20 @@ test('the tracker follows Azure-AsyncOperation when given, else Location, sleepi
 });
 
 test('ARM error bodies appear in the failure with their code', async () => {
-  const err = await client.getPolicy('NoSuchPolicy').then(() => assert.fail('should fail'), (e: unknown) => e);
+  const err = await client.getPolicy('NoSuchPolicy').then(
+    () => assert.fail('should fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof VendorError);
   assert.equal(err.status, 404);
   assert.equal(err.code, 'BMSUserErrorPolicyNotExist');
   assert.equal(err.retryable, false);
   assert.match(err.message, /^Azure GET \/subscriptions\/.*\/backupPolicies\/NoSuchPolicy → HTTP 404: BMSUserErrorPolicyNotExist: Policy 'NoSuchPolicy' does not exist/);
   s.simulator.faults.add({ method: 'GET', path: '*/backupPolicies', action: { kind: 'status', status: 429, message: 'Too many requests', retryAfterSeconds: 7 } });
-  const throttled = await client.listPolicies().then(() => assert.fail('should fail'), (e: unknown) => e);
+  const throttled = await client.listPolicies().then(
+    () => assert.fail('should fail'),
+    (e: unknown) => e,
+  );
   assert.ok(throttled instanceof VendorError);
   assert.equal(throttled.retryable, true);
   assert.equal(throttled.retryAfterMs, 7000, 'Retry-After becomes the next retry delay');

@@ -17,7 +17,11 @@ import { eventually } from '../helpers/eventually';
 const test = azureTest();
 
 async function openSession(handle: WorkflowHandle): Promise<FileRecoveryHandle> {
-  const session = await eventually(() => handle.query<FileRecoveryHandle | null>('fileRecovery'), (s) => s !== null, 20_000);
+  const session = await eventually(
+    () => handle.query<FileRecoveryHandle | null>('fileRecovery'),
+    (s) => s !== null,
+    20_000,
+  );
   assert.ok(session, 'the session opened');
   return session;
 }
@@ -40,7 +44,10 @@ async function assertNotInHistory(h: AzureHarness, handle: WorkflowHandle): Prom
 test('provision → the requester reads script and password → "done" → revoked, credentials wiped, password never in history', async ({ h, arm }) => {
   const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 100 });
   const session = await openSession(handle);
-  assert.deepEqual(h.state.activeIlrSessions().map((s) => s.vm), ['db-01']);
+  assert.deepEqual(
+    h.state.activeIlrSessions().map((s) => s.vm),
+    ['db-01'],
+  );
 
   const rp = [...h.state.protectedItems.values()].find((i) => i.vm.name === 'db-01')!.recoveryPoints[0]!;
   const creds = await readFileRecoveryCredentials(h.fileRecoveryDir, session.ref);
@@ -79,7 +86,10 @@ test('cancelling an open session still revokes it', async ({ h, arm }) => {
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
   const progress = await handle.query<Progress>('progress');
   assert.equal(progress.state, 'cancelled');
-  assert.ok(progress.undone.some((u) => u.startsWith('revoke file recovery of VM db-01')), progress.undone.join(', '));
+  assert.ok(
+    progress.undone.some((u) => u.startsWith('revoke file recovery of VM db-01')),
+    progress.undone.join(', '),
+  );
   assert.deepEqual(h.state.activeIlrSessions(), []);
   assert.ok((await arm.recoveryPoints('db-01')).every((p) => !p.properties.isInstantIlrSessionActive));
   assert.equal(existsSync(session.directory), false);
@@ -92,15 +102,26 @@ test('cancelling while the provision is still running revokes what it provisione
   try {
     h.simulator.calls.clear();
     const handle = await h.start('azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', timeLimitSeconds: 600, pollIntervalMs: 100 });
-    await eventually(async () => h.simulator.calls.matching('POST', /\/provisionInstantItemRecovery$/).length, (n) => n > 0, 20_000);
+    await eventually(
+      async () => h.simulator.calls.matching('POST', /\/provisionInstantItemRecovery$/).length,
+      (n) => n > 0,
+      20_000,
+    );
     assert.equal(h.simulator.calls.matching('POST', /\/provisionInstantItemRecovery$/).length, 1);
     await handle.cancel();
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
     // The provision finishes on the service's clock; the revoke issued after it closes the session.
     assert.ok(h.simulator.calls.matching('POST', /\/revokeInstantItemRecovery$/).length >= 1, 'a revoke was sent');
     const progress = await handle.query<Progress>('progress');
-    assert.ok(progress.undone.some((u) => u.startsWith('revoke file recovery')), progress.undone.join(', '));
-    await eventually(async () => h.state.activeIlrSessions(), (s) => s.length === 0, 10_000);
+    assert.ok(
+      progress.undone.some((u) => u.startsWith('revoke file recovery')),
+      progress.undone.join(', '),
+    );
+    await eventually(
+      async () => h.state.activeIlrSessions(),
+      (s) => s.length === 0,
+      10_000,
+    );
     assert.deepEqual(h.state.activeIlrSessions(), []);
   } finally {
     h.state.options.asyncMs = 300;

@@ -20,7 +20,10 @@ test('a backup job that runs for many polls leaves a history whose size does not
     h.simulator.calls.clear();
     const handle = await h.start('azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', pollIntervalMs: 50 });
     // Between the slices' progress updates, status shows the job as the activity last polled it.
-    const status = await eventually(() => new BackupClient(h.client, h.taskQueue).status(handle.workflowId), (s) => /^Backup job \S+ InProgress/.test(s.live ?? ''));
+    const status = await eventually(
+      () => new BackupClient(h.client, h.taskQueue).status(handle.workflowId),
+      (s) => /^Backup job \S+ InProgress/.test(s.live ?? ''),
+    );
     console.log(`live while running: ${status.live}`);
     const result = (await handle.result()) as AzureVmBackupResult;
     assert.equal(result.job.status, 'Completed');

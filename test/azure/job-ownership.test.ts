@@ -34,7 +34,11 @@ async function withBackupTasks<T>(h: AzureHarness, ms: [number, number], fn: () 
 /** Cancels a job through the vault's API (as an admin would) and waits until it has ended. */
 async function endJob(arm: ArmInspector, jobId: string): Promise<void> {
   if (['InProgress', 'Cancelling'].includes((await statusOf(arm, jobId)) ?? '')) await arm.raw('POST', `${arm.vault}/backupJobs/${jobId}/cancel`);
-  await eventually(() => statusOf(arm, jobId), (s) => !['InProgress', 'Cancelling'].includes(s ?? ''), 10_000);
+  await eventually(
+    () => statusOf(arm, jobId),
+    (s) => !['InProgress', 'Cancelling'].includes(s ?? ''),
+    10_000,
+  );
 }
 
 test('a backup of a VM whose policy backup is running waits for it and then takes its own: the policy job is not adopted', async ({ h, arm }) => {
@@ -52,15 +56,31 @@ test('cancelling a backup run while the policy backup of its VM runs never cance
   try {
     h.simulator.calls.clear();
     const handle = await h.start('azureVmBackup', backupOf('db-01'));
-    await eventually(() => handle.query<Progress>('progress'), (p) => p.step === 'trigger' || p.step === 'job', 20_000);
+    await eventually(
+      () => handle.query<Progress>('progress'),
+      (p) => p.step === 'trigger' || p.step === 'job',
+      20_000,
+    );
     // The trigger has looked at the VM's jobs (and found the policy's) at least twice.
-    await eventually(async () => h.simulator.calls.matching('GET', /\/backupJobs$/).length, (n) => n >= 2, 10_000);
+    await eventually(
+      async () => h.simulator.calls.matching('GET', /\/backupJobs$/).length,
+      (n) => n >= 2,
+      10_000,
+    );
     await handle.cancel();
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
 
     assert.equal(await statusOf(arm, policyJob.id), 'InProgress', 'the policy job is still running');
-    assert.deepEqual(h.simulator.calls.matching('POST', /\/backupJobs\/[^/]+\/cancel$/).map((c) => c.path), [], 'no job was cancelled');
-    assert.deepEqual((await jobsOf(arm, 'db-01', 'Backup')).filter((j) => j.name !== policyJob.id && ['InProgress', 'Cancelling'].includes(j.properties.status)), [], 'no job of the run is running');
+    assert.deepEqual(
+      h.simulator.calls.matching('POST', /\/backupJobs\/[^/]+\/cancel$/).map((c) => c.path),
+      [],
+      'no job was cancelled',
+    );
+    assert.deepEqual(
+      (await jobsOf(arm, 'db-01', 'Backup')).filter((j) => j.name !== policyJob.id && ['InProgress', 'Cancelling'].includes(j.properties.status)),
+      [],
+      'no job of the run is running',
+    );
   } finally {
     await endJob(arm, policyJob.id);
   }
@@ -75,11 +95,22 @@ test('a lost trigger reply after a policy backup of the VM: the retry adopts the
       const before = new Set((await jobsOf(arm, 'db-01', 'Backup')).map((j) => j.name));
       const result = (await h.execute('azureVmBackup', backupOf('db-01'))) as AzureVmBackupResult;
       const started = (await jobsOf(arm, 'db-01', 'Backup')).filter((j) => !before.has(j.name));
-      assert.deepEqual(started.map((j) => j.name), [result.job.jobId], 'the run started exactly one job and follows it');
+      assert.deepEqual(
+        started.map((j) => j.name),
+        [result.job.jobId],
+        'the run started exactly one job and follows it',
+      );
       assert.notEqual(result.job.jobId, policyJob.id);
       assert.equal(result.job.adopted, true);
       assert.equal(result.job.status, 'Completed');
-      assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).slice(-1).map((c) => c.status), ['dropped'], 'the trigger was sent once');
+      assert.deepEqual(
+        h.simulator.calls
+          .matching('POST', /\/backup$/)
+          .slice(-1)
+          .map((c) => c.status),
+        ['dropped'],
+        'the trigger was sent once',
+      );
     } finally {
       h.simulator.faults.clear();
     }
@@ -112,20 +143,39 @@ test('a run cancelled while its backup trigger is on its way leaves no job of it
     try {
       h.simulator.calls.clear();
       const handle = await h.start('azureVmBackup', backupOf('db-01'));
-      await eventually(() => handle.query<Progress>('progress'), (p) => p.step === 'trigger', 20_000);
+      await eventually(
+        () => handle.query<Progress>('progress'),
+        (p) => p.step === 'trigger',
+        20_000,
+      );
       // The trigger has looked for running jobs: its POST is the next call.
-      await eventually(async () => h.simulator.calls.matching('GET', /\/backupJobs$/).length, (n) => n >= 1, 10_000);
+      await eventually(
+        async () => h.simulator.calls.matching('GET', /\/backupJobs$/).length,
+        (n) => n >= 1,
+        10_000,
+      );
       await handle.cancel();
       await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
 
       // The POST did reach the vault and started a job …
-      await eventually(async () => h.simulator.calls.matching('POST', /\/backup$/).length, (n) => n >= 1, 10_000);
-      assert.deepEqual(h.simulator.calls.matching('POST', /\/backup$/).map((c) => c.status), [202]);
+      await eventually(
+        async () => h.simulator.calls.matching('POST', /\/backup$/).length,
+        (n) => n >= 1,
+        10_000,
+      );
+      assert.deepEqual(
+        h.simulator.calls.matching('POST', /\/backup$/).map((c) => c.status),
+        [202],
+      );
       const started = (await jobsOf(arm, 'db-01', 'Backup')).filter((j) => !before.has(j.name));
       assert.equal(started.length, 1, 'the trigger started one job');
       // … which the run cancelled before it ended.
       assert.equal(started[0]!.properties.status, 'Cancelled');
-      assert.deepEqual((await arm.jobs()).filter((j) => ['InProgress', 'Cancelling'].includes(j.properties.status)).map((j) => j.name), [], 'no job left running');
+      assert.deepEqual(
+        (await arm.jobs()).filter((j) => ['InProgress', 'Cancelling'].includes(j.properties.status)).map((j) => j.name),
+        [],
+        'no job left running',
+      );
       assert.equal((await handle.query<Progress>('progress')).state, 'cancelled');
     } finally {
       h.simulator.faults.clear();

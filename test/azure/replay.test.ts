@@ -32,7 +32,11 @@ test('recorded and fresh Azure histories replay without nondeterminism', async (
     await recordRun(h, 'invalid', 'azureVmBackup', { endpoint: 'azure-sim' }),
     await recordRun(h, 'filerecovery', 'azureFileRecovery', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
       const handle = h.client.workflow.getHandle(id);
-      await eventually(() => handle.query('fileRecovery'), (s) => s !== null, 20_000);
+      await eventually(
+        () => handle.query('fileRecovery'),
+        (s) => s !== null,
+        20_000,
+      );
       await handle.signal('done');
     }),
     await (async () => {
@@ -40,7 +44,11 @@ test('recorded and fresh Azure histories replay without nondeterminism', async (
       try {
         return await recordRun(h, 'cancelled', 'azureVmBackup', { endpoint: 'azure-sim', vmName: 'db-01', ...poll }, async (id) => {
           const handle = h.client.workflow.getHandle(id);
-          await eventually(() => handle.query<Progress>('progress'), (p) => p.step === 'job', 20_000);
+          await eventually(
+            () => handle.query<Progress>('progress'),
+            (p) => p.step === 'job',
+            20_000,
+          );
           await handle.cancel();
         });
       } finally {
@@ -49,7 +57,11 @@ test('recorded and fresh Azure histories replay without nondeterminism', async (
     })(),
   ];
 
-  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })));
+  await saveHistoriesIfAsked(
+    historiesDir,
+    h.env.address,
+    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
+  );
   const recorded = await recordedHistories(historiesDir);
   await assertReplays([...fresh, ...recorded]);
   assert.ok(recorded.length >= 6 || process.env.RECORD_HISTORIES === '1', `recorded histories are kept in test/azure/histories (found ${recorded.length})`);

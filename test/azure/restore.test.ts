@@ -20,7 +20,10 @@ test('examples/azureRestore.json restores the latest recovery point’s disks in
   assert.equal(result.job.operation, 'Restore');
   assert.equal(result.job.status, 'Completed');
   assert.equal(result.job.properties['Target Storage Account Name'], 'restorestaging');
-  assert.deepEqual(result.job.tasks.map((t) => [t.taskId, t.status]), [['Transfer data', 'Completed']]);
+  assert.deepEqual(
+    result.job.tasks.map((t) => [t.taskId, t.status]),
+    [['Transfer data', 'Completed']],
+  );
 
   const disks = (await arm.get(`${sub(h)}/resourceGroups/restore-rg/providers/Microsoft.Compute/disks`)).value as Array<{ name: string; tags: Record<string, string> }>;
   assert.equal(disks.length, 2, 'an OS disk and a data disk were restored');
@@ -86,16 +89,20 @@ test('a restore Azure refuses fails with the ARM error code and message', async 
       region: 'westeurope',
       pollIntervalMs: 100,
     })
-    .then(() => assert.fail('should fail'), (e: unknown) => e);
+    .then(
+      () => assert.fail('should fail'),
+      (e: unknown) => e,
+    );
   assert.ok(err instanceof WorkflowFailedError);
   assert.match(err.cause?.message ?? '', /step "trigger" failed: Azure POST .*\/restore → HTTP 400: UserErrorStorageAccountNotFound: Storage account .*nosuchaccount was not found/);
 });
 
 test('bad input is refused at once with every problem listed and no call to Azure', async ({ h, arm }) => {
   h.simulator.calls.clear();
-  const err = await h
-    .execute('azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'AlternateLocation', storageAccountId: 'nope', clientSecret: 'x' })
-    .then(() => assert.fail('should fail'), (e: unknown) => e);
+  const err = await h.execute('azureRestore', { endpoint: 'azure-sim', vmName: 'db-01', restoreType: 'AlternateLocation', storageAccountId: 'nope', clientSecret: 'x' }).then(
+    () => assert.fail('should fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, 'InvalidInput');
   assert.equal(err.cause.nonRetryable, true);

@@ -49,7 +49,18 @@ test('input schemas list every problem and refuse unknown fields', () => {
 });
 
 test('a followed job is reported when its status changes or its progress crosses a 25 % step, not on every percent', () => {
-  const job = (status: string, progressPercentage?: number): AzureJobSummary => ({ jobId: 'j', operation: 'Backup', entity: 'db-01', status, startTime: '2026-01-01T00:00:00Z', progressPercentage, tasks: [], errors: [], properties: {}, terminal: false });
+  const job = (status: string, progressPercentage?: number): AzureJobSummary => ({
+    jobId: 'j',
+    operation: 'Backup',
+    entity: 'db-01',
+    status,
+    startTime: '2026-01-01T00:00:00Z',
+    progressPercentage,
+    tasks: [],
+    errors: [],
+    properties: {},
+    terminal: false,
+  });
   assert.equal(jobMoved(undefined, job('InProgress', 3), 25), true, 'the first look is always reported');
   assert.equal(jobMoved(job('InProgress', 3), job('InProgress', 24), 25), false);
   assert.equal(jobMoved(job('InProgress', 24), job('InProgress', 25), 25), true);

@@ -40,10 +40,22 @@ test('the server is counted by its own command name', () => {
 });
 
 test('a server sample goes to its innermost gRPC method or history queue task, else GC or transport', () => {
-  assert.equal(serverUnitOf(['modernc.org/sqlite/lib._sqlite3VdbeExec', 'go.temporal.io/server/service/history.(*visibilityQueueTaskExecutor).processUpsertExecution', 'go.temporal.io/server/service/history.(*visibilityQueueTaskExecutor).Execute']), 'visibility queue processUpsertExecution');
+  assert.equal(
+    serverUnitOf([
+      'modernc.org/sqlite/lib._sqlite3VdbeExec',
+      'go.temporal.io/server/service/history.(*visibilityQueueTaskExecutor).processUpsertExecution',
+      'go.temporal.io/server/service/history.(*visibilityQueueTaskExecutor).Execute',
+    ]),
+    'visibility queue processUpsertExecution',
+  );
   assert.equal(serverUnitOf(['go.temporal.io/server/service/history.(*transferQueueActiveTaskExecutor).processActivityTask']), 'transfer queue (active) processActivityTask');
   assert.equal(
-    serverUnitOf([undefined, 'runtime.mallocgc', 'go.temporal.io/server/api/historyservice/v1._HistoryService_RespondWorkflowTaskCompleted_Handler', 'google.golang.org/grpc.(*Server).processUnaryRPC']),
+    serverUnitOf([
+      undefined,
+      'runtime.mallocgc',
+      'go.temporal.io/server/api/historyservice/v1._HistoryService_RespondWorkflowTaskCompleted_Handler',
+      'google.golang.org/grpc.(*Server).processUnaryRPC',
+    ]),
     'history RespondWorkflowTaskCompleted',
   );
   assert.equal(serverUnitOf(['go.temporal.io/api/workflowservice/v1._WorkflowService_PollWorkflowTaskQueue_Handler']), 'frontend PollWorkflowTaskQueue');

@@ -25,8 +25,14 @@ test('start names the run after the VM; a second start while it runs returns the
   const seen: RunStatus[] = [];
   for await (const status of client.follow(first.workflowId, 200)) seen.push(status);
   assert.equal(seen.at(-1)!.status, 'COMPLETED');
-  assert.ok(seen.some((s) => s.progress?.step === 'copy'), 'follow showed the copy step');
-  assert.ok(seen.some((s) => (s.liveBytes ?? 0) > 0), 'follow showed live bytes from the copy heartbeat');
+  assert.ok(
+    seen.some((s) => s.progress?.step === 'copy'),
+    'follow showed the copy step',
+  );
+  assert.ok(
+    seen.some((s) => (s.liveBytes ?? 0) > 0),
+    'follow showed live bytes from the copy heartbeat',
+  );
   const manifest = await client.result<OvirtBackupManifest>(first.workflowId);
   assert.equal(manifest.vm.id, h.demo.vmId);
   const status = await client.status(first.workflowId);
@@ -38,7 +44,11 @@ test('start names the run after the VM; a second start while it runs returns the
 test('execute starts and waits; list filters by provider, VM and status', async ({ h }) => {
   const manifest = (await client.execute('ovirtSnapshotBackup', { ...input(h), diskIds: [h.demo.dataDiskId] })) as OvirtBackupManifest;
   assert.equal(manifest.disks.length, 1);
-  const runs = await eventually(() => client.list({ provider: 'ovirt', vmId: h.demo.vmId, status: 'completed' }), (r) => r.length >= 2, 20_000);
+  const runs = await eventually(
+    () => client.list({ provider: 'ovirt', vmId: h.demo.vmId, status: 'completed' }),
+    (r) => r.length >= 2,
+    20_000,
+  );
   assert.ok(runs.every((r) => r.provider === 'ovirt' && r.vmId === h.demo.vmId && r.status === 'COMPLETED' && r.outcome === 'completed'));
   assert.deepEqual(await client.list({ provider: 'altaro' }), []);
   await assert.rejects(client.list({ status: 'sleeping' }), InvalidInputError);
@@ -46,15 +56,25 @@ test('execute starts and waits; list filters by provider, VM and status', async 
 
 test('cancel ends the run as cancelled; result says so with its own error class', async ({ h }) => {
   const run = await client.start('ovirtSnapshotBackup', input(h));
-  await eventually(async () => (await client.status(run.workflowId)).progress?.step, (s) => s === 'copy', 20_000);
+  await eventually(
+    async () => (await client.status(run.workflowId)).progress?.step,
+    (s) => s === 'copy',
+    20_000,
+  );
   await client.cancel(run.workflowId);
   await assert.rejects(client.result(run.workflowId), (err: RunCancelledError) => err instanceof RunCancelledError && err.exitCode === 130);
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
 });
 
 test('errors: bad input before any call, unknown runs, failed runs with the vendor reason', async ({ h }) => {
-  assert.throws(() => client.validate('ovirtSnapshotBackup', { endpoint: 'ovirt-sim' }), (err: InvalidInputError) => err.exitCode === 2 && err.problems.length === 2);
+  assert.throws(
+    () => client.validate('ovirtSnapshotBackup', { endpoint: 'ovirt-sim' }),
+    (err: InvalidInputError) => err.exitCode === 2 && err.problems.length === 2,
+  );
   await assert.rejects(client.start('noSuchWorkflow', {}), InvalidInputError);
   await assert.rejects(client.status('no-such-run'), NotFoundError);
   await assert.rejects(client.result('no-such-run'), NotFoundError);

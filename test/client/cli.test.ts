@@ -59,7 +59,11 @@ test('exit 3: a run or schedule that does not exist', async ({ h }) => {
 });
 
 test('exit 1: a failed run, with the vendor reason', async ({ h }) => {
-  h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot attach Virtual Disk. Proxy is down.]' } });
+  h.simulator.faults.add({
+    method: 'POST',
+    path: '/vms/:id/diskattachments',
+    action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot attach Virtual Disk. Proxy is down.]' },
+  });
   const r = await backupctl('start', 'ovirtSnapshotBackup', '--input', JSON.stringify(h.input()), '--wait');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /step "attach" failed: .*Proxy is down.* — compensation: undone: .*delete snapshot/);
@@ -70,7 +74,17 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', times: 1, action: { kind: 'delay', ms: 15_000 } });
   const waiting = backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--wait');
   const id = `backup-ovirt-${h.demo.vmId}`;
-  await eventually(async () => (await h.client.workflow.getHandle(id).describe().catch(() => undefined))?.status.name, (s) => s === 'RUNNING', 20_000);
+  await eventually(
+    async () =>
+      (
+        await h.client.workflow
+          .getHandle(id)
+          .describe()
+          .catch(() => undefined)
+      )?.status.name,
+    (s) => s === 'RUNNING',
+    20_000,
+  );
   const again = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--json');
   assert.equal(again.code, 0);
   assert.match(again.stderr, /already running: backup-ovirt-/);
@@ -80,7 +94,11 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /cancelled/);
   // The attach that was in flight when the cancel came finished first, then was undone.
-  await eventually(() => proxyAttachments(h), (a) => a.length === 0, 20_000);
+  await eventually(
+    () => proxyAttachments(h),
+    (a) => a.length === 0,
+    20_000,
+  );
   assert.deepEqual(await proxyAttachments(h), []);
 });
 
@@ -91,7 +109,10 @@ test('list, endpoints and workflows, as tables and as JSON', async ({ h }) => {
   assert.ok(runs.length >= 3 && runs.every((r) => r.provider === 'ovirt'));
   assert.match((await backupctl('list', '--status', 'failed')).stdout, /WORKFLOW ID\s+TYPE\s+STATUS[\s\S]*FAILED/);
   const endpoints = await backupctl('endpoints', '--json');
-  assert.deepEqual(JSON.parse(endpoints.stdout).map((e: { name: string }) => e.name), ['ovirt-sim']);
+  assert.deepEqual(
+    JSON.parse(endpoints.stdout).map((e: { name: string }) => e.name),
+    ['ovirt-sim'],
+  );
   assert.match((await backupctl('workflows')).stdout, /ovirtSnapshotBackup\s+ovirt/);
 });
 

@@ -12,7 +12,21 @@ const status = (live?: string): RunStatus => ({
   startTime: new Date(0),
   taskQueue: 'q',
   live,
-  progress: { workflowType: 'azureVmBackup', state: 'running', step: 'job', stepIndex: 4, steps: ['validate', 'find', 'protect', 'trigger', 'job', 'recoveryPoint'], percent: 66, disksTotal: 0, disksDone: 0, bytesTotal: 0, bytesCopied: 0, message: 'Backup job j1 InProgress 25%', undone: [], timings: [] },
+  progress: {
+    workflowType: 'azureVmBackup',
+    state: 'running',
+    step: 'job',
+    stepIndex: 4,
+    steps: ['validate', 'find', 'protect', 'trigger', 'job', 'recoveryPoint'],
+    percent: 66,
+    disksTotal: 0,
+    disksDone: 0,
+    bytesTotal: 0,
+    bytesCopied: 0,
+    message: 'Backup job j1 InProgress 25%',
+    undone: [],
+    timings: [],
+  },
 });
 
 test('the live job status from the polling activity is shown instead of the last slice message', () => {

@@ -34,7 +34,9 @@ async function simulatorDiskSha256(diskId: string): Promise<string> {
   const dir = join(stack.dataDir, 'simulators', 'ovirt-disks');
   const file = (await readdir(dir, { recursive: true })).find((f) => String(f).includes(diskId) && !String(f).includes('snap'));
   assert.ok(file, `no image for ${diskId} in ${dir}`);
-  return createHash('sha256').update(await readFile(join(dir, String(file)))).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(join(dir, String(file))))
+    .digest('hex');
 }
 
 test('npm start, then backupctl start … --wait backs up the demo VM and leaves the engine clean', async () => {
@@ -50,12 +52,20 @@ test('npm start, then backupctl start … --wait backs up the demo VM and leaves
   assert.equal(manifest.disks.length, 2);
   for (const disk of manifest.disks) {
     assert.ok(disk.path.startsWith(join(stack.dataDir, 'repository')), disk.path);
-    assert.equal(createHash('sha256').update(await readFile(disk.path)).digest('hex'), disk.sha256);
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(disk.path))
+        .digest('hex'),
+      disk.sha256,
+    );
     assert.equal(disk.sha256, await simulatorDiskSha256(disk.id), 'the backup holds the disk as the engine has it');
   }
 
   const snapshots = (await engineGet(`/vms/${OVIRT_DEMO.vmId}/snapshots`)) as { snapshots: { snapshot?: unknown } };
-  assert.deepEqual(asArray(snapshots.snapshots.snapshot as Array<{ snapshot_type: string }>).map((s) => s.snapshot_type), ['active']);
+  assert.deepEqual(
+    asArray(snapshots.snapshots.snapshot as Array<{ snapshot_type: string }>).map((s) => s.snapshot_type),
+    ['active'],
+  );
   const attachments = (await engineGet(`/vms/${OVIRT_DEMO.proxyVmId}/diskattachments`)) as { disk_attachments: { disk_attachment?: unknown } };
   assert.deepEqual(
     asArray(attachments.disk_attachments.disk_attachment as Array<{ disk: { '@_id': string } }>).map((a) => a.disk['@_id']),

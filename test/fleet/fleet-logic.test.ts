@@ -62,7 +62,7 @@ afterAll(async () => {
 /** The histories of every run of a workflow's continue-as-new chain, oldest first. */
 async function chainHistories(client: Client, workflowId: string) {
   const histories = [];
-  for (let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId; runId; ) {
+  for (let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId; runId;) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     histories.unshift(history);
     runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
@@ -83,7 +83,6 @@ function payloads(value: unknown, where: string, out: Array<{ where: string; byt
   for (const [key, child] of Object.entries(v)) payloads(child, `${where}.${key}`, out);
 }
 
-
 test('5,000 VMs, 30 % failing: the fleet completes, no payload of any run reaches 256 KB, and the table has every VM', async (t) => {
   const started = Date.now();
   const vms = Array.from({ length: 5000 }, (_, i) => ({ vmId: i % 10 < 3 ? `vm-${i}-fail` : `vm-${i}` }));
@@ -98,7 +97,11 @@ test('5,000 VMs, 30 % failing: the fleet completes, no payload of any run reache
   histories.forEach((history, run) => history.events?.forEach((event, i) => payloads(event, `run ${run + 1} event ${i + 1}`, sizes)));
   const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
   console.log(`${sizes.length} payloads; the largest ${largest.bytes} bytes at ${largest.where}`);
-  assert.deepEqual(sizes.filter((s) => s.bytes > PAYLOAD_WARN_BYTES), [], 'no payload reaches 256 KB');
+  assert.deepEqual(
+    sizes.filter((s) => s.bytes > PAYLOAD_WARN_BYTES),
+    [],
+    'no payload reaches 256 KB',
+  );
 
   assert.deepEqual(
     { total: result.counts.total, succeeded: result.counts.succeeded, failed: result.counts.failed, skipped: result.counts.skipped, runs: result.counts.runs },
@@ -116,7 +119,13 @@ test('5,000 VMs, 30 % failing: the fleet completes, no payload of any run reache
   assert.equal(new Set(table.rows.map((r) => r.vm)).size, 5000, 'every VM once');
   assert.deepEqual(table.counts, { succeeded: 3500, failed: 1500, skipped: 0, cancelled: 0, 'not-started': 0 });
   const failed = table.rows.filter((r) => r.outcome === 'failed');
-  assert.deepEqual(failed.map((r) => r.vm).sort(), vms.filter((v) => v.vmId.endsWith('-fail')).map((v) => v.vmId).sort());
+  assert.deepEqual(
+    failed.map((r) => r.vm).sort(),
+    vms
+      .filter((v) => v.vmId.endsWith('-fail'))
+      .map((v) => v.vmId)
+      .sort(),
+  );
   for (const row of failed) assert.match(row.reason!, new RegExp(`the engine refused ${row.vm}$`));
 });
 
@@ -125,7 +134,10 @@ test('a cancelled fleet ends cancelled: running children undo, the table says wh
   const vms = ['c-ok-0', 'c-hold-1', 'c-hold-2', 'c-ok-3', 'c-hold-4', 'c-ok-5'].map((vmId) => ({ vmId }));
   const workflowId = 'fleet-cancelled';
   const handle = await env.client.workflow.start('fleetBackup', { taskQueue, workflowId, args: [{ workflowType: 'ovirtSnapshotBackup', defaults, vms, maxConcurrent: 2 }] });
-  await eventually(() => handle.query<FleetCounts>('fleetCounts'), (c) => c.succeeded === 1 && c.running === 2);
+  await eventually(
+    () => handle.query<FleetCounts>('fleetCounts'),
+    (c) => c.succeeded === 1 && c.running === 2,
+  );
 
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
@@ -134,7 +146,10 @@ test('a cancelled fleet ends cancelled: running children undo, the table says wh
   for (const vm of ['c-hold-1', 'c-hold-2']) assert.equal((await env.client.workflow.getHandle(`backup-ovirt-${vm}`).describe()).status.name, 'CANCELLED');
 
   const counts = await handle.query<FleetCounts>('fleetCounts');
-  assert.deepEqual({ succeeded: counts.succeeded, failed: counts.failed, cancelled: counts.cancelled, notStarted: counts.notStarted, running: counts.running }, { succeeded: 1, failed: 0, cancelled: 2, notStarted: 3, running: 0 });
+  assert.deepEqual(
+    { succeeded: counts.succeeded, failed: counts.failed, cancelled: counts.cancelled, notStarted: counts.notStarted, running: counts.running },
+    { succeeded: 1, failed: 0, cancelled: 2, notStarted: 3, running: 0 },
+  );
   const table = await backups.fleetTable(workflowId);
   assert.equal(table.status, 'CANCELLED');
   assert.deepEqual(Object.fromEntries(table.rows.map((r) => [r.vm, r.outcome])), {

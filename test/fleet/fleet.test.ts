@@ -36,7 +36,11 @@ test('50 VMs, 3 failing: 47 succeed, 3 are reported, caps are never exceeded', a
     query: { filter: 'name=vm-*' },
     ...caps,
   });
-  const midway = await eventually(() => handle.query<FleetCounts>('fleetCounts'), (c) => c.succeeded >= 5, 60_000);
+  const midway = await eventually(
+    () => handle.query<FleetCounts>('fleetCounts'),
+    (c) => c.succeeded >= 5,
+    60_000,
+  );
   assert.equal(midway.total, 50);
   assert.ok(midway.running <= caps.maxPerProxy);
 
@@ -75,7 +79,10 @@ test('a VM already being backed up is skipped, and a bad per-VM input is reporte
   assert.equal(byVm[other!.id]!.outcome, 'succeeded');
   assert.equal(result.counts.failed, 1);
   assert.match(result.recentFailures[0]!.reason!, /vmId: vmId must be a string/);
-  await eventually(() => backupSnapshots(h, busy!.id), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h, busy!.id),
+    (s) => s.length === 0,
+  );
 });
 
 test('a fleet larger than one batch continues as new and still reports every VM', async ({ h }) => {
@@ -118,7 +125,15 @@ async function fleetCopying(h: OvirtHarness, vmIds: string[]) {
     maxConcurrent: 1,
   });
   const child = h.client.workflow.getHandle(`backup-ovirt-${vmIds[0]}`);
-  const step = await eventually(() => child.query<Progress>('progress').then((p) => p.step).catch(() => ''), (s) => s === 'copy', 60_000);
+  const step = await eventually(
+    () =>
+      child
+        .query<Progress>('progress')
+        .then((p) => p.step)
+        .catch(() => ''),
+    (s) => s === 'copy',
+    60_000,
+  );
   assert.equal(step, 'copy', 'the first VM is being copied');
   return { handle, child };
 }
@@ -131,7 +146,11 @@ test('a fleet terminated while a child copies: the child is asked to cancel and 
   assert.equal((await backupSnapshots(h, vm!.id)).length, 1, 'the child made its snapshot');
   await handle.terminate('operator stops the fleet');
 
-  const closed = await eventually(() => child.describe(), (d) => d.status.name !== 'RUNNING', 60_000);
+  const closed = await eventually(
+    () => child.describe(),
+    (d) => d.status.name !== 'RUNNING',
+    60_000,
+  );
   assert.equal(closed.status.name, 'CANCELLED', 'the child was cancelled, not terminated');
   assert.deepEqual(await backupSnapshots(h, vm!.id), [], 'no snapshot is left on the VM');
   await assertClean(h);
@@ -140,7 +159,10 @@ test('a fleet terminated while a child copies: the child is asked to cancel and 
 test('a cancelled fleet ends cancelled: the copying child undoes, the others never start, and the table says so', async ({ h, onTestFinished }) => {
   onTestFinished(() => void (h.copySettings.maxBytesPerSecond = 0));
   h.simulator.faults.clear();
-  const vms = [...h.state.vms.values()].filter((v) => v.name.startsWith('vm-')).slice(10, 13).map((v) => v.id);
+  const vms = [...h.state.vms.values()]
+    .filter((v) => v.name.startsWith('vm-'))
+    .slice(10, 13)
+    .map((v) => v.id);
   const { handle, child } = await fleetCopying(h, vms);
   await handle.cancel();
 
@@ -149,14 +171,21 @@ test('a cancelled fleet ends cancelled: the copying child undoes, the others nev
   assert.equal((await child.describe()).status.name, 'CANCELLED');
   const progress = await child.query<Progress>('progress');
   assert.equal(progress.state, 'cancelled');
-  assert.ok(progress.undone.some((u) => /delete snapshot/.test(u)), `the child undid its snapshot: ${JSON.stringify(progress.undone)}`);
+  assert.ok(
+    progress.undone.some((u) => /delete snapshot/.test(u)),
+    `the child undid its snapshot: ${JSON.stringify(progress.undone)}`,
+  );
   for (const vmId of vms) assert.deepEqual(await backupSnapshots(h, vmId), []);
   await assertClean(h);
 
   const table = await new BackupClient(h.client, h.taskQueue).fleetTable(handle.workflowId);
   assert.deepEqual(
     table.rows.map((r) => [r.vm, r.outcome]),
-    [[vms[0], 'cancelled'], [vms[1], 'not-started'], [vms[2], 'not-started']],
+    [
+      [vms[0], 'cancelled'],
+      [vms[1], 'not-started'],
+      [vms[2], 'not-started'],
+    ],
   );
   const counts = await handle.query<FleetCounts>('fleetCounts');
   assert.deepEqual([counts.cancelled, counts.notStarted, counts.succeeded, counts.failed], [1, 2, 0, 0]);

@@ -50,7 +50,11 @@ export function installUnhandledGuard(): void {
 }
 export async function assertNoUnhandled(): Promise<void> {
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(unhandled.map((r) => String(r)), [], 'unhandled promise rejections');
+  assert.deepEqual(
+    unhandled.map((r) => String(r)),
+    [],
+    'unhandled promise rejections',
+  );
 }
 
 // --- body arbitraries ----------------------------------------------------------------------------
@@ -139,7 +143,31 @@ export function randomXmlDoc(names: string[]): fc.Arbitrary<Record<string, unkno
 
 /** Text that looks a bit like XML and mostly is not. */
 export const xmlishText: fc.Arbitrary<string> = fc
-  .array(fc.oneof(fc.constantFrom('<', '>', '</', '/>', '<?xml version="1.0"?>', '<!DOCTYPE x [<!ENTITY a "aaaa">]>', '&a;', '<![CDATA[', ']]>', '<!--', '-->', '="', '"', ' id=', '&#x0;', '&#xD800;', '&unknown;'), fc.string({ maxLength: 5 })), { maxLength: 30 })
+  .array(
+    fc.oneof(
+      fc.constantFrom(
+        '<',
+        '>',
+        '</',
+        '/>',
+        '<?xml version="1.0"?>',
+        '<!DOCTYPE x [<!ENTITY a "aaaa">]>',
+        '&a;',
+        '<![CDATA[',
+        ']]>',
+        '<!--',
+        '-->',
+        '="',
+        '"',
+        ' id=',
+        '&#x0;',
+        '&#xD800;',
+        '&unknown;',
+      ),
+      fc.string({ maxLength: 5 }),
+    ),
+    { maxLength: 30 },
+  )
   .map((parts) => parts.join(''));
 
 export type Format = 'json' | 'xml';
@@ -169,14 +197,36 @@ export function bodyArb(sample: unknown, format: Format, xmlNames: string[] = []
   const text = serialize(sample, format);
   const tagged = (kind: string) => (body: string | Uint8Array) => ({ kind, body });
   const arbs: Array<fc.WeightedArbitrary<{ kind: string; body: string | Uint8Array }>> = [
-    { weight: 6, arbitrary: mutationOf(sample).map((m) => serialize(mutate(sample, m), format)).map(tagged('mutated')) },
-    { weight: 2, arbitrary: fc.nat({ max: Math.max(0, text.length - 1) }).map((n) => text.slice(0, n)).map(tagged('truncated')) },
-    { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? '').map(tagged('random-json')) },
+    {
+      weight: 6,
+      arbitrary: mutationOf(sample)
+        .map((m) => serialize(mutate(sample, m), format))
+        .map(tagged('mutated')),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .nat({ max: Math.max(0, text.length - 1) })
+        .map((n) => text.slice(0, n))
+        .map(tagged('truncated')),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .jsonValue({ maxDepth: 3 })
+        .map((v) => JSON.stringify(v) ?? '')
+        .map(tagged('random-json')),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }).map(tagged('random-text')) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 120 }).map(tagged('random-bytes')) },
   ];
   if (format === 'xml') {
-    arbs.push({ weight: 2, arbitrary: randomXmlDoc(xmlNames).map((d) => serialize(d, 'xml')).map(tagged('random-xml')) });
+    arbs.push({
+      weight: 2,
+      arbitrary: randomXmlDoc(xmlNames)
+        .map((d) => serialize(d, 'xml'))
+        .map(tagged('random-xml')),
+    });
     arbs.push({ weight: 1, arbitrary: xmlishText.map(tagged('xmlish-text')) });
   }
   return fc.oneof(...arbs);

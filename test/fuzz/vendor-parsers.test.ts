@@ -22,22 +22,7 @@ import { OnappClient, type OnappFormat } from '../../activities/onapp/client';
 import { ManageiqClient } from '../../activities/manageiq/client';
 import { waitForTask } from '../../activities/manageiq/activities';
 import { followOperation } from '../../activities/azure/follow-operation';
-import {
-  FuzzServer,
-  SECRETS,
-  assertNoUnhandled,
-  bodyArb,
-  count,
-  countOf,
-  installUnhandledGuard,
-  params,
-  report,
-  runsFor,
-  serialize,
-  settle,
-  type Answer,
-  type Format,
-} from './kit';
+import { FuzzServer, SECRETS, assertNoUnhandled, bodyArb, count, countOf, installUnhandledGuard, params, report, runsFor, serialize, settle, type Answer, type Format } from './kit';
 import * as samples from './vendor-samples';
 
 installUnhandledGuard();
@@ -145,8 +130,7 @@ function shared<C extends { close(): Promise<void> }>(c: C): C {
 
 const o = samples.ovirt;
 const ovirtApi = `${base}/ovirt-engine/api`;
-const ovirtP = (apiVersion: 'v3' | 'v4', type: 'basic' | 'sso') =>
-  ovirtProfile.parse({ vendor: 'ovirt', url: ovirtApi, apiVersion, timeoutMs, auth: { type, username: 'admin@internal', password } });
+const ovirtP = (apiVersion: 'v3' | 'v4', type: 'basic' | 'sso') => ovirtProfile.parse({ vendor: 'ovirt', url: ovirtApi, apiVersion, timeoutMs, auth: { type, username: 'admin@internal', password } });
 const ov4 = shared(new OvirtClient(ovirtP('v4', 'basic'), env));
 const ov3 = shared(new OvirtClient(ovirtP('v3', 'basic'), env));
 const ovirtBase = { format: 'xml' as const, xmlNames: o.names, okStatus: 200, errorSample: o.fault, errorStatuses: [400, 401, 404, 409, 500, 503] };
@@ -182,7 +166,10 @@ const ovirtTargets: Target[] = [
     errorStatuses: [400, 401, 500],
     fuzz: /\/sso\/oauth\/token$/,
     routes: [[/\/vms\/vm-1$/, answer(o.vm, 'xml')]],
-    call: fresh(() => new OvirtClient(ovirtP('v4', 'sso'), env), (c) => c.getVm('vm-1')),
+    call: fresh(
+      () => new OvirtClient(ovirtP('v4', 'sso'), env),
+      (c) => c.getVm('vm-1'),
+    ),
   },
 ];
 
@@ -200,8 +187,20 @@ const guid = '0f6c2a3e-1b7d-4c55-9a10-000000000001';
 const altaroTargets: Target[] = [
   { ...altaroBase, name: 'altaro startSession', sample: al.session, fuzz: /\/api\/sessions\/start$/, routes: [altaroRoutes[1]!], call: () => altaro.startSession() },
   { ...altaroBase, name: 'altaro listVms', sample: al.vms, fuzz: /\/api\/vms\/list\//, call: () => altaro.withSession((s) => AltaroClient.listVms(s)) },
-  { ...altaroBase, name: 'altaro sendInstruction take-backup', sample: al.instruction, fuzz: /\/api\/instructions\/take-backup\//, call: () => altaro.withSession((s) => altaro.sendInstruction(s, 'take-backup', 'ref-1')) },
-  { ...altaroBase, name: 'altaro sendInstruction restore (options)', sample: al.instruction, fuzz: /\/api\/instructions\/restore\//, call: () => altaro.withSession((s) => altaro.sendInstruction(s, 'restore', 'ref-1', { BackupLocationId: 1 })) },
+  {
+    ...altaroBase,
+    name: 'altaro sendInstruction take-backup',
+    sample: al.instruction,
+    fuzz: /\/api\/instructions\/take-backup\//,
+    call: () => altaro.withSession((s) => altaro.sendInstruction(s, 'take-backup', 'ref-1')),
+  },
+  {
+    ...altaroBase,
+    name: 'altaro sendInstruction restore (options)',
+    sample: al.instruction,
+    fuzz: /\/api\/instructions\/restore\//,
+    call: () => altaro.withSession((s) => altaro.sendInstruction(s, 'restore', 'ref-1', { BackupLocationId: 1 })),
+  },
   { ...altaroBase, name: 'altaro operationStatus', sample: al.statuses, fuzz: /\/api\/activity\/operation-status\//, call: () => altaro.withSession((s) => AltaroClient.operationStatus(s, guid)) },
   { ...altaroBase, name: 'altaro allStatuses', sample: al.statuses, fuzz: /\/api\/activity\/operation-status\/[^/]+$/, call: () => altaro.withSession((s) => AltaroClient.allStatuses(s)) },
   { ...altaroBase, name: 'altaro backup reports', sample: al.backupReports, fuzz: /\/api\/reports\/backup\//, call: () => altaro.withSession((s) => AltaroClient.reports(s, 'backup', 'ref-1')) },
@@ -242,7 +241,10 @@ const azureTargets: Target[] = [
     errorStatuses: [400, 401, 500],
     fuzz: /\/oauth2\/token$/,
     routes: [[new RegExp(`${esc(V)}/backupPolicies/DefaultPolicy$`), answer(azs.policy, 'json')]],
-    call: fresh(() => new AzureClient(azureP, env), (c) => c.getPolicy('DefaultPolicy')),
+    call: fresh(
+      () => new AzureClient(azureP, env),
+      (c) => c.getPolicy('DefaultPolicy'),
+    ),
   },
   { ...azureBase, name: 'azure listPolicies (paged)', sample: azs.policies, fallback: lastPage(azs.policies), fuzz: /\/backupPolicies$/, call: () => az.listPolicies() },
   { ...azureBase, name: 'azure getPolicy', sample: azs.policy, fuzz: /\/backupPolicies\/DefaultPolicy$/, call: () => az.getPolicy('DefaultPolicy') },
@@ -301,10 +303,24 @@ const azureTargets: Target[] = [
     routes: [...azRoutes, [/\/provisionInstantItemRecovery$/, { status: 202, body: '', headers: { 'azure-asyncoperation': `${base}/ops/op-3`, 'retry-after': '0' } }]],
     call: () =>
       inActivity(() =>
-        az.provisionItemLevelRecovery('c', 'i', '123456', { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: '123456', virtualMachineId: '/subscriptions/sub-1/vm', initiatorName: 'iqn.2016-01.com.example:fuzz' }, track),
+        az.provisionItemLevelRecovery(
+          'c',
+          'i',
+          '123456',
+          { objectType: 'IaasVMILRRegistrationRequest', recoveryPointId: '123456', virtualMachineId: '/subscriptions/sub-1/vm', initiatorName: 'iqn.2016-01.com.example:fuzz' },
+          track,
+        ),
       ),
   },
-  { ...azureBase, name: 'azure disableProtection (ARM errors)', bodyIgnored: true, sample: azs.armError, okStatus: 204, fuzz: new RegExp(`${esc(itemPath)}$`), call: () => inActivity(() => az.disableProtection('c', 'i', track)) },
+  {
+    ...azureBase,
+    name: 'azure disableProtection (ARM errors)',
+    bodyIgnored: true,
+    sample: azs.armError,
+    okStatus: 204,
+    fuzz: new RegExp(`${esc(itemPath)}$`),
+    call: () => inActivity(() => az.disableProtection('c', 'i', track)),
+  },
 ];
 
 // --- OnApp ---------------------------------------------------------------------------------------
@@ -319,7 +335,14 @@ function onappTargets(format: OnappFormat): Target[] {
     { ...b, name: `onapp/${format} listDisks`, sample: s.disks, fuzz: new RegExp(`/virtual_machines/7/disks${ext}`), call: () => client.listDisks(7) },
     { ...b, name: `onapp/${format} listBackups`, sample: s.backups, fuzz: new RegExp(`/virtual_machines/7/backups${ext}`), call: () => client.listBackups(7) },
     { ...b, name: `onapp/${format} listDiskBackups`, sample: s.backups, fuzz: new RegExp(`/settings/disks/11/backups${ext}`), call: () => client.listDiskBackups(11) },
-    { ...b, name: `onapp/${format} takeIncrementalBackup`, sample: s.backup, okStatus: 201, fuzz: new RegExp(`/virtual_machines/7/backups${ext}`), call: () => client.takeIncrementalBackup(7, { note: 'x' }) },
+    {
+      ...b,
+      name: `onapp/${format} takeIncrementalBackup`,
+      sample: s.backup,
+      okStatus: 201,
+      fuzz: new RegExp(`/virtual_machines/7/backups${ext}`),
+      call: () => client.takeIncrementalBackup(7, { note: 'x' }),
+    },
     { ...b, name: `onapp/${format} getBackup`, sample: s.backup, fuzz: new RegExp(`/backups/1${ext}`), call: () => client.getBackup(1) },
     { ...b, name: `onapp/${format} takeDiskBackup`, sample: s.backup, okStatus: 201, fuzz: new RegExp(`/settings/disks/11/backups${ext}`), call: () => client.takeDiskBackup(11, { note: 'x' }) },
     { ...b, name: `onapp/${format} deleteBackup (error bodies)`, bodyIgnored: true, sample: s.errors, okStatus: 204, fuzz: new RegExp(`/backups/1${ext}`), call: () => client.deleteBackup(1) },
@@ -337,12 +360,27 @@ const miqBase = { format: 'json' as const, okStatus: 200, errorSample: mq.error,
 const manageiqTargets: Target[] = [
   { ...miqBase, name: 'manageiq entryPoint', sample: mq.entry, fuzz: /\/api\/?$/, call: () => miq.entryPoint() },
   { ...miqBase, name: 'manageiq getResource', sample: mq.resource, fuzz: /\/api\/vms\/42$/, call: () => miq.getResource('vms', '42') },
-  { ...miqBase, name: 'manageiq querySnapshots (paged)', sample: mq.page, fallback: answer(mq.lastPage, 'json'), fuzz: /\/api\/vms\/42\/snapshots$/, call: () => miq.querySnapshots('vms', '42', { filter: ["name='bo-*'"], sortBy: 'create_time' }) },
+  {
+    ...miqBase,
+    name: 'manageiq querySnapshots (paged)',
+    sample: mq.page,
+    fallback: answer(mq.lastPage, 'json'),
+    fuzz: /\/api\/vms\/42\/snapshots$/,
+    call: () => miq.querySnapshots('vms', '42', { filter: ["name='bo-*'"], sortBy: 'create_time' }),
+  },
   { ...miqBase, name: 'manageiq getSnapshot', sample: mq.snapshot, fuzz: /\/api\/vms\/42\/snapshots\/1$/, call: () => miq.getSnapshot('vms', '42', '1') },
   { ...miqBase, name: 'manageiq createSnapshot', sample: mq.results, fuzz: /\/api\/vms\/42\/snapshots$/, call: () => miq.createSnapshot('vms', '42', { name: 'bo-1', description: 'd' }) },
   { ...miqBase, name: 'manageiq revertSnapshot', sample: mq.single, fuzz: /\/api\/vms\/42\/snapshots\/1$/, call: () => miq.revertSnapshot('vms', '42', '1') },
   { ...miqBase, name: 'manageiq bulkDeleteSnapshots', sample: mq.bulk, fuzz: /\/api\/instances\/42\/snapshots$/, call: () => miq.bulkDeleteSnapshots('instances', '42', ['1', '2']) },
-  { ...miqBase, name: 'manageiq deleteSnapshot (error bodies)', bodyIgnored: true, sample: mq.error, okStatus: 204, fuzz: /\/api\/vms\/42\/snapshots\/1$/, call: () => miq.deleteSnapshot('vms', '42', '1') },
+  {
+    ...miqBase,
+    name: 'manageiq deleteSnapshot (error bodies)',
+    bodyIgnored: true,
+    sample: mq.error,
+    okStatus: 204,
+    fuzz: /\/api\/vms\/42\/snapshots\/1$/,
+    call: () => miq.deleteSnapshot('vms', '42', '1'),
+  },
   {
     ...miqBase,
     name: 'manageiq waitForTask',
@@ -357,7 +395,10 @@ const manageiqTargets: Target[] = [
     sample: mq.auth,
     fuzz: /\/api\/auth$/,
     routes: [[/\/api\/vms\/42$/, answer(mq.resource, 'json')]],
-    call: fresh(() => new ManageiqClient(miqP('token'), env), (c) => c.getResource('vms', '42')),
+    call: fresh(
+      () => new ManageiqClient(miqP('token'), env),
+      (c) => c.getResource('vms', '42'),
+    ),
   },
 ];
 
@@ -389,7 +430,10 @@ for (const [vendor, targets] of groups) {
 
 test('regression: an Azure 202 whose Azure-AsyncOperation / Location header is no URL fails as a VendorError; a relative one is followed', async () => {
   const routes: Array<[RegExp, Answer]> = [...azRoutes, [/\/ops\/op-1$/, answer(azs.opSucceeded, 'json')]];
-  for (const [header, value] of [['azure-asyncoperation', 'http://['], ['location', 'https://a b']] as const) {
+  for (const [header, value] of [
+    ['azure-asyncoperation', 'http://['],
+    ['location', 'https://a b'],
+  ] as const) {
     server.use({ fuzz: /\/backup$/, answer: { status: 202, body: '', headers: { [header]: value } }, fallback: { status: 500, body: '' }, routes });
     const out = await settle(`202 ${header}: ${value}`, () => inActivity(() => az.triggerBackup('c', 'i', undefined, track)));
     assert.ok(!out.ok, 'a header that is no URL cannot be followed');

@@ -40,7 +40,28 @@ export const ovirt = {
   fault: { fault: { reason: 'Operation Failed', detail: '[Cannot create Snapshot. Snapshot is currently being created for VM web-01.]' } },
   ssoToken: { access_token: 'fuzz-bearer-token-91c2', token_type: 'bearer', scope: 'ovirt-app-api', exp: '1893456000000' },
   ssoError: { error: 'access_denied', error_description: 'Cannot authenticate user' },
-  names: ['vm', 'vms', 'name', 'status', 'disk', 'disks', 'snapshot', 'snapshots', 'snapshot_status', 'disk_attachment', 'disk_attachments', 'active', 'fault', 'reason', 'detail', 'provisioned_size', 'shareable', 'initialization', 'configuration', 'data'],
+  names: [
+    'vm',
+    'vms',
+    'name',
+    'status',
+    'disk',
+    'disks',
+    'snapshot',
+    'snapshots',
+    'snapshot_status',
+    'disk_attachment',
+    'disk_attachments',
+    'active',
+    'fault',
+    'reason',
+    'detail',
+    'provisioned_size',
+    'shareable',
+    'initialization',
+    'configuration',
+    'data',
+  ],
 };
 
 // --- Altaro (JSON envelope) ----------------------------------------------------------------------
@@ -68,7 +89,10 @@ export const altaro = {
   instruction: { ...ok, Data: '0f6c2a3e-1b7d-4c55-9a10-000000000001' },
   statuses: { ...ok, Statuses: [{ OperationGuid: '0f6c2a3e-1b7d-4c55-9a10-000000000001', Status: 'Processing', Percentage: 40, SubOperation: 'Transferring', JobId: 12, Operation: 'Backup' }] },
   backupReports: { ...ok, BackupReports: [{ DateTime: '2024-08-13-01-53-14', Duration: 42, Result: 'Success', Location: 'D:\\Backups', Error: null }] },
-  restoreReports: { ...ok, RestoreReports: [{ DateTime: '2024-08-13-01-53-14', Duration: 42, Result: 'Aborted', Location: 'D:\\Backups', Error: 'aborted by user', RestoreAsName: 'web-01-restored' }] },
+  restoreReports: {
+    ...ok,
+    RestoreReports: [{ DateTime: '2024-08-13-01-53-14', Duration: 42, Result: 'Aborted', Location: 'D:\\Backups', Error: 'aborted by user', RestoreAsName: 'web-01-restored' }],
+  },
   failure: { Success: false, ErrorCode: 1001, ErrorMessage: 'The virtual machine was not found', ErrorAdditionalDetails: { VmRef: 'ref-1' } },
 };
 
@@ -86,7 +110,14 @@ export function azure(base: string, vaultPath: string) {
     id: `${vaultPath}/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg;db-01/protectableItems/vm;iaasvmcontainerv2;rg;db-01`,
     name: 'iaasvmcontainerv2;rg;db-01',
     type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectableItems',
-    properties: { protectableItemType: 'Microsoft.Compute/virtualMachines', backupManagementType: 'AzureIaasVM', workloadType: 'VM', friendlyName: 'db-01', virtualMachineId: vmId, protectionState: 'NotProtected' },
+    properties: {
+      protectableItemType: 'Microsoft.Compute/virtualMachines',
+      backupManagementType: 'AzureIaasVM',
+      workloadType: 'VM',
+      friendlyName: 'db-01',
+      virtualMachineId: vmId,
+      protectionState: 'NotProtected',
+    },
   };
   const protectedItem = {
     id: `${vaultPath}/backupFabrics/Azure/protectionContainers/c/protectedItems/i`,
@@ -108,7 +139,14 @@ export function azure(base: string, vaultPath: string) {
     id: `${protectedItem.id}/recoveryPoints/123456`,
     name: '123456',
     type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints',
-    properties: { objectType: 'IaasVMRecoveryPoint', recoveryPointType: 'AppConsistent', recoveryPointTime: '2024-08-13T01:53:14Z', isInstantIlrSessionActive: false, osType: 'Linux', isManagedVirtualMachine: true },
+    properties: {
+      objectType: 'IaasVMRecoveryPoint',
+      recoveryPointType: 'AppConsistent',
+      recoveryPointTime: '2024-08-13T01:53:14Z',
+      isInstantIlrSessionActive: false,
+      osType: 'Linux',
+      isManagedVirtualMachine: true,
+    },
   };
   const job = {
     id: `${vaultPath}/backupJobs/job-1`,
@@ -127,7 +165,14 @@ export function azure(base: string, vaultPath: string) {
       extendedInfo: { tasksList: [{ taskId: 'Take Snapshot', status: 'InProgress', progressPercentage: 10 }], progressPercentage: 10, estimatedRemainingDuration: 'PT5M' },
     },
   };
-  const opSucceeded = { id: 'op-1', name: 'op-1', status: 'Succeeded', startTime: '2024-08-13T01:53:14Z', endTime: '2024-08-13T01:54:14Z', properties: { objectType: 'OperationStatusJobExtendedInfo', jobId: 'job-1' } };
+  const opSucceeded = {
+    id: 'op-1',
+    name: 'op-1',
+    status: 'Succeeded',
+    startTime: '2024-08-13T01:53:14Z',
+    endTime: '2024-08-13T01:54:14Z',
+    properties: { objectType: 'OperationStatusJobExtendedInfo', jobId: 'job-1' },
+  };
   const list = <T>(item: T, nextPath: string) => ({ value: [item, item], nextLink: `${base}${nextPath}?$skiptoken=2` });
   return {
     token: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: 'fuzz-bearer-token-91c2' },
@@ -144,7 +189,10 @@ export function azure(base: string, vaultPath: string) {
     opSucceeded,
     opIlr: {
       ...opSucceeded,
-      properties: { objectType: 'OperationStatusProvisionILRExtendedInfo', recoveryTarget: { clientScripts: [{ scriptContent: 'c2NyaXB0', scriptExtension: '.py', osType: 'Linux', url: 'https://example.invalid/s', scriptNameSuffix: 'db-01_abc' }] } },
+      properties: {
+        objectType: 'OperationStatusProvisionILRExtendedInfo',
+        recoveryTarget: { clientScripts: [{ scriptContent: 'c2NyaXB0', scriptExtension: '.py', osType: 'Linux', url: 'https://example.invalid/s', scriptNameSuffix: 'db-01_abc' }] },
+      },
     },
     armError: { error: { code: 'UserErrorBmsInvalidResource', message: 'The resource is not valid.', target: 'properties', details: [], additionalInfo: [] } },
   };
@@ -211,7 +259,15 @@ export const onapp = {
   },
   xml: {
     vm: { virtual_machine: { id: xi(7), identifier: 'vs7abc', label: 'web-01', hostname: 'web-01.example', locked: xb(false), booted: xb(true) } },
-    disks: { disks: { '@_type': 'array', disk: [{ id: xi(11), label: 'root', disk_size: xi(20), primary: xb(true), is_swap: xb(false) }, { id: xi(12), label: xnil, disk_size: xi(1), primary: xb(false) }] } },
+    disks: {
+      disks: {
+        '@_type': 'array',
+        disk: [
+          { id: xi(11), label: 'root', disk_size: xi(20), primary: xb(true), is_swap: xb(false) },
+          { id: xi(12), label: xnil, disk_size: xi(1), primary: xb(false) },
+        ],
+      },
+    },
     backup: { backup: xmlBackup },
     backups: { backups: { '@_type': 'array', backup: [xmlBackup, { ...xmlBackup, id: xi(2), built: xb(false), built_at: xnil }] } },
     errors: { errors: { error: ['Backup is locked', 'Note is too long'] } },
@@ -241,13 +297,25 @@ export function manageiq(api: string) {
     subquery_count: 4,
     pages: 2,
     resources: [snap('1'), snap('2'), { href: `${api}/vms/42/snapshots/3` }],
-    links: { self: `${api}/vms/42/snapshots?offset=0`, first: `${api}/vms/42/snapshots?offset=0`, last: `${api}/vms/42/snapshots?offset=2`, ...(next ? { next: `${api}/vms/42/snapshots?offset=2` } : {}) },
+    links: {
+      self: `${api}/vms/42/snapshots?offset=0`,
+      first: `${api}/vms/42/snapshots?offset=0`,
+      last: `${api}/vms/42/snapshots?offset=2`,
+      ...(next ? { next: `${api}/vms/42/snapshots?offset=2` } : {}),
+    },
     actions: [{ name: 'create', method: 'post', href: `${api}/vms/42/snapshots` }],
   });
   const result = { success: true, message: "Creating snapshot bo-1 for Virtual Machine id:42 name:'web-01'", task_id: '7', task_href: `${api}/tasks/7` };
   return {
     auth: { auth_token: 'fuzz-bearer-token-91c2', token_ttl: 600, expires_on: '2024-08-13T02:03:14Z' },
-    entry: { name: 'API', description: 'REST API', version: '4.0.0', versions: [{ name: '4.0.0', href: `${api}/v4.0.0` }], identity: { userid: 'admin' }, collections: [{ name: 'vms', href: `${api}/vms`, description: 'Virtual Machines' }] },
+    entry: {
+      name: 'API',
+      description: 'REST API',
+      version: '4.0.0',
+      versions: [{ name: '4.0.0', href: `${api}/v4.0.0` }],
+      identity: { userid: 'admin' },
+      collections: [{ name: 'vms', href: `${api}/vms`, description: 'Virtual Machines' }],
+    },
     resource: { id: '42', href: `${api}/vms/42`, name: 'web-01', type: 'ManageIQ::Providers::Redhat::InfraManager::Vm' },
     snapshot: snap('1'),
     page: page(true),

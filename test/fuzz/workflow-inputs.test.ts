@@ -46,7 +46,11 @@ test('every workflow that validates its input is fuzzed here', () => {
     for (const m of readFileSync(join(root, 'workflows', file), 'utf8').matchAll(/workflowType: '([A-Za-z0-9]+)'|open[A-Za-z]*Run\(\s*'([A-Za-z0-9]+)'/g)) validated.add((m[1] ?? m[2])!);
   }
   assert.ok(validated.size >= targets.length - 1, `found only ${validated.size} workflows`);
-  assert.deepEqual([...validated].filter((t) => !targets.some((x) => x.type === t)), [], 'workflows whose input schema is not fuzzed');
+  assert.deepEqual(
+    [...validated].filter((t) => !targets.some((x) => x.type === t)),
+    [],
+    'workflows whose input schema is not fuzzed',
+  );
 });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,7 +105,20 @@ function check(type: string, schema: z.ZodType, input: unknown): z.core.$ZodIssu
 }
 
 const randomInput = fc.oneof(
-  { weight: 3, arbitrary: fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true, withTypedArray: true, withBoxedValues: true, withUnicodeString: true }) },
+  {
+    weight: 3,
+    arbitrary: fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withBoxedValues: true,
+      withUnicodeString: true,
+    }),
+  },
   { weight: 3, arbitrary: fc.jsonValue() },
   { weight: 2, arbitrary: fc.dictionary(fc.oneof(fc.string({ maxLength: 8 }), nastyString), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }) },
 );
@@ -112,10 +129,7 @@ for (const { type, schema, valid, entry } of targets) {
     assert.ok(Object.keys(valid).length > 0, `examples/${type}.json is missing: the fuzz cases start from it`);
     assert.deepEqual(check(type, schema, valid), [], `${type}: the example input is refused`);
     // Also objects with the schema's own keys, each kept, dropped or given a random value.
-    const fieldwise = fc.record(
-      Object.fromEntries(Object.keys(valid).map((k) => [k, fc.oneof(fc.constant(valid[k]), fc.jsonValue({ maxDepth: 1 }), nastyString)])),
-      { requiredKeys: [] },
-    );
+    const fieldwise = fc.record(Object.fromEntries(Object.keys(valid).map((k) => [k, fc.oneof(fc.constant(valid[k]), fc.jsonValue({ maxDepth: 1 }), nastyString)])), { requiredKeys: [] });
     fc.assert(
       fc.property(fc.oneof(randomInput, fieldwise), (input) => {
         count(name);
@@ -137,8 +151,18 @@ for (const { type, schema, valid, entry } of targets) {
     const paths = pathsOf(valid);
     assert.ok(paths.length > 0, `examples/${type}.json is missing: the fuzz cases start from it`);
     const mutation: fc.Arbitrary<Mutation | { path: [string]; action: 'add'; value: unknown }> = fc.oneof(
-      { weight: 5, arbitrary: fc.record({ path: fc.constantFrom(...paths), action: fc.constantFrom('remove', 'replace', 'replace', 'null', 'wrap'), value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), nastyString) }) as fc.Arbitrary<Mutation> },
-      { weight: 1, arbitrary: fc.record({ path: fc.tuple(fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), nastyString)), action: fc.constant('add' as const), value: fc.jsonValue({ maxDepth: 1 }) }) },
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          path: fc.constantFrom(...paths),
+          action: fc.constantFrom('remove', 'replace', 'replace', 'null', 'wrap'),
+          value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), nastyString),
+        }) as fc.Arbitrary<Mutation>,
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ path: fc.tuple(fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), nastyString)), action: fc.constant('add' as const), value: fc.jsonValue({ maxDepth: 1 }) }),
+      },
     );
     fc.assert(
       fc.property(mutation, (m) => {
@@ -150,7 +174,10 @@ for (const { type, schema, valid, entry } of targets) {
         if (!issues.length) return;
         // The problem is reported on the mutated field, or by a cross-field rule with its own path.
         const named = issues.some((i) => String(i.path[0]) === field || (i.code === 'unrecognized_keys' && i.keys.includes(field)));
-        assert.ok(named || issues.every((i) => i.code === 'custom'), `${type}: mutating ${JSON.stringify(m.path)} (${m.action}) gave problems that do not name it: ${JSON.stringify(issues.map((i) => [i.path.map(String).join('.'), i.message]))}`);
+        assert.ok(
+          named || issues.every((i) => i.code === 'custom'),
+          `${type}: mutating ${JSON.stringify(m.path)} (${m.action}) gave problems that do not name it: ${JSON.stringify(issues.map((i) => [i.path.map(String).join('.'), i.message]))}`,
+        );
       }),
       params(RUNS),
     );

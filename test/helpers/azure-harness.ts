@@ -38,10 +38,7 @@ export async function startAzureHarness(sim: Partial<AzureSimulatorOptions> = {}
     endpoints: { 'azure-sim': s.profile },
     secrets: { TEST_AZURE_CLIENT_SECRET: AZURE_TEST_SECRET },
     // Bearer tokens and every file-recovery password the simulator handed out.
-    issuedSecrets: () => [
-      ...s.state.tokens.keys(),
-      ...[...s.state.protectedItems.values()].flatMap((item) => item.recoveryPoints.flatMap((rp) => (rp.ilr ? [rp.ilr.password] : []))),
-    ],
+    issuedSecrets: () => [...s.state.tokens.keys(), ...[...s.state.protectedItems.values()].flatMap((item) => item.recoveryPoints.flatMap((rp) => (rp.ilr ? [rp.ilr.password] : [])))],
     onStop: async () => {
       await s.simulator.stop();
       await rm(s.tmp, { recursive: true, force: true });

@@ -70,4 +70,3 @@ export class ArmInspector {
     await this.agent.close();
   }
 }
-

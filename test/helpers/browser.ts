@@ -13,9 +13,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function chromiumUnavailable(): string | undefined {
-  return existsSync(CHROMIUM_PATH)
-    ? undefined
-    : `${CHROMIUM_PATH} not found: install Debian's chromium package (bash scripts/install-chromium.sh) to run the browser tests`;
+  return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} not found: install Debian's chromium package (bash scripts/install-chromium.sh) to run the browser tests`;
 }
 
 /**

@@ -53,5 +53,13 @@ export const manageiqTest = (sim: ManageiqSimulatorOptions = {}) => fileFixture(
 export const onappTest = (options: OnappSimulatorOptions & { format?: 'json' | 'xml' } = {}) => fileFixture(() => startOnappHarness(options), stopHarness);
 
 /** Simulators alone (no Temporal), for client and simulator tests. */
-export const manageiqSimTest = (options: ManageiqSimulatorOptions = {}) => simulatorFixture(() => startManageiqSimulator(options), (s) => s.simulator.stop());
-export const onappSimTest = (options: OnappSimulatorOptions = {}) => simulatorFixture(() => startOnappSimulator(options), (s) => s.simulator.stop());
+export const manageiqSimTest = (options: ManageiqSimulatorOptions = {}) =>
+  simulatorFixture(
+    () => startManageiqSimulator(options),
+    (s) => s.simulator.stop(),
+  );
+export const onappSimTest = (options: OnappSimulatorOptions = {}) =>
+  simulatorFixture(
+    () => startOnappSimulator(options),
+    (s) => s.simulator.stop(),
+  );

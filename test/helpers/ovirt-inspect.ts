@@ -24,10 +24,12 @@ type Inspected = Pick<OvirtHarness, 'simulator' | 'demo'> & { engine?: EngineVer
 export async function backupSnapshots(h: Inspected, vmId: string = h.demo.vmId): Promise<Array<{ id: string; description: string; status: string }>> {
   const doc = (await getXml(h, `/vms/${vmId}/snapshots`)) as { snapshots: '' | { snapshot?: unknown } };
   const list = doc.snapshots === '' ? [] : asArray(doc.snapshots.snapshot as Record<string, string>[]);
-  return list
-    // v3 called snapshot_type "type".
-    .filter((s) => (s.snapshot_type ?? s.type) !== 'active')
-    .map((s) => ({ id: (s as Record<string, string>)['@_id']!, description: s.description ?? '', status: s.snapshot_status ?? '' }));
+  return (
+    list
+      // v3 called snapshot_type "type".
+      .filter((s) => (s.snapshot_type ?? s.type) !== 'active')
+      .map((s) => ({ id: (s as Record<string, string>)['@_id']!, description: s.description ?? '', status: s.snapshot_status ?? '' }))
+  );
 }
 
 /** Disk ids attached to the proxy VM, without its own boot disk. */
@@ -44,7 +46,6 @@ export async function proxyAttachments(h: Inspected): Promise<string[]> {
   }
   return ids.filter((id) => id !== h.demo.proxyBootDiskId);
 }
-
 
 export async function assertClean(h: Inspected): Promise<void> {
   assert.deepEqual(await proxyAttachments(h), [], 'no disk is left attached to the proxy VM');

@@ -42,7 +42,7 @@ export class VendorJob {
     this.polls++;
     const from = this.spentMs;
     const base = options.lastPercent ?? this.percentAt(from);
-    const nextStepAt = Math.ceil((((base + options.progressStepPercent) / 100) * this.lengthMs));
+    const nextStepAt = Math.ceil(((base + options.progressStepPercent) / 100) * this.lengthMs);
     const until = Math.min(this.lengthMs, from + options.maxSliceMs, Math.max(from + 1, nextStepAt));
     this.spentMs = until;
     return { elapsedMs: until, done: until >= this.lengthMs, percent: this.percentAt(until) };
@@ -114,7 +114,14 @@ export function azureStubs(job: VendorJob, operation: 'Backup' | 'Restore' | 'Co
   return {
     azureCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://management.azure.com', vault: 'vault', apiVersion: '2023-06-01' }),
     azureResolvePolicy: async ({ policyName }) => ({ policyId: `/policies/${policyName}`, policyName }),
-    azureFindVm: async ({ vmName }) => ({ vmName: vmName ?? 'web-01', sourceResourceId: '/vms/web-01', containerName: 'c', protectedItemName: 'i', protected: operation !== 'ConfigureBackup', policyId: '/policies/DefaultPolicy' }),
+    azureFindVm: async ({ vmName }) => ({
+      vmName: vmName ?? 'web-01',
+      sourceResourceId: '/vms/web-01',
+      containerName: 'c',
+      protectedItemName: 'i',
+      protected: operation !== 'ConfigureBackup',
+      policyId: '/policies/DefaultPolicy',
+    }),
     azureEnableProtection: async () => (job.waitToEnd(), { protectionState: 'Protected', policyId: '/policies/DefaultPolicy', via: 'operation status' }),
     azureDisableProtection: async () => ({ result: 'stopped' }),
     azureTriggerBackup: async () => start(),
@@ -133,7 +140,20 @@ export function azureStubs(job: VendorJob, operation: 'Backup' | 'Restore' | 'Co
 }
 
 function onappBackup(built: boolean): Record<string, unknown> {
-  return { id: 7, identifier: 'b7', backupType: 'incremental', targetType: 'VirtualMachine', targetId: 101, built, builtAt: built ? '2026-12-02T00:00:00Z' : null, locked: false, backupSizeKb: 1024, note: null, createdAt: '2026-12-01T00:00:00Z', updatedAt: '2026-12-01T00:00:00Z' };
+  return {
+    id: 7,
+    identifier: 'b7',
+    backupType: 'incremental',
+    targetType: 'VirtualMachine',
+    targetId: 101,
+    built,
+    builtAt: built ? '2026-12-02T00:00:00Z' : null,
+    locked: false,
+    backupSizeKb: 1024,
+    note: null,
+    createdAt: '2026-12-01T00:00:00Z',
+    updatedAt: '2026-12-01T00:00:00Z',
+  };
 }
 
 export function onappStubs(job: VendorJob): Stubs {
@@ -148,7 +168,15 @@ export function onappStubs(job: VendorJob): Stubs {
 }
 
 export function manageiqStubs(job: VendorJob): Stubs {
-  const snapshot = { id: '1001', href: 'https://miq.example/api/vms/10/snapshots/1001', name: 'before-upgrade', description: null, createTime: '2026-12-01T00:00:00Z', vmOrTemplateId: '10', current: false };
+  const snapshot = {
+    id: '1001',
+    href: 'https://miq.example/api/vms/10/snapshots/1001',
+    name: 'before-upgrade',
+    description: null,
+    createTime: '2026-12-01T00:00:00Z',
+    vmOrTemplateId: '10',
+    current: false,
+  };
   const task = () => (job.waitToEnd(), { id: 't1', state: 'Finished', status: 'Ok', message: 'done', pctComplete: 100, polls: job.polls });
   return {
     manageiqCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://miq.example/api' }),

@@ -65,4 +65,3 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   })();
   return bundle;
 }
-

@@ -26,7 +26,10 @@ describe('history events for a long vendor job, every workflow', { timeout: 600_
 
   it('has a scenario for every registered workflow', async () => {
     const covered = new Set(LONG_JOB_SCENARIOS.map((s) => s.workflowType));
-    assert.deepEqual((await registeredWorkflows()).filter((w) => !covered.has(w)), []);
+    assert.deepEqual(
+      (await registeredWorkflows()).filter((w) => !covered.has(w)),
+      [],
+    );
   });
 
   for (const scenario of LONG_JOB_SCENARIOS) {

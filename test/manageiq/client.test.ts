@@ -55,7 +55,10 @@ test('an expired token is renewed once at /api/auth and the call succeeds', asyn
   const vm = await client.getResource('instances', sim.demo.instanceId);
   assert.equal(vm.name, sim.demo.instanceName);
   assert.equal(sim.simulator.calls.matching('GET', /^\/auth$/).length, 2);
-  assert.deepEqual(sim.simulator.calls.matching('GET', /^\/instances\/20$/).map((c) => c.status), [401, 200]);
+  assert.deepEqual(
+    sim.simulator.calls.matching('GET', /^\/instances\/20$/).map((c) => c.status),
+    [401, 200],
+  );
   // Logging out ends the session at the appliance; the next call logs in again.
   await client.logout();
   assert.equal(sim.simulator.calls.matching('DELETE', /^\/auth$/).length, 1);
@@ -80,7 +83,10 @@ for (const collection of ['vms', 'instances'] as const) {
     const client = sim.client();
 
     const owned = await client.querySnapshots(collection, id, { filter: ["name='bo-*'"], sortBy: 'create_time', sortOrder: 'desc', limit: 2 });
-    assert.deepEqual(owned.snapshots.map((s) => s.name), ['bo-4', 'bo-3', 'bo-2', 'bo-1', 'bo-0']);
+    assert.deepEqual(
+      owned.snapshots.map((s) => s.name),
+      ['bo-4', 'bo-3', 'bo-2', 'bo-1', 'bo-0'],
+    );
     assert.equal(owned.pages, 3, 'three pages of two, followed through links.next');
     assert.equal(owned.matching, 5);
     for (const s of owned.snapshots) assert.ok(s.href.startsWith(`${sim.simulator.url}/api/${collection}/${id}/snapshots/`), s.href);
@@ -91,7 +97,10 @@ for (const collection of ['vms', 'instances'] as const) {
     assert.match(decodeURIComponent(pageCalls[2]!.query), /filter\[\]=name='bo-\*'/);
 
     const onePage = await client.querySnapshots(collection, id, { sortBy: 'name', sortOrder: 'asc', offset: 1, limit: 2, allPages: false });
-    assert.deepEqual(onePage.snapshots.map((s) => s.name), collection === 'vms' ? ['bo-0', 'bo-1'] : ['bo-1', 'bo-2']);
+    assert.deepEqual(
+      onePage.snapshots.map((s) => s.name),
+      collection === 'vms' ? ['bo-0', 'bo-1'] : ['bo-1', 'bo-2'],
+    );
 
     const refs = await client.querySnapshots(collection, id, { expand: false });
     assert.equal(refs.snapshots.length, 0, 'without expand only hrefs come back');
@@ -128,7 +137,10 @@ for (const collection of ['vms', 'instances'] as const) {
     await taskEnd(client, again.taskId!);
     const [second] = (await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots;
     await client.deleteSnapshot(collection, id, second!.id);
-    assert.deepEqual(sim.simulator.calls.matching('DELETE', /snapshots\/\d+$/).map((c) => c.status), [204]);
+    assert.deepEqual(
+      sim.simulator.calls.matching('DELETE', /snapshots\/\d+$/).map((c) => c.status),
+      [204],
+    );
     await until(async () => (await client.querySnapshots(collection, id, { filter: ["name='bo-again'"] })).snapshots.length === 0);
   });
 }
@@ -143,14 +155,20 @@ test('bulk delete naming a snapshot that is gone: ManageIQ answers 404 for the w
   sim.simulator.calls.clear();
 
   const results = await deleteSnapshotsRelisting(client, 'vms', sim.demo.otherVmId, [a!.id, '424242', b!.id]);
-  assert.deepEqual(results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskId !== undefined]), [
-    [a!.id, true, false, true],
-    ['424242', false, true, false],
-    [b!.id, true, false, true],
-  ]);
+  assert.deepEqual(
+    results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskId !== undefined]),
+    [
+      [a!.id, true, false, true],
+      ['424242', false, true, false],
+      [b!.id, true, false, true],
+    ],
+  );
   assert.match(results[1]!.message, /Couldn't find Snapshot with 'id'=424242/);
   // The first request queued a's delete before it stopped; the second carried b alone: one delete task each.
-  assert.deepEqual(sim.simulator.calls.matching('POST', /^\/vms\/11\/snapshots$/).map((c) => c.status), [404, 200]);
+  assert.deepEqual(
+    sim.simulator.calls.matching('POST', /^\/vms\/11\/snapshots$/).map((c) => c.status),
+    [404, 200],
+  );
   const deletes = [...sim.state.tasks.values()].filter((t) => t.name.startsWith('Deleting snapshot'));
   assert.equal(deletes.length, 2);
   for (const r of [results[0]!, results[2]!]) assert.equal((await taskEnd(client, r.taskId!)).status, 'Ok');
@@ -158,7 +176,9 @@ test('bulk delete naming a snapshot that is gone: ManageIQ answers 404 for the w
 });
 
 for (const legacyMessages of [false, true]) {
-  test(`after a 404 the delete queued before it is found by its task's name (${legacyMessages ? 'older appliances: "for Vm id:"' : 'today: "for Virtual Machine id:"'}), not queued twice`, async ({ sim }) => {
+  test(`after a 404 the delete queued before it is found by its task's name (${legacyMessages ? 'older appliances: "for Vm id:"' : 'today: "for Virtual Machine id:"'}), not queued twice`, async ({
+    sim,
+  }) => {
     sim.state.options.legacyMessages = legacyMessages;
     try {
       const client = sim.client();
@@ -183,10 +203,13 @@ test('revert: a VM goes back to the snapshot (task Ok, snapshot current); an ins
   const [first] = await sim.snapshotsOf(sim.demo.vmId);
   const started = await client.revertSnapshot('vms', sim.demo.vmId, first!.id);
   assert.equal((await taskEnd(client, started.taskId!)).status, 'Ok');
-  assert.deepEqual((await sim.snapshotsOf(sim.demo.vmId)).map((s) => [s.name, s.current]), [
-    [sim.demo.foreignSnapshotNames[0], 1],
-    [sim.demo.foreignSnapshotNames[1], 0],
-  ]);
+  assert.deepEqual(
+    (await sim.snapshotsOf(sim.demo.vmId)).map((s) => [s.name, s.current]),
+    [
+      [sim.demo.foreignSnapshotNames[0], 1],
+      [sim.demo.foreignSnapshotNames[1], 0],
+    ],
+  );
 
   sim.state.seed(sim.demo.instanceId, 'bo-i', Date.now());
   const [snap] = await sim.snapshotsOf(sim.demo.instanceId, 'instances');
@@ -204,7 +227,10 @@ test('a task that ends in Error is reported with its status and message; an unkn
   const created = await client.createSnapshot('vms', sim.demo.vmId, { name: 'bo-doomed' });
   const task = await taskEnd(client, created.taskId!);
   assert.deepEqual([task.state, task.status, task.message], ['Finished', 'Error', 'Snapshot creation failed: datastore full']);
-  assert.equal((await sim.snapshotsOf()).some((s) => s.name === 'bo-doomed'), false);
+  assert.equal(
+    (await sim.snapshotsOf()).some((s) => s.name === 'bo-doomed'),
+    false,
+  );
   await rejectsVendor(client.getTask('987654'), 404, /Couldn't find MiqTask/);
 });
 

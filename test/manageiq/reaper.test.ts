@@ -39,12 +39,21 @@ test('a run snapshot deleted by someone else after the reaper listed it is no er
   const second = sim.state.seed(sim.demo.vmId, NAME, Date.now() - 50_000, `[backup-orchestrator ${RUN_ID}] nightly`);
   const reaper = createManageiqReaperActivities(clients);
   const found = await inActivity(() => reaper.manageiqReaperFind({ endpoint: 'manageiq-sim', vmIds: [sim.demo.vmId] }));
-  assert.deepEqual(found.map((o) => [o.id, o.runId]), [[first.id, RUN_ID], [second.id, RUN_ID]]);
+  assert.deepEqual(
+    found.map((o) => [o.id, o.runId]),
+    [
+      [first.id, RUN_ID],
+      [second.id, RUN_ID],
+    ],
+  );
 
   // An admin deletes the first one right after the reaper's remove has listed it.
   sim.state.vanishAfterListing(first.id);
   for (const object of found) await inActivity(() => reaper.manageiqReaperRemove({ object, pollMs: 50, sharedWithKept: false }));
-  assert.deepEqual((await sim.snapshotsOf()).map((s) => s.name), [...sim.demo.foreignSnapshotNames]);
+  assert.deepEqual(
+    (await sim.snapshotsOf()).map((s) => s.name),
+    [...sim.demo.foreignSnapshotNames],
+  );
   const bulk = sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status);
   assert.deepEqual(bulk, [404, 200], 'the first bulk delete named the vanished snapshot; the second carried the twin alone');
 });

@@ -59,11 +59,17 @@ test('recorded and fresh ManageIQ histories replay without nondeterminism', asyn
         await handle.cancel();
       },
     }),
-    await recordRun(h, 'failed-task', 'manageiqSnapshot', snapshotInput, { prepare: () => h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' }) }),
+    await recordRun(h, 'failed-task', 'manageiqSnapshot', snapshotInput, {
+      prepare: () => h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' }),
+    }),
     await recordRun(h, 'revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
     await recordRun(h, 'bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
   ];
-  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })));
+  await saveHistoriesIfAsked(
+    historiesDir,
+    h.env.address,
+    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
+  );
   const recorded = await recordedHistories(historiesDir);
   await assertReplays([...fresh, ...recorded]);
   console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);

@@ -20,7 +20,12 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise
 const basic = `Basic ${Buffer.from(`admin:${MANAGEIQ_TEST_PASSWORD}`).toString('base64')}`;
 type Json = Record<string, any>;
 
-async function call(sim: ManageiqSim, method: string, path: string, options: { body?: unknown; host?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Json | undefined }> {
+async function call(
+  sim: ManageiqSim,
+  method: string,
+  path: string,
+  options: { body?: unknown; host?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Json | undefined }> {
   const base = options.host ? sim.simulator.url.replace('127.0.0.1', options.host) : sim.simulator.url;
   const res = await fetch(`${base}/api${path}`, {
     method,
@@ -37,12 +42,18 @@ test('every href is absolute and uses the origin the client called', async ({ si
   assert.equal(body!.name, 'snapshots');
   assert.equal(body!.subcount, 2);
   for (const r of body!.resources) assert.ok(r.href.startsWith(`${origin}/api/vms/10/snapshots/`), r.href);
-  assert.deepEqual(body!.actions.map((a: Json) => [a.name, a.method, a.href]), [
-    ['create', 'post', `${origin}/api/vms/10/snapshots`],
-    ['delete', 'post', `${origin}/api/vms/10/snapshots`],
-  ]);
+  assert.deepEqual(
+    body!.actions.map((a: Json) => [a.name, a.method, a.href]),
+    [
+      ['create', 'post', `${origin}/api/vms/10/snapshots`],
+      ['delete', 'post', `${origin}/api/vms/10/snapshots`],
+    ],
+  );
   const one = await call(sim, 'GET', `/vms/10/snapshots/${body!.resources[0].id}`, { host: 'localhost' });
-  assert.deepEqual(one.body!.actions.map((a: Json) => `${a.name}:${a.method}`), ['revert:post', 'delete:post', 'delete:delete']);
+  assert.deepEqual(
+    one.body!.actions.map((a: Json) => `${a.name}:${a.method}`),
+    ['revert:post', 'delete:post', 'delete:delete'],
+  );
   const onInstance = await call(sim, 'GET', '/instances/20/snapshots?expand=resources');
   assert.equal(onInstance.body!.resources.length, 0);
 });
@@ -100,7 +111,10 @@ test('paging: pages and links (self, next, previous, first, last) are absolute a
   for (let i = 0; i < 5; i++) sim.state.seed('11', `p-${i}`, Date.now() - i * 1000);
   const { body } = await call(sim, 'GET', '/vms/11/snapshots?expand=resources&sort_by=name&sort_order=asc&offset=2&limit=3');
   assert.equal(body!.pages, 3);
-  assert.deepEqual(body!.resources.map((r: Json) => r.name), ['p-0', 'p-1', 'p-2']);
+  assert.deepEqual(
+    body!.resources.map((r: Json) => r.name),
+    ['p-0', 'p-1', 'p-2'],
+  );
   for (const key of ['self', 'next', 'previous', 'first', 'last']) assert.ok(body!.links[key].startsWith(`${sim.simulator.url}/api/vms/11/snapshots?`), key);
   assert.match(body!.links.next, /offset=5/);
   assert.match(body!.links.next, /sort_by=name/);
@@ -120,15 +134,23 @@ test('fault injection through /__sim answers with the ManageIQ error body', asyn
 
 test('bulk delete naming a snapshot that is gone answers 404 for the whole request; the deletes of those listed before it are queued, those after are not', async ({ sim }) => {
   const [a, b] = (await call(sim, 'GET', '/vms/11/snapshots?expand=resources&sort_by=id')).body!.resources as Json[];
-  const res = await call(sim, 'POST', '/vms/11/snapshots', { body: { action: 'delete', resources: [{ href: a!.href }, { href: `${sim.simulator.apiUrl}/vms/11/snapshots/424242` }, { href: b!.href }] } });
+  const res = await call(sim, 'POST', '/vms/11/snapshots', {
+    body: { action: 'delete', resources: [{ href: a!.href }, { href: `${sim.simulator.apiUrl}/vms/11/snapshots/424242` }, { href: b!.href }] },
+  });
   assert.equal(res.status, 404);
   assert.equal(res.body!.error.kind, 'not_found');
   assert.match(res.body!.error.message, /Couldn't find Snapshot with 'id'=424242/);
   assert.equal(res.body!.results, undefined, 'no per-resource results');
   const tasks = (await call(sim, 'GET', '/tasks?expand=resources')).body!.resources as Json[];
-  assert.deepEqual(tasks.map((t) => t.name), [`Deleting snapshot ${a!.name} for Virtual Machine id:11 name:'db-01'`]);
+  assert.deepEqual(
+    tasks.map((t) => t.name),
+    [`Deleting snapshot ${a!.name} for Virtual Machine id:11 name:'db-01'`],
+  );
   await until(async () => (await call(sim, 'GET', `/tasks/${tasks[0]!.id}`)).body!.state === 'Finished');
-  assert.deepEqual(((await call(sim, 'GET', '/vms/11/snapshots?expand=resources')).body!.resources as Json[]).map((s) => s.id), [b!.id]);
+  assert.deepEqual(
+    ((await call(sim, 'GET', '/vms/11/snapshots?expand=resources')).body!.resources as Json[]).map((s) => s.id),
+    [b!.id],
+  );
 });
 
 test('action results carry exactly success, message, task_id and task_href; messages name the model as ManageIQ does', async ({ sim }) => {
@@ -186,7 +208,10 @@ test('GET /api/vms: filter[], expand=resources, attributes, offset/limit paging 
   assert.match(next.links.previous, /offset=0/);
 
   const instances = await call(sim, 'GET', '/instances?expand=resources');
-  assert.deepEqual(instances.body!.resources.map((r: Json) => r.name), ['cloud-app-01']);
+  assert.deepEqual(
+    instances.body!.resources.map((r: Json) => r.name),
+    ['cloud-app-01'],
+  );
   assert.equal((await call(sim, 'GET', "/vms?filter[]=nope='x'")).status, 400);
 });
 
@@ -200,10 +225,13 @@ test('a VM lists its actions; ?expand=snapshots returns its snapshots inline', a
   }
   assert.equal(vm.body!.snapshots, undefined, 'not inlined unless asked');
   const expanded = await call(sim, 'GET', '/vms/10?expand=snapshots');
-  assert.deepEqual(expanded.body!.snapshots.map((s: Json) => [s.name, s.vm_or_template_id, s.href.startsWith(`${sim.simulator.apiUrl}/vms/10/snapshots/`)]), [
-    ['before-upgrade', '10', true],
-    ['manual-2024', '10', true],
-  ]);
+  assert.deepEqual(
+    expanded.body!.snapshots.map((s: Json) => [s.name, s.vm_or_template_id, s.href.startsWith(`${sim.simulator.apiUrl}/vms/10/snapshots/`)]),
+    [
+      ['before-upgrade', '10', true],
+      ['manual-2024', '10', true],
+    ],
+  );
   const named = await call(sim, 'GET', '/vms/10?attributes=name');
   assert.deepEqual([named.body!.id, named.body!.name, named.body!.vendor], ['10', 'web-01', undefined]);
 });

@@ -21,7 +21,6 @@ test.beforeEach(({ h }) => {
 const example = async (name: string) => JSON.parse(await readFile(new URL(`../../examples/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const DAY = 86_400_000;
 
-
 function failureOf(err: unknown): ApplicationFailure {
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
@@ -46,7 +45,10 @@ test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 o
     result.retention.deleted.map((d) => [d.name, d.success, d.taskStatus]),
     [4, 3, 2, 1].map((i) => [`bo-2026010${i}T000000-old${i}`, true, 'Ok']),
   );
-  assert.deepEqual(result.retention.kept.map((k) => k.name), [result.snapshot.name, 'bo-20260106T000000-old6', 'bo-20260105T000000-old5']);
+  assert.deepEqual(
+    result.retention.kept.map((k) => k.name),
+    [result.snapshot.name, 'bo-20260106T000000-old6', 'bo-20260105T000000-old5'],
+  );
   assert.equal(result.retention.othersUntouched, 2);
   // At the vendor: the 2 foreign snapshots, and the newest 3 of ours.
   const after = (await h.sim.snapshotsOf()).map((s) => s.name).sort();
@@ -59,16 +61,22 @@ test('a bulk delete naming a missing snapshot (examples/manageiqDeleteSnapshots.
   const input = await example('manageiqDeleteSnapshots');
   const ids = [...(input.snapshotIds as string[])];
   const result = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', { ...input, snapshotIds: [ids[0], '777777', ids[1]], pollIntervalMs: 100 });
-  assert.deepEqual(result.results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskStatus ?? null]), [
-    [ids[0], true, false, 'Ok'],
-    ['777777', false, true, null],
-    [ids[1], true, false, 'Ok'],
-  ]);
+  assert.deepEqual(
+    result.results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskStatus ?? null]),
+    [
+      [ids[0], true, false, 'Ok'],
+      ['777777', false, true, null],
+      [ids[1], true, false, 'Ok'],
+    ],
+  );
   assert.match(result.results[1]!.message, /Couldn't find Snapshot with 'id'=777777/);
   assert.deepEqual([result.succeeded, result.failed], [2, 1]);
   assert.deepEqual(await h.sim.snapshotsOf(h.sim.demo.otherVmId), []);
   // The first request queued the first delete before it stopped at the missing one; that delete was not sent again.
-  assert.deepEqual(h.sim.simulator.calls.matching('POST', /^\/vms\/11\/snapshots$/).map((c) => c.status), [404, 200]);
+  assert.deepEqual(
+    h.sim.simulator.calls.matching('POST', /^\/vms\/11\/snapshots$/).map((c) => c.status),
+    [404, 200],
+  );
   assert.equal([...h.sim.state.tasks.values()].filter((t) => t.name.startsWith('Deleting snapshot')).length, 2);
 });
 
@@ -107,10 +115,22 @@ test('examples/manageiqRevert.json reverts the VM to the named snapshot and wait
   const result = await h.execute<ManageiqRevertResult>('manageiqRevert', { ...(await example('manageiqRevert')), pollIntervalMs: 100 });
   assert.equal(result.snapshot.name, 'before-upgrade');
   assert.equal(result.task?.status, 'Ok');
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => [s.name, s.current]), [['before-upgrade', 1], ['manual-2024', 0]]);
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => [s.name, s.current]),
+    [
+      ['before-upgrade', 1],
+      ['manual-2024', 0],
+    ],
+  );
   const latest = await h.execute<ManageiqRevertResult>('manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
   assert.equal(latest.snapshot.name, 'manual-2024');
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => [s.name, s.current]), [['before-upgrade', 0], ['manual-2024', 1]]);
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => [s.name, s.current]),
+    [
+      ['before-upgrade', 0],
+      ['manual-2024', 1],
+    ],
+  );
   const missing = failureOf(await h.execute('manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'nope', pollIntervalMs: 100 }).catch((e) => e));
   assert.match(missing.message, /step "find" failed: VM 10 has no snapshot named "nope"/);
 });
@@ -120,13 +140,19 @@ test('a snapshot created but not confirmed when the run fails is deleted by comp
   h.sim.simulator.faults.add({ method: 'GET', path: '/vms/:id/snapshots', nth: 2, action: { kind: 'status', status: 403, message: 'Access to snapshots denied' } });
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 }).catch((e) => e));
   assert.match(failure.message, /step "confirm" failed: ManageIQ GET \/vms\/10\/snapshots → HTTP 403: Access to snapshots denied — compensation: undone: delete snapshot bo-\S+ of web-01/);
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => s.name),
+    [...h.sim.demo.foreignSnapshotNames],
+  );
 });
 
 test('cancelling while the create task runs waits for it, then deletes the snapshot it made', async ({ h }) => {
   h.sim.state.options.taskMs = 2500;
   const handle = await h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
-  await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'task');
+  await eventually(
+    async () => (await handle.query<Progress>('progress')).step,
+    (s) => s === 'task',
+  );
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
   const progress = await handle.query<Progress>('progress');
@@ -134,7 +160,10 @@ test('cancelling while the create task runs waits for it, then deletes the snaps
   assert.equal(progress.undone.length, 1);
   assert.match(progress.undone[0]!, /^delete snapshot bo-\S+ of web-01$/);
   // The create task finished during compensation; its snapshot was then removed.
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => s.name),
+    [...h.sim.demo.foreignSnapshotNames],
+  );
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'the create, then one (bulk) delete');
 });
 
@@ -143,19 +172,32 @@ test('cancelling while the create call is still on its way: the run ends cancell
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'delay', ms: 3_000 } });
   const handle = await h.start('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
   // The task query is the create activity's last call before the create: once it is answered, the create is on its way.
-  await eventually(async () => h.sim.simulator.calls.matching('GET', /^\/tasks$/).length, (n) => n > 0);
+  await eventually(
+    async () => h.sim.simulator.calls.matching('GET', /^\/tasks$/).length,
+    (n) => n > 0,
+  );
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
   const progress = await handle.query<Progress>('progress');
   assert.equal(progress.state, 'cancelled');
   // Had the undo run while the create was on its way, the create would land after it: wait until it
   // has landed and every task has finished, then look at the VM.
-  await eventually(async () => h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, (n) => n > 0);
-  await eventually(async () => [...h.sim.state.tasks.values()].every((t) => Date.now() >= t.finishAt), (done) => done);
+  await eventually(
+    async () => h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length,
+    (n) => n > 0,
+  );
+  await eventually(
+    async () => [...h.sim.state.tasks.values()].every((t) => Date.now() >= t.finishAt),
+    (done) => done,
+  );
   const creates = [...h.sim.state.tasks.values()].filter((t) => t.name.startsWith('Creating snapshot'));
   assert.equal(creates.length, 1, 'the create reached the appliance');
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/)[0]!.status, 200);
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames], 'no snapshot of the run is left');
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => s.name),
+    [...h.sim.demo.foreignSnapshotNames],
+    'no snapshot of the run is left',
+  );
   assert.match(progress.undone.join('\n'), /^delete snapshot bo-\S+ of web-01$/);
 });
 
@@ -164,7 +206,11 @@ test('a create whose reply was lost is retried: the retry adopts the queued crea
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'drop', afterHandling: true } });
   const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 });
   // The task still runs when the retry looks (4 s > the 1 s retry): the snapshot is not listed yet, its task is.
-  assert.deepEqual(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status), ['dropped'], 'the create was sent once');
+  assert.deepEqual(
+    h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status),
+    ['dropped'],
+    'the create was sent once',
+  );
   assert.equal([...h.sim.state.tasks.values()].filter((t) => t.name.startsWith('Creating snapshot')).length, 1, 'one create task at the appliance');
   const ours = (await h.sim.snapshotsOf()).filter((s) => s.name === result.snapshot.name);
   assert.equal(ours.length, 1);
@@ -194,8 +240,14 @@ test('a garbled reply to the create fails the run at create; the snapshot its st
   assert.match(failure.message, /step "create" failed: ManageIQ POST \/vms\/10\/snapshots → HTTP 200: unexpected response body/);
   assert.match(failure.message, /compensation: undone: delete snapshot bo-\S+ of web-01/);
   // The appliance queued the create before its reply was cut: the undo found the task by the run's snapshot name and waited for it.
-  assert.ok([...h.sim.state.tasks.values()].every((t) => Date.now() >= t.finishAt), 'no task still running');
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+  assert.ok(
+    [...h.sim.state.tasks.values()].every((t) => Date.now() >= t.finishAt),
+    'no task still running',
+  );
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => s.name),
+    [...h.sim.demo.foreignSnapshotNames],
+  );
 });
 
 test('transient appliance trouble (503 on the task poll, 500 twice on the bulk delete) is retried; the run completes', async ({ h }) => {
@@ -203,16 +255,25 @@ test('transient appliance trouble (503 on the task poll, 500 twice on the bulk d
   h.sim.simulator.faults.add({ method: 'GET', path: '/tasks/:id', nth: 2, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', nth: 2, times: 2, action: { kind: 'status', status: 500, message: 'Internal Server Error' } });
   const result = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', keep: 1, pollIntervalMs: 100 });
-  assert.deepEqual(result.retention.deleted.map((d) => [d.name, d.success, d.taskStatus]), [['bo-20200101T000000-old', true, 'Ok']]);
+  assert.deepEqual(
+    result.retention.deleted.map((d) => [d.name, d.success, d.taskStatus]),
+    [['bo-20200101T000000-old', true, 'Ok']],
+  );
   assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name).sort(), [...h.sim.demo.foreignSnapshotNames, result.snapshot.name].sort());
-  assert.deepEqual(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status), [200, 500, 500, 200]);
+  assert.deepEqual(
+    h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).map((c) => c.status),
+    [200, 500, 500, 200],
+  );
 });
 
 test('a create task that ends in Error fails the run with the task message; nothing is left', async ({ h }) => {
   h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' });
   const failure = failureOf(await h.execute('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: '10', pollIntervalMs: 100 }).catch((e) => e));
   assert.match(failure.message, /step "task" failed: creating snapshot bo-\S+: ManageIQ task \d+ finished with status Error: Snapshot creation failed: datastore full/);
-  assert.deepEqual((await h.sim.snapshotsOf()).map((s) => s.name), [...h.sim.demo.foreignSnapshotNames]);
+  assert.deepEqual(
+    (await h.sim.snapshotsOf()).map((s) => s.name),
+    [...h.sim.demo.foreignSnapshotNames],
+  );
 });
 
 test('bad input fails at once listing every problem, with no vendor call', async ({ h }) => {

@@ -19,7 +19,6 @@ test.beforeEach(({ h }) => {
 
 const listPolls = (h: OnappHarness) => h.sim.simulator.calls.matching('GET', /^\/virtual_machines\/\d+\/backups\.json$/).length;
 
-
 test('examples/onappBackup.json completes after several polls, with the built backup and its fields', async ({ h }) => {
   const input = JSON.parse(await readFile(new URL('../../examples/onappBackup.json', import.meta.url), 'utf8'));
   const result = await h.execute<OnappBackupResult>('onappBackup', input);
@@ -35,14 +34,20 @@ test('examples/onappBackup.json completes after several polls, with the built ba
   assert.match(result.backup.note!, /^\[backup-orchestrator [^\]]+\] nightly backup$/);
   // What the admin sees at the vendor: exactly one backup, built, the one reported.
   const atVendor = await h.sim.backupsOf();
-  assert.deepEqual(atVendor.map((b) => [b.id, b.built]), [[result.backup.id, true]]);
+  assert.deepEqual(
+    atVendor.map((b) => [b.id, b.built]),
+    [[result.backup.id, true]],
+  );
   // Every poll the run counted is a list read the vendor served (one more read looked for a backup to adopt).
   assert.ok(listPolls(h) >= result.polls + 1, `vendor served ${listPolls(h)} list reads, run counted ${result.polls} polls`);
 });
 
 test('a normal backup of the primary disk (default) over XML', async ({ h }) => {
   const result = await h.execute<OnappBackupResult>('onappBackup', { endpoint: 'onapp-sim-xml', virtualServerId: 101, backupType: 'normal', pollIntervalMs: 200 });
-  assert.ok(h.sim.simulator.calls.all().every((c) => c.path.endsWith('.xml')), 'every call went to an .xml resource');
+  assert.ok(
+    h.sim.simulator.calls.all().every((c) => c.path.endsWith('.xml')),
+    'every call went to an .xml resource',
+  );
   assert.equal(result.disk?.id, h.sim.demo.primaryDiskId);
   assert.equal(result.backup.targetType, 'Disk');
   assert.equal(result.backup.targetId, h.sim.demo.primaryDiskId);
@@ -51,8 +56,14 @@ test('a normal backup of the primary disk (default) over XML', async ({ h }) => 
 
 test('cancelling while the backup is being built deletes it: no unfinished backup is left', async ({ h }) => {
   const handle = await h.start('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 200 });
-  await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'build');
-  await eventually(async () => listPolls(h), (n) => n >= 3);
+  await eventually(
+    async () => (await handle.query<Progress>('progress')).step,
+    (s) => s === 'build',
+  );
+  await eventually(
+    async () => listPolls(h),
+    (n) => n >= 3,
+  );
   assert.equal((await h.sim.backupsOf()).filter((b) => !b.built).length, 1, 'the backup is being built when the cancel lands');
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
@@ -68,11 +79,17 @@ test('cancelling during a slow take waits for it to land, then deletes it: no ba
   h.sim.simulator.faults.add({ method: 'POST', path: '/virtual_machines/:id/backups.json', action: { kind: 'delay', ms: 3000 } });
   const handle = await h.start('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 200 });
   // The take reads the list (to adopt a backup of this run) just before it posts.
-  await eventually(async () => (await handle.query<Progress>('progress')).step === 'take' && listPolls(h) >= 1, (taking) => taking);
+  await eventually(
+    async () => (await handle.query<Progress>('progress')).step === 'take' && listPolls(h) >= 1,
+    (taking) => taking,
+  );
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
   // However late the take lands, the run has already seen it land and removed it.
-  await eventually(async () => h.sim.simulator.calls.matching('POST', /backups/).length, (n) => n === 1);
+  await eventually(
+    async () => h.sim.simulator.calls.matching('POST', /backups/).length,
+    (n) => n === 1,
+  );
   assert.deepEqual(await h.sim.backupsOf(), [], 'no backup of the cancelled run is left');
   const progress = await handle.query<Progress>('progress');
   assert.equal(progress.state, 'cancelled');
@@ -90,13 +107,22 @@ test('a 503 while polling is retried; the run completes with the built backup', 
   h.sim.simulator.faults.add({ method: 'GET', path: '/virtual_machines/:id/backups.json', nth: 3, action: { kind: 'status', status: 503, message: 'Service Unavailable' } });
   const result = await h.execute<OnappBackupResult>('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 300 });
   assert.equal(result.backup.built, true);
-  assert.ok(h.sim.simulator.calls.all().some((c) => c.status === 503), 'the fault fired');
-  assert.deepEqual((await h.sim.backupsOf()).map((b) => b.built), [true]);
+  assert.ok(
+    h.sim.simulator.calls.all().some((c) => c.status === 503),
+    'the fault fired',
+  );
+  assert.deepEqual(
+    (await h.sim.backupsOf()).map((b) => b.built),
+    [true],
+  );
 });
 
 test('a backup that vanishes while being built fails the run clearly and leaves nothing behind', async ({ h }) => {
   const handle = await h.start('onappBackup', { endpoint: 'onapp-sim', virtualServerId: 101, pollIntervalMs: 200 });
-  await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'build');
+  await eventually(
+    async () => (await handle.query<Progress>('progress')).step,
+    (s) => s === 'build',
+  );
   const [building] = await h.sim.backupsOf();
   h.sim.state.deleteBackup(building!.id);
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
@@ -138,7 +164,10 @@ test('onappListBackups returns the typed catalogue of a server (and of one kind)
   assert.equal(all.count, 2);
   assert.deepEqual(all.backups, await h.sim.client('xml').listBackups(102));
   const images = await h.execute<OnappListBackupsResult>('onappListBackups', { ...input, kind: 'normal' });
-  assert.deepEqual(images.backups.map((b) => b.backupType), ['normal']);
+  assert.deepEqual(
+    images.backups.map((b) => b.backupType),
+    ['normal'],
+  );
   await assert.rejects(h.execute('onappListBackups', { endpoint: 'onapp-sim', virtualServerId: 999 }), (err: WorkflowFailedError) => {
     assert.match(String(err.cause?.message), /virtual server 999 does not exist on endpoint "onapp-sim"/);
     return true;

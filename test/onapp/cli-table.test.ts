@@ -32,7 +32,11 @@ test('the catalogue prints as a table with one row per backup, and as the typed 
   const lines = table.stdout.trim().split('\n');
   assert.match(lines[0]!, /^ID\s+TYPE\s+TARGET\s+BUILT\s+SIZE\s+CREATED\s+BUILT AT\s+NOTE$/);
   assert.equal(lines.length, listing.count + 1);
-  for (const b of listing.backups) assert.ok(lines.some((l) => l.startsWith(`${b.id} `) && l.includes(b.backupType)), `row for backup ${b.id}`);
+  for (const b of listing.backups)
+    assert.ok(
+      lines.some((l) => l.startsWith(`${b.id} `) && l.includes(b.backupType)),
+      `row for backup ${b.id}`,
+    );
   const bad = await backupctl(h, 'backups', 'onapp', '--endpoint', 'onapp-sim', '--vm', 'web-01');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /virtualServerId/);

@@ -87,11 +87,26 @@ for (const format of ['json', 'xml'] as const) {
     assert.equal(files.targetType, 'VirtualMachine');
     assert.equal(files.targetId, sim.demo.vmId);
 
-    assert.deepEqual((await client.listBackups(sim.demo.vmId)).map((b) => b.id), [image.id, files.id]);
-    assert.deepEqual((await client.listBackups(sim.demo.vmId, 'normal')).map((b) => b.id), [image.id]);
-    assert.deepEqual((await client.listBackups(sim.demo.vmId, 'incremental')).map((b) => b.id), [files.id]);
-    assert.deepEqual((await client.listDiskBackups(sim.demo.dataDiskId)).map((b) => b.id), [image.id]);
-    assert.deepEqual((await client.listDiskBackups(sim.demo.dataDiskId, sim.demo.vmId)).map((b) => b.id), [image.id]);
+    assert.deepEqual(
+      (await client.listBackups(sim.demo.vmId)).map((b) => b.id),
+      [image.id, files.id],
+    );
+    assert.deepEqual(
+      (await client.listBackups(sim.demo.vmId, 'normal')).map((b) => b.id),
+      [image.id],
+    );
+    assert.deepEqual(
+      (await client.listBackups(sim.demo.vmId, 'incremental')).map((b) => b.id),
+      [files.id],
+    );
+    assert.deepEqual(
+      (await client.listDiskBackups(sim.demo.dataDiskId)).map((b) => b.id),
+      [image.id],
+    );
+    assert.deepEqual(
+      (await client.listDiskBackups(sim.demo.dataDiskId, sim.demo.vmId)).map((b) => b.id),
+      [image.id],
+    );
     assert.deepEqual(await client.listDiskBackups(sim.demo.primaryDiskId, sim.demo.vmId), []);
 
     await client.deleteBackup(files.id);
@@ -123,11 +138,14 @@ for (const format of ['json', 'xml'] as const) {
     const vm = await client.getVirtualServer(sim.demo.vmId);
     assert.deepEqual({ id: vm.id, label: vm.label }, { id: sim.demo.vmId, label: sim.demo.vmLabel });
     const disks = await client.listDisks(sim.demo.vmId);
-    assert.deepEqual(disks.map((d) => [d.id, d.primary, d.isSwap]), [
-      [sim.demo.primaryDiskId, true, false],
-      [sim.demo.swapDiskId, false, true],
-      [sim.demo.dataDiskId, false, false],
-    ]);
+    assert.deepEqual(
+      disks.map((d) => [d.id, d.primary, d.isSwap]),
+      [
+        [sim.demo.primaryDiskId, true, false],
+        [sim.demo.swapDiskId, false, true],
+        [sim.demo.dataDiskId, false, false],
+      ],
+    );
     await rejectsWith(client.takeDiskBackup(sim.demo.swapDiskId), 422, /swap disks/);
     await rejectsWith(client.getVirtualServer(999), 404, /VirtualMachine not found/);
   });
@@ -145,12 +163,18 @@ test('wrong credentials are a non-retryable 401 with the vendor message; 5xx and
 
   sim.simulator.faults.add({ method: 'GET', path: '/backups/:id', action: { kind: 'drop' } });
   let dropped: unknown;
-  await sim.client('xml').getBackup(9001).catch((e) => (dropped = e));
+  await sim
+    .client('xml')
+    .getBackup(9001)
+    .catch((e) => (dropped = e));
   assert.ok(dropped instanceof VendorError && dropped.retryable && dropped.status === undefined, String(dropped));
 
   sim.simulator.faults.add({ method: 'GET', path: '/virtual_machines/:id/backups.xml', action: { kind: 'malformed' } });
   let malformed: unknown;
-  await sim.client('xml').listBackups(sim.demo.otherVmId).catch((e) => (malformed = e));
+  await sim
+    .client('xml')
+    .listBackups(sim.demo.otherVmId)
+    .catch((e) => (malformed = e));
   assert.ok(malformed instanceof VendorError && !malformed.retryable, String(malformed));
   assert.match((malformed as Error).message, /unexpected response body/);
 });

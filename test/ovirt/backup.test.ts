@@ -32,7 +32,9 @@ for (const variant of [
       assert.deepEqual(manifest.disks.map((d) => d.id).sort(), [h.demo.osDiskId, h.demo.dataDiskId].sort());
       for (const disk of manifest.disks) {
         assert.equal(disk.sha256, await h.state.diskContentSha256(disk.id), `SHA-256 of disk ${disk.id}`);
-        const onDisk = createHash('sha256').update(await readFile(disk.path)).digest('hex');
+        const onDisk = createHash('sha256')
+          .update(await readFile(disk.path))
+          .digest('hex');
         assert.equal(onDisk, disk.sha256, 'the repository file holds what the manifest says');
         assert.equal(disk.bytes, disk.provisionedSize);
       }
@@ -69,9 +71,17 @@ for (const variant of [
       })) as OvirtBackupManifest;
       const diskIds = manifest.disks.map((d) => d.id).sort();
       const onProxy = (method: string) => h.simulator.calls.matching(method, new RegExp(`^${proxy}(/|$)`)).map((c) => c.path);
-      assert.deepEqual(onProxy('GET').sort(), diskIds.map((id) => `${proxy}/${id}`), 'one look at each disk’s attachment before attaching it, and no list');
+      assert.deepEqual(
+        onProxy('GET').sort(),
+        diskIds.map((id) => `${proxy}/${id}`),
+        'one look at each disk’s attachment before attaching it, and no list',
+      );
       assert.equal(onProxy('POST').length, diskIds.length);
-      assert.deepEqual(onProxy('DELETE').sort(), diskIds.map((id) => `${proxy}/${id}`), 'each detach addresses the attachment by its disk id');
+      assert.deepEqual(
+        onProxy('DELETE').sort(),
+        diskIds.map((id) => `${proxy}/${id}`),
+        'each detach addresses the attachment by its disk id',
+      );
       await assertClean(h);
     });
 
@@ -81,9 +91,15 @@ for (const variant of [
         workflowId: `keep-${variant.apiVersion}-${Date.now()}`,
         args: [h.input({ keepSnapshot: true, diskIds: [h.demo.dataDiskId] })],
       })) as OvirtBackupManifest;
-      assert.deepEqual(manifest.disks.map((d) => d.id), [h.demo.dataDiskId]);
+      assert.deepEqual(
+        manifest.disks.map((d) => d.id),
+        [h.demo.dataDiskId],
+      );
       const snapshots = await backupSnapshots(h);
-      assert.deepEqual(snapshots.map((s) => s.id), [manifest.snapshot.id]);
+      assert.deepEqual(
+        snapshots.map((s) => s.id),
+        [manifest.snapshot.id],
+      );
       await h.state.writeToDisk(h.demo.dataDiskId);
       assert.notEqual(await h.state.diskContentSha256(h.demo.dataDiskId), manifest.disks[0]!.sha256, 'the live disk moved on');
     });

@@ -59,7 +59,10 @@ test('an SSO token the engine no longer accepts is fetched again, once, and the 
   sim.simulator.calls.clear();
   const vm = await c.getVm(OVIRT_DEMO.vmId);
   assert.equal(vm.id, OVIRT_DEMO.vmId);
-  assert.deepEqual(sim.simulator.calls.matching('GET', vmPath).map((call) => call.status), [401, 200]);
+  assert.deepEqual(
+    sim.simulator.calls.matching('GET', vmPath).map((call) => call.status),
+    [401, 200],
+  );
   assert.equal(sim.simulator.calls.matching('POST', tokenPath).length, 1);
 });
 

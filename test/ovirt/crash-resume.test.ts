@@ -43,7 +43,11 @@ test('SIGKILL of the copy worker mid-copy: the run completes and the copy resume
   const backups = new BackupClient(h.client, h.taskQueue);
   const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `crash-${Date.now()}`, args: [h.input()] });
 
-  const live = await eventually(async () => (await backups.status(handle.workflowId)).liveBytes ?? 0, (bytes) => bytes >= 1024 * 1024, 60_000);
+  const live = await eventually(
+    async () => (await backups.status(handle.workflowId)).liveBytes ?? 0,
+    (bytes) => bytes >= 1024 * 1024,
+    60_000,
+  );
   assert.ok(live >= 1024 * 1024, `a copy heartbeated ${live} bytes before the kill`);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
@@ -56,6 +60,9 @@ test('SIGKILL of the copy worker mid-copy: the run completes and the copy resume
   assert.ok(resumed.bytesReadFromDevice < resumed.bytes, `re-read ${resumed.bytesReadFromDevice} of ${resumed.bytes} bytes`);
   assert.equal(resumed.bytesReadFromDevice + resumed.resumedFromOffset, resumed.bytes);
   for (const disk of manifest.disks) assert.equal(disk.sha256, await h.state.diskContentSha256(disk.id));
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
 });

@@ -17,7 +17,7 @@ import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, proxyAttachments } from '../helpers/ovirt-inspect';
 import { eventually } from '../helpers/eventually';
 
-  // Slow enough copies that a cancel or a terminate lands in the middle of one.
+// Slow enough copies that a cancel or a terminate lands in the middle of one.
 const test = ovirtTest({ apiVersion: 'v3', auth: 'basic', copy: { maxBytesPerSecond: 1024 * 1024 } });
 test.afterEach(({ h }) => h.simulator.faults.clear());
 
@@ -52,7 +52,10 @@ test('a backup copies every eligible disk and detaches them (never removes them)
   const manifest = await h.execute<OvirtBackupManifest>('ovirtSnapshotBackup', h.input(), 'v3-backup');
   assert.deepEqual(manifest.disks.map((d) => d.id).sort(), [h.demo.osDiskId, h.demo.dataDiskId].sort());
   for (const disk of manifest.disks) assert.equal(disk.sha256, await h.state.diskContentSha256(disk.id), `SHA-256 of disk ${disk.id}`);
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
   assertOnlyDetaches(h, detachesBefore, 2);
 });
@@ -63,8 +66,14 @@ test('a failure after the first attach: compensation detaches it and deletes the
   const handle = await h.start('ovirtSnapshotBackup', h.input(), 'v3-attach-fails');
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => /step "attach" failed: .*Injected/.test(String(err.cause?.message)));
   const progress = await handle.query<Progress>('progress');
-  assert.ok(progress.undone.some((u) => u.startsWith('detach disk')), `undone: ${progress.undone.join(', ')}`);
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  assert.ok(
+    progress.undone.some((u) => u.startsWith('detach disk')),
+    `undone: ${progress.undone.join(', ')}`,
+  );
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
   assertOnlyDetaches(h, detachesBefore, 1);
 });
@@ -72,11 +81,18 @@ test('a failure after the first attach: compensation detaches it and deletes the
 test('cancelling during the copy detaches the disks and deletes the snapshot', async ({ h }) => {
   const detachesBefore = diskDeletes(h).length;
   const handle = await h.start('ovirtSnapshotBackup', h.input(), 'v3-cancel-copy');
-  await eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === 'copy', 30_000);
+  await eventually(
+    async () => (await handle.query<Progress>('progress')).step,
+    (s) => s === 'copy',
+    30_000,
+  );
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
   assert.equal((await handle.query<Progress>('progress')).state, 'cancelled');
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
   assertOnlyDetaches(h, detachesBefore, 2);
 });
@@ -86,26 +102,40 @@ test('cancelling during a slow snapshot create: the create lands, then is undone
   const creates = () => h.simulator.calls.matching('POST', /^\/vms\/[^/]+\/snapshots$/).length;
   const before = creates();
   const handle = await h.start('ovirtSnapshotBackup', h.input(), 'v3-cancel-create');
-  await eventually(() => Promise.resolve(h.simulator.faults.list()[0]!.fired), (n) => n >= 1, 20_000);
+  await eventually(
+    () => Promise.resolve(h.simulator.faults.list()[0]!.fired),
+    (n) => n >= 1,
+    20_000,
+  );
   await handle.cancel();
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => err.cause instanceof CancelledFailure);
   assert.equal(creates(), before + 1, 'the delayed create had landed before the run ended');
   assert.equal((await handle.query<Progress>('progress')).state, 'cancelled');
   assert.deepEqual((await handle.describe()).searchAttributes.BackupOutcome, ['cancelled']);
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
 });
 
 test('the reaper detaches and deletes what a terminated run left, with the detach action', async ({ h }) => {
   const detachesBefore = diskDeletes(h).length;
   const doomed = await h.start('ovirtSnapshotBackup', h.input(), 'v3-doomed');
-  await eventually(async () => (await doomed.query<Progress>('progress')).step, (s) => s === 'copy', 30_000);
+  await eventually(
+    async () => (await doomed.query<Progress>('progress')).step,
+    (s) => s === 'copy',
+    30_000,
+  );
   await doomed.terminate('simulating an operator terminating the run');
   assert.equal((await proxyAttachments(h)).length, 2, 'terminate left both disks attached');
   const result = await h.execute<ReaperResult>('reaper', { endpoints: ['ovirt-sim'], pollIntervalMs: 100 }, 'v3-reaper');
   assert.deepEqual(result.removed.map((o) => o.kind).sort(), ['attachment', 'attachment', 'snapshot']);
   assert.deepEqual(result.failed, []);
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
   assertOnlyDetaches(h, detachesBefore, 2);
 });

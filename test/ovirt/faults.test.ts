@@ -89,7 +89,10 @@ describe('a fault at each step leaves the engine clean', () => {
       assert.match(message, /HTTP 400/);
       assert.equal((details as { step: string }).step, c.step);
       h.simulator.faults.clear();
-      await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+      await eventually(
+        () => backupSnapshots(h),
+        (s) => s.length === 0,
+      );
       await assertClean(h);
     });
   }
@@ -97,7 +100,11 @@ describe('a fault at each step leaves the engine clean', () => {
   test('copy: the device returns fewer bytes than the disk has, and the run undoes everything', async ({ h }) => {
     const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `fault-copy-${Date.now()}`, args: [h.input()] });
     // Wait until the first disk is attached, then shorten its device as a failing read would.
-    await eventually(async () => (await handle.query<{ step: string }>('progress')).step, (s) => s === 'copy', 20_000);
+    await eventually(
+      async () => (await handle.query<{ step: string }>('progress')).step,
+      (s) => s === 'copy',
+      20_000,
+    );
     const byId = join(h.dirs.devices, 'by-id');
     for (const name of await readdir(byId)) await truncate(join(byId, name), 1000);
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
@@ -107,7 +114,10 @@ describe('a fault at each step leaves the engine clean', () => {
       assert.match(message, /undone: detach disk/);
       return true;
     });
-    await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+    await eventually(
+      () => backupSnapshots(h),
+      (s) => s.length === 0,
+    );
     await assertClean(h);
   });
 
@@ -136,7 +146,10 @@ describe('a fault at each step leaves the engine clean', () => {
     assert.match(message, /step "disks" failed/);
     assert.match(message, /unexpected response body/);
     h.simulator.faults.clear();
-    await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+    await eventually(
+      () => backupSnapshots(h),
+      (s) => s.length === 0,
+    );
     await assertClean(h);
   });
 });

@@ -9,9 +9,10 @@ const test = ovirtTest();
 
 async function failure(h: OvirtHarness, input: unknown): Promise<ApplicationFailure> {
   h.simulator.calls.clear();
-  const err = await h.client.workflow
-    .execute('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `bad-input-${Date.now()}-${Math.random()}`, args: [input] })
-    .then(() => assert.fail('the run should have failed'), (e: unknown) => e);
+  const err = await h.client.workflow.execute('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId: `bad-input-${Date.now()}-${Math.random()}`, args: [input] }).then(
+    () => assert.fail('the run should have failed'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   assert.ok(err.cause instanceof ApplicationFailure, `cause: ${err.cause}`);
   assert.equal(h.simulator.calls.all().length, 0, 'no vendor call was made');

@@ -23,16 +23,29 @@ type Leftovers = { needsAttention: boolean; leftovers: Array<{ label: string; er
 async function runStuckInCleanup(h: OvirtHarness, name: string) {
   // The attach fails, and so does every delete of the snapshot: compensation cannot finish.
   h.simulator.faults.add({ method: 'POST', path: '/vms/:id/diskattachments', action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot attach Virtual Disk.]' } });
-  h.simulator.faults.add({ method: 'DELETE', path: '/vms/:id/snapshots/:sid', times: 0, action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot remove Snapshot. Storage domain is read-only.]' } });
+  h.simulator.faults.add({
+    method: 'DELETE',
+    path: '/vms/:id/snapshots/:sid',
+    times: 0,
+    action: { kind: 'status', status: 400, message: 'Operation Failed', detail: '[Cannot remove Snapshot. Storage domain is read-only.]' },
+  });
   const handle = await h.start('ovirtSnapshotBackup', h.input(), name);
-  const stuck = await eventually(() => handle.query<Leftovers>('leftovers'), (l) => l.needsAttention, 30_000);
+  const stuck = await eventually(
+    () => handle.query<Leftovers>('leftovers'),
+    (l) => l.needsAttention,
+    30_000,
+  );
   assert.equal(stuck.leftovers.length, 1);
   assert.match(stuck.leftovers[0]!.label, /delete snapshot/);
   assert.match(stuck.leftovers[0]!.error, /Storage domain is read-only/);
   const progress = await handle.query<Progress>('progress');
   assert.equal(progress.state, 'needs-attention');
   assert.match(progress.message!, /signal "cleanup"/);
-  const sa = await eventually(async () => (await handle.describe()).searchAttributes.BackupOutcome, (v) => v?.[0] === 'needs-attention', 10_000);
+  const sa = await eventually(
+    async () => (await handle.describe()).searchAttributes.BackupOutcome,
+    (v) => v?.[0] === 'needs-attention',
+    10_000,
+  );
   assert.deepEqual(sa, ['needs-attention']);
   assert.equal((await backupSnapshots(h)).length, 1, 'the snapshot is still on the engine while the run waits');
   return handle;
@@ -46,7 +59,10 @@ test('signal retry: once the engine recovers, the undo runs again and the engine
     assert.match((err.cause as Error).message, /step "attach" failed: .*compensation: undone: .*delete snapshot of VM web-01$/);
     return true;
   });
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
 });
 
@@ -68,6 +84,9 @@ test('signal give up: the run ends and reports the leftover it could not remove'
     method: 'DELETE',
     headers: { authorization: `Basic ${Buffer.from(`admin@internal:sim-secret-Pa55word`).toString('base64')}` },
   });
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
 });

@@ -27,14 +27,25 @@ test('the reaper removes a terminated run’s snapshot and attachments, and only
   // A kept snapshot from a finished backup, and one an admin made by hand.
   await h.execute('ovirtSnapshotBackup', h.input({ keepSnapshot: true, diskIds: [h.demo.dataDiskId] }), 'kept');
   await adminSnapshot(h, h.demo.vmId, 'before upgrade (admin)');
-  await eventually(() => backupSnapshots(h), (s) => s.every((x) => x.status === 'ok'));
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.every((x) => x.status === 'ok'),
+  );
 
   // A backup of another VM still running, slowed down in its copy.
   const live = await h.start('ovirtSnapshotBackup', h.input({ vmId: other.id }), 'live');
-  await eventually(async () => (await live.query<Progress>('progress')).step, (s) => s === 'copy', 30_000);
+  await eventually(
+    async () => (await live.query<Progress>('progress')).step,
+    (s) => s === 'copy',
+    30_000,
+  );
   // A backup of web-01 terminated mid-copy: no compensation runs.
   const doomed = await h.start('ovirtSnapshotBackup', h.input(), 'doomed');
-  await eventually(async () => (await doomed.query<Progress>('progress')).step, (s) => s === 'copy', 30_000);
+  await eventually(
+    async () => (await doomed.query<Progress>('progress')).step,
+    (s) => s === 'copy',
+    30_000,
+  );
   await doomed.terminate('simulating an operator terminating the run');
   const doomedRunId = (await doomed.describe()).runId;
   assert.equal((await backupSnapshots(h)).filter((s) => s.description.includes(doomedRunId)).length, 1, 'terminate left the snapshot behind');
@@ -48,13 +59,25 @@ test('the reaper removes a terminated run’s snapshot and attachments, and only
   assert.deepEqual([...new Set(result.removed.map((o) => o.runId))], [doomedRunId]);
   assert.deepEqual(result.removed.map((o) => o.kind).sort(), ['attachment', 'attachment', 'snapshot']);
   assert.deepEqual(result.failed, []);
-  assert.ok(result.keptForOpenRuns.some((o) => o.vmId === other.id && o.runStatus === 'RUNNING'), 'the live run’s snapshot was left alone');
+  assert.ok(
+    result.keptForOpenRuns.some((o) => o.vmId === other.id && o.runStatus === 'RUNNING'),
+    'the live run’s snapshot was left alone',
+  );
 
   const web01 = await backupSnapshots(h);
   assert.ok(!web01.some((s) => s.description.includes(doomedRunId)), 'the orphan snapshot is gone');
-  assert.ok(web01.some((s) => s.description.includes('[kept]')), 'the kept backup snapshot stays');
-  assert.ok(web01.some((s) => s.description === 'before upgrade (admin)'), 'the admin’s snapshot stays');
+  assert.ok(
+    web01.some((s) => s.description.includes('[kept]')),
+    'the kept backup snapshot stays',
+  );
+  assert.ok(
+    web01.some((s) => s.description === 'before upgrade (admin)'),
+    'the admin’s snapshot stays',
+  );
   await live.result();
-  await eventually(() => proxyAttachments(h), (a) => a.length === 0);
+  await eventually(
+    () => proxyAttachments(h),
+    (a) => a.length === 0,
+  );
   assert.deepEqual(await backupSnapshots(h, other.id), [], 'the live run finished and cleaned up itself');
 });

@@ -35,12 +35,20 @@ test('recorded and fresh histories replay without nondeterminism', async ({ h })
     })(),
     await recordRun(h, 'cancelled', h.input(), async (id) => {
       const handle = h.client.workflow.getHandle(id);
-      await eventually(async () => (await handle.query<{ step: string }>('progress')).step, (s) => s === 'copy', 20_000);
+      await eventually(
+        async () => (await handle.query<{ step: string }>('progress')).step,
+        (s) => s === 'copy',
+        20_000,
+      );
       await handle.cancel();
     }),
   ];
 
-  await saveHistoriesIfAsked(historiesDir, h.env.address, fresh.map((run) => ({ workflowId: run.workflowId, file: `ovirtSnapshotBackup-${run.workflowId.split('-')[1]}` })));
+  await saveHistoriesIfAsked(
+    historiesDir,
+    h.env.address,
+    fresh.map((run) => ({ workflowId: run.workflowId, file: `ovirtSnapshotBackup-${run.workflowId.split('-')[1]}` })),
+  );
   const recorded = await recordedHistories(historiesDir);
   await assertReplays([...fresh, ...recorded]);
   console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);

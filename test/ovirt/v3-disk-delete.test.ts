@@ -95,7 +95,10 @@ test('the client’s detach reaches a 3.6 engine as a detach: the disk and its s
     simulator.calls.clear();
     await client.detachDisk(OVIRT_DEMO.proxyVmId, OVIRT_DEMO.dataDiskId);
     const deletes = simulator.calls.matching('DELETE', /^\/vms\/[^/]+\/disks\/[^/]+$/);
-    assert.deepEqual(deletes.map((c) => [c.status, c.note]), [[200, 'detached']]);
+    assert.deepEqual(
+      deletes.map((c) => [c.status, c.note]),
+      [[200, 'detached']],
+    );
     assert.deepEqual(state.removedDisks, []);
     assert.ok(state.snapshotDiskPath(snapshotId, OVIRT_DEMO.dataDiskId));
     assert.equal(await client.getAttachment(OVIRT_DEMO.proxyVmId, OVIRT_DEMO.dataDiskId), undefined);

@@ -14,7 +14,20 @@ import { WORKER_ENV_VARS } from '../../lib/config/worker-settings';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: unknown; healthcheck?: { test: unknown }; volumes?: string[]; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; profiles?: string[]; depends_on?: Record<string, { condition: string }> }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: unknown;
+      healthcheck?: { test: unknown };
+      volumes?: string[];
+      command?: string[];
+      entrypoint?: string[];
+      environment?: Record<string, string>;
+      profiles?: string[];
+      depends_on?: Record<string, { condition: string }>;
+    }
+  >;
   volumes: Record<string, unknown>;
 };
 const docs = readFileSync(join(root, 'docs/production.md'), 'utf8');
@@ -71,7 +84,18 @@ test('the database and the backup repository live on named volumes the docs name
 });
 
 test('workers run files that exist, with settings the worker reads and the docs describe', () => {
-  const known = new Set([...Object.keys(WORKER_ENV_VARS), 'BACKUP_ENDPOINTS_FILE', 'BACKUP_DATA_DIR', 'BACKUP_REPOSITORY_DIR', 'COPY_DEVICE_BY_ID_DIR', 'COPY_DEVICE_DIR', 'SIM_DATA_DIR', 'SIM_PUBLIC_HOST', 'CODEC_SERVER_PORT', 'CODEC_ALLOWED_ORIGINS']);
+  const known = new Set([
+    ...Object.keys(WORKER_ENV_VARS),
+    'BACKUP_ENDPOINTS_FILE',
+    'BACKUP_DATA_DIR',
+    'BACKUP_REPOSITORY_DIR',
+    'COPY_DEVICE_BY_ID_DIR',
+    'COPY_DEVICE_DIR',
+    'SIM_DATA_DIR',
+    'SIM_PUBLIC_HOST',
+    'CODEC_SERVER_PORT',
+    'CODEC_ALLOWED_ORIGINS',
+  ]);
   for (const [name, service] of Object.entries(services)) {
     if (!service.build) continue;
     const argv = [...(service.entrypoint ?? []), ...(service.command ?? [])].join(' ');

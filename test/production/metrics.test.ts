@@ -64,8 +64,21 @@ async function sample(url: string, name: string, labels: Record<string, string>,
       if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.trim().split(/\s+/).pop());
     }
     if (Date.now() > until) {
-      const names = [...new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]))];
-      assert.fail(`${name} ${JSON.stringify(labels)} not on ${url}; it has: ${names.join(', ')}\n${text.split('\n').filter((l) => l.startsWith(name)).slice(0, 5).join('\n')}`);
+      const names = [
+        ...new Set(
+          text
+            .split('\n')
+            .filter((l) => l && !l.startsWith('#'))
+            .map((l) => l.split(/[{ ]/)[0]),
+        ),
+      ];
+      assert.fail(
+        `${name} ${JSON.stringify(labels)} not on ${url}; it has: ${names.join(', ')}\n${text
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .slice(0, 5)
+          .join('\n')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -74,11 +87,23 @@ async function sample(url: string, name: string, labels: Record<string, string>,
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'metrics-test-'));
   env = await startTemporal();
-  const created = await createOvirtSimulator({ dataDir: join(tmp, 'sim'), deviceRoot: join(tmp, 'devices'), password: PASSWORD, snapshotCreateMs: 100, snapshotDeleteMs: 50, diskSizes: { os: 1024 * 1024 + 4096, data: 512 * 1024 } });
+  const created = await createOvirtSimulator({
+    dataDir: join(tmp, 'sim'),
+    deviceRoot: join(tmp, 'devices'),
+    password: PASSWORD,
+    snapshotCreateMs: 100,
+    snapshotDeleteMs: 50,
+    diskSizes: { os: 1024 * 1024 + 4096, data: 512 * 1024 },
+  });
   simulator = created.simulator;
   await simulator.start(0);
   const endpointsFile = join(tmp, 'endpoints.json');
-  await writeFile(endpointsFile, JSON.stringify({ endpoints: { 'ovirt-metrics': { vendor: 'ovirt', url: simulator.apiUrl, apiVersion: 'v4', auth: { type: 'sso', username: 'admin@internal', password: { env: 'METRICS_TEST_OVIRT_PASSWORD' } } } } }));
+  await writeFile(
+    endpointsFile,
+    JSON.stringify({
+      endpoints: { 'ovirt-metrics': { vendor: 'ovirt', url: simulator.apiUrl, apiVersion: 'v4', auth: { type: 'sso', username: 'admin@internal', password: { env: 'METRICS_TEST_OVIRT_PASSWORD' } } } },
+    }),
+  );
   let bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   if (!bundlePath) {
     bundlePath = join(tmp, 'workflow-bundle.js');

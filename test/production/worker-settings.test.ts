@@ -21,7 +21,10 @@ test('a settings file, with env variables on top', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'worker-settings-'));
   try {
     const file = join(dir, 'worker.json');
-    await writeFile(file, JSON.stringify({ temporal: { address: 'temporal:7233', namespace: 'backups' }, main: { maxConcurrentActivities: 20 }, metrics: { bindAddress: '0.0.0.0:9000', globalTags: { site: 'paris' } } }));
+    await writeFile(
+      file,
+      JSON.stringify({ temporal: { address: 'temporal:7233', namespace: 'backups' }, main: { maxConcurrentActivities: 20 }, metrics: { bindAddress: '0.0.0.0:9000', globalTags: { site: 'paris' } } }),
+    );
     const s = loadWorkerSettings({ WORKER_SETTINGS_FILE: file, TEMPORAL_NAMESPACE: 'backups-prod', COPY_CONCURRENCY: '2', PROXY_VM_ID: 'p-1', METRICS_PORT: '9100' });
     assert.equal(s.temporal.address, 'temporal:7233');
     assert.equal(s.temporal.namespace, 'backups-prod');

@@ -53,7 +53,11 @@ beforeAll(async () => {
 afterAll(async () => h?.stop());
 
 const step = (handle: WorkflowHandle, wanted: string, timeoutMs = 20_000) =>
-  eventually(async () => (await handle.query<Progress>('progress')).step, (s) => s === wanted, timeoutMs);
+  eventually(
+    async () => (await handle.query<Progress>('progress')).step,
+    (s) => s === wanted,
+    timeoutMs,
+  );
 const runIdOf = async (handle: WorkflowHandle) => (await handle.describe()).runId;
 
 test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp and Azure, and names it', async () => {
@@ -78,7 +82,10 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   const miqDoomedTail = runIdTail(miqDoomedRunId);
   // The name carries the run id's random tail; the description carries the whole id.
   const madeBy = (runId: string) => (s: object) => String((s as { description?: string }).description ?? '').includes(runId);
-  await eventually(() => miq.snapshotsOf(vmId), (s) => s.some(madeBy(miqDoomedRunId)));
+  await eventually(
+    () => miq.snapshotsOf(vmId),
+    (s) => s.some(madeBy(miqDoomedRunId)),
+  );
 
   // --- OnApp: an admin's backup, a completed run's backup, an unfinished one of a terminated run, a live run's.
   const admin = await onapp.client().takeDiskBackup(onapp.demo.otherDiskId, { note: 'before upgrade (admin)' });
@@ -106,7 +113,11 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   await step(azShared, 'session');
   await azShared.terminate('simulating an operator terminating the run');
   const azSharedRunId = await runIdOf(azShared);
-  const ilr = () => az.state.activeIlrSessions().map((s) => s.recoveryPoint).sort();
+  const ilr = () =>
+    az.state
+      .activeIlrSessions()
+      .map((s) => s.recoveryPoint)
+      .sort();
   assert.deepEqual(ilr(), [rpAdmin!.name, rpDoomed!.name, rpLive!.name].sort(), 'terminate left the connection open');
   const azDoomedRunId = await runIdOf(azDoomed);
 
@@ -115,9 +126,15 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   const miqLive = await h.start('manageiqSnapshot', miqInput(instanceId, { collection: 'instances' }), 'miq-live');
   await step(miqLive, 'confirm');
   const miqLiveRunId = await runIdOf(miqLive);
-  await eventually(() => miq.snapshotsOf(instanceId, 'instances'), (s) => s.some(madeBy(miqLiveRunId)));
+  await eventually(
+    () => miq.snapshotsOf(instanceId, 'instances'),
+    (s) => s.some(madeBy(miqLiveRunId)),
+  );
   // And an OnApp run building its backup (buildMs) while the reaper runs.
-  await eventually(() => onapp.backupsOf(onapp.demo.otherVmId), (b) => b.every((x) => x.built));
+  await eventually(
+    () => onapp.backupsOf(onapp.demo.otherVmId),
+    (b) => b.every((x) => x.built),
+  );
   const onappLive = await h.start('onappBackup', { endpoint: 'onapp-sim', virtualServerId: onapp.demo.otherVmId, pollIntervalMs: 100 }, 'onapp-live');
   await step(onappLive, 'build');
 
@@ -130,7 +147,11 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   const doomedRuns = [`azure:${azDoomedRunId}`, `azure:${azSharedRunId}`, `manageiq:${miqDoomedRunId}`, `onapp:${onappDoomedRunId}`].sort();
   assert.deepEqual(orphanRuns(dry), doomedRuns, JSON.stringify(dry.removed));
   assert.deepEqual(await miq.snapshotsOf(vmId), before.miqVm, 'a dry run removes nothing on ManageIQ');
-  assert.deepEqual((await onapp.backupsOf(onapp.demo.vmId)).map((b) => b.id), before.onapp.map((b) => b.id), 'nor on OnApp');
+  assert.deepEqual(
+    (await onapp.backupsOf(onapp.demo.vmId)).map((b) => b.id),
+    before.onapp.map((b) => b.id),
+    'nor on OnApp',
+  );
   assert.deepEqual(ilr(), [rpAdmin!.name, rpDoomed!.name, rpLive!.name].sort(), 'nor on Azure');
 
   // --- The real run.
@@ -144,8 +165,14 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
   assert.match(result.vendors.azure!.removed.join('\n'), new RegExp(`file recovery connection of .*db-01 at recovery point ${rpDoomed!.name}`));
   const openRuns = result.keptForOpenRuns.map((o) => `${o.vendor}:${o.runId}:${o.runStatus}`).sort();
   assert.deepEqual(openRuns, [`azure:${await runIdOf(azLive)}:RUNNING`, `manageiq:${miqLiveRunId}:RUNNING`, `onapp:${await runIdOf(onappLive)}:RUNNING`].sort());
-  assert.ok(result.kept.some((o) => o.vendor === 'onapp' && o.id === String(kept.backup.id) && o.runStatus === 'COMPLETED'), 'the completed OnApp run’s backup is its product');
-  assert.ok(result.kept.some((o) => o.vendor === 'manageiq' && o.vmId === vmId && o.runStatus === 'COMPLETED'), 'the completed ManageIQ run’s snapshot is its product');
+  assert.ok(
+    result.kept.some((o) => o.vendor === 'onapp' && o.id === String(kept.backup.id) && o.runStatus === 'COMPLETED'),
+    'the completed OnApp run’s backup is its product',
+  );
+  assert.ok(
+    result.kept.some((o) => o.vendor === 'manageiq' && o.vmId === vmId && o.runStatus === 'COMPLETED'),
+    'the completed ManageIQ run’s snapshot is its product',
+  );
   assert.ok(result.kept.filter((o) => o.vmId === otherVmId && o.runStatus === 'UNKNOWN').length === 2, 'tool-named snapshots of runs Temporal does not know stay');
   const retained = result.kept.find((o) => o.runId === miqRetainedRunId);
   assert.equal(retained?.runStatus, 'TERMINATED');
@@ -162,10 +189,19 @@ test('one reaper run takes exactly what terminated runs left on ManageIQ, OnApp 
 
   const onappVm = await onapp.backupsOf(onapp.demo.vmId);
   assert.ok(!onappVm.some((b) => b.id === doomedBackup.id), 'the unfinished backup is gone');
-  assert.ok(onappVm.some((b) => b.id === kept.backup.id), 'the completed run’s backup stays');
+  assert.ok(
+    onappVm.some((b) => b.id === kept.backup.id),
+    'the completed run’s backup stays',
+  );
   const onappOther = await onapp.backupsOf(onapp.demo.otherVmId);
-  assert.ok(onappOther.some((b) => b.id === admin.id), 'the admin’s backup stays');
-  assert.ok(onappOther.some((b) => b.note?.includes(result.keptForOpenRuns.find((o) => o.vendor === 'onapp')!.runId)), 'the live run’s backup stays');
+  assert.ok(
+    onappOther.some((b) => b.id === admin.id),
+    'the admin’s backup stays',
+  );
+  assert.ok(
+    onappOther.some((b) => b.note?.includes(result.keptForOpenRuns.find((o) => o.vendor === 'onapp')!.runId)),
+    'the live run’s backup stays',
+  );
 
   assert.deepEqual(ilr(), [rpAdmin!.name, rpLive!.name].sort(), 'only the terminated run’s connection was revoked; the live run’s, shared with a dead run, stays');
   assert.equal(item.recoveryPoints.length, 3, 'recovery points are never touched');

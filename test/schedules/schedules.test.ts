@@ -25,7 +25,11 @@ test.beforeAll(async ({ h }) => {
 test.afterEach(async ({ h }) => {
   for (const id of created.splice(0)) await schedules.delete(id).catch(() => undefined);
   // Let any backup a schedule started finish before the next test looks at the engine.
-  await eventually(() => new BackupClient(h.client, h.taskQueue).list({ status: 'running', limit: 50 }), (r) => r.length === 0, 60_000);
+  await eventually(
+    () => new BackupClient(h.client, h.taskQueue).list({ status: 'running', limit: 50 }),
+    (r) => r.length === 0,
+    60_000,
+  );
 });
 
 function policy(h: OvirtHarness, id: string, extra: string, input = `{ endpoint: ovirt-sim, vmId: ${h.demo.vmId}, proxyVmId: ${h.demo.proxyVmId}, pollIntervalMs: 100 }`) {
@@ -62,7 +66,11 @@ test('apply creates, a second apply of the same file changes nothing, an edit up
 
 test('a short interval runs on time, and a run that would overlap the one still going is skipped and recorded', async ({ h }) => {
   await schedules.apply(policy(h, 'every-2s', '    every: 2s\n    catchupWindow: 1m'));
-  const d = await eventually(() => schedules.describe('every-2s'), (s) => s.info.numActionsSkippedOverlap >= 1 && s.info.numActionsTaken >= 2, 60_000);
+  const d = await eventually(
+    () => schedules.describe('every-2s'),
+    (s) => s.info.numActionsSkippedOverlap >= 1 && s.info.numActionsTaken >= 2,
+    60_000,
+  );
   await schedules.delete('every-2s');
   assert.ok(d.info.numActionsSkippedOverlap >= 1, 'an overlapping run was skipped');
   for (const action of d.info.recentActions) {
@@ -71,7 +79,10 @@ test('a short interval runs on time, and a run that would overlap the one still 
   }
   const results = await wrapperRuns(h, 'every-2s', 2);
   assert.ok(results.every((r) => r.outcome === 'completed' || r.outcome === 'skipped'));
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
   await assertClean(h);
 });
 
@@ -81,28 +92,47 @@ test('pause stops runs, unpause resumes, trigger runs now, backfill runs the mis
   assert.equal((await schedules.describe('controls')).info.numActionsTaken, 0, 'a paused schedule takes no action');
 
   await schedules.trigger('controls');
-  await eventually(() => schedules.describe('controls'), (s) => s.info.numActionsTaken === 1, 20_000);
+  await eventually(
+    () => schedules.describe('controls'),
+    (s) => s.info.numActionsTaken === 1,
+    20_000,
+  );
   assert.equal((await wrapperRuns(h, 'controls', 1))[0]!.outcome, 'completed', 'trigger ran a backup though the schedule is paused');
 
   await schedules.unpause('controls', 'back on');
-  const running = await eventually(() => schedules.describe('controls'), (s) => s.info.numActionsTaken >= 2, 20_000);
+  const running = await eventually(
+    () => schedules.describe('controls'),
+    (s) => s.info.numActionsTaken >= 2,
+    20_000,
+  );
   assert.equal(running.state.paused, false);
   await schedules.pause('controls', 'maintenance window');
   const paused = await schedules.describe('controls');
   assert.equal(paused.state.paused, true);
   assert.equal(paused.state.note, 'maintenance window');
-  await eventually(() => new BackupClient(h.client, h.taskQueue).list({ status: 'running' }), (r) => r.length === 0, 60_000);
+  await eventually(
+    () => new BackupClient(h.client, h.taskQueue).list({ status: 'running' }),
+    (r) => r.length === 0,
+    60_000,
+  );
 
   const taken = paused.info.numActionsTaken;
   const end = new Date();
   await schedules.backfill('controls', new Date(end.getTime() - 3500), end, 'allowAll');
-  const filled = await eventually(() => schedules.describe('controls'), (s) => s.info.numActionsTaken >= taken + 3, 30_000);
+  const filled = await eventually(
+    () => schedules.describe('controls'),
+    (s) => s.info.numActionsTaken >= taken + 3,
+    30_000,
+  );
   assert.ok(filled.info.numActionsTaken >= taken + 3, `backfill took ${filled.info.numActionsTaken - taken} actions`);
   // Backfilled runs for one VM start together: one backs up, the others find it running and say so.
   const results = await wrapperRuns(h, 'controls', filled.info.numActionsTaken);
   const skipped = results.filter((r) => r.outcome === 'skipped');
   assert.ok(skipped.length >= 1 && skipped.every((r) => /already running/.test(r.reason!)), JSON.stringify(results.map((r) => r.outcome)));
-  await eventually(() => backupSnapshots(h), (s) => s.length === 0);
+  await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 0,
+  );
 });
 
 test('retention keeps the newest N snapshots the schedule made and never touches others', async ({ h }) => {
@@ -114,15 +144,25 @@ test('retention keeps the newest N snapshots the schedule made and never touches
   for (let i = 1; i <= 3; i++) {
     await schedules.trigger('retained');
     results.push(...(await wrapperRuns(h, 'retained', i)).slice(-1));
-    await eventually(() => new BackupClient(h.client, h.taskQueue).list({ status: 'running' }), (r) => r.length === 0, 60_000);
+    await eventually(
+      () => new BackupClient(h.client, h.taskQueue).list({ status: 'running' }),
+      (r) => r.length === 0,
+      60_000,
+    );
   }
   const all = await wrapperRuns(h, 'retained', 3);
   const last = all.find((r) => r.retention?.deleted.length);
   assert.ok(last, `one run pruned: ${JSON.stringify(all.map((r) => r.retention))}`);
   assert.equal(last.retention!.deleted.length, 1);
-  const remaining = await eventually(() => backupSnapshots(h), (s) => s.length === 3);
+  const remaining = await eventually(
+    () => backupSnapshots(h),
+    (s) => s.length === 3,
+  );
   assert.equal(remaining.filter((s) => s.description.includes('[schedule retained]')).length, 2);
-  assert.ok(remaining.some((s) => s.id === manual!.id), 'the snapshot the schedule did not make is kept');
+  assert.ok(
+    remaining.some((s) => s.id === manual!.id),
+    'the snapshot the schedule did not make is kept',
+  );
   assert.ok(results.length >= 1);
 });
 
@@ -134,7 +174,15 @@ test('a scheduled run terminated while its backup copies: the backup is cancelle
   const earlier = (await backupSnapshots(h)).map((s) => s.id);
   await schedules.trigger('terminated');
   const child = h.client.workflow.getHandle(`backup-ovirt-${h.demo.vmId}`);
-  await eventually(() => child.query<Progress>('progress').then((p) => p.step).catch(() => ''), (step) => step === 'copy', 60_000);
+  await eventually(
+    () =>
+      child
+        .query<Progress>('progress')
+        .then((p) => p.step)
+        .catch(() => ''),
+    (step) => step === 'copy',
+    60_000,
+  );
   const { runId } = await child.describe();
   assert.equal((await backupSnapshots(h)).length, earlier.length + 1, 'the backup made its snapshot');
 
@@ -150,9 +198,17 @@ test('a scheduled run terminated while its backup copies: the backup is cancelle
   await h.client.workflow.getHandle(wrapperId!).terminate('operator stops the scheduled run');
 
   const backup = h.client.workflow.getHandle(`backup-ovirt-${h.demo.vmId}`, runId);
-  const closed = await eventually(() => backup.describe(), (d) => d.status.name !== 'RUNNING', 60_000);
+  const closed = await eventually(
+    () => backup.describe(),
+    (d) => d.status.name !== 'RUNNING',
+    60_000,
+  );
   assert.equal(closed.status.name, 'CANCELLED', 'the backup was cancelled, not terminated');
   assert.equal((await backup.query<Progress>('progress')).state, 'cancelled');
   assert.deepEqual(await proxyAttachments(h), [], 'no disk is left attached to the proxy VM');
-  assert.deepEqual((await backupSnapshots(h)).map((s) => s.id), earlier, 'no snapshot of the terminated run is left');
+  assert.deepEqual(
+    (await backupSnapshots(h)).map((s) => s.id),
+    earlier,
+    'no snapshot of the terminated run is left',
+  );
 });

@@ -28,7 +28,10 @@ test('rotation: new payloads use the active key, old ones still decrypt; a missi
   const before = new AesGcmCodec({ activeKeyId: '2026-05', keys: { '2026-05': old } });
   const [oldPayload] = await before.encode([payload]);
   const rotated = new AesGcmCodec({ activeKeyId: '2026-11', keys: { '2026-05': old, '2026-11': key() } });
-  assert.deepEqual(await rotated.decode([oldPayload!]), [payload].map((p) => ({ metadata: p.metadata, data: p.data })));
+  assert.deepEqual(
+    await rotated.decode([oldPayload!]),
+    [payload].map((p) => ({ metadata: p.metadata, data: p.data })),
+  );
   const [newPayload] = await rotated.encode([payload]);
   assert.equal(Buffer.from(newPayload!.metadata!['encryption-key-id']!).toString(), '2026-11');
   await assert.rejects(before.decode([newPayload!]), /encrypted with key "2026-11", which this process does not have/);
@@ -48,7 +51,9 @@ test('the codec server decodes for the UI origin only, and can require a token',
   const url = await server.start(0);
   try {
     const [encoded] = await codec.encode([payload]);
-    const json = { payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }] };
+    const json = {
+      payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }],
+    };
     const headers = { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://127.0.0.1:8233' };
     const denied = await fetch(`${url}/decode`, { method: 'POST', headers, body: JSON.stringify(json) });
     assert.equal(denied.status, 401);

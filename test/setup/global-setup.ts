@@ -55,9 +55,7 @@ async function secretScanProblems(fullRun: boolean): Promise<string[]> {
     console.log('secret scan: no harness recorded a scan in this run');
     return fullRun ? ['no harness recorded a scan in a full run: the scan did not run'] : [];
   }
-  console.log(
-    `secret scan: ${total.harnesses} harnesses, ${total.histories} histories, ${total.logEntries} log entries, ${total.secrets} secrets looked for, ${total.hits.length} hits`,
-  );
+  console.log(`secret scan: ${total.harnesses} harnesses, ${total.histories} histories, ${total.logEntries} log entries, ${total.secrets} secrets looked for, ${total.hits.length} hits`);
   const problems = total.hits.map((h) => `${h.form} in ${h.where} (${h.file})`);
   if (fullRun && total.histories <= 50) problems.push(`the scan saw only ${total.histories} histories of the suite`);
   if (fullRun && total.secrets <= total.harnesses) problems.push('it did not look for issued tokens as well as configured passwords');

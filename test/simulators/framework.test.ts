@@ -71,6 +71,9 @@ test('take picks the oldest outcome of the kind that fits, and only once', () =>
   script.next('op', { vm: 'a', result: 'first' }).next('op', { vm: 'b', result: 'other vm' }).next('op', { vm: 'a', result: 'second' });
   assert.equal(script.take('op', (o) => o.vm === 'a')?.result, 'first');
   assert.equal(script.take('op', (o) => o.vm === 'a')?.result, 'second');
-  assert.equal(script.take('op', (o) => o.vm === 'a'), undefined);
+  assert.equal(
+    script.take('op', (o) => o.vm === 'a'),
+    undefined,
+  );
   assert.equal(script.take('op')?.result, 'other vm');
 });

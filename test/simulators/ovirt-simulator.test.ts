@@ -51,7 +51,10 @@ async function call(method: string, path: string, body?: string, headers: Record
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 function snapshotBody(description: string, diskIds: string[]): string {
   const attachments = diskIds.map((id) => `<disk_attachment><disk id="${id}"/></disk_attachment>`).join('');
@@ -240,7 +243,11 @@ test('device names: concurrent attaches get distinct ones, a detached name is ha
     const sid: string = snap.doc.snapshot['@_id'];
     assert.equal((await waitForStatus(sid, 'ok')).snapshot_status, 'ok');
     const attach = (diskId: string) =>
-      call('POST', `/vms/${proxy}/diskattachments`, `<disk_attachment><disk id="${diskId}"><snapshot id="${sid}"/></disk><active>true</active><bootable>false</bootable><interface>virtio_scsi</interface></disk_attachment>`);
+      call(
+        'POST',
+        `/vms/${proxy}/diskattachments`,
+        `<disk_attachment><disk id="${diskId}"><snapshot id="${sid}"/></disk><active>true</active><bootable>false</bootable><interface>virtio_scsi</interface></disk_attachment>`,
+      );
 
     const both = await Promise.all(disks.map(attach));
     for (const r of both) assert.equal(r.status, 201, r.text);
@@ -350,7 +357,11 @@ test('a 3.6 engine: v3 on /api and /ovirt-engine/api, no SSO, no /v3 paths; a DE
     const vm = OVIRT_DEMO.vmId;
     const proxy = OVIRT_DEMO.proxyVmId;
     const disk = OVIRT_DEMO.dataDiskId;
-    const created = await call36('POST', `/api/vms/${vm}/snapshots`, `<snapshot><description>v3</description><persist_memorystate>false</persist_memorystate><disks><disk id="${disk}"/></disks></snapshot>`);
+    const created = await call36(
+      'POST',
+      `/api/vms/${vm}/snapshots`,
+      `<snapshot><description>v3</description><persist_memorystate>false</persist_memorystate><disks><disk id="${disk}"/></disks></snapshot>`,
+    );
     assert.equal(created.status, 201, created.text);
     assert.equal(created.doc.snapshot.type, 'regular');
     assert.equal(created.doc.snapshot.snapshot_type, undefined);
@@ -388,7 +399,10 @@ test('a 3.6 engine: v3 on /api and /ovirt-engine/api, no SSO, no /v3 paths; a DE
       const snapshotCopy = old.state.snapshotDiskPath(snapshotId, disk)!;
       const removed = await call36('DELETE', `/api/vms/${proxy}/disks/${disk}`, body);
       assert.equal(removed.status, 200, removed.text);
-      assert.deepEqual(old.state.removedDisks.map((d) => [d.id, d.viaVmId, d.wasSnapshotCopy]), [[disk, proxy, true]]);
+      assert.deepEqual(
+        old.state.removedDisks.map((d) => [d.id, d.viaVmId, d.wasSnapshotCopy]),
+        [[disk, proxy, true]],
+      );
       assert.equal((await call36('GET', `/api/disks/${disk}`)).status, 404, 'the disk is gone from the engine');
       assert.equal((await call36('GET', `/api/vms/${proxy}/disks/${disk}`)).status, 404);
       const snapshotDisks = (await call36('GET', `/api/vms/${vm}/snapshots/${snapshotId}/disks`)).doc.disks;

@@ -142,7 +142,12 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
     const history = await handle.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     assert.equal(Buffer.from(started?.metadata?.encoding ?? []).toString(), 'binary/encrypted', 'the UI encoded its input through the codec server');
-    assert.ok(!Buffer.from(started?.data ?? []).toString('latin1').includes(example.vmId), 'no plaintext VM id in the stored input');
+    assert.ok(
+      !Buffer.from(started?.data ?? [])
+        .toString('latin1')
+        .includes(example.vmId),
+      'no plaintext VM id in the stored input',
+    );
     for (const disk of manifest.disks) {
       assert.match(disk.sha256, /^[0-9a-f]{64}$/);
       assert.ok(disk.bytes > 0, `disk ${disk.id} has bytes`);
@@ -155,7 +160,10 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
   mark('server checked');
   // And the engine is left as it was: only the active snapshot, only the proxy's boot disk.
   const snapshots = (await engineGet(`/vms/${OVIRT_DEMO.vmId}/snapshots`)) as { snapshots: { snapshot?: unknown } };
-  assert.deepEqual(asArray(snapshots.snapshots.snapshot as Array<{ snapshot_type: string }>).map((s) => s.snapshot_type), ['active']);
+  assert.deepEqual(
+    asArray(snapshots.snapshots.snapshot as Array<{ snapshot_type: string }>).map((s) => s.snapshot_type),
+    ['active'],
+  );
   const attachments = (await engineGet(`/vms/${OVIRT_DEMO.proxyVmId}/diskattachments`)) as { disk_attachments: { disk_attachment?: unknown } };
   assert.deepEqual(
     asArray(attachments.disk_attachments.disk_attachment as Array<{ disk: { '@_id': string } }>).map((a) => a.disk['@_id']),

@@ -99,7 +99,10 @@ test('heartbeats carry only offsets already written to the part file, growing, a
     const first = await run(env, settings, s.input);
     assert.equal(first.sha256, s.sha256);
     assert.ok(offsets.length >= 2, `heartbeats during the copy: ${offsets.join(', ')}`);
-    assert.ok(offsets.some((o) => o > 0 && o < size), `a heartbeat in the middle: ${offsets.join(', ')}`);
+    assert.ok(
+      offsets.some((o) => o > 0 && o < size),
+      `a heartbeat in the middle: ${offsets.join(', ')}`,
+    );
     for (let i = 0; i < offsets.length; i++) {
       assert.ok(offsets[i]! <= size);
       if (i > 0) assert.ok(offsets[i]! >= offsets[i - 1]!, `offsets grow: ${offsets.join(', ')}`);
@@ -112,11 +115,17 @@ test('heartbeats carry only offsets already written to the part file, growing, a
     const seen: Array<{ offset: number; partBytes: number }> = [];
     env2.on('heartbeat', (d: { offset: number }) => {
       seen.push({ offset: d.offset, partBytes: -1 });
-      void stat(partPath).then((st) => (seen.at(-1)!.partBytes = st.size), () => undefined);
+      void stat(partPath).then(
+        (st) => (seen.at(-1)!.partBytes = st.size),
+        () => undefined,
+      );
       if (d.offset > 0) env2.cancel();
     });
     await assert.rejects(run(env2, settings, input), (err) => err instanceof CancelledFailure);
-    assert.ok(seen.some((h) => h.offset > 0), 'cancelled after a checkpoint');
+    assert.ok(
+      seen.some((h) => h.offset > 0),
+      'cancelled after a checkpoint',
+    );
     for (const h of seen) if (h.partBytes >= 0) assert.ok(h.offset <= h.partBytes, `heartbeated ${h.offset} with ${h.partBytes} bytes in the part file`);
     await assert.rejects(stat(partPath), 'a cancelled copy leaves no part file');
     await assert.rejects(stat(join(s.settings.repositoryRoot, 'vm', 'run', 'again.raw')));
@@ -167,7 +176,10 @@ for (const size of [1, 100_000, 3 * CHUNK + 5]) {
       assert.ok((await readFile(s.image)).equals(s.device));
       // The engine said the disk is smaller than what the device holds: the copy reads on past the
       // buffers sized for the expected bytes, to the device's end, and refuses the mismatch.
-      await assert.rejects(run(new MockActivityEnvironment({ attempt: 1 }), settings, { ...s.input, fileName: 'short.raw', expectedBytes: Math.max(0, size - 1) }), new RegExp(`gave ${size} bytes but disk ${DISK_ID} is ${Math.max(0, size - 1)} bytes`));
+      await assert.rejects(
+        run(new MockActivityEnvironment({ attempt: 1 }), settings, { ...s.input, fileName: 'short.raw', expectedBytes: Math.max(0, size - 1) }),
+        new RegExp(`gave ${size} bytes but disk ${DISK_ID} is ${Math.max(0, size - 1)} bytes`),
+      );
     } finally {
       await rm(s.dir, { recursive: true, force: true });
     }

@@ -52,7 +52,12 @@ test('never reads a logical_name as a path of this machine: anything but a plain
     assert.equal(guestDeviceName(name), undefined, name);
     assert.equal(await locateDevice(diskId, { byIdDir: byId, deviceDir: dev }, name), undefined, name);
   }
-  for (const [name, device] of [['/dev/sdb', 'sdb'], ['/dev/vdc', 'vdc'], ['/dev/nvme0n1', 'nvme0n1'], ['/dev/xvdaa', 'xvdaa']] as const) {
+  for (const [name, device] of [
+    ['/dev/sdb', 'sdb'],
+    ['/dev/vdc', 'vdc'],
+    ['/dev/nvme0n1', 'nvme0n1'],
+    ['/dev/xvdaa', 'xvdaa'],
+  ] as const) {
     assert.equal(guestDeviceName(name), device, name);
   }
 });

@@ -16,10 +16,13 @@ const config = {
 test('the public list names, vendors, URLs and versions, and never a secret', () => {
   const registry = EndpointRegistry.fromObject(config);
   const list = registry.publicList();
-  assert.deepEqual(list.map((e) => [e.name, e.vendor, e.apiVersion]), [
-    ['lab', 'ovirt', 'v3'],
-    ['prod', 'ovirt', 'v4'],
-  ]);
+  assert.deepEqual(
+    list.map((e) => [e.name, e.vendor, e.apiVersion]),
+    [
+      ['lab', 'ovirt', 'v3'],
+      ['prod', 'ovirt', 'v4'],
+    ],
+  );
   assert.ok(!JSON.stringify(list).includes('hunter2'));
   assert.ok(!JSON.stringify(list).includes('LAB_PW'));
 });
@@ -31,8 +34,5 @@ test('secrets come from the profile or the named environment variable', () => {
 });
 
 test('a broken config names the field', () => {
-  assert.throws(
-    () => EndpointRegistry.fromObject({ endpoints: { x: { vendor: 'ovirt', url: 'not a url', auth: { username: 'a', password: {} } } } }),
-    /endpoints config is invalid: .*url/,
-  );
+  assert.throws(() => EndpointRegistry.fromObject({ endpoints: { x: { vendor: 'ovirt', url: 'not a url', auth: { username: 'a', password: {} } } } }), /endpoints config is invalid: .*url/);
 });

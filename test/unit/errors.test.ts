@@ -24,9 +24,7 @@ test('a vendor error becomes an ApplicationFailure that carries the retry decisi
   assert.equal(transient.nextRetryDelay, 2000);
   assert.equal(transient.message, 'oVirt POST /vms/1/snapshots → HTTP 429: slow down');
 
-  const rejected = toActivityFailure(
-    new VendorError({ vendor: 'ovirt', operation: 'GET /vms/x', status: 404, vendorMessage: 'Not Found', retryable: false }),
-  ) as ApplicationFailure;
+  const rejected = toActivityFailure(new VendorError({ vendor: 'ovirt', operation: 'GET /vms/x', status: 404, vendorMessage: 'Not Found', retryable: false })) as ApplicationFailure;
   assert.equal(rejected.nonRetryable, true);
   assert.equal(rejected.type, 'VendorNotFoundError');
   assert.deepEqual(rejected.details, [{ vendor: 'ovirt', operation: 'GET /vms/x', status: 404, vendorMessage: 'Not Found', code: undefined }]);

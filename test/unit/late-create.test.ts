@@ -9,8 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { VendorError } from '../../lib/errors';
 import { failAfterLateCreateGrace } from '../../activities/late-create';
 
-const timedOut = () =>
-  new VendorError({ vendor: 'ovirt', operation: 'POST /vms/{id}/snapshots', vendorMessage: 'no answer within 50 ms', retryable: true, code: 'UND_ERR_HEADERS_TIMEOUT' });
+const timedOut = () => new VendorError({ vendor: 'ovirt', operation: 'POST /vms/{id}/snapshots', vendorMessage: 'no answer within 50 ms', retryable: true, code: 'UND_ERR_HEADERS_TIMEOUT' });
 
 test('a cancel during the grace does not end it: the attempt fails with the timeout, after the grace', async () => {
   const env = new MockActivityEnvironment({ attempt: 1 });
@@ -29,5 +28,8 @@ test('a cancel during the grace does not end it: the attempt fails with the time
 test('an error a late answer cannot follow (the vendor answered) fails at once', async () => {
   const env = new MockActivityEnvironment({ attempt: 1 });
   const refused = new VendorError({ vendor: 'ovirt', operation: 'POST /vms/{id}/snapshots', status: 409, vendorMessage: 'locked', retryable: true });
-  await assert.rejects(env.run(() => failAfterLateCreateGrace(refused, { timeoutMs: 60_000 })), (err: unknown) => err === refused);
+  await assert.rejects(
+    env.run(() => failAfterLateCreateGrace(refused, { timeoutMs: 60_000 })),
+    (err: unknown) => err === refused,
+  );
 });

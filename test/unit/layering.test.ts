@@ -43,7 +43,11 @@ function importsOf(file: string): Import[] {
   const add = (node: ts.Node, specifier: ts.Expression | undefined, typeOnly: boolean, dynamic = false) => {
     if (!specifier || !ts.isStringLiteralLike(specifier)) return;
     const local = specifier.text.startsWith('.');
-    const target = local ? relative(root, resolve(dirname(join(root, file)), specifier.text)).split(sep).join('/') : specifier.text;
+    const target = local
+      ? relative(root, resolve(dirname(join(root, file)), specifier.text))
+          .split(sep)
+          .join('/')
+      : specifier.text;
     found.push({ from: file, target, local, typeOnly, dynamic, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
   };
   const visit = (node: ts.Node) => {

@@ -36,7 +36,10 @@ test('heartbeats its details while waiting between polls and while a poll is slo
       return poll === 3 ? true : undefined;
     }),
   );
-  assert.ok(beats.some((d) => (d as { live?: string }).live === 'poll 1'), 'the wait after poll 1 heartbeats its live line');
+  assert.ok(
+    beats.some((d) => (d as { live?: string }).live === 'poll 1'),
+    'the wait after poll 1 heartbeats its live line',
+  );
   assert.ok(beats.filter((d) => (d as { live?: string }).live === 'poll 2').length >= 2, 'heartbeats while poll 2 is in flight and after it');
 });
 
@@ -64,9 +67,7 @@ test('a deadline reached without an answer ends the wait as the stuck error type
 
 test('a stuck wait that a new attempt can help is retryable, still of the stuck type', async () => {
   const env = new MockActivityEnvironment();
-  const err = await env
-    .run(() => pollUntil({ intervalMs: 5, deadline: { at: Date.now(), stillWaiting: () => 'still listed', retryable: true } }, async () => undefined))
-    .catch((e: unknown) => e);
+  const err = await env.run(() => pollUntil({ intervalMs: 5, deadline: { at: Date.now(), stillWaiting: () => 'still listed', retryable: true } }, async () => undefined)).catch((e: unknown) => e);
   assert.ok(err instanceof ApplicationFailure);
   assert.equal(err.type, ErrorTypes.stuck);
   assert.equal(err.nonRetryable, false);

@@ -38,7 +38,7 @@ async function start(workflowType: string, workflowId: string, script: Script, e
   return server.env.client.workflow.start(workflowType, { taskQueue, workflowId, args: [{ endpoint: 'altaro-sim', vmRef: VM, ...extra }] });
 }
 
-describe('altaroBackup: a failure at each step aborts the operation only while it is the run\'s and running', () => {
+describe("altaroBackup: a failure at each step aborts the operation only while it is the run's and running", () => {
   const cases: Array<StepFailureCase & { script: Script }> = [
     { step: 'instruct', failing: 'altaroCheckEndpoint', script: { altaroCheckEndpoint: fails('API session refused') }, undos: [], labels: [] },
     // Refused: no operation was started, so there is nothing to abort.
@@ -58,7 +58,7 @@ describe('altaroBackup: a failure at each step aborts the operation only while i
     await expectStepFailure(server, workflowId, expected);
   });
 
-  test('the failure says what the API answered to the abort, and a failed backup in the report\'s words', async () => {
+  test("the failure says what the API answered to the abort, and a failed backup in the report's words", async () => {
     expect((await runEnd(server.env, 'altaro-saga-altaroPollOperation')).failure?.message).toMatch(/— compensation: abort-operation for op-1: aborted; undone: abort take-backup operation on VM \S+$/);
     expect((await runEnd(server.env, 'altaro-saga-altaroReadReport')).failure?.message).toMatch(/^step "report" failed: Altaro take-backup of VM \S+ ended "Failed": VSS writer failed/);
   });
@@ -73,13 +73,21 @@ test('cancelled while a day-long operation runs: tracking stops, the operation i
   expect((await runEnd(server.env, workflowId)).status).toBe('CANCELLED');
   const log = server.world.log(workflowId);
   expect(log.slice(log.indexOf('track cancelled'))).toEqual(['track cancelled', 'altaroAbortOperation', 'abort finished']);
-  expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'track', undone: [ABORT], message: `cancelled during "track"; abort-operation for op-1: aborted; undone: ${ABORT}` });
+  expect(await progressOf(server.env, workflowId)).toMatchObject({
+    state: 'cancelled',
+    step: 'track',
+    undone: [ABORT],
+    message: `cancelled during "track"; abort-operation for op-1: aborted; undone: ${ABORT}`,
+  });
   expect(await outcomeAttribute(server.env, workflowId)).toBe('cancelled');
 });
 
 test('an abort that keeps failing: the run needs attention, and when an operator gives up fails naming the operation left running', async () => {
   const workflowId = 'altaro-needs-attention';
-  const handle = await start('altaroBackup', workflowId, { altaroPollOperation: fails('operation status unreadable'), altaroAbortOperation: fails('abort refused: operation not abortable', 'VendorConflict') });
+  const handle = await start('altaroBackup', workflowId, {
+    altaroPollOperation: fails('operation status unreadable'),
+    altaroAbortOperation: fails('abort refused: operation not abortable', 'VendorConflict'),
+  });
   expect((await needsAttention(server.env, workflowId)).leftovers).toEqual([{ label: ABORT, error: 'abort refused: operation not abortable' }]);
 
   await handle.signal('cleanup', { action: 'give-up' });

@@ -44,7 +44,20 @@ async function start(workflowType: string, workflowId: string, script: Script, i
 /** The VM is not protected yet: the run enables protection (and undoes that if no recovery point comes of it). */
 const unprotected: Script = { azureFindVm: async (input, { base }) => ({ ...((await base(input)) as object), protected: false }) };
 const jobEnded = (status: string): Script => ({
-  azureFollowJob: async () => ({ job: { jobId: 'job-1', operation: 'Backup', entity: 'web-01', status, startTime: '2026-12-01T00:00:00Z', tasks: [], errors: [{ code: 'UserErrorVmNotFound', message: 'VM gone' }], properties: {}, terminal: true }, polls: 1 }),
+  azureFollowJob: async () => ({
+    job: {
+      jobId: 'job-1',
+      operation: 'Backup',
+      entity: 'web-01',
+      status,
+      startTime: '2026-12-01T00:00:00Z',
+      tasks: [],
+      errors: [{ code: 'UserErrorVmNotFound', message: 'VM gone' }],
+      properties: {},
+      terminal: true,
+    },
+    polls: 1,
+  }),
 });
 
 describe('azureVmBackup: a failure at each step undoes what the run started, newest first', () => {
@@ -52,11 +65,29 @@ describe('azureVmBackup: a failure at each step undoes what the run started, new
   const cases: Array<StepFailureCase & { script: Script }> = [
     { step: 'find', failing: 'azureFindVm', script: { azureFindVm: fails('VM web-01 not in the vault') }, undos: [], labels: [] },
     { step: 'protect', failing: 'azureEnableProtection', script: { ...unprotected, azureEnableProtection: fails('policy not found') }, undos: ['azureDisableProtection'], labels: [PROTECTION] },
-    { step: 'trigger', failing: 'azureTriggerBackup', script: { ...unprotected, azureTriggerBackup: fails('another backup is in progress') }, undos: ['azureCancelJob', 'azureDisableProtection'], labels: [BACKUP_JOB, PROTECTION] },
-    { step: 'job', failing: 'azureFollowJob', script: { ...unprotected, azureFollowJob: fails('job not found') }, undos: ['azureCancelJob', 'azureDisableProtection'], labels: [BACKUP_JOB, PROTECTION] },
+    {
+      step: 'trigger',
+      failing: 'azureTriggerBackup',
+      script: { ...unprotected, azureTriggerBackup: fails('another backup is in progress') },
+      undos: ['azureCancelJob', 'azureDisableProtection'],
+      labels: [BACKUP_JOB, PROTECTION],
+    },
+    {
+      step: 'job',
+      failing: 'azureFollowJob',
+      script: { ...unprotected, azureFollowJob: fails('job not found') },
+      undos: ['azureCancelJob', 'azureDisableProtection'],
+      labels: [BACKUP_JOB, PROTECTION],
+    },
     // A job that ended is not cancelled: only the protection this run enabled is undone.
     { step: 'job', failing: 'azureFollowJob', script: { ...unprotected, ...jobEnded('Failed') }, undos: ['azureDisableProtection'], labels: [PROTECTION] },
-    { step: 'recoveryPoint', failing: 'azureFindRecoveryPoint', script: { ...unprotected, azureFindRecoveryPoint: fails('no recovery point after the job') }, undos: ['azureDisableProtection'], labels: [PROTECTION] },
+    {
+      step: 'recoveryPoint',
+      failing: 'azureFindRecoveryPoint',
+      script: { ...unprotected, azureFindRecoveryPoint: fails('no recovery point after the job') },
+      undos: ['azureDisableProtection'],
+      labels: [PROTECTION],
+    },
   ];
   test.each(cases.map((c, i) => ({ ...c, i })))('#$i $failing fails at step "$step"', async ({ i, ...expected }) => {
     const workflowId = `azure-backup-saga-${i}`;
@@ -64,14 +95,20 @@ describe('azureVmBackup: a failure at each step undoes what the run started, new
     await expectStepFailure(server, workflowId, expected);
   });
 
-  test('a job that ended Failed is reported in Azure\'s words', async () => {
+  test("a job that ended Failed is reported in Azure's words", async () => {
     const end = await runEnd(server.env, 'azure-backup-saga-4');
     expect(end.failure?.message).toMatch(/^step "job" failed: Azure Backup job job-1 ended Failed: UserErrorVmNotFound VM gone — compensation: undone: stop protection/);
   });
 });
 
-describe('azureRestore: the restore job is cancelled only while it is the run\'s and still running', () => {
-  const restore = { vmName: 'db-01', recoveryPoint: 'latest', restoreType: 'RestoreDisks', storageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a', region: 'westeurope' };
+describe("azureRestore: the restore job is cancelled only while it is the run's and still running", () => {
+  const restore = {
+    vmName: 'db-01',
+    recoveryPoint: 'latest',
+    restoreType: 'RestoreDisks',
+    storageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a',
+    region: 'westeurope',
+  };
   const cases: Array<StepFailureCase & { script: Script }> = [
     { step: 'recoveryPoint', failing: 'azureFindRecoveryPoint', script: { azureFindRecoveryPoint: fails('no recovery point named latest') }, undos: [], labels: [] },
     { step: 'trigger', failing: 'azureTriggerRestore', script: { azureTriggerRestore: fails('storage account in another region') }, undos: ['azureCancelJob'], labels: [RESTORE_JOB] },
@@ -86,7 +123,12 @@ describe('azureRestore: the restore job is cancelled only while it is the run\'s
 
   test('cancelled while the restore job runs: the follow stops, then the job is cancelled to the end, and the run ends CANCELLED', async () => {
     const workflowId = 'azure-restore-cancel';
-    const handle = await start('azureRestore', workflowId, { azureFollowJob: hangsUntilCancelled('follow'), azureCancelJob: slowly('cancel job', 1500) }, { ...restore, jobTimeoutMinutes: 7 * 24 * 60 });
+    const handle = await start(
+      'azureRestore',
+      workflowId,
+      { azureFollowJob: hangsUntilCancelled('follow'), azureCancelJob: slowly('cancel job', 1500) },
+      { ...restore, jobTimeoutMinutes: 7 * 24 * 60 },
+    );
     await server.world.reached(workflowId, 'follow waiting');
     await handle.cancel();
 
@@ -154,7 +196,12 @@ describe('azureFileRecovery: the connection is always revoked', () => {
 
   test('a revoke that keeps failing: the run needs attention, names the connection left open, and ends when an operator gives up', async () => {
     const workflowId = 'azure-ilr-needs-attention';
-    const handle = await start('azureFileRecovery', workflowId, { azureProvisionFileRecovery: fails('recovery point expired'), azureRevokeFileRecovery: fails('vault refuses: 409 Conflict', 'VendorConflict') }, recovery);
+    const handle = await start(
+      'azureFileRecovery',
+      workflowId,
+      { azureProvisionFileRecovery: fails('recovery point expired'), azureRevokeFileRecovery: fails('vault refuses: 409 Conflict', 'VendorConflict') },
+      recovery,
+    );
     expect((await needsAttention(server.env, workflowId)).leftovers).toEqual([{ label: REVOKE, error: 'vault refuses: 409 Conflict' }]);
 
     await handle.signal('cleanup', { action: 'give-up' });
@@ -164,7 +211,7 @@ describe('azureFileRecovery: the connection is always revoked', () => {
   });
 });
 
-test('a scheduled run waits the three days its backup job takes, then completes with the backup\'s result', async () => {
+test("a scheduled run waits the three days its backup job takes, then completes with the backup's result", async () => {
   const job = new VendorJob(3 * DAY_MS);
   const { azureTriggerBackup, azureFollowJob } = azureStubs(job, 'Backup');
   const childId = 'backup-azure-web-02';

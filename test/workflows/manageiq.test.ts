@@ -53,7 +53,7 @@ describe('manageiqSnapshot: a failure at each step undoes what the run made', ()
     await expectStepFailure(server, workflowId, expected);
   });
 
-  test('a task that fails says so in ManageIQ\'s words', async () => {
+  test("a task that fails says so in ManageIQ's words", async () => {
     const end = await runEnd(server.env, 'miq-saga-manageiqWaitTask');
     expect(end.failure?.message).toMatch(/ManageIQ task t1 finished with status Error: datastore full/);
   });

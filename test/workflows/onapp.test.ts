@@ -5,7 +5,19 @@
  */
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { VendorJob, onappStubs } from '../helpers/stub-activities';
-import { expectStepFailure, fails, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, startStubServer, type Script, type StepFailureCase, type StubServer } from './stub-worker';
+import {
+  expectStepFailure,
+  fails,
+  hangsUntilCancelled,
+  needsAttention,
+  outcomeAttribute,
+  progressOf,
+  runEnd,
+  startStubServer,
+  type Script,
+  type StepFailureCase,
+  type StubServer,
+} from './stub-worker';
 
 vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-onapp';

@@ -5,7 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { OVIRT_PROXY, OVIRT_VM, VendorJob, ovirtStubs } from '../helpers/stub-activities';
-import { expectStepFailure, fails, failsFirst, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, slowly, startStubServer, type Script, type StepFailureCase, type StubServer } from './stub-worker';
+import {
+  expectStepFailure,
+  fails,
+  failsFirst,
+  hangsUntilCancelled,
+  needsAttention,
+  outcomeAttribute,
+  progressOf,
+  runEnd,
+  slowly,
+  startStubServer,
+  type Script,
+  type StepFailureCase,
+  type StubServer,
+} from './stub-worker';
 import { eventually } from '../helpers/eventually';
 
 vi.setConfig({ testTimeout: 30_000 });

@@ -20,11 +20,7 @@ const ovirtDefaults = { endpoint: 'ovirt-sim', proxyVmId: OVIRT_PROXY, copyTaskQ
 
 let server: StubServer;
 beforeAll(async () => {
-  server = await startStubServer(
-    taskQueue,
-    { ...ovirtStubs(new VendorJob(60_000)), fleetRecordOutcomes: async ({ rows }) => ({ recorded: rows.length }) },
-    { server: startTemporal },
-  );
+  server = await startStubServer(taskQueue, { ...ovirtStubs(new VendorJob(60_000)), fleetRecordOutcomes: async ({ rows }) => ({ recorded: rows.length }) }, { server: startTemporal });
 }, 120_000);
 afterAll(() => server?.stop());
 
@@ -99,7 +95,7 @@ describe('scheduledBackup', () => {
     await expectChildUndone(vm);
   });
 
-  test('terminated (an operator, or the schedule\'s overlap policy) while its backup copies: the backup is asked to cancel and undoes', async () => {
+  test("terminated (an operator, or the schedule's overlap policy) while its backup copies: the backup is asked to cancel and undoes", async () => {
     const vm = vmId(8);
     copyHangs([vm]);
     const run = await startScheduled('scheduled-terminated', vm);

@@ -215,12 +215,14 @@ export interface LeftoversView {
  * BackupOutcome search attribute (what `backupctl list` and the UI filter on) reads needs-attention.
  */
 export async function needsAttention(env: TestWorkflowEnvironment, workflowId: string): Promise<LeftoversView> {
-  const view = await eventually(() => env.client.workflow.getHandle(workflowId).query<LeftoversView>('leftovers'), (v) => v.needsAttention);
+  const view = await eventually(
+    () => env.client.workflow.getHandle(workflowId).query<LeftoversView>('leftovers'),
+    (v) => v.needsAttention,
+  );
   expect(await outcomeAttribute(env, workflowId)).toBe('needs-attention');
   expect((await progressOf(env, workflowId)).state).toBe('needs-attention');
   return view;
 }
-
 
 export interface StepFailureCase {
   /** The step the run names as failed. */

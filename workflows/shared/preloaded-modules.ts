@@ -15,7 +15,12 @@
 import { z } from 'zod';
 
 const warmUp = z.strictObject({
-  name: z.string({ error: () => 'custom' }).trim().min(1).max(9).regex(/^[a-z]+$/i),
+  name: z
+    .string({ error: () => 'custom' })
+    .trim()
+    .min(1)
+    .max(9)
+    .regex(/^[a-z]+$/i),
   count: z.number().int().min(1).max(9).default(1),
   flags: z.array(z.boolean()).min(1).optional(),
   kind: z.enum(['a', 'b']).optional(),
