@@ -32,7 +32,9 @@ export async function pollUntil<T>(options: PollUntilOptions, probe: (poll: numb
   const details = () => options.details?.();
   const interval = () => (typeof options.intervalMs === 'function' ? options.intervalMs() : options.intervalMs);
   const beat = () => heartbeat(details());
-  beat();
+  // No heartbeat before the first poll: the SDK sends the first heartbeat at once and throttles the
+  // rest, so an empty first one would hold back the first poll's details (the `live` line) for most
+  // of the heartbeat timeout, and a short slice would never show them at all.
   const ticker = setInterval(beat, 1_000);
   try {
     if (options.waitFirst) await heartbeatSleep(interval(), details());
