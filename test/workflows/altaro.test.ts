@@ -4,34 +4,16 @@
  * it is gone; a refused instruction leaves nothing to abort; an operation of a day is tracked in
  * a few slices.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { DAY_MS } from '../../bench/long-job-events';
 import { VendorJob, altaroStubs } from '../helpers/stub-activities';
-import {
-  expectStepFailure,
-  fails,
-  hangsUntilCancelled,
-  needsAttention,
-  outcomeAttribute,
-  progressOf,
-  runEnd,
-  slowly,
-  startStubServer,
-  type Script,
-  type StepFailureCase,
-  type StubServer,
-} from './stub-worker';
+import { expectStepFailure, fails, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, slowly, stubServerForFile, type Script, type StepFailureCase } from './stub-worker';
 
-vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-altaro';
 const VM = 'a1b2c3d4-0001-4000-8000-000000000001';
 const ABORT = `abort take-backup operation on VM ${VM}`;
 
-let server: StubServer;
-beforeAll(async () => {
-  server = await startStubServer(taskQueue, altaroStubs(new VendorJob(60_000)));
-}, 120_000);
-afterAll(() => server?.stop());
+const server = stubServerForFile(taskQueue, altaroStubs(new VendorJob(60_000)));
 
 async function start(workflowType: string, workflowId: string, script: Script, extra: Record<string, unknown> = {}) {
   server.world.script(workflowId, script);

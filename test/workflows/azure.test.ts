@@ -5,36 +5,18 @@
  * time limit (hours, in seconds of test time) and always revokes; a backup job of days is
  * followed in a few slices.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { DAY_MS } from '../../bench/long-job-events';
 import { VendorJob, azureStubs } from '../helpers/stub-activities';
-import {
-  expectStepFailure,
-  fails,
-  hangsUntilCancelled,
-  needsAttention,
-  outcomeAttribute,
-  progressOf,
-  runEnd,
-  slowly,
-  startStubServer,
-  type Script,
-  type StepFailureCase,
-  type StubServer,
-} from './stub-worker';
+import { expectStepFailure, fails, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, slowly, stubServerForFile, type Script, type StepFailureCase } from './stub-worker';
 
-vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-azure';
 const PROTECTION = 'stop protection of VM web-01 (enabled by this run)';
 const BACKUP_JOB = 'cancel the backup job of VM web-01';
 const RESTORE_JOB = 'cancel the restore job of VM db-01';
 const REVOKE = 'revoke file recovery of VM db-01 at recovery point rp-1';
 
-let server: StubServer;
-beforeAll(async () => {
-  server = await startStubServer(taskQueue, azureStubs(new VendorJob(60_000), 'Backup'));
-}, 120_000);
-afterAll(() => server?.stop());
+const server = stubServerForFile(taskQueue, azureStubs(new VendorJob(60_000), 'Backup'));
 
 async function start(workflowType: string, workflowId: string, script: Script, input: Record<string, unknown>) {
   server.world.script(workflowId, script);

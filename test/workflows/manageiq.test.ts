@@ -3,35 +3,17 @@
  * the run's snapshot is removed when a step before its confirmation fails or the run is cancelled,
  * and kept once confirmed; an undo refused until an operator says "retry" waits for them.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { VendorJob, manageiqStubs } from '../helpers/stub-activities';
-import {
-  expectStepFailure,
-  fails,
-  failsFirst,
-  hangsUntilCancelled,
-  needsAttention,
-  outcomeAttribute,
-  progressOf,
-  runEnd,
-  startStubServer,
-  type Script,
-  type StepFailureCase,
-  type StubServer,
-} from './stub-worker';
+import { expectStepFailure, fails, failsFirst, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, stubServerForFile, type Script, type StepFailureCase } from './stub-worker';
 
-vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-manageiq';
 const resource = { endpoint: 'manageiq-sim', collection: 'vms', resourceId: '10' };
 /** The run's snapshot is named by prefix, start time and run: the label says which VM it is on. */
 const SNAPSHOT = /^delete snapshot bo-\d{8}T\d{6}-\S+ of web-01$/;
 const taskFailed = async () => ({ id: 't1', state: 'Finished', status: 'Error', message: 'datastore full', pctComplete: 100, polls: 1 });
 
-let server: StubServer;
-beforeAll(async () => {
-  server = await startStubServer(taskQueue, manageiqStubs(new VendorJob(60_000)));
-}, 120_000);
-afterAll(() => server?.stop());
+const server = stubServerForFile(taskQueue, manageiqStubs(new VendorJob(60_000)));
 
 async function start(workflowType: string, workflowId: string, script: Script, extra: Record<string, unknown> = {}) {
   server.world.script(workflowId, script);

@@ -3,31 +3,14 @@
  * when the take or the build fails or the run is cancelled, and kept once built; a delete that
  * keeps failing leaves the run waiting for an operator, who can give up on it.
  */
-import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { expect, test } from 'vitest';
 import { VendorJob, onappStubs } from '../helpers/stub-activities';
-import {
-  expectStepFailure,
-  fails,
-  hangsUntilCancelled,
-  needsAttention,
-  outcomeAttribute,
-  progressOf,
-  runEnd,
-  startStubServer,
-  type Script,
-  type StepFailureCase,
-  type StubServer,
-} from './stub-worker';
+import { expectStepFailure, fails, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, stubServerForFile, type Script, type StepFailureCase } from './stub-worker';
 
-vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-onapp';
 const BACKUP = 'delete unfinished backup of web-01';
 
-let server: StubServer;
-beforeAll(async () => {
-  server = await startStubServer(taskQueue, onappStubs(new VendorJob(60_000)));
-}, 120_000);
-afterAll(() => server?.stop());
+const server = stubServerForFile(taskQueue, onappStubs(new VendorJob(60_000)));
 
 async function start(workflowId: string, script: Script, extra: Record<string, unknown> = {}) {
   server.world.script(workflowId, script);

@@ -3,7 +3,7 @@
  * undoes exactly what was done, newest first; an undo that keeps failing waits for an operator;
  * a cancel (during a step or the day-long snapshot wait) undoes and ends CANCELLED.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { OVIRT_PROXY, OVIRT_VM, VendorJob, ovirtStubs } from '../helpers/stub-activities';
 import {
   expectStepFailure,
@@ -15,14 +15,12 @@ import {
   progressOf,
   runEnd,
   slowly,
-  startStubServer,
+  stubServerForFile,
   type Script,
   type StepFailureCase,
-  type StubServer,
 } from './stub-worker';
 import { eventually } from '../helpers/eventually';
 
-vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-ovirt';
 const DISKS = [
   { id: 'd1', name: 'disk1', format: 'raw', provisionedSize: 1 << 20 },
@@ -32,20 +30,16 @@ const VM_NAME = `vm-${OVIRT_VM.slice(-4)}`;
 const SNAPSHOT = `delete snapshot of VM ${VM_NAME}`;
 const detachLabel = (disk: string) => `detach disk ${disk} from proxy`;
 
-let server: StubServer;
-beforeAll(async () => {
-  const base = ovirtStubs(new VendorJob(60_000));
-  server = await startStubServer(
-    taskQueue,
-    {
-      ...base,
-      ovirtPreflight: async (input) => ({ ...((await base.ovirtPreflight!(input)) as object), eligibleDiskIds: DISKS.map((d) => d.id) }),
-      ovirtListSnapshotDisks: async () => DISKS,
-    },
-    { detail: (name, input) => (name === 'ovirtAttachSnapshotDisk' || name === 'ovirtDetachDisk' || name === 'copyDisk' ? input.diskId : undefined) },
-  );
-}, 120_000);
-afterAll(() => server?.stop());
+const base = ovirtStubs(new VendorJob(60_000));
+const server = stubServerForFile(
+  taskQueue,
+  {
+    ...base,
+    ovirtPreflight: async (input) => ({ ...((await base.ovirtPreflight!(input)) as object), eligibleDiskIds: DISKS.map((d) => d.id) }),
+    ovirtListSnapshotDisks: async () => DISKS,
+  },
+  { detail: (name, input) => (name === 'ovirtAttachSnapshotDisk' || name === 'ovirtDetachDisk' || name === 'copyDisk' ? input.diskId : undefined) },
+);
 
 async function start(workflowId: string, script: Script, extra: Record<string, unknown> = {}) {
   server.world.script(workflowId, script);

@@ -6,23 +6,18 @@
  * that one leaves the children of a terminated parent running (no parent-close policy), and
  * nothing here waits on a timer.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { OVIRT_PROXY, VendorJob, ovirtStubs } from '../helpers/stub-activities';
 import { startTemporal } from '../helpers/temporal';
-import { expectStepFailure, fails, hangsUntilCancelled, progressOf, runEnd, startStubServer, type StubServer } from './stub-worker';
+import { expectStepFailure, fails, hangsUntilCancelled, progressOf, runEnd, stubServerForFile } from './stub-worker';
 
-vi.setConfig({ testTimeout: 30_000 });
 const taskQueue = 'wf-parents';
 const vmId = (n: number) => `6f2a0d3e-5b1c-4c8e-9a10-0000000c${String(n).padStart(4, '0')}`;
 const childId = (vm: string) => `backup-ovirt-${vm}`;
 const UNDO = ['ovirtDetachDisk', 'ovirtDeleteSnapshot'];
 const ovirtDefaults = { endpoint: 'ovirt-sim', proxyVmId: OVIRT_PROXY, copyTaskQueue: taskQueue };
 
-let server: StubServer;
-beforeAll(async () => {
-  server = await startStubServer(taskQueue, { ...ovirtStubs(new VendorJob(60_000)), fleetRecordOutcomes: async ({ rows }) => ({ recorded: rows.length }) }, { server: startTemporal });
-}, 120_000);
-afterAll(() => server?.stop());
+const server = stubServerForFile(taskQueue, { ...ovirtStubs(new VendorJob(60_000)), fleetRecordOutcomes: async ({ rows }) => ({ recorded: rows.length }) }, { server: startTemporal });
 
 /** Each child copies until cancelled; its undo log is what the vendor would see after. */
 function copyHangs(vms: string[]): void {

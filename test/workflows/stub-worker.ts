@@ -10,7 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { Progress } from '../../contracts/progress';
 import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
 import { BackupOutcome } from '../../contracts/search-attributes';
@@ -129,6 +129,35 @@ export interface StubServer {
   world: StubWorld;
   taskQueue: string;
   stop: () => Promise<void>;
+}
+
+/**
+ * The file's stub server: started before its first test, stopped after its last. The object
+ * returned stands for it from then on (its env and world are the started server's), so a file
+ * declares it once at the top: `const server = stubServerForFile(queue, stubs)`.
+ */
+export function stubServerForFile(taskQueue: string, base: Stubs, options: StubServerOptions = {}): StubServer {
+  // Minutes of workflow time pass in seconds here; a test that takes longer is stuck.
+  vi.setConfig({ testTimeout: 30_000 });
+  let started: StubServer | undefined;
+  beforeAll(async () => {
+    started = await startStubServer(taskQueue, base, options);
+  }, 120_000);
+  afterAll(() => started?.stop());
+  const now = () => {
+    if (!started) throw new Error('the stub server starts in the file’s beforeAll');
+    return started;
+  };
+  return {
+    get env() {
+      return now().env;
+    },
+    get world() {
+      return now().world;
+    },
+    taskQueue,
+    stop: () => now().stop(),
+  };
 }
 
 export interface StubServerOptions {
