@@ -6,19 +6,10 @@
 import { altaroTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';
 import type { AltaroProgress } from '../../contracts/altaro/results';
-import type { AltaroHarness } from '../helpers/altaro-harness';
-import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
+import { recordRun, replayFreshAndRecorded } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 const test = altaroTest({ sim: { operationMs: { 'take-backup': 1_500, restore: 20_000 } } });
-
-async function recordRun(h: AltaroHarness, name: string, workflowType: string, args: unknown, act?: (id: string) => Promise<void>) {
-  const workflowId = `replay-${name}-${Date.now()}`;
-  const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [args] });
-  await act?.(workflowId);
-  await handle.result().catch(() => undefined);
-  return { name, workflowType, workflowId, history: await handle.fetchHistory() };
-}
 
 test('recorded and fresh Altaro histories replay without nondeterminism', async ({ h }) => {
   const fresh = [
@@ -34,12 +25,5 @@ test('recorded and fresh Altaro histories replay without nondeterminism', async 
       await handle.cancel();
     }),
   ];
-  await saveHistoriesIfAsked(
-    historiesDir,
-    h.env.address,
-    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
-  );
-  const recorded = await recordedHistories(historiesDir);
-  await assertReplays([...fresh, ...recorded]);
-  console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
+  await replayFreshAndRecorded(historiesDir, h.env.address, fresh);
 });

@@ -7,21 +7,12 @@ import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../contracts/progress';
-import type { AzureHarness } from '../helpers/azure-harness';
 
-import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
+import { recordRun, replayFreshAndRecorded } from '../helpers/replay';
 import { eventually } from '../helpers/eventually';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 const test = azureTest();
-
-async function recordRun(h: AzureHarness, name: string, workflowType: string, input: unknown, act?: (id: string) => Promise<void>) {
-  const workflowId = `replay-${name}-${Date.now()}`;
-  const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [input] });
-  await act?.(workflowId);
-  await handle.result().catch(() => undefined);
-  return { name, workflowType, workflowId, history: await handle.fetchHistory() };
-}
 
 test('recorded and fresh Azure histories replay without nondeterminism', async ({ h }) => {
   const poll = { pollIntervalMs: 150 };
@@ -57,12 +48,6 @@ test('recorded and fresh Azure histories replay without nondeterminism', async (
     })(),
   ];
 
-  await saveHistoriesIfAsked(
-    historiesDir,
-    h.env.address,
-    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
-  );
-  const recorded = await recordedHistories(historiesDir);
-  await assertReplays([...fresh, ...recorded]);
-  assert.ok(recorded.length >= 6 || process.env.RECORD_HISTORIES === '1', `recorded histories are kept in test/azure/histories (found ${recorded.length})`);
+  const recorded = await replayFreshAndRecorded(historiesDir, h.env.address, fresh);
+  assert.ok(recorded >= 6 || process.env.RECORD_HISTORIES === '1', `recorded histories are kept in test/azure/histories (found ${recorded})`);
 });

@@ -52,3 +52,33 @@ export async function assertReplays(histories: NamedHistory[]): Promise<number> 
   assert.equal(replayed, histories.length);
   return replayed;
 }
+
+export interface FreshRun extends NamedHistory {
+  name: string;
+  workflowType: string;
+}
+
+/** Starts a run on the harness's queue, lets `act` play its part (cancel it, say), waits for it to end however it ends, and keeps its history. */
+export async function recordRun(h: { client: Client; taskQueue: string }, name: string, workflowType: string, input: unknown, act?: (workflowId: string) => Promise<void>): Promise<FreshRun> {
+  const workflowId = `replay-${name}-${Date.now()}`;
+  const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [input] });
+  await act?.(workflowId);
+  await handle.result().catch(() => undefined);
+  return { name, workflowType, workflowId, history: await handle.fetchHistory() };
+}
+
+/**
+ * Saves the fresh runs as `<workflowType>-<name>.json` fixtures in `dir` when RECORD_HISTORIES=1,
+ * then replays them and every recorded fixture; returns how many fixtures there were.
+ */
+export async function replayFreshAndRecorded(dir: string, address: string, fresh: FreshRun[]): Promise<number> {
+  await saveHistoriesIfAsked(
+    dir,
+    address,
+    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
+  );
+  const recorded = await recordedHistories(dir);
+  await assertReplays([...fresh, ...recorded]);
+  console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
+  return recorded.length;
+}

@@ -10,7 +10,8 @@ import { manageiqTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';
 import type { Progress } from '../../contracts/progress';
 import type { ManageiqHarness } from '../helpers/manageiq-harness';
-import { assertReplays, recordedHistories, saveHistoriesIfAsked } from '../helpers/replay';
+import { eventually } from '../helpers/eventually';
+import { recordRun, replayFreshAndRecorded } from '../helpers/replay';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 const test = manageiqTest({ taskMs: 400 });
@@ -20,57 +21,48 @@ test.beforeEach(({ h }) => {
   h.sim.simulator.calls.clear();
 });
 
-async function until(probe: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}
-
-async function recordRun(h: ManageiqHarness, name: string, workflowType: string, args: unknown, { prepare, act }: { prepare?: () => void; act?: (id: string) => Promise<void> } = {}) {
+/** A fresh simulator for each run: its own task time, no faults, an empty call log; then `prepare`. */
+async function recordFresh(h: ManageiqHarness, name: string, workflowType: string, args: unknown, { prepare, act }: { prepare?: () => void; act?: (id: string) => Promise<void> } = {}) {
   h.sim.state.reset();
   h.sim.state.options.taskMs = 400;
   h.sim.simulator.faults.clear();
   h.sim.simulator.calls.clear();
   prepare?.();
-  const workflowId = `replay-${name}-${Date.now()}`;
-  const handle = await h.client.workflow.start(workflowType, { taskQueue: h.taskQueue, workflowId, args: [args] });
-  await act?.(workflowId);
-  await handle.result().catch(() => undefined);
-  return { name, workflowType, workflowId, history: await handle.fetchHistory() };
+  return recordRun(h, name, workflowType, args, act);
 }
 
 const snapshotInput = { endpoint: 'manageiq-sim', resourceId: '10', keep: 3, pollIntervalMs: 100 };
 
 test('recorded and fresh ManageIQ histories replay without nondeterminism', async ({ h }) => {
   const fresh = [
-    await recordRun(h, 'completed', 'manageiqSnapshot', snapshotInput),
-    await recordRun(h, 'cancelled-in-create', 'manageiqSnapshot', snapshotInput, {
+    await recordFresh(h, 'completed', 'manageiqSnapshot', snapshotInput),
+    await recordFresh(h, 'cancelled-in-create', 'manageiqSnapshot', snapshotInput, {
       // The create call is held for 3 s: the cancel arrives while it is in flight (the task query is the last call before it).
       prepare: () => h.sim.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', action: { kind: 'delay', ms: 3_000 } }),
       act: async (id) => {
-        await until(() => h.sim.simulator.calls.matching('GET', /^\/tasks$/).length > 0);
+        await eventually(
+          async () => h.sim.simulator.calls.matching('GET', /^\/tasks$/).length,
+          (n) => n > 0,
+        );
         await h.client.workflow.getHandle(id).cancel();
       },
     }),
-    await recordRun(h, 'cancelled-in-task', 'manageiqSnapshot', snapshotInput, {
+    await recordFresh(h, 'cancelled-in-task', 'manageiqSnapshot', snapshotInput, {
       prepare: () => (h.sim.state.options.taskMs = 2_500),
       act: async (id) => {
         const handle = h.client.workflow.getHandle(id);
-        await until(async () => (await handle.query<Progress>('progress')).step === 'task');
+        await eventually(
+          async () => (await handle.query<Progress>('progress')).step,
+          (step) => step === 'task',
+        );
         await handle.cancel();
       },
     }),
-    await recordRun(h, 'failed-task', 'manageiqSnapshot', snapshotInput, {
+    await recordFresh(h, 'failed-task', 'manageiqSnapshot', snapshotInput, {
       prepare: () => h.sim.state.script.next('create', { status: 'Error', message: 'Snapshot creation failed: datastore full' }),
     }),
-    await recordRun(h, 'revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
-    await recordRun(h, 'bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
+    await recordFresh(h, 'revert', 'manageiqRevert', { endpoint: 'manageiq-sim', resourceId: '10', snapshotName: 'before-upgrade', pollIntervalMs: 100 }),
+    await recordFresh(h, 'bulk-delete', 'manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: ['1002', '777777', '1003'], pollIntervalMs: 100 }),
   ];
-  await saveHistoriesIfAsked(
-    historiesDir,
-    h.env.address,
-    fresh.map((run) => ({ workflowId: run.workflowId, file: `${run.workflowType}-${run.name}` })),
-  );
-  const recorded = await recordedHistories(historiesDir);
-  await assertReplays([...fresh, ...recorded]);
-  console.log(`replayed ${fresh.length} fresh and ${recorded.length} recorded histories`);
+  await replayFreshAndRecorded(historiesDir, h.env.address, fresh);
 });
