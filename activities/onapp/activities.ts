@@ -103,17 +103,23 @@ export function createOnappActivities(clients: EndpointClients) {
     async onappDeleteRunBackup(input: OnappServerRef & { runId: string; backupId?: number }): Promise<{ deleted: number[] }> {
       const client = onapp(input.endpoint);
       const tag = onappRunTag(input.runId);
-      const tagged = (await client.listBackups(input.virtualServerId)).filter((b) => b.note?.startsWith(tag)).map((b) => b.id);
-      const targets = [...new Set([...(input.backupId !== undefined ? [input.backupId] : []), ...tagged])];
       const deleted: number[] = [];
-      for (const id of targets) {
-        try {
-          await client.deleteBackup(id);
-          deleted.push(id);
-        } catch (err) {
-          if (!(err instanceof VendorError && err.isNotFound)) throw err;
-        }
-      }
+      // An undo runs under a heartbeat timeout (a dead worker is noticed): a list and several
+      // deletes on a slow appliance must not look like one.
+      await heartbeatWhile(
+        (async () => {
+          const tagged = (await client.listBackups(input.virtualServerId)).filter((b) => b.note?.startsWith(tag)).map((b) => b.id);
+          const targets = [...new Set([...(input.backupId !== undefined ? [input.backupId] : []), ...tagged])];
+          for (const id of targets) {
+            try {
+              await client.deleteBackup(id);
+              deleted.push(id);
+            } catch (err) {
+              if (!(err instanceof VendorError && err.isNotFound)) throw err;
+            }
+          }
+        })(),
+      );
       return { deleted };
     },
 

@@ -1,7 +1,11 @@
 /** Every OnApp client operation against the simulator, in both formats. */
 import { onappSimTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { VendorError } from '../../lib/errors';
+import { EndpointRegistry } from '../../lib/config/endpoints';
+import { EndpointClients } from '../../activities/endpoint-clients';
+import { createOnappActivities, onappRunTag } from '../../activities/onapp/activities';
 
 const test = onappSimTest({ buildMs: 400, restoreMs: 300 });
 test.beforeEach(({ sim }) => {
@@ -177,4 +181,22 @@ test('wrong credentials are a non-retryable 401 with the vendor message; 5xx and
     .catch((e) => (malformed = e));
   assert.ok(malformed instanceof VendorError && !malformed.retryable, String(malformed));
   assert.match((malformed as Error).message, /unexpected response body/);
+});
+
+test('the undo that deletes a run’s backups heartbeats while a slow appliance answers (it runs under a heartbeat timeout)', async ({ sim }) => {
+  const runId = 'undo-heartbeat-run';
+  const backup = await sim.client().takeIncrementalBackup(sim.demo.otherVmId, { note: `${onappRunTag(runId)} slow undo` });
+  sim.simulator.faults.add({ method: 'DELETE', path: '/backups/:id', action: { kind: 'delay', ms: 2_500 } });
+  try {
+    const activities = createOnappActivities(new EndpointClients(EndpointRegistry.fromObject({ endpoints: { 'onapp-sim': sim.profile() } }), sim.env));
+    const env = new MockActivityEnvironment();
+    let beats = 0;
+    env.on('heartbeat', () => beats++);
+    const result: { deleted: number[] } = await env.run(() => activities.onappDeleteRunBackup({ endpoint: 'onapp-sim', virtualServerId: sim.demo.otherVmId, runId }));
+    assert.deepEqual(result.deleted, [backup.id]);
+    assert.ok(beats >= 2, `heartbeats while the delete was slow: ${beats}`);
+    assert.ok(!(await sim.backupsOf(sim.demo.otherVmId)).some((b) => b.id === backup.id), 'the run’s backup is gone');
+  } finally {
+    sim.simulator.faults.clear();
+  }
 });
