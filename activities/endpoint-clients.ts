@@ -4,6 +4,7 @@
  * mistake: non-retryable, and no vendor call is made.
  */
 import { ErrorTypes, nonRetryable } from '../lib/errors';
+import { withArticle } from '../lib/text/article';
 import type { EndpointProfile, EndpointRegistry } from '../lib/config/endpoints';
 
 export class EndpointClients {
@@ -20,7 +21,7 @@ export class EndpointClients {
       throw nonRetryable(`unknown endpoint profile "${name}"; configured profiles: ${this.registry.names().join(', ') || '(none)'}`, ErrorTypes.unknownEndpoint);
     }
     if (profile.vendor !== vendor) {
-      throw nonRetryable(`endpoint profile "${name}" is a ${profile.vendor} endpoint, not ${vendor}`, ErrorTypes.unknownEndpoint);
+      throw nonRetryable(`endpoint profile "${name}" is ${withArticle(profile.vendor)} endpoint, not ${withArticle(vendor)} one`, ErrorTypes.unknownEndpoint);
     }
     return profile as Extract<EndpointProfile, { vendor: V }>;
   }

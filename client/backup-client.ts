@@ -10,7 +10,7 @@ import { ErrorTypes } from '../lib/errors';
 import { temporalSettings } from '../lib/temporal/settings';
 import type { Progress } from '../contracts/progress';
 import { decodePayload } from './decode-payload';
-import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError } from './errors';
+import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, ServerUnreachableError } from './errors';
 import { readFleetTable, type FleetTable } from './fleet-table';
 import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from '../contracts/catalog';
 
@@ -89,7 +89,10 @@ export class BackupClient {
 
   static async connect(env: NodeJS.ProcessEnv = process.env): Promise<BackupClient> {
     const settings = temporalSettings(env);
-    const connection = await Connection.connect({ address: settings.address });
+    const connection = await Connection.connect({ address: settings.address }).catch((err: unknown) => {
+      const source = env.TEMPORAL_ADDRESS ? 'from TEMPORAL_ADDRESS' : 'the default; TEMPORAL_ADDRESS moves it';
+      throw new ServerUnreachableError(`cannot reach the Temporal server at ${settings.address} (${source}): ${(err as Error).message}`);
+    });
     return new BackupClient(new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv(env) }), settings.taskQueue);
   }
 

@@ -40,3 +40,12 @@ export class RunCancelledError extends BackupClientError {
     this.name = 'RunCancelledError';
   }
 }
+
+/** The Temporal server did not answer: the message names the address and what set it. */
+export class ServerUnreachableError extends BackupClientError {
+  override readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerUnreachableError';
+  }
+}

@@ -8,6 +8,7 @@ import type { Payload } from '@temporalio/common';
 import type { FleetOutcome, FleetOutcomeKind } from '../contracts/fleet/input';
 import { decodePayload } from './decode-payload';
 import { InvalidInputError } from './errors';
+import { withArticle } from '../lib/text/article';
 
 export interface FleetTable {
   workflowId: string;
@@ -25,7 +26,7 @@ const RECORD_ACTIVITY = 'fleetRecordOutcomes';
 
 export async function readFleetTable(client: Client, workflowId: string): Promise<FleetTable> {
   const latest = await client.workflow.getHandle(workflowId).describe();
-  if (latest.type !== 'fleetBackup') throw new InvalidInputError([`${workflowId} is a ${latest.type} run, not a fleetBackup`], 'fleet table');
+  if (latest.type !== 'fleetBackup') throw new InvalidInputError([`${workflowId} is ${withArticle(latest.type)} run, not a fleetBackup`], 'fleet table');
   const perRun: FleetOutcome[][] = [];
   for (let runId: string | undefined = latest.runId; runId;) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();

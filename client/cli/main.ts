@@ -2,7 +2,6 @@
  * backupctl: start, follow, inspect, list and cancel backup runs, and manage schedules.
  * Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EndpointRegistry } from '../../lib/config/endpoints';
 import { BackupClient, type StartedRun } from '../backup-client';
@@ -11,6 +10,7 @@ import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
+import { readGivenFile } from '../input-file';
 
 const USAGE = `backupctl — VM backups as Temporal workflows
 
@@ -34,7 +34,7 @@ Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TE
 
 async function readInput(value: string | undefined): Promise<unknown> {
   if (value === undefined) throw new InvalidInputError(['--input is required (JSON text, or @file)'], 'start');
-  const text = value.startsWith('@') ? await readFile(value.slice(1), 'utf8') : value;
+  const text = value.startsWith('@') ? await readGivenFile(value.slice(1), '--input file', 'start') : value;
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -3,11 +3,11 @@
  * failures and retention are handled. Errors name the file, line and field.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors';
 import { catalogEntry, workflowCatalog } from '../../contracts/catalog';
+import { readGivenFile } from '../input-file';
 
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like "30s", "5m", "2h" or "1d"');
 
@@ -97,7 +97,7 @@ export function parsePolicy(text: string, source = 'policy'): ScheduleEntry[] {
 }
 
 export async function readPolicy(path: string): Promise<ScheduleEntry[]> {
-  return parsePolicy(await readFile(path, 'utf8'), path);
+  return parsePolicy(await readGivenFile(path, 'policy file', 'schedule policy'), path);
 }
 
 /** A fingerprint of the entry as written, so `apply` can tell "unchanged" without diffing server shapes. */

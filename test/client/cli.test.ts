@@ -52,6 +52,27 @@ test('exit 2: bad input, with every problem named, and nothing started', async (
   assert.equal((await backupctl('frobnicate')).code, 2);
 });
 
+test('exit 2: a file given with @ or as a policy that is not there names its path', async () => {
+  const missing = join(dir, 'no-such-input.json');
+  const start = await backupctl('start', 'ovirtSnapshotBackup', '--input', `@${missing}`);
+  assert.equal(start.code, 2, start.stderr);
+  assert.match(start.stderr, new RegExp(`--input file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file`));
+  const apply = await backupctl('schedule', 'apply', join(dir, 'no-such-policy.yaml'));
+  assert.equal(apply.code, 2, apply.stderr);
+  assert.match(apply.stderr, /policy file \S+no-such-policy\.yaml: no such file/);
+});
+
+test('a server that does not answer: the message names the address and what set it', async () => {
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, 'list'], { env: { ...process.env, ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1 \(from TEMPORAL_ADDRESS\)/);
+});
+
 test('exit 3: a run or schedule that does not exist', async ({ h }) => {
   assert.equal((await backupctl('status', 'no-such-run')).code, 3);
   assert.equal((await backupctl('result', 'no-such-run')).code, 3);

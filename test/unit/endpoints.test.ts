@@ -1,6 +1,7 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { EndpointRegistry, resolveSecret } from '../../lib/config/endpoints';
+import { EndpointClients } from '../../activities/endpoint-clients';
 
 const config = {
   endpoints: {
@@ -35,4 +36,10 @@ test('secrets come from the profile or the named environment variable', () => {
 
 test('a broken config names the field', () => {
   assert.throws(() => EndpointRegistry.fromObject({ endpoints: { x: { vendor: 'ovirt', url: 'not a url', auth: { username: 'a', password: {} } } } }), /endpoints config is invalid: .*url/);
+});
+
+test('a profile of another vendor is refused in plain English: "an altaro endpoint, not an ovirt one"', () => {
+  const clients = new EndpointClients(EndpointRegistry.fromObject(config));
+  assert.throws(() => clients.profile('prod', 'altaro'), /endpoint profile "prod" is an ovirt endpoint, not an altaro one$/);
+  assert.throws(() => clients.profile('prod', 'manageiq'), /is an ovirt endpoint, not a manageiq one$/);
 });
