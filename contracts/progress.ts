@@ -1,6 +1,7 @@
 /** What every run shows through the `progress` query; workflows/shared/progress.ts keeps it up to date. */
 
-export type RunState = 'running' | 'compensating' | 'needs-attention' | 'completed' | 'failed' | 'cancelled';
+/** `cancelling`: a cancel was asked for and the step in flight has not stopped yet; `compensating`: the undos run. */
+export type RunState = 'running' | 'cancelling' | 'compensating' | 'needs-attention' | 'completed' | 'failed' | 'cancelled';
 
 export interface Progress {
   workflowType: string;

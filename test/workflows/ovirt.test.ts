@@ -3,6 +3,7 @@
  * undoes exactly what was done, newest first; an undo that keeps failing waits for an operator;
  * a cancel (during a step or the day-long snapshot wait) undoes and ends CANCELLED.
  */
+import { Context } from '@temporalio/activity';
 import { describe, expect, test } from 'vitest';
 import { OVIRT_PROXY, OVIRT_VM, VendorJob, ovirtStubs } from '../helpers/stub-activities';
 import {
@@ -131,6 +132,40 @@ describe('a cancelled run undoes what it did and ends CANCELLED', () => {
     expect(log.slice(log.indexOf('copy cancelled'))).toEqual(['copy cancelled', 'ovirtDetachDisk d2', 'ovirtDetachDisk d1', 'ovirtDeleteSnapshot', 'delete finished']);
     expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'copy', undone: [detachLabel('disk2'), detachLabel('disk1'), SNAPSHOT] });
     expect(await outcomeAttribute(server.env, workflowId)).toBe('cancelled');
+  });
+
+  test('a cancel that waits for a slow create reads "cancelling" until the create answers, then the undo runs', async () => {
+    const workflowId = 'ovirt-cancel-slow-create';
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const handle = await start(workflowId, {
+      // A create the engine is still answering: it keeps heartbeating and does not stop for the cancel.
+      ovirtCreateSnapshot: async (input, { base, note }) => {
+        note('create waiting');
+        const ticker = setInterval(() => Context.current().heartbeat(), 100);
+        try {
+          await released;
+        } finally {
+          clearInterval(ticker);
+        }
+        note('create answered');
+        return base(input);
+      },
+    });
+    try {
+      await server.world.reached(workflowId, 'create waiting');
+      await handle.cancel();
+      await eventually(
+        () => progressOf(server.env, workflowId),
+        (p) => p.state === 'cancelling',
+      );
+      expect(server.world.log(workflowId)).not.toContain('create answered');
+    } finally {
+      release();
+    }
+
+    expect((await runEnd(server.env, workflowId)).status).toBe('CANCELLED');
+    expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'snapshot', undone: [SNAPSHOT] });
   });
 
   test('cancelled in the day-long wait for the snapshot: the wait stops and the snapshot is deleted', async () => {

@@ -95,6 +95,13 @@ export class ProgressTracker {
     this.recompute();
   }
 
+  /** A cancel was asked for: the step in flight is being stopped (a create waits for its answer) before the undos run. */
+  cancelling(): void {
+    if (this.progress.state !== 'running') return;
+    this.progress.state = 'cancelling';
+    this.showDetails();
+  }
+
   /** The run failed or was cancelled and now runs its undos. */
   compensating(): void {
     this.progress.state = 'compensating';
@@ -102,7 +109,7 @@ export class ProgressTracker {
   }
 
   /** `leftovers`: undos an operator gave up on; the vendor objects are still there. */
-  finish(state: Exclude<RunState, 'running' | 'compensating'>, undone: string[] = [], leftovers: Array<{ label: string; error: string }> = []): void {
+  finish(state: Exclude<RunState, 'running' | 'cancelling' | 'compensating'>, undone: string[] = [], leftovers: Array<{ label: string; error: string }> = []): void {
     this.closeStep();
     this.progress.state = state;
     this.progress.undone = undone;

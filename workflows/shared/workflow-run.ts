@@ -4,7 +4,7 @@
  * `run.steps(body)` runs the rest, and `run.fail(err)` is the end of every failure path (failRun:
  * undo, record, rethrow).
  */
-import { workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { failRun, type RunEnding } from './fail-run';
 import type { StepTiming } from '../../contracts/progress';
@@ -69,5 +69,8 @@ export function openRun<S extends z.ZodType>(opening: RunOpening<S>, rawInput: u
   const input = parseWorkflowInput(opening.workflowType, opening.input, rawInput);
   if (opening.tag) tagRun(opening.tag(input));
   progress.about(opening.about(input));
+  // From the moment a cancel is asked for, status says so: the step in flight may take a while to
+  // stop (a create is waited for), and `running` would read as if the cancel had not arrived.
+  CancellationScope.current().cancelRequested.catch(() => progress.cancelling());
   return new WorkflowRun(progress, input);
 }
