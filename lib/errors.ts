@@ -42,6 +42,10 @@ export const ErrorTypes = {
   revertNotSupported: 'RevertNotSupported',
   listBackupsFailed: 'ListBackupsFailed',
   snapshotHasNoDisks: 'SnapshotHasNoDisks',
+  /** A restored or re-read image's SHA-256 differs from the manifest's. */
+  hashMismatch: 'BackupHashMismatch',
+  /** A drill or a repository check found a backup that does not restore as recorded. */
+  verificationFailed: 'BackupVerificationFailed',
 } as const;
 
 export class VendorError extends Error {

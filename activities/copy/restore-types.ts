@@ -1,0 +1,84 @@
+/**
+ * The repository side of restores, drills and checks, on the proxy VM's copy worker. Declared apart
+ * from the implementation so that workflows can be written against it (types only).
+ */
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
+
+/** How a restore names its backup: a repository folder, the workflow id of the backup run, or `latest` (with vmId). */
+export interface BackupRef {
+  backup: string;
+  /** Needed for `latest`: the VM whose newest good backup is meant. */
+  vmId?: string;
+}
+
+export interface Verification {
+  at: string;
+  by: 'drill' | 'check' | 'restore';
+  ok: boolean;
+  workflowId: string;
+  /** One line: what was read and what was found. */
+  summary: string;
+}
+
+export interface FoundBackup {
+  dir: string;
+  manifest: OvirtBackupManifest;
+  /** The backed-up VM configuration (the OVF), for POST /vms. */
+  ovf: string;
+  /** Every image the manifest names, checked present with its recorded size. */
+  images: Array<{ diskId: string; fileName: string; bytes: number; sha256: string; format?: string; provisionedSize?: number; name?: string }>;
+  verifications: Verification[];
+}
+
+export interface BackupSummary {
+  dir: string;
+  provider: 'ovirt';
+  vm: { id: string; name: string };
+  workflowId: string;
+  completedAt: string;
+  bytes: number;
+  disks: number;
+  lastVerification?: Verification;
+}
+
+export interface FileCheck {
+  file: string;
+  expectedBytes: number;
+  bytes: number;
+  expectedSha256: string;
+  sha256: string;
+  ok: boolean;
+}
+
+export interface RepositoryActivities {
+  /**
+   * Finds the backup and checks it before a restore: the manifest exists, every image is present
+   * with its recorded size, the OVF is there. Non-retryable ErrorTypes.invalidInput naming what is
+   * missing, truncated or unknown (a backup that does not exist, a VM without good backups).
+   */
+  findBackup(input: BackupRef): Promise<FoundBackup>;
+  /**
+   * Writes one image from the repository onto the device of a disk attached to this proxy,
+   * SHA-256 while writing, compared with `expectedSha256` at the end (ErrorTypes.hashMismatch,
+   * non-retryable, naming the file and both hashes). Heartbeats the durable offset; a retried
+   * attempt resumes there and re-hashes what it keeps.
+   */
+  writeImageToDevice(input: { dir: string; fileName: string; diskId: string; logicalName?: string; expectedBytes: number; expectedSha256: string }): Promise<{
+    device: string;
+    bytes: number;
+    sha256: string;
+    resumedFromOffset: number;
+    attempt: number;
+  }>;
+  /** Reads a device attached to this proxy to its end (or expectedBytes) and returns its SHA-256, heartbeating. */
+  hashDevice(input: { diskId: string; logicalName?: string; expectedBytes: number }): Promise<{ device: string; bytes: number; sha256: string }>;
+  /**
+   * Re-reads a backup's stored files (images, OVF) and compares them with its manifest. With
+   * `subset` {n, t} only the files of the n-th of t slices (stable by file, 1-based) are read.
+   */
+  verifyBackup(input: { dir: string; subset?: { n: number; t: number } }): Promise<{ dir: string; files: FileCheck[]; ok: boolean }>;
+  /** Appends a verification record to the backup's manifest (atomically); returns the new list. */
+  recordVerification(input: { dir: string; verification: Verification }): Promise<Verification[]>;
+  /** The repository's backups, newest first (optionally of one VM), with size, age and last verification. */
+  listBackups(input: { vmId?: string }): Promise<BackupSummary[]>;
+}
