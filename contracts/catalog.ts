@@ -12,6 +12,7 @@ import { fleetBackupInput } from './fleet/input';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './manageiq/input';
 import { onappBackupInput, onappListBackupsInput } from './onapp/input';
 import { ovirtSnapshotBackupInput } from './ovirt/input';
+import { ovirtRestoreDrillInput, ovirtRestoreInput } from './ovirt/restore-input';
 import { reaperInput } from './reaper/input';
 
 export type { RetentionAdapter, WorkflowEntry, WorkflowRoute } from './catalog-entry';
@@ -19,6 +20,8 @@ export { workflowIdFor } from './routing';
 
 const schemas = {
   ovirtSnapshotBackup: ovirtSnapshotBackupInput,
+  ovirtRestore: ovirtRestoreInput,
+  ovirtRestoreDrill: ovirtRestoreDrillInput,
   altaroBackup: altaroBackupInput,
   altaroOperation: altaroOperationInput,
   onappBackup: onappBackupInput,

@@ -2,6 +2,12 @@
 import type { OvirtActivities } from '../../activities/ovirt/activities';
 import type { WorkflowRoute } from '../catalog-entry';
 
+/** A restore is about its source VM when named, else about the backup it names. */
+function restoreSubject(i: Record<string, unknown>): string | undefined {
+  if (typeof i.vmId === 'string') return i.vmId;
+  return typeof i.backup === 'string' && i.backup !== 'latest' ? i.backup : undefined;
+}
+
 export const ovirtCatalog = {
   ovirtSnapshotBackup: {
     provider: 'ovirt',
@@ -21,5 +27,22 @@ export const ovirtCatalog = {
       pruneActivity: 'ovirtPruneSnapshots',
       pruneArgs: (i, scheduleId, keep) => ({ endpoint: i.endpoint, vmId: i.vmId, marker: `[schedule ${scheduleId}]`, keep }),
     },
+  },
+  // Operations, not backups: a restore or a drill of a VM may run beside its backups, each with an id of its own.
+  ovirtRestore: {
+    provider: 'ovirt',
+    kind: 'operation',
+    summary: 'oVirt/RHV: backup → preflight → disks → attach to proxy → write → detach → VM from the OVF → attach (undone on failure)',
+    loadInput: async () => (await import(/* webpackMode: "eager" */ './restore-input')).ovirtRestoreInput,
+    subject: restoreSubject,
+    proxyOf: (i) => (typeof i.proxyVmId === 'string' ? i.proxyVmId : undefined),
+  },
+  ovirtRestoreDrill: {
+    provider: 'ovirt',
+    kind: 'operation',
+    summary: 'oVirt/RHV: restore into a sandbox → read every disk back → (boot) → always remove the sandbox → record the verdict on the backup',
+    loadInput: async () => (await import(/* webpackMode: "eager" */ './restore-input')).ovirtRestoreDrillInput,
+    subject: restoreSubject,
+    proxyOf: (i) => (typeof i.proxyVmId === 'string' ? i.proxyVmId : undefined),
   },
 } satisfies Record<string, WorkflowRoute<OvirtActivities>>;
