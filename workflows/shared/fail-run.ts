@@ -2,7 +2,7 @@
  * The end of every workflow's failure path: run the saga's undos, record the outcome in progress,
  * and rethrow: a cancellation as itself, anything else as a non-retryable failure that names the
  * step, the vendor's reason and what was undone (or left behind, when an operator gave up); a
- * refused input as itself.
+ * refused input, or a failed verification, as itself.
  */
 import { ApplicationFailure, isCancellation, log } from '@temporalio/workflow';
 import { ErrorTypes } from '../../lib/errors';
@@ -35,8 +35,9 @@ export async function failRun(progress: ProgressTracker, saga: Saga | undefined,
   const reason = describeFailure(err);
   progress.update({ message: reason });
   progress.finish('failed', undone, leftBehind);
-  // A refused input says so as itself, whichever step found it (clients tell it from a failed run).
-  if (err instanceof ApplicationFailure && err.type === ErrorTypes.invalidInput) throw err;
+  // A refused input says so as itself, whichever step found it (clients tell it from a failed run);
+  // so does a drill's verdict that a backup does not restore as recorded: it is the finding, not a step that broke.
+  if (err instanceof ApplicationFailure && (err.type === ErrorTypes.invalidInput || err.type === ErrorTypes.verificationFailed)) throw err;
   throw ApplicationFailure.create({
     type: ErrorTypes.stepFailed,
     nonRetryable: true,

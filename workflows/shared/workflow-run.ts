@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { failRun, type RunEnding } from './fail-run';
 import type { StepTiming } from '../../contracts/progress';
 import { ProgressTracker } from './progress';
-import { Saga } from './saga';
+import { Saga, type UndoOutcome } from './saga';
 import { tagRun, type RunTag } from './tag-run';
 import { parseWorkflowInput } from './validate-input';
 
@@ -42,6 +42,17 @@ export class WorkflowRun<I> {
   /** Registers an undo (Saga.add: before the action it undoes) and returns what forgets it. */
   undo(label: string, run: () => Promise<unknown>): () => void {
     return this.saga.add(label, run);
+  }
+
+  /**
+   * Runs every pending undo now, newest first, in the saga's non-cancellable scope, as a failure
+   * would: for a run whose success removes what it made (a drill's sandbox). Returns this call's
+   * outcomes; an undo that keeps failing waits for an operator here too.
+   */
+  async cleanup(): Promise<UndoOutcome[]> {
+    const before = this.saga.outcomes.length;
+    const outcomes = await this.saga.compensate();
+    return outcomes.slice(before);
   }
 
   /** The timing fields of a result; call last, after progress.finish. */
