@@ -9,6 +9,8 @@
  * commands as a static import would.
  */
 import type * as OvirtSnapshotBackup from './ovirt-snapshot-backup';
+import type * as OvirtRestore from './ovirt-restore';
+import type * as OvirtRestoreDrill from './ovirt-restore-drill';
 import type * as AltaroOperation from './altaro-operation';
 import type * as OnappBackup from './onapp-backup';
 import type * as ManageiqSnapshot from './manageiq-snapshot';
@@ -35,6 +37,8 @@ const onapp = () => import(/* webpackMode: "eager" */ './onapp-backup') as Promi
 const manageiq = () => import(/* webpackMode: "eager" */ './manageiq-snapshot') as Promise<typeof ManageiqSnapshot>;
 
 export const ovirtSnapshotBackup = lazy(ovirt, 'ovirtSnapshotBackup');
+export const ovirtRestore = lazy(() => import(/* webpackMode: "eager" */ './ovirt-restore') as Promise<typeof OvirtRestore>, 'ovirtRestore');
+export const ovirtRestoreDrill = lazy(() => import(/* webpackMode: "eager" */ './ovirt-restore-drill') as Promise<typeof OvirtRestoreDrill>, 'ovirtRestoreDrill');
 export const altaroOperation = lazy(altaro, 'altaroOperation');
 export const altaroBackup = lazy(altaro, 'altaroBackup');
 export const onappBackup = lazy(onapp, 'onappBackup');

@@ -5,6 +5,7 @@
  * hangs and slow undos on top of these (test/workflows/stub-worker.ts).
  */
 import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 
 export type Stub = (input: any) => Promise<unknown>;
 export type Stubs = Record<string, Stub>;
@@ -201,4 +202,146 @@ export function reaperStubs(job: VendorJob): Stubs {
     runSubjects: async () => [],
     ovirtReaperRemove: async () => void job.waitToEnd(),
   };
+}
+
+/** What the restore stubs made on the "engine" and wrote to the "repository", per run (workflow id). */
+export interface RestoreWorld {
+  disks: Map<string, { name: string; sourceDiskId: string; format: string; sparse: boolean; storageDomainId: string; attachedTo?: string; bootable?: boolean; sha256?: string }>;
+  vms: Map<string, { name: string; cluster: string; status: 'down' | 'up' }>;
+  /** VM attachments in the order they were made. */
+  vmAttachments: Array<{ vmId: string; diskId: string; bootable: boolean }>;
+  verifications: Array<{ by: string; ok: boolean; summary: string; workflowId: string }>;
+}
+
+export const RESTORE_BACKUP_DIR = `ovirt/web-01-${OVIRT_VM.slice(0, 8)}/20261201T020000-run00001`;
+export const RESTORE_SHA = { d1: 'a'.repeat(64), d2: 'b'.repeat(64) } as const;
+
+/** An OVF as the engine writes it (trimmed): disk2 is the one the VM boots from. */
+const RESTORE_OVF = `<?xml version="1.0" encoding="UTF-8"?>
+<ovf:Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1/" ovf:version="4.5.0.0">
+  <References><File ovf:href="d1/i1" ovf:id="i1"/><File ovf:href="d2/i2" ovf:id="i2"/></References>
+  <Section xsi:type="ovf:DiskSection_Type"><Info>List of Virtual Disks</Info>
+    <Disk ovf:diskId="i1" ovf:fileRef="d1/i1" ovf:volume-format="COW" ovf:volume-type="Sparse" ovf:disk-alias="web-01_Disk1"/>
+    <Disk ovf:diskId="i2" ovf:fileRef="d2/i2" ovf:volume-format="RAW" ovf:volume-type="Preallocated" ovf:disk-alias="web-01_Disk2" ovf:boot="true"/>
+  </Section>
+  <Content ovf:id="out" xsi:type="ovf:VirtualSystem_Type"><Name>web-01</Name></Content>
+</ovf:Envelope>`;
+
+/** The demo VM's backup as findBackup finds it: two disks, a qcow2 and a raw. */
+export function restoreBackupFixture() {
+  const images = [
+    { diskId: 'd1', fileName: 'd1.qcow2', bytes: 1 << 20, sha256: RESTORE_SHA.d1, format: 'cow', provisionedSize: 1 << 20, name: 'web-01_Disk1' },
+    { diskId: 'd2', fileName: 'd2.raw', bytes: 2 << 20, sha256: RESTORE_SHA.d2, format: 'raw', provisionedSize: 2 << 20, name: 'web-01_Disk2' },
+  ];
+  return {
+    dir: RESTORE_BACKUP_DIR,
+    ovf: RESTORE_OVF,
+    images,
+    verifications: [],
+    manifest: {
+      provider: 'ovirt',
+      workflowId: `backup-ovirt-${OVIRT_VM}`,
+      runId: 'run00001',
+      endpoint: 'ovirt-sim',
+      vm: { id: OVIRT_VM, name: 'web-01' },
+      proxyVm: { id: OVIRT_PROXY, name: 'proxy' },
+      snapshot: { id: 's1', description: 'backup', kept: false },
+      config: { type: 'ovf', path: `${RESTORE_BACKUP_DIR}/vm-config.ovf`, bytes: RESTORE_OVF.length, sha256: 'c'.repeat(64) },
+      disks: images.map((i) => ({
+        id: i.diskId,
+        name: i.name,
+        format: i.format,
+        provisionedSize: i.provisionedSize,
+        path: `${RESTORE_BACKUP_DIR}/${i.fileName}`,
+        bytes: i.bytes,
+        sha256: i.sha256,
+        device: '/dev/sdb',
+        resumedFromOffset: 0,
+        bytesReadFromDevice: i.bytes,
+        attempts: 1,
+      })),
+      skippedDisks: [],
+      repository: { dir: RESTORE_BACKUP_DIR },
+      timings: [],
+      startedAt: '2026-12-01T02:00:00.000Z',
+      completedAt: '2026-12-01T02:10:00.000Z',
+    },
+  };
+}
+
+/**
+ * The restore's engine-side and repository-side activities, answering as the real ones do when all
+ * goes well, and keeping per run what exists, so a test asserts what a run left behind.
+ */
+export function ovirtRestoreStubs(): { stubs: Stubs; worldOf: (workflowId: string) => RestoreWorld } {
+  const worlds = new Map<string, RestoreWorld>();
+  const worldOf = (workflowId: string) => {
+    let world = worlds.get(workflowId);
+    if (!world) worlds.set(workflowId, (world = { disks: new Map(), vms: new Map(), vmAttachments: [], verifications: [] }));
+    return world;
+  };
+  const here = () => worldOf(activityInfo().workflowExecution?.workflowId ?? '');
+  const removeDisk = (w: RestoreWorld, id: string) => (w.disks.delete(id) ? [id] : []);
+  const stubs: Stubs = {
+    ovirtCheckEndpoint: async ({ endpoint }) => ({ endpoint, url: 'https://engine.example/ovirt-engine/api', apiVersion: 'v4' }),
+    findBackup: async ({ backup }) => {
+      if (backup !== 'latest' && backup !== RESTORE_BACKUP_DIR) throw ApplicationFailure.nonRetryable(`no backup ${backup} in the repository`, 'InvalidInput');
+      return restoreBackupFixture();
+    },
+    recordVerification: async ({ verification }) => (here().verifications.push(verification), here().verifications),
+    ovirtRestorePreflight: async ({ proxyVmId, cluster, disks }) => ({
+      proxyVm: { id: proxyVmId, name: 'proxy' },
+      ...(cluster ? { cluster: { id: 'cluster-1', name: cluster } } : {}),
+      placements: disks.map((d: { sourceDiskId: string }) => ({ sourceDiskId: d.sourceDiskId, storageDomainId: 'sd-1', storageDomainName: 'data' })),
+    }),
+    ovirtCreateRestoreDisk: async ({ sourceDiskId, name, format, sparse, storageDomainId }) => {
+      const diskId = `r-${sourceDiskId}`;
+      here().disks.set(diskId, { name, sourceDiskId, format, sparse, storageDomainId });
+      return { diskId, adopted: false };
+    },
+    ovirtWaitDiskReady: async () => ({ status: 'ok' }),
+    ovirtAttachDisk: async ({ vmId, diskId, bootable }) => {
+      const w = here();
+      const disk = w.disks.get(diskId);
+      if (!disk) throw ApplicationFailure.nonRetryable(`no disk ${diskId}`, 'VendorNotFoundError');
+      Object.assign(disk, { attachedTo: vmId, bootable });
+      if (vmId !== OVIRT_PROXY) w.vmAttachments.push({ vmId, diskId, bootable });
+      return { attachmentId: diskId, diskId, logicalName: `/dev/disk/by-id/virtio-${diskId}`, active: true, adopted: false };
+    },
+    ovirtDetachDisk: async ({ diskId }) => {
+      const disk = here().disks.get(diskId);
+      const alreadyDetached = !disk?.attachedTo;
+      if (disk) delete disk.attachedTo;
+      return { alreadyDetached };
+    },
+    writeImageToDevice: async ({ diskId, expectedBytes, expectedSha256 }) => {
+      const disk = here().disks.get(diskId);
+      if (disk) disk.sha256 = expectedSha256;
+      return { device: `/dev/disk/by-id/virtio-${diskId}`, bytes: expectedBytes, sha256: expectedSha256, resumedFromOffset: 0, attempt: 1 };
+    },
+    hashDevice: async ({ diskId, expectedBytes }) => ({ device: `/dev/disk/by-id/virtio-${diskId}`, bytes: expectedBytes, sha256: here().disks.get(diskId)?.sha256 ?? '0'.repeat(64) }),
+    ovirtCreateVmFromOvf: async ({ name, cluster }) => {
+      here().vms.set('vm-new', { name, cluster, status: 'down' });
+      return { vmId: 'vm-new', adopted: false };
+    },
+    ovirtWaitVmStatus: async ({ want }) => ({ status: want }),
+    ovirtStartVm: async ({ vmId }) => {
+      const vm = here().vms.get(vmId);
+      if (vm) vm.status = 'up';
+      return { alreadyUp: false };
+    },
+    ovirtDeleteRestoredVm: async ({ vmId }) => {
+      const w = here();
+      const ids = vmId ? [vmId] : [...w.vms.keys()];
+      const deleted = ids.filter((id) => w.vms.delete(id));
+      // The VM goes with its disks (detach_only=false).
+      for (const [id, disk] of w.disks) if (disk.attachedTo && deleted.includes(disk.attachedTo)) deleted.push(...removeDisk(w, id));
+      return { deleted };
+    },
+    ovirtDeleteRestoredDisks: async ({ diskIds }) => {
+      const w = here();
+      return { deleted: (diskIds ?? [...w.disks.keys()]).flatMap((id: string) => removeDisk(w, id)) };
+    },
+  };
+  return { stubs, worldOf };
 }

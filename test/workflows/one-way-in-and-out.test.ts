@@ -19,6 +19,8 @@ import { startTimeSkippingTemporal, testDataConverter, workflowBundle } from '..
 const taskQueue = 'one-way-in-and-out';
 const workflowTypes = [
   'ovirtSnapshotBackup',
+  'ovirtRestore',
+  'ovirtRestoreDrill',
   'altaroOperation',
   'altaroBackup',
   'onappBackup',
@@ -38,6 +40,8 @@ const workflowTypes = [
 /** The first step of each workflow, where its first vendor call is made. */
 const firstStep: Record<string, string> = {
   ovirtSnapshotBackup: 'preflight',
+  ovirtRestore: 'preflight',
+  ovirtRestoreDrill: 'preflight',
   altaroOperation: 'instruct',
   altaroBackup: 'instruct',
   onappBackup: 'preflight',
