@@ -11,6 +11,7 @@
 import type * as OvirtSnapshotBackup from './ovirt-snapshot-backup';
 import type * as AltaroOperation from './altaro-operation';
 import type * as OnappBackup from './onapp-backup';
+import type * as OnappRestore from './onapp-restore';
 import type * as ManageiqSnapshot from './manageiq-snapshot';
 import type * as AzureProtectVm from './azure-protect-vm';
 import type * as AzureVmBackup from './azure-vm-backup';
@@ -39,6 +40,7 @@ export const altaroOperation = lazy(altaro, 'altaroOperation');
 export const altaroBackup = lazy(altaro, 'altaroBackup');
 export const onappBackup = lazy(onapp, 'onappBackup');
 export const onappListBackups = lazy(onapp, 'onappListBackups');
+export const onappRestore = lazy(() => import(/* webpackMode: "eager" */ './onapp-restore') as Promise<typeof OnappRestore>, 'onappRestore');
 export const manageiqSnapshot = lazy(manageiq, 'manageiqSnapshot');
 export const manageiqRevert = lazy(manageiq, 'manageiqRevert');
 export const manageiqDeleteSnapshots = lazy(manageiq, 'manageiqDeleteSnapshots');
