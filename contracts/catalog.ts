@@ -10,7 +10,7 @@ import { altaroBackupInput, altaroOperationInput } from './altaro/input';
 import { azureFileRecoveryInput, azureProtectVmInput, azureRestoreInput, azureVmBackupInput } from './azure/input';
 import { fleetBackupInput } from './fleet/input';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './manageiq/input';
-import { onappBackupInput, onappListBackupsInput } from './onapp/input';
+import { onappBackupInput, onappListBackupsInput, onappRestoreInput } from './onapp/input';
 import { ovirtSnapshotBackupInput } from './ovirt/input';
 import { ovirtRestoreDrillInput, ovirtRestoreInput } from './ovirt/restore-input';
 import { reaperInput } from './reaper/input';
@@ -26,6 +26,7 @@ const schemas = {
   altaroOperation: altaroOperationInput,
   onappBackup: onappBackupInput,
   onappListBackups: onappListBackupsInput,
+  onappRestore: onappRestoreInput,
   manageiqSnapshot: manageiqSnapshotInput,
   manageiqRevert: manageiqRevertInput,
   manageiqDeleteSnapshots: manageiqDeleteSnapshotsInput,

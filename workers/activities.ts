@@ -5,6 +5,7 @@ import { createOvirtActivities } from '../activities/ovirt/activities';
 import { createRunStatusActivities } from '../activities/run-status';
 import { createAltaroActivities } from '../activities/altaro/activities';
 import { createOnappActivities } from '../activities/onapp/activities';
+import { createOnappRestoreActivities } from '../activities/onapp/restore';
 import { createManageiqActivities } from '../activities/manageiq/activities';
 import { createAzureActivities } from '../activities/azure/activities';
 import { createReaperActivities } from '../activities/reaper';
@@ -20,6 +21,7 @@ export function createMainActivities(clients: EndpointClients) {
     ...createRunStatusActivities(),
     ...createAltaroActivities(clients),
     ...createOnappActivities(clients),
+    ...createOnappRestoreActivities(clients),
     ...createManageiqActivities(clients),
     ...createAzureActivities(clients),
     ...createReaperActivities(clients),

@@ -1,5 +1,6 @@
 /** OnApp workflows in the catalog (contracts/catalog-entry.ts says what each field is for). */
 import type { OnappActivities } from '../../activities/onapp/activities';
+import type { OnappRestoreActivities } from '../../activities/onapp/restore';
 import type { WorkflowRoute } from '../catalog-entry';
 
 const input = () => import(/* webpackMode: "eager" */ './input');
@@ -20,4 +21,11 @@ export const onappCatalog = {
     loadInput: async () => (await input()).onappListBackupsInput,
     subject,
   },
-} satisfies Record<string, WorkflowRoute<OnappActivities>>;
+  onappRestore: {
+    provider: 'onapp',
+    kind: 'operation',
+    summary: 'OnApp: restore a backup onto its virtual server (an id, or the newest built) → wait until the server is unlocked → report; a restore cannot be undone',
+    loadInput: async () => (await input()).onappRestoreInput,
+    subject,
+  },
+} satisfies Record<string, WorkflowRoute<OnappActivities & OnappRestoreActivities>>;

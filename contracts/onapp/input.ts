@@ -35,3 +35,27 @@ export const onappListBackupsInput = z.strictObject({
 });
 
 export type OnappListBackupsInput = z.input<typeof onappListBackupsInput>;
+
+export const onappRestoreInput = z
+  .strictObject({
+    endpoint: endpointName,
+    /** The server the backup is restored onto: OnApp restores a backup onto the server it was taken of. */
+    virtualServerId: onappId('virtualServerId'),
+    /** A backup of that server, or "latest": its newest built backup (of `backupType`, or of `diskId`, when given). */
+    backupId: z.union([onappId('backupId'), z.literal('latest')], { error: 'backupId must be a backup id (a whole number) or "latest"' }),
+    /** With "latest": only backups of this kind. */
+    backupType: z.enum(['incremental', 'normal']).optional(),
+    /** With "latest": only normal backups of this disk. */
+    diskId: onappId('diskId').optional(),
+    /** How long the server may stay locked by the restore. */
+    restoreTimeoutSeconds: z.number().int().min(1).max(86_400).default(3_600),
+    /** How often the server is read while the restore keeps it locked. */
+    pollIntervalMs: z.number().int().min(50).max(300_000).default(5_000),
+  })
+  .refine((i) => i.backupId === 'latest' || (i.backupType === undefined && i.diskId === undefined), {
+    path: ['backupId'],
+    message: 'backupType and diskId choose among backups for backupId "latest" only',
+  })
+  .refine((i) => i.diskId === undefined || i.backupType !== 'incremental', { path: ['diskId'], message: 'diskId picks a normal (per-disk) backup; incremental backups are of the whole server' });
+
+export type OnappRestoreInput = z.input<typeof onappRestoreInput>;

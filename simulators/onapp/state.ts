@@ -250,9 +250,20 @@ export class OnappState extends SimState<OnappStateOptions> {
     if (!this.isBuilt(backup, now)) throw unprocessable('Backup is not built yet');
     if (backup.restoringUntil && backup.restoringUntil > now) throw unprocessable('Backup is locked by a running restore');
     const vm = this.server(backup.vmId);
+    // A restore needs the server to itself: another restore or a backup being taken keeps it locked.
+    if (vm.restoringUntil && vm.restoringUntil > now) throw unprocessable('Virtual server is locked by a running restore');
+    const busy = this.building(vm.id);
+    if (busy) throw unprocessable(`A backup of this virtual server is being taken (backup ${busy.id})`);
     backup.restoringUntil = now + this.options.restoreMs;
     backup.updatedAt = now;
     vm.restoringUntil = backup.restoringUntil;
+  }
+
+  /** The record changes when it is taken, when it is built, and when a restore locks and then unlocks it. */
+  private lastChange(b: Backup, now: number): number {
+    const builtAt = this.isBuilt(b, now) ? b.builtAtMs : 0;
+    const restoreEndedAt = b.restoringUntil !== undefined && b.restoringUntil <= now ? b.restoringUntil : 0;
+    return Math.max(b.updatedAt, builtAt, restoreEndedAt);
   }
 
   view(b: Backup, now = this.now()): BackupView {
@@ -284,7 +295,7 @@ export class OnappState extends SimState<OnappStateOptions> {
       target_id: b.targetId,
       target_type: b.targetType,
       template_id: vm.templateId,
-      updated_at: railsDate(built ? Math.max(b.updatedAt, b.builtAtMs) : b.updatedAt),
+      updated_at: railsDate(this.lastChange(b, now)),
       user_id: ONAPP_DEMO.userId,
       image_type: null,
       marked_for_delete: false,

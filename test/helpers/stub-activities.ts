@@ -165,6 +165,9 @@ export function onappStubs(job: VendorJob): Stubs {
     onappWaitBackupBuilt: async () => (job.waitToEnd(), { backup: onappBackup(true), polls: job.polls }),
     onappDeleteRunBackup: async () => ({ deleted: [] }),
     onappListBackups: async () => (job.waitToEnd(), [onappBackup(true)]),
+    onappRestorePreflight: async ({ virtualServerId }) => ({ virtualServer: { id: virtualServerId, label: 'web-01', identifier: 'vs1' }, backup: onappBackup(true), chosen: 'given' }),
+    onappStartRestore: async () => ({ adopted: false }),
+    onappWaitServerUnlocked: async () => (job.waitToEnd(), { polls: job.polls, booted: true }),
   };
 }
 

@@ -6,6 +6,7 @@ import { ONAPP_TEST_PASSWORD, type OnappSim } from '../helpers/onapp-harness';
 
 const test = onappSimTest({ buildMs: 200 });
 test.beforeEach(({ sim }) => {
+  sim.state.options.restoreMs = 300;
   sim.state.reset();
   sim.simulator.faults.clear();
 });
@@ -81,4 +82,34 @@ test('fault injection through /__sim answers with the OnApp errors body', async 
   const res = await call(sim, 'POST', '/virtual_machines/101/backups.json', '{}');
   assert.equal(res.status, 422);
   assert.deepEqual(JSON.parse(res.text), { errors: { base: ['Hypervisor is offline'] } });
+});
+
+test("a restore locks the server and the backup until it is done, then unlocks both (the backup's updated_at moves); the server takes no second restore or backup meanwhile", async ({ sim }) => {
+  sim.state.options.restoreMs = 60_000;
+  const json = async (method: string, path: string, body?: string) => {
+    const res = await call(sim, method, path, body);
+    return { status: res.status, body: res.text ? JSON.parse(res.text) : undefined };
+  };
+  const take = async () => (await json('POST', '/virtual_machines/101/backups.json', '{"backup":{}}')).body.backup.id as number;
+  const first = await take();
+  sim.state.clock.advance(1_000);
+  const second = await take();
+  sim.state.clock.advance(1_000);
+  const before = (await json('GET', `/backups/${first}.json`)).body.backup;
+  assert.equal(before.locked, false);
+
+  assert.equal((await json('POST', `/backups/${first}/restore.json`, '{}')).status, 201);
+  assert.equal((await json('GET', '/virtual_machines/101.json')).body.virtual_machine.locked, true);
+  assert.equal((await json('GET', `/backups/${first}.json`)).body.backup.locked, true);
+  assert.deepEqual(await json('POST', `/backups/${second}/restore.json`, '{}'), { status: 422, body: { errors: { base: ['Virtual server is locked by a running restore'] } } });
+  assert.equal((await json('POST', '/virtual_machines/101/backups.json', '{"backup":{}}')).status, 422);
+
+  sim.state.clock.advance(60_000);
+  assert.equal((await json('GET', '/virtual_machines/101.json')).body.virtual_machine.locked, false);
+  const after = (await json('GET', `/backups/${first}.json`)).body.backup;
+  assert.equal(after.locked, false);
+  assert.ok(after.updated_at > before.updated_at, `updated_at ${after.updated_at} after the restore, ${before.updated_at} before`);
+
+  const building = await take();
+  assert.deepEqual(await json('POST', `/backups/${second}/restore.json`, '{}'), { status: 422, body: { errors: { base: [`A backup of this virtual server is being taken (backup ${building})`] } } });
 });
