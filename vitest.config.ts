@@ -37,6 +37,7 @@ const SIMULATORS = [
   'test/onapp/simulator.test.ts',
   'test/ovirt/client-auth.test.ts',
   'test/ovirt/v3-disk-delete.test.ts',
+  'test/ovirt/restore-activities.test.ts',
 ];
 const FUZZ = ['test/fuzz/**/*.test.ts'];
 const REPLAY = ['test/replay/**/*.test.ts', 'test/**/replay.test.ts'];

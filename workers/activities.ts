@@ -2,6 +2,7 @@
 import { withFailureMapping } from '../lib/errors';
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createOvirtActivities } from '../activities/ovirt/activities';
+import { createOvirtRestoreActivities } from '../activities/ovirt/restore-activities';
 import { createRunStatusActivities } from '../activities/run-status';
 import { createAltaroActivities } from '../activities/altaro/activities';
 import { createOnappActivities } from '../activities/onapp/activities';
@@ -18,6 +19,7 @@ import { createFleetTableActivities } from '../activities/fleet-table';
 export function createMainActivities(clients: EndpointClients) {
   return withFailureMapping({
     ...createOvirtActivities(clients),
+    ...createOvirtRestoreActivities(clients),
     ...createRunStatusActivities(),
     ...createAltaroActivities(clients),
     ...createOnappActivities(clients),

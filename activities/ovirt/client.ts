@@ -10,17 +10,27 @@ import { asArray, buildXml, parseXml } from '../../lib/xml';
 import { resolveSecret, type OvirtProfile } from '../../lib/config/endpoints';
 import { refuseDiskRemoval } from './disk-delete-guard';
 import {
+  attachFloatingRequestV3,
+  attachFloatingRequestV4,
   attachRequestV3,
   attachRequestV4,
   attachmentBody,
   attachmentsBody,
+  clusterBody,
+  clustersBody,
+  createDiskRequest,
   createSnapshotRequest,
+  createVmRequest,
+  emptyActionRequest,
+  removeVmDetachOnlyRequestV3,
   detachRequestV3,
   diskBody,
   disksBody,
   faultBody,
   snapshotBody,
   snapshotsBody,
+  storageDomainBody,
+  storageDomainsBody,
   ssoErrorBody,
   ssoTokenBody,
   vmBody,
@@ -28,10 +38,30 @@ import {
   type OvirtAttachment,
   type OvirtDisk,
   type OvirtSnapshot,
+  type OvirtStorageDomain,
 } from './schemas';
 
 const VENDOR = 'ovirt';
 const XML_HEADERS = { accept: 'application/xml', 'content-type': 'application/xml' };
+
+export interface OvirtVmSummary {
+  id: string;
+  name: string;
+  description?: string;
+  status?: string;
+}
+
+/** A cluster or storage domain is named in a request by id or by name. */
+export type OvirtRef = { id: string } | { name: string };
+
+export interface CreateDiskSpec {
+  name: string;
+  description: string;
+  provisionedSize: number;
+  format: 'raw' | 'cow';
+  sparse: boolean;
+  storageDomainId: string;
+}
 
 export interface AttachedDisk {
   attachmentId: string;
@@ -131,20 +161,111 @@ export class OvirtClient {
 
   // --- VMs and disks ---------------------------------------------------------------------------
 
-  async getVm(vmId: string): Promise<{ id: string; name: string; status?: string }> {
+  async getVm(vmId: string): Promise<OvirtVmSummary> {
     const { vm } = await this.get(vmBody, `/vms/${enc(vmId)}`);
-    return { id: vm['@_id'], name: vm.name, status: vm.status };
+    return { id: vm['@_id'], name: vm.name, description: vm.description, status: vm.status };
   }
 
   /** VMs matching an engine search expression, e.g. "name=web-*" (all when empty). */
-  async listVms(search?: string, max?: number): Promise<Array<{ id: string; name: string; status?: string }>> {
+  async listVms(search?: string, max?: number): Promise<OvirtVmSummary[]> {
     const body = await this.get(vmsBody, '/vms', { search: search || undefined, max });
     const vms = body.vms === '' ? [] : asArray(body.vms.vm);
-    return vms.map((vm) => ({ id: vm['@_id'], name: vm.name, status: vm.status }));
+    return vms.map((vm) => ({ id: vm['@_id'], name: vm.name, description: vm.description, status: vm.status }));
+  }
+
+  /** The VM of that exact name (names are unique on an engine), if any. */
+  async findVmByName(name: string): Promise<OvirtVmSummary | undefined> {
+    return (await this.listVms(`name=${name}`)).find((vm) => vm.name === name);
+  }
+
+  /** POST /vms from a saved OVF: the VM as the OVF describes it, with this name, in this cluster, without disks. */
+  async createVmFromOvf(spec: { name: string; description: string; cluster: OvirtRef; ovf: string }): Promise<OvirtVmSummary> {
+    const cluster = 'id' in spec.cluster ? { '@_id': spec.cluster.id } : { name: spec.cluster.name };
+    const req: HttpRequest = {
+      method: 'POST',
+      path: '/vms',
+      body: this.body(createVmRequest, { vm: { name: spec.name, description: spec.description, cluster, initialization: { configuration: { type: 'ovf', data: spec.ovf } } } }),
+    };
+    const { vm } = this.parse(vmBody, req, await this.call(req, [200, 201, 202]));
+    return { id: vm['@_id'], name: vm.name, description: vm.description, status: vm.status };
+  }
+
+  async startVm(vmId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/vms/${enc(vmId)}/start`, body: this.body(emptyActionRequest, { action: {} }) }, [200, 201, 202]);
+  }
+
+  /** Powers the VM off (not a guest shutdown). */
+  async stopVm(vmId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/vms/${enc(vmId)}/stop`, body: this.body(emptyActionRequest, { action: {} }) }, [200, 201, 202]);
+  }
+
+  /** Removes a VM that is down; its disks go with it (the engine's default, v3 and v4). */
+  async deleteVm(vmId: string, options: { detachOnly?: boolean } = {}): Promise<void> {
+    await this.call(
+      {
+        method: 'DELETE',
+        path: `/vms/${enc(vmId)}`,
+        query: options.detachOnly ? { detach_only: 'true' } : undefined,
+        body: options.detachOnly && this.apiVersion === 'v3' ? this.body(removeVmDetachOnlyRequestV3, { action: { vm: { disks: { detach_only: 'true' } } } }) : undefined,
+      },
+      [200, 202, 204],
+    );
   }
 
   async getDisk(diskId: string): Promise<OvirtDisk> {
     return (await this.get(diskBody, `/disks/${enc(diskId)}`)).disk;
+  }
+
+  /** Disks matching an engine search expression, e.g. "description=*run-1*" (all when empty). */
+  async listDisks(search?: string, max?: number): Promise<OvirtDisk[]> {
+    const body = await this.get(disksBody, '/disks', { search: search || undefined, max });
+    return body.disks === '' ? [] : asArray(body.disks.disk);
+  }
+
+  /** POST /disks: a floating disk, `locked` until the engine has made its volume. */
+  async createDisk(spec: CreateDiskSpec): Promise<OvirtDisk> {
+    const req: HttpRequest = {
+      method: 'POST',
+      path: '/disks',
+      body: this.body(createDiskRequest, {
+        disk: {
+          name: spec.name,
+          description: spec.description,
+          provisioned_size: String(spec.provisionedSize),
+          format: spec.format,
+          sparse: spec.sparse ? 'true' : 'false',
+          storage_domains: { storage_domain: [{ '@_id': spec.storageDomainId }] },
+        },
+      }),
+    };
+    return this.parse(diskBody, req, await this.call(req, [200, 201, 202])).disk;
+  }
+
+  /** DELETE /disks/{id}: the disk and its data (a floating disk; the engine refuses one still attached). */
+  async deleteDisk(diskId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/disks/${enc(diskId)}` }, [200, 202, 204]);
+  }
+
+  // --- storage domains and clusters ------------------------------------------------------------
+
+  async getStorageDomain(id: string): Promise<OvirtStorageDomain> {
+    return (await this.get(storageDomainBody, `/storagedomains/${enc(id)}`)).storage_domain;
+  }
+
+  async findStorageDomainByName(name: string): Promise<OvirtStorageDomain | undefined> {
+    const body = await this.get(storageDomainsBody, '/storagedomains', { search: `name=${name}` });
+    return (body.storage_domains === '' ? [] : asArray(body.storage_domains.storage_domain)).find((sd) => sd.name === name);
+  }
+
+  async getCluster(id: string): Promise<{ id: string; name: string }> {
+    const { cluster } = await this.get(clusterBody, `/clusters/${enc(id)}`);
+    return { id: cluster['@_id'], name: cluster.name };
+  }
+
+  async findClusterByName(name: string): Promise<{ id: string; name: string } | undefined> {
+    const body = await this.get(clustersBody, '/clusters', { search: `name=${name}` });
+    const found = (body.clusters === '' ? [] : asArray(body.clusters.cluster)).find((c) => c.name === name);
+    return found && { id: found['@_id'], name: found.name };
   }
 
   /** The VM's disks with the fields that decide whether they can be snapshotted. */
@@ -243,6 +364,25 @@ export class OvirtClient {
       body: this.body(attachRequestV4, {
         disk_attachment: { disk: { '@_id': diskId, snapshot: { '@_id': snapshotId } }, active: 'true', bootable: 'false', interface: 'virtio_scsi' },
       }),
+    };
+    return toAttachedDisk(this.parse(attachmentBody, req, await this.call(req, [200, 201, 202])).disk_attachment);
+  }
+
+  /** Attaches a disk itself (not a snapshot's copy) to a VM, active. */
+  async attachDisk(vmId: string, diskId: string, options: { bootable: boolean }): Promise<AttachedDisk> {
+    const bootable = options.bootable ? 'true' : 'false';
+    if (this.apiVersion === 'v3') {
+      const req: HttpRequest = {
+        method: 'POST',
+        path: `/vms/${enc(vmId)}/disks`,
+        body: this.body(attachFloatingRequestV3, { disk: { '@_id': diskId, active: 'true', bootable, interface: 'virtio_scsi' } }),
+      };
+      return toAttachedV3Disk(this.parse(diskBody, req, await this.call(req, [200, 201, 202])).disk);
+    }
+    const req: HttpRequest = {
+      method: 'POST',
+      path: `/vms/${enc(vmId)}/diskattachments`,
+      body: this.body(attachFloatingRequestV4, { disk_attachment: { disk: { '@_id': diskId }, active: 'true', bootable, interface: 'virtio_scsi' } }),
     };
     return toAttachedDisk(this.parse(attachmentBody, req, await this.call(req, [200, 201, 202])).disk_attachment);
   }

@@ -12,7 +12,7 @@ export const faultBody = z.object({
   fault: z.object({ reason: z.string().optional(), detail: z.string().optional() }).passthrough(),
 });
 
-const vmFields = z.object({ '@_id': z.string().min(1), name: z.string(), status: z.string().optional() }).passthrough();
+const vmFields = z.object({ '@_id': z.string().min(1), name: z.string(), description: z.string().optional(), status: z.string().optional() }).passthrough();
 export const vmBody = z.object({ vm: vmFields });
 export const vmsBody = z.object({ vms: z.union([z.literal(''), z.object({ vm: z.union([vmFields, z.array(vmFields)]).optional() })]) });
 
@@ -21,6 +21,7 @@ export const diskFields = z
     '@_id': z.string().min(1),
     name: z.string().optional(),
     alias: z.string().optional(),
+    description: z.string().optional(),
     provisioned_size: int.optional(),
     actual_size: int.optional(),
     format: z.string().optional(),
@@ -28,6 +29,7 @@ export const diskFields = z
     storage_type: z.string().optional(),
     status: z.string().optional(),
     lun_storage: z.unknown().optional(),
+    storage_domains: z.union([z.literal(''), z.object({ storage_domain: z.union([idRef, z.array(idRef)]).optional() })]).optional(),
   })
   .passthrough();
 export type OvirtDisk = z.infer<typeof diskFields>;
@@ -35,6 +37,26 @@ export type OvirtDisk = z.infer<typeof diskFields>;
 export const diskBody = z.object({ disk: diskFields });
 /** v3's /vms/{id}/disks and snapshot disk lists. */
 export const disksBody = z.object({ disks: z.union([z.literal(''), z.object({ disk: z.union([diskFields, z.array(diskFields)]).optional() })]) });
+
+const storageDomainFields = z
+  .object({
+    '@_id': z.string().min(1),
+    name: z.string(),
+    type: z.string().optional(),
+    /** Free bytes; absent for a domain that is not active in a data center. */
+    available: int.optional(),
+    used: int.optional(),
+  })
+  .passthrough();
+export type OvirtStorageDomain = z.infer<typeof storageDomainFields>;
+export const storageDomainBody = z.object({ storage_domain: storageDomainFields });
+export const storageDomainsBody = z.object({
+  storage_domains: z.union([z.literal(''), z.object({ storage_domain: z.union([storageDomainFields, z.array(storageDomainFields)]).optional() })]),
+});
+
+const clusterFields = z.object({ '@_id': z.string().min(1), name: z.string() }).passthrough();
+export const clusterBody = z.object({ cluster: clusterFields });
+export const clustersBody = z.object({ clusters: z.union([z.literal(''), z.object({ cluster: z.union([clusterFields, z.array(clusterFields)]).optional() })]) });
 
 const attachmentFields = z
   .object({
@@ -107,3 +129,44 @@ export const attachRequestV3 = z.object({
 });
 
 export const detachRequestV3 = z.object({ action: z.object({ detach: z.literal('true') }) });
+
+const diskInterface = z.enum(['ide', 'virtio_scsi', 'virtio', 'spapr_vscsi', 'sata']);
+const boolText = z.enum(['true', 'false']);
+
+/** A floating disk (restore): POST /disks. */
+export const createDiskRequest = z.object({
+  disk: z.object({
+    name: z.string().min(1),
+    description: z.string().min(1),
+    provisioned_size: z.string().regex(/^[1-9]\d*$/),
+    format: z.enum(['raw', 'cow']),
+    sparse: boolText,
+    storage_domains: z.object({ storage_domain: z.array(idRef).length(1) }),
+  }),
+});
+
+/** A disk itself (no snapshot) attached to a VM, v4. */
+export const attachFloatingRequestV4 = z.object({
+  disk_attachment: z.object({ disk: z.object({ '@_id': z.string().min(1) }).strict(), active: z.literal('true'), bootable: boolText, interface: diskInterface }),
+});
+
+/** A disk itself (no snapshot) attached to a VM, v3: `<disk id>` with no snapshot. */
+export const attachFloatingRequestV3 = z.object({
+  disk: z.object({ '@_id': z.string().min(1), active: z.literal('true'), bootable: boolText, interface: diskInterface }).strict(),
+});
+
+/** A VM from a saved OVF (restore): POST /vms. */
+export const createVmRequest = z.object({
+  vm: z.object({
+    name: z.string().min(1),
+    description: z.string().min(1),
+    cluster: z.union([z.object({ '@_id': z.string().min(1) }).strict(), z.object({ name: z.string().min(1) }).strict()]),
+    initialization: z.object({ configuration: z.object({ type: z.literal('ovf'), data: z.string().min(1) }) }),
+  }),
+});
+
+/** The body of an action without parameters (start, stop). */
+export const emptyActionRequest = z.object({ action: z.object({}).strict() });
+
+/** v3's remove of a VM that keeps its disks (v4 says it with ?detach_only=true). */
+export const removeVmDetachOnlyRequestV3 = z.object({ action: z.object({ vm: z.object({ disks: z.object({ detach_only: z.literal('true') }) }) }) });

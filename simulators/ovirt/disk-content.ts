@@ -171,3 +171,14 @@ function isSymlink(path: string): boolean {
     return false;
   }
 }
+
+/** A new disk's image: `size` bytes of zeros, sparse on the host. */
+export async function createBlankImage(path: string, size: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, 'w');
+  try {
+    await handle.truncate(size);
+  } finally {
+    await handle.close();
+  }
+}

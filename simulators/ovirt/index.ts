@@ -12,7 +12,7 @@ import { OvirtState } from './state';
 import { faultResponse } from './xml-views';
 
 export { OVIRT_DEMO, OvirtState, OvirtFault } from './state';
-export type { Attachment, Disk, DiskInterface, Job, RemovedDisk, SnapshotInfo, Vm } from './state';
+export type { Attachment, Cluster, Disk, DiskInterface, Job, RemovedDisk, SnapshotInfo, StorageDomain, Vm, VmStatus } from './state';
 export { ENGINE_PROFILES, ENGINE_VERSIONS, type EngineProfile, type EngineVersion } from './engine-profiles';
 export { SSO_TOKEN_PATH, SSO_LOGOUT_PATH } from './auth';
 
@@ -37,6 +37,14 @@ export interface OvirtSimulatorOptions {
   diskSizes?: { os?: number; data?: number };
   /** Additional plain VMs (one 1 MiB disk each) named vm-001..; default 0. */
   extraVms?: number;
+  /** Free space of the demo data domain (OVIRT_DEMO.storageDomainName); default 500 GiB. */
+  storageDomainFreeBytes?: number;
+  /** Time a disk made by POST /disks stays 'locked' before 'ok'; default 1000. */
+  diskCreateMs?: number;
+  /** Time a VM made by POST /vms stays 'image_locked' before 'down'; default 1000. */
+  vmCreateMs?: number;
+  /** Time a started VM takes to be 'up'; default 2000. */
+  vmBootMs?: number;
   clock?: SimClock;
 }
 
@@ -48,6 +56,10 @@ export const OVIRT_DEFAULTS = {
   snapshotDeleteMs: 500,
   osDiskSize: 8 * 1024 * 1024,
   dataDiskSize: 4 * 1024 * 1024,
+  storageDomainFreeBytes: 500 * 1024 * 1024 * 1024,
+  diskCreateMs: 1000,
+  vmCreateMs: 1000,
+  vmBootMs: 2000,
 } as const;
 
 /** Builds the simulator and its state (writing the demo disks); the caller starts it with `simulator.start(port)`. */
@@ -65,6 +77,10 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
       data: options.diskSizes?.data ?? OVIRT_DEFAULTS.dataDiskSize,
     },
     extraVms: options.extraVms ?? 0,
+    storageDomainFreeBytes: options.storageDomainFreeBytes ?? OVIRT_DEFAULTS.storageDomainFreeBytes,
+    diskCreateMs: options.diskCreateMs ?? OVIRT_DEFAULTS.diskCreateMs,
+    vmCreateMs: options.vmCreateMs ?? OVIRT_DEFAULTS.vmCreateMs,
+    vmBootMs: options.vmBootMs ?? OVIRT_DEFAULTS.vmBootMs,
     clock: options.clock,
   });
   const auth = createAuth(state.tokens, {

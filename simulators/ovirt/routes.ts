@@ -9,6 +9,7 @@ import { Router } from '../framework/router';
 import type { SimRequest, SimResponse } from '../framework/types';
 import type { OvirtAuth } from './auth';
 import { DISK_INTERFACES, OvirtFault, notFound, type DiskInterface, type OvirtState } from './state';
+import { parseOvf } from './ovf';
 import * as views from './xml-views';
 
 interface Ctx extends views.ViewContext {
@@ -87,6 +88,20 @@ function items(node: Node, list: string, item: string): Node[] | undefined {
 /** What the engine's VersionFilter sends for a version it does not serve: the servlet container's bare 400 page. */
 function unsupportedVersion(): SimResponse {
   return { status: 400, headers: { 'content-type': 'text/html;charset=UTF-8' }, body: '<html><head><title>Error</title></head><body>Bad Request</body></html>' };
+}
+
+/** A reference to another object in a body: `<x id="…"/>` or `<x><name>…</name></x>`. */
+function refOf(node: Node | undefined): { id?: string; name?: string } | undefined {
+  const id = idOf(node);
+  const name = text(node, 'name');
+  return id !== undefined || name !== undefined ? { id, name } : undefined;
+}
+
+function size(node: Node, key: string): number | undefined {
+  const v = text(node, key);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim())) throw syntax(`'${v}' is not a valid value for <${key}>`);
+  return Number(v);
 }
 
 function diskInterface(value: string): DiskInterface {
@@ -184,12 +199,88 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
   // ---- VMs and disks
   on('GET', '/vms', (req, ctx) => {
     const match = searchFilter(req.query.get('search'), ['name', 'id', 'status', 'description']);
-    const vms = [...state.vms.values()].filter((vm) => match({ name: vm.name, id: vm.id, status: vm.status, description: vm.description }));
+    const vms = state.listVms().filter((vm) => match({ name: vm.name, id: vm.id, status: vm.status, description: vm.description }));
     return ok(ctx, views.vmsView(limit(vms, req), ctx));
   });
   on('GET', '/vms/:id', (req, ctx) => ok(ctx, views.vmView(state.getVm(req.params.id!), ctx)));
 
+  // A VM from a saved configuration (the restore procedure): the OVF gives what the body does not.
+  on('POST', '/vms', (req, ctx) => {
+    const body = readBody(req, ['vm']);
+    const configuration = child(child(body, 'initialization'), 'configuration');
+    const ovfText = text(configuration, 'data');
+    if (configuration && text(configuration, 'type')?.toLowerCase() !== 'ovf')
+      throw new OvirtFault(400, 'Invalid value', `'${text(configuration, 'type') ?? ''}' is not a valid configuration type. Valid values: ovf.`);
+    const ovf = ovfText !== undefined ? parseOvf(ovfText) : undefined;
+    const name = text(body, 'name') ?? ovf?.name;
+    const cluster = refOf(child(body, 'cluster'));
+    const missing = [...(name ? [] : ['name']), ...(cluster ? [] : ['cluster.id|name'])];
+    if (missing.length > 0) throw incomplete('Vm', missing);
+    const memory = size(body, 'memory') ?? ovf?.memory;
+    const vm = state.createVm({
+      name: name!,
+      description: text(body, 'description') ?? ovf?.description,
+      cluster: cluster!,
+      memory,
+      sockets: ovf?.sockets,
+      cores: ovf?.cores,
+      osType: text(child(body, 'os'), 'type') ?? ovf?.osType,
+    });
+    return created(req, ctx, views.vmView(vm, ctx));
+  });
+  on('POST', '/vms/:id/start', (req, ctx) => ok(ctx, views.actionView(state.startVm(req.params.id!), ctx)));
+  on('POST', '/vms/:id/stop', (req, ctx) => ok(ctx, views.actionView(state.stopVm(req.params.id!), ctx)));
+  // v4 removes the VM's disks unless ?detach_only=true; v3 said so in an <action> body.
+  on('DELETE', '/vms/:id', async (req) => {
+    const v3Body = req.body.trim() ? readBody(req, ['action']) : undefined;
+    const detachOnly = req.query.get('detach_only') === 'true' || (v3Body !== undefined && bool(child(child(v3Body, 'vm'), 'disks') ?? {}, 'detach_only') === true);
+    const removedDisks = await state.deleteVm(req.params.id!, detachOnly);
+    return { ...removed(), note: removedDisks.length > 0 ? `removed with disks ${removedDisks.join(', ')}` : 'removed' };
+  });
+
+  on('GET', '/disks', (req, ctx) => {
+    const match = searchFilter(req.query.get('search'), ['name', 'alias', 'id', 'description', 'status']);
+    const disks = [...state.disks.values()].filter((d) => match({ name: d.name, alias: d.name, id: d.id, description: d.description, status: state.diskStatus(d) }));
+    return ok(ctx, views.disksView(limit(disks, req), ctx));
+  });
   on('GET', '/disks/:id', (req, ctx) => ok(ctx, views.diskView(state.getDisk(req.params.id!), ctx)));
+  // A floating disk: on a storage domain, attached to nothing.
+  on('POST', '/disks', async (req, ctx) => {
+    const body = readBody(req, ['disk']);
+    const domains = items(body, 'storage_domains', 'storage_domain') ?? [];
+    const provisionedSize = size(body, 'provisioned_size') ?? size(body, 'size');
+    const format = text(body, 'format');
+    const missing = [...(provisionedSize !== undefined ? [] : ['provisionedSize|size']), ...(format ? [] : ['format']), ...(refOf(domains[0]) ? [] : ['storageDomains.id|name'])];
+    if (missing.length > 0) throw incomplete('Disk', missing);
+    if (format !== 'raw' && format !== 'cow') throw new OvirtFault(400, 'Invalid value', `'${format}' is not a valid value for 'format'. Valid values: cow, raw.`);
+    const disk = await state.createDisk({
+      name: text(body, 'name') ?? text(body, 'alias'),
+      description: text(body, 'description'),
+      provisionedSize: provisionedSize!,
+      format,
+      sparse: bool(body, 'sparse') ?? format === 'cow',
+      storageDomain: refOf(domains[0])!,
+    });
+    return created(req, ctx, views.diskView(disk, ctx));
+  });
+  on('DELETE', '/disks/:id', async (req) => {
+    await state.deleteDisk(req.params.id!);
+    return { ...removed(), note: 'disk removed' };
+  });
+
+  // ---- storage domains and clusters
+  on('GET', '/storagedomains', (req, ctx) => {
+    const match = searchFilter(req.query.get('search'), ['name', 'id', 'type']);
+    const domains = [...state.storageDomains.values()].filter((sd) => match({ name: sd.name, id: sd.id, type: sd.type }));
+    return ok(ctx, views.storageDomainsView(limit(domains, req), ctx));
+  });
+  on('GET', '/storagedomains/:id', (req, ctx) => ok(ctx, views.storageDomainView(state.getStorageDomain(req.params.id!), ctx)));
+  on('GET', '/clusters', (req, ctx) => {
+    const match = searchFilter(req.query.get('search'), ['name', 'id', 'description']);
+    const clusters = [...state.clusters.values()].filter((c) => match({ name: c.name, id: c.id, description: c.description }));
+    return ok(ctx, views.clustersView(limit(clusters, req), ctx));
+  });
+  on('GET', '/clusters/:id', (req, ctx) => ok(ctx, views.clusterView(state.getCluster(req.params.id!), ctx)));
 
   // ---- v4 disk attachments
   on('GET', '/vms/:id/diskattachments', (req, ctx) => {

@@ -9,7 +9,7 @@ import type { SimClock } from '../framework/clock';
 import { SimState } from '../framework/state';
 import { TokenStore } from './auth';
 import type { EngineProfile } from './engine-profiles';
-import { DeviceDirectory, copyImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File } from './disk-content';
+import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File } from './disk-content';
 
 export type DiskInterface = 'ide' | 'sata' | 'spapr_vscsi' | 'virtio' | 'virtio_scsi';
 export const DISK_INTERFACES: readonly DiskInterface[] = ['ide', 'sata', 'spapr_vscsi', 'virtio', 'virtio_scsi'];
@@ -32,8 +32,11 @@ export const OVIRT_DEMO = {
   shareableDiskName: 'web-01_shared',
   lunDiskName: 'web-01_lun',
   clusterId: '6f2a0d3e-5b1c-4c8e-9a10-0000000c1001',
+  clusterName: 'Default',
   hostId: '6f2a0d3e-5b1c-4c8e-9a10-0000000e0001',
   storageDomainId: '6f2a0d3e-5b1c-4c8e-9a10-0000000a0001',
+  storageDomainName: 'data1',
+  dataCenterId: '6f2a0d3e-5b1c-4c8e-9a10-0000000dc001',
   userId: '6f2a0d3e-5b1c-4c8e-9a10-0000000f0001',
 } as const;
 
@@ -49,6 +52,14 @@ export interface OvirtStateOptions {
   snapshotDeleteMs: number;
   diskSizes: { os: number; data: number };
   extraVms: number;
+  /** Free bytes of the demo data domain at reset. */
+  storageDomainFreeBytes: number;
+  /** Time a new disk stays 'locked' before 'ok'. */
+  diskCreateMs: number;
+  /** Time a VM made by POST /vms stays 'image_locked' before 'down'. */
+  vmCreateMs: number;
+  /** Time from start to 'up' (half of it 'wait_for_launch', half 'powering_up'). */
+  vmBootMs: number;
 }
 
 /** A vendor fault: rendered as `<fault><reason/><detail/></fault>` with this HTTP status. */
@@ -65,11 +76,17 @@ export class OvirtFault extends Error {
 export const notFound = (detail: string) => new OvirtFault(404, 'Not Found', detail);
 const conflict = (detail: string) => new OvirtFault(409, 'Operation Failed', `[${detail}]`);
 
+export type VmStatus = 'up' | 'down' | 'image_locked' | 'wait_for_launch' | 'powering_up';
+
 export interface Vm {
   id: string;
   name: string;
   description: string;
-  status: 'up' | 'down';
+  /** Read through OvirtState.getVm / listVms, which apply the transitions that are due. */
+  status: VmStatus;
+  /** Transitions still to come (image_locked → down, wait_for_launch → powering_up → up), oldest first. */
+  pending: Array<{ status: VmStatus; at: number }>;
+  clusterId: string;
   memory: number;
   sockets: number;
   cores: number;
@@ -104,6 +121,45 @@ export interface Disk {
   /** The active volume; a new snapshot moves the old one into the snapshot. */
   imageId: string;
   lun?: LunInfo;
+  /** Image disks live on a storage domain. */
+  storageDomainId?: string;
+  /** A disk made by POST /disks is 'locked' until then. */
+  lockedUntil?: number;
+  /** Made by POST /disks: its image starts as zeros (the demo disks' bytes derive from their id). */
+  blank?: boolean;
+}
+
+export interface StorageDomain {
+  id: string;
+  name: string;
+  type: 'data';
+  available: number;
+  used: number;
+}
+
+export interface Cluster {
+  id: string;
+  name: string;
+  description: string;
+}
+
+export interface CreateDiskInput {
+  name?: string;
+  description?: string;
+  provisionedSize: number;
+  format: 'raw' | 'cow';
+  sparse: boolean;
+  storageDomain: { id?: string; name?: string };
+}
+
+export interface CreateVmInput {
+  name: string;
+  description?: string;
+  cluster: { id?: string; name?: string };
+  memory?: number;
+  sockets?: number;
+  cores?: number;
+  osType?: string;
 }
 
 /** What a disk attachment request sets. */
@@ -180,8 +236,8 @@ export interface Job {
 export interface RemovedDisk {
   id: string;
   name: string;
-  /** The VM it was removed through, and whether that was a snapshot's copy plugged into it. */
-  viaVmId: string;
+  /** The VM it was removed through (none for DELETE /disks/{id}), and whether that was a snapshot's copy plugged into it. */
+  viaVmId?: string;
   wasSnapshotCopy: boolean;
   at: number;
 }
@@ -206,6 +262,8 @@ export class OvirtState extends SimState<OvirtStateOptions> {
   readonly tokens: TokenStore;
   readonly vms = new Map<string, Vm>();
   readonly disks = new Map<string, Disk>();
+  readonly storageDomains = new Map<string, StorageDomain>();
+  readonly clusters = new Map<string, Cluster>();
   attachments: Attachment[] = [];
   jobs: Job[] = [];
   /** Disks removed through the API since the last reset: what a wrong DELETE destroyed. */
@@ -248,6 +306,8 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     this.images = new Map();
     this.vms.clear();
     this.disks.clear();
+    this.storageDomains.clear();
+    this.clusters.clear();
     this.attachments = [];
     this.snapshots = new Map();
     this.jobs = [];
@@ -263,6 +323,8 @@ export class OvirtState extends SimState<OvirtStateOptions> {
         name,
         description: '',
         status: 'up',
+        pending: [],
+        clusterId: OVIRT_DEMO.clusterId,
         memory: 4 * 1024 * MiB,
         sockets: 2,
         cores: 1,
@@ -276,7 +338,8 @@ export class OvirtState extends SimState<OvirtStateOptions> {
       return v;
     };
     const disk = (d: Omit<Disk, 'imageId' | 'description'> & { description?: string }): Disk => {
-      const full: Disk = { description: '', imageId: derivedId(`image:${d.id}`), ...d };
+      const onDomain = d.storageType === 'image' ? { storageDomainId: OVIRT_DEMO.storageDomainId } : {};
+      const full: Disk = { description: '', imageId: derivedId(`image:${d.id}`), ...onDomain, ...d };
       this.disks.set(full.id, full);
       return full;
     };
@@ -293,6 +356,15 @@ export class OvirtState extends SimState<OvirtStateOptions> {
         logicalName,
         devicePaths: [],
       });
+
+    this.storageDomains.set(OVIRT_DEMO.storageDomainId, {
+      id: OVIRT_DEMO.storageDomainId,
+      name: OVIRT_DEMO.storageDomainName,
+      type: 'data',
+      available: this.options.storageDomainFreeBytes,
+      used: 20 * 1024 * MiB,
+    });
+    this.clusters.set(OVIRT_DEMO.clusterId, { id: OVIRT_DEMO.clusterId, name: OVIRT_DEMO.clusterName, description: 'The default server cluster' });
 
     const { os, data } = this.options.diskSizes;
     vm(OVIRT_DEMO.vmId, OVIRT_DEMO.vmName, { description: 'Demo web server', guestDevices: ['sda', 'sdb', 'sdc', 'vda'] });
@@ -354,7 +426,47 @@ export class OvirtState extends SimState<OvirtStateOptions> {
   getVm(id: string): Vm {
     const vm = this.vms.get(id);
     if (!vm) throw notFound(`Entity not found: VM ${id}`);
+    return this.settle(vm);
+  }
+
+  listVms(): Vm[] {
+    return [...this.vms.values()].map((vm) => this.settle(vm));
+  }
+
+  /** Applies the VM's status transitions that are due. */
+  private settle(vm: Vm): Vm {
+    const now = this.now();
+    while (vm.pending.length > 0 && now >= vm.pending[0]!.at) vm.status = vm.pending.shift()!.status;
     return vm;
+  }
+
+  getStorageDomain(id: string): StorageDomain {
+    const domain = this.storageDomains.get(id);
+    if (!domain) throw notFound(`Entity not found: Storage domain ${id}`);
+    return domain;
+  }
+
+  getCluster(id: string): Cluster {
+    const cluster = this.clusters.get(id);
+    if (!cluster) throw notFound(`Entity not found: Cluster ${id}`);
+    return cluster;
+  }
+
+  /** A reference in a request body: by id, else by name (as the engine's REST layer resolves it). */
+  private resolve<T extends { id: string; name: string }>(items: Map<string, T>, kind: string, ref: { id?: string; name?: string }): T {
+    const found = ref.id !== undefined ? items.get(ref.id) : [...items.values()].find((x) => x.name === ref.name);
+    if (!found) throw notFound(`Entity not found: ${kind}: ${ref.id !== undefined ? `id=${ref.id}` : `name=${ref.name}`}`);
+    return found;
+  }
+
+  /** Free bytes of a storage domain (a test fills it up to fault a restore). */
+  setStorageDomainFree(id: string, bytes: number): void {
+    this.getStorageDomain(id).available = bytes;
+  }
+
+  /** A storage domain that is gone (detached, destroyed): disks that referenced it keep its id. */
+  removeStorageDomain(id: string): void {
+    this.storageDomains.delete(id);
   }
 
   getDisk(id: string): Disk {
@@ -382,6 +494,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
 
   /** `locked` while a snapshot that holds the disk is being made or removed. */
   diskStatus(disk: Disk): 'ok' | 'locked' {
+    if (disk.lockedUntil !== undefined && this.now() < disk.lockedUntil) return 'locked';
     this.sweep();
     for (const s of this.snapshots.values()) {
       if (s.disks.some((d) => d.diskId === disk.id) && this.recordStatus(s) === 'locked') return 'locked';
@@ -567,6 +680,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     const vm = this.getVm(vmId);
     const disk = this.getDisk(input.diskId);
     this.sweep();
+    if (vm.status === 'image_locked') throw conflict(`Cannot attach Virtual Disk. VM ${vm.name} is locked. Please try again in a few minutes.`);
     let image: string | undefined;
     if (input.snapshotId !== undefined) {
       const record = this.snapshots.get(input.snapshotId);
@@ -580,6 +694,10 @@ export class OvirtState extends SimState<OvirtStateOptions> {
         throw conflict(`Cannot attach Virtual Disk. Snapshot is currently being created for VM ${this.getVm(record.vmId).name}.`);
       }
       image = copy.path;
+    } else {
+      if (this.diskStatus(disk) === 'locked') throw conflict(`Cannot attach Virtual Disk. The following disks are locked: ${disk.name}. Please try again in a few minutes.`);
+      // The disk itself: the proxy's guest reads and writes its live volume.
+      if (disk.storageType === 'image') image = await this.liveImage(disk);
     }
     const existing = this.attachments.filter((a) => a.diskId === disk.id);
     const clash = input.snapshotId !== undefined ? existing.find((a) => a.snapshotId !== undefined || a.vmId === vmId) : existing.find((a) => !disk.shareable || a.vmId === vmId);
@@ -637,7 +755,12 @@ export class OvirtState extends SimState<OvirtStateOptions> {
   async removeDisk(vmId: string, diskId: string): Promise<void> {
     this.getVm(vmId);
     const attachment = this.getAttachment(vmId, diskId);
-    const disk = this.getDisk(diskId);
+    await this.purgeDisk(this.getDisk(diskId), vmId, attachment.snapshotId !== undefined);
+  }
+
+  /** The disk and every volume of it gone: attachments, snapshot copies, live image; its space back on its domain. */
+  private async purgeDisk(disk: Disk, viaVmId: string | undefined, wasSnapshotCopy: boolean): Promise<void> {
+    const diskId = disk.id;
     for (const a of this.attachments.filter((x) => x.diskId === diskId)) {
       await a.plugging?.catch(() => undefined);
       await this.devices.unplug(a.devicePaths);
@@ -652,7 +775,133 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     this.disks.delete(diskId);
     this.images.delete(diskId);
     await removeQuietly(join(this.disksDir, `${diskId}.img`));
-    this.removedDisks.push({ id: diskId, name: disk.name, viaVmId: vmId, wasSnapshotCopy: attachment.snapshotId !== undefined, at: this.now() });
+    const domain = disk.storageDomainId !== undefined ? this.storageDomains.get(disk.storageDomainId) : undefined;
+    if (domain) {
+      domain.available += disk.provisionedSize;
+      domain.used = Math.max(0, domain.used - disk.provisionedSize);
+    }
+    this.removedDisks.push({ id: diskId, name: disk.name, viaVmId, wasSnapshotCopy, at: this.now() });
+  }
+
+  // ---- floating disks (the restore's POST /disks, DELETE /disks/{id}) ----------------------------
+
+  /** A new, empty image disk on a storage domain: 'locked' for diskCreateMs, its space taken at once. */
+  async createDisk(input: CreateDiskInput): Promise<Disk> {
+    const domain = this.resolve(this.storageDomains, 'Storage domain', input.storageDomain);
+    if (input.provisionedSize <= 0) throw new OvirtFault(400, 'Bad Request', `Invalid provisioned size ${input.provisionedSize}.`);
+    if (domain.available < input.provisionedSize) throw conflict(`Cannot add Virtual Disk. Low disk space on Storage Domain ${domain.name}.`);
+    const id = randomUUID();
+    const disk: Disk = {
+      id,
+      name: input.name ?? `disk-${id.slice(0, 8)}`,
+      description: input.description ?? '',
+      provisionedSize: input.provisionedSize,
+      actualSize: input.sparse ? 0 : input.provisionedSize,
+      format: input.format,
+      sparse: input.sparse,
+      shareable: false,
+      storageType: 'image',
+      imageId: randomUUID(),
+      storageDomainId: domain.id,
+      lockedUntil: this.now() + this.options.diskCreateMs,
+      blank: true,
+    };
+    domain.available -= disk.provisionedSize;
+    domain.used += disk.provisionedSize;
+    this.disks.set(id, disk);
+    await this.liveImage(disk);
+    return disk;
+  }
+
+  /** DELETE /disks/{id}: refused while the disk is locked or attached to a VM. */
+  async deleteDisk(diskId: string): Promise<void> {
+    const disk = this.getDisk(diskId);
+    if (this.diskStatus(disk) === 'locked') throw conflict(`Cannot remove Virtual Disk. Disk ${disk.name} is locked. Please try again in a few minutes.`);
+    const attached = this.attachments.find((a) => a.diskId === diskId);
+    if (attached) throw conflict(`Cannot remove Virtual Disk. Disk ${disk.name} is attached to VM ${this.getVm(attached.vmId).name}; detach it first.`);
+    await this.purgeDisk(disk, undefined, false);
+  }
+
+  // ---- VM lifecycle (POST /vms from an OVF, start, stop, remove) ------------------------------
+
+  /** A new VM without disks: 'image_locked' for vmCreateMs, then 'down'. */
+  createVm(input: CreateVmInput): Vm {
+    const cluster = this.resolve(this.clusters, 'Cluster', input.cluster);
+    if (this.listVms().some((v) => v.name === input.name)) throw conflict('Cannot add VM. The VM name is already in use, please choose a unique name and try again.');
+    const now = this.now();
+    const vm: Vm = {
+      id: randomUUID(),
+      name: input.name,
+      description: input.description ?? '',
+      status: 'image_locked',
+      pending: [{ status: 'down', at: now + this.options.vmCreateMs }],
+      clusterId: cluster.id,
+      memory: input.memory ?? 1024 * MiB,
+      sockets: input.sockets ?? 1,
+      cores: input.cores ?? 1,
+      osType: input.osType ?? 'other',
+      createdAt: now,
+      startedAt: now,
+      guestDevices: [],
+    };
+    this.vms.set(vm.id, vm);
+    return vm;
+  }
+
+  startVm(vmId: string): Vm {
+    const vm = this.getVm(vmId);
+    if (vm.status === 'image_locked') throw conflict(`Cannot run VM. VM ${vm.name} is locked. Please try again in a few minutes.`);
+    if (vm.status !== 'down') throw conflict('Cannot run VM. VM is running.');
+    const now = this.now();
+    vm.status = 'wait_for_launch';
+    vm.pending = [
+      { status: 'powering_up', at: now + this.options.vmBootMs / 2 },
+      { status: 'up', at: now + this.options.vmBootMs },
+    ];
+    vm.startedAt = now;
+    return vm;
+  }
+
+  /** Power off (not a guest shutdown): down at once. */
+  stopVm(vmId: string): Vm {
+    const vm = this.getVm(vmId);
+    if (vm.status === 'image_locked') throw conflict(`Cannot stop VM. VM ${vm.name} is locked. Please try again in a few minutes.`);
+    if (vm.status === 'down') throw conflict('Cannot stop VM. VM is not running.');
+    vm.status = 'down';
+    vm.pending = [];
+    return vm;
+  }
+
+  /**
+   * Removes a VM that is down, with its snapshots. Its own disks go with it unless `detachOnly`
+   * (a disk shared with another VM is only detached); other VMs' snapshot disks plugged into it are
+   * detached. Returns the ids of the disks removed.
+   */
+  async deleteVm(vmId: string, detachOnly: boolean): Promise<string[]> {
+    const vm = this.getVm(vmId);
+    this.sweep();
+    if (vm.status === 'image_locked') throw conflict(`Cannot remove VM. VM ${vm.name} is locked. Please try again in a few minutes.`);
+    if (vm.status !== 'down') throw conflict('Cannot remove VM. VM is running.');
+    const mine = [...this.snapshots.values()].filter((s) => s.vmId === vmId);
+    const pluggedElsewhere = this.attachments.find((a) => a.vmId !== vmId && a.snapshotId !== undefined && mine.some((s) => s.id === a.snapshotId));
+    if (pluggedElsewhere) throw conflict(`Cannot remove VM. A disk of its snapshot is attached to VM ${this.getVm(pluggedElsewhere.vmId).name}.`);
+    const removed: string[] = [];
+    for (const a of this.attachmentsOf(vmId)) {
+      const disk = this.getDisk(a.diskId);
+      const shared = this.attachments.some((x) => x.diskId === a.diskId && x.vmId !== vmId && x.snapshotId === undefined);
+      if (a.snapshotId !== undefined || detachOnly || shared || disk.storageType !== 'image') {
+        await this.detachDisk(vmId, a.diskId);
+      } else {
+        await this.purgeDisk(disk, vmId, false);
+        removed.push(disk.id);
+      }
+    }
+    for (const s of mine) {
+      this.snapshots.delete(s.id);
+      await removeQuietly(join(this.snapshotsDir, s.id));
+    }
+    this.vms.delete(vmId);
+    return removed;
   }
 
   // ---- jobs -----------------------------------------------------------------------------------
@@ -672,7 +921,8 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     if (!pending) {
       const path = join(this.disksDir, `${disk.id}.img`);
       pending = (async () => {
-        if ((await fileSize(path)) !== disk.provisionedSize) await generateImage(path, disk.id, disk.provisionedSize);
+        if (disk.blank) await createBlankImage(path, disk.provisionedSize);
+        else if ((await fileSize(path)) !== disk.provisionedSize) await generateImage(path, disk.id, disk.provisionedSize);
         return path;
       })();
       const attempt = pending;
@@ -682,6 +932,11 @@ export class OvirtState extends SimState<OvirtStateOptions> {
       this.images.set(disk.id, attempt);
     }
     return pending;
+  }
+
+  /** The live disk's image file (what the proxy writes through its device when the disk is attached to it). */
+  async diskImagePath(diskId: string): Promise<string> {
+    return this.liveImage(this.getDisk(diskId));
   }
 
   /** SHA-256 (hex) of the live disk's current content. */

@@ -5,7 +5,7 @@
 import { buildXml } from '../../lib/xml';
 import type { SimRequest, SimResponse } from '../framework/types';
 import { BLANK_TEMPLATE_ID, OVIRT_DEMO } from './state';
-import type { Attachment, Disk, Job, OvirtState, SnapshotInfo, Vm } from './state';
+import type { Attachment, Cluster, Disk, Job, OvirtState, SnapshotInfo, StorageDomain, Vm } from './state';
 
 export const API_BASE = '/ovirt-engine/api';
 export const XML_TYPE = 'application/xml;charset=UTF-8';
@@ -30,7 +30,7 @@ export const timestamp = (ms: number): string => new Date(ms).toISOString().repl
 // ---- documents ----------------------------------------------------------------------------------
 
 export function apiView(ctx: ViewContext): Node {
-  const vms = [...ctx.state.vms.values()];
+  const vms = ctx.state.listVms();
   const p = ctx.state.options.engine.product;
   // v3 gave the version as attributes with full_version beside it; v4 as elements inside it.
   const productInfo = ctx.v3
@@ -72,8 +72,9 @@ function vmBody(vm: Vm, ctx: ViewContext): Node {
     start_time: timestamp(vm.startedAt),
     status: vm.status,
     stop_time: timestamp(vm.createdAt),
-    cluster: ref('clusters', OVIRT_DEMO.clusterId),
-    host: ref('hosts', OVIRT_DEMO.hostId),
+    cluster: ref('clusters', vm.clusterId),
+    // Only a running VM has a host.
+    ...(vm.status === 'down' || vm.status === 'image_locked' ? {} : { host: ref('hosts', OVIRT_DEMO.hostId) }),
     template: ref('templates', BLANK_TEMPLATE_ID),
   };
 }
@@ -140,12 +141,53 @@ function diskFields(disk: Disk, ctx: ViewContext): Node {
     storage_type: 'image',
     total_size: disk.actualSize,
     wipe_after_delete: false,
-    storage_domains: { storage_domain: [ref('storagedomains', OVIRT_DEMO.storageDomainId)] },
+    ...(disk.storageDomainId !== undefined ? { storage_domains: { storage_domain: [ref('storagedomains', disk.storageDomainId)] } } : {}),
   };
 }
 
 const diskBody = (disk: Disk, ctx: ViewContext): Node => ({ ...ref('disks', disk.id), ...diskFields(disk, ctx) });
 export const diskView = (disk: Disk, ctx: ViewContext): Node => ({ disk: diskBody(disk, ctx) });
+export const disksView = (disks: Disk[], ctx: ViewContext): Node => ({ disks: { disk: disks.map((d) => diskBody(d, ctx)) } });
+
+function storageDomainBody(sd: StorageDomain, ctx: ViewContext): Node {
+  return {
+    ...ref('storagedomains', sd.id),
+    name: sd.name,
+    description: '',
+    link: links(`${API_BASE}/storagedomains/${sd.id}`, ['disks', 'permissions', 'disksnapshots']),
+    available: sd.available,
+    committed: sd.used,
+    external_status: 'ok',
+    master: true,
+    storage: { address: '192.0.2.20', path: `/exports/${sd.name}`, type: 'nfs' },
+    storage_format: ctx.v3 ? 'v3' : 'v5',
+    type: sd.type,
+    used: sd.used,
+    wipe_after_delete: false,
+    data_centers: { data_center: [ref('datacenters', OVIRT_DEMO.dataCenterId)] },
+  };
+}
+
+export const storageDomainView = (sd: StorageDomain, ctx: ViewContext): Node => ({ storage_domain: storageDomainBody(sd, ctx) });
+export const storageDomainsView = (list: StorageDomain[], ctx: ViewContext): Node => ({ storage_domains: { storage_domain: list.map((sd) => storageDomainBody(sd, ctx)) } });
+
+function clusterBody(c: Cluster, ctx: ViewContext): Node {
+  const p = ctx.state.options.engine.product;
+  return {
+    ...ref('clusters', c.id),
+    name: c.name,
+    description: c.description,
+    cpu: { architecture: 'x86_64', type: 'Intel Nehalem Family' },
+    version: ctx.v3 ? { '@_major': p.major, '@_minor': p.minor } : { major: p.major, minor: p.minor },
+    data_center: ref('datacenters', OVIRT_DEMO.dataCenterId),
+  };
+}
+
+export const clusterView = (c: Cluster, ctx: ViewContext): Node => ({ cluster: clusterBody(c, ctx) });
+export const clustersView = (list: Cluster[], ctx: ViewContext): Node => ({ clusters: { cluster: list.map((c) => clusterBody(c, ctx)) } });
+
+/** The reply to an action (start, stop): `<action>` with the status of the request. */
+export const actionView = (vm: Vm, ctx: ViewContext): Node => ({ action: { status: 'complete', vm: vmBody(vm, ctx) } });
 
 function attachmentBody(a: Attachment): Node {
   return {
@@ -227,7 +269,7 @@ function snapshotDiskBody(s: SnapshotInfo, d: SnapshotInfo['disks'][number]): No
     total_size: d.actualSize,
     wipe_after_delete: false,
     snapshot: { '@_href': `${API_BASE}/vms/${s.vmId}/snapshots/${s.id}`, '@_id': s.id },
-    storage_domains: { storage_domain: [ref('storagedomains', OVIRT_DEMO.storageDomainId)] },
+    storage_domains: { storage_domain: [ref('storagedomains', d.disk.storageDomainId ?? OVIRT_DEMO.storageDomainId)] },
   };
 }
 
@@ -334,7 +376,7 @@ export function ovfFor(vm: Vm, s: SnapshotInfo): string {
                 'rasd:HostResource': fileRef(d),
                 'rasd:Parent': '00000000-0000-0000-0000-000000000000',
                 'rasd:Template': BLANK_TEMPLATE_ID,
-                'rasd:StorageId': OVIRT_DEMO.storageDomainId,
+                'rasd:StorageId': d.disk.storageDomainId ?? OVIRT_DEMO.storageDomainId,
                 'rasd:LastModified': ovfDate(s.date),
                 Type: 'disk',
                 Device: 'disk',
