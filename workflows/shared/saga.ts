@@ -39,8 +39,8 @@ interface UndoStep {
 }
 
 export interface SagaHooks {
-  /** Told when the run starts waiting for an operator, and when it stops (empty list): ProgressTracker.needsAttention. */
-  onAttention: (leftovers: Leftover[]) => void;
+  /** Told when the run starts waiting for an operator (waited for: it may alert), and when it stops (empty list): ProgressTracker.needsAttention. */
+  onAttention: (leftovers: Leftover[]) => void | Promise<void>;
 }
 
 export class Saga {
@@ -92,7 +92,7 @@ export class Saga {
         if (!failed.length) return;
 
         this.leftovers = failed.map(({ step, error }) => ({ label: step.label, error }));
-        this.hooks.onAttention(this.leftovers);
+        await this.hooks.onAttention(this.leftovers);
         this.pendingDecision = undefined;
         await condition(() => this.pendingDecision !== undefined);
         const decision = this.pendingDecision!;
