@@ -8,7 +8,8 @@ import { workflowRoute } from '../../contracts/routing';
 import { BackupProvider, BackupVmId } from '../../contracts/search-attributes';
 import { METRIC, providerOf } from './names';
 
-function provider(): string {
+/** The run's provider: its BackupProvider search attribute, or the vendor its workflow type names. */
+export function runProvider(): string {
   const info = workflowInfo();
   const fromAttribute = info.typedSearchAttributes.get(BackupProvider);
   return typeof fromAttribute === 'string' && fromAttribute ? fromAttribute : providerOf(info.workflowType);
@@ -24,11 +25,11 @@ function safely(fn: () => void): void {
 }
 
 export function recordStepDuration(step: string, ms: number): void {
-  safely(() => metricMeter.createHistogram(METRIC.stepDuration, 'int', 'milliseconds', 'time spent in each backup step').record(Math.max(0, Math.round(ms)), { provider: provider(), step }));
+  safely(() => metricMeter.createHistogram(METRIC.stepDuration, 'int', 'milliseconds', 'time spent in each backup step').record(Math.max(0, Math.round(ms)), { provider: runProvider(), step }));
 }
 
 export function recordBackupOutcome(outcome: string): void {
-  safely(() => metricMeter.createCounter(METRIC.backups, '', 'backup runs that ended, by provider and outcome').add(1, { provider: provider(), outcome }));
+  safely(() => metricMeter.createCounter(METRIC.backups, '', 'backup runs that ended, by provider and outcome').add(1, { provider: runProvider(), outcome }));
 }
 
 /** Workflow time in Unix seconds (the SDK's unit suffix makes the name end in _seconds). */
@@ -45,7 +46,7 @@ export function recordBackupSuccess(): void {
     const info = workflowInfo();
     const vmId = info.typedSearchAttributes.get(BackupVmId);
     if (workflowRoute(info.workflowType)?.kind !== 'backup' || typeof vmId !== 'string' || !vmId) return;
-    metricMeter.createGauge(METRIC.lastSuccess, 'int', 'seconds', 'when the newest good backup of the VM completed').set(nowSeconds(), { provider: provider(), vm_id: vmId });
+    metricMeter.createGauge(METRIC.lastSuccess, 'int', 'seconds', 'when the newest good backup of the VM completed').set(nowSeconds(), { provider: runProvider(), vm_id: vmId });
   });
 }
 

@@ -8,8 +8,8 @@
 import { CancellationScope, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { AlertActivities, SendAlertResult } from '../../activities/alerts/activities';
 import type { AlertEvent, AlertKind } from '../../contracts/alerts/events';
-import { BackupProvider, BackupVmId } from '../../contracts/search-attributes';
-import { providerOf } from '../../lib/metrics/names';
+import { BackupVmId } from '../../contracts/search-attributes';
+import { runProvider } from '../../lib/metrics/workflow-metrics';
 import { alertCall } from './activity-options';
 import { describeFailure } from './failures';
 
@@ -35,11 +35,10 @@ export async function alertRun(kind: AlertKind, step: string, reason: string): P
   // (the longest: one waiting in needs-attention), then drop the check.
   if (!patched('alert-on-failure')) return;
   const info = workflowInfo();
-  const provider = info.typedSearchAttributes.get(BackupProvider);
   const vmId = info.typedSearchAttributes.get(BackupVmId);
   await sendAlert({
     kind,
-    provider: typeof provider === 'string' && provider ? provider : providerOf(info.workflowType),
+    provider: runProvider(),
     ...(typeof vmId === 'string' && vmId ? { vmId } : {}),
     workflowType: info.workflowType,
     workflowId: info.workflowId,

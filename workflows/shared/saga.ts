@@ -99,11 +99,11 @@ export class Saga {
         log.warn('operator decision on leftovers', { decision: decision.action, note: decision.note, leftovers: this.leftovers.map((l) => l.label) });
         if (decision.action === 'give-up') {
           this.outcomes.push(...failed.map(({ step, error }) => ({ label: step.label, ok: false, error, leftover: true })));
-          this.hooks.onAttention([]);
+          await this.hooks.onAttention([]);
           return;
         }
         this.leftovers = [];
-        this.hooks.onAttention([]);
+        await this.hooks.onAttention([]);
         steps = failed.map(({ step }) => step);
       }
     });
