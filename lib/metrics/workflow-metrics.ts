@@ -32,7 +32,7 @@ export function recordBackupOutcome(outcome: string): void {
   safely(() => metricMeter.createCounter(METRIC.backups, '', 'backup runs that ended, by provider and outcome').add(1, { provider: runProvider(), outcome }));
 }
 
-/** Workflow time in Unix seconds (the SDK's unit suffix makes the name end in _seconds). */
+/** Workflow time in Unix seconds. */
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -46,13 +46,13 @@ export function recordBackupSuccess(): void {
     const info = workflowInfo();
     const vmId = info.typedSearchAttributes.get(BackupVmId);
     if (workflowRoute(info.workflowType)?.kind !== 'backup' || typeof vmId !== 'string' || !vmId) return;
-    metricMeter.createGauge(METRIC.lastSuccess, 'int', 'seconds', 'when the newest good backup of the VM completed').set(nowSeconds(), { provider: runProvider(), vm_id: vmId });
+    metricMeter.createGauge(METRIC.lastSuccess, 'int', '', 'when the newest good backup of the VM completed').set(nowSeconds(), { provider: runProvider(), vm_id: vmId });
   });
 }
 
 /** A restore drill or a repository check passed for the VM's backup: call at its successful end. */
 export function recordVerified(providerName: string, vmId: string): void {
   safely(() =>
-    metricMeter.createGauge(METRIC.lastVerified, 'int', 'seconds', 'when a drill or a check last proved a backup of the VM restorable').set(nowSeconds(), { provider: providerName, vm_id: vmId }),
+    metricMeter.createGauge(METRIC.lastVerified, 'int', '', 'when a drill or a check last proved a backup of the VM restorable').set(nowSeconds(), { provider: providerName, vm_id: vmId }),
   );
 }
