@@ -52,7 +52,5 @@ export function recordBackupSuccess(): void {
 
 /** A restore drill or a repository check passed for the VM's backup: call at its successful end. */
 export function recordVerified(providerName: string, vmId: string): void {
-  safely(() =>
-    metricMeter.createGauge(METRIC.lastVerified, 'int', '', 'when a drill or a check last proved a backup of the VM restorable').set(nowSeconds(), { provider: providerName, vm_id: vmId }),
-  );
+  safely(() => metricMeter.createGauge(METRIC.lastVerified, 'int', '', 'when a drill or a check last proved a backup of the VM restorable').set(nowSeconds(), { provider: providerName, vm_id: vmId }));
 }
