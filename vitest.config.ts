@@ -27,6 +27,7 @@ const UNIT = [
 ];
 const SIMULATORS = [
   'test/simulators/**/*.test.ts',
+  'test/alerts/send-alert.test.ts',
   'test/altaro/simulator.test.ts',
   'test/altaro/session-ledger.test.ts',
   'test/azure/client-simulator.test.ts',

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { WorkflowEntry, WorkflowRoute } from './catalog-entry';
 import { workflowRoutes } from './routing';
+import { rpoWatchInput } from './alerts/input';
 import { altaroBackupInput, altaroOperationInput } from './altaro/input';
 import { azureFileRecoveryInput, azureProtectVmInput, azureRestoreInput, azureVmBackupInput } from './azure/input';
 import { fleetBackupInput } from './fleet/input';
@@ -36,6 +37,7 @@ const schemas = {
   azureFileRecovery: azureFileRecoveryInput,
   reaper: reaperInput,
   fleetBackup: fleetBackupInput,
+  rpoWatch: rpoWatchInput,
 } satisfies { [T in keyof typeof workflowRoutes]: z.ZodType };
 
 type Catalog = { [T in keyof typeof workflowRoutes]: (typeof workflowRoutes)[T] & { input: (typeof schemas)[T] } };

@@ -4,6 +4,7 @@
  * activities). Importing this builds no schema; an entry's `loadInput` builds its own on demand.
  */
 import type { WorkflowRoute } from './catalog-entry';
+import { alertsCatalog } from './alerts/catalog';
 import { altaroCatalog } from './altaro/catalog';
 import { azureCatalog } from './azure/catalog';
 import { fleetCatalog } from './fleet/catalog';
@@ -20,6 +21,7 @@ export const workflowRoutes = {
   ...azureCatalog,
   ...reaperCatalog,
   ...fleetCatalog,
+  ...alertsCatalog,
 } satisfies Record<string, WorkflowRoute>;
 
 export function workflowRoute(workflowType: string): WorkflowRoute | undefined {

@@ -15,8 +15,11 @@ import { createManageiqReaperActivities } from '../activities/manageiq/reaper';
 import { createOnappReaperActivities } from '../activities/onapp/reaper';
 import { createAzureReaperActivities } from '../activities/azure/reaper';
 import { createFleetTableActivities } from '../activities/fleet-table';
+import type { AlertActivities } from '../activities/alerts/activities';
+import { createRpoActivities } from '../activities/alerts/rpo';
 
-export function createMainActivities(clients: EndpointClients) {
+/** `alerts`: sendAlert, built by the worker from its alert settings (it closes the webhook's connections). */
+export function createMainActivities(clients: EndpointClients, alerts: AlertActivities) {
   return withFailureMapping({
     ...createOvirtActivities(clients),
     ...createOvirtRestoreActivities(clients),
@@ -32,5 +35,7 @@ export function createMainActivities(clients: EndpointClients) {
     ...createOnappReaperActivities(clients),
     ...createAzureReaperActivities(clients),
     ...createFleetTableActivities(),
+    ...alerts,
+    ...createRpoActivities(),
   });
 }

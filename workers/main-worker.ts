@@ -5,6 +5,7 @@ import { connectionOptions, describeWorkerSettings, loadWorkerSettings } from '.
 import { installRuntime } from '../lib/metrics/runtime';
 import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createMainWorker } from './worker-factory';
+import { alertConfig } from '../activities/alerts/settings';
 
 const ws = loadWorkerSettings();
 installRuntime(ws);
@@ -17,6 +18,7 @@ const { worker, close } = await createMainWorker({
   taskQueue: settings.taskQueue,
   endpoints,
   dataConverter: dataConverterFromEnv(),
+  alerts: alertConfig(ws, settings.namespace),
   maxConcurrentActivityTaskExecutions: ws.main.maxConcurrentActivities,
   tuning: { maxConcurrentWorkflowTaskExecutions: ws.main.maxConcurrentWorkflowTasks, maxCachedWorkflows: ws.main.maxCachedWorkflows },
   ...(ws.main.workflowBundlePath ? { workflowBundle: { codePath: ws.main.workflowBundlePath } } : {}),

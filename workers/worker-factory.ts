@@ -9,6 +9,9 @@ import type { CopySettings } from '../activities/copy/copy-disk';
 import type { DataConverter } from '@temporalio/common';
 import type { EndpointRegistry } from '../lib/config/endpoints';
 import { createMainActivities } from './activities';
+import { createAlertActivities } from '../activities/alerts/activities';
+import { alertConfig, type AlertConfig } from '../activities/alerts/settings';
+import { loadWorkerSettings } from '../lib/config/worker-settings';
 import { metricsActivityInterceptor } from '../lib/metrics/activity-interceptor';
 import { repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { workflowPreloadModules, workflowsPath } from './workflow-bundle';
@@ -30,22 +33,26 @@ export interface MainWorkerSettings {
   tuning?: WorkerTuning;
   /** Payload encryption (lib/codec): the same converter as every client of these workflows. */
   dataConverter?: DataConverter;
+  /** Where alerts go; by default from the worker settings in `env` (ALERT_WEBHOOK_URL, …). */
+  alerts?: AlertConfig;
 }
 
 export async function createMainWorker(settings: MainWorkerSettings): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const env = settings.env ?? process.env;
   const clients = new EndpointClients(settings.endpoints, settings.env);
+  const alerts = createAlertActivities(settings.alerts ?? alertConfig(loadWorkerSettings(env), settings.namespace, env));
   const worker = await Worker.create({
     connection: settings.connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath, bundlerOptions: { preloadModules: workflowPreloadModules } }),
-    activities: createMainActivities(clients),
+    activities: createMainActivities(clients, alerts.activities),
     dataConverter: settings.dataConverter,
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 100,
     ...Object.fromEntries(Object.entries(settings.tuning ?? {}).filter(([, v]) => v !== undefined)),
     interceptors: { activity: [metricsActivityInterceptor] },
   });
-  return { worker, close: () => clients.close() };
+  return { worker, close: async () => void (await Promise.all([clients.close(), alerts.close()])) };
 }
 
 export interface CopyWorkerSettings {

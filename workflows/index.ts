@@ -22,6 +22,7 @@ import type * as AzureFileRecovery from './azure-file-recovery';
 import type * as ScheduledBackup from './scheduled-backup';
 import type * as FleetBackup from './fleet-backup';
 import type * as Reaper from './reaper';
+import type * as RpoWatch from './rpo-watch';
 
 type Workflow = (...args: never[]) => Promise<unknown>;
 
@@ -55,3 +56,4 @@ export const azureFileRecovery = lazy(() => import(/* webpackMode: "eager" */ '.
 export const scheduledBackup = lazy(() => import(/* webpackMode: "eager" */ './scheduled-backup') as Promise<typeof ScheduledBackup>, 'scheduledBackup');
 export const fleetBackup = lazy(() => import(/* webpackMode: "eager" */ './fleet-backup') as Promise<typeof FleetBackup>, 'fleetBackup');
 export const reaper = lazy(() => import(/* webpackMode: "eager" */ './reaper') as Promise<typeof Reaper>, 'reaper');
+export const rpoWatch = lazy(() => import(/* webpackMode: "eager" */ './rpo-watch') as Promise<typeof RpoWatch>, 'rpoWatch');

@@ -59,6 +59,18 @@ export const workerSettingsSchema = z.strictObject({
       globalTags: z.record(z.string(), z.string()).default({}),
     })
     .prefault({}),
+  alerts: z
+    .strictObject({
+      /** The webhook alerts are posted to: a secret (env ALERT_WEBHOOK_URL or a file), never in a workflow. Unset = no alerts. */
+      webhookUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+      /** A file holding the webhook URL (a mounted secret); ALERT_WEBHOOK_URL wins when both are set. */
+      webhookUrlFile: z.string().min(1).optional(),
+      /** `json`: {event, provider, vmId, workflowId, runId, step, reason, uiUrl, at, eventId, text}; `slack`: {"text": "one line"}. */
+      format: z.enum(['json', 'slack']).default('json'),
+      /** The Temporal Web UI the alert links into. */
+      uiBaseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('http://localhost:8233'),
+    })
+    .prefault({}),
   logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 
@@ -84,6 +96,10 @@ export const WORKER_ENV_VARS: Record<string, readonly [keyof WorkerSettings, str
   COPY_CONCURRENCY: ['copy', 'maxConcurrentCopies'],
   COPY_FILE_CONCURRENCY: ['copy', 'maxConcurrentFileWrites'],
   METRICS_BIND_ADDRESS: ['metrics', 'bindAddress'],
+  ALERT_WEBHOOK_URL: ['alerts', 'webhookUrl'],
+  ALERT_WEBHOOK_URL_FILE: ['alerts', 'webhookUrlFile'],
+  ALERT_WEBHOOK_FORMAT: ['alerts', 'format'],
+  TEMPORAL_UI_URL: ['alerts', 'uiBaseUrl'],
   LOG_LEVEL: ['logLevel'],
 };
 
@@ -139,5 +155,6 @@ export function connectionOptions(settings: WorkerSettings) {
 export function describeWorkerSettings(settings: WorkerSettings): string {
   const t = settings.temporal;
   const auth = t.apiKey ? 'API key' : t.tlsCertFile ? `mTLS (${t.tlsCertFile})` : (t.tls ?? t.tlsCaFile) ? 'TLS' : 'plaintext';
-  return `${t.address} namespace ${t.namespace} (${auth})${settings.metrics.bindAddress ? `, metrics on http://${settings.metrics.bindAddress}/metrics` : ''}`;
+  const alerts = settings.alerts.webhookUrl || settings.alerts.webhookUrlFile ? `, alerts to a webhook (${settings.alerts.format})` : '';
+  return `${t.address} namespace ${t.namespace} (${auth})${settings.metrics.bindAddress ? `, metrics on http://${settings.metrics.bindAddress}/metrics` : ''}${alerts}`;
 }

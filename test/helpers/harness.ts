@@ -13,8 +13,10 @@ import { capturedLogs, startTemporal, testDataConverter, workflowBundle } from '
 export interface HarnessOptions {
   /** `{ name: profile }`, as in config/endpoints.json. */
   endpoints: Record<string, unknown>;
-  /** Environment variables the profiles' secrets refer to. */
+  /** Environment variables the profiles' secrets refer to (and other worker secrets: ALERT_WEBHOOK_URL). */
   secrets?: Record<string, string>;
+  /** Further worker environment that is no secret (BACKUP_DATA_DIR, ALERT_WEBHOOK_FORMAT, …). */
+  workerEnv?: Record<string, string>;
   /** Further workers (a copy worker, say), created once the server is up. */
   extraWorkers?: (env: TestWorkflowEnvironment) => Promise<Worker[]>;
   /** Runs last in stop(): stop simulators, remove temp folders. */
@@ -31,7 +33,7 @@ export async function startHarness(options: HarnessOptions) {
     namespace: env.namespace ?? 'default',
     taskQueue,
     endpoints: EndpointRegistry.fromObject({ endpoints: options.endpoints }),
-    env: { ...process.env, ...options.secrets },
+    env: { ...process.env, ...options.workerEnv, ...options.secrets },
     dataConverter: testDataConverter,
     workflowBundle: await workflowBundle(),
   });

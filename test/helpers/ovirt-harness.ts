@@ -24,6 +24,9 @@ export interface OvirtHarnessOptions {
   inProcessCopyWorker?: boolean;
   sim?: Partial<OvirtSimulatorOptions>;
   copy?: Partial<CopySettings>;
+  /** Worker secrets besides the engine's password (the alert webhook URL), scanned for at stop. */
+  secrets?: Record<string, string>;
+  workerEnv?: Record<string, string>;
 }
 
 export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
@@ -62,7 +65,8 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
         auth: { type: options.auth ?? 'sso', username: 'admin@internal', password: { env: 'TEST_OVIRT_PASSWORD' } },
       },
     },
-    secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD },
+    secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD, ...options.secrets },
+    workerEnv: options.workerEnv,
     issuedSecrets: () => state.tokens.issuedTokens,
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false

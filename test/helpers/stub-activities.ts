@@ -6,6 +6,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { alertEventId, type AlertEvent } from '../../contracts/alerts/events';
 
 export type Stub = (input: any) => Promise<unknown>;
 export type Stubs = Record<string, Stub>;
@@ -47,6 +48,29 @@ export class VendorJob {
     const until = Math.min(this.lengthMs, from + options.maxSliceMs, Math.max(from + 1, nextStepAt));
     this.spentMs = until;
     return { elapsedMs: until, done: until >= this.lengthMs, percent: this.percentAt(until) };
+  }
+}
+
+/**
+ * sendAlert as a webhook that takes every alert once (by event id, as the real ledger does). Not
+ * part of a run's activity log: step and undo tests read that log, and an alert is neither.
+ */
+export class AlertInbox {
+  readonly received: AlertEvent[] = [];
+
+  of(workflowId: string): AlertEvent[] {
+    return this.received.filter((e) => e.workflowId === workflowId);
+  }
+
+  stubs(): Stubs {
+    return {
+      sendAlert: async (event: AlertEvent) => {
+        const eventId = alertEventId(event);
+        if (this.received.some((e) => alertEventId(e) === eventId)) return { sent: true, eventId, reason: 'delivered before' };
+        this.received.push(event);
+        return { sent: true, eventId };
+      },
+    };
   }
 }
 

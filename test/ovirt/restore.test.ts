@@ -18,7 +18,8 @@ async function failureOf(p: Promise<unknown>): Promise<string> {
     await p;
   } catch (err) {
     assert.ok(err instanceof WorkflowFailedError, String(err));
-    return `${err.cause?.message ?? ''} ${err.cause?.cause?.message ?? ''}`;
+    const cause = err.cause as (Error & { cause?: Error }) | undefined;
+    return `${cause?.message ?? ''} ${cause?.cause?.message ?? ''}`;
   }
   assert.fail('the run was expected to fail');
 }

@@ -2,7 +2,7 @@
  * The Prometheus endpoints of the real worker processes (workers/main-worker.ts and
  * workers/copy-worker.ts, configured through env as in production): after a completed and a failed
  * oVirt backup they show the SDK's own metrics and the project's: runs by provider and outcome,
- * step durations, activity durations, bytes copied.
+ * step durations, activity durations, bytes copied, and the VM's last good backup.
  */
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
@@ -168,6 +168,10 @@ test('worker metrics endpoints show runs by provider and outcome, step and activ
   assert.equal(await sample(main, 'backup_step_duration_milliseconds_count', { provider: 'ovirt', step: 'preflight' }), 2);
   assert.ok((await sample(main, 'backup_activity_duration_milliseconds_count', { activityType: 'ovirtCreateSnapshot', result: 'ok' })) >= 1);
   assert.ok((await sample(main, 'backup_activity_duration_milliseconds_count', { activityType: 'ovirtPreflight', result: 'error' })) >= 1);
+  // The VM's last good backup, in Unix seconds (not the failed run's VM).
+  const lastSuccess = await sample(main, 'backup_last_success_timestamp_seconds', { provider: 'ovirt', vm_id: OVIRT_DEMO.vmId });
+  assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 600, `backup_last_success_timestamp_seconds ${lastSuccess}`);
+  assert.ok(!(await scrape(main)).includes('vm_id="6f2a0d3e-5b1c-4c8e-9a10-0000000dead0"'));
   // The SDK's own.
   assert.ok((await sample(main, 'temporal_workflow_completed_total', { workflow_type: 'ovirtSnapshotBackup' })) >= 1);
   assert.ok((await sample(main, 'temporal_activity_execution_latency_milliseconds_count', { activity_type: 'ovirtPreflight' })) >= 1);

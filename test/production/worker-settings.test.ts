@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectionOptions, describeWorkerSettings, loadWorkerSettings, WorkerSettingsError } from '../../lib/config/worker-settings';
+import { alertConfig } from '../../activities/alerts/settings';
 
 test('defaults: local server, default namespace and queue, no metrics endpoint, plaintext', () => {
   const s = loadWorkerSettings({});
@@ -72,4 +73,34 @@ test('bad settings: every problem listed with the variable that set it', () => {
     },
   );
   assert.throws(() => loadWorkerSettings({ WORKER_SETTINGS_FILE: '/nonexistent/worker.json' }), /does not exist/);
+});
+
+test('alerts: the webhook URL from the environment or a file, never in the log line; JSON and the local Web UI by default', async () => {
+  const none = loadWorkerSettings({});
+  assert.deepEqual(none.alerts, { format: 'json', uiBaseUrl: 'http://localhost:8233' });
+  const s = loadWorkerSettings({ ALERT_WEBHOOK_URL: 'https://hooks.example/services/T0SECRET/B0SECRET', ALERT_WEBHOOK_FORMAT: 'slack', TEMPORAL_UI_URL: 'https://temporal.example' });
+  assert.equal(alertConfig(s, 'backups').webhookUrl, 'https://hooks.example/services/T0SECRET/B0SECRET');
+  assert.equal(s.alerts.format, 'slack');
+  assert.ok(!describeWorkerSettings(s).includes('SECRET'));
+  assert.match(describeWorkerSettings(s), /alerts to a webhook \(slack\)/);
+  assert.throws(() => loadWorkerSettings({ ALERT_WEBHOOK_FORMAT: 'teams' }), /alerts\.format \(ALERT_WEBHOOK_FORMAT\)/);
+  assert.throws(
+    () => loadWorkerSettings({ ALERT_WEBHOOK_URL: 'not a url T0SECRET' }),
+    (err: Error) => /alerts\.webhookUrl \(ALERT_WEBHOOK_URL\): an http\(s\) URL/.test(err.message) && !err.message.includes('T0SECRET'),
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'alert-url-'));
+  try {
+    await writeFile(join(dir, 'url'), 'https://hooks.example/services/T0FILE\n');
+    const fromFile = loadWorkerSettings({ ALERT_WEBHOOK_URL_FILE: join(dir, 'url'), BACKUP_DATA_DIR: dir });
+    const config = alertConfig(fromFile, 'default', { BACKUP_DATA_DIR: dir });
+    assert.equal(config.webhookUrl, 'https://hooks.example/services/T0FILE');
+    assert.equal(config.ledgerPath, join(dir, 'alerts-delivered.log'));
+    await writeFile(join(dir, 'bad'), 'T0FILE-not-a-url');
+    assert.throws(
+      () => alertConfig(loadWorkerSettings({ ALERT_WEBHOOK_URL_FILE: join(dir, 'bad') }), 'default'),
+      (err: Error) => /does not hold an http\(s\) URL/.test(err.message) && !err.message.includes('T0FILE'),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -36,6 +36,7 @@ const workflowTypes = [
   'scheduledBackup',
   'fleetBackup',
   'reaper',
+  'rpoWatch',
 ] as const satisfies ReadonlyArray<keyof typeof Workflows>;
 
 /** The first step of each workflow, where its first vendor call is made. */

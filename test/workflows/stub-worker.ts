@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { Progress } from '../../contracts/progress';
 import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
 import { BackupOutcome } from '../../contracts/search-attributes';
-import type { Stub, Stubs } from '../helpers/stub-activities';
+import { AlertInbox, type Stub, type Stubs } from '../helpers/stub-activities';
 import { startTimeSkippingTemporal, testDataConverter, workflowBundle } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 
@@ -23,6 +23,8 @@ export type Scripted = (input: any, context: { base: Stub; note: (entry: string)
 export type Script = Record<string, Scripted>;
 
 export class StubWorld {
+  /** The alerts runs sent (sendAlert is answered by it unless a file's stubs say otherwise). */
+  readonly alerts = new AlertInbox();
   private readonly scripts = new Map<string, Script>();
   private readonly logs = new Map<string, string[]>();
 
@@ -175,7 +177,7 @@ export async function startStubServer(taskQueue: string, base: Stubs, { detail, 
   const env = await server();
   const world = new StubWorld();
   const bundle = await workflowBundle();
-  const activities = world.activities(base, detail);
+  const activities = { ...world.alerts.stubs(), ...world.activities(base, detail) };
   const workers = await Promise.all(
     [taskQueue, repositoryFilesTaskQueueFor(taskQueue)].map((queue) =>
       Worker.create({

@@ -4,7 +4,7 @@
  */
 import type { Duration } from '@temporalio/common';
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-import { undoRetry, vendorRetry } from './retry-policies';
+import { alertRetry, undoRetry, vendorRetry } from './retry-policies';
 
 /** How much longer than its own wait an attempt may run: the calls around the wait, a slow reply. */
 const WAIT_MARGIN_MS = 2 * 60_000;
@@ -47,3 +47,6 @@ export function forwardCreate(options: Omit<ActivityOptions, 'cancellationType'>
  * attempts retried per undoRetry before the run asks an operator (see Saga).
  */
 export const undoStep: ActivityOptions = { startToCloseTimeout: '45 minutes', heartbeatTimeout: '1 minute', retry: undoRetry };
+
+/** Posting an alert: short, a few attempts (alertRetry); the webhook answers at once or not at all. */
+export const alertCall: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: alertRetry };

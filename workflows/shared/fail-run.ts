@@ -2,10 +2,13 @@
  * The end of every workflow's failure path: run the saga's undos, record the outcome in progress,
  * and rethrow: a cancellation as itself, anything else as a non-retryable failure that names the
  * step, the vendor's reason and what was undone (or left behind, when an operator gave up); a
- * refused input, or a failed verification, as itself.
+ * refused input, or a failed verification, as itself. A failure (not a cancellation) is alerted,
+ * once undone, unless it is a child run's failure: the child alerted itself.
  */
-import { ApplicationFailure, isCancellation, log } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowFailure, isCancellation, log } from '@temporalio/workflow';
+import { failureKind } from '../../contracts/alerts/events';
 import { ErrorTypes } from '../../lib/errors';
+import { alertRun } from './alert';
 import { describeFailure } from './failures';
 import type { ProgressTracker } from './progress';
 import { summarizeUndo, type Saga } from './saga';
@@ -35,6 +38,8 @@ export async function failRun(progress: ProgressTracker, saga: Saga | undefined,
   const reason = describeFailure(err);
   progress.update({ message: reason });
   progress.finish('failed', undone, leftBehind);
+  if (!(err instanceof ChildWorkflowFailure))
+    await alertRun(failureKind(progress.current.workflowType), failedStep, leftBehind.length ? `${reason} (left behind: ${leftBehind.map((l) => l.label).join(', ')})` : reason);
   // A refused input says so as itself, whichever step found it (clients tell it from a failed run);
   // so does a drill's verdict that a backup does not restore as recorded: it is the finding, not a step that broke.
   if (err instanceof ApplicationFailure && (err.type === ErrorTypes.invalidInput || err.type === ErrorTypes.verificationFailed)) throw err;

@@ -2,7 +2,7 @@
 import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Progress, RunState } from '../../contracts/progress';
 import { BackupOutcome, BackupStep } from '../../contracts/search-attributes';
-import { recordBackupOutcome, recordStepDuration } from '../../lib/metrics/workflow-metrics';
+import { recordBackupOutcome, recordBackupSuccess, recordStepDuration } from '../../lib/metrics/workflow-metrics';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
@@ -118,6 +118,7 @@ export class ProgressTracker {
     this.showDetails();
     upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
     recordBackupOutcome(state);
+    if (state === 'completed') recordBackupSuccess();
   }
 
   private closeStep(): void {

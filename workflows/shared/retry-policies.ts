@@ -19,3 +19,11 @@ export const undoRetry: RetryPolicy = {
   maximumInterval: '1 minute',
   maximumAttempts: 15,
 };
+
+/** Alerts: a few quick attempts; an alert that still cannot be sent is logged, and the run ends as it would have. */
+export const alertRetry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+  maximumAttempts: 4,
+};

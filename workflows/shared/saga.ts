@@ -39,8 +39,8 @@ interface UndoStep {
 }
 
 export interface SagaHooks {
-  /** Told when the run starts waiting for an operator, and when it stops (empty list): ProgressTracker.needsAttention. */
-  onAttention: (leftovers: Leftover[]) => void;
+  /** Told when the run starts waiting for an operator (waited for: it may alert), and when it stops (empty list): ProgressTracker.needsAttention. */
+  onAttention: (leftovers: Leftover[]) => void | Promise<void>;
 }
 
 export class Saga {
@@ -92,18 +92,18 @@ export class Saga {
         if (!failed.length) return;
 
         this.leftovers = failed.map(({ step, error }) => ({ label: step.label, error }));
-        this.hooks.onAttention(this.leftovers);
+        await this.hooks.onAttention(this.leftovers);
         this.pendingDecision = undefined;
         await condition(() => this.pendingDecision !== undefined);
         const decision = this.pendingDecision!;
         log.warn('operator decision on leftovers', { decision: decision.action, note: decision.note, leftovers: this.leftovers.map((l) => l.label) });
         if (decision.action === 'give-up') {
           this.outcomes.push(...failed.map(({ step, error }) => ({ label: step.label, ok: false, error, leftover: true })));
-          this.hooks.onAttention([]);
+          await this.hooks.onAttention([]);
           return;
         }
         this.leftovers = [];
-        this.hooks.onAttention([]);
+        await this.hooks.onAttention([]);
         steps = failed.map(({ step }) => step);
       }
     });

@@ -6,6 +6,7 @@
  */
 import { CancellationScope, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { alertRun } from './alert';
 import { failRun, type RunEnding } from './fail-run';
 import type { StepTiming } from '../../contracts/progress';
 import { ProgressTracker } from './progress';
@@ -36,7 +37,13 @@ export class WorkflowRun<I> {
     readonly input: I,
   ) {
     ({ workflowId: this.workflowId, runId: this.runId } = workflowInfo());
-    this.saga = new Saga({ onAttention: (leftovers) => progress.needsAttention(leftovers) });
+    this.saga = new Saga({
+      onAttention: async (leftovers) => {
+        progress.needsAttention(leftovers);
+        if (leftovers.length)
+          await alertRun('needs-attention', progress.current.step, `undo kept failing: ${leftovers.map((l) => `${l.label} (${l.error})`).join('; ')}; answer with backupctl cleanup --retry|--give-up`);
+      },
+    });
   }
 
   /** Registers an undo (Saga.add: before the action it undoes) and returns what forgets it. */
