@@ -15,6 +15,7 @@ import { OVIRT_DRILL_STEPS } from '../contracts/ovirt/steps';
 import { derivedVmName } from './ovirt-restore-plan';
 import { OvirtRestoreProcedure, hashMismatchOf } from './ovirt-restore-procedure';
 import { openRun } from './shared/workflow-run';
+import { recordVerified } from '../lib/metrics/workflow-metrics';
 
 export async function ovirtRestoreDrill(rawInput: unknown): Promise<OvirtRestoreDrillResult> {
   const run = openRun(
@@ -78,6 +79,7 @@ export async function ovirtRestoreDrill(rawInput: unknown): Promise<OvirtRestore
       throw ApplicationFailure.create({ type: ErrorTypes.verificationFailed, nonRetryable: true, message: `backup ${found.dir} failed its restore drill: ${finding}; ${sandbox}` });
     }
 
+    recordVerified('ovirt', found.manifest.vm.id);
     progress.finish(
       'completed',
       removed,
