@@ -1,6 +1,7 @@
 /** What an oVirt backup run returns (the manifest it also writes into the repository). */
 import type { SkippedDisk } from '../../activities/ovirt/activities';
 import type { CopyDiskResult } from '../../activities/copy/copy-disk';
+import type { Verification } from '../../activities/copy/restore-types';
 import type { StepTiming } from '../progress';
 
 export interface OvirtBackupManifest {
@@ -18,4 +19,6 @@ export interface OvirtBackupManifest {
   timings: StepTiming[];
   startedAt: string;
   completedAt: string;
+  /** Each drill, check or restore that re-read this backup, oldest first (absent until the first). */
+  verifications?: Verification[];
 }
