@@ -13,6 +13,7 @@ import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInpu
 import { onappBackupInput, onappListBackupsInput } from './onapp/input';
 import { ovirtSnapshotBackupInput } from './ovirt/input';
 import { reaperInput } from './reaper/input';
+import { ovirtListBackupsInput, verifyBackupsInput } from './repository/input';
 
 export type { RetentionAdapter, WorkflowEntry, WorkflowRoute } from './catalog-entry';
 export { workflowIdFor } from './routing';
@@ -31,6 +32,8 @@ const schemas = {
   azureRestore: azureRestoreInput,
   azureFileRecovery: azureFileRecoveryInput,
   reaper: reaperInput,
+  verifyBackups: verifyBackupsInput,
+  ovirtListBackups: ovirtListBackupsInput,
   fleetBackup: fleetBackupInput,
 } satisfies { [T in keyof typeof workflowRoutes]: z.ZodType };
 

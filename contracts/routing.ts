@@ -11,6 +11,7 @@ import { manageiqCatalog } from './manageiq/catalog';
 import { onappCatalog } from './onapp/catalog';
 import { ovirtCatalog } from './ovirt/catalog';
 import { reaperCatalog } from './reaper/catalog';
+import { repositoryCatalog } from './repository/catalog';
 
 export const workflowRoutes = {
   ...ovirtCatalog,
@@ -19,6 +20,7 @@ export const workflowRoutes = {
   ...manageiqCatalog,
   ...azureCatalog,
   ...reaperCatalog,
+  ...repositoryCatalog,
   ...fleetCatalog,
 } satisfies Record<string, WorkflowRoute>;
 

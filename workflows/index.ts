@@ -19,6 +19,7 @@ import type * as AzureFileRecovery from './azure-file-recovery';
 import type * as ScheduledBackup from './scheduled-backup';
 import type * as FleetBackup from './fleet-backup';
 import type * as Reaper from './reaper';
+import type * as VerifyBackups from './verify-backups';
 
 type Workflow = (...args: never[]) => Promise<unknown>;
 
@@ -49,3 +50,6 @@ export const azureFileRecovery = lazy(() => import(/* webpackMode: "eager" */ '.
 export const scheduledBackup = lazy(() => import(/* webpackMode: "eager" */ './scheduled-backup') as Promise<typeof ScheduledBackup>, 'scheduledBackup');
 export const fleetBackup = lazy(() => import(/* webpackMode: "eager" */ './fleet-backup') as Promise<typeof FleetBackup>, 'fleetBackup');
 export const reaper = lazy(() => import(/* webpackMode: "eager" */ './reaper') as Promise<typeof Reaper>, 'reaper');
+const repositoryWorkflows = () => import(/* webpackMode: "eager" */ './verify-backups') as Promise<typeof VerifyBackups>;
+export const verifyBackups = lazy(repositoryWorkflows, 'verifyBackups');
+export const ovirtListBackups = lazy(repositoryWorkflows, 'ovirtListBackups');

@@ -33,6 +33,8 @@ const workflowTypes = [
   'scheduledBackup',
   'fleetBackup',
   'reaper',
+  'verifyBackups',
+  'ovirtListBackups',
 ] as const satisfies ReadonlyArray<keyof typeof Workflows>;
 
 /** The first step of each workflow, where its first vendor call is made. */
