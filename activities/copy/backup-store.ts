@@ -1,6 +1,6 @@
 /**
  * The backups in the repository as the copy worker reads them back: a backup is a folder
- * ovirt/<vm>-<id8>/<time>-<run8>/ with its images, its OVF and a manifest.json. A folder without
+ * ovirt/<vm>-<id8>/<time>-<run tag>/ with its images, its OVF and a manifest.json. A folder without
  * a manifest is a run that failed or is still copying: it is no backup.
  */
 import { readdir, readFile } from 'node:fs/promises';

@@ -75,6 +75,19 @@ test('a good backup passes the check, a flipped byte fails it naming the folder 
   );
 });
 
+test('two backups of the VM one after the other (the same minute, most often) land in folders of their own and both check out', async ({ h }) => {
+  const first = await h.execute<OvirtBackupManifest>('ovirtSnapshotBackup', h.input());
+  const second = await h.execute<OvirtBackupManifest>('ovirtSnapshotBackup', h.input());
+  assert.notEqual(first.repository.dir, second.repository.dir);
+  for (const b of [first, second]) {
+    const checked = await h.execute<VerifyBackupsResult>('verifyBackups', { proxyVmId: h.demo.proxyVmId, backup: b.repository.dir });
+    assert.deepEqual(
+      checked.backups.map((c) => [c.dir, c.ok]),
+      [[b.repository.dir, true]],
+    );
+  }
+});
+
 test('a backup that is not there, or a VM without backups, is bad input before anything is read', async ({ h }) => {
   for (const input of [
     { proxyVmId: h.demo.proxyVmId, backup: 'ovirt/nobody-00000000/nothing' },
