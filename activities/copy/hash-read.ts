@@ -7,6 +7,7 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { CancelledFailure, type Context } from '@temporalio/activity';
+import { copyBufferBytes } from './copy-loop';
 
 export interface HashReadProgress {
   ctx: Context;
@@ -18,13 +19,15 @@ export interface HashReadProgress {
 
 /**
  * Hashes `handle` from `start` up to `end` (or its end, if that comes first) and returns the
- * position reached.
+ * position reached. Its two buffers are a chunk each, or less when `end` (else `sizeHint`) says
+ * there is less to read.
  */
-export async function hashRange(handle: FileHandle, start: number, end: number | undefined, hash: Hash, chunkBytes: number, progress?: HashReadProgress): Promise<number> {
+export async function hashRange(handle: FileHandle, start: number, end: number | undefined, hash: Hash, chunkBytes: number, progress?: HashReadProgress, sizeHint?: number): Promise<number> {
   const limit = end ?? Number.POSITIVE_INFINITY;
   const everyMs = progress?.everyMs ?? 1000;
-  const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)] as const;
-  const readAt = (i: number, position: number) => handle.read(buffers[i]!, 0, Math.min(chunkBytes, limit - position), position);
+  const bufferBytes = copyBufferBytes(chunkBytes, end ?? sizeHint, start);
+  const buffers = [Buffer.allocUnsafe(bufferBytes), Buffer.allocUnsafe(bufferBytes)] as const;
+  const readAt = (i: number, position: number) => handle.read(buffers[i]!, 0, Math.min(bufferBytes, limit - position), position);
   let position = start;
   let lastHeartbeat = Date.now();
   let current = 0;

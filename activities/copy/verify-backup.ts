@@ -32,7 +32,9 @@ async function checkFile(ctx: Context, settings: CopySettings, dir: string, file
   }
   try {
     const hash = createHash('sha256');
-    const bytes = await hashRange(handle, 0, undefined, hash, settings.chunkBytes, { ctx, details: (position) => ({ dir, file: file.fileName, position }) });
+    // To the file's end, whatever the manifest says: a longer file is as wrong as a shorter one.
+    const size = (await handle.stat()).size;
+    const bytes = await hashRange(handle, 0, undefined, hash, settings.chunkBytes, { ctx, details: (position) => ({ dir, file: file.fileName, position }) }, size);
     const sha256 = hash.digest('hex');
     return { ...expected, bytes, sha256, ok: bytes === file.bytes && sha256 === file.sha256 };
   } finally {

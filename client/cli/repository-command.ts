@@ -12,11 +12,13 @@ export const REPOSITORY_USAGE = `  backupctl verify <backup>|--vm ID|--all --pro
       <backup>: a repository folder, the workflow id of a backup run, or latest (with --vm); --subset 2/7: the 2nd of 7 slices
   backupctl backups ovirt --proxy ID [--vm ID]   the repository's oVirt backups: size, age, verification`;
 
-export type RepositoryValues = { json: boolean; vm?: string; all?: boolean; subset?: string; proxy?: string; 'copy-task-queue'?: string };
+export type RepositoryValues = { json: boolean; vm?: string; all?: boolean; subset?: string; proxy?: string; 'proxy-vm'?: string; 'copy-task-queue'?: string };
 
 function copyWorkerOf(values: RepositoryValues, command: string): Record<string, string> {
   if (values['copy-task-queue']) return { copyTaskQueue: values['copy-task-queue'] };
-  if (values.proxy) return { proxyVmId: values.proxy };
+  // --proxy-vm as well: the name `backup ovirt` gives the same VM.
+  const proxy = values.proxy ?? values['proxy-vm'];
+  if (proxy) return { proxyVmId: proxy };
   throw new InvalidInputError(['--proxy is required: the proxy VM whose copy worker holds the repository (or --copy-task-queue)'], command);
 }
 

@@ -14,6 +14,7 @@ test('verify <backup> | --vm | --all [--subset N/T] map onto valid verifyBackups
     ['ovirt/web-01-6f2a0d3e/20261206T120000-abcd1234', { json: false, proxy: PROXY }],
     ['latest', { json: false, proxy: PROXY, vm: VM }],
     [undefined, { json: false, proxy: PROXY, vm: VM, subset: '2/7' }],
+    [undefined, { json: false, 'proxy-vm': PROXY, vm: VM }],
     [undefined, { json: false, 'copy-task-queue': 'backup-copy-x', all: true }],
   ] as const) {
     const parsed = schema().safeParse(verifyInput(backup, values));
