@@ -18,6 +18,7 @@ const UNIT = [
   'test/bench/perf-breakdown.test.ts',
   'test/client/backup-command.test.ts',
   'test/client/progress-view.test.ts',
+  'test/client/repository-command.test.ts',
   'test/fleet/fleet-table-format.test.ts',
   'test/onapp/schemas.test.ts',
   'test/production/compose.test.ts',

@@ -15,6 +15,7 @@ import { onappBackupInput, onappListBackupsInput, onappRestoreInput } from './on
 import { ovirtSnapshotBackupInput } from './ovirt/input';
 import { ovirtRestoreDrillInput, ovirtRestoreInput } from './ovirt/restore-input';
 import { reaperInput } from './reaper/input';
+import { ovirtListBackupsInput, verifyBackupsInput } from './repository/input';
 
 export type { RetentionAdapter, WorkflowEntry, WorkflowRoute } from './catalog-entry';
 export { workflowIdFor } from './routing';
@@ -36,6 +37,8 @@ const schemas = {
   azureRestore: azureRestoreInput,
   azureFileRecovery: azureFileRecoveryInput,
   reaper: reaperInput,
+  verifyBackups: verifyBackupsInput,
+  ovirtListBackups: ovirtListBackupsInput,
   fleetBackup: fleetBackupInput,
   rpoWatch: rpoWatchInput,
 } satisfies { [T in keyof typeof workflowRoutes]: z.ZodType };

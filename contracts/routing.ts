@@ -12,6 +12,7 @@ import { manageiqCatalog } from './manageiq/catalog';
 import { onappCatalog } from './onapp/catalog';
 import { ovirtCatalog } from './ovirt/catalog';
 import { reaperCatalog } from './reaper/catalog';
+import { repositoryCatalog } from './repository/catalog';
 
 export const workflowRoutes = {
   ...ovirtCatalog,
@@ -20,6 +21,7 @@ export const workflowRoutes = {
   ...manageiqCatalog,
   ...azureCatalog,
   ...reaperCatalog,
+  ...repositoryCatalog,
   ...fleetCatalog,
   ...alertsCatalog,
 } satisfies Record<string, WorkflowRoute>;

@@ -4,7 +4,7 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { EndpointClients } from '../activities/endpoint-clients';
-import { createCopyActivities } from '../activities/copy/activities';
+import { createCopyActivities, REPOSITORY_FILE_ACTIVITIES } from '../activities/copy/activities';
 import type { CopySettings } from '../activities/copy/copy-disk';
 import type { DataConverter } from '@temporalio/common';
 import type { EndpointRegistry } from '../lib/config/endpoints';
@@ -69,8 +69,9 @@ export interface CopyWorkerSettings {
 /**
  * The copy worker is two workers on one connection: the disk copies on the copy queue, capped for
  * disk bandwidth (COPY_CONCURRENCY), and the small repository files (config, manifest) on a queue of
- * their own, so that a few KiB never wait behind gigabytes. The copy queue still serves
- * writeBackupFile for runs started before the files queue existed. Run both.
+ * their own, so that a few KiB never wait behind gigabytes (so do the repository's manifest
+ * reads and writes: findBackup, recordVerification, listBackups). The copy queue serves every copy
+ * activity, writeBackupFile too for runs started before the files queue existed. Run both.
  */
 export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Worker[]> {
   const activities = createCopyActivities(settings.copy);
@@ -93,7 +94,7 @@ export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Wo
     Worker.create({
       ...common,
       taskQueue: repositoryFilesTaskQueueFor(settings.taskQueue),
-      activities: { writeBackupFile: activities.writeBackupFile },
+      activities: { writeBackupFile: activities.writeBackupFile, ...Object.fromEntries(REPOSITORY_FILE_ACTIVITIES.map((name) => [name, activities[name]])) },
       maxConcurrentActivityTaskExecutions: settings.maxConcurrentFileWrites ?? 16,
     }),
   ]);

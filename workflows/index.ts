@@ -23,6 +23,7 @@ import type * as ScheduledBackup from './scheduled-backup';
 import type * as FleetBackup from './fleet-backup';
 import type * as Reaper from './reaper';
 import type * as RpoWatch from './rpo-watch';
+import type * as VerifyBackups from './verify-backups';
 
 type Workflow = (...args: never[]) => Promise<unknown>;
 
@@ -57,3 +58,6 @@ export const scheduledBackup = lazy(() => import(/* webpackMode: "eager" */ './s
 export const fleetBackup = lazy(() => import(/* webpackMode: "eager" */ './fleet-backup') as Promise<typeof FleetBackup>, 'fleetBackup');
 export const reaper = lazy(() => import(/* webpackMode: "eager" */ './reaper') as Promise<typeof Reaper>, 'reaper');
 export const rpoWatch = lazy(() => import(/* webpackMode: "eager" */ './rpo-watch') as Promise<typeof RpoWatch>, 'rpoWatch');
+const repositoryWorkflows = () => import(/* webpackMode: "eager" */ './verify-backups') as Promise<typeof VerifyBackups>;
+export const verifyBackups = lazy(repositoryWorkflows, 'verifyBackups');
+export const ovirtListBackups = lazy(repositoryWorkflows, 'ovirtListBackups');

@@ -7,6 +7,7 @@ import { ErrorTypes } from '../lib/errors';
 import type { OvirtActivities, SkippedDisk } from '../activities/ovirt/activities';
 import type { CopyActivities } from '../activities/copy/activities';
 import type { CopyDiskResult } from '../activities/copy/copy-disk';
+import { runIdTail } from '../lib/temporal/run-tag';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { ovirtSnapshotBackupInput } from '../contracts/ovirt/input';
 import { forwardCreate, quickCall, undoStep, waitUpTo } from './shared/activity-options';
@@ -14,6 +15,7 @@ import { vendorRetry } from './shared/retry-policies';
 import { openRun } from './shared/workflow-run';
 import type { OvirtBackupManifest } from '../contracts/ovirt/results';
 import { OVIRT_BACKUP_STEPS } from '../contracts/ovirt/steps';
+import { backupFolder } from '../contracts/ovirt/backup-folder';
 
 // On cancellation a forward call (a create, an attach) is let finish before compensation starts
 // (forwardCreate), so a snapshot or an attach that lands after the undo ran cannot be left behind.
@@ -57,7 +59,11 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     await ovirt.ovirtCheckEndpoint({ endpoint });
     const pre = await ovirt.ovirtPreflight({ endpoint, vmId, proxyVmId, diskIds: input.diskIds });
     progress.about(`VM ${pre.vm.name} (${vmId}) on ${endpoint}`);
-    const backupDir = `ovirt/${safeName(pre.vm.name)}-${vmId.slice(0, 8)}/${startedAt.replace(/[:.]/g, '').slice(0, 15)}-${runId.slice(0, 8)}`;
+    // backup-folder-run-tail: the folder carried the run id's head, shared by the runs of a minute
+    // (runIdTail), so a failed run's files overwrote a good backup made just before it. Runs started
+    // before keep their folder on replay. deprecatePatch once no run started before can be open.
+    const runTag = patched('backup-folder-run-tail') ? runIdTail(runId) : runId.slice(0, 8);
+    const backupDir = backupFolder({ id: vmId, name: pre.vm.name }, startedAt, runTag);
 
     progress.enter('snapshot');
     // Registered before the create: a create whose reply was lost is still found (by its tag) and removed.
@@ -134,8 +140,4 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2) });
     return { ...manifest, repository: { dir: backupDir, manifestPath: written.path } };
   });
-}
-
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 64) || 'vm';
 }

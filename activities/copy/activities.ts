@@ -1,6 +1,31 @@
 /** Activities of the copy worker, which runs on the backup-proxy VM where the disks are attached. */
 import { writeRepositoryFile } from './repository';
 import { copyDiskToRepository, type CopyDiskInput, type CopySettings } from './copy-disk';
+import { findBackup } from './find-backup';
+import { hashDevice } from './hash-device';
+import { listBackups } from './list-backups';
+import { recordVerification } from './record-verification';
+import type { RepositoryActivities } from './restore-types';
+import { verifyBackup } from './verify-backup';
+import { writeImageToDevice } from './write-image';
+
+/** The repository side of restores, drills and checks (restore-types.ts says what each does). */
+export function createRepositoryActivities(settings: CopySettings): RepositoryActivities {
+  return {
+    findBackup: (input) => findBackup(settings, input),
+    writeImageToDevice: (input) => writeImageToDevice(settings, input),
+    hashDevice: (input) => hashDevice(settings, input),
+    verifyBackup: (input) => verifyBackup(settings, input),
+    recordVerification: (input) => recordVerification(settings, input),
+    listBackups: (input) => listBackups(settings, input),
+  };
+}
+
+/**
+ * The repository activities that only read or write small files (a manifest, an OVF): the copy
+ * worker serves them on its files queue too, where they do not wait behind disk copies.
+ */
+export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups'] as const satisfies ReadonlyArray<keyof RepositoryActivities>;
 
 export function createCopyActivities(settings: CopySettings) {
   return {
@@ -10,6 +35,7 @@ export function createCopyActivities(settings: CopySettings) {
     async writeBackupFile(input: { dir: string; fileName: string; content: string }) {
       return writeRepositoryFile(settings.repositoryRoot, input.dir, input.fileName, input.content);
     },
+    ...createRepositoryActivities(settings),
   };
 }
 

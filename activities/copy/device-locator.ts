@@ -8,6 +8,8 @@
  */
 import { access, readdir, constants } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../lib/errors';
 
 export interface LocatedDevice {
   path: string;
@@ -57,4 +59,25 @@ async function readable(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The device of an attached disk, or a retryable DeviceNotFound naming where it was looked for:
+ * udev may not have created the link yet, so a retry a little later can succeed.
+ */
+export async function requireDevice(diskId: string, folders: DeviceFolders, logicalName?: string): Promise<LocatedDevice> {
+  const device = await locateDevice(diskId, folders, logicalName);
+  if (device) return device;
+  throw ApplicationFailure.create({
+    message: `no device for disk ${diskId} under ${folders.byIdDir}${logicalName ? `, nor for logical_name ${logicalName} (${logicalNameLookup(logicalName, folders.deviceDir)})` : ''}`,
+    type: ErrorTypes.deviceNotFound,
+  });
+}
+
+/** Where a logical_name was looked for, or why it was not, for the DeviceNotFound message. */
+function logicalNameLookup(logicalName: string, deviceDir: string | undefined): string {
+  const name = guestDeviceName(logicalName);
+  if (name === undefined) return 'refused: not a plain device name under /dev';
+  if (deviceDir === undefined) return 'not looked up: no device folder configured';
+  return `not at ${join(deviceDir, name)}`;
 }

@@ -48,6 +48,8 @@ export interface FileCheck {
   expectedSha256: string;
   sha256: string;
   ok: boolean;
+  /** The file is not there (bytes 0, sha256 empty). */
+  missing?: boolean;
 }
 
 export interface RepositoryActivities {

@@ -10,6 +10,7 @@ import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
+import { REPOSITORY_USAGE, runRepositoryBackups, runVerifyCommand } from './repository-command';
 import { readGivenFile } from '../input-file';
 
 const USAGE = `backupctl — VM backups as Temporal workflows
@@ -20,6 +21,7 @@ ${Object.values(providerCommands)
   .map((c) => `      ${c.usage}`)
   .join('\n')}
   backupctl backups onapp --vm VIRTUAL-SERVER-ID [--kind all|normal|incremental] [--endpoint NAME]   the backup catalogue
+${REPOSITORY_USAGE}
   backupctl status <workflowId>
   backupctl result <workflowId>
   backupctl fleet <workflowId> [--outcome succeeded|failed|skipped|cancelled|not-started]   a fleet's per-VM table
@@ -98,6 +100,9 @@ async function main(argv: string[]): Promise<number> {
       overlap: { type: 'string' },
       kind: { type: 'string' },
       outcome: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      subset: { type: 'string' },
+      proxy: { type: 'string' },
       ...Object.fromEntries(providerFlags.strings.filter((f) => f !== 'vm').map((f) => [f, { type: 'string' as const }])),
       ...Object.fromEntries(providerFlags.booleans.map((f) => [f, { type: 'boolean' as const }])),
     },
@@ -123,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
 
   const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
-  if (!['list', 'schedule', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
+  if (!['list', 'schedule', 'verify', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
   const client = await BackupClient.connect();
   try {
@@ -138,8 +143,12 @@ async function main(argv: string[]): Promise<number> {
         const run = await client.start(workflowType, input, { workflowId: values['workflow-id'], taskQueue: values['task-queue'] });
         return await startAndReport(client, run, workflowType, values);
       }
+      case 'verify':
+        return await runVerifyCommand(client, arg, values);
       case 'backups': {
-        if (arg !== 'onapp') throw new InvalidInputError([`backups lists OnApp catalogues only ("backups onapp"); for other vendors use their workflows`], 'backups');
+        if (arg === 'ovirt') return await runRepositoryBackups(client, values);
+        if (arg !== 'onapp')
+          throw new InvalidInputError([`backups lists OnApp catalogues ("backups onapp") and the oVirt repository ("backups ovirt --proxy ID"); for other vendors use their workflows`], 'backups');
         const { input } = backupInput('onapp', values as Record<string, string | boolean | undefined>);
         const listing = (await client.execute('onappListBackups', { endpoint: input.endpoint, virtualServerId: input.virtualServerId, ...(values.kind ? { kind: values.kind } : {}) })) as Parameters<
           typeof onappBackupsTable

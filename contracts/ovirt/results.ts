@@ -1,8 +1,8 @@
 /** What an oVirt backup run returns (the manifest it also writes into the repository). */
 import type { SkippedDisk } from '../../activities/ovirt/activities';
 import type { CopyDiskResult } from '../../activities/copy/copy-disk';
-import type { StepTiming } from '../progress';
 import type { Verification } from '../../activities/copy/restore-types';
+import type { StepTiming } from '../progress';
 
 export interface OvirtBackupManifest {
   provider: 'ovirt';
@@ -19,6 +19,8 @@ export interface OvirtBackupManifest {
   timings: StepTiming[];
   startedAt: string;
   completedAt: string;
+  /** Each drill, check or restore that re-read this backup, oldest first (absent until the first). */
+  verifications?: Verification[];
 }
 
 /** One restored disk: where it came from, what it is now, and its image's hash against the manifest's. */

@@ -1,11 +1,12 @@
-/** backupctl end to end: every exit code, the friendly backup command, list, follow and schedules. */
+/** backupctl end to end: every exit code, the friendly backup command, list, follow, schedules and repository checks. */
 import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { proxyAttachments } from '../helpers/ovirt-inspect';
 import { eventually } from '../helpers/eventually';
@@ -150,4 +151,32 @@ test('schedule apply twice: created, then unchanged; list and delete', async ({ 
   const bad = await backupctl('schedule', 'apply', file);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /policy\.yaml:3: schedules\.0\.workflow: unknown workflow/);
+});
+
+test('verify and backups ovirt: a good repository checks out (exit 0), a flipped byte fails the check naming the file (exit 1), the table shows the verdict', async ({ h }) => {
+  const backup = await h.execute<OvirtBackupManifest>('ovirtSnapshotBackup', h.input());
+  const proxy = ['--proxy', h.demo.proxyVmId];
+  const all = await backupctl('verify', '--all', ...proxy);
+  assert.equal(all.code, 0, all.stderr);
+  assert.match(all.stdout, new RegExp(`^ok\\s+${backup.repository.dir}\\s+3 file\\(s\\) match$`, 'm'));
+  assert.doesNotMatch(all.stdout, /FAILED/);
+
+  const image = join(h.dirs.repository, backup.repository.dir, basename(backup.disks[0]!.path));
+  const bytes = await readFile(image);
+  bytes[7] = bytes[7]! ^ 0x01;
+  await writeFile(image, bytes);
+  const failed = await backupctl('verify', 'latest', '--vm', h.demo.vmId, ...proxy);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stdout, new RegExp(`^FAILED\\s+${backup.repository.dir}\\s+${basename(image)} has sha256 [0-9a-f]{64}, the manifest says ${backup.disks[0]!.sha256}$`, 'm'));
+  assert.match(failed.stderr, /backup check failed: /);
+
+  const listed = await backupctl('backups', 'ovirt', '--vm', h.demo.vmId, ...proxy);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^FOLDER\s+VM\s+COMPLETED\s+AGE\s+SIZE\s+DISKS\s+VERIFIED/);
+  assert.match(listed.stdout, new RegExp(`^${backup.repository.dir}\\s.*\\s2\\s+FAILED by check, \\d+s ago$`, 'm'));
+
+  assert.equal((await backupctl('verify', ...proxy)).code, 2, 'nothing to check named');
+  const noProxy = await backupctl('verify', '--all');
+  assert.equal(noProxy.code, 2);
+  assert.match(noProxy.stderr, /--proxy is required/);
 });

@@ -60,7 +60,11 @@ for (const variant of [
     afterAll(async () => h?.stop());
 
     test('the latest backup comes back as a new VM whose disks hold the source disks’ bytes at backup time', async () => {
-      const result = (await h.client.workflow.execute('ovirtRestore', { taskQueue: h.taskQueue, workflowId: id('restore'), args: [restoreInput({ vmName: `web-01-back-${variant.apiVersion}` })] })) as OvirtRestoreResult;
+      const result = (await h.client.workflow.execute('ovirtRestore', {
+        taskQueue: h.taskQueue,
+        workflowId: id('restore'),
+        args: [restoreInput({ vmName: `web-01-back-${variant.apiVersion}` })],
+      })) as OvirtRestoreResult;
 
       assert.equal(result.backup.dir, manifest.repository.dir);
       assert.equal(result.vm?.name, `web-01-back-${variant.apiVersion}`);
@@ -126,7 +130,9 @@ for (const variant of [
       await fh.close();
       const before = restoredObjects(h);
 
-      const message = await failureOf(h.client.workflow.execute('ovirtRestoreDrill', { taskQueue: h.taskQueue, workflowId: id('drill-spoiled'), args: [restoreInput({ backup: spoiled.repository.dir })] }));
+      const message = await failureOf(
+        h.client.workflow.execute('ovirtRestoreDrill', { taskQueue: h.taskQueue, workflowId: id('drill-spoiled'), args: [restoreInput({ backup: spoiled.repository.dir })] }),
+      );
       assert.match(message, new RegExp(victim.id.slice(0, 8)), `the failure names the disk: ${message}`);
       assert.deepEqual(restoredObjects(h), before, 'no sandbox VM or disk is left');
       await assertClean({ ...h, engine: h.engine });
@@ -163,7 +169,9 @@ for (const variant of [
           if (spoil === 'missing') await import('node:fs/promises').then((fs) => fs.rm(image));
           else await truncate(image, 4096);
           h.simulator.calls.clear();
-          const message = await failureOf(h.client.workflow.execute('ovirtRestore', { taskQueue: h.taskQueue, workflowId: id(`restore-${spoil}`), args: [restoreInput({ backup: backup.repository.dir })] }));
+          const message = await failureOf(
+            h.client.workflow.execute('ovirtRestore', { taskQueue: h.taskQueue, workflowId: id(`restore-${spoil}`), args: [restoreInput({ backup: backup.repository.dir })] }),
+          );
           assert.match(message, new RegExp(backup.disks[0]!.id), `${spoil}: names the image: ${message}`);
           assert.deepEqual(changes(h), [], `${spoil}: no vendor change`);
         }

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { copyBufferBytes, copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../../activities/copy/copy-disk';
+import { copyBufferBytes } from '../../activities/copy/copy-loop';
+import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../../activities/copy/copy-disk';
 
 const DISK_ID = 'cccccccc-0001-4c8e-9a10-00000000c0de';
 const CHUNK = 64 * 1024;

@@ -37,6 +37,8 @@ const workflowTypes = [
   'fleetBackup',
   'reaper',
   'rpoWatch',
+  'verifyBackups',
+  'ovirtListBackups',
 ] as const satisfies ReadonlyArray<keyof typeof Workflows>;
 
 /** The first step of each workflow, where its first vendor call is made. */

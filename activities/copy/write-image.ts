@@ -1,0 +1,69 @@
+/**
+ * A restore's write: one image from the repository onto the device of a disk attached to this
+ * proxy, through the same copy loop as the backup (its durable-offset heartbeats). A retried
+ * attempt resumes at the heartbeated offset and re-hashes the prefix it keeps from the image file,
+ * which is what was written there. The hash is compared with the manifest's at the end.
+ */
+import { createHash } from 'node:crypto';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { Context, CancelledFailure } from '@temporalio/activity';
+import { ErrorTypes, nonRetryable } from '../../lib/errors';
+import { deviceFolders, type CopySettings } from './copy-disk';
+import { copyBufferBytes, copyLoop, type CopyProgress } from './copy-loop';
+import { requireDevice } from './device-locator';
+import { hashRange } from './hash-read';
+import { repositoryPath } from './repository';
+import type { RepositoryActivities } from './restore-types';
+
+export type WriteImageInput = Parameters<RepositoryActivities['writeImageToDevice']>[0];
+export type WriteImageResult = Awaited<ReturnType<RepositoryActivities['writeImageToDevice']>>;
+
+export async function writeImageToDevice(settings: CopySettings, input: WriteImageInput): Promise<WriteImageResult> {
+  const ctx = Context.current();
+  const imagePath = repositoryPath(settings.repositoryRoot, input.dir, input.fileName);
+  const imageBytes = await stat(imagePath).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  if (imageBytes === undefined) throw nonRetryable(`backup ${input.dir}: image ${input.fileName} is missing`, ErrorTypes.invalidInput);
+  if (imageBytes !== input.expectedBytes) throw nonRetryable(`backup ${input.dir}: image ${input.fileName} is ${imageBytes} bytes, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
+  const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
+
+  // The heartbeated offset was fdatasync'ed on the device before it was sent: it is there.
+  const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
+  let offset = Math.min(previous?.offset ?? 0, imageBytes);
+  offset -= offset % settings.chunkBytes;
+  const resumedFromOffset = offset;
+
+  const hash = createHash('sha256');
+  // r+: a block device cannot be truncated, and the simulator's file must keep its size.
+  const opened = await Promise.allSettled([open(imagePath, 'r'), open(device.path, 'r+')]);
+  const openFailure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (openFailure) {
+    await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    throw openFailure.reason;
+  }
+  const [image, target] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
+  let written: number;
+  try {
+    if (offset > 0) await hashRange(image, 0, offset, hash, settings.chunkBytes, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+    written = (await copyLoop(ctx, settings, image, target, offset, hash, copyBufferBytes(settings.chunkBytes, imageBytes, offset))).offset;
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
+    throw err;
+  } finally {
+    await Promise.all([image.close(), target.close()]);
+  }
+  if (written !== input.expectedBytes) {
+    throw nonRetryable(`backup ${input.dir}: image ${input.fileName} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
+  }
+  const sha256 = hash.digest('hex');
+  if (sha256 !== input.expectedSha256) {
+    throw nonRetryable(`backup ${input.dir}: image ${input.fileName} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
+      file: input.fileName,
+      expectedSha256: input.expectedSha256,
+      sha256,
+    });
+  }
+  return { device: device.path, bytes: written, sha256, resumedFromOffset, attempt: ctx.info.attempt };
+}

@@ -1,0 +1,25 @@
+/** The repository's workflows in the catalog (contracts/catalog-entry.ts says what each field is for). */
+import type { WorkflowRoute } from '../catalog-entry';
+
+const input = () => import(/* webpackMode: "eager" */ './input');
+const vmOf = (i: Record<string, unknown>) => (typeof i.vmId === 'string' ? i.vmId : undefined);
+const proxyOf = (i: Record<string, unknown>) => (typeof i.proxyVmId === 'string' ? i.proxyVmId : undefined);
+
+export const repositoryCatalog = {
+  verifyBackups: {
+    provider: 'ovirt',
+    kind: 'operation',
+    summary: "repository check on a proxy's copy worker: re-read stored images and OVFs, compare size and SHA-256 with each manifest, record the verdict (optionally one slice N/T)",
+    loadInput: async () => (await input()).verifyBackupsInput,
+    subject: vmOf,
+    proxyOf,
+  },
+  ovirtListBackups: {
+    provider: 'ovirt',
+    kind: 'operation',
+    summary: "the oVirt backups in a proxy's repository, newest first, with size, disks and last verification",
+    loadInput: async () => (await input()).ovirtListBackupsInput,
+    subject: vmOf,
+    proxyOf,
+  },
+} satisfies Record<string, WorkflowRoute>;

@@ -1,0 +1,74 @@
+/** backupctl verify and backups ovirt: flags become inputs the workflows' schemas accept, and results read as lines and a table. */
+import { test } from 'vitest';
+import assert from 'node:assert/strict';
+import { repositoryBackupsTable, verifyInput, verifyLines } from '../../client/cli/repository-command';
+import { catalogEntry } from '../../contracts/catalog';
+import type { VerifyBackupsResult } from '../../contracts/repository/results';
+
+const PROXY = '6f2a0d3e-5b1c-4c8e-9a10-00000000b001';
+const VM = '6f2a0d3e-5b1c-4c8e-9a10-00000000a001';
+const schema = () => catalogEntry('verifyBackups')!.input;
+
+test('verify <backup> | --vm | --all [--subset N/T] map onto valid verifyBackups inputs; a missing target, a bad slice and a missing proxy are named', () => {
+  for (const [backup, values] of [
+    ['ovirt/web-01-6f2a0d3e/20261206T120000-abcd1234', { json: false, proxy: PROXY }],
+    ['latest', { json: false, proxy: PROXY, vm: VM }],
+    [undefined, { json: false, proxy: PROXY, vm: VM, subset: '2/7' }],
+    [undefined, { json: false, 'proxy-vm': PROXY, vm: VM }],
+    [undefined, { json: false, 'copy-task-queue': 'backup-copy-x', all: true }],
+  ] as const) {
+    const parsed = schema().safeParse(verifyInput(backup, values));
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+  }
+  assert.deepEqual((schema().parse(verifyInput(undefined, { json: false, proxy: PROXY, all: true, subset: '3/4' })) as { subset: unknown }).subset, { n: 3, t: 4 });
+  const problems = (values: Parameters<typeof verifyInput>[1], backup?: string) =>
+    schema()
+      .safeParse(verifyInput(backup, values))
+      .error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+  assert.match(problems({ json: false, proxy: PROXY }).join('\n'), /^backup: say what to check/);
+  assert.match(problems({ json: false, proxy: PROXY, all: true, subset: '8/7' }).join('\n'), /subset: subset "N\/T" needs 1 ≤ N ≤ T/);
+  assert.match(problems({ json: false, proxy: PROXY, all: true, vm: VM }).join('\n'), /all: all checks every backup/);
+  assert.match(problems({ json: false, proxy: PROXY }, 'latest').join('\n'), /vmId: backup "latest" needs vmId/);
+  assert.throws(() => verifyInput('latest', { json: false, vm: VM }), /--proxy is required/);
+});
+
+test('a check reads as one line per backup; the repository as a table with age, size and verification state', () => {
+  const result: VerifyBackupsResult = {
+    ok: false,
+    checkedAt: '2026-12-06T12:00:00.000Z',
+    backups: [
+      { dir: 'ovirt/web-01-6f2a0d3e/a', vm: { id: VM, name: 'web-01' }, ok: true, filesRead: 3, bad: [], recorded: true },
+      {
+        dir: 'ovirt/web-01-6f2a0d3e/b',
+        vm: { id: VM, name: 'web-01' },
+        ok: false,
+        filesRead: 3,
+        bad: [{ file: 'd1.raw', expectedBytes: 10, bytes: 10, expectedSha256: 'aa', sha256: 'bb', ok: false }],
+        recorded: true,
+      },
+    ],
+  };
+  assert.equal(verifyLines(result), 'ok      ovirt/web-01-6f2a0d3e/a  3 file(s) match\nFAILED  ovirt/web-01-6f2a0d3e/b  d1.raw has sha256 bb, the manifest says aa');
+  const now = Date.parse('2026-12-06T12:00:00.000Z');
+  const text = repositoryBackupsTable(
+    [
+      {
+        dir: 'ovirt/web-01-6f2a0d3e/b',
+        provider: 'ovirt',
+        vm: { id: VM, name: 'web-01' },
+        workflowId: 'w',
+        completedAt: '2026-12-06T09:00:00.000Z',
+        bytes: 3 * 1024 * 1024,
+        disks: 2,
+        lastVerification: { at: '2026-12-06T11:30:00.000Z', by: 'check', ok: false, workflowId: 'v', summary: 's' },
+      },
+      { dir: 'ovirt/web-01-6f2a0d3e/a', provider: 'ovirt', vm: { id: VM, name: 'web-01' }, workflowId: 'w', completedAt: '2026-12-02T12:00:00.000Z', bytes: 1024, disks: 1 },
+    ],
+    now,
+  );
+  const [header, first, second] = text.split('\n');
+  assert.match(header!, /^FOLDER\s+VM\s+COMPLETED\s+AGE\s+SIZE\s+DISKS\s+VERIFIED$/);
+  assert.match(first!, /ovirt\/web-01-6f2a0d3e\/b\s+web-01\s+2026-12-06T09:00:00.000Z\s+3h\s+3.0 MiB\s+2\s+FAILED by check, 30m ago$/);
+  assert.match(second!, /\s4d\s+1.0 KiB\s+1\s+never verified$/);
+  assert.equal(repositoryBackupsTable([]), 'no backups');
+});
