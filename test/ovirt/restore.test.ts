@@ -146,7 +146,7 @@ for (const variant of [
     describe('bad input: one line, before any vendor change', () => {
       const refusals: Array<[string, (h: OvirtHarness) => Promise<Record<string, unknown>>, RegExp]> = [
         ['an unknown backup', async () => ({ backup: 'ovirt/no-such-vm/20260101T000000-deadbeef' }), /no-such-vm|not found|no backup/i],
-        ['a VM without backups', async (h) => ({ vmId: h.demo.proxyVmId }), /no (good )?backup|has no backup/i],
+        ['a VM without backups', async (h) => ({ vmId: h.demo.proxyVmId }), /has no complete backup/],
         ['a name in use', async (h) => ({ vmName: h.demo.vmName }), /already|in use|exists/i],
         ['an unknown cluster', async () => ({ cluster: 'no-such-cluster' }), /no-such-cluster/],
         ['an unknown storage domain', async () => ({ storageDomain: 'no-such-domain' }), /no-such-domain/],
@@ -181,7 +181,7 @@ for (const variant of [
         h.state.setStorageDomainFree(h.demo.storageDomainId, 1024);
         try {
           h.simulator.calls.clear();
-          const message = await failureOf(h.client.workflow.execute('ovirtRestore', { taskQueue: h.taskQueue, workflowId: id('full'), args: [restoreInput()] }));
+          const message = await failureOf(h.client.workflow.execute('ovirtRestore', { taskQueue: h.taskQueue, workflowId: id('full'), args: [restoreInput({ backup: manifest.repository.dir })] }));
           assert.match(message, new RegExp(h.demo.storageDomainName));
           assert.deepEqual(changes(h), []);
         } finally {
