@@ -3,14 +3,15 @@
  * workflow, with input checked by the workflows' own schemas before anything reaches the server.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure, type ApplicationFailure, type Payload } from '@temporalio/common';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { ErrorTypes } from '../lib/errors';
 import { temporalSettings } from '../lib/temporal/settings';
 import type { Progress } from '../contracts/progress';
 import { decodePayload } from './decode-payload';
-import { InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, ServerUnreachableError } from './errors';
+import { ActionRefusedError, InvalidInputError, NotFoundError, RunAlreadyEndedError, RunCancelledError, RunFailedError, ServerUnreachableError, type UndoAccount } from './errors';
+import { operatorActions, type CleanupAnswer, type OperatorAction } from '../contracts/operator-actions';
 import { readFleetTable, type FleetTable } from './fleet-table';
 import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from '../contracts/catalog';
 
@@ -195,12 +196,22 @@ export class BackupClient {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no run with id ${workflowId}`);
       if (err instanceof WorkflowFailedError) {
-        if (err.cause instanceof CancelledFailure) throw new RunCancelledError(workflowId);
+        if (err.cause instanceof CancelledFailure) throw new RunCancelledError(workflowId, await this.undoAccount(workflowId));
         const cause = err.cause as ApplicationFailure | undefined;
         if (cause?.type === ErrorTypes.invalidInput) throw new InvalidInputError([cause.message], workflowId);
-        throw new RunFailedError(cause?.message ?? err.message, cause?.details);
+        throw new RunFailedError(cause?.message ?? err.message, cause?.details, undoAccountOf(cause?.details));
       }
       throw err;
+    }
+  }
+
+  /** What a closed run undid and left behind, from its progress query (a worker answers it); undefined when none can. */
+  private async undoAccount(workflowId: string): Promise<UndoAccount | undefined> {
+    try {
+      const p = await this.handle(workflowId).query<Progress>('progress');
+      return { step: p.step, undone: p.undone, leftBehind: p.leftovers ?? [] };
+    } catch {
+      return undefined;
     }
   }
 
@@ -212,13 +223,68 @@ export class BackupClient {
     return readFleetTable(this.client, workflowId).catch(notFound(workflowId));
   }
 
+  /** Asks the run to cancel; a run that had already ended is RunAlreadyEndedError (too late: nothing is undone). */
   async cancel(workflowId: string): Promise<void> {
-    await this.handle(workflowId).cancel().catch(notFound(workflowId));
+    const handle = this.handle(workflowId);
+    const tooLate = (status: string) => new RunAlreadyEndedError(workflowId, status, 'the cancel came too late; nothing was cancelled or undone');
+    const before = await handle.describe().catch(notFound(workflowId));
+    if (before.status.name !== 'RUNNING') throw tooLate(before.status.name);
+    await handle.cancel().catch(async (err: unknown) => {
+      // It ended between the look and the cancel: the server no longer knows an open run by this id.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      throw tooLate((await handle.describe().catch(notFound(workflowId))).status.name);
+    });
   }
 
-  /** An operator's answer to a run that waits in "needs attention": retry the failed undos, or give up and report. */
-  async resolveCleanup(workflowId: string, action: 'retry' | 'give-up', note?: string): Promise<void> {
-    await this.handle(workflowId).signal('cleanup', { action, note }).catch(notFound(workflowId));
+  /**
+   * An operator's answer to a run that waits in "needs attention": retry the failed undos, or give
+   * up and report. Sent as the `cleanup` update: refused (ActionRefusedError) when the run waits for
+   * no decision; answered with the undos the decision applies to.
+   */
+  async resolveCleanup(workflowId: string, action: 'retry' | 'give-up', note?: string): Promise<CleanupAnswer> {
+    return (await this.update(workflowId, 'cleanup', { action, ...(note === undefined ? {} : { note }) })) as CleanupAnswer;
+  }
+
+  /** What a run accepts from a person (updates, signals, queries), from its workflow type. */
+  async actions(workflowId: string): Promise<{ workflowId: string; type: string; status: string; actions: OperatorAction[] }> {
+    const description = await this.handle(workflowId).describe().catch(notFound(workflowId));
+    return { workflowId, type: description.type, status: description.status.name, actions: operatorActions(description.type) };
+  }
+
+  /** Sends an update the run's type accepts and returns its answer; a refusal is ActionRefusedError. */
+  async update(workflowId: string, name: string, arg?: unknown): Promise<unknown> {
+    await this.accepting(workflowId, name, 'update', `the "${name}" update was not sent`);
+    try {
+      const handle = this.handle(workflowId);
+      return await (arg === undefined ? handle.executeUpdate(name) : handle.executeUpdate(name, { args: [arg] }));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) throw new ActionRefusedError(`${workflowId} refused "${name}": ${err.cause.message}`);
+      throw notFound(workflowId)(err);
+    }
+  }
+
+  /** Sends a signal the run's type accepts (no answer: prefer `update` where the type has one). */
+  async signal(workflowId: string, name: string, arg?: unknown): Promise<void> {
+    await this.accepting(workflowId, name, 'signal', `the "${name}" signal was not sent`);
+    await this.handle(workflowId)
+      .signal(name, ...(arg === undefined ? [] : [arg]))
+      .catch(notFound(workflowId));
+  }
+
+  /** Asks a query the run's type answers (a closed run still answers, from its history). */
+  async query(workflowId: string, name: string, arg?: unknown): Promise<unknown> {
+    const { type, actions } = await this.actions(workflowId);
+    if (!actions.some((a) => a.kind === 'query' && a.name === name)) throw unaccepted(type, name, 'query', actions);
+    return this.handle(workflowId)
+      .query(name, ...(arg === undefined ? [] : [arg]))
+      .catch(notFound(workflowId));
+  }
+
+  /** The run is open and its type takes `name` as `kind`; otherwise says what it takes, or that it ended. */
+  private async accepting(workflowId: string, name: string, kind: 'update' | 'signal', notSent: string): Promise<void> {
+    const { type, status, actions } = await this.actions(workflowId);
+    if (!actions.some((a) => a.name === name && (kind === 'update' ? a.kind === 'update' : a.signal))) throw unaccepted(type, name, kind, actions);
+    if (status !== 'RUNNING') throw new RunAlreadyEndedError(workflowId, status, notSent);
   }
 
   /** Recent runs from visibility, newest first, filtered by the search attributes every run sets. */
@@ -256,6 +322,22 @@ export class BackupClient {
   async close(): Promise<void> {
     await this.client.connection.close();
   }
+}
+
+/** A failed run's account of its undos, from the failure's details (workflows/shared/fail-run.ts). */
+function undoAccountOf(details: unknown): UndoAccount | undefined {
+  const first = (Array.isArray(details) ? details[0] : undefined) as { step?: string; compensation?: Array<{ label: string; ok: boolean; error?: string; leftover?: boolean }> } | undefined;
+  if (!first?.compensation) return undefined;
+  return {
+    step: first.step ?? '',
+    undone: first.compensation.filter((o) => o.ok).map((o) => o.label),
+    leftBehind: first.compensation.filter((o) => !o.ok).map((o) => ({ label: o.label, error: o.error ?? '' })),
+  };
+}
+
+function unaccepted(type: string, name: string, kind: 'update' | 'signal' | 'query', actions: OperatorAction[]): InvalidInputError {
+  const names = actions.filter((a) => (kind === 'signal' ? a.signal : a.kind === kind)).map((a) => a.name);
+  return new InvalidInputError([`${type} runs take no ${kind} "${name}"; ${names.length ? `they take: ${names.join(', ')}` : `they take no ${kind}`} (backupctl ${kind} <id> lists all)`], kind);
 }
 
 function notFound(workflowId: string) {

@@ -8,7 +8,7 @@ import { BackupClient, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError } from '../errors';
 import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
-import { ProgressView, fleetTable, listTable, onappBackupsTable, table } from './format';
+import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 import { readGivenFile } from '../input-file';
 
@@ -25,6 +25,8 @@ ${Object.values(providerCommands)
   backupctl fleet <workflowId> [--outcome succeeded|failed|skipped|cancelled|not-started]   a fleet's per-VM table
   backupctl cancel <workflowId>
   backupctl cleanup <workflowId> --retry|--give-up [--note TEXT]   answer a run that needs attention
+  backupctl done <workflowId>                  end an azureFileRecovery session now
+  backupctl update|signal|query <workflowId> [NAME [JSON|@file]]   without NAME: what the run accepts
   backupctl list [--provider P] [--vm ID] [--status running|completed|failed|cancelled] [--type T] [--limit N]
   backupctl endpoints
   backupctl workflows
@@ -34,11 +36,16 @@ Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TE
 
 async function readInput(value: string | undefined): Promise<unknown> {
   if (value === undefined) throw new InvalidInputError(['--input is required (JSON text, or @file)'], 'start');
-  const text = value.startsWith('@') ? await readGivenFile(value.slice(1), '--input file', 'start') : value;
+  return readJson(value, '--input', 'start');
+}
+
+/** JSON text, or @file holding it. */
+async function readJson(value: string, what: string, command: string): Promise<unknown> {
+  const text = value.startsWith('@') ? await readGivenFile(value.slice(1), `${what} file`, command) : value;
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new InvalidInputError([`--input is not valid JSON: ${(err as Error).message}`], 'start');
+    throw new InvalidInputError([`${what} is not valid JSON: ${(err as Error).message}`], command);
   }
 }
 
@@ -121,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup'];
+  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup', 'done', 'update', 'signal', 'query'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
   if (!['list', 'schedule', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
@@ -171,10 +178,35 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'cleanup': {
         if (values.retry === values['give-up']) throw new InvalidInputError(['give exactly one of --retry and --give-up'], 'cleanup');
-        const action = values.retry ? 'retry' : 'give-up';
-        await client.resolveCleanup(arg!, action, values.note);
-        if (values.json) print({ workflowId: arg, action });
-        else console.log(`${action} sent to ${arg}`);
+        const answer = await client.resolveCleanup(arg!, values.retry ? 'retry' : 'give-up', values.note);
+        if (values.json) print({ workflowId: arg, ...answer });
+        else console.log(`${arg} took "${answer.action}" for ${answer.leftovers.join(', ')}: ${answer.next}`);
+        return 0;
+      }
+      case 'done': {
+        const answer = (await client.update(arg!, 'done')) as { next?: string };
+        if (values.json) print({ workflowId: arg, ...answer });
+        else console.log(`${arg}: the session ends; ${answer.next ?? ''}`.trimEnd());
+        return 0;
+      }
+      case 'update':
+      case 'signal':
+      case 'query': {
+        const [name, given] = rest;
+        if (!name) {
+          const accepted = await client.actions(arg!);
+          if (values.json) print(accepted);
+          else console.log(actionsTable(accepted));
+          return 0;
+        }
+        const argument = given === undefined ? undefined : await readJson(given, `${command} argument`, command);
+        if (command === 'signal') {
+          await client.signal(arg!, name, argument);
+          if (values.json) print({ workflowId: arg, signal: name, sent: true });
+          else console.log(`signal "${name}" sent to ${arg}`);
+          return 0;
+        }
+        print(command === 'update' ? await client.update(arg!, name, argument) : await client.query(arg!, name, argument));
         return 0;
       }
       case 'list': {

@@ -55,7 +55,7 @@ test('provision → the requester reads script and password → "done" → revok
   assert.match(creds.script.toString('utf8'), /Azure VM file recovery for db-01/);
   assert.ok(!session.scriptFileName.includes(rp.ilr!.password), 'the script is named by the suffix without the password');
   assert.equal(session.scriptFileName, rp.ilr!.suffix.replace(rp.ilr!.password, '') + '.ps1');
-  assert.match((await handle.query<Progress>('progress')).message ?? '', /signal "done"/);
+  assert.match((await handle.query<Progress>('progress')).message ?? '', new RegExp(`when finished: backupctl done ${handle.workflowId} \\(or the "done" update or signal\\)`));
 
   await handle.signal('done');
   const result = (await handle.result()) as AzureFileRecoveryResult;

@@ -88,6 +88,7 @@ test('exit 1: a failed run, with the vendor reason', async ({ h }) => {
   const r = await backupctl('start', 'ovirtSnapshotBackup', '--input', JSON.stringify(h.input()), '--wait');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /step "attach" failed: .*Proxy is down.* — compensation: undone: .*delete snapshot/);
+  assert.match(r.stderr, /\n {2}undone: delete snapshot of VM \S+\n {2}left behind: nothing/, 'what was undone and what is left, a line each');
 });
 
 test('exit 130: a run cancelled while the CLI waits; a second start for the VM joins the running one', async ({ h }) => {
@@ -114,6 +115,14 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
   const r = await waiting;
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /cancelled/);
+  // Later, `result` tells the step it was cancelled in, what was undone and what is left.
+  const result = await backupctl('result', id);
+  assert.equal(result.code, 130, result.stderr);
+  assert.match(result.stderr, /run backup-ovirt-\S+ was cancelled during "attach"\n {2}undone: detach disk [\s\S]*\n {2}undone: delete snapshot of VM \S+\n {2}left behind: nothing/);
+  // A cancel once the run has ended is too late, and says so.
+  const late = await backupctl('cancel', id);
+  assert.equal(late.code, 5, late.stderr);
+  assert.match(late.stderr, /had already ended \(CANCELLED\): the cancel came too late; nothing was cancelled or undone/);
   // The attach that was in flight when the cancel came finished first, then was undone.
   await eventually(
     () => proxyAttachments(h),
@@ -121,6 +130,26 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
     20_000,
   );
   assert.deepEqual(await proxyAttachments(h), []);
+});
+
+test('update, signal and query: without a name they list what the run accepts; a wrong name is refused naming the right ones; an ended run is too late', async ({ h }) => {
+  const handle = await h.start('ovirtSnapshotBackup', h.input(), 'cli-actions');
+  await handle.result();
+  const { workflowId } = handle;
+  const listed = await backupctl('update', workflowId);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(listed.stdout.startsWith(`${workflowId} (ovirtSnapshotBackup, COMPLETED) accepts:`), listed.stdout);
+  assert.match(listed.stdout, new RegExp(`update \\(or signal\\)\\s+cleanup\\s+backupctl cleanup ${workflowId} --retry\\|--give-up`));
+  assert.ok(listed.stdout.includes(`backupctl query ${workflowId} progress`), listed.stdout);
+  const wrong = await backupctl('signal', workflowId, 'done');
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /ovirtSnapshotBackup runs take no signal "done"; they take: cleanup/);
+  const late = await backupctl('cleanup', workflowId, '--give-up');
+  assert.equal(late.code, 5, late.stderr);
+  assert.match(late.stderr, /had already ended \(COMPLETED\): the "cleanup" update was not sent/);
+  const progress = await backupctl('query', workflowId, 'progress');
+  assert.equal(progress.code, 0, progress.stderr);
+  assert.equal(JSON.parse(progress.stdout).state, 'completed');
 });
 
 test('list, endpoints and workflows, as tables and as JSON', async ({ h }) => {

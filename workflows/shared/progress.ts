@@ -1,5 +1,5 @@
 /** Progress that every workflow exposes through the `progress` query and the BackupStep search attribute. */
-import { defineQuery, patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Progress, RunState } from '../../contracts/progress';
 import { BackupOutcome, BackupStep } from '../../contracts/search-attributes';
 import { recordBackupOutcome, recordStepDuration } from '../../lib/metrics/workflow-metrics';
@@ -84,7 +84,7 @@ export class ProgressTracker {
     this.progress.state = leftovers.length ? 'needs-attention' : 'compensating';
     this.progress.leftovers = leftovers.length ? leftovers : undefined;
     this.progress.message = leftovers.length
-      ? `needs attention: ${leftovers.map((l) => `${l.label} (${l.error})`).join('; ')}; signal "cleanup" with {"action":"retry"} or {"action":"give-up"}`
+      ? `needs attention: ${leftovers.map((l) => `${l.label} (${l.error})`).join('; ')}; answer with backupctl cleanup ${workflowInfo().workflowId} --retry|--give-up (or the "cleanup" update or signal with {"action":"retry"} or {"action":"give-up"})`
       : undefined;
     this.showDetails();
   }
