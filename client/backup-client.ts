@@ -335,6 +335,16 @@ function undoAccountOf(details: unknown): UndoAccount | undefined {
   };
 }
 
+/**
+ * How many items a completed run reports as failed (a bulk delete's `failed`, a fleet's
+ * `counts.failed`): the run completed, but not everything it was asked to do was done.
+ */
+export function failedItemsOf(result: unknown): number {
+  const r = result as { failed?: unknown; counts?: { failed?: unknown } } | null;
+  const failed = typeof r?.failed === 'number' ? r.failed : typeof r?.counts?.failed === 'number' ? r.counts.failed : 0;
+  return failed > 0 ? failed : 0;
+}
+
 function unaccepted(type: string, name: string, kind: 'update' | 'signal' | 'query', actions: OperatorAction[]): InvalidInputError {
   const names = actions.filter((a) => (kind === 'signal' ? a.signal : a.kind === kind)).map((a) => a.name);
   return new InvalidInputError([`${type} runs take no ${kind} "${name}"; ${names.length ? `they take: ${names.join(', ')}` : `they take no ${kind}`} (backupctl ${kind} <id> lists all)`], kind);

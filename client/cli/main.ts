@@ -1,16 +1,19 @@
 /**
  * backupctl: start, follow, inspect, list and cancel backup runs, and manage schedules.
- * Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
+ * Exit codes: 0 success, 1 failed, 2 bad input or refused, 3 not found, 4 completed with failed items, 5 too late (the run had ended), 130 cancelled.
  */
 import { parseArgs } from 'node:util';
 import { EndpointRegistry } from '../../lib/config/endpoints';
-import { BackupClient, type StartedRun } from '../backup-client';
+import { BackupClient, failedItemsOf, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError } from '../errors';
 import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 import { readGivenFile } from '../input-file';
+
+/** The run completed, but some of its items failed (a bulk delete's snapshot, a fleet's VM). */
+const PARTIAL_FAILURE = 4;
 
 const USAGE = `backupctl — VM backups as Temporal workflows
 
@@ -31,7 +34,8 @@ ${Object.values(providerCommands)
   backupctl endpoints
   backupctl workflows
 ${SCHEDULE_USAGE}
-Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
+Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input or refused, 3 not found, 4 completed with failed items,
+5 too late (the run had already ended), 130 cancelled.
 Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
 
 async function readInput(value: string | undefined): Promise<unknown> {
@@ -53,6 +57,15 @@ export function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** Prints a completed run's result; one that reports failed items exits PARTIAL_FAILURE, saying so. */
+function printResult(result: unknown, workflowId: string): number {
+  print(result);
+  const failed = failedItemsOf(result);
+  if (!failed) return 0;
+  console.error(`backupctl: ${workflowId} completed, but ${failed} of its items failed (see "failed" and the results above)`);
+  return PARTIAL_FAILURE;
+}
+
 async function follow(client: BackupClient, workflowId: string, json: boolean): Promise<void> {
   const bar = Boolean(process.stderr.isTTY) && !json;
   const view = new ProgressView();
@@ -69,10 +82,7 @@ async function follow(client: BackupClient, workflowId: string, json: boolean): 
 async function startAndReport(client: BackupClient, run: StartedRun, workflowType: string, values: { follow: boolean; wait: boolean; json: boolean }): Promise<number> {
   process.stderr.write(run.alreadyRunning ? `a run for the same VM is already running: ${run.workflowId}; not starting a second one\n` : `started ${workflowType} as ${run.workflowId}\n`);
   if (values.follow) await follow(client, run.workflowId, values.json);
-  if (values.follow || values.wait) {
-    print(await client.result(run.workflowId));
-    return 0;
-  }
+  if (values.follow || values.wait) return printResult(await client.result(run.workflowId), run.workflowId);
   if (values.json) print(run);
   else console.log(run.workflowId);
   return 0;
@@ -162,8 +172,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'result':
-        print(await client.result(arg!));
-        return 0;
+        return printResult(await client.result(arg!), arg!);
       case 'fleet': {
         const fleet = await client.fleetTable(arg!);
         const rows = values.outcome ? fleet.rows.filter((r) => r.outcome === values.outcome) : fleet.rows;

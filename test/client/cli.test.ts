@@ -1,16 +1,14 @@
 /** backupctl end to end: every exit code, the friendly backup command, list, follow and schedules. */
 import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { proxyAttachments } from '../helpers/ovirt-inspect';
 import { eventually } from '../helpers/eventually';
+import { runBackupctl } from '../helpers/backupctl';
 
-const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
 let env: Record<string, string>;
 let dir: string;
 
@@ -23,16 +21,7 @@ test.beforeAll(async ({ h }) => {
   env = { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, BACKUP_ENDPOINTS_FILE: endpoints };
 });
 
-function backupctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const backupctl = (...args: string[]) => runBackupctl(env, ...args);
 
 test('exit 0: backup ovirt with friendly flags, following progress as plain lines when piped', async ({ h }) => {
   const r = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--follow');
@@ -63,12 +52,7 @@ test('exit 2: a file given with @ or as a policy that is not there names its pat
 });
 
 test('a server that does not answer: the message names the address and what set it', async () => {
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cli, 'list'], { env: { ...process.env, ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
+  const r = await runBackupctl({ ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'list');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1 \(from TEMPORAL_ADDRESS\)/);
 });
