@@ -3,7 +3,17 @@
  * workflow, with input checked by the workflows' own schemas before anything reaches the server.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { ApplicationFailure, CancelledFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { ErrorTypes } from '../lib/errors';
@@ -39,6 +49,8 @@ export interface RunStatus {
   progress?: Progress;
   /** Live bytes from the copy activity's heartbeat, when a copy is running. */
   liveBytes?: number;
+  /** Why an open run makes no progress no matter how long one waits: no worker polls its queue, or none can run its type. */
+  problem?: string;
   /**
    * What a polling activity saw at its last poll (a vendor job's status and percentage), from its
    * heartbeat: newer than the progress query, which hears of a long job only at its steps.
@@ -77,6 +89,9 @@ const STATUS_NAMES: Record<string, string> = {
   terminated: 'Terminated',
   timedout: 'TimedOut',
 };
+
+/** How long `status` waits for the run's progress query. */
+const STATUS_QUERY_MS = 5_000;
 
 function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -151,9 +166,12 @@ export class BackupClient {
   async status(workflowId: string): Promise<RunStatus> {
     const handle = this.handle(workflowId);
     const description = await handle.describe().catch(notFound(workflowId));
+    const problem = description.status.name === 'RUNNING' ? await this.whyStuck(handle, description) : undefined;
     let progress: Progress | undefined;
     try {
-      progress = await handle.query<Progress>('progress');
+      // A run no worker can run would not answer (a query waits for a worker): not asked.
+      // A first workflow task that is failing holds a query until it gives up: status does not wait that long.
+      if (!problem) progress = await this.client.connection.withDeadline(Date.now() + STATUS_QUERY_MS, () => handle.query<Progress>('progress'));
     } catch {
       // A run whose worker is down, or that failed validation before registering the query.
     }
@@ -177,7 +195,32 @@ export class BackupClient {
       progress,
       liveBytes,
       live,
+      ...(problem ? { problem } : {}),
     };
+  }
+
+  /**
+   * An open run that cannot move: its workflow task keeps failing (the type is not registered on
+   * the queue's workers, or the code throws before it starts), or no worker polls its queue.
+   */
+  private async whyStuck(handle: WorkflowHandle, description: WorkflowExecutionDescription): Promise<string | undefined> {
+    const task = description.raw.pendingWorkflowTask;
+    if (!task) return undefined;
+    const queue = description.taskQueue;
+    if ((task.attempt ?? 1) > 1) {
+      let reason = 'its workflow task keeps failing';
+      for (const event of (await handle.fetchHistory()).events ?? []) {
+        const failure = event.workflowTaskFailedEventAttributes?.failure;
+        if (failure?.message) reason = failure.message;
+      }
+      const known = catalogEntry(description.type) ? '' : `; no workflow of this project is called "${description.type}" (backupctl workflows lists them)`;
+      return `no worker on task queue ${queue} can run it: ${reason} (attempt ${task.attempt})${known}`;
+    }
+    const pollers = await this.client.workflowService
+      .describeTaskQueue({ namespace: this.client.options.namespace, taskQueue: { name: queue }, taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })
+      .then((r) => r.pollers?.length ?? 0)
+      .catch(() => undefined);
+    return pollers === 0 ? `no worker polls task queue ${queue}: the run waits until one does (is the worker running, on this queue?)` : undefined;
   }
 
   /** Yields the run's status every interval until it closes. */

@@ -31,6 +31,7 @@ export class ProgressView {
 
   line(status: RunStatus, bar: boolean): string {
     const p = status.progress;
+    if (status.problem) return `${status.workflowId}: ${status.status} but STUCK: ${status.problem}`;
     if (!p) return `${status.workflowId}: ${status.status}`;
     const bytes = Math.max(p.bytesCopied, status.liveBytes ?? 0);
     const at = this.now();

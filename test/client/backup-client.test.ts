@@ -86,3 +86,22 @@ test('errors: bad input before any call, unknown runs, failed runs with the vend
     return true;
   });
 });
+
+test('status of a run no worker can run says so instead of running forever: a type no worker knows, a queue no worker polls', async ({ h }) => {
+  // The Web UI and the plain CLI start any type name on any queue.
+  const unknown = await h.client.workflow.start('ovirtSnapshotBackupp', { taskQueue: h.taskQueue, workflowId: 'status-unknown-type', args: [input(h)] });
+  const stuck = await eventually(
+    () => client.status(unknown.workflowId),
+    (s) => s.problem !== undefined,
+    30_000,
+  );
+  assert.equal(stuck.status, 'RUNNING');
+  assert.match(stuck.problem!, /^no worker on task queue \S+ can run it: .*ovirtSnapshotBackupp/);
+  assert.match(stuck.problem!, /no workflow of this project is called "ovirtSnapshotBackupp"/);
+  await unknown.terminate('test done');
+
+  const unpolled = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: 'nobody-polls-this', workflowId: 'status-no-worker', args: [input(h)] });
+  const waiting = await client.status(unpolled.workflowId);
+  assert.equal(waiting.problem, 'no worker polls task queue nobody-polls-this: the run waits until one does (is the worker running, on this queue?)');
+  await unpolled.terminate('test done');
+});
