@@ -13,7 +13,7 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { ApplicationFailure, CancelledFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { ErrorTypes } from '../lib/errors';
@@ -106,8 +106,7 @@ export class BackupClient {
   static async connect(env: NodeJS.ProcessEnv = process.env): Promise<BackupClient> {
     const settings = temporalSettings(env);
     const connection = await Connection.connect({ address: settings.address }).catch((err: unknown) => {
-      const source = env.TEMPORAL_ADDRESS ? 'from TEMPORAL_ADDRESS' : 'the default; TEMPORAL_ADDRESS moves it';
-      throw new ServerUnreachableError(`cannot reach the Temporal server at ${settings.address} (${source}): ${(err as Error).message}`);
+      throw new ServerUnreachableError(`cannot reach the Temporal server at ${settings.address} (${settings.addressSource}): ${(err as Error).message}`);
     });
     return new BackupClient(new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv(env) }), settings.taskQueue);
   }
@@ -217,7 +216,7 @@ export class BackupClient {
       return `no worker on task queue ${queue} can run it: ${reason} (attempt ${task.attempt})${known}`;
     }
     const pollers = await this.client.workflowService
-      .describeTaskQueue({ namespace: this.client.options.namespace, taskQueue: { name: queue }, taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })
+      .describeTaskQueue({ namespace: this.client.options.namespace, taskQueue: { name: queue }, taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })
       .then((r) => r.pollers?.length ?? 0)
       .catch(() => undefined);
     return pollers === 0 ? `no worker polls task queue ${queue}: the run waits until one does (is the worker running, on this queue?)` : undefined;

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { EndpointRegistry } from '../../lib/config/endpoints';
 import { BackupClient, failedItemsOf, type StartedRun } from '../backup-client';
-import { BackupClientError, InvalidInputError } from '../errors';
+import { BackupClientError, InvalidInputError, NotFoundError } from '../errors';
+import { temporalSettings } from '../../lib/temporal/settings';
 import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
@@ -36,7 +37,14 @@ ${Object.values(providerCommands)
 ${SCHEDULE_USAGE}
 Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input or refused, 3 not found, 4 completed with failed items,
 5 too late (the run had already ended), 130 cancelled.
-Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
+Environment: TEMPORAL_ADDRESS (else the local stack's, from what npm start writes under .data/, else 127.0.0.1:7233),
+TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
+
+/** The server this invocation talks to, and why: said in --help and under errors about runs. */
+function serverLine(): string {
+  const settings = temporalSettings();
+  return `Temporal server: ${settings.address} (${settings.addressSource}), namespace ${settings.namespace}`;
+}
 
 async function readInput(value: string | undefined): Promise<unknown> {
   if (value === undefined) throw new InvalidInputError(['--input is required (JSON text, or @file)'], 'start');
@@ -121,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, arg, ...rest] = positionals;
   if (!command || values.help) {
-    console.log(USAGE);
+    console.log(`${USAGE}\n${serverLine()}`);
     return command || values.help ? 0 : 2;
   }
 
@@ -239,7 +247,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof BackupClientError) {
-      console.error(`backupctl: ${err.message}`);
+      // A run that is not there may be on another server: say which one was asked.
+      console.error(`backupctl: ${err.message}${err instanceof NotFoundError ? `\n  (asked: ${serverLine()})` : ''}`);
       process.exit(err.exitCode);
     }
     console.error(`backupctl: ${(err as Error).message ?? String(err)}`);
