@@ -6,6 +6,7 @@ import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
 import { eventually } from '../helpers/eventually';
+import { projectRoot } from '../../lib/temporal/cli-path';
 
 let client: BackupClient;
 const test = ovirtTest({ copy: { maxBytesPerSecond: 1024 * 1024 } });
@@ -85,6 +86,12 @@ test('errors: bad input before any call, unknown runs, failed runs with the vend
     assert.match(err.message, /step "snapshot" failed: .*Low disk space/);
     return true;
   });
+  // The client reads the vendor's words; the server stores them encrypted, stack traces too.
+  const [failed] = await client.list({ status: 'failed', limit: 1 });
+  const history = JSON.stringify(await h.client.workflow.getHandle(failed!.workflowId).fetchHistory());
+  assert.ok(!history.includes('Low disk space'), 'the vendor message is not in the history as text');
+  assert.ok(!history.includes(projectRoot), "the worker's file paths are not in the history as text");
+  assert.match(history, /"message":"Encoded failure"/);
 });
 
 test('status of a run no worker can run says so instead of running forever: a type no worker knows, a queue no worker polls', async ({ h }) => {
