@@ -12,6 +12,7 @@ import { allProviderFlags, backupInput, providerCommands } from './backup-comman
 import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 import { readGivenFile } from '../input-file';
+import { cleanupAction, operatorActions } from '../../contracts/operator-actions';
 
 /** The run completed, but some of its items failed (a bulk delete's snapshot, a fleet's VM). */
 const PARTIAL_FAILURE = 4;
@@ -89,6 +90,10 @@ async function follow(client: BackupClient, workflowId: string, json: boolean): 
 
 async function startAndReport(client: BackupClient, run: StartedRun, workflowType: string, values: { follow: boolean; wait: boolean; json: boolean }): Promise<number> {
   process.stderr.write(run.alreadyRunning ? `a run for the same VM is already running: ${run.workflowId}; not starting a second one\n` : `started ${workflowType} as ${run.workflowId}\n`);
+  // A run that waits for a person says so up front, with the command that answers it.
+  for (const action of operatorActions(workflowType).filter((a) => a.kind === 'update' && a.name !== cleanupAction && a.command)) {
+    process.stderr.write(`it waits for you: when finished, ${action.command!.replace('<id>', run.workflowId)} (${action.summary})\n`);
+  }
   if (values.follow) await follow(client, run.workflowId, values.json);
   if (values.follow || values.wait) return printResult(await client.result(run.workflowId), run.workflowId);
   if (values.json) print(run);
