@@ -1,5 +1,6 @@
-export { BackupClient, type RunStatus, type StartOptions, type StartedRun } from './backup-client';
-export { BackupClientError, InvalidInputError, NotFoundError, RunCancelledError, RunFailedError, ServerUnreachableError } from './errors';
+export { BackupClient, failedItemsOf, type RunStatus, type StartOptions, type StartedRun } from './backup-client';
+export { ActionRefusedError, BackupClientError, InvalidInputError, NotFoundError, RunAlreadyEndedError, RunCancelledError, RunFailedError, ServerUnreachableError, type UndoAccount } from './errors';
+export type { CleanupAnswer, OperatorAction } from '../contracts/operator-actions';
 export { workflowCatalog } from '../contracts/catalog';
 export type { OvirtSnapshotBackupInput } from '../contracts/ovirt/input';
 export type { OvirtBackupManifest } from '../contracts/ovirt/results';

@@ -30,6 +30,8 @@ export const ErrorTypes = {
   vendorNotFound: 'VendorNotFoundError',
   malformedResponse: 'VendorMalformedResponse',
   invalidInput: 'InvalidInput',
+  /** An operator's update the run cannot take now (nothing waits for it, or its argument is wrong): refused, nothing recorded. */
+  actionRefused: 'OperatorActionRefused',
   unknownEndpoint: 'UnknownEndpointProfile',
   stuck: 'VendorOperationStuck',
   /** The proxy VM does not show an attached disk's device (yet). */

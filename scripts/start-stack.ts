@@ -11,7 +11,9 @@ import { projectRoot, resolveTemporalCli } from '../lib/temporal/cli-path';
 import { searchAttributeArgs } from '../lib/temporal/search-attributes';
 import { copyTaskQueueFor } from '../lib/temporal/task-queues';
 import { OVIRT_DEMO } from '../simulators/ovirt';
-import { startSimulators } from '../simulators/serve';
+import { simulatorDemos, startSimulators } from '../simulators/serve';
+import { assertPortsFree, PortInUseError } from '../lib/config/ports';
+import { removeLocalStack, writeLocalStack } from '../lib/config/local-stack';
 import { AesGcmCodec } from '../lib/codec/aes-gcm-codec';
 import { CodecServer } from '../lib/codec/codec-server';
 import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } from '../lib/codec/keys';
@@ -65,12 +67,27 @@ async function stop(code: number): Promise<void> {
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   await sims?.stop();
   await codecServer?.stop();
+  removeLocalStack({ ...env, BACKUP_DATA_DIR: dataDir });
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 await mkdir(dataDir, { recursive: true });
+const codecPort = Number(env.CODEC_SERVER_PORT ?? 8234);
+try {
+  await assertPortsFree([
+    { port, what: 'the Temporal server', variable: 'TEMPORAL_PORT' },
+    { port: uiPort, what: "Temporal's Web UI", variable: 'TEMPORAL_UI_PORT' },
+    { port: codecPort, what: 'the codec server', variable: 'CODEC_SERVER_PORT' },
+    ...simulatorDemos.map((d) => ({ port: Number(env[d.portEnv] ?? d.defaultPort), what: `the ${d.name} simulator`, variable: d.portEnv })),
+    ...(env.METRICS_PORT ? [{ port: Number(env.METRICS_PORT), what: "the worker's metrics", variable: 'METRICS_PORT' }] : []),
+  ]);
+} catch (err) {
+  if (!(err instanceof PortInUseError)) throw err;
+  console.error(`npm start: nothing was started.\n${err.message}`);
+  process.exit(1);
+}
 // Payloads are encrypted in the demo as in production: a local key unless one is configured.
 const codecEnv: Record<string, string> = {};
 if (!env.BACKUP_CODEC_KEYS && !env.BACKUP_CODEC_KEYS_FILE) {
@@ -78,7 +95,6 @@ if (!env.BACKUP_CODEC_KEYS && !env.BACKUP_CODEC_KEYS_FILE) {
   codecEnv.BACKUP_CODEC_KEYS_FILE = localKeyFile({ ...env, BACKUP_DATA_DIR: dataDir });
 }
 const codecKeys = codecKeysFromEnv({ ...env, ...codecEnv })!;
-const codecPort = Number(env.CODEC_SERVER_PORT ?? 8234);
 const codecServer = new CodecServer({
   codec: new AesGcmCodec(codecKeys),
   allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
@@ -140,6 +156,9 @@ prefixed(
     stdio: ['ignore', 'pipe', 'pipe'],
   }),
 );
+
+// Clients on this checkout (backupctl in another shell) find the server and the profiles here, as they find the codec key.
+writeLocalStack({ pid: process.pid, temporalAddress: address, uiUrl: `http://127.0.0.1:${uiPort}`, codecUrl, endpointsFile: workerEnv.BACKUP_ENDPOINTS_FILE }, { ...env, BACKUP_DATA_DIR: dataDir });
 
 console.log(`
 backup-orchestrator local stack

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { failureConverterPath } from '../lib/codec/keys';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -15,5 +16,6 @@ const silent = () => undefined;
 export const bundlerLogger: NonNullable<BundleOptions['logger']> = { trace: silent, debug: silent, info: silent, log: silent, warn: console.warn, error: console.error };
 
 export function bundleWorkflows(logger: BundleOptions['logger'] = bundlerLogger): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, preloadModules: workflowPreloadModules, logger });
+  // The workflows encode failures the way the worker and clients do (lib/codec/failure-converter.cjs).
+  return bundleWorkflowCode({ workflowsPath, preloadModules: workflowPreloadModules, failureConverterPath, logger });
 }

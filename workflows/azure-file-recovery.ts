@@ -1,10 +1,13 @@
 /**
  * Azure Backup: item-level (file) recovery. Provision an ILR connection for a recovery point; the
  * worker extracts the script's password and keeps script and password in its own store, so only
- * their location enters history; wait for the "done" signal or the time limit; always revoke the
+ * their location enters history; wait for "done" (an update, refused unless the session is open,
+ * or the signal older clients send) or the time limit; always revoke the
  * connection (also on cancellation and failure), which also deletes the stored credentials.
  */
-import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import { fileRecoveryDoneAction } from '../contracts/operator-actions';
+import { ErrorTypes } from '../lib/errors';
 import type { AzureRecoveryPointInfo } from '../activities/azure/activities';
 import { azureCreate, azureUndo, findRecoveryPoint, openAzureRun } from './azure-common';
 import { azureFileRecoveryInput } from '../contracts/azure/input';
@@ -12,7 +15,8 @@ import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../contracts/a
 import { AZURE_FILE_RECOVERY_STEPS } from '../contracts/azure/steps';
 
 /** Ends the session early: the requester has what they needed. */
-export const fileRecoveryDoneSignal = defineSignal('done');
+export const fileRecoveryDoneSignal = defineSignal(fileRecoveryDoneAction);
+export const fileRecoveryDoneUpdate = defineUpdate<{ ended: true; next: string }>(fileRecoveryDoneAction);
 
 export const fileRecoveryQuery = defineQuery<FileRecoveryHandle | null>('fileRecovery');
 
@@ -22,6 +26,18 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
   const run = openAzureRun('azureFileRecovery', AZURE_FILE_RECOVERY_STEPS, azureFileRecoveryInput, rawInput);
   const { input, progress, workflowId, runId } = run;
   setHandler(fileRecoveryDoneSignal, () => void (done = true));
+  // An update adds no command to a run that never receives one: replay-safe beside the signal.
+  setHandler(fileRecoveryDoneUpdate, () => ((done = true), { ended: true as const, next: 'the connection is revoked and the stored script and password deleted' }), {
+    validator: () => {
+      if (done) throw ApplicationFailure.create({ type: ErrorTypes.actionRefused, message: 'the file recovery session is already ending' });
+      if (!handle || progress.current.step !== 'session' || progress.current.state !== 'running') {
+        throw ApplicationFailure.create({
+          type: ErrorTypes.actionRefused,
+          message: `no file recovery session is open (the run is at "${progress.current.step}", ${progress.current.state}); ask again once it is`,
+        });
+      }
+    },
+  });
   // Once the run fails or is cancelled, the connection is being revoked: no handle to it is shown.
   setHandler(fileRecoveryQuery, () => (progress.current.state === 'running' ? handle : null));
   const { endpoint, pollIntervalMs: pollMs } = input;
@@ -45,7 +61,9 @@ export async function azureFileRecovery(rawInput: unknown): Promise<AzureFileRec
     handle = { ...where, expiresAt: new Date(Date.now() + input.timeLimitSeconds * 1000).toISOString() };
 
     progress.enter('session');
-    progress.update({ message: `file recovery open until ${handle.expiresAt}: script ${handle.scriptPath}, password in ${handle.passwordPath} (on the worker); signal "done" when finished` });
+    progress.update({
+      message: `file recovery open until ${handle.expiresAt}: script ${handle.scriptPath}, password in ${handle.passwordPath} (on the worker); when finished: backupctl done ${workflowId} (or the "done" update or signal)`,
+    });
     const signalled = await condition(() => done, input.timeLimitSeconds * 1000);
 
     progress.enter('revoke');

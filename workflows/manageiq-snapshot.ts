@@ -159,10 +159,16 @@ export async function manageiqDeleteSnapshots(rawInput: unknown): Promise<Manage
   return run.steps(async () => {
     const resource = await preflight(run);
     progress.enter('delete');
-    const results = await miqLong(1800, input.pollIntervalMs).manageiqBulkDelete({ ...ref, snapshotIds: input.snapshotIds, waitForTasks: input.waitForTasks, pollMs: input.pollIntervalMs });
+    const results = await miqLong(1800, input.pollIntervalMs).manageiqBulkDelete({
+      ...ref,
+      snapshotIds: input.snapshotIds,
+      namePrefix: input.namePrefix,
+      waitForTasks: input.waitForTasks,
+      pollMs: input.pollIntervalMs,
+    });
     const ok = (r: DeleteReport) => r.success && (r.taskStatus === undefined || r.taskStatus === 'Ok' || r.taskStatus === 'Warn');
     const succeeded = results.filter(ok).length;
-    progress.update({ message: `${succeeded} of ${results.length} deleted` });
+    progress.update({ message: results.length ? `${succeeded} of ${results.length} deleted` : `no snapshot of ${resource.name} starts with "${input.namePrefix}"` });
     progress.finish('completed');
     return { provider: 'manageiq', endpoint: input.endpoint, resource: { collection: input.collection, id: resource.id, name: resource.name }, results, succeeded, failed: results.length - succeeded };
   });

@@ -96,6 +96,12 @@ export function createManageiqActivities(clients: EndpointClients) {
     return reports;
   };
 
+  /** The resource's snapshots whose name starts with `prefix`, oldest first (the appliance filters; the prefix check is ours). */
+  const snapshotsNamed = async (client: ManageiqClient, ref: ManageiqRef, prefix: string): Promise<ManageiqSnapshot[]> => {
+    const listed = await client.querySnapshots(ref.collection, ref.resourceId, { filter: [`name=${quote(`${prefix}*`)}`], sortBy: 'create_time', sortOrder: 'asc', limit: 1000 });
+    return listed.snapshots.filter((s) => s.name.startsWith(prefix));
+  };
+
   /** The appliance's tasks that create a snapshot with this name (ManageIQ names them "Creating snapshot <name> for <vm>"). */
   const createTasks = (client: ManageiqClient, name: string) => client.queryTasks([`name=${quote(`Creating snapshot ${name} for *`)}`]);
 
@@ -255,14 +261,11 @@ export function createManageiqActivities(clients: EndpointClients) {
     },
 
     /** Bulk delete of chosen snapshots; each resource's result, and how its task ended. */
-    async manageiqBulkDelete(input: ManageiqRef & { snapshotIds: string[]; waitForTasks: boolean; pollMs: number }): Promise<DeleteReport[]> {
+    /** Deletes the snapshots named by id, or every snapshot of the resource whose name starts with `namePrefix` (oldest first). */
+    async manageiqBulkDelete(input: ManageiqRef & { snapshotIds?: string[]; namePrefix?: string; waitForTasks: boolean; pollMs: number }): Promise<DeleteReport[]> {
       const wait = input.waitForTasks ? { pollMs: input.pollMs, deadline: deadlineOf() } : undefined;
-      return deleteAndReport(
-        miq(input.endpoint),
-        input,
-        input.snapshotIds.map((id) => ({ id })),
-        wait,
-      );
+      const client = miq(input.endpoint);
+      return deleteAndReport(client, input, input.namePrefix === undefined ? (input.snapshotIds ?? []).map((id) => ({ id })) : await snapshotsNamed(client, input, input.namePrefix), wait);
     },
   };
 }

@@ -1,6 +1,7 @@
 /** How runs look on a terminal (a progress bar that rewrites itself) and when piped (plain lines). */
 import type { RunListing, RunStatus } from '../backup-client';
 import type { FleetTable } from '../fleet-table';
+import type { OperatorAction } from '../../contracts/operator-actions';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -30,6 +31,7 @@ export class ProgressView {
 
   line(status: RunStatus, bar: boolean): string {
     const p = status.progress;
+    if (status.problem) return `${status.workflowId}: ${status.status} but STUCK: ${status.problem}`;
     if (!p) return `${status.workflowId}: ${status.status}`;
     const bytes = Math.max(p.bytesCopied, status.liveBytes ?? 0);
     const at = this.now();
@@ -105,4 +107,13 @@ export function fleetTable(fleet: FleetTable, rows = fleet.rows): string {
   const summary = `${fleet.workflowId}: ${fleet.status}, ${fleet.rows.length} VMs${counts ? ` (${counts})` : ''}, ${fleet.runs} run(s)`;
   if (!rows.length) return `${summary}\nno rows`;
   return `${table([['VM', 'OUTCOME', 'WORKFLOW ID', 'REASON'], ...rows.map((r) => [r.vm, r.outcome, r.workflowId, r.reason ?? ''])])}\n${summary}`;
+}
+
+/** What a run accepts from a person (BackupClient.actions), with the command that sends each. */
+export function actionsTable(accepted: { workflowId: string; type: string; status: string; actions: OperatorAction[] }): string {
+  const { workflowId, type, status, actions } = accepted;
+  const send = (a: OperatorAction) => a.command?.replace('<id>', workflowId) ?? `backupctl ${a.kind} ${workflowId} ${a.name}${a.argument ? ` '${a.argument}'` : ''}`;
+  const rows = actions.map((a) => [a.kind === 'update' && a.signal ? 'update (or signal)' : a.kind, a.name, send(a), a.summary]);
+  const ended = status === 'RUNNING' ? '' : `\n(the run has ended: it answers queries only)`;
+  return `${workflowId} (${type}, ${status}) accepts:\n${table([['KIND', 'NAME', 'SEND WITH', 'WHAT IT DOES'], ...rows])}${ended}`;
 }

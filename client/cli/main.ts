@@ -1,17 +1,22 @@
 /**
  * backupctl: start, follow, inspect, list and cancel backup runs, and manage schedules.
- * Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
+ * Exit codes: 0 success, 1 failed, 2 bad input or refused, 3 not found, 4 completed with failed items, 5 too late (the run had ended), 130 cancelled.
  */
 import { parseArgs } from 'node:util';
 import { EndpointRegistry } from '../../lib/config/endpoints';
-import { BackupClient, type StartedRun } from '../backup-client';
-import { BackupClientError, InvalidInputError } from '../errors';
+import { BackupClient, failedItemsOf, type StartedRun } from '../backup-client';
+import { BackupClientError, InvalidInputError, NotFoundError } from '../errors';
+import { temporalSettings } from '../../lib/temporal/settings';
 import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
-import { ProgressView, fleetTable, listTable, onappBackupsTable, table } from './format';
+import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
 import { REPOSITORY_USAGE, runRepositoryBackups, runVerifyCommand } from './repository-command';
 import { readGivenFile } from '../input-file';
+import { cleanupAction, operatorActions } from '../../contracts/operator-actions';
+
+/** The run completed, but some of its items failed (a bulk delete's snapshot, a fleet's VM). */
+const PARTIAL_FAILURE = 4;
 
 const USAGE = `backupctl — VM backups as Temporal workflows
 
@@ -27,25 +32,49 @@ ${REPOSITORY_USAGE}
   backupctl fleet <workflowId> [--outcome succeeded|failed|skipped|cancelled|not-started]   a fleet's per-VM table
   backupctl cancel <workflowId>
   backupctl cleanup <workflowId> --retry|--give-up [--note TEXT]   answer a run that needs attention
+  backupctl done <workflowId>                  end an azureFileRecovery session now
+  backupctl update|signal|query <workflowId> [NAME [JSON|@file]]   without NAME: what the run accepts
   backupctl list [--provider P] [--vm ID] [--status running|completed|failed|cancelled] [--type T] [--limit N]
   backupctl endpoints
   backupctl workflows
 ${SCHEDULE_USAGE}
-Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input, 3 not found, 130 cancelled.
-Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
+Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input or refused, 3 not found, 4 completed with failed items,
+5 too late (the run had already ended), 130 cancelled.
+Environment: TEMPORAL_ADDRESS (else the local stack's, from what npm start writes under .data/, else 127.0.0.1:7233),
+TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
+
+/** The server this invocation talks to, and why: said in --help and under errors about runs. */
+function serverLine(): string {
+  const settings = temporalSettings();
+  return `Temporal server: ${settings.address} (${settings.addressSource}), namespace ${settings.namespace}`;
+}
 
 async function readInput(value: string | undefined): Promise<unknown> {
   if (value === undefined) throw new InvalidInputError(['--input is required (JSON text, or @file)'], 'start');
-  const text = value.startsWith('@') ? await readGivenFile(value.slice(1), '--input file', 'start') : value;
+  return readJson(value, '--input', 'start');
+}
+
+/** JSON text, or @file holding it. */
+async function readJson(value: string, what: string, command: string): Promise<unknown> {
+  const text = value.startsWith('@') ? await readGivenFile(value.slice(1), `${what} file`, command) : value;
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new InvalidInputError([`--input is not valid JSON: ${(err as Error).message}`], 'start');
+    throw new InvalidInputError([`${what} is not valid JSON: ${(err as Error).message}`], command);
   }
 }
 
 export function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints a completed run's result; one that reports failed items exits PARTIAL_FAILURE, saying so. */
+function printResult(result: unknown, workflowId: string): number {
+  print(result);
+  const failed = failedItemsOf(result);
+  if (!failed) return 0;
+  console.error(`backupctl: ${workflowId} completed, but ${failed} of its items failed (see "failed" and the results above)`);
+  return PARTIAL_FAILURE;
 }
 
 async function follow(client: BackupClient, workflowId: string, json: boolean): Promise<void> {
@@ -63,11 +92,12 @@ async function follow(client: BackupClient, workflowId: string, json: boolean): 
 
 async function startAndReport(client: BackupClient, run: StartedRun, workflowType: string, values: { follow: boolean; wait: boolean; json: boolean }): Promise<number> {
   process.stderr.write(run.alreadyRunning ? `a run for the same VM is already running: ${run.workflowId}; not starting a second one\n` : `started ${workflowType} as ${run.workflowId}\n`);
-  if (values.follow) await follow(client, run.workflowId, values.json);
-  if (values.follow || values.wait) {
-    print(await client.result(run.workflowId));
-    return 0;
+  // A run that waits for a person says so up front, with the command that answers it.
+  for (const action of operatorActions(workflowType).filter((a) => a.kind === 'update' && a.name !== cleanupAction && a.command)) {
+    process.stderr.write(`it waits for you: when finished, ${action.command!.replace('<id>', run.workflowId)} (${action.summary})\n`);
   }
+  if (values.follow) await follow(client, run.workflowId, values.json);
+  if (values.follow || values.wait) return printResult(await client.result(run.workflowId), run.workflowId);
   if (values.json) print(run);
   else console.log(run.workflowId);
   return 0;
@@ -109,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, arg, ...rest] = positionals;
   if (!command || values.help) {
-    console.log(USAGE);
+    console.log(`${USAGE}\n${serverLine()}`);
     return command || values.help ? 0 : 2;
   }
 
@@ -126,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup'];
+  const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup', 'done', 'update', 'signal', 'query'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
   if (!['list', 'schedule', 'verify', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
@@ -164,8 +194,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'result':
-        print(await client.result(arg!));
-        return 0;
+        return printResult(await client.result(arg!), arg!);
       case 'fleet': {
         const fleet = await client.fleetTable(arg!);
         const rows = values.outcome ? fleet.rows.filter((r) => r.outcome === values.outcome) : fleet.rows;
@@ -180,10 +209,35 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'cleanup': {
         if (values.retry === values['give-up']) throw new InvalidInputError(['give exactly one of --retry and --give-up'], 'cleanup');
-        const action = values.retry ? 'retry' : 'give-up';
-        await client.resolveCleanup(arg!, action, values.note);
-        if (values.json) print({ workflowId: arg, action });
-        else console.log(`${action} sent to ${arg}`);
+        const answer = await client.resolveCleanup(arg!, values.retry ? 'retry' : 'give-up', values.note);
+        if (values.json) print({ workflowId: arg, ...answer });
+        else console.log(`${arg} took "${answer.action}" for ${answer.leftovers.join(', ')}: ${answer.next}`);
+        return 0;
+      }
+      case 'done': {
+        const answer = (await client.update(arg!, 'done')) as { next?: string };
+        if (values.json) print({ workflowId: arg, ...answer });
+        else console.log(`${arg}: the session ends; ${answer.next ?? ''}`.trimEnd());
+        return 0;
+      }
+      case 'update':
+      case 'signal':
+      case 'query': {
+        const [name, given] = rest;
+        if (!name) {
+          const accepted = await client.actions(arg!);
+          if (values.json) print(accepted);
+          else console.log(actionsTable(accepted));
+          return 0;
+        }
+        const argument = given === undefined ? undefined : await readJson(given, `${command} argument`, command);
+        if (command === 'signal') {
+          await client.signal(arg!, name, argument);
+          if (values.json) print({ workflowId: arg, signal: name, sent: true });
+          else console.log(`signal "${name}" sent to ${arg}`);
+          return 0;
+        }
+        print(command === 'update' ? await client.update(arg!, name, argument) : await client.query(arg!, name, argument));
         return 0;
       }
       case 'list': {
@@ -207,7 +261,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof BackupClientError) {
-      console.error(`backupctl: ${err.message}`);
+      // A run that is not there may be on another server: say which one was asked.
+      console.error(`backupctl: ${err.message}${err instanceof NotFoundError ? `\n  (asked: ${serverLine()})` : ''}`);
       process.exit(err.exitCode);
     }
     console.error(`backupctl: ${(err as Error).message ?? String(err)}`);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors';
 import { catalogEntry, workflowCatalog } from '../../contracts/catalog';
 import { readGivenFile } from '../input-file';
+import { cronProblems } from './cron';
 
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like "30s", "5m", "2h" or "1d"');
 
@@ -25,7 +26,11 @@ export const scheduleEntry = z.strictObject({
   workflow: z.string().refine((w) => catalogEntry(w) !== undefined, { message: `unknown workflow; known: ${Object.keys(workflowCatalog).join(', ')}` }),
   input: z.record(z.string(), z.unknown()),
   /** Standard 5-field cron (or Temporal's extended forms); exactly one of cron and every. */
-  cron: z.string().min(1).optional(),
+  cron: z
+    .string()
+    .min(1)
+    .superRefine((cron, ctx) => cronProblems(cron).forEach((message) => ctx.addIssue({ code: 'custom', message })))
+    .optional(),
   every: duration.optional(),
   offset: duration.optional(),
   timezone: z.string().default('UTC'),

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { endpointName } from '../input-fields';
 
 /** ManageIQ ids are bigints: digits, given as a string (or a number, for convenience). */
+/** At least two characters and ending in a separator, so it cannot match an admin's own snapshots by accident. */
+const snapshotNamePrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.]*[-_.]$/, 'namePrefix must be letters/digits ending in "-", "_" or ".", e.g. "bo-"')
+  .max(40);
+
 const miqId = (what: string) =>
   z
     .union([z.string(), z.number().int().nonnegative()], { error: `${what} is required (a ManageIQ id, e.g. "10000000000042")` })
@@ -24,11 +30,7 @@ export const manageiqSnapshotInput = z.strictObject({
    * Snapshots this tool made start with this prefix; retention only ever looks at those. At least
    * two characters and ending in a separator, so it cannot match an admin's own snapshots by accident.
    */
-  namePrefix: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.]*[-_.]$/, 'namePrefix must be letters/digits ending in "-", "_" or ".", e.g. "bo-"')
-    .max(40)
-    .default('bo-'),
+  namePrefix: snapshotNamePrefix.default('bo-'),
   /** Keep the newest N tool-made snapshots (the new one included); older ones are deleted. */
   keep: z.number().int().min(1).max(1000).default(7),
   taskTimeoutSeconds,
@@ -50,13 +52,18 @@ export const manageiqRevertInput = z
   .refine((i) => i.snapshotName === undefined || i.snapshotId === undefined, { path: ['snapshotId'], message: 'give snapshotName or snapshotId, not both' });
 export type ManageiqRevertInput = z.input<typeof manageiqRevertInput>;
 
-export const manageiqDeleteSnapshotsInput = z.strictObject({
-  endpoint: endpointName,
-  collection,
-  resourceId: miqId('resourceId'),
-  snapshotIds: z.array(miqId('snapshotIds[]')).min(1, 'snapshotIds must name at least one snapshot').max(1000),
-  /** Wait for each removal task and report its final status (default true). */
-  waitForTasks: z.boolean().default(true),
-  pollIntervalMs,
-});
+export const manageiqDeleteSnapshotsInput = z
+  .strictObject({
+    endpoint: endpointName,
+    collection,
+    resourceId: miqId('resourceId'),
+    /** The snapshots to delete, by id: one that is not there is reported as failed. */
+    snapshotIds: z.array(miqId('snapshotIds[]')).min(1, 'snapshotIds must name at least one snapshot').max(1000).optional(),
+    /** Or every snapshot of the resource whose name starts with this (e.g. "bo-", what manageiqSnapshot makes): only ones that exist. */
+    namePrefix: snapshotNamePrefix.optional(),
+    /** Wait for each removal task and report its final status (default true). */
+    waitForTasks: z.boolean().default(true),
+    pollIntervalMs,
+  })
+  .refine((i) => (i.snapshotIds === undefined) !== (i.namePrefix === undefined), { path: ['snapshotIds'], message: 'give snapshotIds or namePrefix (exactly one)' });
 export type ManageiqDeleteSnapshotsInput = z.input<typeof manageiqDeleteSnapshotsInput>;

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dataDir } from '../config/data-dir';
 import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
@@ -51,10 +52,16 @@ export function encryptionNotice(env: NodeJS.ProcessEnv = process.env): string {
     : 'WARNING: payloads are NOT encrypted: set BACKUP_CODEC_KEYS or BACKUP_CODEC_KEYS_FILE (see README, "Payload encryption")';
 }
 
-/** The data converter every worker and client uses: encrypting when keys are configured. */
+/** The failure converter the workers, the clients and the workflow bundle share: failure messages and stacks go into a payload. */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
+/**
+ * The data converter every worker and client uses: encrypting when keys are configured, failures'
+ * messages and stack traces included (they travel as an encoded payload, see failure-converter.cjs).
+ */
 export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter {
   const keys = codecKeysFromEnv(env);
-  return keys ? { payloadCodecs: [new AesGcmCodec(keys)] } : {};
+  return { failureConverterPath, ...(keys ? { payloadCodecs: [new AesGcmCodec(keys)] } : {}) };
 }
 
 export function generateKeyFile(path: string, keyId = new Date().toISOString().slice(0, 7)): CodecKeys {

@@ -5,6 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { readLocalStack } from './local-stack';
 import { formatZodIssues } from '../schema';
 import type { SecretRef } from './profile-parts';
 import { altaroProfile, type AltaroProfile } from './profiles/altaro';
@@ -30,12 +31,14 @@ export class EndpointRegistry {
   }
 
   /**
-   * Reads BACKUP_ENDPOINTS_FILE, else config/endpoints.json, else the simulators' demo profiles,
-   * and lets `BACKUP_ENDPOINTS_JSON` (a whole file's content) replace it for containers.
+   * Reads BACKUP_ENDPOINTS_FILE, else the profiles the running local stack's worker reads (npm
+   * start's, so the CLI lists the simulators where they really listen), else config/endpoints.json,
+   * else the simulators' demo profiles; `BACKUP_ENDPOINTS_JSON` (a whole file's content) replaces
+   * it for containers.
    */
   static load(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EndpointRegistry {
     if (env.BACKUP_ENDPOINTS_JSON) return EndpointRegistry.fromObject(JSON.parse(env.BACKUP_ENDPOINTS_JSON), 'BACKUP_ENDPOINTS_JSON');
-    const candidates = [env.BACKUP_ENDPOINTS_FILE, 'config/endpoints.json', 'config/endpoints.simulators.json'];
+    const candidates = [env.BACKUP_ENDPOINTS_FILE, readLocalStack(env)?.endpointsFile, 'config/endpoints.json', 'config/endpoints.simulators.json'];
     for (const candidate of candidates) {
       if (!candidate) continue;
       const path = resolve(cwd, candidate);

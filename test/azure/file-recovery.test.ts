@@ -13,6 +13,7 @@ import type { AzureFileRecoveryResult, FileRecoveryHandle } from '../../contract
 import type { Progress } from '../../contracts/progress';
 import type { AzureHarness } from '../helpers/azure-harness';
 import { eventually } from '../helpers/eventually';
+import { runBackupctl } from '../helpers/backupctl';
 
 const test = azureTest();
 
@@ -55,7 +56,7 @@ test('provision → the requester reads script and password → "done" → revok
   assert.match(creds.script.toString('utf8'), /Azure VM file recovery for db-01/);
   assert.ok(!session.scriptFileName.includes(rp.ilr!.password), 'the script is named by the suffix without the password');
   assert.equal(session.scriptFileName, rp.ilr!.suffix.replace(rp.ilr!.password, '') + '.ps1');
-  assert.match((await handle.query<Progress>('progress')).message ?? '', /signal "done"/);
+  assert.match((await handle.query<Progress>('progress')).message ?? '', new RegExp(`when finished: backupctl done ${handle.workflowId} \\(or the "done" update or signal\\)`));
 
   await handle.signal('done');
   const result = (await handle.result()) as AzureFileRecoveryResult;
@@ -126,4 +127,20 @@ test('cancelling while the provision is still running revokes what it provisione
   } finally {
     h.state.options.asyncMs = 300;
   }
+});
+
+test('backupctl: start says the run waits for you and how to answer; `backupctl done` ends the session and it is revoked', async ({ h }) => {
+  const env = { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue };
+  const started = await runBackupctl(env, 'start', 'azureFileRecovery', '--input', JSON.stringify({ endpoint: 'azure-sim', vmName: 'db-01', timeLimitSeconds: 600, pollIntervalMs: 100 }));
+  assert.equal(started.code, 0, started.stderr);
+  const workflowId = started.stdout.trim();
+  assert.match(started.stderr, new RegExp(`it waits for you: when finished, backupctl done ${workflowId} \\(end the open file recovery session now`));
+  await openSession(h.client.workflow.getHandle(workflowId));
+  const done = await runBackupctl(env, 'done', workflowId);
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(done.stdout.trim(), `${workflowId}: the session ends; the connection is revoked and the stored script and password deleted`);
+  const result = await runBackupctl(env, 'result', workflowId);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout).revoked, true);
+  assert.deepEqual(h.state.activeIlrSessions(), []);
 });

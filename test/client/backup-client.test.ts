@@ -6,6 +6,7 @@ import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots } from '../helpers/ovirt-inspect';
 import { eventually } from '../helpers/eventually';
+import { projectRoot } from '../../lib/temporal/cli-path';
 
 let client: BackupClient;
 const test = ovirtTest({ copy: { maxBytesPerSecond: 1024 * 1024 } });
@@ -85,4 +86,29 @@ test('errors: bad input before any call, unknown runs, failed runs with the vend
     assert.match(err.message, /step "snapshot" failed: .*Low disk space/);
     return true;
   });
+  // The client reads the vendor's words; the server stores them encrypted, stack traces too.
+  const [failed] = await client.list({ status: 'failed', limit: 1 });
+  const history = JSON.stringify(await h.client.workflow.getHandle(failed!.workflowId).fetchHistory());
+  assert.ok(!history.includes('Low disk space'), 'the vendor message is not in the history as text');
+  assert.ok(!history.includes(projectRoot), "the worker's file paths are not in the history as text");
+  assert.match(history, /"message":"Encoded failure"/);
+});
+
+test('status of a run no worker can run says so instead of running forever: a type no worker knows, a queue no worker polls', async ({ h }) => {
+  // The Web UI and the plain CLI start any type name on any queue.
+  const unknown = await h.client.workflow.start('ovirtSnapshotBackupp', { taskQueue: h.taskQueue, workflowId: 'status-unknown-type', args: [input(h)] });
+  const stuck = await eventually(
+    () => client.status(unknown.workflowId),
+    (s) => s.problem !== undefined,
+    30_000,
+  );
+  assert.equal(stuck.status, 'RUNNING');
+  assert.match(stuck.problem!, /^no worker on task queue \S+ can run it: .*ovirtSnapshotBackupp/);
+  assert.match(stuck.problem!, /no workflow of this project is called "ovirtSnapshotBackupp"/);
+  await unknown.terminate('test done');
+
+  const unpolled = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: 'nobody-polls-this', workflowId: 'status-no-worker', args: [input(h)] });
+  const waiting = await client.status(unpolled.workflowId);
+  assert.equal(waiting.problem, 'no worker polls task queue nobody-polls-this: the run waits until one does (is the worker running, on this queue?)');
+  await unpolled.terminate('test done');
 });

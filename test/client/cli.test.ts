@@ -1,17 +1,15 @@
 /** backupctl end to end: every exit code, the friendly backup command, list, follow, schedules and repository checks. */
 import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { proxyAttachments } from '../helpers/ovirt-inspect';
 import { eventually } from '../helpers/eventually';
+import { runBackupctl } from '../helpers/backupctl';
 
-const cli = fileURLToPath(new URL('../../bin/backupctl.js', import.meta.url));
 let env: Record<string, string>;
 let dir: string;
 
@@ -24,16 +22,7 @@ test.beforeAll(async ({ h }) => {
   env = { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, BACKUP_ENDPOINTS_FILE: endpoints };
 });
 
-function backupctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const backupctl = (...args: string[]) => runBackupctl(env, ...args);
 
 test('exit 0: backup ovirt with friendly flags, following progress as plain lines when piped', async ({ h }) => {
   const r = await backupctl('backup', 'ovirt', '--vm', h.demo.vmId, '--proxy-vm', h.demo.proxyVmId, '--follow');
@@ -64,12 +53,7 @@ test('exit 2: a file given with @ or as a policy that is not there names its pat
 });
 
 test('a server that does not answer: the message names the address and what set it', async () => {
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cli, 'list'], { env: { ...process.env, ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
+  const r = await runBackupctl({ ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'list');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1 \(from TEMPORAL_ADDRESS\)/);
 });
@@ -89,6 +73,7 @@ test('exit 1: a failed run, with the vendor reason', async ({ h }) => {
   const r = await backupctl('start', 'ovirtSnapshotBackup', '--input', JSON.stringify(h.input()), '--wait');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /step "attach" failed: .*Proxy is down.* — compensation: undone: .*delete snapshot/);
+  assert.match(r.stderr, /\n {2}undone: delete snapshot of VM \S+\n {2}left behind: nothing/, 'what was undone and what is left, a line each');
 });
 
 test('exit 130: a run cancelled while the CLI waits; a second start for the VM joins the running one', async ({ h }) => {
@@ -115,6 +100,14 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
   const r = await waiting;
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /cancelled/);
+  // Later, `result` tells the step it was cancelled in, what was undone and what is left.
+  const result = await backupctl('result', id);
+  assert.equal(result.code, 130, result.stderr);
+  assert.match(result.stderr, /run backup-ovirt-\S+ was cancelled during "attach"\n {2}undone: detach disk [\s\S]*\n {2}undone: delete snapshot of VM \S+\n {2}left behind: nothing/);
+  // A cancel once the run has ended is too late, and says so.
+  const late = await backupctl('cancel', id);
+  assert.equal(late.code, 5, late.stderr);
+  assert.match(late.stderr, /had already ended \(CANCELLED\): the cancel came too late; nothing was cancelled or undone/);
   // The attach that was in flight when the cancel came finished first, then was undone.
   await eventually(
     () => proxyAttachments(h),
@@ -122,6 +115,26 @@ test('exit 130: a run cancelled while the CLI waits; a second start for the VM j
     20_000,
   );
   assert.deepEqual(await proxyAttachments(h), []);
+});
+
+test('update, signal and query: without a name they list what the run accepts; a wrong name is refused naming the right ones; an ended run is too late', async ({ h }) => {
+  const handle = await h.start('ovirtSnapshotBackup', h.input(), 'cli-actions');
+  await handle.result();
+  const { workflowId } = handle;
+  const listed = await backupctl('update', workflowId);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(listed.stdout.startsWith(`${workflowId} (ovirtSnapshotBackup, COMPLETED) accepts:`), listed.stdout);
+  assert.match(listed.stdout, new RegExp(`update \\(or signal\\)\\s+cleanup\\s+backupctl cleanup ${workflowId} --retry\\|--give-up`));
+  assert.ok(listed.stdout.includes(`backupctl query ${workflowId} progress`), listed.stdout);
+  const wrong = await backupctl('signal', workflowId, 'done');
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /ovirtSnapshotBackup runs take no signal "done"; they take: cleanup/);
+  const late = await backupctl('cleanup', workflowId, '--give-up');
+  assert.equal(late.code, 5, late.stderr);
+  assert.match(late.stderr, /had already ended \(COMPLETED\): the "cleanup" update was not sent/);
+  const progress = await backupctl('query', workflowId, 'progress');
+  assert.equal(progress.code, 0, progress.stderr);
+  assert.equal(JSON.parse(progress.stdout).state, 'completed');
 });
 
 test('list, endpoints and workflows, as tables and as JSON', async ({ h }) => {

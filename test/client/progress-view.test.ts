@@ -38,3 +38,8 @@ test('the live job status from the polling activity is shown instead of the last
 test('without a live view the progress message is shown', () => {
   assert.match(new ProgressView().line(status(), false), /Backup job j1 InProgress 25%$/);
 });
+
+test('a run no worker can run reads as stuck, with the reason, instead of a bare RUNNING', () => {
+  const stuck: RunStatus = { ...status(), progress: undefined, problem: 'no worker polls task queue q: the run waits until one does (is the worker running, on this queue?)' };
+  assert.equal(new ProgressView().line(stuck, false), 'backup-azure-web-01: RUNNING but STUCK: no worker polls task queue q: the run waits until one does (is the worker running, on this queue?)');
+});

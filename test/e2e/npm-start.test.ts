@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { asArray, parseXml } from '../../lib/xml';
 import { ovirtDemo } from '../../simulators/ovirt/demo';
 import { OVIRT_DEMO } from '../../simulators/ovirt';
-import { startNpmStack, type NpmStartStack } from '../helpers/npm-start-stack';
+import { runCommand, startNpmStack, type NpmStartStack } from '../helpers/npm-start-stack';
+import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 
 let stack: NpmStartStack;
 
@@ -40,9 +43,13 @@ async function simulatorDiskSha256(diskId: string): Promise<string> {
 }
 
 test('npm start, then backupctl start … --wait backs up the demo VM and leaves the engine clean', async () => {
+  // Every port moved: the CLI talks to this stack, and lists its simulators where they listen.
+  const help = await stack.cli(['--help']);
+  assert.match(help.stdout, new RegExp(`Temporal server: 127\\.0\\.0\\.1:${stack.ports.temporal} \\(the local stack's, from \\S+stack\\.json \\(npm start\\)`));
   const endpoints = await stack.cli(['endpoints', '--json']);
   assert.equal(endpoints.code, 0, endpoints.stderr);
-  assert.ok(JSON.parse(endpoints.stdout).some((e: { name: string }) => e.name === 'ovirt-sim'));
+  const ovirtSim = (JSON.parse(endpoints.stdout) as Array<{ name: string; url: string }>).find((e) => e.name === 'ovirt-sim');
+  assert.equal(ovirtSim?.url, `http://127.0.0.1:${stack.simulatorPort('ovirt')}/ovirt-engine/api`);
   assert.ok(!endpoints.stdout.includes(ovirtDemo.secrets.OVIRT_SIM_PASSWORD!));
 
   const started = await stack.cli(['start', 'ovirtSnapshotBackup', '--input', '@examples/ovirtSnapshotBackup.json', '--wait']);
@@ -80,4 +87,22 @@ test('npm start, then backupctl start … --wait backs up the demo VM and leaves
   const bad = await stack.cli(['start', 'ovirtSnapshotBackup', '--input', '{"endpoint":"ovirt-sim"}']);
   assert.equal(bad.code, 2, 'bad input exits 2');
   assert.match(bad.stderr, /vmId: vmId is required/);
+});
+
+test('a port of the stack that is taken stops npm start before anything starts, naming the port and the variable that moves it', async () => {
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as AddressInfo).port;
+  const dataDir = await mkdtemp(join(tmpdir(), 'npm-start-clash-'));
+  try {
+    const r = await runCommand('npm', ['start'], { BACKUP_DATA_DIR: dataDir, CODEC_SERVER_PORT: String(port), TEMPORAL_PORT: String(stack.ports.temporal) });
+    assert.equal(r.code, 1);
+    const output = r.stdout + r.stderr;
+    assert.match(output, new RegExp(`port ${port} \\(the codec server\\) is already in use: stop what listens there, or move it with CODEC_SERVER_PORT=<port>`));
+    assert.match(output, new RegExp(`port ${stack.ports.temporal} \\(the Temporal server\\) is already in use: .* TEMPORAL_PORT=<port>`));
+    assert.doesNotMatch(output, /\n\s+at .*\(node:/, 'no raw Node stack');
+  } finally {
+    holder.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });

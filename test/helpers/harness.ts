@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { EndpointRegistry } from '../../lib/config/endpoints';
 import { createMainWorker } from '../../workers/worker-factory';
-import { allHistories, findSecrets, recordScan } from './secret-scan';
+import { allHistories, findSecrets, plaintextFailures, recordScan } from './secret-scan';
 import { capturedLogs, startTemporal, testDataConverter, workflowBundle } from './temporal';
 
 export interface HarnessOptions {
@@ -59,7 +59,7 @@ export async function startHarness(options: HarnessOptions) {
       const secrets = [...Object.values(options.secrets ?? {}), ...(options.issuedSecrets?.() ?? [])];
       const histories = await allHistories(env.client);
       const logs = capturedLogs.map((entry, i) => ({ where: `log entry ${i}: ${entry.message}`, text: JSON.stringify({ message: entry.message, meta: entry.meta }) }));
-      const hits = findSecrets([...histories, ...logs], secrets);
+      const hits = [...findSecrets([...histories, ...logs], secrets), ...plaintextFailures(histories)];
       await recordScan(taskQueue, { histories: histories.length, logEntries: logs.length, secrets: secrets.length, hits });
       await env.teardown();
       await options.onStop?.();

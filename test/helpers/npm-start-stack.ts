@@ -1,7 +1,7 @@
 /**
  * `npm start` as a new user runs it, on free ports and a throw-away data folder, so a test's stack
  * never collides with a developer's own. `cli()` runs `npx backupctl …` against it the way the
- * README says (the CLI finds the stack's payload key and endpoint file through the env).
+ * README says (the CLI finds the stack's server, payload key and endpoint file in its data folder).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,7 +86,9 @@ export async function startNpmStack(options: { name: string; waitForCopyWorker?:
     await new Promise((r) => setTimeout(r, 250));
   }
 
-  const cliEnv = { TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, BACKUP_ENDPOINTS_FILE: join(dataDir, 'endpoints.simulators.json'), BACKUP_DATA_DIR: dataDir };
+  // Only the data folder, as for a user in a second shell of the same checkout: the CLI finds the
+  // server, the endpoint profiles and the payload key from what npm start wrote there.
+  const cliEnv = { TEMPORAL_ADDRESS: '', BACKUP_ENDPOINTS_FILE: '', BACKUP_DATA_DIR: dataDir };
   return {
     dataDir,
     ports,

@@ -45,6 +45,35 @@ export function findSecrets(texts: Array<{ where: string; text: string }>, secre
   return hits;
 }
 
+/**
+ * Failures our code raised (application failures, with their causes) whose message or stack trace
+ * the server stores as readable text: they must travel encoded (lib/codec/failure-converter.cjs),
+ * as a vendor's error text or the worker's file paths would otherwise be in plain sight.
+ */
+export function plaintextFailures(histories: Array<{ where: string; text: string }>): SecretHit[] {
+  const hits: SecretHit[] = [];
+  const visit = (value: unknown, where: string): void => {
+    if (Array.isArray(value)) return value.forEach((v) => visit(v, where));
+    if (!value || typeof value !== 'object') return;
+    const node = value as Record<string, unknown>;
+    if ('applicationFailureInfo' in node || 'activityFailureInfo' in node) {
+      if (typeof node.message === 'string' && node.message !== '' && node.message !== 'Encoded failure') hits.push({ where, form: `failure message "${node.message.slice(0, 80)}"` });
+      if (typeof node.stackTrace === 'string' && node.stackTrace !== '') hits.push({ where, form: `failure stack trace "${node.stackTrace.slice(0, 80)}"` });
+    }
+    Object.values(node).forEach((v) => visit(v, where));
+  };
+  for (const { where, text } of histories) visit(JSON.parse(text.slice(0, historyJsonEnd(text))), where);
+  return hits;
+}
+
+/** allHistories appends the payloads' bytes after the JSON: where the JSON ends. */
+function historyJsonEnd(text: string): number {
+  const marker = text.indexOf(PAYLOAD_TEXT_MARKER);
+  return marker >= 0 ? marker : text.length;
+}
+
+const PAYLOAD_TEXT_MARKER = '\n--- payload bytes ---\n';
+
 /** Every history of the namespace, as the server stores it (JSON of the raw events). */
 export async function allHistories(client: Client): Promise<Array<{ where: string; text: string }>> {
   const out: Array<{ where: string; text: string }> = [];
@@ -54,7 +83,7 @@ export async function allHistories(client: Client): Promise<Array<{ where: strin
     const json = historyToJSON(history);
     // Also the bytes as text, so a plaintext payload is found without decoding base64.
     const payloadText = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('latin1')).join('\n');
-    out.push({ where: `history of ${execution.workflowId}`, text: `${json}\n${payloadText}` });
+    out.push({ where: `history of ${execution.workflowId}`, text: `${json}${PAYLOAD_TEXT_MARKER}${payloadText}` });
   }
   return out;
 }

@@ -57,9 +57,29 @@ test('retention: 7 tool-made and 2 foreign snapshots, keep 3 → exactly the 4 o
   assert.equal(h.sim.simulator.calls.matching('POST', /^\/vms\/10\/snapshots$/).length, 2, 'one create, one bulk delete');
 });
 
-test('a bulk delete naming a missing snapshot (examples/manageiqDeleteSnapshots.json plus a missing id): ManageIQ answers 404 for the whole request, yet each snapshot is reported', async ({ h }) => {
-  const input = await example('manageiqDeleteSnapshots');
-  const ids = [...(input.snapshotIds as string[])];
+test('examples/manageiqDeleteSnapshots.json deletes the tool-made snapshots that exist, every time it runs: the demo two, then none, then the one a later manageiqSnapshot made', async ({ h }) => {
+  const input = { ...(await example('manageiqDeleteSnapshots')), pollIntervalMs: 100 };
+  const first = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', input);
+  assert.deepEqual([first.succeeded, first.failed], [2, 0]);
+  assert.deepEqual(
+    first.results.map((r) => r.snapshotId),
+    [...h.sim.demo.otherSnapshotIds],
+  );
+  assert.deepEqual(await h.sim.snapshotsOf(h.sim.demo.otherVmId), []);
+  const again = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', input);
+  assert.deepEqual([again.results, again.succeeded, again.failed], [[], 0, 0]);
+  const made = await h.execute<ManageiqSnapshotResult>('manageiqSnapshot', { endpoint: 'manageiq-sim', resourceId: h.sim.demo.otherVmId, pollIntervalMs: 100 });
+  const third = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', input);
+  assert.deepEqual(
+    third.results.map((r) => [r.name, r.success]),
+    [[made.snapshot.name, true]],
+  );
+  assert.deepEqual(await h.sim.snapshotsOf(h.sim.demo.otherVmId), []);
+});
+
+test('a bulk delete naming a missing snapshot (the demo snapshots of db-01 plus a missing id): ManageIQ answers 404 for the whole request, yet each snapshot is reported', async ({ h }) => {
+  const input = { endpoint: 'manageiq-sim', collection: 'vms', resourceId: h.sim.demo.otherVmId };
+  const ids = [...h.sim.demo.otherSnapshotIds];
   const result = await h.execute<ManageiqDeleteSnapshotsResult>('manageiqDeleteSnapshots', { ...input, snapshotIds: [ids[0], '777777', ids[1]], pollIntervalMs: 100 });
   assert.deepEqual(
     result.results.map((r) => [r.snapshotId, r.success, r.notFound ?? false, r.taskStatus ?? null]),
@@ -282,6 +302,8 @@ test('bad input fails at once listing every problem, with no vendor call', async
   for (const field of ['resourceId', 'namePrefix', 'keep', 'token']) assert.match(failure.message, new RegExp(field));
   const del = failureOf(await h.execute('manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11', snapshotIds: [] }).catch((e) => e));
   assert.match(del.message, /snapshotIds must name at least one snapshot/);
+  const neither = failureOf(await h.execute('manageiqDeleteSnapshots', { endpoint: 'manageiq-sim', resourceId: '11' }).catch((e) => e));
+  assert.match(neither.message, /give snapshotIds or namePrefix \(exactly one\)/);
   assert.equal(h.sim.simulator.calls.all().length, 0);
 });
 

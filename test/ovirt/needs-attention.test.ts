@@ -1,6 +1,6 @@
 /**
  * An undo that keeps failing does not leak silently: the run waits in "needs attention" until an
- * operator signals retry (cleaned) or give up (the leftover is reported).
+ * operator answers retry (cleaned) or give up (the leftover is reported), with the cleanup update.
  */
 import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
@@ -40,7 +40,7 @@ async function runStuckInCleanup(h: OvirtHarness, name: string) {
   assert.match(stuck.leftovers[0]!.error, /Storage domain is read-only/);
   const progress = await handle.query<Progress>('progress');
   assert.equal(progress.state, 'needs-attention');
-  assert.match(progress.message!, /signal "cleanup"/);
+  assert.match(progress.message!, new RegExp(`answer with backupctl cleanup ${handle.workflowId} --retry\\|--give-up`));
   const sa = await eventually(
     async () => (await handle.describe()).searchAttributes.BackupOutcome,
     (v) => v?.[0] === 'needs-attention',
@@ -51,10 +51,11 @@ async function runStuckInCleanup(h: OvirtHarness, name: string) {
   return handle;
 }
 
-test('signal retry: once the engine recovers, the undo runs again and the engine is clean', async ({ h }) => {
+test('retry: once the engine recovers, the undo runs again and the engine is clean', async ({ h }) => {
   const handle = await runStuckInCleanup(h, 'attention-retry');
   h.simulator.faults.clear();
-  await client.resolveCleanup(handle.workflowId, 'retry', 'storage back online');
+  const answer = await client.resolveCleanup(handle.workflowId, 'retry', 'storage back online');
+  assert.deepEqual(answer, { action: 'retry', leftovers: [`delete snapshot of VM web-01`], next: 'the failed undos run again' });
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
     assert.match((err.cause as Error).message, /step "attach" failed: .*compensation: undone: .*delete snapshot of VM web-01$/);
     return true;
@@ -66,7 +67,7 @@ test('signal retry: once the engine recovers, the undo runs again and the engine
   await assertClean(h);
 });
 
-test('signal give up: the run ends and reports the leftover it could not remove', async ({ h }) => {
+test('give up: the run ends and reports the leftover it could not remove', async ({ h }) => {
   const handle = await runStuckInCleanup(h, 'attention-give-up');
   await client.resolveCleanup(handle.workflowId, 'give-up', 'will remove by hand');
   await assert.rejects(handle.result(), (err: WorkflowFailedError) => {

@@ -64,6 +64,36 @@ test('cron and every are mutually exclusive, ids unique, YAML syntax errors carr
   assert.throws(() => parsePolicy('schedules:\n  - id: [oops\n', 'y.yaml'), /y\.yaml:\d+: /);
 });
 
+test('a cron that cannot be parsed names file, line and field, reported together with the other problems', () => {
+  const bad = `schedules:
+  - id: nightly
+    workflow: ovirtSnapshotBackup
+    cron: "0 25 * *"
+    input: { endpoint: e, vmId: v, proxyVmId: p }
+  - id: weekly
+    workflow: ovirtSnapshotBackup
+    cron: "0 2 * * FUNDAY"
+    input: { endpoint: e, vmId: v }
+  - id: good
+    workflow: ovirtSnapshotBackup
+    cron: "*/15 0-6,22 1 jan-mar mon-fri"
+    input: { endpoint: e, vmId: v, proxyVmId: p }
+`;
+  assert.throws(
+    () => parsePolicy(bad, 'p.yaml'),
+    (err: InvalidInputError) => {
+      assert.deepEqual(err.problems, [
+        'p.yaml:4: schedules.0.cron: "0 25 * *" has 4 fields; a cron has 5: minute hour day-of-month month day-of-week (e.g. "0 2 * * *")',
+        'p.yaml:8: schedules.1.cron: field 5 (day of week) "FUNDAY": "FUNDAY" is not a day of week',
+        'p.yaml:9: schedules.1.input.proxyVmId: proxyVmId is required',
+      ]);
+      return true;
+    },
+  );
+  assert.throws(() => parsePolicy(bad.replace('"0 25 * *"', '"0 25 * * *"'), 'p.yaml'), /p\.yaml:4: schedules\.0\.cron: field 2 \(hour\) "25": 25 is out of range 0-23/);
+  assert.throws(() => parsePolicy(bad.replace('"0 25 * *"', '"@nightly"'), 'p.yaml'), /p\.yaml:4: schedules\.0\.cron: "@nightly" is not a cron shorthand/);
+});
+
 test('the fingerprint changes with the policy, not with key order', () => {
   const [a] = parsePolicy(good, 'a');
   const [b] = parsePolicy(good.replace('timezone: Europe/Berlin\n    jitter: 10m', 'jitter: 10m\n    timezone: Europe/Berlin'), 'b');

@@ -2,11 +2,12 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { createRequire } from 'node:module';
+import { ApplicationFailure, defaultPayloadConverter, type FailureConverter } from '@temporalio/common';
 import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../lib/codec/aes-gcm-codec';
 import { CodecServer } from '../../lib/codec/codec-server';
-import { parseCodecKeys } from '../../lib/codec/keys';
-import { findSecrets } from '../helpers/secret-scan';
+import { failureConverterPath, parseCodecKeys } from '../../lib/codec/keys';
+import { findSecrets, plaintextFailures } from '../helpers/secret-scan';
 
 const key = () => randomBytes(32);
 const payload = defaultPayloadConverter.toPayload({ endpoint: 'ovirt-sim', vmId: 'web-01', note: 'sensitive-looking text' });
@@ -108,4 +109,46 @@ test('the encrypted form is the Payload protobuf: smaller than the JSON form for
   const binary = { metadata: { encoding: new Uint8Array(Buffer.from('binary/plain')) }, data: new Uint8Array(randomBytes(300)) };
   const [round] = await codec.decode(await codec.encode([binary]));
   assert.deepEqual(round, binary);
+});
+
+test('a failure travels encoded: message and stack in an encrypted payload that the codec server decodes back to the one-line reason', async () => {
+  const { failureConverter } = createRequire(import.meta.url)(failureConverterPath) as { failureConverter: FailureConverter };
+  const codec = new AesGcmCodec({ activeKeyId: 'k', keys: { k: key() } });
+  const failure = failureConverter.errorToFailure(ApplicationFailure.nonRetryable('oVirt add snapshot → HTTP 400: Low disk space on /data/ovirt', 'VendorError'), defaultPayloadConverter);
+  assert.equal(failure.message, 'Encoded failure');
+  assert.equal(failure.stackTrace, '');
+  const [encrypted] = await codec.encode([failure.encodedAttributes!]);
+  assert.ok(!Buffer.from(encrypted!.data!).toString('latin1').includes('Low disk space'));
+  const server = new CodecServer({ codec, allowedOrigins: ['http://127.0.0.1:8233'] });
+  const url = await server.start(0);
+  try {
+    const json = {
+      payloads: [
+        { metadata: Object.fromEntries(Object.entries(encrypted!.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(encrypted!.data!).toString('base64') },
+      ],
+    };
+    const res = await fetch(`${url}/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://127.0.0.1:8233' },
+      body: JSON.stringify(json),
+    });
+    const body = (await res.json()) as { payloads: Array<{ data: string }> };
+    const attributes = JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString()) as { message: string; stack_trace: string };
+    assert.equal(attributes.message, 'oVirt add snapshot → HTTP 400: Low disk space on /data/ovirt');
+    assert.match(attributes.stack_trace, /ApplicationFailure/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the secret scan finds failure messages and stack traces a history keeps as text', () => {
+  const history = (failure: object) => ({ where: 'h', text: JSON.stringify({ events: [{ workflowExecutionFailedEventAttributes: { failure } }] }) });
+  const hits = plaintextFailures([
+    history({ message: 'Low disk space', stackTrace: 'at /work/activities/ovirt.ts:12', applicationFailureInfo: {} }),
+    history({ message: 'Encoded failure', stackTrace: '', encodedAttributes: { data: 'x' }, applicationFailureInfo: {} }),
+  ]);
+  assert.deepEqual(
+    hits.map((h) => h.form),
+    ['failure message "Low disk space"', 'failure stack trace "at /work/activities/ovirt.ts:12"'],
+  );
 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowFailedError } from '@temporalio/client';
 import { dataConverterFromEnv } from '../../lib/codec/keys';
 import type { Browser } from 'playwright-core';
 import { projectRoot } from '../../lib/temporal/cli-path';
@@ -169,6 +169,45 @@ test('Web UI: Start Workflow with the example input runs ovirtSnapshotBackup and
     asArray(attachments.disk_attachments.disk_attachment as Array<{ disk: { '@_id': string } }>).map((a) => a.disk['@_id']),
     [OVIRT_DEMO.proxyBootDiskId],
   );
+});
+
+test('Web UI: a failed run shows its one-line reason, decoded through the codec server, though the server keeps it encrypted', async (t) => {
+  if (skipReason) {
+    t.skip(skipReason);
+    return;
+  }
+  const workflowId = `ui-ovirt-failed-${Date.now()}`;
+  const connection = await Connection.connect({ address: `127.0.0.1:${stack!.ports.temporal}` });
+  let reason = '';
+  try {
+    const client = new Client({ connection, dataConverter: dataConverterFromEnv({ BACKUP_DATA_DIR: stack!.dataDir }) });
+    const handle = await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [{ endpoint: 'ovirt-sim', vmId: OVIRT_DEMO.vmId, proxyVmId: '00000000-0000-0000-0000-00000000dead' }],
+    });
+    reason = await handle.result().then(
+      () => assert.fail('the run was meant to fail'),
+      (err: WorkflowFailedError) => err.cause!.message,
+    );
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.ok(!history.includes(reason.slice(0, 40)), 'the reason is not stored as text');
+  } finally {
+    await connection.close();
+  }
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  t.onTestFinished(async () => {
+    if (!page.isClosed()) console.log(`page at failure: ${await saveScreenshot(page, 'ui/ovirt-failed-run.png')} (${page.url()})`);
+  });
+  await page.goto(`http://127.0.0.1:${stack!.ports.ui}/namespaces/default/workflows/${workflowId}`);
+  await page.getByTestId('execution-status').getByText('Failed', { exact: true }).waitFor({ timeout: 60_000 });
+  // The failure panel shows the decoded attributes as JSON (quotes escaped): look for the vendor's part.
+  const vendorPart = reason.slice(reason.indexOf('failed: ') + 'failed: '.length).slice(0, 40);
+  assert.ok(vendorPart.length >= 20 && !vendorPart.includes('"'), vendorPart);
+  await page.getByText(vendorPart).first().waitFor();
+  await saveScreenshot(page, 'ui/ovirt-failed-run.png');
+  await page.close();
 });
 
 async function assertEventually(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {

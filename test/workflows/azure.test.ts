@@ -5,7 +5,10 @@
  * time limit (hours, in seconds of test time) and always revokes; a backup job of days is
  * followed in a few slices.
  */
+import { Context } from '@temporalio/activity';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, test } from 'vitest';
+import { eventually } from '../helpers/eventually';
 import { DAY_MS } from '../../bench/long-job-events';
 import { VendorJob, azureStubs } from '../helpers/stub-activities';
 import { expectStepFailure, fails, hangsUntilCancelled, needsAttention, outcomeAttribute, progressOf, runEnd, slowly, stubServerForFile, type Script, type StepFailureCase } from './stub-worker';
@@ -176,6 +179,50 @@ describe('azureFileRecovery: the connection is always revoked', () => {
     expect(await handle.query('fileRecovery')).toBeNull();
   });
 
+  test('"done" and "cleanup" as updates: refused while they cannot apply (nothing recorded), answered once the session is open', async () => {
+    const workflowId = 'azure-ilr-done-update';
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const handle = await start(
+      'azureFileRecovery',
+      workflowId,
+      {
+        azureProvisionFileRecovery: async (input, { base, note }) => {
+          note('provision waiting');
+          const ticker = setInterval(() => Context.current().heartbeat(), 100);
+          try {
+            await released;
+          } finally {
+            clearInterval(ticker);
+          }
+          return base(input);
+        },
+      },
+      { ...recovery, timeLimitSeconds: 12 * 3600 },
+    );
+    const refusal = (err: unknown) => (err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? '') : String(err));
+    try {
+      await server.world.reached(workflowId, 'provision waiting');
+      expect(refusal(await handle.executeUpdate('done').catch((e) => e))).toBe('no file recovery session is open (the run is at "provision", running); ask again once it is');
+      expect(refusal(await handle.executeUpdate('cleanup', { args: [{ action: 'retry' }] }).catch((e) => e))).toMatch(/^the run is not waiting for a cleanup decision/);
+      expect(refusal(await handle.executeUpdate('cleanup', { args: [{ action: 'maybe' }] }).catch((e) => e))).toMatch(/^a cleanup decision is \{"action":"retry"\} or/);
+    } finally {
+      release();
+    }
+    await eventually(
+      () => progressOf(server.env, workflowId),
+      (p) => p.step === 'session',
+    );
+    expect((await progressOf(server.env, workflowId)).message).toContain(`when finished: backupctl done ${workflowId}`);
+    expect(await handle.executeUpdate('done')).toEqual({ ended: true, next: 'the connection is revoked and the stored script and password deleted' });
+
+    const end = await runEnd(server.env, workflowId);
+    expect(end.result).toMatchObject({ revoked: true, session: { endedBy: 'done signal' } });
+    const log = server.world.log(workflowId);
+    expect(log.filter((e) => e === 'azureRevokeFileRecovery')).toHaveLength(1);
+    expect((await handle.fetchHistory()).events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(1);
+  });
+
   test('a revoke that keeps failing: the run needs attention, names the connection left open, and ends when an operator gives up', async () => {
     const workflowId = 'azure-ilr-needs-attention';
     const handle = await start(
@@ -186,7 +233,7 @@ describe('azureFileRecovery: the connection is always revoked', () => {
     );
     expect((await needsAttention(server.env, workflowId)).leftovers).toEqual([{ label: REVOKE, error: 'vault refuses: 409 Conflict' }]);
 
-    await handle.signal('cleanup', { action: 'give-up' });
+    expect(await handle.executeUpdate('cleanup', { args: [{ action: 'give-up' }] })).toEqual({ action: 'give-up', leftovers: [REVOKE], next: 'the run ends and reports these as left behind' });
     const end = await runEnd(server.env, workflowId);
     expect(end.failure?.message).toBe(`step "provision" failed: recovery point expired — compensation: NOT undone, an operator gave up: ${REVOKE} (LEFT BEHIND: vault refuses: 409 Conflict)`);
     expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'failed', leftovers: [{ label: REVOKE }] });

@@ -21,6 +21,7 @@ import {
   type StepFailureCase,
 } from './stub-worker';
 import { eventually } from '../helpers/eventually';
+import { BackupStep } from '../../contracts/search-attributes';
 
 const taskQueue = 'wf-ovirt';
 const DISKS = [
@@ -166,6 +167,42 @@ describe('a cancelled run undoes what it did and ends CANCELLED', () => {
 
     expect((await runEnd(server.env, workflowId)).status).toBe('CANCELLED');
     expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'snapshot', undone: [SNAPSHOT] });
+  });
+
+  test('cancelled while the last attach is still answering: the run reports "attach" (progress and BackupStep), not the copy it never began', async () => {
+    const workflowId = 'ovirt-cancel-during-attach';
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const handle = await start(workflowId, {
+      ovirtAttachSnapshotDisk: async (input, { base, note }) => {
+        if (input.diskId !== 'd2') return base(input);
+        note('attach waiting');
+        const ticker = setInterval(() => Context.current().heartbeat(), 100);
+        try {
+          await released;
+        } finally {
+          clearInterval(ticker);
+        }
+        return base(input);
+      },
+    });
+    try {
+      await server.world.reached(workflowId, 'attach waiting');
+      await handle.cancel();
+      await eventually(
+        () => progressOf(server.env, workflowId),
+        (p) => p.state === 'cancelling',
+      );
+    } finally {
+      release();
+    }
+
+    expect((await runEnd(server.env, workflowId)).status).toBe('CANCELLED');
+    expect(server.world.log(workflowId)).not.toContain('copyDisk d1');
+    const progress = await progressOf(server.env, workflowId);
+    expect(progress).toMatchObject({ state: 'cancelled', step: 'attach', undone: [detachLabel('disk2'), detachLabel('disk1'), SNAPSHOT] });
+    expect(progress.message).toMatch(/^cancelled during "attach"/);
+    expect((await handle.describe()).typedSearchAttributes.get(BackupStep)).toBe('attach');
   });
 
   test('cancelled in the day-long wait for the snapshot: the wait stops and the snapshot is deleted', async () => {

@@ -1,5 +1,5 @@
 /** Progress that every workflow exposes through the `progress` query and the BackupStep search attribute. */
-import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Progress, RunState } from '../../contracts/progress';
 import { BackupOutcome, BackupStep } from '../../contracts/search-attributes';
 import { recordBackupOutcome, recordBackupSuccess, recordStepDuration } from '../../lib/metrics/workflow-metrics';
@@ -62,6 +62,11 @@ export class ProgressTracker {
 
   /** Closes the previous step's timing, opens the next, and mirrors it into the search attribute. */
   enter(step: string): void {
+    // A cancel asked for during a step whose activity is let finish (a forward create) surfaces only
+    // at the next step's first call: the run stays in the step it was cancelled in, so its progress
+    // and BackupStep name that step. Runs that entered the next step before this check replay as they
+    // ran (no marker); deprecatePatch once no run cancelled before it can still be open.
+    if (this.progress.state === 'cancelling' && patched('cancelled-run-keeps-its-step')) return;
     this.closeStep();
     const index = this.progress.steps.indexOf(step);
     this.progress.step = step;
@@ -79,7 +84,7 @@ export class ProgressTracker {
     this.progress.state = leftovers.length ? 'needs-attention' : 'compensating';
     this.progress.leftovers = leftovers.length ? leftovers : undefined;
     this.progress.message = leftovers.length
-      ? `needs attention: ${leftovers.map((l) => `${l.label} (${l.error})`).join('; ')}; signal "cleanup" with {"action":"retry"} or {"action":"give-up"}`
+      ? `needs attention: ${leftovers.map((l) => `${l.label} (${l.error})`).join('; ')}; answer with backupctl cleanup ${workflowInfo().workflowId} --retry|--give-up (or the "cleanup" update or signal with {"action":"retry"} or {"action":"give-up"})`
       : undefined;
     this.showDetails();
   }

@@ -5,10 +5,13 @@
  *
  * An undo that still fails after its retries does not end the run with a silent leak: the run
  * waits in "needs attention" (BackupOutcome search attribute, `leftovers` query) until an
- * operator signals `cleanup` with "retry" (run the failed undos again) or "give-up" (end the run
- * and report what is left).
+ * operator answers `cleanup` with "retry" (run the failed undos again) or "give-up" (end the run
+ * and report what is left): as an update (`backupctl cleanup`), refused while the run waits for no
+ * decision and answered with what the decision applies to, or as the signal older clients send.
  */
-import { CancellationScope, condition, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal, defineUpdate, log, setHandler } from '@temporalio/workflow';
+import { cleanupAction, type CleanupAnswer } from '../../contracts/operator-actions';
+import { ErrorTypes } from '../../lib/errors';
 import { describeFailure } from './failures';
 
 export interface UndoOutcome {
@@ -29,7 +32,8 @@ export interface Leftover {
   error: string;
 }
 
-export const cleanupSignal = defineSignal<[CleanupDecision]>('cleanup');
+export const cleanupSignal = defineSignal<[CleanupDecision]>(cleanupAction);
+export const cleanupUpdate = defineUpdate<CleanupAnswer, [CleanupDecision]>(cleanupAction);
 export const leftoversQuery = defineQuery<{ needsAttention: boolean; leftovers: Leftover[]; decisions: CleanupDecision[] }>('leftovers');
 
 interface UndoStep {
@@ -52,11 +56,34 @@ export class Saga {
   private pendingDecision?: CleanupDecision;
 
   constructor(private readonly hooks: SagaHooks) {
-    setHandler(cleanupSignal, (decision) => {
-      this.decisions.push(decision);
-      this.pendingDecision = decision;
-    });
+    setHandler(cleanupSignal, (decision) => this.decide(decision));
+    // An update adds no command of its own to a run that never receives one: replay-safe beside the signal.
+    setHandler(
+      cleanupUpdate,
+      (decision) => {
+        const leftovers = this.leftovers.map((l) => l.label);
+        this.decide(decision);
+        const next = decision.action === 'retry' ? 'the failed undos run again' : 'the run ends and reports these as left behind';
+        return { action: decision.action, leftovers, next };
+      },
+      { validator: (decision) => this.refusal(decision) },
+    );
     setHandler(leftoversQuery, () => ({ needsAttention: this.leftovers.length > 0, leftovers: [...this.leftovers], decisions: [...this.decisions] }));
+  }
+
+  private decide(decision: CleanupDecision): void {
+    this.decisions.push(decision);
+    this.pendingDecision = decision;
+  }
+
+  /** Throws (the update is refused, nothing recorded) unless the run waits for exactly this kind of decision. */
+  private refusal(decision: CleanupDecision | undefined): void {
+    if (decision?.action !== 'retry' && decision?.action !== 'give-up') {
+      throw ApplicationFailure.create({ type: ErrorTypes.actionRefused, message: 'a cleanup decision is {"action":"retry"} or {"action":"give-up"} (with an optional "note")' });
+    }
+    if (!this.leftovers.length || this.pendingDecision !== undefined) {
+      throw ApplicationFailure.create({ type: ErrorTypes.actionRefused, message: 'the run is not waiting for a cleanup decision: no undo is failing (see the leftovers query)' });
+    }
   }
 
   /** Registers an undo; returns a function that forgets it (the forward path did it). */
