@@ -158,7 +158,10 @@ prefixed(
 );
 
 // Clients on this checkout (backupctl in another shell) find the server and the profiles here, as they find the codec key.
-writeLocalStack({ pid: process.pid, temporalAddress: address, uiUrl: `http://127.0.0.1:${uiPort}`, codecUrl, endpointsFile: workerEnv.BACKUP_ENDPOINTS_FILE }, { ...env, BACKUP_DATA_DIR: dataDir });
+writeLocalStack(
+  { pid: process.pid, temporalAddress: address, uiUrl: `http://127.0.0.1:${uiPort}`, codecUrl, endpointsFile: workerEnv.BACKUP_ENDPOINTS_FILE, proxyVmIds: [OVIRT_DEMO.proxyVmId] },
+  { ...env, BACKUP_DATA_DIR: dataDir },
+);
 
 console.log(`
 backup-orchestrator local stack

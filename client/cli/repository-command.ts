@@ -7,25 +7,29 @@ import { describeFileCheck, type VerifyBackupsResult } from '../../contracts/rep
 import type { BackupClient } from '../backup-client';
 import { InvalidInputError, RunFailedError } from '../errors';
 import { formatBytes, table } from './format';
+import { readLocalStack } from '../../lib/config/local-stack';
 
-export const REPOSITORY_USAGE = `  backupctl verify <backup>|--vm ID|--all --proxy ID [--subset N/T]   re-read stored backups, compare with their manifests
+export const REPOSITORY_USAGE = `  backupctl verify <backup>|--vm ID|--all [--proxy ID] [--subset N/T]   re-read stored backups, compare with their manifests
       <backup>: a repository folder, the workflow id of a backup run, or latest (with --vm); --subset 2/7: the 2nd of 7 slices
-  backupctl backups ovirt --proxy ID [--vm ID]   the repository's oVirt backups: size, age, verification`;
+  backupctl backups ovirt [--proxy ID] [--vm ID]   the repository's oVirt backups: size, age, verification`;
 
 export type RepositoryValues = { json: boolean; vm?: string; all?: boolean; subset?: string; proxy?: string; 'proxy-vm'?: string; 'copy-task-queue'?: string };
 
-function copyWorkerOf(values: RepositoryValues, command: string): Record<string, string> {
+function copyWorkerOf(values: RepositoryValues, command: string, env: NodeJS.ProcessEnv): Record<string, string> {
   if (values['copy-task-queue']) return { copyTaskQueue: values['copy-task-queue'] };
   // --proxy-vm as well: the name `backup ovirt` gives the same VM.
   const proxy = values.proxy ?? values['proxy-vm'];
   if (proxy) return { proxyVmId: proxy };
+  // On a checkout where `npm start` runs one copy worker, that proxy's repository is the one meant.
+  const local = readLocalStack(env)?.proxyVmIds ?? [];
+  if (local.length === 1) return { proxyVmId: local[0]! };
   throw new InvalidInputError(['--proxy is required: the proxy VM whose copy worker holds the repository (or --copy-task-queue)'], command);
 }
 
 /** The verifyBackups input for `verify [<backup>] [--vm ID] [--all] [--subset N/T]` (the schema names what is wrong with it). */
-export function verifyInput(backup: string | undefined, values: RepositoryValues): Record<string, unknown> {
+export function verifyInput(backup: string | undefined, values: RepositoryValues, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   return {
-    ...copyWorkerOf(values, 'verify'),
+    ...copyWorkerOf(values, 'verify', env),
     ...(backup !== undefined ? { backup } : {}),
     ...(values.vm !== undefined ? { vmId: values.vm } : {}),
     ...(values.all ? { all: true } : {}),
@@ -85,7 +89,7 @@ export async function runVerifyCommand(client: BackupClient, backup: string | un
 }
 
 export async function runRepositoryBackups(client: BackupClient, values: RepositoryValues): Promise<number> {
-  const backups = (await client.execute('ovirtListBackups', { ...copyWorkerOf(values, 'backups ovirt'), ...(values.vm !== undefined ? { vmId: values.vm } : {}) })) as BackupSummary[];
+  const backups = (await client.execute('ovirtListBackups', { ...copyWorkerOf(values, 'backups ovirt', process.env), ...(values.vm !== undefined ? { vmId: values.vm } : {}) })) as BackupSummary[];
   if (values.json) process.stdout.write(`${JSON.stringify(backups, null, 2)}\n`);
   else console.log(repositoryBackupsTable(backups));
   return 0;

@@ -14,8 +14,10 @@ const localStack = z.object({
   uiUrl: z.string(),
   codecUrl: z.string(),
   endpointsFile: z.string().min(1),
+  /** The proxy VMs whose copy workers the stack runs: a repository command without --proxy means the one there is. */
+  proxyVmIds: z.array(z.string().min(1)).default([]),
 });
-export type LocalStack = z.infer<typeof localStack>;
+export type LocalStack = z.output<typeof localStack>;
 
 export function localStackFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(dataDir(env), 'stack.json');
@@ -33,7 +35,7 @@ export function readLocalStack(env: NodeJS.ProcessEnv = process.env): LocalStack
   }
 }
 
-export function writeLocalStack(stack: LocalStack, env: NodeJS.ProcessEnv = process.env): void {
+export function writeLocalStack(stack: z.input<typeof localStack>, env: NodeJS.ProcessEnv = process.env): void {
   writeFileSync(localStackFile(env), JSON.stringify(stack, null, 2));
 }
 

@@ -1,5 +1,9 @@
 /** backupctl verify and backups ovirt: flags become inputs the workflows' schemas accept, and results read as lines and a table. */
 import { test } from 'vitest';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeLocalStack } from '../../lib/config/local-stack';
 import assert from 'node:assert/strict';
 import { repositoryBackupsTable, verifyInput, verifyLines } from '../../client/cli/repository-command';
 import { catalogEntry } from '../../contracts/catalog';
@@ -29,7 +33,17 @@ test('verify <backup> | --vm | --all [--subset N/T] map onto valid verifyBackups
   assert.match(problems({ json: false, proxy: PROXY, all: true, subset: '8/7' }).join('\n'), /subset: subset "N\/T" needs 1 ≤ N ≤ T/);
   assert.match(problems({ json: false, proxy: PROXY, all: true, vm: VM }).join('\n'), /all: all checks every backup/);
   assert.match(problems({ json: false, proxy: PROXY }, 'latest').join('\n'), /vmId: backup "latest" needs vmId/);
-  assert.throws(() => verifyInput('latest', { json: false, vm: VM }), /--proxy is required/);
+  assert.throws(() => verifyInput('latest', { json: false, vm: VM }, { BACKUP_LOCAL_STACK: 'off' }), /--proxy is required/);
+});
+
+test('without --proxy, the one copy worker of the stack `npm start` runs on this checkout is meant', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stack-'));
+  const env = { BACKUP_DATA_DIR: dataDir };
+  assert.throws(() => verifyInput(undefined, { json: false, all: true }, env), /--proxy is required/, 'no stack running: the proxy must be named');
+  writeLocalStack({ pid: process.pid, temporalAddress: '127.0.0.1:7233', uiUrl: '', codecUrl: '', endpointsFile: 'x.json', proxyVmIds: [PROXY] }, env);
+  assert.deepEqual(verifyInput(undefined, { json: false, all: true }, env), { proxyVmId: PROXY, all: true });
+  writeLocalStack({ pid: process.pid, temporalAddress: '127.0.0.1:7233', uiUrl: '', codecUrl: '', endpointsFile: 'x.json', proxyVmIds: [PROXY, VM] }, env);
+  assert.throws(() => verifyInput(undefined, { json: false, all: true }, env), /--proxy is required/, 'two copy workers: which one is not guessed');
 });
 
 test('a check reads as one line per backup; the repository as a table with age, size and verification state', () => {
