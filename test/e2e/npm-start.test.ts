@@ -89,6 +89,42 @@ test('npm start, then backupctl start … --wait backs up the demo VM and leaves
   assert.match(bad.stderr, /vmId: vmId is required/);
 });
 
+test('right after the example backup: the restore and drill examples, backupctl verify --all, and the OnApp restore example work as they are', async () => {
+  // The backup of the test above is the newest one of the demo VM: the examples restore `latest`.
+  const restored = await stack.cli(['start', 'ovirtRestore', '--input', '@examples/ovirtRestore.json', '--wait']);
+  assert.equal(restored.code, 0, `${restored.stderr}\n${stack.output()}`);
+  const restore = JSON.parse(restored.stdout) as { vm: { id: string; name: string }; disks: Array<{ diskId: string; sha256: string; manifestSha256: string }> };
+  assert.match(restore.vm.name, /^web-01-restored-/);
+  for (const disk of restore.disks) {
+    assert.equal(disk.sha256, disk.manifestSha256);
+    assert.equal(await simulatorDiskSha256(disk.diskId), disk.sha256, 'the new VM’s disk holds the backed-up bytes');
+  }
+  const attached = (await engineGet(`/vms/${restore.vm.id}/diskattachments`)) as { disk_attachments: { disk_attachment?: unknown } };
+  assert.equal(asArray(attached.disk_attachments.disk_attachment).length, restore.disks.length);
+
+  const drill = await stack.cli(['start', 'ovirtRestoreDrill', '--input', '@examples/ovirtRestoreDrill.json', '--wait']);
+  assert.equal(drill.code, 0, `${drill.stderr}\n${stack.output()}`);
+  const drilled = JSON.parse(drill.stdout) as { verification: { ok: boolean }; sandbox: { vmName: string; booted: boolean; leftBehind: string[] } };
+  assert.equal(drilled.verification.ok, true);
+  assert.equal(drilled.sandbox.booted, true);
+  assert.deepEqual(drilled.sandbox.leftBehind, []);
+  const vms = (await engineGet(`/vms?search=name%3D${encodeURIComponent(drilled.sandbox.vmName)}`)) as { vms: '' | { vm?: unknown } };
+  assert.equal(vms.vms === '' ? 0 : asArray(vms.vms.vm).length, 0, 'the sandbox VM is gone');
+
+  const verify = await stack.cli(['verify', '--all']);
+  assert.equal(verify.code, 0, `${verify.stdout}\n${verify.stderr}`);
+  assert.match(verify.stdout, /^ok\s+ovirt\/web-01-/m);
+
+  const backups = await stack.cli(['backups', 'ovirt', '--vm', OVIRT_DEMO.vmId]);
+  assert.equal(backups.code, 0, backups.stderr);
+  assert.match(backups.stdout, /ok by (check|drill)/);
+
+  const onappBackup = await stack.cli(['start', 'onappBackup', '--input', '@examples/onappBackup.json', '--wait']);
+  assert.equal(onappBackup.code, 0, `${onappBackup.stderr}\n${stack.output()}`);
+  const onappRestore = await stack.cli(['start', 'onappRestore', '--input', '@examples/onappRestore.json', '--wait']);
+  assert.equal(onappRestore.code, 0, `${onappRestore.stderr}\n${stack.output()}`);
+});
+
 test('a port of the stack that is taken stops npm start before anything starts, naming the port and the variable that moves it', async () => {
   const holder = createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
