@@ -14,7 +14,20 @@ import { resolveTemporalTestServer } from '../lib/temporal/test-server-path';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { OVIRT_PROXY, OVIRT_VM, VendorJob, altaroStubs, azureStubs, manageiqStubs, onappStubs, ovirtStubs, reaperStubs, type Stubs } from '../test/helpers/stub-activities';
+import {
+  OVIRT_PROXY,
+  OVIRT_VM,
+  VendorJob,
+  altaroStubs,
+  azureStubs,
+  manageiqStubs,
+  onappStubs,
+  ovirtRestoreStubs,
+  ovirtStubs,
+  reaperStubs,
+  restoreBackupFixture,
+  type Stubs,
+} from '../test/helpers/stub-activities';
 
 export const HOUR_MS = 3_600_000;
 
@@ -137,7 +150,64 @@ export const LONG_JOB_SCENARIOS: LongJobScenario[] = [
     longMs: DAY_MS,
   },
   { workflowType: 'reaper', job: 'removing a leftover snapshot', input: { endpoints: ['ovirt-sim'] }, stubs: reaperStubs, longMs: DAY_MS },
+  {
+    workflowType: 'ovirtRestore',
+    job: 'disk create and image write',
+    input: { endpoint: 'ovirt-sim', backup: 'latest', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, cluster: 'Default', diskReadyTimeoutSeconds: 86_400 },
+    stubs: restoreStubs,
+    longMs: DAY_MS,
+  },
+  {
+    workflowType: 'ovirtRestoreDrill',
+    job: 'disk create, image write and read-back',
+    input: { endpoint: 'ovirt-sim', backup: 'latest', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, cluster: 'Default', boot: true, diskReadyTimeoutSeconds: 86_400 },
+    stubs: restoreStubs,
+    longMs: DAY_MS,
+  },
+  {
+    workflowType: 'onappRestore',
+    job: 'restore until the server is unlocked',
+    input: { endpoint: 'onapp-sim', virtualServerId: 101, backupId: 'latest', restoreTimeoutSeconds: 86_400 },
+    stubs: onappStubs,
+    longMs: DAY_MS,
+  },
+  { workflowType: 'verifyBackups', job: 're-reading the repository', input: { all: true }, stubs: repositoryStubs, longMs: DAY_MS },
+  { workflowType: 'ovirtListBackups', job: 'listing the repository', input: {}, stubs: repositoryStubs, longMs: DAY_MS },
+  {
+    workflowType: 'rpoWatch',
+    job: 'reading visibility for every VM',
+    input: { targets: [{ provider: 'ovirt', vmId: OVIRT_VM, expectedIntervalMinutes: 60 }] },
+    stubs: (job) => ({
+      rpoScheduleTargets: async () => [],
+      lastSuccessfulBackup: async () => (job.waitToEnd(), { closeTime: new Date().toISOString(), workflowId: `backup-ovirt-${OVIRT_VM}`, runId: 'r1' }),
+      sendAlert: async () => ({ sent: false, reason: 'no webhook configured' }),
+    }),
+    longMs: DAY_MS,
+  },
 ];
+
+/** The restore's stubs, with the long waits (a disk being created, an image being written) taking the job's length. */
+function restoreStubs(job: VendorJob): Stubs {
+  const { stubs } = ovirtRestoreStubs();
+  const stretched =
+    (name: string): Stubs[string] =>
+    async (input) => (job.waitToEnd(), stubs[name]!(input));
+  return { ...stubs, ovirtWaitDiskReady: stretched('ovirtWaitDiskReady'), writeImageToDevice: stretched('writeImageToDevice'), hashDevice: stretched('hashDevice') };
+}
+
+/** The copy worker's repository activities over one stored backup; a check reads it for the job's length. */
+function repositoryStubs(job: VendorJob): Stubs {
+  const backup = restoreBackupFixture();
+  const summary = { dir: backup.dir, provider: 'ovirt', vm: backup.manifest.vm, workflowId: backup.manifest.workflowId, completedAt: backup.manifest.completedAt, bytes: 3 << 20, disks: 2 };
+  return {
+    listBackups: async () => [summary],
+    verifyBackup: async ({ dir }: { dir: string }) => (
+      job.waitToEnd(),
+      { dir, ok: true, files: backup.images.map((i) => ({ file: i.fileName, expectedBytes: i.bytes, bytes: i.bytes, expectedSha256: i.sha256, sha256: i.sha256, ok: true })) }
+    ),
+    recordVerification: async ({ verification }: { verification: unknown }) => [verification],
+  };
+}
 
 export interface LongJobRun {
   workflowType: string;
@@ -215,7 +285,7 @@ export async function runLongJob(
 /** oVirt runs copy on their proxy's queue: the scenario's workers serve it under the test's name. */
 function withCopyQueue(scenario: LongJobScenario, copyQueue: string): Record<string, unknown> {
   const { input } = scenario;
-  if (scenario.workflowType === 'ovirtSnapshotBackup') return { ...input, copyTaskQueue: copyQueue };
+  if (['ovirtSnapshotBackup', 'ovirtRestore', 'ovirtRestoreDrill', 'verifyBackups', 'ovirtListBackups'].includes(scenario.workflowType)) return { ...input, copyTaskQueue: copyQueue };
   if (scenario.children?.includes('ovirtSnapshotBackup')) {
     if ('defaults' in input) return { ...input, defaults: { ...(input.defaults as object), copyTaskQueue: copyQueue } };
     if ('input' in input) return { ...input, input: { ...(input.input as object), copyTaskQueue: copyQueue } };

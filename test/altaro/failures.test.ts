@@ -40,7 +40,7 @@ test("an unknown VM ref fails fast, non-retryable, at its first read, with the A
   assert.equal(h.calls('POST', /\/instructions\//).length, 0, 'no instruction sent');
   const history = await handle.fetchHistory();
   const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
-  assert.deepEqual(scheduled, ['altaroCheckEndpoint', 'altaroReportBaseline']);
+  assert.deepEqual(scheduled, ['altaroCheckEndpoint', 'altaroReportBaseline', 'sendAlert']);
   const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
   assert.ok(
     attempts.every((a) => a === 1),
