@@ -48,6 +48,8 @@ export const ErrorTypes = {
   hashMismatch: 'BackupHashMismatch',
   /** A drill or a repository check found a backup that does not restore as recorded. */
   verificationFailed: 'BackupVerificationFailed',
+  /** The backup repository cannot be used: missing, wrong password, locked by a live process, its software missing. */
+  repositoryUnavailable: 'BackupRepositoryUnavailable',
 } as const;
 
 export class VendorError extends Error {

@@ -1,16 +1,31 @@
 /** Activities of the copy worker, which runs on the backup-proxy VM where the disks are attached. */
 import { writeRepositoryFile } from './repository';
-import { copyDiskToRepository, type CopyDiskInput, type CopySettings } from './copy-disk';
+import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from './copy-disk';
 import { findBackup } from './find-backup';
 import { hashDevice } from './hash-device';
-import { listBackups } from './list-backups';
+import { listBackups, summariseBackup } from './list-backups';
 import { recordVerification } from './record-verification';
+import { repositoryPreflight } from './repository-preflight';
 import type { RepositoryActivities } from './restore-types';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
+import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
+import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
+import { listResticBackups } from './restic/restic-store';
 
-/** The repository side of restores, drills and checks (restore-types.ts says what each does). */
+/** The repository side of restores, drills and checks (restore-types.ts says what each does), for the worker's repository kind. */
 export function createRepositoryActivities(settings: CopySettings): RepositoryActivities {
+  const restic = settings.restic;
+  if (restic) {
+    return {
+      findBackup: (input) => findResticBackup(restic, input),
+      writeImageToDevice: (input) => writeResticImageToDevice(settings, restic, input),
+      hashDevice: (input) => hashDevice(settings, input),
+      verifyBackup: (input) => verifyResticBackup(restic, input),
+      recordVerification: (input) => recordResticVerification(restic, input),
+      listBackups: async (input) => (await listResticBackups(restic, input.vmId)).map(summariseBackup),
+    };
+  }
   return {
     findBackup: (input) => findBackup(settings, input),
     writeImageToDevice: (input) => writeImageToDevice(settings, input),
@@ -25,15 +40,26 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
  * The repository activities that only read or write small files (a manifest, an OVF): the copy
  * worker serves them on its files queue too, where they do not wait behind disk copies.
  */
-export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups'] as const satisfies ReadonlyArray<keyof RepositoryActivities>;
+export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'repositoryPreflight'] as const satisfies ReadonlyArray<keyof CopyActivities>;
 
 export function createCopyActivities(settings: CopySettings) {
+  const restic = settings.restic;
   return {
-    async copyDisk(input: CopyDiskInput) {
-      return copyDiskToRepository(settings, input);
+    /** Where the copy lands is the worker's setting (BACKUP_REPOSITORY_KIND): the workflow calls the same activity either way. */
+    async copyDisk(input: CopyDiskInput): Promise<CopyDiskResult> {
+      return restic ? copyDiskToRestic(settings, restic, input) : copyDiskToRepository(settings, input);
     },
-    async writeBackupFile(input: { dir: string; fileName: string; content: string }) {
-      return writeRepositoryFile(settings.repositoryRoot, input.dir, input.fileName, input.content);
+    async writeBackupFile(input: { dir: string; fileName: string; content: string; vmId?: string }): Promise<{ path: string; bytes: number; sha256: string; resticSnapshotId?: string }> {
+      return restic ? writeResticFile(restic, input) : writeRepositoryFile(settings.repositoryRoot, input.dir, input.fileName, input.content);
+    },
+    /** Before a backup's snapshot: the repository exists, opens and can take the backup (repository-preflight.ts). */
+    async repositoryPreflight() {
+      return repositoryPreflight(settings);
+    },
+    /** `restic check [--read-data-subset=n/t]` of a restic repository; a directory repository has nothing beyond verifyBackup. */
+    async repositoryIntegrityCheck(input: { subset?: { n: number; t: number } }): Promise<IntegrityCheck> {
+      if (!restic) return { ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' };
+      return resticCheck(restic, input);
     },
     ...createRepositoryActivities(settings),
   };
@@ -48,5 +74,21 @@ export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopyS
     deviceDir: env.COPY_DEVICE_DIR ?? '/dev',
     chunkBytes: Number(env.COPY_CHUNK_BYTES ?? 8 * 1024 * 1024),
     maxBytesPerSecond: Number(env.COPY_MAX_BYTES_PER_SECOND ?? 0),
+    ...resticSettingsFromEnv(env),
+  };
+}
+
+/** BACKUP_REPOSITORY_KIND=restic: RESTIC_REPOSITORY, and the password from RESTIC_PASSWORD or RESTIC_PASSWORD_FILE (this worker's environment only). */
+export function resticSettingsFromEnv(env: NodeJS.ProcessEnv): Pick<CopySettings, 'restic'> {
+  const kind = env.BACKUP_REPOSITORY_KIND ?? 'directory';
+  if (kind === 'directory') return {};
+  if (kind !== 'restic') throw new Error(`BACKUP_REPOSITORY_KIND=${kind}: use directory or restic`);
+  if (!env.RESTIC_REPOSITORY) throw new Error('BACKUP_REPOSITORY_KIND=restic needs RESTIC_REPOSITORY (a path or a restic repository URL)');
+  return {
+    restic: {
+      repository: env.RESTIC_REPOSITORY,
+      ...(env.RESTIC_PASSWORD !== undefined ? { password: env.RESTIC_PASSWORD } : env.RESTIC_PASSWORD_FILE !== undefined ? { passwordFile: env.RESTIC_PASSWORD_FILE } : {}),
+      ...(env.RESTIC_PATH ? { binary: env.RESTIC_PATH } : {}),
+    },
   };
 }

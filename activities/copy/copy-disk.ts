@@ -13,6 +13,7 @@ import { copyBufferBytes, copyLoop, type CopyLoopResult, type CopyProgress } fro
 import { requireDevice, type DeviceFolders } from './device-locator';
 import { hashRange } from './hash-read';
 import { repositoryPath, syncDirectory } from './repository';
+import type { ResticSettings } from './restic/restic-cli';
 
 export interface CopySettings {
   repositoryRoot: string;
@@ -30,9 +31,13 @@ export interface CopySettings {
   checkpointMs?: number;
   /** And at the latest after this many bytes written since it (default 64 MiB): keeps the disk writing while the copy runs. */
   checkpointBytes?: number;
+  /** Back up into this restic repository instead of repositoryRoot (BACKUP_REPOSITORY_KIND=restic). */
+  restic?: ResticSettings;
 }
 
 export interface CopyDiskInput {
+  /** The VM the disk belongs to: tags its restic snapshot. */
+  vmId?: string;
   diskId: string;
   logicalName?: string;
   expectedBytes?: number;
@@ -50,6 +55,10 @@ export interface CopyDiskResult {
   /** Bytes read from the device by the attempt that finished. */
   bytesReadFromDevice: number;
   attempt: number;
+  /** A restic repository's snapshot that holds the image (its `path` is then restic:<id>:/<file>). */
+  resticSnapshotId?: string;
+  /** What the backup added to a restic repository after deduplication and compression. */
+  bytesAdded?: number;
 }
 
 export async function copyDiskToRepository(settings: CopySettings, input: CopyDiskInput): Promise<CopyDiskResult> {

@@ -10,7 +10,8 @@ import type { Verification } from './restore-types';
 
 const pending = new Map<string, Promise<unknown>>();
 
-function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+/** Runs `work` after the previous work of the same key: one read-modify-write of a manifest at a time. */
+export function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
   const run = (pending.get(key) ?? Promise.resolve()).then(work, work);
   const settled = run.catch(() => undefined);
   pending.set(key, settled);

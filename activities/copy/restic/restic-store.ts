@@ -1,0 +1,109 @@
+/**
+ * The backups in a restic repository as the copy worker reads them back. A backup is complete when
+ * its manifest is stored (a snapshot tagged kind:manifest); a recorded verification stores the
+ * manifest again, and the newest snapshot of a backup's manifest is the one that counts.
+ */
+import { posix } from 'node:path';
+import type { OvirtBackupManifest } from '../../../contracts/ovirt/results';
+import { ErrorTypes, nonRetryable } from '../../../lib/errors';
+import { MANIFEST_FILE, type StoredBackup } from '../backup-store';
+import { runRestic, startRestic, resticFailure, type ResticSettings } from './restic-cli';
+import { fileInSnapshot, parseResticPath, type ResticLocation } from './restic-locator';
+
+interface ResticSnapshot {
+  id: string;
+  short_id?: string;
+  time: string;
+  paths: string[];
+  tags?: string[];
+}
+
+export interface ResticStoredBackup extends StoredBackup {
+  /** The snapshot of the manifest read. */
+  manifestSnapshotId: string;
+}
+
+export async function resticSnapshots(restic: ResticSettings, tags: string[]): Promise<ResticSnapshot[]> {
+  const out = await runRestic(restic, ['snapshots', '--json', ...(tags.length ? ['--tag', tags.join(',')] : [])]);
+  return (JSON.parse(out || '[]') as ResticSnapshot[] | null) ?? [];
+}
+
+/** A file of a snapshot, whole (small files: manifests, OVFs). */
+export async function dumpText(restic: ResticSettings, location: ResticLocation): Promise<string> {
+  return runRestic(restic, ['dump', location.snapshotId, location.file]);
+}
+
+/** Starts `restic dump`; the caller reads its stdout and awaits `exited`. */
+export function startDump(restic: ResticSettings, location: ResticLocation) {
+  return startRestic(restic, ['dump', location.snapshotId, location.file]);
+}
+
+export { resticFailure };
+
+/** The size of a file in a snapshot, or undefined when the snapshot or the file is not there. */
+export async function sizeInSnapshot(restic: ResticSettings, location: ResticLocation): Promise<number | undefined> {
+  let out: string;
+  try {
+    out = await runRestic(restic, ['ls', '--json', location.snapshotId, location.file]);
+  } catch (err) {
+    if (/no matching ID|not found|does not exist/i.test(String((err as Error).message))) return undefined;
+    throw err;
+  }
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const node = JSON.parse(line) as { struct_type?: string; path?: string; size?: number; type?: string };
+    if (node.path === location.file && node.type === 'file') return node.size ?? 0;
+  }
+  return undefined;
+}
+
+function backupDirOf(snapshot: ResticSnapshot): string | undefined {
+  const path = snapshot.paths[0];
+  if (!path || posix.basename(path) !== MANIFEST_FILE) return undefined;
+  return posix.dirname(path).replace(/^\/+/, '');
+}
+
+/** Every complete backup (of one VM, if given), newest first. Manifests that do not read are left out. */
+export async function listResticBackups(restic: ResticSettings, vmId?: string): Promise<ResticStoredBackup[]> {
+  const newest = await manifestSnapshots(restic, vmId);
+  const found: ResticStoredBackup[] = [];
+  for (const [dir, snapshot] of newest) {
+    const manifest = await readResticManifest(restic, dir, snapshot).catch(() => undefined);
+    if (manifest && (vmId === undefined || manifest.vm?.id === vmId)) found.push({ dir, manifest, manifestSnapshotId: snapshot.id });
+  }
+  return found.sort((a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir));
+}
+
+/** The newest manifest snapshot of each backup folder. */
+async function manifestSnapshots(restic: ResticSettings, vmId?: string): Promise<Map<string, ResticSnapshot>> {
+  const newest = new Map<string, ResticSnapshot>();
+  for (const snapshot of await resticSnapshots(restic, ['kind:manifest', ...(vmId ? [`vm:${vmId}`] : [])])) {
+    const dir = backupDirOf(snapshot);
+    if (!dir) continue;
+    const seen = newest.get(dir);
+    if (!seen || seen.time < snapshot.time) newest.set(dir, snapshot);
+  }
+  return newest;
+}
+
+async function readResticManifest(restic: ResticSettings, dir: string, snapshot: ResticSnapshot): Promise<OvirtBackupManifest> {
+  const text = await dumpText(restic, { snapshotId: snapshot.id, file: fileInSnapshot(dir, MANIFEST_FILE) });
+  try {
+    return JSON.parse(text) as OvirtBackupManifest;
+  } catch (err) {
+    throw nonRetryable(`the manifest of backup ${dir} is not valid JSON: ${(err as Error).message}`, ErrorTypes.invalidInput);
+  }
+}
+
+/** The backup in `dir`, or undefined when no manifest of it is stored. */
+export async function readResticBackup(restic: ResticSettings, dir: string): Promise<ResticStoredBackup | undefined> {
+  const snapshot = (await manifestSnapshots(restic)).get(dir);
+  return snapshot ? { dir, manifest: await readResticManifest(restic, dir, snapshot), manifestSnapshotId: snapshot.id } : undefined;
+}
+
+/** Where a file the manifest names is: its recorded restic path, else (an older manifest's plain path) nowhere. */
+export function recordedLocation(dir: string, path: string | undefined, fileName: string): ResticLocation {
+  const location = parseResticPath(path);
+  if (!location) throw nonRetryable(`backup ${dir}: ${fileName} has no restic snapshot in its manifest (path ${path ?? 'none'})`, ErrorTypes.invalidInput);
+  return location;
+}
