@@ -9,6 +9,7 @@ import { installRuntime } from '../lib/metrics/runtime';
 import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
 import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createCopyWorker } from './worker-factory';
+import { shownRepository } from '../activities/copy/restic/restic-cli';
 
 const ws = loadWorkerSettings();
 installRuntime(ws);
@@ -31,7 +32,7 @@ const workers = await createCopyWorker({
   dataConverter: dataConverterFromEnv(),
 });
 console.log(
-  `copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} (by serial), ${copy.deviceDir ?? 'no folder'} (by logical name) → repository ${copy.repositoryRoot}`,
+  `copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} (by serial), ${copy.deviceDir ?? 'no folder'} (by logical name) → ${copy.restic ? `restic repository ${shownRepository(copy.restic.repository)}` : `repository ${copy.repositoryRoot}`}`,
 );
 console.log(encryptionNotice());
 // Ctrl-C / SIGTERM shut both down (the SDK's default shutdown signals), then run() resolves.

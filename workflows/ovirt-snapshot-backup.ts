@@ -35,6 +35,7 @@ function copyActivities(taskQueue: string) {
     // Waits for the copy to stop when cancelled: detaching a disk that is still being read would fail the read in confusing ways.
     copy: proxyActivities<CopyActivities>({ ...waitUpTo(12 * 60 * 60_000, { heartbeatTimeout: '10 seconds', waitForCancel: true }), ...common }).copyDisk,
     writeFile: proxyActivities<CopyActivities>({ ...quickCall, ...common, taskQueue: filesQueue }).writeBackupFile,
+    repositoryPreflight: proxyActivities<CopyActivities>({ ...quickCall, ...common, taskQueue: filesQueue }).repositoryPreflight,
   };
 }
 
@@ -59,6 +60,13 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
     await ovirt.ovirtCheckEndpoint({ endpoint });
     const pre = await ovirt.ovirtPreflight({ endpoint, vmId, proxyVmId, diskIds: input.diskIds });
     progress.about(`VM ${pre.vm.name} (${vmId}) on ${endpoint}`);
+    // repository-preflight: the copy worker's repository (a directory or restic) is checked before the
+    // snapshot is taken, so a missing repository, a wrong password or a live lock fails the run with
+    // nothing to undo. Runs started before replay without it. deprecatePatch once none can be open.
+    if (patched('repository-preflight')) await proxy.repositoryPreflight();
+    // restic-vm-tag: the copy and the files carry the VM id, which tags their restic snapshots.
+    // Runs started before replay without it. deprecatePatch once none can be open.
+    const vmTag = patched('restic-vm-tag') ? { vmId } : {};
     // backup-folder-run-tail: the folder carried the run id's head, shared by the runs of a minute
     // (runIdTail), so a failed run's files overwrote a good backup made just before it. Runs started
     // before keep their folder on replay. deprecatePatch once no run started before can be open.
@@ -79,7 +87,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
 
     progress.enter('config');
     const ovf = await ovirt.ovirtGetSnapshotConfig({ endpoint, vmId, snapshotId });
-    const configFile = await proxy.writeFile({ dir: backupDir, fileName: 'vm-config.ovf', content: ovf.data });
+    const configFile = await proxy.writeFile({ dir: backupDir, fileName: 'vm-config.ovf', content: ovf.data, ...vmTag });
 
     progress.enter('disks');
     const snapshotDisks = (await ovirt.ovirtListSnapshotDisks({ endpoint, vmId, snapshotId })).filter((d) => pre.eligibleDiskIds.includes(d.id));
@@ -104,6 +112,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
         expectedBytes: disk.provisionedSize,
         dir: backupDir,
         fileName: `${disk.id}.${disk.format === 'cow' ? 'qcow2' : 'raw'}`,
+        ...vmTag,
       });
       const { attempt, ...copy } = result;
       copies.push({ id: disk.id, name: disk.name, format: disk.format, provisionedSize: disk.provisionedSize, ...copy, attempts: attempt });
@@ -137,7 +146,7 @@ export async function ovirtSnapshotBackup(rawInput: unknown): Promise<OvirtBacku
       repository: { dir: backupDir },
       ...run.times(),
     };
-    const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2) });
+    const written = await proxy.writeFile({ dir: backupDir, fileName: 'manifest.json', content: JSON.stringify(manifest, null, 2), ...vmTag });
     return { ...manifest, repository: { dir: backupDir, manifestPath: written.path } };
   });
 }

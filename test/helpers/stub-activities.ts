@@ -92,6 +92,7 @@ export function ovirtStubs(job: VendorJob): Stubs {
     ovirtAttachSnapshotDisk: async ({ diskId }) => ({ attachmentId: diskId, diskId, logicalName: '/dev/sdb', adopted: false }),
     copyDisk: async () => (job.waitToEnd(), { path: '/repo/d1.raw', bytes: 1 << 30, sha256: '0'.repeat(64), device: '/dev/sdb', resumedFromOffset: 0, bytesReadFromDevice: 1 << 30, attempt: 1 }),
     writeBackupFile: async ({ fileName, content }) => ({ path: `/repo/${fileName}`, bytes: content.length, sha256: '0'.repeat(64) }),
+    repositoryPreflight: async () => ({ kind: 'directory', repository: '/repo' }),
     ovirtDetachDisk: async () => ({ alreadyDetached: false }),
     ovirtDeleteSnapshot: async () => ({ deleted: ['s1'] }),
     ovirtPruneSnapshots: async () => ({ kept: ['s1'], deleted: [] }),
