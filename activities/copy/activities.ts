@@ -5,6 +5,7 @@ import { findBackup } from './find-backup';
 import { hashDevice } from './hash-device';
 import { listBackups } from './list-backups';
 import { recordVerification } from './record-verification';
+import { removeBackup } from './remove-backup';
 import type { RepositoryActivities } from './restore-types';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
@@ -18,6 +19,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
     verifyBackup: (input) => verifyBackup(settings, input),
     recordVerification: (input) => recordVerification(settings, input),
     listBackups: (input) => listBackups(settings, input),
+    removeBackup: (input) => removeBackup(settings, input),
   };
 }
 
@@ -25,7 +27,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
  * The repository activities that only read or write small files (a manifest, an OVF): the copy
  * worker serves them on its files queue too, where they do not wait behind disk copies.
  */
-export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups'] as const satisfies ReadonlyArray<keyof RepositoryActivities>;
+export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'removeBackup'] as const satisfies ReadonlyArray<keyof RepositoryActivities>;
 
 export function createCopyActivities(settings: CopySettings) {
   return {

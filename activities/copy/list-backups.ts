@@ -11,6 +11,7 @@ export async function listBackups(settings: CopySettings, input: { vmId?: string
       provider: 'ovirt',
       vm: manifest.vm,
       workflowId: manifest.workflowId,
+      runId: manifest.runId,
       completedAt: manifest.completedAt,
       bytes: manifest.disks.reduce((n, d) => n + d.bytes, 0),
       disks: manifest.disks.length,
