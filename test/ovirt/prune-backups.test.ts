@@ -14,6 +14,7 @@ import type { PruneBackupsResult } from '../../contracts/retention/results';
 import type { VerifyBackupsResult } from '../../contracts/repository/results';
 import { ovirtTest } from '../helpers/fixtures';
 import { runBackupctl } from '../helpers/backupctl';
+import { eventually } from '../helpers/eventually';
 
 const test = ovirtTest();
 const DAY = 86_400_000;
@@ -87,6 +88,37 @@ test('keepLast 1 keeps the newest and the newest verified backup; a dry run remo
   // Pruning again finds nothing more to remove.
   const again = await h.execute<PruneBackupsResult>('pruneBackups', input);
   assert.deepEqual(again.removed, []);
+});
+
+test('a backup whose run is still open is kept, whatever the rules say', async ({ h }) => {
+  const listed = await h.execute<BackupSummary[]>('ovirtListBackups', { proxyVmId: h.demo.proxyVmId, vmId: h.demo.vmId });
+  const source = listed[0]!.dir;
+  // A backup run of the VM held open by a slow engine (long enough for the prune below; the cancel waits for it); a folder that claims to be that run's.
+  h.simulator.faults.add({ method: 'POST', path: '/vms/:id/snapshots', times: 1, action: { kind: 'delay', ms: 15_000 } });
+  const running = await h.start('ovirtSnapshotBackup', h.input());
+  try {
+    await eventually(
+      async () =>
+        h.client.workflow
+          .list({ query: `ExecutionStatus = "Running" AND BackupVmId = "${h.demo.vmId}"` })
+          [Symbol.asyncIterator]()
+          .next(),
+      (r) => !r.done,
+    );
+    const at = new Date(Date.now() - 40 * DAY).toISOString();
+    const open = posix.join(posix.dirname(source), `${at.replace(/[:.-]/g, '').slice(0, 15)}-open`);
+    await cp(join(h.dirs.repository, source), join(h.dirs.repository, open), { recursive: true });
+    const manifest = JSON.parse(await readFile(join(h.dirs.repository, open, 'manifest.json'), 'utf8')) as OvirtBackupManifest;
+    await writeFile(join(h.dirs.repository, open, 'manifest.json'), JSON.stringify({ ...manifest, verifications: [], runId: running.firstExecutionRunId, startedAt: at, completedAt: at }));
+
+    const pruned = await h.execute<PruneBackupsResult>('pruneBackups', { proxyVmId: h.demo.proxyVmId, vmId: h.demo.vmId, keepLast: 1, dryRun: true });
+    assert.deepEqual(pruned.kept.find((k) => k.id === open)?.reasons, [SAFETY_REASONS.runOpen]);
+    assert.ok(!pruned.removed.some((r) => r.id === open));
+  } finally {
+    await running.cancel();
+    await running.result().catch(() => undefined);
+    h.simulator.faults.clear();
+  }
 });
 
 test('rules that keep nothing, or no VM, are refused before anything is listed', async ({ h }) => {
