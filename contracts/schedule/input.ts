@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { repositoryRetention } from '../retention/input';
 
 export const scheduledBackupInput = z.strictObject({
   scheduleId: z.string().min(1),
@@ -6,6 +7,8 @@ export const scheduledBackupInput = z.strictObject({
   workflowType: z.string().min(1),
   input: z.record(z.string(), z.unknown()),
   retention: z.strictObject({ keep: z.number().int().min(1) }).optional(),
+  /** Keep rules for the backups in the repository (pruneBackups after a success), with the schedule's time zone. */
+  repositoryRetention: repositoryRetention.optional(),
 });
 
 export type ScheduledBackupInput = z.input<typeof scheduledBackupInput>;
