@@ -38,10 +38,6 @@ export function needsKeepRule(rules: Partial<Record<KeepRuleName, number | undef
   }
 }
 
-/** A schedule's retention of the backups in its repository (the schedule's time zone is added by the client). */
-export const repositoryRetention = z.strictObject({ ...keepRuleFields, timeZone: timeZoneField.optional() }).superRefine(needsKeepRule);
-export type RepositoryRetention = z.output<typeof repositoryRetention>;
-
 export const pruneBackupsInput = z
   .strictObject({
     /** The backup-proxy VM whose copy worker holds the repository. */
