@@ -4,8 +4,8 @@
  * changes), then for many seeded rule combinations `restic forget --dry-run --keep-* --json` and
  * decideRetention must keep the same snapshots for the same reasons.
  *
- * Needs restic ≥ 0.16 (the "keep the oldest while counts are left" rule): RESTIC_BIN, else
- * .tools/restic/restic, else restic on PATH. Without one the test is skipped and says why.
+ * Needs restic ≥ 0.16 (the "keep the oldest while counts are left" rule; Debian 12's package is 0.14):
+ * RESTIC_BIN, else .tools/restic/restic, else restic on PATH. Without one the test is skipped and says why.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +21,8 @@ const run = promisify(execFile);
 const TIME_ZONE = 'Europe/Berlin';
 
 function findRestic(): { bin?: string; version?: [number, number]; why?: string } {
-  const candidates = [process.env.RESTIC_BIN, resolve('.tools/restic/restic'), 'restic'].filter((c): c is string => !!c);
+  // RESTIC_BIN, when set, is the one meant (RESTIC_BIN=none: skip).
+  const candidates = process.env.RESTIC_BIN ? [process.env.RESTIC_BIN] : [resolve('.tools/restic/restic'), 'restic'];
   const seen: string[] = [];
   for (const bin of candidates) {
     if (bin.includes('/') && !existsSync(bin)) continue;
@@ -36,7 +37,8 @@ function findRestic(): { bin?: string; version?: [number, number]; why?: string 
     if (version[0] > 0 || version[1] >= 16) return { bin, version };
     seen.push(`${bin} is ${out.trim().split(' ').slice(0, 2).join(' ')}`);
   }
-  return { why: seen.length ? `needs restic ≥ 0.16 (${seen.join('; ')})` : 'restic is not installed (RESTIC_BIN, .tools/restic/restic or PATH)' };
+  if (seen.length) return { why: `needs restic ≥ 0.16, which keeps the oldest snapshot while a rule has count left (${seen.join('; ')})` };
+  return { why: `restic is not installed (${process.env.RESTIC_BIN ? `RESTIC_BIN=${process.env.RESTIC_BIN}` : '.tools/restic/restic, PATH'}); see README: Retention` };
 }
 
 const restic = findRestic();
