@@ -85,9 +85,11 @@ test('keepLast 1 keeps the newest and the newest verified backup; a dry run remo
     [newest.repository.dir, verified],
   );
 
-  // Pruning again finds nothing more to remove.
-  const again = await h.execute<PruneBackupsResult>('pruneBackups', input);
+  // Pruning again (days counted in Berlin, inside the workflow) finds nothing more to remove.
+  const again = await h.execute<PruneBackupsResult>('pruneBackups', { ...input, keepDaily: 1, timeZone: 'Europe/Berlin' });
+  assert.equal(again.timeZone, 'Europe/Berlin');
   assert.deepEqual(again.removed, []);
+  assert.deepEqual(again.kept[0]!.reasons, ['last backup', 'daily backup', SAFETY_REASONS.newestGood]);
 });
 
 test('a backup whose run is still open is kept, whatever the rules say', async ({ h }) => {
