@@ -124,11 +124,13 @@ describe.skipIf(!restic.bin)('keep rules match restic forget', () => {
       keepMonthly: counts,
       keepYearly: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
     });
+    // Which backup is the newest good one (the newer ones are incomplete), the newest verified one, the one whose run is open: by age.
+    const safetyFlags = fc.record({ goodFrom: fc.nat(5), verifiedAt: fc.nat(snapshots.length - 1), openAt: fc.nat(snapshots.length - 1) });
     const candidates = snapshots.map((s) => ({ id: s.id, time: s.time, vmId: 'vm-1', good: false, verified: false, runOpen: false }));
     // Reasons are compared from restic 0.18, which says "oldest daily snapshot" where 0.16 says "daily snapshot".
     const sameReasons = restic.version![0] > 0 || restic.version![1] >= 18;
     await fc.assert(
-      fc.asyncProperty(rules, async (raw) => {
+      fc.asyncProperty(rules, safetyFlags, async (raw, safety) => {
         const keep = Object.fromEntries(Object.entries(raw).filter(([, n]) => n !== undefined)) as KeepRules;
         fc.pre(Object.keys(keep).length > 0);
         const args = Object.entries(keep).flatMap(([rule, n]) => [OPTION[rule as keyof typeof OPTION], String(n)]);
@@ -137,6 +139,20 @@ describe.skipIf(!restic.bin)('keep rules match restic forget', () => {
         const ours = decideRetention(candidates, keep, { timeZone: TIME_ZONE });
         expect(ours.kept.map((k) => k.id).sort(), `kept for ${args.join(' ')}`).toEqual([...theirs.keys()].sort());
         if (sameReasons) for (const k of ours.kept) expect(k.reasons, `reasons for ${k.time} with ${args.join(' ')}`).toEqual(theirs.get(k.id));
+
+        // The safety rules add exactly the newest good, the newest verified and the open backups to what restic keeps.
+        const byAge = [...candidates].sort((x, y) => Date.parse(y.time) - Date.parse(x.time));
+        const pick = (n: number) => byAge[Math.min(n, byAge.length - 1)]!.id;
+        const [goodFrom, verifiedAt, openAt] = [safety.goodFrom, safety.verifiedAt, safety.openAt].map(pick) as [string, string, string];
+        const goodFromIndex = byAge.findIndex((c) => c.id === goodFrom);
+        const flagged = candidates.map((c) => ({
+          ...c,
+          good: byAge.indexOf(c) >= goodFromIndex,
+          verified: c.id === verifiedAt || byAge.indexOf(c) > byAge.findIndex((x) => x.id === verifiedAt) + 40,
+          runOpen: c.id === openAt,
+        }));
+        const safe = decideRetention(flagged, keep, { timeZone: TIME_ZONE });
+        expect(safe.kept.map((k) => k.id).sort(), `kept with safety rules for ${args.join(' ')}`).toEqual([...new Set([...theirs.keys(), goodFrom, verifiedAt, openAt])].sort());
       }),
       params(runsFor(30)),
     );
