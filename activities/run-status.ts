@@ -42,6 +42,22 @@ export function createRunStatusActivities() {
       return states;
     },
 
+    /**
+     * The run ids of the runs still open (about one VM, by BackupVmId, or any): retention keeps the
+     * backups those runs wrote. One visibility query; a run visibility has not indexed yet is not in it,
+     * but a run that wrote its manifest has been running long enough to be.
+     */
+    async openRunIds(input: { vmId?: string }): Promise<string[]> {
+      const { client } = Context.current();
+      const query = `ExecutionStatus = "Running"${input.vmId !== undefined ? ` AND BackupVmId = ${quote(input.vmId)}` : ''}`;
+      const ids: string[] = [];
+      for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+        ids.push(execution.runId);
+        if (ids.length % 1000 === 0) Context.current().heartbeat();
+      }
+      return ids;
+    },
+
     /** The VMs runs of these workflow types were about (BackupVmId), as far as visibility remembers: where to look for leftovers. */
     async runSubjects(input: { workflowTypes: string[] }): Promise<string[]> {
       const { client } = Context.current();

@@ -173,6 +173,7 @@ export const LONG_JOB_SCENARIOS: LongJobScenario[] = [
   },
   { workflowType: 'verifyBackups', job: 're-reading the repository', input: { all: true }, stubs: repositoryStubs, longMs: DAY_MS },
   { workflowType: 'ovirtListBackups', job: 'listing the repository', input: {}, stubs: repositoryStubs, longMs: DAY_MS },
+  { workflowType: 'pruneBackups', job: 'removing a backup folder', input: { all: true, keepLast: 1 }, stubs: pruneStubs, longMs: DAY_MS },
   {
     workflowType: 'rpoWatch',
     job: 'reading visibility for every VM',
@@ -198,7 +199,16 @@ function restoreStubs(job: VendorJob): Stubs {
 /** The copy worker's repository activities over one stored backup; a check reads it for the job's length. */
 function repositoryStubs(job: VendorJob): Stubs {
   const backup = restoreBackupFixture();
-  const summary = { dir: backup.dir, provider: 'ovirt', vm: backup.manifest.vm, workflowId: backup.manifest.workflowId, completedAt: backup.manifest.completedAt, bytes: 3 << 20, disks: 2 };
+  const summary = {
+    dir: backup.dir,
+    provider: 'ovirt',
+    vm: backup.manifest.vm,
+    workflowId: backup.manifest.workflowId,
+    runId: backup.manifest.runId,
+    completedAt: backup.manifest.completedAt,
+    bytes: 3 << 20,
+    disks: 2,
+  };
   return {
     listBackups: async () => [summary],
     verifyBackup: async ({ dir }: { dir: string }) => (
@@ -206,6 +216,20 @@ function repositoryStubs(job: VendorJob): Stubs {
       { dir, ok: true, files: backup.images.map((i) => ({ file: i.fileName, expectedBytes: i.bytes, bytes: i.bytes, expectedSha256: i.sha256, sha256: i.sha256, ok: true })) }
     ),
     recordVerification: async ({ verification }: { verification: unknown }) => [verification],
+  };
+}
+
+/** The repository with an older second backup, which a prune removes for the job's length. */
+function pruneStubs(job: VendorJob): Stubs {
+  const stubs = repositoryStubs(job);
+  return {
+    ...stubs,
+    listBackups: async () => {
+      const [newest] = (await stubs.listBackups!({})) as Array<{ dir: string; completedAt: string }>;
+      return [newest, { ...newest, dir: `${newest!.dir}-older`, runId: 'older-run', completedAt: new Date(Date.parse(newest!.completedAt) - 86_400_000).toISOString() }];
+    },
+    openRunIds: async () => [],
+    removeBackup: async ({ dir }: { dir: string }) => (job.waitToEnd(), { dir, removed: true }),
   };
 }
 
@@ -285,7 +309,7 @@ export async function runLongJob(
 /** oVirt runs copy on their proxy's queue: the scenario's workers serve it under the test's name. */
 function withCopyQueue(scenario: LongJobScenario, copyQueue: string): Record<string, unknown> {
   const { input } = scenario;
-  if (['ovirtSnapshotBackup', 'ovirtRestore', 'ovirtRestoreDrill', 'verifyBackups', 'ovirtListBackups'].includes(scenario.workflowType)) return { ...input, copyTaskQueue: copyQueue };
+  if (['ovirtSnapshotBackup', 'ovirtRestore', 'ovirtRestoreDrill', 'verifyBackups', 'ovirtListBackups', 'pruneBackups'].includes(scenario.workflowType)) return { ...input, copyTaskQueue: copyQueue };
   if (scenario.children?.includes('ovirtSnapshotBackup')) {
     if ('defaults' in input) return { ...input, defaults: { ...(input.defaults as object), copyTaskQueue: copyQueue } };
     if ('input' in input) return { ...input, input: { ...(input.input as object), copyTaskQueue: copyQueue } };

@@ -26,6 +26,11 @@ export interface WorkflowRoute<Activities = Record<string, unknown>> {
     args: (defaults: Record<string, unknown>, filter: string) => Record<string, unknown>;
     toInput: (vm: { id: string; name: string }) => Record<string, unknown>;
   };
+  /**
+   * Where a run's backup is stored: the repository (a proxy's copy worker) and the VM whose backups
+   * a schedule's repositoryRetention prunes there after a success (pruneBackups).
+   */
+  repositoryOf?: (input: Record<string, unknown>) => { proxyVmId?: string; copyTaskQueue?: string; vmId: string } | undefined;
   /** How a schedule keeps the newest N of the backups it made (see workflows/scheduled-backup.ts). */
   retention?: RetentionAdapter<Activities>;
   /** The input schema, built on first use (contracts/catalog.ts has them all built, for clients). */

@@ -16,6 +16,7 @@ import { ovirtSnapshotBackupInput } from './ovirt/input';
 import { ovirtRestoreDrillInput, ovirtRestoreInput } from './ovirt/restore-input';
 import { reaperInput } from './reaper/input';
 import { ovirtListBackupsInput, verifyBackupsInput } from './repository/input';
+import { pruneBackupsInput } from './retention/input';
 
 export type { RetentionAdapter, WorkflowEntry, WorkflowRoute } from './catalog-entry';
 export { workflowIdFor } from './routing';
@@ -39,6 +40,7 @@ const schemas = {
   reaper: reaperInput,
   verifyBackups: verifyBackupsInput,
   ovirtListBackups: ovirtListBackupsInput,
+  pruneBackups: pruneBackupsInput,
   fleetBackup: fleetBackupInput,
   rpoWatch: rpoWatchInput,
 } satisfies { [T in keyof typeof workflowRoutes]: z.ZodType };

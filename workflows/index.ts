@@ -24,6 +24,7 @@ import type * as FleetBackup from './fleet-backup';
 import type * as Reaper from './reaper';
 import type * as RpoWatch from './rpo-watch';
 import type * as VerifyBackups from './verify-backups';
+import type * as PruneBackups from './prune-backups';
 
 type Workflow = (...args: never[]) => Promise<unknown>;
 
@@ -61,3 +62,4 @@ export const rpoWatch = lazy(() => import(/* webpackMode: "eager" */ './rpo-watc
 const repositoryWorkflows = () => import(/* webpackMode: "eager" */ './verify-backups') as Promise<typeof VerifyBackups>;
 export const verifyBackups = lazy(repositoryWorkflows, 'verifyBackups');
 export const ovirtListBackups = lazy(repositoryWorkflows, 'ovirtListBackups');
+export const pruneBackups = lazy(() => import(/* webpackMode: "eager" */ './prune-backups') as Promise<typeof PruneBackups>, 'pruneBackups');

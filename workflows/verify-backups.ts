@@ -4,27 +4,15 @@
  * verdict in the backup's manifest, and fails when any file does not match; `ovirtListBackups`
  * lists what the repository holds. Neither changes anything at a vendor.
  */
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../lib/errors';
-import type { BackupSummary, RepositoryActivities } from '../activities/copy/restore-types';
-import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/task-queues';
+import type { BackupSummary } from '../activities/copy/restore-types';
 import { ovirtListBackupsInput, verifyBackupsInput } from '../contracts/repository/input';
 import { describeFileCheck, type BackupCheck, type VerifyBackupsResult } from '../contracts/repository/results';
 import { OVIRT_LIST_BACKUPS_STEPS, VERIFY_BACKUPS_STEPS } from '../contracts/repository/steps';
-import { quickCall, waitUpTo } from './shared/activity-options';
-import { vendorRetry } from './shared/retry-policies';
+import { repositoryActivities } from './shared/repository-activities';
 import { recordVerified } from '../lib/metrics/workflow-metrics';
 import { openRun } from './shared/workflow-run';
-
-function repository(input: { proxyVmId?: string; copyTaskQueue?: string }) {
-  const taskQueue = input.copyTaskQueue ?? copyTaskQueueFor(input.proxyVmId!);
-  // The copy worker may be busy a while before it takes the task; reading is worth more attempts.
-  const common = { scheduleToStartTimeout: '10 minutes', retry: { ...vendorRetry, maximumAttempts: 10 } } as const;
-  // Manifests on the files queue, where they do not wait behind disk copies; re-reading images on the copy queue, in its slots.
-  const files = proxyActivities<RepositoryActivities>({ ...quickCall, ...common, taskQueue: repositoryFilesTaskQueueFor(taskQueue) });
-  const reads = proxyActivities<RepositoryActivities>({ ...waitUpTo(12 * 60 * 60_000, { heartbeatTimeout: '30 seconds' }), ...common, taskQueue });
-  return { listBackups: files.listBackups, recordVerification: files.recordVerification, verifyBackup: reads.verifyBackup };
-}
 
 /** The backup a `backup` input names, among the listed ones (newest first). */
 function pick(listed: BackupSummary[], backup: string, vmId: string | undefined): BackupSummary {
@@ -55,7 +43,7 @@ export async function verifyBackups(rawInput: unknown): Promise<VerifyBackupsRes
     rawInput,
   );
   const { input, progress, workflowId } = run;
-  const repo = repository(input);
+  const repo = repositoryActivities(input);
   const subset = input.subset;
 
   return run.steps(async () => {
@@ -110,7 +98,7 @@ export async function ovirtListBackups(rawInput: unknown): Promise<BackupSummary
   const { input, progress } = run;
   return run.steps(async () => {
     progress.enter('list');
-    const backups = await repository(input).listBackups(input.vmId !== undefined ? { vmId: input.vmId } : {});
+    const backups = await repositoryActivities(input).listBackups(input.vmId !== undefined ? { vmId: input.vmId } : {});
     progress.update({ message: `${backups.length} backup(s)` });
     progress.finish('completed');
     return backups;

@@ -6,7 +6,9 @@ import { hashDevice } from './hash-device';
 import { listBackups, summariseBackup } from './list-backups';
 import { recordVerification } from './record-verification';
 import { repositoryPreflight } from './repository-preflight';
+import { removeBackup } from './remove-backup';
 import type { RepositoryActivities } from './restore-types';
+import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
@@ -24,6 +26,10 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
       verifyBackup: (input) => verifyResticBackup(restic, input),
       recordVerification: (input) => recordResticVerification(restic, input),
       listBackups: async (input) => (await listResticBackups(restic, input.vmId)).map(summariseBackup),
+      // Retention of a restic repository is `restic forget` + `prune`, not built yet: say so rather than touch it.
+      removeBackup: async ({ dir }) => {
+        throw nonRetryable(`pruning a restic repository is not supported yet: ${dir} stays (restic forget --tag run:<run id>, then restic prune, removes it by hand)`, ErrorTypes.invalidInput);
+      },
     };
   }
   return {
@@ -33,6 +39,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
     verifyBackup: (input) => verifyBackup(settings, input),
     recordVerification: (input) => recordVerification(settings, input),
     listBackups: (input) => listBackups(settings, input),
+    removeBackup: (input) => removeBackup(settings, input),
   };
 }
 
@@ -40,7 +47,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
  * The repository activities that only read or write small files (a manifest, an OVF): the copy
  * worker serves them on its files queue too, where they do not wait behind disk copies.
  */
-export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'repositoryPreflight'] as const satisfies ReadonlyArray<keyof CopyActivities>;
+export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'repositoryPreflight', 'removeBackup'] as const satisfies ReadonlyArray<keyof CopyActivities>;
 
 export function createCopyActivities(settings: CopySettings) {
   const restic = settings.restic;

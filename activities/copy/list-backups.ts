@@ -14,6 +14,7 @@ export function summariseBackup({ dir, manifest }: StoredBackup): BackupSummary 
     provider: 'ovirt',
     vm: manifest.vm,
     workflowId: manifest.workflowId,
+    runId: manifest.runId,
     completedAt: manifest.completedAt,
     bytes: manifest.disks.reduce((n, d) => n + d.bytes, 0),
     disks: manifest.disks.length,

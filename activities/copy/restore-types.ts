@@ -35,6 +35,8 @@ export interface BackupSummary {
   provider: 'ovirt';
   vm: { id: string; name: string };
   workflowId: string;
+  /** The run that made it: retention keeps a backup whose run is still open. */
+  runId: string;
   completedAt: string;
   bytes: number;
   disks: number;
@@ -83,4 +85,9 @@ export interface RepositoryActivities {
   recordVerification(input: { dir: string; verification: Verification }): Promise<Verification[]>;
   /** The repository's backups, newest first (optionally of one VM), with size, age and last verification. */
   listBackups(input: { vmId?: string }): Promise<BackupSummary[]>;
+  /**
+   * Removes a backup's folder (retention): manifest.json first, made durable, then the rest, so a
+   * crash in between leaves an unfinished run, not a backup. `removed` false when it was gone already.
+   */
+  removeBackup(input: { dir: string }): Promise<{ dir: string; removed: boolean }>;
 }

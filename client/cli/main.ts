@@ -11,7 +11,7 @@ import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
 import { runScheduleCommand, SCHEDULE_USAGE } from './schedule-command';
-import { REPOSITORY_USAGE, runRepositoryBackups, runVerifyCommand } from './repository-command';
+import { KEEP_FLAGS, REPOSITORY_USAGE, runPruneCommand, runRepositoryBackups, runVerifyCommand } from './repository-command';
 import { readGivenFile } from '../input-file';
 import { cleanupAction, operatorActions } from '../../contracts/operator-actions';
 
@@ -133,6 +133,9 @@ async function main(argv: string[]): Promise<number> {
       all: { type: 'boolean', default: false },
       subset: { type: 'string' },
       proxy: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'time-zone': { type: 'string' },
+      ...Object.fromEntries(Object.values(KEEP_FLAGS).map((f) => [f, { type: 'string' as const }])),
       ...Object.fromEntries(providerFlags.strings.filter((f) => f !== 'vm').map((f) => [f, { type: 'string' as const }])),
       ...Object.fromEntries(providerFlags.booleans.map((f) => [f, { type: 'boolean' as const }])),
     },
@@ -158,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
 
   const needsArg = ['start', 'backup', 'backups', 'status', 'result', 'fleet', 'cancel', 'cleanup', 'done', 'update', 'signal', 'query'];
   if (needsArg.includes(command) && !arg) throw new InvalidInputError([`${command} needs an argument (see backupctl --help)`], command);
-  if (!['list', 'schedule', 'verify', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
+  if (!['list', 'schedule', 'verify', 'prune', ...needsArg].includes(command)) throw new InvalidInputError([`unknown command "${command}" (see backupctl --help)`], command);
 
   const client = await BackupClient.connect();
   try {
@@ -175,6 +178,9 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'verify':
         return await runVerifyCommand(client, arg, values);
+      case 'prune':
+        if (arg !== undefined) throw new InvalidInputError([`prune takes no argument ("${arg}"): say whose backups with --vm ID or --all`], 'prune');
+        return await runPruneCommand(client, values);
       case 'backups': {
         if (arg === 'ovirt') return await runRepositoryBackups(client, values);
         if (arg !== 'onapp')

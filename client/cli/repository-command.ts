@@ -1,6 +1,6 @@
 /**
- * `backupctl verify …` and `backupctl backups ovirt …`: the repository on a proxy's copy worker,
- * checked (verifyBackups) and listed (ovirtListBackups).
+ * `backupctl verify …`, `backupctl backups ovirt …` and `backupctl prune …`: the repository on a
+ * proxy's copy worker, checked (verifyBackups), listed (ovirtListBackups) and pruned (pruneBackups).
  */
 import type { BackupSummary, Verification } from '../../activities/copy/restore-types';
 import { describeFileCheck, type VerifyBackupsResult } from '../../contracts/repository/results';
@@ -8,12 +8,29 @@ import type { BackupClient } from '../backup-client';
 import { InvalidInputError, RunFailedError } from '../errors';
 import { formatBytes, table } from './format';
 import { readLocalStack } from '../../lib/config/local-stack';
+import { describeKeepRules, KEEP_RULES, type KeepRuleName } from '../../contracts/retention/keep-rules';
+import type { PruneBackupsResult } from '../../contracts/retention/results';
 
 export const REPOSITORY_USAGE = `  backupctl verify <backup>|--vm ID|--all [--proxy ID] [--subset N/T]   re-read stored backups, compare with their manifests
       <backup>: a repository folder, the workflow id of a backup run, or latest (with --vm); --subset 2/7: the 2nd of 7 slices
-  backupctl backups ovirt [--proxy ID] [--vm ID]   the repository's oVirt backups: size, age, verification`;
+  backupctl backups ovirt [--proxy ID] [--vm ID]   the repository's oVirt backups: size, age, verification
+  backupctl prune --vm ID|--all [--proxy ID] [--dry-run] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N]
+      [--keep-monthly N] [--keep-yearly N] [--time-zone ZONE]   retention: what goes and why (restic forget's rules; the newest good
+      and newest verified backup of a VM, and one whose run is open, are always kept)`;
 
 export type RepositoryValues = { json: boolean; vm?: string; all?: boolean; subset?: string; proxy?: string; 'proxy-vm'?: string; 'copy-task-queue'?: string };
+
+/** The --keep-* flags, by the rule each sets. */
+export const KEEP_FLAGS = {
+  keepLast: 'keep-last',
+  keepHourly: 'keep-hourly',
+  keepDaily: 'keep-daily',
+  keepWeekly: 'keep-weekly',
+  keepMonthly: 'keep-monthly',
+  keepYearly: 'keep-yearly',
+} as const satisfies Record<KeepRuleName, string>;
+
+export type PruneValues = RepositoryValues & { 'dry-run'?: boolean; 'time-zone'?: string } & { [F in (typeof KEEP_FLAGS)[KeepRuleName]]?: string };
 
 function copyWorkerOf(values: RepositoryValues, command: string, env: NodeJS.ProcessEnv): Record<string, string> {
   if (values['copy-task-queue']) return { copyTaskQueue: values['copy-task-queue'] };
@@ -35,6 +52,36 @@ export function verifyInput(backup: string | undefined, values: RepositoryValues
     ...(values.all ? { all: true } : {}),
     ...(values.subset !== undefined ? { subset: values.subset } : {}),
   };
+}
+
+/** The pruneBackups input for `prune --vm ID|--all [--dry-run] [--keep-* N] [--time-zone ZONE]` (the schema names what is wrong with it). */
+export function pruneInput(values: PruneValues, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const rules: Record<string, number> = {};
+  for (const rule of KEEP_RULES) {
+    const text = values[KEEP_FLAGS[rule]];
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text)) throw new InvalidInputError([`--${KEEP_FLAGS[rule]} must be a whole number, not "${text}"`], 'prune');
+    rules[rule] = Number(text);
+  }
+  return {
+    ...copyWorkerOf(values, 'prune', env),
+    ...(values.vm !== undefined ? { vmId: values.vm } : {}),
+    ...(values.all ? { all: true } : {}),
+    ...rules,
+    ...(values['time-zone'] !== undefined ? { timeZone: values['time-zone'] } : {}),
+    ...(values['dry-run'] ? { dryRun: true } : {}),
+  };
+}
+
+/** One line per backup, newest first: kept and why, or removed (would be, in a dry run); then a summary. */
+export function pruneLines(result: PruneBackupsResult): string {
+  const rows = [
+    ...result.kept.map((k) => ({ time: k.time, line: ['keep', k.id, k.time, k.reasons.join(', ')] })),
+    ...result.removed.map((r) => ({ time: r.time, line: [result.dryRun ? 'would remove' : 'removed', r.id, r.time, ''] })),
+  ].sort((a, b) => b.time.localeCompare(a.time));
+  const gone = `${result.removed.length} ${result.dryRun ? 'would be removed (dry run: nothing was)' : 'removed'}`;
+  const summary = `${describeKeepRules(result.rules)} (${result.timeZone}): ${result.kept.length} kept, ${gone}`;
+  return rows.length ? `${table([['', 'BACKUP', 'TIME', 'KEPT BECAUSE'], ...rows.map((r) => r.line)])}\n${summary}` : `no backups\n${summary}`;
 }
 
 /** One line per checked backup. */
@@ -92,5 +139,12 @@ export async function runRepositoryBackups(client: BackupClient, values: Reposit
   const backups = (await client.execute('ovirtListBackups', { ...copyWorkerOf(values, 'backups ovirt', process.env), ...(values.vm !== undefined ? { vmId: values.vm } : {}) })) as BackupSummary[];
   if (values.json) process.stdout.write(`${JSON.stringify(backups, null, 2)}\n`);
   else console.log(repositoryBackupsTable(backups));
+  return 0;
+}
+
+export async function runPruneCommand(client: BackupClient, values: PruneValues): Promise<number> {
+  const result = (await client.execute('pruneBackups', pruneInput(values))) as PruneBackupsResult;
+  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else console.log(pruneLines(result));
   return 0;
 }

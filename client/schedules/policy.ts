@@ -9,6 +9,7 @@ import { InvalidInputError } from '../errors';
 import { catalogEntry, workflowCatalog } from '../../contracts/catalog';
 import { readGivenFile } from '../input-file';
 import { cronProblems } from './cron';
+import { keepRuleFields, needsKeepRule } from '../../contracts/retention/input';
 
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like "30s", "5m", "2h" or "1d"');
 
@@ -42,6 +43,12 @@ export const scheduleEntry = z.strictObject({
   note: z.string().max(500).optional(),
   /** Keep the newest N recovery points / snapshots this schedule made; prune older ones after a successful run. */
   retention: z.strictObject({ keep: z.number().int().min(1, 'keep at least 1: the last good backup is never pruned') }).optional(),
+  /**
+   * Keep rules for the VM's backups in the repository (restic forget's --keep-*, days and weeks in
+   * the schedule's timezone): pruned after each successful run; the newest good and newest verified
+   * backup are never removed.
+   */
+  repositoryRetention: z.strictObject(keepRuleFields).superRefine(needsKeepRule).optional(),
 });
 
 /**
@@ -67,6 +74,8 @@ function crossFieldIssues(raw: unknown): Array<{ path: Array<string | number>; m
       if (!parsed.success) for (const issue of parsed.error.issues) issues.push({ path: ['schedules', i, 'input', ...issue.path.map(String)], message: issue.message });
     }
     if (entry.retention !== undefined && !workflow.retention) issues.push({ path: ['schedules', i, 'retention'], message: `${entry.workflow} has no retention support yet` });
+    if (entry.repositoryRetention !== undefined && !workflow.repositoryOf)
+      issues.push({ path: ['schedules', i, 'repositoryRetention'], message: `${entry.workflow} keeps no backups in a repository` });
   });
   return issues;
 }

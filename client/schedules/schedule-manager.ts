@@ -17,7 +17,13 @@ export class ScheduleManager {
   ) {}
 
   options(entry: ScheduleEntry): ScheduleOptions {
-    const args: ScheduledBackupInput = { scheduleId: entry.id, workflowType: entry.workflow, input: entry.input, retention: entry.retention };
+    const args: ScheduledBackupInput = {
+      scheduleId: entry.id,
+      workflowType: entry.workflow,
+      input: entry.input,
+      retention: entry.retention,
+      ...(entry.repositoryRetention ? { repositoryRetention: { ...entry.repositoryRetention, timeZone: entry.timezone } } : {}),
+    };
     return {
       scheduleId: entry.id,
       spec: {

@@ -21,6 +21,10 @@ export const ovirtCatalog = {
       args: (defaults, filter) => ({ endpoint: defaults.endpoint, search: filter }),
       toInput: (vm) => ({ vmId: vm.id }),
     },
+    repositoryOf: (i) =>
+      typeof i.vmId === 'string' && (typeof i.proxyVmId === 'string' || typeof i.copyTaskQueue === 'string')
+        ? { vmId: i.vmId, ...(typeof i.proxyVmId === 'string' ? { proxyVmId: i.proxyVmId } : {}), ...(typeof i.copyTaskQueue === 'string' ? { copyTaskQueue: i.copyTaskQueue } : {}) }
+        : undefined,
     retention: {
       // A scheduled snapshot is kept on the engine as the recovery point the schedule prunes.
       mark: (i, scheduleId) => ({ ...i, keepSnapshot: true, description: `${(i.description as string | undefined) ?? 'backup'} [schedule ${scheduleId}]` }),

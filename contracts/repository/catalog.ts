@@ -2,6 +2,7 @@
 import type { WorkflowRoute } from '../catalog-entry';
 
 const input = () => import(/* webpackMode: "eager" */ './input');
+const retentionInput = () => import(/* webpackMode: "eager" */ '../retention/input');
 const vmOf = (i: Record<string, unknown>) => (typeof i.vmId === 'string' ? i.vmId : undefined);
 const proxyOf = (i: Record<string, unknown>) => (typeof i.proxyVmId === 'string' ? i.proxyVmId : undefined);
 
@@ -19,6 +20,15 @@ export const repositoryCatalog = {
     kind: 'operation',
     summary: "the oVirt backups in a proxy's repository, newest first, with size, disks and last verification",
     loadInput: async () => (await input()).ovirtListBackupsInput,
+    subject: vmOf,
+    proxyOf,
+  },
+  pruneBackups: {
+    provider: 'ovirt',
+    kind: 'operation',
+    summary:
+      "retention on a proxy's repository: keep rules (keepLast/Hourly/Daily/Weekly/Monthly/Yearly, as restic forget) per VM, never the newest good or newest verified backup nor one whose run is open; removes the rest (dryRun: only says)",
+    loadInput: async () => (await retentionInput()).pruneBackupsInput,
     subject: vmOf,
     proxyOf,
   },

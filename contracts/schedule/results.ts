@@ -1,4 +1,5 @@
 /** What a scheduled run returns. */
+import type { PruneBackupsResult } from '../retention/results';
 
 export interface ScheduledBackupResult {
   scheduleId: string;
@@ -7,4 +8,6 @@ export interface ScheduledBackupResult {
   reason?: string;
   result?: unknown;
   retention?: { kept: string[]; deleted: string[] };
+  /** The prune of the repository after the backup (repositoryRetention). */
+  repositoryRetention?: PruneBackupsResult;
 }

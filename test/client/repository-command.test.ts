@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLocalStack } from '../../lib/config/local-stack';
 import assert from 'node:assert/strict';
-import { repositoryBackupsTable, verifyInput, verifyLines } from '../../client/cli/repository-command';
+import { pruneInput, pruneLines, repositoryBackupsTable, verifyInput, verifyLines } from '../../client/cli/repository-command';
 import { catalogEntry } from '../../contracts/catalog';
 import type { VerifyBackupsResult } from '../../contracts/repository/results';
 
@@ -71,12 +71,13 @@ test('a check reads as one line per backup; the repository as a table with age, 
         provider: 'ovirt',
         vm: { id: VM, name: 'web-01' },
         workflowId: 'w',
+        runId: 'r',
         completedAt: '2026-12-06T09:00:00.000Z',
         bytes: 3 * 1024 * 1024,
         disks: 2,
         lastVerification: { at: '2026-12-06T11:30:00.000Z', by: 'check', ok: false, workflowId: 'v', summary: 's' },
       },
-      { dir: 'ovirt/web-01-6f2a0d3e/a', provider: 'ovirt', vm: { id: VM, name: 'web-01' }, workflowId: 'w', completedAt: '2026-12-02T12:00:00.000Z', bytes: 1024, disks: 1 },
+      { dir: 'ovirt/web-01-6f2a0d3e/a', provider: 'ovirt', vm: { id: VM, name: 'web-01' }, workflowId: 'w', runId: 'r', completedAt: '2026-12-02T12:00:00.000Z', bytes: 1024, disks: 1 },
     ],
     now,
   );
@@ -85,4 +86,43 @@ test('a check reads as one line per backup; the repository as a table with age, 
   assert.match(first!, /ovirt\/web-01-6f2a0d3e\/b\s+web-01\s+2026-12-06T09:00:00.000Z\s+3h\s+3.0 MiB\s+2\s+FAILED by check, 30m ago$/);
   assert.match(second!, /\s4d\s+1.0 KiB\s+1\s+never verified$/);
   assert.equal(repositoryBackupsTable([]), 'no backups');
+});
+
+test('prune --vm|--all [--dry-run] [--keep-* N] [--time-zone Z] map onto valid pruneBackups inputs; no rule, no VM and a bad count are named', () => {
+  const prune = () => catalogEntry('pruneBackups')!.input;
+  const input = pruneInput({ json: false, proxy: PROXY, vm: VM, 'keep-last': '3', 'keep-daily': '7', 'keep-yearly': '2', 'dry-run': true, 'time-zone': 'Europe/Berlin' });
+  assert.deepEqual(input, { proxyVmId: PROXY, vmId: VM, keepLast: 3, keepDaily: 7, keepYearly: 2, timeZone: 'Europe/Berlin', dryRun: true });
+  assert.ok(prune().safeParse(input).success);
+  assert.ok(prune().safeParse(pruneInput({ json: false, 'copy-task-queue': 'backup-copy-x', all: true, 'keep-weekly': '4' })).success);
+  const problems = (values: Parameters<typeof pruneInput>[0]) =>
+    prune()
+      .safeParse(pruneInput(values))
+      .error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('\n') ?? '';
+  assert.match(problems({ json: false, proxy: PROXY, vm: VM }), /keepLast: give at least one keep rule above 0/);
+  assert.match(problems({ json: false, proxy: PROXY, 'keep-daily': '7' }), /vmId: say whose backups to prune: vmId, or all: true/);
+  assert.match(problems({ json: false, proxy: PROXY, vm: VM, 'keep-daily': '7', 'time-zone': 'Nowhere/Else' }), /timeZone must be an IANA time zone/);
+  assert.throws(() => pruneInput({ json: false, proxy: PROXY, vm: VM, 'keep-daily': 'seven' }), /--keep-daily must be a whole number, not "seven"/);
+  assert.throws(() => pruneInput({ json: false, vm: VM, 'keep-daily': '7' }, { BACKUP_LOCAL_STACK: 'off' }), /--proxy is required/);
+});
+
+test('a prune reads as one line per backup, newest first: kept and why, or removed (would be, in a dry run), then the rules and counts', () => {
+  const result = {
+    dryRun: true,
+    rules: { keepDaily: 1 },
+    timeZone: 'UTC',
+    kept: [
+      { id: 'ovirt/web-01-6f2a0d3e/c', vmId: VM, time: '2026-12-06T09:00:00.000Z', reasons: ['daily backup', 'newest good backup of the VM'] },
+      { id: 'ovirt/web-01-6f2a0d3e/a', vmId: VM, time: '2026-12-01T09:00:00.000Z', reasons: ['newest verified backup of the VM'] },
+    ],
+    removed: [{ id: 'ovirt/web-01-6f2a0d3e/b', vmId: VM, time: '2026-12-05T09:00:00.000Z' }],
+  };
+  const lines = pruneLines(result).split('\n');
+  assert.match(lines[0]!, /^\s+BACKUP\s+TIME\s+KEPT BECAUSE$/);
+  assert.match(lines[1]!, /^keep\s+ovirt\/web-01-6f2a0d3e\/c\s+2026-12-06T09:00:00.000Z\s+daily backup, newest good backup of the VM$/);
+  assert.match(lines[2]!, /^would remove\s+ovirt\/web-01-6f2a0d3e\/b\s+2026-12-05T09:00:00.000Z$/);
+  assert.match(lines[3]!, /^keep\s+ovirt\/web-01-6f2a0d3e\/a\s+2026-12-01T09:00:00.000Z\s+newest verified backup of the VM$/);
+  assert.equal(lines[4], 'keep 1 daily (UTC): 2 kept, 1 would be removed (dry run: nothing was)');
+  assert.match(pruneLines({ ...result, dryRun: false }), /^removed\s+ovirt\/web-01-6f2a0d3e\/b/m);
+  assert.equal(pruneLines({ ...result, kept: [], removed: [] }), 'no backups\nkeep 1 daily (UTC): 0 kept, 0 would be removed (dry run: nothing was)');
 });

@@ -101,3 +101,21 @@ test('the fingerprint changes with the policy, not with key order', () => {
   assert.equal(policyHash(a!), policyHash(b!));
   assert.notEqual(policyHash(a!), policyHash(c!));
 });
+
+test('repositoryRetention takes keep rules for the repository, beside retention for engine snapshots; no rule, a bad count or a workflow without a repository are named', () => {
+  const [entry] = parsePolicy(`${good}    repositoryRetention: { keepLast: 3, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 }\n`, 'fleet.yaml');
+  assert.deepEqual(entry!.repositoryRetention, { keepLast: 3, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 });
+  assert.deepEqual(entry!.retention, { keep: 7 });
+  const problems = (text: string) => {
+    try {
+      parsePolicy(text, 'p.yaml');
+      return '';
+    } catch (err) {
+      return (err as InvalidInputError).problems.join('\n');
+    }
+  };
+  assert.match(problems(`${good}    repositoryRetention: { keepDaily: 0 }\n`), /p\.yaml:13: schedules\.0\.repositoryRetention\.keepLast: give at least one keep rule above 0/);
+  assert.match(problems(`${good}    repositoryRetention: { keepDaily: 1.5, keepForever: 1 }\n`), /keepDaily: keepDaily must be a whole number[\s\S]*keepForever/);
+  const onapp = `schedules:\n  - id: o\n    workflow: onappBackup\n    input: { endpoint: onapp-sim, virtualServerId: vs-1 }\n    every: 1h\n    repositoryRetention: { keepLast: 2 }\n`;
+  assert.match(problems(onapp), /p\.yaml:6: schedules\.0\.repositoryRetention: onappBackup keeps no backups in a repository/);
+});

@@ -10,6 +10,8 @@ import { BackupClient } from '../../client/backup-client';
 import { parsePolicy } from '../../client/schedules/policy';
 import { ScheduleManager } from '../../client/schedules/schedule-manager';
 import type { ScheduledBackupResult } from '../../contracts/schedule/results';
+import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
+import type { BackupSummary } from '../../activities/copy/restore-types';
 import type { Progress } from '../../contracts/progress';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
 import { assertClean, backupSnapshots, proxyAttachments } from '../helpers/ovirt-inspect';
@@ -210,5 +212,32 @@ test('a scheduled run terminated while its backup copies: the backup is cancelle
     (await backupSnapshots(h)).map((s) => s.id),
     earlier,
     'no snapshot of the terminated run is left',
+  );
+});
+
+test('repositoryRetention prunes the VM’s backups in the repository after each successful run, by keep rules', async ({ h }) => {
+  await schedules.apply(policy(h, 'gfs', '    every: 1h\n    paused: true\n    repositoryRetention: { keepLast: 1 }'));
+  for (let i = 1; i <= 2; i++) {
+    await schedules.trigger('gfs');
+    await wrapperRuns(h, 'gfs', i);
+  }
+  const runs = (await wrapperRuns(h, 'gfs', 2)).filter((r) => r.outcome === 'completed');
+  assert.ok(runs.length >= 1, JSON.stringify(runs));
+  for (const run of runs) {
+    const dir = (run.result as OvirtBackupManifest).repository.dir;
+    assert.deepEqual(run.repositoryRetention?.rules, { keepLast: 1 });
+    assert.equal(run.repositoryRetention?.timeZone, 'UTC', 'the schedule’s time zone');
+    assert.equal(run.repositoryRetention?.dryRun, false);
+    assert.ok(!run.repositoryRetention!.removed.some((r) => r.id === dir), 'the backup just made is not removed');
+  }
+  const listed = await h.execute<BackupSummary[]>('ovirtListBackups', { proxyVmId: h.demo.proxyVmId, vmId: h.demo.vmId });
+  const newest = runs
+    .map((r) => (r.result as OvirtBackupManifest).repository.dir)
+    .sort()
+    .at(-1);
+  assert.deepEqual(
+    listed.map((b) => b.dir),
+    [newest],
+    'one backup left: the newest',
   );
 });

@@ -39,6 +39,7 @@ const workflowTypes = [
   'rpoWatch',
   'verifyBackups',
   'ovirtListBackups',
+  'pruneBackups',
 ] as const satisfies ReadonlyArray<keyof typeof Workflows>;
 
 /** The first step of each workflow, where its first vendor call is made. */

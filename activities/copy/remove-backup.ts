@@ -1,0 +1,41 @@
+/**
+ * Removes one backup's folder from the repository, for retention. The manifest goes first and is
+ * made durable before anything else: a crash mid-remove leaves a folder without manifest.json,
+ * which every reader takes for an unfinished run, never a backup that looks complete but is not.
+ */
+import { rm, stat, unlink } from 'node:fs/promises';
+import { dirname, posix } from 'node:path';
+import { ErrorTypes, nonRetryable } from '../../lib/errors';
+import type { CopySettings } from './copy-disk';
+import { MANIFEST_FILE } from './backup-store';
+import { repositoryPath, syncDirectory } from './repository';
+
+/** ovirt/<vm>-<id8>/<stamp>-<run tag>: a backup's folder, nothing above it. */
+const BACKUP_FOLDER = /^ovirt\/[^/]+\/[^/]+$/;
+
+export async function removeBackup(settings: CopySettings, input: { dir: string }): Promise<{ dir: string; removed: boolean }> {
+  const dir = posix.normalize(input.dir.replace(/\/+$/, ''));
+  if (!BACKUP_FOLDER.test(dir)) throw nonRetryable(`${input.dir} is not a backup folder (ovirt/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
+  const folder = repositoryPath(settings.repositoryRoot, dir, '.');
+  const manifest = repositoryPath(settings.repositoryRoot, dir, MANIFEST_FILE);
+  const existed = await stat(folder).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+  if (!existed) return { dir, removed: false };
+  try {
+    await unlink(manifest);
+    await syncDirectory(folder);
+  } catch (err) {
+    // No manifest: an earlier attempt got this far.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await rm(folder, { recursive: true, force: true });
+  await syncDirectory(dirname(folder)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  return { dir, removed: true };
+}

@@ -1,0 +1,75 @@
+/**
+ * Retention on a proxy's repository: lists the backups (of one VM or all), asks Temporal which
+ * runs are still open, decides with the keep rules (contracts/retention/keep-rules.ts, the same
+ * decision for every repository kind) and removes the rest on the copy worker, one folder at a
+ * time, unless it is a dry run. The result lists every backup: kept with its reasons, or removed.
+ */
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ErrorTypes } from '../lib/errors';
+import type { createRunStatusActivities } from '../activities/run-status';
+import { decideRetention, describeKeepRules, KEEP_RULES, type KeepRules, type RetentionCandidate } from '../contracts/retention/keep-rules';
+import { pruneBackupsInput } from '../contracts/retention/input';
+import type { PruneBackupsResult } from '../contracts/retention/results';
+import { PRUNE_BACKUPS_STEPS } from '../contracts/retention/steps';
+import { quickCall } from './shared/activity-options';
+import { repositoryActivities } from './shared/repository-activities';
+import { openRun } from './shared/workflow-run';
+
+const runStatus = proxyActivities<ReturnType<typeof createRunStatusActivities>>({ ...quickCall, heartbeatTimeout: '1 minute' });
+
+export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResult> {
+  const run = openRun(
+    {
+      workflowType: 'pruneBackups',
+      steps: PRUNE_BACKUPS_STEPS,
+      input: pruneBackupsInput,
+      about: (i) => `${i.dryRun ? 'dry run: ' : ''}prune ${i.all ? 'every VM' : `VM ${i.vmId}`} on ${i.copyTaskQueue ?? `proxy ${i.proxyVmId}`}`,
+      tag: (i) => ({ provider: 'ovirt', ...(i.vmId !== undefined ? { vmId: i.vmId } : {}) }),
+    },
+    rawInput,
+  );
+  const { input, progress } = run;
+  const repo = repositoryActivities(input);
+  const rules: KeepRules = Object.fromEntries(KEEP_RULES.filter((r) => input[r] !== undefined).map((r) => [r, input[r]]));
+  const timeZone = input.timeZone ?? 'UTC';
+  const dryRun = input.dryRun ?? false;
+
+  return run.steps(async () => {
+    progress.enter('list');
+    const scope = input.vmId !== undefined ? { vmId: input.vmId } : {};
+    const listed = await repo.listBackups(scope);
+    const open = new Set(await runStatus.openRunIds(scope));
+
+    progress.enter('decide');
+    const candidates: RetentionCandidate[] = listed.map((b) => ({
+      id: b.dir,
+      time: b.completedAt,
+      vmId: b.vm.id,
+      // Listed backups have their manifest: every file was written.
+      good: true,
+      verified: b.lastVerification?.ok === true,
+      runOpen: open.has(b.runId),
+    }));
+    let decision: ReturnType<typeof decideRetention>;
+    try {
+      decision = decideRetention(candidates, rules, { timeZone });
+    } catch (err) {
+      // A manifest whose time does not parse: no retry reads it differently.
+      if (err instanceof RangeError) throw ApplicationFailure.nonRetryable(err.message, ErrorTypes.invalidInput);
+      throw err;
+    }
+    const { kept, removed } = decision;
+    progress.update({ message: `${describeKeepRules(rules)}: ${kept.length} kept, ${removed.length} to remove` });
+
+    progress.enter('remove');
+    if (!dryRun) {
+      for (const [i, b] of removed.entries()) {
+        progress.update({ message: `removing ${b.id} (${i + 1} of ${removed.length})` });
+        await repo.removeBackup({ dir: b.id });
+      }
+    }
+    progress.update({ message: `${kept.length} kept, ${removed.length} ${dryRun ? 'would be removed (dry run)' : 'removed'}` });
+    progress.finish('completed');
+    return { dryRun, rules, timeZone, kept, removed };
+  });
+}
