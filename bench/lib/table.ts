@@ -49,8 +49,8 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
     const d = r.restore.drill;
     rows.push([
       'g. restore write',
-      `${w.mib} MiB: restore write ${w.writeMiBps} MiB/s, backup copy ${w.copyMiBps} MiB/s`,
-      `ratio ${w.ratioMedian} (goal ≥ 0.8; ${w.runs.map((x: { ratio: number }) => x.ratio).join(', ')} over ${w.runs.length} runs)`,
+      `${w.mib} MiB: restore write ${w.writeMiBps} MiB/s, backup copy ${w.copyMiBps} MiB/s (first in a run ${w.byPosition.first.write} / ${w.byPosition.first.copy}, second ${w.byPosition.second.write} / ${w.byPosition.second.copy})`,
+      `ratio ${w.ratioMedian} (goal ≥ 0.8; ${w.pairs.length ? `pairs of runs in both orders: ${w.pairs.join(', ')}` : `${w.runs.length} run`})`,
     ]);
     rows.push([
       'g. drill time',
