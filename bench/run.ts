@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--n 200] [--runs 3] [--only a,c,d] [--out file.json]`
+ * `npm run bench [-- --quick] [--n 200] [--runs 3] [--only a,c,d] [--drill-runs 5] [--out file.json]`
  * Measures against its own dev server and zero-latency simulators, prints a table and writes JSON
  * (bench/results/bench-<time>.json unless --out). See docs/benchmarks.md for the method.
  * --quick: tiny sizes and the sections side by side, to check the harness works (test/bench/).
@@ -14,6 +14,7 @@ import { benchHistoryEvents } from './history-events';
 import { benchCopy } from './copy';
 import { benchPolling } from './polling';
 import { benchRss } from './rss';
+import { benchRestore } from './restore';
 import { formatTable } from './lib/table';
 
 const { values } = parseArgs({
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     'copy-mib': { type: 'string' },
     'rss-runs': { type: 'string' },
     'poll-job-seconds': { type: 'string' },
+    'drill-runs': { type: 'string' },
   },
 });
 
@@ -38,7 +40,10 @@ const config = {
   copyMiB: Number(values['copy-mib'] ?? (quick ? 8 : 1024)),
   rssRuns: Number(values['rss-runs'] ?? (quick ? 5 : 1000)),
   pollJobSeconds: Number(values['poll-job-seconds'] ?? (quick ? 20 : 60)),
-  sections: new Set((values.only ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim())),
+  drillRuns: Number(values['drill-runs'] ?? (quick ? 1 : 5)),
+  // The drill's VM: the demo VM's two disks, at sizes a drill's bytes show in its time.
+  drillDiskMiB: quick ? { os: 1, data: 1 } : { os: 128, data: 32 },
+  sections: new Set((values.only ?? 'a,b,c,d,e,f,g').split(',').map((s) => s.trim())),
 };
 const out = resolve(values.out ?? `bench/results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const log = (line: string) => console.error(line);
@@ -80,6 +85,14 @@ try {
   }
   if (config.sections.has('f')) {
     tasks.push(async () => void (results.rss = await section('rss', '(f) worker peak RSS', () => benchRss(env, { runs: config.rssRuns, bundlePath: b.mainPath, tmp }, log))));
+  }
+  if (config.sections.has('g')) {
+    tasks.push(
+      async () =>
+        void (results.restore = await section('restore', '(g) restore write throughput and drill time', () =>
+          benchRestore(env, b.main, { mib: config.copyMiB, runs: config.runs, drillRuns: config.drillRuns, drillDiskMiB: config.drillDiskMiB, tmp, settleSeconds: quick ? 0 : 2 }, log),
+        )),
+    );
   }
   // --quick is a smoke test of the harness (its numbers mean nothing): sections run side by side.
   // A real run measures one section at a time.

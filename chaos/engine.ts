@@ -13,7 +13,13 @@ let caseSeq = 0;
 export function describeFault(fault: FaultCase): { fault: string; detail: string } {
   if (fault.kind === 'none') return { fault: 'none (baseline)', detail: '' };
   if ('call' in fault) return { fault: fault.kind, detail: `${fault.call.method} ${fault.call.path}` };
+  if (fault.kind === 'vendor-state') return { fault: fault.kind, detail: `${fault.state}${fault.step ? ` at step ${fault.step}` : ' from the start'}` };
   return { fault: fault.kind, detail: `at step ${fault.step}${fault.kind === 'worker-sigkill' && fault.afterMs ? ` +${fault.afterMs} ms` : ''}` };
+}
+
+/** A failed run is "failed cleanly" when its failure names the step it failed in (step names may hold a dash: attach-vm) or refuses its input. */
+export function failureOutcome(message: string | undefined): 'failed-cleanly' | 'failed-unclear' {
+  return /step "[a-zA-Z-]+" failed/.test(message ?? '') || /^invalid input/i.test(message ?? '') ? 'failed-cleanly' : 'failed-unclear';
 }
 
 /** Arms a fault rule on the simulator; returns how to read how often it fired. */
@@ -94,15 +100,20 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
   await target.reset();
   const fired = armVendorFault(target, fault);
   let disruptions = 0;
+  if (fault.kind === 'vendor-state' && !fault.step) {
+    await target.arrange!(fault.state);
+    disruptions++;
+  }
 
   const workflowId = `chaos-${target.workflow}-${name}-${Date.now()}-${++caseSeq}`;
   await cluster.client.workflow.start(target.workflow, { taskQueue: cluster.taskQueue, workflowId, args: [target.input()] });
   const handle = () => cluster.client.workflow.getHandle(workflowId);
 
-  if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session') {
-    if (await reachStep(handle(), target, fault.step, deadline)) {
+  if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session' || (fault.kind === 'vendor-state' && fault.step)) {
+    if (await reachStep(handle(), target, fault.step!, deadline)) {
       disruptions++;
       if (fault.kind === 'expired-session') target.expireSessions?.();
+      else if (fault.kind === 'vendor-state') await target.arrange!(fault.state);
       else if (fault.kind === 'server-restart') await cluster.restartServer();
       else {
         if (fault.afterMs) await sleep(fault.afterMs);
@@ -120,7 +131,7 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
       () => 'completed' as const,
       (err: unknown) => {
         message = err instanceof WorkflowFailedError ? `${err.cause?.message ?? err.message}` : (err as Error).message;
-        return /step "[a-zA-Z]+" failed/.test(message ?? '') || /^invalid input/i.test(message ?? '') ? ('failed-cleanly' as const) : ('failed-unclear' as const);
+        return failureOutcome(message);
       },
     );
   // Unref'd: a case that ended must not keep the process (a test file) alive until its deadline.

@@ -34,12 +34,14 @@ export function buildCases(target: ChaosTarget, calls: CallSite[], kinds?: strin
   for (const step of steps) cases.push({ kind: 'worker-sigkill', step });
   for (const [step, afterMs] of Object.entries(target.longSteps ?? {})) cases.push({ kind: 'worker-sigkill', step, afterMs });
   cases.push({ kind: 'server-restart', step: steps[Math.floor(steps.length / 2)]! });
+  for (const s of target.vendorStates ?? []) cases.push({ kind: 'vendor-state', ...s });
   return kinds ? cases.filter((c) => kinds.includes(c.kind)) : cases;
 }
 
 /** The clean baseline (which must itself complete with nothing left over), then every case. */
 export async function runMatrix(cluster: ChaosCluster, target: ChaosTarget, options: MatrixOptions = {}): Promise<CaseResult[]> {
   await cluster.startWorker(target.worker);
+  await target.prepare?.(cluster);
   const baseline = await runCase(cluster, target, { kind: 'none' }, options);
   const calls = discoverCalls(target);
   const results: CaseResult[] = [{ ...baseline, fault: 'none (baseline)', detail: `${calls.length} distinct calls` }];

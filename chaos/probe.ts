@@ -15,6 +15,7 @@ const dir = await mkdtemp(join(tmpdir(), 'chaos-probe-'));
 const cluster = await ChaosCluster.start(dir);
 const target = await TARGETS[name!]!();
 await cluster.startWorker(target.worker);
+await target.prepare?.(cluster);
 if (!process.env.PROBE_NO_BASELINE) await runCase(cluster, target, { kind: 'none' });
 const fault = JSON.parse(json!) as FaultCase;
 const r = await runCase(cluster, target, fault, { caseTimeoutMs: 30_000, settleMs: 1_000 });

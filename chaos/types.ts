@@ -1,6 +1,6 @@
 /** The chaos runner's vocabulary: a target (one workflow against one simulator) and a fault case. */
 import type { Simulator } from '../simulators/framework/simulator';
-import type { WorkerSpec } from './cluster';
+import type { ChaosCluster, WorkerSpec } from './cluster';
 
 /** One vendor call the workflow makes, as a fault rule addresses it. */
 export interface CallSite {
@@ -15,7 +15,9 @@ export type FaultCase =
   | { kind: 'lost-create-reply'; call: CallSite }
   | { kind: 'expired-session'; step: string }
   | { kind: 'worker-sigkill'; step: string; afterMs?: number }
-  | { kind: 'server-restart'; step: string };
+  | { kind: 'server-restart'; step: string }
+  /** A vendor condition the target sets up (`arrange`), before the run or when it enters `step`. */
+  | { kind: 'vendor-state'; state: string; step?: string };
 
 export interface ChaosTarget {
   /** Workflow type, e.g. ovirtSnapshotBackup. */
@@ -33,6 +35,14 @@ export interface ChaosTarget {
   longSteps?: Record<string, number>;
   /** The calls that create a vendor object (a lost reply there must be adopted, not repeated). */
   creates: CallSite[];
+  /**
+   * Work done once through the cluster's worker before the first case (e.g. the backup a restore
+   * restores), with the worker of `worker` running. Case resets must keep what it made.
+   */
+  prepare?(cluster: ChaosCluster): Promise<void>;
+  /** Vendor conditions worth a case each (`vendor-state`), set by `arrange`, e.g. a full storage domain. */
+  vendorStates?: Array<{ state: string; step?: string }>;
+  arrange?(state: string): void | Promise<void>;
   /** Expire every token/session the vendor issued (the next call must log in again); absent when the API has none. */
   expireSessions?: () => void;
   /**

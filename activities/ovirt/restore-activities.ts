@@ -3,10 +3,10 @@
  * restore-types.ts). Creates carry the run's restore tag and adopt what an earlier attempt of the
  * run made; removes touch only what carries the tag and count "already gone" as done.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { pollUntil } from '../poll-until';
 import { failAfterLateCreateGrace } from '../late-create';
-import { ErrorTypes, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
+import { ErrorTypes, MalformedResponseError, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OvirtClient, type OvirtRef, type OvirtVmSummary } from './client';
 import type { OvirtDisk, OvirtStorageDomain } from './schemas';
@@ -35,6 +35,19 @@ function diskDescription(runId: string, sourceDiskId: string): string {
 /** The deadline an undo waits until: most of the activity's own time. */
 function undoDeadline(): number {
   return Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
+}
+
+/**
+ * An undo that gave up on one unreadable answer would leave its run waiting for an operator with the
+ * run's objects in place; its removes are idempotent, so the next attempt (undoRetry bounds them) looks again.
+ */
+async function retryUnreadable<T>(undo: () => Promise<T>): Promise<T> {
+  try {
+    return await undo();
+  } catch (err) {
+    if (err instanceof MalformedResponseError) throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: false });
+    throw err;
+  }
 }
 
 export function createOvirtRestoreActivities(clients: EndpointClients): OvirtRestoreActivities {
@@ -212,76 +225,79 @@ export function createOvirtRestoreActivities(clients: EndpointClients): OvirtRes
       }
     },
 
-    async ovirtDeleteRestoredVm(input) {
-      const client = ovirt(input.endpoint);
-      const deadline = undoDeadline();
-      let targets: OvirtVmSummary[];
-      if (input.vmId) {
-        const vm = await client.getVm(input.vmId).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-        targets = vm ? [vm] : [];
-      } else {
-        targets = (await client.listVms(runSearch(input.runId))).filter((vm) => tagged(vm.description, input.runId));
-      }
-      for (const vm of targets) {
-        if (!tagged(vm.description, input.runId)) throw invalid(`refusing to remove VM ${vm.name} (${vm.id}): it was not created by restore run ${input.runId}`);
-      }
-      for (const vm of targets) {
-        await bringDown(client, vm, deadline, input.pollMs);
-        // The engine removes the VM's disks with it: only when every one is this run's.
-        const disks = await Promise.all((await client.listAttachments(vm.id)).map((a) => client.getDisk(a.diskId)));
-        const foreign = disks.filter((d) => !tagged(d.description, input.runId));
-        try {
-          await client.deleteVm(vm.id, { detachOnly: foreign.length > 0 });
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-        if (foreign.length > 0) {
-          for (const d of disks.filter((x) => tagged(x.description, input.runId))) {
-            await client.deleteDisk(d['@_id']).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-          }
-        }
-      }
-      await waitGone(`VM(s) ${targets.map((vm) => vm.name).join(', ')}`, deadline, input.pollMs, async () => {
-        for (const vm of targets) if (await stillThere(() => client.getVm(vm.id))()) return true;
-        return false;
-      });
-      return { deleted: targets.map((vm) => vm.id) };
-    },
-
-    async ovirtDeleteRestoredDisks(input) {
-      const client = ovirt(input.endpoint);
-      const deadline = undoDeadline();
-      let disks: OvirtDisk[];
-      if (input.diskIds) {
-        disks = [];
-        for (const id of input.diskIds) {
-          const disk = await client.getDisk(id).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-          if (disk) disks.push(disk);
-        }
-      } else {
-        disks = (await client.listDisks(runSearch(input.runId))).filter((d) => tagged(d.description, input.runId));
-      }
-      for (const disk of disks) {
-        if (!tagged(disk.description, input.runId)) throw invalid(`refusing to remove disk ${disk.alias ?? disk.name ?? ''} (${disk['@_id']}): it was not created by restore run ${input.runId}`);
-      }
-      for (const disk of disks) {
-        const id = disk['@_id'];
-        // A disk still being created cannot be removed yet.
-        await pollUntil({ intervalMs: input.pollMs, deadline: { at: deadline, stillWaiting: () => `disk ${id} is still "locked"` } }, async () => {
-          const now = await client.getDisk(id).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-          return now?.status === 'locked' ? undefined : true;
-        });
-        await detachEverywhere(client, id);
-        await client.deleteDisk(id).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-      }
-      const ids = disks.map((d) => d['@_id']);
-      await waitGone(`disk(s) ${ids.join(', ')}`, deadline, input.pollMs, async () => {
-        for (const id of ids) if (await stillThere(() => client.getDisk(id))()) return true;
-        return false;
-      });
-      return { deleted: ids };
-    },
+    ovirtDeleteRestoredVm: (input) => retryUnreadable(() => deleteRestoredVm(input)),
+    ovirtDeleteRestoredDisks: (input) => retryUnreadable(() => deleteRestoredDisks(input)),
   } satisfies OvirtRestoreActivities;
+
+  async function deleteRestoredVm(input: Parameters<OvirtRestoreActivities['ovirtDeleteRestoredVm']>[0]) {
+    const client = ovirt(input.endpoint);
+    const deadline = undoDeadline();
+    let targets: OvirtVmSummary[];
+    if (input.vmId) {
+      const vm = await client.getVm(input.vmId).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+      targets = vm ? [vm] : [];
+    } else {
+      targets = (await client.listVms(runSearch(input.runId))).filter((vm) => tagged(vm.description, input.runId));
+    }
+    for (const vm of targets) {
+      if (!tagged(vm.description, input.runId)) throw invalid(`refusing to remove VM ${vm.name} (${vm.id}): it was not created by restore run ${input.runId}`);
+    }
+    for (const vm of targets) {
+      await bringDown(client, vm, deadline, input.pollMs);
+      // The engine removes the VM's disks with it: only when every one is this run's.
+      const disks = await Promise.all((await client.listAttachments(vm.id)).map((a) => client.getDisk(a.diskId)));
+      const foreign = disks.filter((d) => !tagged(d.description, input.runId));
+      try {
+        await client.deleteVm(vm.id, { detachOnly: foreign.length > 0 });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      if (foreign.length > 0) {
+        for (const d of disks.filter((x) => tagged(x.description, input.runId))) {
+          await client.deleteDisk(d['@_id']).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        }
+      }
+    }
+    await waitGone(`VM(s) ${targets.map((vm) => vm.name).join(', ')}`, deadline, input.pollMs, async () => {
+      for (const vm of targets) if (await stillThere(() => client.getVm(vm.id))()) return true;
+      return false;
+    });
+    return { deleted: targets.map((vm) => vm.id) };
+  }
+
+  async function deleteRestoredDisks(input: Parameters<OvirtRestoreActivities['ovirtDeleteRestoredDisks']>[0]) {
+    const client = ovirt(input.endpoint);
+    const deadline = undoDeadline();
+    let disks: OvirtDisk[];
+    if (input.diskIds) {
+      disks = [];
+      for (const id of input.diskIds) {
+        const disk = await client.getDisk(id).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        if (disk) disks.push(disk);
+      }
+    } else {
+      disks = (await client.listDisks(runSearch(input.runId))).filter((d) => tagged(d.description, input.runId));
+    }
+    for (const disk of disks) {
+      if (!tagged(disk.description, input.runId)) throw invalid(`refusing to remove disk ${disk.alias ?? disk.name ?? ''} (${disk['@_id']}): it was not created by restore run ${input.runId}`);
+    }
+    for (const disk of disks) {
+      const id = disk['@_id'];
+      // A disk still being created cannot be removed yet.
+      await pollUntil({ intervalMs: input.pollMs, deadline: { at: deadline, stillWaiting: () => `disk ${id} is still "locked"` } }, async () => {
+        const now = await client.getDisk(id).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        return now?.status === 'locked' ? undefined : true;
+      });
+      await detachEverywhere(client, id);
+      await client.deleteDisk(id).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    }
+    const ids = disks.map((d) => d['@_id']);
+    await waitGone(`disk(s) ${ids.join(', ')}`, deadline, input.pollMs, async () => {
+      for (const id of ids) if (await stillThere(() => client.getDisk(id))()) return true;
+      return false;
+    });
+    return { deleted: ids };
+  }
 }
 
 function storageDomainIds(disk: OvirtDisk): string[] {

@@ -44,6 +44,20 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
     const f = r.rss;
     rows.push(['f. worker RSS', `${f.runsInFlight} runs in flight (cache ${f.maxCachedWorkflows})`, `peak ${f.peakRssMiB} MiB, idle ${f.idleRssMiB} MiB, ~${f.perRunKiB} KiB/run`]);
   }
+  if (r.restore) {
+    const w = r.restore.write;
+    const d = r.restore.drill;
+    rows.push([
+      'g. restore write',
+      `${w.mib} MiB: restore write ${w.writeMiBps} MiB/s, backup copy ${w.copyMiBps} MiB/s (first in a run ${w.byPosition.first.write} / ${w.byPosition.first.copy}, second ${w.byPosition.second.write} / ${w.byPosition.second.copy})`,
+      `ratio ${w.ratioMedian} (goal ≥ 0.8; ${w.pairs.length ? `pairs of runs in both orders: ${w.pairs.join(', ')}` : `${w.runs.length} run`})`,
+    ]);
+    rows.push([
+      'g. drill time',
+      `demo VM (${d.diskMiB.os} + ${d.diskMiB.data} MiB): backup ${d.backupMsMedian} ms, drill ${d.drillMsMedian} ms`,
+      `drill/backup ×${d.ratioMedian} (median of ${d.runs.length})`,
+    ]);
+  }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), 4));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(' │ ')).join('\n');
 }

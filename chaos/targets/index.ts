@@ -5,9 +5,12 @@ import { azureBackupTarget, azureFileRecoveryTarget, azureProtectTarget } from '
 import { manageiqTarget } from './manageiq';
 import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
+import { ovirtDrillTarget, ovirtRestoreTarget } from './ovirt-restore';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   ovirt: ovirtTarget,
+  'ovirt-restore': ovirtRestoreTarget,
+  'ovirt-drill': ovirtDrillTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,

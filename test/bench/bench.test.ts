@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('bench --quick measures (a) to (f) and writes the JSON report', { timeout: 300_000 }, async () => {
+test('bench --quick measures (a) to (g) and writes the JSON report', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-test-'));
   try {
     const out = join(dir, 'bench.json');
@@ -47,7 +47,13 @@ test('bench --quick measures (a) to (f) and writes the JSON report', { timeout: 
     assert.equal(r.rss.runsInFlight, 5);
     assert.ok(r.rss.peakRssMiB > 0);
 
-    for (const label of ['a. throughput', 'b. overhead/step', 'c. events/backup', 'd. copy', 'e. polling', 'f. worker RSS']) assert.ok(stdout.includes(label), label);
+    assert.equal(r.restore.write.runs.length, 1);
+    assert.ok(r.restore.write.ratioMedian > 0);
+    assert.equal(r.restore.drill.runs.length, 1);
+    assert.ok(r.restore.drill.backupMsMedian > 0 && r.restore.drill.drillMsMedian > 0, 'a backup and a drill of it completed');
+
+    for (const label of ['a. throughput', 'b. overhead/step', 'c. events/backup', 'd. copy', 'e. polling', 'f. worker RSS', 'g. restore write', 'g. drill time'])
+      assert.ok(stdout.includes(label), label);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

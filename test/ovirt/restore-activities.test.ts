@@ -200,6 +200,31 @@ describe.each([
     assert.deepEqual(await run((a) => a.ovirtDeleteRestoredVm({ endpoint, runId: RUN, vmId: vm.vmId, pollMs: 30 })), { deleted: [] }, 'already gone is done');
   });
 
+  test('a garbled answer while the undo looks at the VM’s disks is retried, not left to an operator, and the next attempt removes the VM', async () => {
+    // Seen in `npm run chaos -- --only ovirt-drill` (malformed GET /vms/:p1/diskattachments): the
+    // drill's cleanup failed non-retryably on it and the run waited for an operator, its sandbox VM left.
+    const vm = await run((a) => a.ovirtCreateVmFromOvf({ endpoint, runId: RUN, name: 'web-01-drill', cluster: OVIRT_DEMO.clusterName, ovf: ovf() }));
+    await run((a) => a.ovirtWaitVmStatus({ endpoint, vmId: vm.vmId, want: 'down', deadline: Date.now() + 10_000, pollMs: 30 }));
+    simulator.faults.add({ method: 'GET', path: api === 'v4' ? `/vms/${vm.vmId}/diskattachments` : `/vms/${vm.vmId}/disks`, times: 1, action: { kind: 'malformed' } });
+    const err = await rejection(run((a) => a.ovirtDeleteRestoredVm({ endpoint, runId: RUN, vmId: vm.vmId, pollMs: 30 })));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.nonRetryable, false, `retried by the undo's policy: ${err.message}`);
+    assert.match(err.message, /unexpected response body/);
+    assert.deepEqual(await run((a) => a.ovirtDeleteRestoredVm({ endpoint, runId: RUN, vmId: vm.vmId, pollMs: 30 })), { deleted: [vm.vmId] });
+    assert.equal(state.vms.has(vm.vmId), false);
+  });
+
+  test('a garbled answer while the disks undo looks for the run’s disks is retried too', async () => {
+    const disk = await createDisk();
+    await run((a) => a.ovirtWaitDiskReady({ endpoint, diskId: disk.diskId, deadline: Date.now() + 10_000, pollMs: 30 }));
+    simulator.faults.add({ method: 'GET', path: '/disks', times: 1, action: { kind: 'malformed' } });
+    const err = await rejection(run((a) => a.ovirtDeleteRestoredDisks({ endpoint, runId: RUN, pollMs: 30 })));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.nonRetryable, false, `retried by the undo's policy: ${err.message}`);
+    assert.deepEqual(await run((a) => a.ovirtDeleteRestoredDisks({ endpoint, runId: RUN, pollMs: 30 })), { deleted: [disk.diskId] });
+    assert.deepEqual(tagged(), []);
+  });
+
   test('a name taken by a VM this run did not make is refused, not adopted', async () => {
     const err = await rejection(run((a) => a.ovirtCreateVmFromOvf({ endpoint, runId: RUN, name: OVIRT_DEMO.vmName, cluster: OVIRT_DEMO.clusterName, ovf: ovf() })));
     assertInvalid(err, /^a VM named web-01 already exists/);
