@@ -231,10 +231,11 @@ test('repositoryRetention prunes the VM’s backups in the repository after each
     assert.ok(!run.repositoryRetention!.removed.some((r) => r.id === dir), 'the backup just made is not removed');
   }
   const listed = await h.execute<BackupSummary[]>('ovirtListBackups', { proxyVmId: h.demo.proxyVmId, vmId: h.demo.vmId });
+  // Folder names sort by minute only (two runs in one minute differ by a random tail): newest by completion.
   const newest = runs
-    .map((r) => (r.result as OvirtBackupManifest).repository.dir)
-    .sort()
-    .at(-1);
+    .map((r) => r.result as OvirtBackupManifest)
+    .sort((a, b) => Date.parse(a.completedAt) - Date.parse(b.completedAt))
+    .at(-1)!.repository.dir;
   assert.deepEqual(
     listed.map((b) => b.dir),
     [newest],
