@@ -1,6 +1,6 @@
 /**
  * (d) The copy activity (copyDiskToRepository, SHA-256 on, run through MockActivityEnvironment) on a
- * file in the page cache, against four contenders on the same file in the same run: a plain
+ * file in the page cache, against the same activity with its hash on the main thread and four contenders on the same file in the same run: a plain
  * read → hash → write loop in Node with the activity's buffers (then fsync), SHA-256 alone (the file
  * read from the page cache and hashed), `cat src > dst`, and `cat` + fsync (the activity makes its
  * image durable before it reports it done). Each contender starts once the kernel's dirty and
@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../activities/copy/copy-disk';
@@ -21,7 +21,7 @@ import { median, round } from './lib/stats';
 const DISK_ID = 'bbbbbbbb-0001-4c8e-9a10-00000000beef';
 const GIB = 1024 * 1024 * 1024;
 
-export const CONTENDERS = ['activity', 'loop', 'sha256', 'cat', 'catSync'] as const;
+export const CONTENDERS = ['activity', 'activityMainThread', 'loop', 'sha256', 'cat', 'catSync'] as const;
 export type Contender = (typeof CONTENDERS)[number];
 
 interface Measured {
@@ -38,6 +38,7 @@ export interface CopyRun {
   drainMs: Record<Contender, number>;
   ratioVsCat: number;
   ratioVsCatSync: number;
+  mainThreadVsCatSync: number;
   loopVsCatSync: number;
   /** CPU of the activity / CPU of SHA-256 alone. */
   cpuVsSha256: number;
@@ -57,6 +58,7 @@ export interface CopyResult {
   catMiBps: number;
   ratioVsCatMedian: number;
   ratioVsCatSyncMedian: number;
+  mainThreadVsCatSyncMedian: number;
   loopVsCatSyncMedian: number;
   cpuVsSha256Median: number;
   /** Spread of the undisturbed runs' ratios vs cat + fsync. */
@@ -77,11 +79,36 @@ async function dirtyBytes(): Promise<number> {
   return kib * 1024;
 }
 
-/** Flushes and waits until the kernel's dirty and writeback pages are below DRAINED_BYTES (at most DRAIN_CAP_MS). */
-async function drain(capMs: number): Promise<number> {
+/** The block device's in-flight request counts (reads, writes: discards count as writes), when the kernel exposes them. */
+async function inflightPath(dir: string): Promise<string | undefined> {
+  const dev = (await stat(dir)).dev;
+  const path = `/sys/dev/block/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/inflight`;
+  return readFile(path).then(
+    () => path,
+    () => undefined,
+  );
+}
+
+async function diskIdle(inflight: string | undefined): Promise<boolean> {
+  if (!inflight) return true;
+  return (await readFile(inflight, 'utf8'))
+    .trim()
+    .split(/\s+/)
+    .every((n) => n === '0');
+}
+
+/**
+ * Flushes, then waits until the kernel's dirty and writeback pages are below DRAINED_BYTES and the
+ * disk has had no request in flight for two samples in a row (a delete's online discard shows only
+ * there), at most capMs.
+ */
+async function drain(capMs: number, inflight: string | undefined): Promise<number> {
   const t0 = performance.now();
   spawnSync('sync');
-  while ((await dirtyBytes()) > DRAINED_BYTES && performance.now() - t0 < capMs) await new Promise((r) => setTimeout(r, 50));
+  for (let quiet = 0; quiet < 2 && performance.now() - t0 < capMs;) {
+    quiet = (await dirtyBytes()) <= DRAINED_BYTES && (await diskIdle(inflight)) ? quiet + 1 : 0;
+    if (quiet < 2) await new Promise((r) => setTimeout(r, 50));
+  }
   return performance.now() - t0;
 }
 
@@ -163,18 +190,25 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     if (sha256 !== expectedSha256) throw new Error(`${who} hashed ${sha256}, expected ${expectedSha256}`);
   };
 
-  const contenders: Record<Contender, (run: number) => Promise<Measured>> = {
-    activity: (run) =>
-      timeInProcess(async () => {
-        const result: CopyDiskResult = await new MockActivityEnvironment({ attempt: 1 }).run((s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i), settings, {
+  const activity = (run: number, name: string, overrides: Partial<CopySettings> = {}) =>
+    timeInProcess(async () => {
+      const result: CopyDiskResult = await new MockActivityEnvironment({ attempt: 1 }).run(
+        (s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i),
+        { ...settings, ...overrides },
+        {
           diskId: DISK_ID,
           expectedBytes: bytes,
-          dir: `run-${run}`,
+          dir: `run-${run}-${name}`,
           fileName: 'disk.raw',
-        });
-        if (result.bytes !== bytes) throw new Error(`copy wrote ${result.bytes} bytes, expected ${bytes}`);
-        check(result.sha256, 'the activity');
-      }),
+        },
+      );
+      if (result.bytes !== bytes) throw new Error(`copy wrote ${result.bytes} bytes, expected ${bytes}`);
+      check(result.sha256, name);
+    });
+  const contenders: Record<Contender, (run: number) => Promise<Measured>> = {
+    activity: (run) => activity(run, 'activity'),
+    // The same activity with its hash on the main thread, as copies smaller than hashThreadMinBytes run.
+    activityMainThread: (run) => activity(run, 'activityMainThread', { hashThreadMinBytes: Number.POSITIVE_INFINITY }),
     loop: () => timeInProcess(async () => check(await plainLoop(src, dstLoop, settings.chunkBytes), 'the plain loop')),
     sha256: () => timeInProcess(async () => check(await sha256Alone(src, settings.chunkBytes), 'SHA-256 alone')),
     cat: async () => timeShell('cat "$1" > "$2"', [src, dstCat]),
@@ -185,6 +219,7 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
   try {
     // The source is read from the page cache by every contender alike (1 GiB fits).
     expectedSha256 = await sha256Alone(src, settings.chunkBytes);
+    const inflight = await inflightPath(dir);
     for (let run = 1; run <= options.runs; run++) {
       // The order rotates from run to run: none always goes first or right after the same other.
       const order = CONTENDERS.map((_, i) => CONTENDERS[(i + run - 1) % CONTENDERS.length]!);
@@ -194,13 +229,20 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       for (const name of order) {
         // Nobody pays for another's writeback: a contender right after another's fsynced gigabyte
         // took up to 3× its time while the kernel still wrote it back.
-        drainMs[name] = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS));
+        drainMs[name] = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS, inflight));
         const m = await contenders[name](run);
         ms[name] = Math.round(m.ms);
         cpuMs[name] = Math.round(m.cpuMs);
       }
-      // Outputs are deleted only now (the mount has online `discard`: a delete costs the next writer).
-      await Promise.all([rm(dstCat, { force: true }), rm(dstCatSync, { force: true }), rm(dstLoop, { force: true }), rm(join(repo, `run-${run}`), { recursive: true, force: true })]);
+      // Outputs are deleted only now (the mount has online `discard`: a delete costs the next writer;
+      // the next run's first drain waits for it).
+      await Promise.all([
+        rm(dstCat, { force: true }),
+        rm(dstCatSync, { force: true }),
+        rm(dstLoop, { force: true }),
+        rm(join(repo, `run-${run}-activity`), { recursive: true, force: true }),
+        rm(join(repo, `run-${run}-activityMainThread`), { recursive: true, force: true }),
+      ]);
       raw.push({
         order: order.join(','),
         ms,
@@ -208,6 +250,7 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
         drainMs,
         ratioVsCat: round(ms.cat / ms.activity),
         ratioVsCatSync: round(ms.catSync / ms.activity),
+        mainThreadVsCatSync: round(ms.catSync / ms.activityMainThread),
         loopVsCatSync: round(ms.catSync / ms.loop),
         cpuVsSha256: round(cpuMs.activity / cpuMs.sha256),
       });
@@ -238,6 +281,7 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     catMiBps: round(options.mib / (medianMs.cat / 1000), 1),
     ratioVsCatMedian: round(med((r) => r.ratioVsCat)),
     ratioVsCatSyncMedian: round(med((r) => r.ratioVsCatSync)),
+    mainThreadVsCatSyncMedian: round(med((r) => r.mainThreadVsCatSync)),
     loopVsCatSyncMedian: round(med((r) => r.loopVsCatSync)),
     cpuVsSha256Median: round(med((r) => r.cpuVsSha256)),
     ratioVsCatSyncMin: round(Math.min(...steady.map((r) => r.ratioVsCatSync))),
