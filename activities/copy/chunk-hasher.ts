@@ -23,7 +23,7 @@ export interface ChunkHasher {
   close(): Promise<void>;
 }
 
-/** Copies at least this long hash on a thread of their own. */
+/** Copies at least this long hash on a thread of their own: a thread's start costs ~30 ms of CPU (docs/benchmarks.md, (d)). */
 export const DEFAULT_HASH_THREAD_MIN_BYTES = 64 * 1024 * 1024;
 
 export function openChunkHasher(bufferBytes: number, onThread: boolean): ChunkHasher {

@@ -7,12 +7,13 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { runningHashThreads } from '../../activities/copy/chunk-hasher';
+import { openChunkHasher, runningHashThreads } from '../../activities/copy/chunk-hasher';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../../activities/copy/copy-disk';
 import { writeImageToDevice, type WriteImageInput, type WriteImageResult } from '../../activities/copy/write-image';
 
@@ -118,4 +119,41 @@ test("hashed on its thread, a restore's write puts the image on the device, a re
   } finally {
     await rm(s.dir, { recursive: true, force: true });
   }
+});
+
+function fakeContext(signal: AbortSignal, heartbeat: (details: unknown) => void): Context {
+  return { cancellationSignal: signal, heartbeat } as unknown as Context;
+}
+
+test("a resumed copy's prefix hashed on the thread heartbeats meanwhile, and a cancel ends the thread at once", async () => {
+  const hasher = openChunkHasher(1024 * 1024, true);
+  const controller = new AbortController();
+  const beats: unknown[] = [];
+  const ctx = fakeContext(controller.signal, (details) => {
+    beats.push(details);
+    if (beats.length === 2) controller.abort();
+  });
+  // An endless prefix: only the cancel can end this read.
+  const zero = await open('/dev/zero', 'r');
+  try {
+    await assert.rejects(hasher.hashPrefix(zero, 2 ** 50, { ctx, details: () => ({ offset: 7 }), everyMs: 20 }), (err) => err instanceof CancelledFailure);
+    assert.deepEqual(beats, [{ offset: 7 }, { offset: 7 }]);
+    assert.equal(runningHashThreads(), 0);
+  } finally {
+    await hasher.close();
+    await zero.close();
+  }
+});
+
+test("a read error in the thread's prefix is the copy's error, and closing the hasher ends the thread", async () => {
+  const hasher = openChunkHasher(64 * 1024, true);
+  // A directory opens, and its first read fails.
+  const directory = await open(tmpdir(), 'r');
+  try {
+    await assert.rejects(hasher.hashPrefix(directory, 1024, { ctx: fakeContext(new AbortController().signal, () => undefined), details: () => ({}) }), /hash thread: EISDIR/);
+  } finally {
+    await hasher.close();
+    await directory.close();
+  }
+  assert.equal(runningHashThreads(), 0);
 });
