@@ -42,8 +42,17 @@ class MainThreadHasher implements ChunkHasher {
     this.buffers = [Buffer.allocUnsafeSlow(bufferBytes), Buffer.allocUnsafeSlow(bufferBytes)];
   }
   update(index: number, length: number): Promise<void> {
-    this.hash.update(this.buffers[index]!.subarray(0, length));
-    return Promise.resolve();
+    // After the loop's next turn, by which it has issued the next read: the read runs while this hashes.
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          this.hash.update(this.buffers[index]!.subarray(0, length));
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
   }
   async hashPrefix(handle: FileHandle, end: number, progress: HashReadProgress): Promise<void> {
     await hashRange(handle, 0, end, this.hash, this.bufferBytes, progress);
