@@ -1,126 +1,290 @@
 /**
- * (d) The copy activity (copyDiskToRepository, SHA-256 on, run through MockActivityEnvironment)
- * against `cat src > dst` on the same file in the same run; also against `cat` + fsync, since the
- * activity makes its image durable before it reports it done. The three alternate (the order rotates
- * every run) and each ratio is the median of the per-run ratios.
+ * (d) The copy activity (copyDiskToRepository, SHA-256 on, run through MockActivityEnvironment) on a
+ * file in the page cache, against the same activity with its hash on the main thread and four contenders on the same file in the same run: a plain
+ * read → hash → write loop in Node with the activity's buffers (then fsync), SHA-256 alone (the file
+ * read from the page cache and hashed), `cat src > dst`, and `cat` + fsync (the activity makes its
+ * image durable before it reports it done). Each contender starts once the kernel's dirty and
+ * writeback pages have drained; the order rotates every run. Wall time and CPU-seconds per GiB for
+ * each; a run whose `cat` + fsync is far from the median of all runs' is flagged disturbed, and the
+ * medians are over the undisturbed runs.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rm, symlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../activities/copy/copy-disk';
 import { copySettingsFromEnv } from '../activities/copy/activities';
+import { hashRange } from '../activities/copy/hash-read';
 import { median, round } from './lib/stats';
 
 const DISK_ID = 'bbbbbbbb-0001-4c8e-9a10-00000000beef';
+const GIB = 1024 * 1024 * 1024;
+
+export const CONTENDERS = ['activity', 'activityMainThread', 'loop', 'sha256', 'cat', 'catSync'] as const;
+export type Contender = (typeof CONTENDERS)[number];
+
+interface Measured {
+  ms: number;
+  cpuMs: number;
+}
+
+export interface CopyRun {
+  order: string;
+  /** Wall ms and CPU ms (user + system, this process's threads or the shell's children) per contender. */
+  ms: Record<Contender, number>;
+  cpuMs: Record<Contender, number>;
+  /** How long each contender waited for the dirty and writeback pages to drain before it started. */
+  drainMs: Record<Contender, number>;
+  ratioVsCat: number;
+  ratioVsCatSync: number;
+  mainThreadVsCatSync: number;
+  loopVsCatSync: number;
+  /** CPU of the activity / CPU of SHA-256 alone. */
+  cpuVsSha256: number;
+  disturbed: boolean;
+}
 
 export interface CopyResult {
   mib: number;
   chunkBytes: number;
-  runs: Array<{ order: string; activityMs: number; catMs: number; catSyncMs: number; ratioVsCat: number; ratioVsCatSync: number }>;
+  runs: CopyRun[];
+  undisturbedRuns: number;
+  /** Medians over the undisturbed runs (over all when every run was disturbed). */
+  medianMs: Record<Contender, number>;
+  miBps: Record<Contender, number>;
+  cpuSecondsPerGiB: Record<Contender, number>;
   activityMiBps: number;
   catMiBps: number;
   ratioVsCatMedian: number;
   ratioVsCatSyncMedian: number;
-  /** Spread of the per-run ratios vs cat + fsync. */
+  mainThreadVsCatSyncMedian: number;
+  loopVsCatSyncMedian: number;
+  cpuVsSha256Median: number;
+  /** Spread of the undisturbed runs' ratios vs cat + fsync. */
   ratioVsCatSyncMin: number;
   ratioVsCatSyncMax: number;
 }
 
-function timeShell(script: string, args: string[]): number {
+/** A run is disturbed when its `cat` + fsync took this much longer (or shorter) than the median of all runs'. */
+const DISTURBED_FACTOR = 1.5;
+/** Dirty + Writeback below this counts as drained. */
+const DRAINED_BYTES = 32 * 1024 * 1024;
+const DRAIN_CAP_MS = 60_000;
+
+async function dirtyBytes(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  let kib = 0;
+  for (const field of ['Dirty', 'Writeback']) kib += Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? 0);
+  return kib * 1024;
+}
+
+/** The block device's in-flight request counts (reads, writes: discards count as writes), when the kernel exposes them. */
+async function inflightPath(dir: string): Promise<string | undefined> {
+  const dev = (await stat(dir)).dev;
+  const path = `/sys/dev/block/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/inflight`;
+  return readFile(path).then(
+    () => path,
+    () => undefined,
+  );
+}
+
+async function diskIdle(inflight: string | undefined): Promise<boolean> {
+  if (!inflight) return true;
+  return (await readFile(inflight, 'utf8'))
+    .trim()
+    .split(/\s+/)
+    .every((n) => n === '0');
+}
+
+/**
+ * Flushes, then waits until the kernel's dirty and writeback pages are below DRAINED_BYTES and the
+ * disk has had no request in flight for two samples in a row (a delete's online discard shows only
+ * there), at most capMs.
+ */
+async function drain(capMs: number, inflight: string | undefined): Promise<number> {
   const t0 = performance.now();
-  const r = spawnSync('sh', ['-c', script, 'sh', ...args], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`${script} failed (${r.status})`);
+  spawnSync('sync');
+  for (let quiet = 0; quiet < 2 && performance.now() - t0 < capMs;) {
+    quiet = (await dirtyBytes()) <= DRAINED_BYTES && (await diskIdle(inflight)) ? quiet + 1 : 0;
+    if (quiet < 2) await new Promise((r) => setTimeout(r, 50));
+  }
   return performance.now() - t0;
 }
 
-export async function benchCopy(options: { mib: number; runs: number; tmp: string; settleSeconds?: number }, log: (line: string) => void): Promise<CopyResult> {
-  const settleSeconds = options.settleSeconds ?? 2;
+const SHELL_TIME = /(\d+)m([\d.]+)s/g;
+
+/** Runs a shell script; CPU is its children's user + system time, as the shell's `times` reports it. */
+function timeShell(script: string, args: string[]): Measured {
+  const t0 = performance.now();
+  const r = spawnSync('sh', ['-c', `${script}\ntimes >&3`, 'sh', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${script} failed (${r.status})`);
+  const children = String(r.output[3]).trim().split('\n')[1] ?? '';
+  const cpuMs = [...children.matchAll(SHELL_TIME)].reduce((sum, m) => sum + (Number(m[1]) * 60 + Number(m[2])) * 1000, 0);
+  return { ms, cpuMs };
+}
+
+/** Wall and CPU time (every thread of this process) of an in-process contender. */
+async function timeInProcess(fn: () => Promise<void>): Promise<Measured> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** The plain loop: one buffer at a time, read, hash, write; fsync at the end like the activity. */
+async function plainLoop(src: string, dst: string, chunk: number): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafeSlow(chunk);
+  const [input, output] = await Promise.all([open(src, 'r'), open(dst, 'w')]);
+  try {
+    for (let position = 0; ;) {
+      const { bytesRead } = await input.read(buffer, 0, chunk, position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      for (let done = 0; done < bytesRead;) done += (await output.write(buffer, done, bytesRead - done, position + done)).bytesWritten;
+      position += bytesRead;
+    }
+    await output.sync();
+  } finally {
+    await Promise.all([input.close(), output.close()]);
+  }
+  return hash.digest('hex');
+}
+
+async function sha256Alone(src: string, chunk: number): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(src, 'r');
+  try {
+    await hashRange(handle, 0, undefined, hash, chunk);
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/** drainCapMs: how long a contender waits at most for the drain (default 60 s; --quick: 0, only a `sync`). */
+export async function benchCopy(options: { mib: number; runs: number; tmp: string; drainCapMs?: number }, log: (line: string) => void): Promise<CopyResult> {
   const dir = join(options.tmp, 'copy');
   const byId = join(dir, 'by-id');
   const repo = join(dir, 'repository');
   await mkdir(byId, { recursive: true });
   const src = join(dir, 'disk.img');
+  const bytes = options.mib * 1024 * 1024;
   // Incompressible bytes: a 4 MiB random block repeated.
   const block = randomBytes(4 * 1024 * 1024);
   const fh = await open(src, 'w');
-  for (let written = 0; written < options.mib * 1024 * 1024; written += block.length) await fh.write(block, 0, Math.min(block.length, options.mib * 1024 * 1024 - written));
+  for (let written = 0; written < bytes; written += block.length) await fh.write(block, 0, Math.min(block.length, bytes - written));
   await fh.close();
   await symlink(src, join(byId, `scsi-0QEMU_QEMU_HARDDISK_${DISK_ID}`));
   // The production default chunk size (COPY_CHUNK_BYTES), read the way the copy worker reads it.
   const settings: CopySettings = { ...copySettingsFromEnv({}), repositoryRoot: repo, deviceByIdDir: byId };
-  const expectedBytes = options.mib * 1024 * 1024;
   const dstCat = join(dir, 'cat.img');
   const dstCatSync = join(dir, 'cat-sync.img');
-
-  const runs: CopyResult['runs'] = [];
-  const contenders = {
-    cat: async () => {
-      return timeShell('cat "$1" > "$2"', [src, dstCat]);
-    },
-    catSync: async () => {
-      return timeShell('cat "$1" > "$2" && sync "$2"', [src, dstCatSync]);
-    },
-    activity: async (run: number) => {
-      const t0 = performance.now();
-      const result: CopyDiskResult = await new MockActivityEnvironment({ attempt: 1 }).run((s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i), settings, {
-        diskId: DISK_ID,
-        expectedBytes,
-        dir: `run-${run}`,
-        fileName: 'disk.raw',
-      });
-      const ms = performance.now() - t0;
-      if (result.bytes !== expectedBytes) throw new Error(`copy wrote ${result.bytes} bytes, expected ${expectedBytes}`);
-      return ms;
-    },
+  const dstLoop = join(dir, 'loop.img');
+  let expectedSha256 = '';
+  const check = (sha256: string, who: string) => {
+    if (sha256 !== expectedSha256) throw new Error(`${who} hashed ${sha256}, expected ${expectedSha256}`);
   };
-  const names = Object.keys(contenders) as Array<keyof typeof contenders>;
-  try {
-    // The source is read from the page cache by every contender alike (1 GiB fits); before each one
-    // `sync` flushes what an earlier contender left dirty, so nobody pays for another's writeback.
-    // (`cat` alone leaves its gigabyte dirty: the sync after it is not timed.)
-    timeShell('cat "$1" > /dev/null', [src]);
-    for (let run = 1; run <= options.runs; run++) {
-      // The order rotates from run to run: none always goes first or right after the others.
-      const order = names.map((_, i) => names[(i + run - 1) % names.length]!);
-      const ms: Record<string, number> = {};
-      for (const name of order) {
-        // The disk is left to settle too: right after another contender's gigabyte was fsynced, the
-        // activity (which writes back as it goes) is slower than on a rested disk; `cat` + fsync only
-        // starts writing after its page-cache phase and is not affected (docs/benchmarks.md, (d)).
-        timeShell(`sync && sleep ${settleSeconds}`, []);
-        ms[name] = await contenders[name](run);
-      }
-      // Outputs are deleted only now, then left to settle: the mount has online `discard`, and a
-      // contender that ran right after another's 1 GiB was deleted paid for its discard.
-      await Promise.all([rm(dstCat, { force: true }), rm(dstCatSync, { force: true }), rm(join(repo, `run-${run}`), { recursive: true, force: true })]);
-      timeShell('sync', []);
-      const { activity: activityMs, cat: catMs, catSync: catSyncMs } = ms as Record<(typeof names)[number], number>;
-      runs.push({
-        order: order.join(','),
-        activityMs: Math.round(activityMs),
-        catMs: Math.round(catMs),
-        catSyncMs: Math.round(catSyncMs),
-        ratioVsCat: round(catMs / activityMs),
-        ratioVsCatSync: round(catSyncMs / activityMs),
-      });
-      log(
-        `  run ${run} (${order.join(', ')}): activity ${(options.mib / (activityMs / 1000)).toFixed(0)} MiB/s, cat ${(options.mib / (catMs / 1000)).toFixed(0)} MiB/s, cat+fsync ${(options.mib / (catSyncMs / 1000)).toFixed(0)} MiB/s → ratio ${(catMs / activityMs).toFixed(3)} (vs cat+fsync ${(catSyncMs / activityMs).toFixed(3)})`,
+
+  const activity = (run: number, name: string, overrides: Partial<CopySettings> = {}) =>
+    timeInProcess(async () => {
+      const result: CopyDiskResult = await new MockActivityEnvironment({ attempt: 1 }).run(
+        (s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i),
+        { ...settings, ...overrides },
+        {
+          diskId: DISK_ID,
+          expectedBytes: bytes,
+          dir: `run-${run}-${name}`,
+          fileName: 'disk.raw',
+        },
       );
+      if (result.bytes !== bytes) throw new Error(`copy wrote ${result.bytes} bytes, expected ${bytes}`);
+      check(result.sha256, name);
+    });
+  const contenders: Record<Contender, (run: number) => Promise<Measured>> = {
+    activity: (run) => activity(run, 'activity'),
+    // The same activity with its hash on the main thread, as copies smaller than hashThreadMinBytes run.
+    activityMainThread: (run) => activity(run, 'activityMainThread', { hashThreadMinBytes: Number.POSITIVE_INFINITY }),
+    loop: () => timeInProcess(async () => check(await plainLoop(src, dstLoop, settings.chunkBytes), 'the plain loop')),
+    sha256: () => timeInProcess(async () => check(await sha256Alone(src, settings.chunkBytes), 'SHA-256 alone')),
+    cat: async () => timeShell('cat "$1" > "$2"', [src, dstCat]),
+    catSync: async () => timeShell('cat "$1" > "$2" && sync "$2"', [src, dstCatSync]),
+  };
+
+  const raw: Array<Omit<CopyRun, 'disturbed'>> = [];
+  try {
+    // The source is read from the page cache by every contender alike (1 GiB fits).
+    expectedSha256 = await sha256Alone(src, settings.chunkBytes);
+    const inflight = await inflightPath(dir);
+    for (let run = 1; run <= options.runs; run++) {
+      // The order rotates from run to run: none always goes first or right after the same other.
+      const order = CONTENDERS.map((_, i) => CONTENDERS[(i + run - 1) % CONTENDERS.length]!);
+      const ms = {} as Record<Contender, number>;
+      const cpuMs = {} as Record<Contender, number>;
+      const drainMs = {} as Record<Contender, number>;
+      for (const name of order) {
+        // Nobody pays for another's writeback: a contender right after another's fsynced gigabyte
+        // took up to 3× its time while the kernel still wrote it back.
+        drainMs[name] = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS, inflight));
+        const m = await contenders[name](run);
+        ms[name] = Math.round(m.ms);
+        cpuMs[name] = Math.round(m.cpuMs);
+      }
+      // Outputs are deleted only now (the mount has online `discard`: a delete costs the next writer;
+      // the next run's first drain waits for it).
+      await Promise.all([
+        rm(dstCat, { force: true }),
+        rm(dstCatSync, { force: true }),
+        rm(dstLoop, { force: true }),
+        rm(join(repo, `run-${run}-activity`), { recursive: true, force: true }),
+        rm(join(repo, `run-${run}-activityMainThread`), { recursive: true, force: true }),
+      ]);
+      raw.push({
+        order: order.join(','),
+        ms,
+        cpuMs,
+        drainMs,
+        ratioVsCat: round(ms.cat / ms.activity),
+        ratioVsCatSync: round(ms.catSync / ms.activity),
+        mainThreadVsCatSync: round(ms.catSync / ms.activityMainThread),
+        loopVsCatSync: round(ms.catSync / ms.loop),
+        cpuVsSha256: round(cpuMs.activity / cpuMs.sha256),
+      });
+      const perGiB = (name: Contender) => `${(ms[name] / 1000 / (bytes / GIB)).toFixed(2)} s (${(cpuMs[name] / 1000 / (bytes / GIB)).toFixed(2)} CPU)`;
+      log(`  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+
+  const catSyncMedian = median(raw.map((r) => r.ms.catSync));
+  const runs: CopyRun[] = raw.map((r) => ({ ...r, disturbed: r.ms.catSync > catSyncMedian * DISTURBED_FACTOR || r.ms.catSync < catSyncMedian / DISTURBED_FACTOR }));
+  const steady = runs.some((r) => !r.disturbed) ? runs.filter((r) => !r.disturbed) : runs;
+  const med = (f: (r: CopyRun) => number) => median(steady.map(f));
+  const per = <T>(f: (name: Contender) => T) => Object.fromEntries(CONTENDERS.map((n) => [n, f(n)])) as Record<Contender, T>;
+  const medianMs = per((n) => Math.round(med((r) => r.ms[n])));
+  if (runs.some((r) => r.disturbed))
+    log(`  disturbed (cat+fsync off the median ${Math.round(catSyncMedian)} ms by > ${DISTURBED_FACTOR}×): run ${runs.flatMap((r, i) => (r.disturbed ? [i + 1] : [])).join(', ')}`);
   return {
     mib: options.mib,
     chunkBytes: settings.chunkBytes,
     runs,
-    activityMiBps: round(options.mib / (median(runs.map((r) => r.activityMs)) / 1000), 1),
-    catMiBps: round(options.mib / (median(runs.map((r) => r.catMs)) / 1000), 1),
-    ratioVsCatMedian: round(median(runs.map((r) => r.ratioVsCat))),
-    ratioVsCatSyncMedian: round(median(runs.map((r) => r.ratioVsCatSync))),
-    ratioVsCatSyncMin: round(Math.min(...runs.map((r) => r.ratioVsCatSync))),
-    ratioVsCatSyncMax: round(Math.max(...runs.map((r) => r.ratioVsCatSync))),
+    undisturbedRuns: runs.filter((r) => !r.disturbed).length,
+    medianMs,
+    miBps: per((n) => round(options.mib / (medianMs[n] / 1000), 1)),
+    cpuSecondsPerGiB: per((n) => round(med((r) => r.cpuMs[n]) / 1000 / (bytes / GIB))),
+    activityMiBps: round(options.mib / (medianMs.activity / 1000), 1),
+    catMiBps: round(options.mib / (medianMs.cat / 1000), 1),
+    ratioVsCatMedian: round(med((r) => r.ratioVsCat)),
+    ratioVsCatSyncMedian: round(med((r) => r.ratioVsCatSync)),
+    mainThreadVsCatSyncMedian: round(med((r) => r.mainThreadVsCatSync)),
+    loopVsCatSyncMedian: round(med((r) => r.loopVsCatSync)),
+    cpuVsSha256Median: round(med((r) => r.cpuVsSha256)),
+    ratioVsCatSyncMin: round(Math.min(...steady.map((r) => r.ratioVsCatSync))),
+    ratioVsCatSyncMax: round(Math.max(...steady.map((r) => r.ratioVsCatSync))),
   };
 }

@@ -78,7 +78,9 @@ try {
     tasks.push(async () => void (results.historyEvents = await section('historyEvents', '(c) history events', () => benchHistoryEvents(env, b, { quick, tmp }, log))));
   }
   if (config.sections.has('d')) {
-    tasks.push(async () => void (results.copy = await section('copy', '(d) copy throughput', () => benchCopy({ mib: config.copyMiB, runs: config.runs, tmp, settleSeconds: quick ? 0 : 2 }, log))));
+    tasks.push(
+      async () => void (results.copy = await section('copy', '(d) copy throughput', () => benchCopy({ mib: config.copyMiB, runs: config.runs, tmp, drainCapMs: quick ? 0 : undefined }, log))),
+    );
   }
   if (config.sections.has('e')) {
     tasks.push(async () => void (results.polling = await section('polling', '(e) polling efficiency', () => benchPolling({ jobSeconds: config.pollJobSeconds, quick }, log))));

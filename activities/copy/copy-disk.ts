@@ -4,14 +4,13 @@
  * from the last heartbeated offset: it re-hashes the part already in the repository instead of
  * reading it from the device again.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
+import { openChunkHasher, DEFAULT_HASH_THREAD_MIN_BYTES, type ChunkHasher } from './chunk-hasher';
 import { copyBufferBytes, copyLoop, type CopyLoopResult, type CopyProgress } from './copy-loop';
 import { requireDevice, type DeviceFolders } from './device-locator';
-import { hashRange } from './hash-read';
 import { repositoryPath, syncDirectory } from './repository';
 import type { ResticSettings } from './restic/restic-cli';
 
@@ -33,6 +32,8 @@ export interface CopySettings {
   checkpointBytes?: number;
   /** Back up into this restic repository instead of repositoryRoot (BACKUP_REPOSITORY_KIND=restic). */
   restic?: ResticSettings;
+  /** Copies of at least this many bytes (or of unknown size) hash on a thread of their own (default 64 MiB). */
+  hashThreadMinBytes?: number;
 }
 
 export interface CopyDiskInput {
@@ -81,7 +82,6 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
   offset -= offset % settings.chunkBytes;
   const resumedFromOffset = offset;
 
-  const hash = createHash('sha256');
   // Device and part file are opened together; 'w' empties what a first attempt may have left.
   const opened = await Promise.allSettled([open(device.path, 'r'), open(partPath, offset > 0 ? 'r+' : 'w')]);
   const openFailure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -90,15 +90,19 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     throw openFailure.reason;
   }
   const [source, out] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
+  const hasher = openCopyHasher(settings, input.expectedBytes, offset);
   let copied: CopyLoopResult;
+  let sha256: string;
   try {
     if (offset > 0) {
       await out.truncate(offset);
       // Heartbeating the offset it resumes from: a long prefix must not run into the heartbeat timeout.
-      await hashRange(out, 0, offset, hash, settings.chunkBytes, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+      await hasher.hashPrefix(out, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
     }
-    copied = await copyLoop(ctx, settings, source, out, offset, hash, copyBufferBytes(settings.chunkBytes, input.expectedBytes, offset));
+    copied = await copyLoop(ctx, settings, source, out, offset, hasher);
+    sha256 = await hasher.digest();
   } catch (err) {
+    await hasher.close();
     await Promise.all([source.close(), out.close()]);
     if (ctx.cancellationSignal.aborted) {
       // A cancelled backup leaves no half-written image behind.
@@ -107,6 +111,7 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     }
     throw err;
   }
+  await hasher.close();
   await Promise.all([source.close(), out.close()]);
   offset = copied.offset;
   const bytesReadFromDevice = copied.bytesRead;
@@ -119,7 +124,7 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
   return {
     path: finalPath,
     bytes: offset,
-    sha256: hash.digest('hex'),
+    sha256,
     device: device.path,
     resumedFromOffset,
     bytesReadFromDevice,
@@ -129,4 +134,13 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
 
 export function deviceFolders(settings: CopySettings): DeviceFolders {
   return { byIdDir: settings.deviceByIdDir, deviceDir: settings.deviceDir };
+}
+
+/**
+ * The hasher of a copy from `start`: its buffers sized to what is left to copy, on a thread when the
+ * whole disk (a resumed copy re-hashes its prefix) is large or of unknown size.
+ */
+export function openCopyHasher(settings: CopySettings, expectedBytes: number | undefined, start: number): ChunkHasher {
+  const onThread = (expectedBytes ?? Number.POSITIVE_INFINITY) >= (settings.hashThreadMinBytes ?? DEFAULT_HASH_THREAD_MIN_BYTES);
+  return openChunkHasher(copyBufferBytes(settings.chunkBytes, expectedBytes, start), onThread);
 }

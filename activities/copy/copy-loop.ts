@@ -4,9 +4,9 @@
  * offset to its end, write the same offsets of the target, SHA-256 every byte once, and heartbeat
  * only offsets that are durably written, so a retried attempt resumes there.
  */
-import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { CancelledFailure, type Context } from '@temporalio/activity';
+import type { ChunkHasher } from './chunk-hasher';
 import type { CopySettings } from './copy-disk';
 
 /** What a copy heartbeats: the offset up to which the target is durably written. */
@@ -53,17 +53,19 @@ export function copyBufferBytes(chunkBytes: number, expectedBytes: number | unde
 }
 
 /**
- * Copies `source` from `start` to its end into `out` at the same offsets, hashing every byte once.
- * Two fixed buffers: the next chunk is read while the current one is written and hashed. Every
- * checkpointBytes (or checkpointMs, whichever comes first) the bytes written so far are fdatasync'ed
- * in the background (so the disk works while the copy goes on, and the final fsync has little left
- * to do), and only once that sync is done is their end heartbeated: the resume offset never points
- * past what is durably in the target.
+ * Copies `source` from `start` to its end into `out` at the same offsets, hashing every byte once
+ * (`hasher`, whose two buffers the loop reads into). The next chunk is read while the current one is
+ * written and hashed (on the hasher's thread, for a large copy). Every checkpointBytes (or
+ * checkpointMs, whichever comes first) the bytes written so far are fdatasync'ed in the background
+ * (so the disk works while the copy goes on, and the final fsync has little left to do), and only
+ * once that sync is done is their end heartbeated: the resume offset never points past what is
+ * durably in the target.
  */
-export async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hash: Hash, chunk: number): Promise<CopyLoopResult> {
+export async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hasher: ChunkHasher): Promise<CopyLoopResult> {
   const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
   const checkpointBytes = settings.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
-  const buffers = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)] as const;
+  const { buffers } = hasher;
+  const chunk = buffers[0]!.length;
   const quiet = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
   const started = Date.now();
   let offset = start;
@@ -73,15 +75,16 @@ export async function copyLoop(ctx: Context, settings: CopySettings, source: Fil
   let lastHeartbeat = started;
   let syncing: Promise<void> | undefined;
   let syncError: unknown;
+  // Every write issued so far, in order: once it is settled, everything before `offset` is written.
   let writing: Promise<void> = Promise.resolve();
-  let reading = quiet(source.read(buffers[0], 0, chunk, offset));
+  // Per buffer: settled once its last chunk is both written and hashed, and the buffer is free.
+  const inUse: Array<Promise<unknown>> = buffers.map(() => Promise.resolve());
+  let reading = quiet(source.read(buffers[0]!, 0, chunk, offset));
   let current = 0;
   try {
     for (;;) {
       const { bytesRead } = await reading;
       if (bytesRead === 0) break;
-      // Everything before `offset` is written once the previous write is done; its buffer is free.
-      await writing;
       if (syncError) throw syncError;
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
       const now = Date.now();
@@ -89,41 +92,45 @@ export async function copyLoop(ctx: Context, settings: CopySettings, source: Fil
         const target = offset;
         lastCheckpoint = now;
         lastCheckpointOffset = offset;
-        syncing = out.datasync().then(
-          () => {
-            durable = target;
-            lastHeartbeat = Date.now();
-            ctx.heartbeat({ offset: durable } satisfies CopyProgress);
-            syncing = undefined;
-          },
-          (err) => {
-            syncError = err;
-          },
-        );
+        syncing = writing
+          .then(() => out.datasync())
+          .then(
+            () => {
+              durable = target;
+              lastHeartbeat = Date.now();
+              ctx.heartbeat({ offset: durable } satisfies CopyProgress);
+              syncing = undefined;
+            },
+            (err) => {
+              syncError = err;
+            },
+          );
       } else if (now - lastHeartbeat >= checkpointMs) {
         // Alive (and open to cancellation) while a slow sync runs; still only the durable offset.
         lastHeartbeat = now;
         ctx.heartbeat({ offset: durable } satisfies CopyProgress);
       }
-      const buffer = buffers[current]!;
       const position = offset;
+      const index = current;
       offset += bytesRead;
-      reading = quiet(source.read(buffers[1 - current]!, 0, chunk, offset));
-      writing = quiet(writeFully(out, buffer, bytesRead, position));
-      hash.update(buffer.subarray(0, bytesRead));
+      writing = quiet(writing.then(() => writeFully(out, buffers[index]!, bytesRead, position)));
+      inUse[index] = quiet(Promise.all([writing, hasher.update(index, bytesRead)]));
       current = 1 - current;
+      // The other buffer is free once the previous chunk is written and hashed; the next read goes there.
+      await inUse[current];
+      reading = quiet(source.read(buffers[current]!, 0, chunk, offset));
       if (settings.maxBytesPerSecond > 0) {
         const dueMs = ((offset - start) / settings.maxBytesPerSecond) * 1000 - (Date.now() - started);
         if (dueMs > 0) await ctx.sleep(dueMs);
       }
     }
-    await writing;
+    await Promise.all(inUse);
     await syncing;
     if (syncError) throw syncError;
     await out.sync();
     return { offset, bytesRead: offset - start };
   } finally {
     // Nothing may still use the handles or the buffers when the caller closes them.
-    await Promise.allSettled([reading, writing, syncing]);
+    await Promise.allSettled([reading, writing, syncing, ...inUse]);
   }
 }

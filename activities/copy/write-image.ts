@@ -4,14 +4,12 @@
  * attempt resumes at the heartbeated offset and re-hashes the prefix it keeps from the image file,
  * which is what was written there. The hash is compared with the manifest's at the end.
  */
-import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
-import { deviceFolders, type CopySettings } from './copy-disk';
-import { copyBufferBytes, copyLoop, type CopyProgress } from './copy-loop';
+import { deviceFolders, openCopyHasher, type CopySettings } from './copy-disk';
+import { copyLoop, type CopyProgress } from './copy-loop';
 import { requireDevice } from './device-locator';
-import { hashRange } from './hash-read';
 import { repositoryPath } from './repository';
 import type { RepositoryActivities } from './restore-types';
 
@@ -35,7 +33,6 @@ export async function writeImageToDevice(settings: CopySettings, input: WriteIma
   offset -= offset % settings.chunkBytes;
   const resumedFromOffset = offset;
 
-  const hash = createHash('sha256');
   // r+: a block device cannot be truncated, and the simulator's file must keep its size.
   const opened = await Promise.allSettled([open(imagePath, 'r'), open(device.path, 'r+')]);
   const openFailure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -44,20 +41,23 @@ export async function writeImageToDevice(settings: CopySettings, input: WriteIma
     throw openFailure.reason;
   }
   const [image, target] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
+  const hasher = openCopyHasher(settings, imageBytes, offset);
   let written: number;
+  let sha256: string;
   try {
-    if (offset > 0) await hashRange(image, 0, offset, hash, settings.chunkBytes, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
-    written = (await copyLoop(ctx, settings, image, target, offset, hash, copyBufferBytes(settings.chunkBytes, imageBytes, offset))).offset;
+    if (offset > 0) await hasher.hashPrefix(image, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+    written = (await copyLoop(ctx, settings, image, target, offset, hasher)).offset;
+    sha256 = await hasher.digest();
   } catch (err) {
     if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
     throw err;
   } finally {
+    await hasher.close();
     await Promise.all([image.close(), target.close()]);
   }
   if (written !== input.expectedBytes) {
     throw nonRetryable(`backup ${input.dir}: image ${input.fileName} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
   }
-  const sha256 = hash.digest('hex');
   if (sha256 !== input.expectedSha256) {
     throw nonRetryable(`backup ${input.dir}: image ${input.fileName} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
       file: input.fileName,

@@ -31,9 +31,17 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
     const c = r.copy;
     rows.push([
       'd. copy',
-      `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s`,
-      `ratio ${c.ratioVsCatMedian} (goal ≥ 0.8); vs cat+fsync ${c.ratioVsCatSyncMedian}${c.ratioVsCatSyncMin !== undefined ? ` (${c.ratioVsCatSyncMin}–${c.ratioVsCatSyncMax} over ${c.runs.length} runs)` : ''}`,
+      `${c.mib} MiB: activity ${c.activityMiBps} MiB/s, cat ${c.catMiBps} MiB/s, cat+fsync ${c.miBps?.catSync} MiB/s`,
+      `vs cat+fsync ${c.ratioVsCatSyncMedian} (main-thread hash ${c.mainThreadVsCatSyncMedian}, plain loop ${c.loopVsCatSyncMedian}; ${c.ratioVsCatSyncMin}–${c.ratioVsCatSyncMax}, ${c.undisturbedRuns} of ${c.runs.length} runs undisturbed; goal ≥ 0.8); vs cat ${c.ratioVsCatMedian}`,
     ]);
+    if (c.cpuSecondsPerGiB) {
+      const s = c.cpuSecondsPerGiB;
+      rows.push([
+        'd. copy CPU s/GiB',
+        `activity ${s.activity} (hash on the main thread ${s.activityMainThread}), plain loop ${s.loop}, SHA-256 ${s.sha256}, cat ${s.cat}, cat+fsync ${s.catSync}`,
+        `activity / SHA-256 ${c.cpuVsSha256Median} (goal ≤ 1.3)`,
+      ]);
+    }
   }
   if (r.polling) {
     const p = r.polling;
