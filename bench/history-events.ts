@@ -117,7 +117,7 @@ export async function benchHistoryEvents(
   const eventsPerHourOfJob = round(((eventsLong - eventsShort) / (longJobSeconds - shortJobSeconds)) * 3600, 1);
   log(`  long job: ${eventsShort} events with a ready-at-once snapshot, ${eventsLong} with a ${longJobSeconds} s one → ${eventsPerHourOfJob} events per hour of job`);
   log('  every workflow with a day-long vendor job (time-skipping test server, stubbed activities):');
-  const longJobs = await benchLongJobEvents(bundles.main, benchDataConverter, log);
+  const longJobs = await benchLongJobEvents(bundles.main, benchDataConverter, log, { quick: options.quick });
   return { perWorkflow, longJobs, longJob: { workflowType: 'ovirtSnapshotBackup', shortJobSeconds, longJobSeconds, eventsShort, eventsLong, eventsPerHourOfJob, pollIntervalMs } };
 }
 

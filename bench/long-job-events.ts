@@ -349,6 +349,9 @@ async function chainHistoryLength(env: TestWorkflowEnvironment, workflowId: stri
   }
 }
 
+/** What `npm run bench -- --quick` runs of (c): a sliced follow, a wait inside an activity, a child workflow. */
+const QUICK_SCENARIOS = ['azureVmBackup', 'ovirtRestore', 'fleetBackup'];
+
 export interface LongJobEventsRow {
   workflowType: string;
   job: string;
@@ -359,11 +362,18 @@ export interface LongJobEventsRow {
 }
 
 /** (c) of `npm run bench`: every workflow's events for a one-minute and a day-long (Azure: week-long) vendor job. */
-export async function benchLongJobEvents(bundle: WorkflowBundleWithSourceMap, dataConverter: DataConverter, log: (line: string) => void): Promise<LongJobEventsRow[]> {
+export async function benchLongJobEvents(
+  bundle: WorkflowBundleWithSourceMap,
+  dataConverter: DataConverter,
+  log: (line: string) => void,
+  options: { quick?: boolean } = {},
+): Promise<LongJobEventsRow[]> {
   const env = await startTimeSkippingServer(dataConverter);
   const rows: LongJobEventsRow[] = [];
+  // --quick checks that the harness works; every scenario runs in test/history/long-jobs.test.ts.
+  const scenarios = options.quick ? LONG_JOB_SCENARIOS.filter((s) => QUICK_SCENARIOS.includes(s.workflowType)) : LONG_JOB_SCENARIOS;
   try {
-    for (const scenario of LONG_JOB_SCENARIOS) {
+    for (const scenario of scenarios) {
       const short = await runLongJob(env, bundle, scenario, 60_000, { stopAbove: 2_000, dataConverter, taskQueuePrefix: 'bench-long' });
       const long = await runLongJob(env, bundle, scenario, scenario.longMs, { stopAbove: 2_000, dataConverter, taskQueuePrefix: 'bench-long' });
       const status = short.status === 'COMPLETED' && long.status === 'COMPLETED' ? 'completed' : `${short.status}/${long.status}${long.error ? `: ${long.error}` : ''}`;

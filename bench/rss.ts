@@ -1,8 +1,8 @@
 /**
  * (f) Peak RSS of a real main-worker process (workers/main-worker.ts, configured through env as in
- * production) with N backups in flight: every run is parked at its first copy-queue activity
- * (no copy worker polls that queue), after snapshot, config read, with its workflow in the
- * worker's cache. Read from /proc/<pid>/status (VmHWM).
+ * production) with N backups in flight: every run is parked at its first copy-worker activity
+ * (no copy worker polls that queue): the repository preflight, right after the engine's preflight,
+ * with its workflow in the worker's cache. Read from /proc/<pid>/status (VmHWM).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -83,7 +83,8 @@ export async function benchRss(env: TestWorkflowEnvironment, options: { runs: nu
     const idle = await procStatus(pid);
 
     const t0 = Date.now();
-    const parked = () => sim.simulator.calls.all().filter((c) => c.method === 'GET' && c.query.includes('all_content=true')).length;
+    // A run's engine preflight lists its VM's disks last; the repository preflight it then waits on is never taken.
+    const parked = () => new Set(sim.simulator.calls.all().flatMap((c) => (c.method === 'GET' ? (/^\/vms\/([^/]+)\/diskattachments$/.exec(c.path)?.[1] ?? []) : []))).size;
     await Promise.all(
       sim.vmIds.map((vmId, i) =>
         env.client.workflow.start('ovirtSnapshotBackup', {
