@@ -44,8 +44,26 @@ export interface NpmStartStack {
   stop(): Promise<void>;
 }
 
-/** Starts `npm start` and waits until the workers poll (the copy worker too unless told otherwise). */
-export async function startNpmStack(options: { name: string; waitForCopyWorker?: boolean; timeoutMs?: number }): Promise<NpmStartStack> {
+type StackOptions = { name: string; waitForCopyWorker?: boolean; timeoutMs?: number };
+
+/**
+ * Starts `npm start` and waits until the workers poll (the copy worker too unless told otherwise).
+ * A port taken between our pick and the stack's bind (npm start then starts nothing and says which)
+ * is the suite's race, not the stack's fault: such a start is tried again on fresh ports.
+ */
+export async function startNpmStack(options: StackOptions): Promise<NpmStartStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortClash)) throw error;
+    }
+  }
+}
+
+class PortClash extends Error {}
+
+async function startOnce(options: StackOptions): Promise<NpmStartStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `${options.name}-`));
   const ports = { temporal: await freePort(), ui: await freePort(), codec: await freePort() };
   const simulatorPorts: Record<string, number> = {};
@@ -81,6 +99,7 @@ export async function startNpmStack(options: { name: string; waitForCopyWorker?:
   while (!ready.every((r) => r.test(output))) {
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();
+      if (/nothing was started[\s\S]*is already in use/.test(output)) throw new PortClash(output);
       assert.fail(`the stack did not come up:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 250));
