@@ -14,7 +14,9 @@ export function describeFault(fault: FaultCase): { fault: string; detail: string
   if (fault.kind === 'none') return { fault: 'none (baseline)', detail: '' };
   if ('call' in fault) return { fault: fault.kind, detail: `${fault.call.method} ${fault.call.path}` };
   if (fault.kind === 'vendor-state') return { fault: fault.kind, detail: `${fault.state}${fault.step ? ` at step ${fault.step}` : ' from the start'}` };
-  return { fault: fault.kind, detail: `at step ${fault.step}${fault.kind === 'worker-sigkill' && fault.afterMs ? ` +${fault.afterMs} ms` : ''}` };
+  const after = fault.kind === 'worker-sigkill' && fault.afterMs ? ` +${fault.afterMs} ms` : '';
+  if (fault.kind === 'worker-sigkill' && fault.point) return { fault: fault.kind, detail: `at ${fault.point} (step ${fault.step})${after}` };
+  return { fault: fault.kind, detail: `at step ${fault.step}${after}` };
 }
 
 /** A failed run is "failed cleanly" when its failure names the step it failed in (step names may hold a dash: attach-vm) or refuses its input. */
@@ -75,6 +77,16 @@ async function reachStep(handle: WorkflowHandle, target: ChaosTarget, step: stri
   return false;
 }
 
+/** Polls a kill point until it is reached; false if the run closed first or the deadline passed. */
+async function reachPoint(handle: WorkflowHandle, reached: () => Promise<boolean> | boolean, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    if (await reached()) return true;
+    if (await isClosed(handle)) return reached();
+    await sleep(25);
+  }
+  return false;
+}
+
 /** What a hung run waits on: its pending activities, their attempt and last failure. */
 async function pendingWork(handle: WorkflowHandle): Promise<string> {
   try {
@@ -105,11 +117,22 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     disruptions++;
   }
 
+  const point = fault.kind === 'worker-sigkill' && fault.point ? target.killPoints?.find((p) => p.name === fault.point) : undefined;
+  if (fault.kind === 'worker-sigkill' && fault.point && !point) throw new Error(`chaos: ${target.workflow} has no kill point "${fault.point}"`);
+  await point?.arm();
+
   const workflowId = `chaos-${target.workflow}-${name}-${Date.now()}-${++caseSeq}`;
   await cluster.client.workflow.start(target.workflow, { taskQueue: cluster.taskQueue, workflowId, args: [target.input()] });
   const handle = () => cluster.client.workflow.getHandle(workflowId);
 
-  if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session' || (fault.kind === 'vendor-state' && fault.step)) {
+  if (point) {
+    if (await reachPoint(handle(), () => point.reached(), deadline)) {
+      disruptions++;
+      if (fault.kind === 'worker-sigkill' && fault.afterMs) await sleep(fault.afterMs);
+      await cluster.killWorker();
+      await cluster.startWorker();
+    }
+  } else if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session' || (fault.kind === 'vendor-state' && fault.step)) {
     if (await reachStep(handle(), target, fault.step!, deadline)) {
       disruptions++;
       if (fault.kind === 'expired-session') target.expireSessions?.();
@@ -153,6 +176,8 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     await sleep(200);
     leftovers = await target.leftovers(run);
   }
+  const repository = await target.repository?.(run);
+  if (repository) leftovers.push(...repository.problems);
   const accepted = 'call' in fault ? target.leftToVendor?.find((a) => a.kinds.includes(fault.kind) && a.call.method === fault.call.method && a.call.path === fault.call.path) : undefined;
   const leftToVendor = accepted ? leftovers.filter((l) => accepted.matches.test(l)).map((l) => `${l} (${accepted.reason})`) : [];
   if (accepted) leftovers = leftovers.filter((l) => !accepted.matches.test(l));
@@ -166,6 +191,7 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     leftovers,
     ...(leftToVendor.length ? { leftToVendor } : {}),
     duplicates: await target.duplicates(),
+    ...(repository ? { leftInRepository: repository.left } : {}),
     faultsFired: fired ? fired() : disruptions,
     ms: Date.now() - started,
   };

@@ -33,6 +33,7 @@ export function buildCases(target: ChaosTarget, calls: CallSite[], kinds?: strin
   if (target.expireSessions) for (const step of steps) cases.push({ kind: 'expired-session', step });
   for (const step of steps) cases.push({ kind: 'worker-sigkill', step });
   for (const [step, afterMs] of Object.entries(target.longSteps ?? {})) cases.push({ kind: 'worker-sigkill', step, afterMs });
+  for (const p of target.killPoints ?? []) cases.push({ kind: 'worker-sigkill', step: p.step, point: p.name, ...(p.afterMs ? { afterMs: p.afterMs } : {}) });
   cases.push({ kind: 'server-restart', step: steps[Math.floor(steps.length / 2)]! });
   for (const s of target.vendorStates ?? []) cases.push({ kind: 'vendor-state', ...s });
   return kinds ? cases.filter((c) => kinds.includes(c.kind)) : cases;
@@ -67,6 +68,8 @@ export interface TableRow {
   /** Leftovers only the vendor's expiry can end (a lost login reply): reported, not counted as leaks. */
   leftToVendor: number;
   duplicates: number;
+  /** Left in the repository, named by no manifest (a killed attempt's snapshot): reported, not a leak. Absent when the target does not look. */
+  leftInRepository?: number;
 }
 
 export function summarize(results: CaseResult[]): TableRow[] {
@@ -82,16 +85,35 @@ export function summarize(results: CaseResult[]): TableRow[] {
     row.leftovers += r.leftovers.length;
     row.leftToVendor += r.leftToVendor?.length ?? 0;
     row.duplicates += r.duplicates.length;
+    if (r.leftInRepository) row.leftInRepository = (row.leftInRepository ?? 0) + r.leftInRepository.length;
     rows.set(key, row);
   }
   return [...rows.values()];
 }
 
 export function formatTable(rows: TableRow[]): string {
-  const head = ['workflow', 'fault', 'cases', 'fired', 'completed', 'failed cleanly', 'unclear/hung', 'leftovers', 'left to vendor expiry', 'duplicates'];
-  const body = rows.map((r) => [r.workflow, r.fault, r.cases, r.fired, r.completed, r.failedCleanly, r.unclear, r.leftovers, r.leftToVendor, r.duplicates].map(String));
+  // The repository column only where a target looked at its repository (the restic targets).
+  const repo = rows.some((r) => r.leftInRepository !== undefined);
+  const head = ['workflow', 'fault', 'cases', 'fired', 'completed', 'failed cleanly', 'unclear/hung', 'leftovers', 'left to vendor expiry', 'duplicates', ...(repo ? ['left in repository'] : [])];
+  const body = rows.map((r) =>
+    [r.workflow, r.fault, r.cases, r.fired, r.completed, r.failedCleanly, r.unclear, r.leftovers, r.leftToVendor, r.duplicates, ...(repo ? [r.leftInRepository ?? 0] : [])].map(String),
+  );
   const total = summarizeTotal(rows);
-  body.push(['TOTAL', '', total.cases, total.fired, total.completed, total.failedCleanly, total.unclear, total.leftovers, total.leftToVendor, total.duplicates].map(String));
+  body.push(
+    [
+      'TOTAL',
+      '',
+      total.cases,
+      total.fired,
+      total.completed,
+      total.failedCleanly,
+      total.unclear,
+      total.leftovers,
+      total.leftToVendor,
+      total.duplicates,
+      ...(repo ? [total.leftInRepository ?? 0] : []),
+    ].map(String),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [line(head), `|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
@@ -100,5 +122,6 @@ export function formatTable(rows: TableRow[]): string {
 export function summarizeTotal(rows: TableRow[]): Omit<TableRow, 'workflow' | 'fault'> {
   const t = { cases: 0, fired: 0, completed: 0, failedCleanly: 0, unclear: 0, leftovers: 0, leftToVendor: 0, duplicates: 0 };
   for (const r of rows) for (const k of Object.keys(t) as Array<keyof typeof t>) t[k] += r[k];
-  return t;
+  const repo = rows.filter((r) => r.leftInRepository !== undefined);
+  return repo.length ? { ...t, leftInRepository: repo.reduce((n, r) => n + r.leftInRepository!, 0) } : t;
 }

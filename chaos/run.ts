@@ -33,7 +33,7 @@ try {
           results.push(r);
           const bad = r.leftovers.length + r.duplicates.length > 0 || r.outcome === 'hung' || r.outcome === 'failed-unclear';
           console.log(
-            `${bad ? 'BAD ' : 'ok  '} ${r.workflow} ${r.fault} ${r.detail} → ${r.outcome}${r.faultsFired ? '' : ' (fault did not fire)'} ${r.ms} ms${r.message ? ` — ${r.message.slice(0, 160)}` : ''}${r.leftovers.length ? ` LEFTOVERS: ${r.leftovers.join('; ')}` : ''}${r.leftToVendor?.length ? ` left to the vendor: ${r.leftToVendor.join('; ')}` : ''}${r.duplicates.length ? ` DUPLICATES: ${r.duplicates.join('; ')}` : ''}`,
+            `${bad ? 'BAD ' : 'ok  '} ${r.workflow} ${r.fault} ${r.detail} → ${r.outcome}${r.faultsFired ? '' : ' (fault did not fire)'} ${r.ms} ms${r.message ? ` — ${r.message.slice(0, 160)}` : ''}${r.leftovers.length ? ` LEFTOVERS: ${r.leftovers.join('; ')}` : ''}${r.leftToVendor?.length ? ` left to the vendor: ${r.leftToVendor.join('; ')}` : ''}${r.duplicates.length ? ` DUPLICATES: ${r.duplicates.join('; ')}` : ''}${r.leftInRepository?.length ? ` left in the repository: ${r.leftInRepository.join('; ')}` : ''}`,
           );
         },
       });

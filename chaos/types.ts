@@ -14,7 +14,8 @@ export type FaultCase =
   | { kind: '5xx-burst' | '429-retry-after' | 'drop' | 'timeout' | 'malformed'; call: CallSite }
   | { kind: 'lost-create-reply'; call: CallSite }
   | { kind: 'expired-session'; step: string }
-  | { kind: 'worker-sigkill'; step: string; afterMs?: number }
+  /** At a step boundary, `afterMs` into it, or (with `point`) when the target's kill point is reached (e.g. restic's snapshot saved). */
+  | { kind: 'worker-sigkill'; step: string; afterMs?: number; point?: string }
   | { kind: 'server-restart'; step: string }
   /** A vendor condition the target sets up (`arrange`), before the run or when it enters `step`. */
   | { kind: 'vendor-state'; state: string; step?: string };
@@ -33,6 +34,18 @@ export interface ChaosTarget {
   steps: readonly string[];
   /** Steps worth a worker kill in the middle of (long activities), killed `afterMs` into the step. */
   longSteps?: Record<string, number>;
+  /**
+   * Moments worth a worker SIGKILL that no step boundary marks (one case each): `arm` before the run,
+   * `reached` polled until true, then the kill (`afterMs` later). A target's reset disarms them.
+   */
+  killPoints?: KillPoint[];
+  /**
+   * What the run left in the copy worker's repository, after the vendor's leftovers: `problems` fail
+   * the case (a repository check that is not clean, a lock left, a live lock removed, a failed run's
+   * manifest); `left` is reported in its own column (snapshots no manifest names, e.g. a killed
+   * attempt's, which the repository's prune collects).
+   */
+  repository?(run: { completed: boolean }): Promise<{ problems: string[]; left: string[] }>;
   /** The calls that create a vendor object (a lost reply there must be adopted, not repeated). */
   creates: CallSite[];
   /**
@@ -63,6 +76,15 @@ export interface ChaosTarget {
   stop(): Promise<void>;
 }
 
+export interface KillPoint {
+  name: string;
+  /** The step the point is in (for the table; the kill does not wait for it). */
+  step: string;
+  afterMs?: number;
+  arm(): Promise<void> | void;
+  reached(): Promise<boolean> | boolean;
+}
+
 export interface CaseResult {
   workflow: string;
   workflowId: string;
@@ -74,6 +96,8 @@ export interface CaseResult {
   /** Leftovers only the vendor's own expiry can end (see ChaosTarget.leftToVendor), with the reason. */
   leftToVendor?: string[];
   duplicates: string[];
+  /** What the run left in the repository that no manifest names (ChaosTarget.repository), when the target looks. */
+  leftInRepository?: string[];
   faultsFired: number;
   ms: number;
 }

@@ -5,12 +5,16 @@ import { azureBackupTarget, azureFileRecoveryTarget, azureProtectTarget } from '
 import { manageiqTarget } from './manageiq';
 import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
-import { ovirtDrillTarget, ovirtRestoreTarget } from './ovirt-restore';
+import { ovirtDrillTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
-  ovirt: ovirtTarget,
+  ovirt: () => ovirtTarget(),
   'ovirt-restore': ovirtRestoreTarget,
   'ovirt-drill': ovirtDrillTarget,
+  // The same with the copy worker's repository a restic repository (restic-repo.ts).
+  'ovirt-restic': () => ovirtTarget({ restic: true }),
+  'ovirt-restic-restore': ovirtResticRestoreTarget,
+  'ovirt-restic-drill': ovirtResticDrillTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,

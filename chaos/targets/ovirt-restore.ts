@@ -2,7 +2,9 @@
  * ovirtRestore and ovirtRestoreDrill against the oVirt simulator, with the copy worker for the demo
  * proxy VM. Before the first case the target makes the backup they restore with the real backup
  * workflow on the cluster's worker: the simulator's reset regenerates the demo disks byte for byte,
- * so that backup of the pristine demo VM stays valid (and is checked to) across every case.
+ * so that backup of the pristine demo VM stays valid (and is checked to) across every case. With
+ * `restic: true` (the `ovirt-restic-restore` and `ovirt-restic-drill` targets) the copy worker's
+ * repository is a restic repository: images come back through `restic dump` (restic-repo.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { SIM_PASSWORD } from '../../test/helpers/ovirt-harness';
 import type { ChaosCluster } from '../cluster';
 import type { ChaosTarget } from '../types';
 import { CreationCounter } from './count';
+import { chaosResticRepository, resticRestoreChecks } from './restic-repo';
 
 const TIMEOUT_MS = 2_500;
 const ENDPOINT = 'ovirt-chaos-restore';
@@ -28,8 +31,9 @@ type Kind = 'restore' | 'drill';
 /** The target, and what a test reads besides: a disk's content as the simulator holds it. */
 export type OvirtRestoreChaosTarget = ChaosTarget & { diskContentSha256(diskId: string): Promise<string> };
 
-async function restoreTarget(kind: Kind): Promise<OvirtRestoreChaosTarget> {
-  const tmp = await mkdtemp(join(tmpdir(), `chaos-ovirt-${kind}-`));
+async function restoreTarget(kind: Kind, options: { restic?: boolean } = {}): Promise<OvirtRestoreChaosTarget> {
+  const tmp = await mkdtemp(join(tmpdir(), `chaos-ovirt-${options.restic ? 'restic-' : ''}${kind}-`));
+  const restic = options.restic ? await chaosResticRepository(join(tmp, 'restic')) : undefined;
   const { simulator, state } = await createOvirtSimulator({
     dataDir: join(tmp, 'sim-data'),
     deviceRoot: join(tmp, 'devices'),
@@ -77,6 +81,7 @@ async function restoreTarget(kind: Kind): Promise<OvirtRestoreChaosTarget> {
           deviceDir: join(tmp, 'devices'),
           chunkBytes: 64 * 1024,
           maxBytesPerSecond: 2 * 1024 * 1024,
+          ...(restic ? { restic: restic.settings } : {}),
         },
       },
     },
@@ -109,6 +114,7 @@ async function restoreTarget(kind: Kind): Promise<OvirtRestoreChaosTarget> {
     },
     steps: kind === 'restore' ? OVIRT_RESTORE_STEPS : OVIRT_DRILL_STEPS,
     longSteps: { write: 250 },
+    ...(restic ? resticRestoreChecks(restic, { writes: kind === 'drill' }) : {}),
     creates: [
       { method: 'POST', path: '/disks' },
       { method: 'POST', path: '/vms' },
@@ -147,6 +153,8 @@ async function restoreTarget(kind: Kind): Promise<OvirtRestoreChaosTarget> {
       // Every case starts by logging in again, so the token endpoint is a call the matrix covers.
       state.expireAllTokens();
       created.reset();
+      await restic?.arm(undefined);
+      await restic?.mark();
     },
     diskContentSha256: (diskId) => state.diskContentSha256(diskId),
     async stop() {
@@ -158,3 +166,5 @@ async function restoreTarget(kind: Kind): Promise<OvirtRestoreChaosTarget> {
 
 export const ovirtRestoreTarget = () => restoreTarget('restore');
 export const ovirtDrillTarget = () => restoreTarget('drill');
+export const ovirtResticRestoreTarget = () => restoreTarget('restore', { restic: true });
+export const ovirtResticDrillTarget = () => restoreTarget('drill', { restic: true });

@@ -1,4 +1,8 @@
-/** ovirtSnapshotBackup against the oVirt simulator, with the copy worker for the demo proxy VM. */
+/**
+ * ovirtSnapshotBackup against the oVirt simulator, with the copy worker for the demo proxy VM; its
+ * repository a directory, or (`restic: true`, the `ovirt-restic` target) a restic repository, with
+ * the kill points of a restic backup and the repository looked at after every case (restic-repo.ts).
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +13,15 @@ import { SIM_PASSWORD, type OvirtHarness } from '../../test/helpers/ovirt-harnes
 import { backupSnapshots, proxyAttachments } from '../../test/helpers/ovirt-inspect';
 import type { ChaosTarget } from '../types';
 import { CreationCounter } from './count';
+import { chaosResticRepository, resticBackupChecks } from './restic-repo';
 
 /** The shared inspect helpers log in with the harness's simulator password. */
 const PASSWORD = SIM_PASSWORD;
 const TIMEOUT_MS = 2_500;
 
-export async function ovirtTarget(): Promise<ChaosTarget> {
-  const tmp = await mkdtemp(join(tmpdir(), 'chaos-ovirt-'));
+export async function ovirtTarget(options: { restic?: boolean } = {}): Promise<ChaosTarget> {
+  const tmp = await mkdtemp(join(tmpdir(), options.restic ? 'chaos-ovirt-restic-' : 'chaos-ovirt-'));
+  const restic = options.restic ? await chaosResticRepository(join(tmp, 'restic')) : undefined;
   const { simulator, state } = await createOvirtSimulator({
     dataDir: join(tmp, 'sim-data'),
     deviceRoot: join(tmp, 'devices'),
@@ -48,12 +54,19 @@ export async function ovirtTarget(): Promise<ChaosTarget> {
       secrets: { CHAOS_OVIRT_PASSWORD: PASSWORD },
       copy: {
         taskQueue: copyTaskQueueFor(OVIRT_DEMO.proxyVmId),
-        settings: { repositoryRoot: join(tmp, 'repository'), deviceByIdDir: join(tmp, 'devices', 'by-id'), chunkBytes: 64 * 1024, maxBytesPerSecond: 2 * 1024 * 1024 },
+        settings: {
+          repositoryRoot: join(tmp, 'repository'),
+          deviceByIdDir: join(tmp, 'devices', 'by-id'),
+          chunkBytes: 64 * 1024,
+          maxBytesPerSecond: 2 * 1024 * 1024,
+          ...(restic ? { restic: restic.settings } : {}),
+        },
       },
     },
     input: () => ({ endpoint: 'ovirt-chaos', vmId: OVIRT_DEMO.vmId, proxyVmId: OVIRT_DEMO.proxyVmId, pollIntervalMs: 100, description: 'chaos' }),
     steps: OVIRT_BACKUP_STEPS,
     longSteps: { copy: 250 },
+    ...(restic ? resticBackupChecks(restic) : {}),
     creates: [
       { method: 'POST', path: '/vms/:p1/snapshots' },
       { method: 'POST', path: '/vms/:p1/diskattachments' },
@@ -72,6 +85,8 @@ export async function ovirtTarget(): Promise<ChaosTarget> {
       // Every case starts by logging in again, so the token endpoint is a call the matrix covers.
       state.expireAllTokens();
       created.reset();
+      await restic?.arm(undefined);
+      await restic?.mark();
     },
     async stop() {
       await simulator.stop();

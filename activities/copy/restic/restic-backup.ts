@@ -4,7 +4,9 @@
  * writes its snapshot only when its input ends, and the input ends only after the whole device was
  * read with the expected size: a failed, cancelled or killed attempt leaves no snapshot. A retried
  * attempt first removes the stale locks a killed one left, then backs up again (restic's
- * deduplication stores only what the first attempt had not).
+ * deduplication stores only what the first attempt had not), unless the killed attempt's snapshot
+ * was saved before the worker died: then the retry adopts it (read back and hashed) instead of
+ * saving a second, identical snapshot that no manifest would name.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -14,8 +16,9 @@ import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import type { CopyDiskInput, CopyDiskResult, CopySettings } from '../copy-disk';
 import { deviceFolders } from '../copy-disk';
 import { requireDevice } from '../device-locator';
-import { resticFailure, resticHost, startRestic, unlockStale, type ResticSettings } from './restic-cli';
+import { resticFailure, resticHost, runRestic, startRestic, unlockStale, type ResticSettings } from './restic-cli';
 import { fileInSnapshot, resticPath } from './restic-locator';
+import { sizeInSnapshot } from './restic-store';
 
 /** What a restic backup heartbeats: its progress (a retry starts over, so there is no offset to resume from). */
 export interface ResticProgress {
@@ -71,11 +74,82 @@ async function prepareAttempt(ctx: Context | undefined, restic: ResticSettings):
   if ((ctx?.info.attempt ?? 1) > 1) await unlockStale(restic);
 }
 
+interface SavedSnapshot {
+  id: string;
+  time: string;
+  paths: string[];
+  summary?: { total_bytes_processed?: number };
+}
+
+/** Snapshots of `file` an earlier attempt of this run saved (with these tags), newest first; none on a first attempt. */
+async function savedByEarlierAttempt(ctx: Context | undefined, restic: ResticSettings, file: string, tags: ResticTags): Promise<SavedSnapshot[]> {
+  if ((ctx?.info.attempt ?? 1) <= 1) return [];
+  const wanted = resticTags(ctx, tags).filter((t) => t !== '--tag');
+  if (!wanted.some((t) => t.startsWith('run:'))) return [];
+  const out = await runRestic(restic, ['snapshots', '--json', '--tag', wanted.join(',')]);
+  const found = (JSON.parse(out || '[]') as SavedSnapshot[] | null) ?? [];
+  return found.filter((s) => s.paths[0] === file).sort((a, b) => b.time.localeCompare(a.time));
+}
+
+/**
+ * A disk's image an earlier attempt saved whole (restic processed exactly the disk's size: it saves
+ * only once its input ended, and the input ends only after the whole device was read), read back
+ * with `restic dump` and hashed, so the manifest's SHA-256 is that of what is stored.
+ */
+async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: string, input: CopyDiskInput, device: string): Promise<CopyDiskResult | undefined> {
+  if (input.expectedBytes === undefined) return undefined;
+  let saved: SavedSnapshot | undefined;
+  for (const s of await savedByEarlierAttempt(ctx, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId })) {
+    // restic ≥ 0.17 records what it processed; an older one's snapshot is measured with `restic ls`.
+    const size = s.summary?.total_bytes_processed ?? (await sizeInSnapshot(restic, { snapshotId: s.id, file }));
+    if (size === input.expectedBytes) {
+      saved = s;
+      break;
+    }
+  }
+  if (!saved) return undefined;
+  const { child, exited } = startRestic(restic, ['dump', saved.id, file]);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let lastHeartbeat = Date.now();
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (Date.now() - lastHeartbeat >= 1000) {
+        lastHeartbeat = Date.now();
+        ctx.heartbeat({ bytesRead: 0, bytesPerSecond: 0, bytesDone: bytes } satisfies ResticProgress);
+      }
+    }
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
+  const exit = await exited;
+  if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
+  if (bytes !== input.expectedBytes) return undefined;
+  return {
+    path: resticPath({ snapshotId: saved.id, file }),
+    bytes,
+    sha256: hash.digest('hex'),
+    device,
+    resumedFromOffset: bytes,
+    bytesReadFromDevice: 0,
+    attempt: ctx.info.attempt,
+    resticSnapshotId: saved.id,
+    bytesAdded: 0,
+  };
+}
+
 export async function copyDiskToRestic(settings: CopySettings, restic: ResticSettings, input: CopyDiskInput): Promise<CopyDiskResult> {
   const ctx = Context.current();
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
   const file = fileInSnapshot(input.dir, input.fileName);
   await prepareAttempt(ctx, restic);
+  const adopted = await adoptSavedImage(ctx, restic, file, input, device.path);
+  if (adopted) return adopted;
 
   const { child, exited } = startRestic(restic, backupArgs(restic, file, resticTags(ctx, { kind: 'disk', vmId: input.vmId, diskId: input.diskId })));
   let summary: ResticSummary | undefined;
@@ -152,6 +226,12 @@ export async function writeResticFile(
   const kind = input.fileName === 'manifest.json' ? 'manifest' : input.fileName.endsWith('.ovf') ? 'config' : 'file';
   const vmId = input.vmId ?? (kind === 'manifest' ? manifestVmId(input.content) : undefined);
   const data = Buffer.from(input.content, 'utf8');
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  // An earlier attempt that saved this very content before its worker died: that snapshot is the file.
+  for (const saved of await savedByEarlierAttempt(ctx, restic, file, { kind, vmId })) {
+    const stored = await runRestic(restic, ['dump', saved.id, file]).catch(() => undefined);
+    if (stored === input.content) return { path: resticPath({ snapshotId: saved.id, file }), bytes: data.length, sha256, resticSnapshotId: saved.id };
+  }
   const { child, exited } = startRestic(restic, backupArgs(restic, file, resticTags(ctx, { kind, vmId })));
   let snapshotId: string | undefined;
   onJsonLines(child.stdout, (m) => {
@@ -161,7 +241,7 @@ export async function writeResticFile(
   const exit = await exited;
   if (exit.code !== 0) throw resticFailure(restic, 'backup', exit);
   if (!snapshotId) throw nonRetryable(`restic backup of ${file} ended without naming its snapshot`, ErrorTypes.repositoryUnavailable);
-  return { path: resticPath({ snapshotId, file }), bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), resticSnapshotId: snapshotId };
+  return { path: resticPath({ snapshotId, file }), bytes: data.length, sha256, resticSnapshotId: snapshotId };
 }
 
 function manifestVmId(content: string): string | undefined {

@@ -15,7 +15,7 @@ import { foundBackup, resolveBackup, type BackupLookup } from '../find-backup';
 import { serialised } from '../record-verification';
 import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, Verification } from '../restore-types';
 import { sliceOf } from '../verify-backup';
-import { resticFailure, runRestic, type ResticSettings } from './restic-cli';
+import { resticFailure, runRestic, unlockStale, type ResticSettings } from './restic-cli';
 import { writeResticFile } from './restic-backup';
 import { dumpText, listResticBackups, readResticBackup, recordedLocation, sizeInSnapshot, startDump, type ResticStoredBackup } from './restic-store';
 import type { ResticLocation } from './restic-locator';
@@ -80,6 +80,8 @@ export async function writeResticImageToDevice(
   input: Parameters<RepositoryActivities['writeImageToDevice']>[0],
 ): ReturnType<RepositoryActivities['writeImageToDevice']> {
   const ctx = Context.current();
+  // A retry after the copy worker died: the killed `restic dump`'s lock is stale; remove it (never a live one).
+  if (ctx.info.attempt > 1) await unlockStale(restic);
   const { manifest } = await requireBackup(restic, input.dir);
   const image = recordedImages(manifest).find((i) => i.fileName === input.fileName);
   if (!image) throw bad(`backup ${input.dir}: the manifest names no image ${input.fileName}`);
@@ -115,6 +117,7 @@ export async function writeResticImageToDevice(
 
 export async function verifyResticBackup(restic: ResticSettings, input: Parameters<RepositoryActivities['verifyBackup']>[0]): ReturnType<RepositoryActivities['verifyBackup']> {
   const ctx = Context.current();
+  if (ctx.info.attempt > 1) await unlockStale(restic);
   const { manifest } = await requireBackup(restic, input.dir);
   const subset = input.subset;
   if (subset && !(Number.isInteger(subset.n) && Number.isInteger(subset.t) && subset.n >= 1 && subset.n <= subset.t)) {
