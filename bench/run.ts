@@ -15,6 +15,7 @@ import { benchCopy } from './copy';
 import { benchPolling } from './polling';
 import { benchRss } from './rss';
 import { benchRestore } from './restore';
+import { benchRestic } from './restic';
 import { formatTable } from './lib/table';
 
 const { values } = parseArgs({
@@ -43,7 +44,7 @@ const config = {
   drillRuns: Number(values['drill-runs'] ?? (quick ? 1 : 5)),
   // The drill's VM: the demo VM's two disks, at sizes a drill's bytes show in its time.
   drillDiskMiB: quick ? { os: 1, data: 1 } : { os: 128, data: 32 },
-  sections: new Set((values.only ?? 'a,b,c,d,e,f,g').split(',').map((s) => s.trim())),
+  sections: new Set((values.only ?? 'a,b,c,d,e,f,g,h').split(',').map((s) => s.trim())),
 };
 const out = resolve(values.out ?? `bench/results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const log = (line: string) => console.error(line);
@@ -93,6 +94,14 @@ try {
       async () =>
         void (results.restore = await section('restore', '(g) restore write throughput and drill time', () =>
           benchRestore(env, b.main, { mib: config.copyMiB, runs: config.runs, drillRuns: config.drillRuns, drillDiskMiB: config.drillDiskMiB, tmp, settleSeconds: quick ? 0 : 2 }, log),
+        )),
+    );
+  }
+  if (config.sections.has('h')) {
+    tasks.push(
+      async () =>
+        void (results.restic = await section('restic', '(h) restic repository vs directory: throughput and growth', () =>
+          benchRestic({ mib: config.copyMiB, runs: Math.max(config.runs, quick ? 1 : 5), tmp }, log),
         )),
     );
   }

@@ -66,6 +66,21 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
       `drill/backup ×${d.ratioMedian} (median of ${d.runs.length})`,
     ]);
   }
+  if (r.restic?.skipped) rows.push(['h. restic', 'skipped', r.restic.skipped]);
+  else if (r.restic) {
+    const h = r.restic;
+    const g = h.growth;
+    rows.push([
+      'h. restic throughput',
+      `${h.mib} MiB (restic ${h.restic}): restic ${h.resticMiBps} MiB/s, directory ${h.directoryMiBps} MiB/s`,
+      `ratio ${h.ratioMedian} (goal ≥ ${h.ratioGoal}${h.ratioMet ? '' : ', MISSED'}; median of ${h.runs.length}, order alternating)`,
+    ]);
+    rows.push([
+      'h. restic growth',
+      `unchanged: +${g.unchangedAddedBytes} B = ${(g.unchangedAddedPerDisk * 100).toFixed(3)} % of the disk (goal ≤ 1 %${g.unchangedGoalMet ? '' : ', MISSED'})`,
+      `${g.changedBytes / 1048576} MiB rewritten (10 × ${g.regionBytes / 1048576} MiB): +${g.changedAddedBytes} B = ${g.changedAddedPerChanged} × changed (goal ≤ 1.5 × + 1 % of the disk${g.changedGoalMet ? '' : ', MISSED'})`,
+    ]);
+  }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), 4));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(' │ ')).join('\n');
 }

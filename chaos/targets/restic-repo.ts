@@ -14,9 +14,8 @@ import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { runRestic, type ResticSettings } from '../../activities/copy/restic/restic-cli';
 import { parseResticPath } from '../../activities/copy/restic/restic-locator';
-import { findRestic, resticTool } from '../../activities/copy/restic/restic-path';
+import { findPinnedRestic } from '../../activities/copy/restic/restic-path';
 import { sizeInSnapshot } from '../../activities/copy/restic/restic-store';
-import { installedToolPath, isExecutable } from '../../lib/temporal/tool-path';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { ChaosTarget, KillPoint } from '../types';
 
@@ -57,14 +56,8 @@ export interface ChaosResticRepository {
   remove(): Promise<void>;
 }
 
-/** RESTIC_PATH, else the project's pinned restic (.tools/restic), else the one on PATH (Debian 12's is 0.14). */
-export function chaosRestic(): string | undefined {
-  const pinned = installedToolPath(resticTool);
-  return process.env.RESTIC_PATH || (isExecutable(pinned) ? pinned : findRestic());
-}
-
 export async function chaosResticRepository(dir: string): Promise<ChaosResticRepository> {
-  const real = chaosRestic();
+  const real = findPinnedRestic();
   if (!real) throw new Error('the restic chaos targets need restic (RESTIC_PATH, PATH or .tools/restic; scripts/install-restic.sh)');
   const ctrl = join(dir, 'restic-ctrl');
   await mkdir(ctrl, { recursive: true });

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('bench --quick measures (a) to (g) and writes the JSON report', { timeout: 300_000 }, async () => {
+test('bench --quick measures (a) to (h) and writes the JSON report', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-test-'));
   try {
     const out = join(dir, 'bench.json');
@@ -54,6 +54,15 @@ test('bench --quick measures (a) to (g) and writes the JSON report', { timeout: 
     assert.ok(r.restore.write.ratioMedian > 0);
     assert.equal(r.restore.drill.runs.length, 1);
     assert.ok(r.restore.drill.backupMsMedian > 0 && r.restore.drill.drillMsMedian > 0, 'a backup and a drill of it completed');
+
+    // (h) needs restic (the pinned one, or any on PATH); without one it says it skipped.
+    if (!r.restic.skipped) {
+      assert.equal(r.restic.runs.length, 1);
+      assert.ok(r.restic.ratioMedian > 0, 'restic vs directory measured');
+      assert.ok(r.restic.growth.firstAddedPerDisk > 0.9, `the first backup stored the disk (${r.restic.growth.firstAddedPerDisk})`);
+      assert.ok(r.restic.growth.unchangedAddedPerDisk < r.restic.growth.firstAddedPerDisk, 'the unchanged disk added less than the first backup');
+      assert.ok(stdout.includes('h. restic throughput') && stdout.includes('h. restic growth'));
+    } else assert.ok(stdout.includes('h. restic'));
 
     for (const label of ['a. throughput', 'b. overhead/step', 'c. events/backup', 'd. copy', 'e. polling', 'f. worker RSS', 'g. restore write', 'g. drill time'])
       assert.ok(stdout.includes(label), label);

@@ -3,7 +3,7 @@
  * package), the copy under .tools/restic, else built there through the Go module proxy (pinned).
  */
 import { execFileSync } from 'node:child_process';
-import { findTool, resolveTool, type ToolSpec } from '../../../lib/temporal/tool-path';
+import { findTool, installedToolPath, isExecutable, resolveTool, type ToolSpec } from '../../../lib/temporal/tool-path';
 
 export const RESTIC_VERSION = 'v0.18.1';
 
@@ -20,6 +20,15 @@ export const resticTool: ToolSpec = {
 /** A restic that is already there, or undefined (nothing is installed). */
 export function findRestic(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return findTool(resticTool, env);
+}
+
+/**
+ * For the chaos runner and the bench: RESTIC_PATH, else the pinned restic under .tools/restic (a
+ * Debian 12 PATH has 0.14, whose snapshots record no summary), else the one findRestic finds.
+ */
+export function findPinnedRestic(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const pinned = installedToolPath(resticTool);
+  return env.RESTIC_PATH || (isExecutable(pinned) ? pinned : findRestic(env));
 }
 
 /** A working restic, built under .tools/restic if none is there. */
