@@ -2,9 +2,11 @@
  * Retention on a proxy's repository: lists the backups (of one VM or all), asks Temporal which
  * runs are still open, decides with the keep rules (contracts/retention/keep-rules.ts, the same
  * decision for every repository kind) and removes the rest on the copy worker, one folder at a
- * time, unless it is a dry run. The result lists every backup: kept with its reasons, or removed.
+ * time, unless it is a dry run; then, once, frees the space the removed backups held (`restic
+ * prune` in a restic repository, where removing a backup is `restic forget` of its snapshots). The
+ * result lists every backup: kept with its reasons, or removed.
  */
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import { ErrorTypes } from '../lib/errors';
 import type { createRunStatusActivities } from '../activities/run-status';
 import { decideRetention, describeKeepRules, KEEP_RULES, type KeepRules, type RetentionCandidate } from '../contracts/retention/keep-rules';
@@ -68,8 +70,15 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
         await repo.removeBackup({ dir: b.id });
       }
     }
-    progress.update({ message: `${kept.length} kept, ${removed.length} ${dryRun ? 'would be removed (dry run)' : 'removed'}` });
+    // Guards the repository prune added after the removals: histories recorded before it ran no
+    // such activity. Can go once no pruneBackups run started before it is open (they last minutes).
+    let repository: PruneBackupsResult['repository'];
+    if (!dryRun && removed.length > 0 && patched('prune-repository-after-remove')) {
+      progress.update({ message: `${removed.length} removed; freeing their space in the repository` });
+      repository = await repo.pruneRepository({});
+    }
+    progress.update({ message: `${kept.length} kept, ${removed.length} ${dryRun ? 'would be removed (dry run)' : 'removed'}${repository ? `; ${repository.summary}` : ''}` });
     progress.finish('completed');
-    return { dryRun, rules, timeZone, kept, removed };
+    return { dryRun, rules, timeZone, kept, removed, ...(repository ? { repository } : {}) };
   });
 }
