@@ -5,6 +5,7 @@ import { azureBackupTarget, azureFileRecoveryTarget, azureProtectTarget } from '
 import { manageiqTarget } from './manageiq';
 import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
+import { ovirtResticPruneTarget } from './ovirt-restic-prune';
 import { ovirtDrillTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
@@ -15,6 +16,7 @@ export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   'ovirt-restic': () => ovirtTarget({ restic: true }),
   'ovirt-restic-restore': ovirtResticRestoreTarget,
   'ovirt-restic-drill': ovirtResticDrillTarget,
+  'ovirt-restic-prune': ovirtResticPruneTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,

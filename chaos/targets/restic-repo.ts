@@ -1,11 +1,11 @@
 /**
  * A restic repository for the chaos targets, and what they read back after each case: `restic check`,
  * the locks left, the snapshots a case made. The copy worker runs restic through a wrapper script that
- * is the real restic (`exec`) except in the one case armed for a kill point:
- *  - `backup-started`: a disk's `restic backup --stdin` has started (it marks, then execs restic);
- *  - `snapshot-saved:<kind>`: restic saved the snapshot of a disk (or the manifest) and exited 0, and
- *    the wrapper holds its exit back: the copy worker has not seen it, the activity has not completed;
- *  - `dump-started`: a `restic dump` of a disk image has started.
+ * is the real restic (`exec`) except in the one case armed for a kill point (ResticMode):
+ *  - `started:<command>`: e.g. a disk's `restic backup --stdin` has started (it marks, then execs restic);
+ *  - `done:<command>`: e.g. restic saved the snapshot of a disk (or the manifest), or a forget or a prune
+ *    ended, and exited 0, and the wrapper holds that exit back: the copy worker has not seen it, the
+ *    activity has not completed.
  * An armed mode fires once (the wrapper claims it by renaming the file), so the retry runs restic plainly.
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +21,10 @@ import type { ChaosTarget, KillPoint } from '../types';
 
 export const CHAOS_RESTIC_PASSWORD = 'chaos-restic-Pa55phrase';
 
-export type ResticMode = 'backup-started' | 'snapshot-saved:disk' | 'snapshot-saved:manifest' | 'dump-started';
+/** What the wrapper tells apart: a disk's or a manifest's backup, a dump of an image, a forget, a prune. */
+export type ResticCommand = 'backup-disk' | 'backup-manifest' | 'dump-image' | 'forget' | 'prune';
+/** `started:` marks as restic starts (then runs it plainly); `done:` marks once it exited 0, and holds that exit back. */
+export type ResticMode = `started:${ResticCommand}` | `done:${ResticCommand}`;
 
 export interface ResticSnapshot {
   id: string;
@@ -70,16 +73,14 @@ export async function chaosResticRepository(dir: string): Promise<ChaosResticRep
 REAL=${q(real)}
 CTRL=${q(ctrl)}
 claim() { [ -f "$CTRL/mode" ] && [ "$(cat "$CTRL/mode")" = "$1" ] && mv "$CTRL/mode" "$CTRL/fired" 2>/dev/null; }
+cmd=$1
 case "$1 $*" in
-  "backup "*kind:disk*) if claim backup-started; then touch "$CTRL/reached"; fi ;;
-  "dump "*.raw|"dump "*.qcow2) if claim dump-started; then touch "$CTRL/reached"; fi ;;
+  "backup "*kind:disk*) cmd=backup-disk ;;
+  "backup "*kind:manifest*) cmd=backup-manifest ;;
+  "dump "*.raw|"dump "*.qcow2) cmd=dump-image ;;
 esac
-kind=
-case "$1 $*" in
-  "backup "*kind:disk*) kind=disk ;;
-  "backup "*kind:manifest*) kind=manifest ;;
-esac
-if [ -n "$kind" ] && claim "snapshot-saved:$kind"; then
+if claim "started:$cmd"; then touch "$CTRL/reached"; fi
+if claim "done:$cmd"; then
   /usr/bin/setpriv --pdeathsig KILL -- "$REAL" "$@"
   rc=$?
   if [ $rc -ne 0 ]; then exit $rc; fi
@@ -224,10 +225,10 @@ export function resticBackupChecks(repo: ChaosResticRepository): RepositoryCheck
   });
   return {
     killPoints: [
-      point('restic backup started', 'copy', 'backup-started'),
-      point('restic backup streaming (its lock taken), a live restic holding another lock', 'copy', 'backup-started', { afterMs: 100, liveLock: true, locked: true }),
-      point('disk snapshot saved, activity not completed', 'copy', 'snapshot-saved:disk'),
-      point('manifest snapshot saved, activity not completed', 'delete', 'snapshot-saved:manifest'),
+      point('restic backup started', 'copy', 'started:backup-disk'),
+      point('restic backup streaming (its lock taken), a live restic holding another lock', 'copy', 'started:backup-disk', { afterMs: 100, liveLock: true, locked: true }),
+      point('disk snapshot saved, activity not completed', 'copy', 'done:backup-disk'),
+      point('manifest snapshot saved, activity not completed', 'delete', 'done:backup-manifest'),
     ],
     async repository(run) {
       const problems = await lockAndCheckProblems(repo, holder);
@@ -265,12 +266,12 @@ export function resticBackupChecks(repo: ChaosResticRepository): RepositoryCheck
 export function resticRestoreChecks(repo: ChaosResticRepository, options: { writes: boolean }): RepositoryChecks {
   return {
     killPoints: [
-      { name: 'restic dump started', step: 'write', arm: () => repo.arm('dump-started'), reached: () => repo.reached() },
+      { name: 'restic dump started', step: 'write', arm: () => repo.arm('started:dump-image'), reached: () => repo.reached() },
       {
         name: 'restic dump streaming (its lock taken)',
         step: 'write',
         afterMs: 100,
-        arm: () => repo.arm('dump-started'),
+        arm: () => repo.arm('started:dump-image'),
         reached: async () => (await repo.reached()) && (await repo.lockFiles()) >= 1,
       },
     ],
