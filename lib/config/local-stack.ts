@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir } from './data-dir';
+import { isAlive } from '../process/is-alive';
 
 const localStack = z.object({
   pid: z.number().int(),
@@ -41,13 +42,4 @@ export function writeLocalStack(stack: z.input<typeof localStack>, env: NodeJS.P
 
 export function removeLocalStack(env: NodeJS.ProcessEnv = process.env): void {
   rmSync(localStackFile(env), { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
