@@ -82,11 +82,12 @@ export class ChaosCluster {
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
-        const connection = await Connection.connect({ address: this.address, connectTimeout: 2_000 });
+        // After a restart the same connection is kept: its channel reconnects to the same port by
+        // itself, while closing it under the runner's in-flight calls once crashed the runner.
+        const connection = this.connection ?? (await Connection.connect({ address: this.address, connectTimeout: 2_000 }));
         await connection.workflowService.getSystemInfo({});
-        await this.connection?.close().catch(() => undefined);
         this.connection = connection;
-        this.client = new Client({ connection, namespace: 'default' });
+        this.client ??= new Client({ connection, namespace: 'default' });
         return;
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`Temporal dev server on ${this.address} did not come up: ${(err as Error).message}`);
