@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { actionDelta, countActions, describeActions, serverActions } from '../../bench/lib/actions';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
+import { eventually } from '../helpers/eventually';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { freePort } from '../helpers/ports';
 
@@ -47,5 +48,20 @@ describe('billable actions of one oVirt backup', () => {
     assert.equal(server.grpc_StartWorkflowExecution, 1);
     assert.equal(server.command_ScheduleActivityTask ?? 0, count.byKind.activities);
     assert.ok(count.total <= BUDGET, `${describeActions(count)} > ${BUDGET}`);
+  });
+
+  test('what admins list by stays: a failed run is found by the step it failed in, an ordinary one has no BackupStep', async () => {
+    const ids = (query: string) => async () => {
+      const found: string[] = [];
+      for await (const run of h.client.workflow.list({ query })) found.push(run.workflowId);
+      return found;
+    };
+    const workflowId = `actions-failed-${Date.now()}`;
+    const handle = await h.client.workflow.start('ovirtSnapshotBackup', { taskQueue: h.taskQueue, workflowId, args: [h.input({ vmId: '6f2a0d3e-5b1c-4c8e-9a10-0000000000ff' })] });
+    await assert.rejects(handle.result());
+    await eventually(ids('BackupOutcome="failed" AND BackupStep="preflight"'), (found) => found.includes(workflowId));
+    const completed = await eventually(ids('BackupOutcome="completed"'), (found) => found.length > 0);
+    const withStep = await ids('BackupStep IS NOT NULL')();
+    assert.ok(!completed.some((id) => withStep.includes(id)), `completed runs carry no BackupStep: ${withStep.join(', ')}`);
   });
 });
