@@ -18,12 +18,16 @@ import { AesGcmCodec } from '../lib/codec/aes-gcm-codec';
 import { CodecServer } from '../lib/codec/codec-server';
 import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } from '../lib/codec/keys';
 import { dataDir as dataDirOf } from '../lib/config/data-dir';
+import { TEMPORAL_CREDENTIAL_ENV, temporalConnectionFromEnv, temporalConnectionOptions } from '../lib/temporal/connection';
 
 const env = process.env;
 const dataDir = dataDirOf(env);
 const port = Number(env.TEMPORAL_PORT ?? 7233);
 const uiPort = Number(env.TEMPORAL_UI_PORT ?? 8233);
 const address = `127.0.0.1:${port}`;
+// The stack's own dev server: plaintext on loopback, whatever TEMPORAL_TLS_* the shell carries for other servers.
+const stackConnection = temporalConnectionFromEnv({}, { address });
+const withoutCredentials = Object.fromEntries(TEMPORAL_CREDENTIAL_ENV.map((name) => [name, '']));
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -47,7 +51,7 @@ async function waitForServer(): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      const connection = await Connection.connect({ ...temporalConnectionOptions(stackConnection), connectTimeout: 1000 });
       await connection.healthService.check({});
       await connection.close();
       return;
@@ -138,6 +142,7 @@ const workerEnv = {
   ...env,
   ...codecEnv,
   ...sims.secrets,
+  ...withoutCredentials,
   TEMPORAL_ADDRESS: address,
   BACKUP_ENDPOINTS_FILE: env.BACKUP_ENDPOINTS_FILE ?? endpointsFile,
 };
