@@ -21,7 +21,17 @@ import { temporalSettings, type TemporalSettings } from '../lib/temporal/setting
 import { ConnectionSettingsError, connectionFailureHint, describeTemporalAuth, temporalConnectionOptions } from '../lib/temporal/connection';
 import type { Progress } from '../contracts/progress';
 import { decodePayload } from './decode-payload';
-import { ActionRefusedError, InvalidInputError, NotFoundError, RunAlreadyEndedError, RunCancelledError, RunFailedError, ServerUnreachableError, ConnectionSettingsRefusedError, type UndoAccount } from './errors';
+import {
+  ActionRefusedError,
+  InvalidInputError,
+  NotFoundError,
+  RunAlreadyEndedError,
+  RunCancelledError,
+  RunFailedError,
+  ServerUnreachableError,
+  ConnectionSettingsRefusedError,
+  type UndoAccount,
+} from './errors';
 import { operatorActions, type CleanupAnswer, type OperatorAction } from '../contracts/operator-actions';
 import { readFleetTable, type FleetTable } from './fleet-table';
 import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from '../contracts/catalog';

@@ -91,6 +91,7 @@ export function temporalConnectionOptions(t: TemporalConnectionSettings) {
 export function describeTemporalAuth(t: TemporalConnectionSettings): string {
   const ca = t.tlsCaFile ? `, server checked against ${t.tlsCaFile}` : ', server checked against the system CAs';
   const name = t.tlsServerName ? ` as ${t.tlsServerName}` : '';
+  if (t.apiKey && t.tlsCertFile) return `mTLS, client certificate ${t.tlsCertFile}, and an API key${ca}${name}`;
   if (t.apiKey) return `API key over TLS${ca}${name}`;
   if (t.tlsCertFile) return `mTLS, client certificate ${t.tlsCertFile}${ca}${name}`;
   if (t.tls ?? Boolean(t.tlsCaFile || t.tlsServerName)) return `TLS without a client certificate${ca}${name}`;

@@ -138,7 +138,10 @@ test('refused: no client certificate, a stranger signed by another CA, plaintext
   );
   await assert.rejects(NativeConnection.connect(connectionOptions(loadWorkerSettings(base))));
   assert.equal(admitted.length, before, 'nobody without a certificate from the CA got through');
-  assert.ok(refused.some((r) => /certificate/i.test(r)), `the frontend refused at the handshake: ${refused.join(' | ')}`);
+  assert.ok(
+    refused.some((r) => /certificate/i.test(r)),
+    `the frontend refused at the handshake: ${refused.join(' | ')}`,
+  );
 });
 
 test('a certificate without its key, or a file that is not there, is refused before any connection', async () => {
