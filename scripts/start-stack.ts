@@ -16,14 +16,19 @@ import { assertPortsFree, PortInUseError } from '../lib/config/ports';
 import { removeLocalStack, writeLocalStack } from '../lib/config/local-stack';
 import { AesGcmCodec } from '../lib/codec/aes-gcm-codec';
 import { CodecServer } from '../lib/codec/codec-server';
+import { codecAuthConfigured, codecAuthFromEnv, CodecAuthConfigError, ensureLocalCodecToken, localCodecTokenFile, type CodecAuthOptions } from '../lib/codec/codec-auth';
 import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } from '../lib/codec/keys';
 import { dataDir as dataDirOf } from '../lib/config/data-dir';
+import { TEMPORAL_CREDENTIAL_ENV, temporalConnectionFromEnv, temporalConnectionOptions } from '../lib/temporal/connection';
 
 const env = process.env;
 const dataDir = dataDirOf(env);
 const port = Number(env.TEMPORAL_PORT ?? 7233);
 const uiPort = Number(env.TEMPORAL_UI_PORT ?? 8233);
 const address = `127.0.0.1:${port}`;
+// The stack's own dev server: plaintext on loopback, whatever TEMPORAL_TLS_* the shell carries for other servers.
+const stackConnection = temporalConnectionFromEnv({}, { address });
+const withoutCredentials = Object.fromEntries(TEMPORAL_CREDENTIAL_ENV.map((name) => [name, '']));
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -47,7 +52,7 @@ async function waitForServer(): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      const connection = await Connection.connect({ ...temporalConnectionOptions(stackConnection), connectTimeout: 1000 });
       await connection.healthService.check({});
       await connection.close();
       return;
@@ -95,10 +100,23 @@ if (!env.BACKUP_CODEC_KEYS && !env.BACKUP_CODEC_KEYS_FILE) {
   codecEnv.BACKUP_CODEC_KEYS_FILE = localKeyFile({ ...env, BACKUP_DATA_DIR: dataDir });
 }
 const codecKeys = codecKeysFromEnv({ ...env, ...codecEnv })!;
+// The codec server is never open. Configured credentials are used as in production; otherwise a
+// random token is made into .data/ (0600) for the CLI and scripts, and the UI's own origin is
+// admitted without one on loopback, as the dev server's UI cannot send a token (docs/web-ui.md).
+const codecTokenFile = localCodecTokenFile({ ...env, BACKUP_DATA_DIR: dataDir });
+let codecAuth: CodecAuthOptions;
+try {
+  codecAuth = codecAuthConfigured(env) ? codecAuthFromEnv(env) : { tokens: [ensureLocalCodecToken(codecTokenFile)] };
+} catch (err) {
+  if (!(err instanceof CodecAuthConfigError)) throw err;
+  console.error(`npm start: nothing was started: codec server: ${err.message}`);
+  process.exit(2);
+}
 const codecServer = new CodecServer({
   codec: new AesGcmCodec(codecKeys),
   allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
-  token: env.CODEC_SERVER_TOKEN,
+  auth: codecAuth,
+  demoAdmitUiOrigins: true,
 });
 const codecUrl = await codecServer.start(codecPort);
 const cli = resolveTemporalCli();
@@ -138,6 +156,7 @@ const workerEnv = {
   ...env,
   ...codecEnv,
   ...sims.secrets,
+  ...withoutCredentials,
   TEMPORAL_ADDRESS: address,
   BACKUP_ENDPOINTS_FILE: env.BACKUP_ENDPOINTS_FILE ?? endpointsFile,
 };
@@ -167,9 +186,11 @@ console.log(`
 backup-orchestrator local stack
   Temporal        ${address} (namespace default, task queue backup-orchestrator)
   Web UI          http://127.0.0.1:${uiPort} (payloads decoded by the codec server ${codecUrl})
+  codec server    callers need ${codecServer.describeAuth()}${codecAuthConfigured(env) ? '' : `; the token is in ${codecTokenFile}`}
   payloads        ${encryptionNotice({ ...env, ...codecEnv })}
   simulators      ${sims.simulators.map((s) => `${s.name} ${s.url}`).join(', ')}
   endpoints       ${endpointsFile}
   repository      ${repositoryDir}
 Try:  npx backupctl start ovirtSnapshotBackup --input @examples/ovirtSnapshotBackup.json --follow
+      temporal workflow show -w <id> --address ${address} --codec-endpoint ${codecUrl} --codec-auth "Bearer $(cat ${codecAuthConfigured(env) ? '<your token file>' : codecTokenFile})"
 Ctrl-C stops everything.`);

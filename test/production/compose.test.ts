@@ -95,6 +95,9 @@ test('workers run files that exist, with settings the worker reads and the docs 
     'SIM_PUBLIC_HOST',
     'CODEC_SERVER_PORT',
     'CODEC_ALLOWED_ORIGINS',
+    'CODEC_SERVER_JWKS_URL',
+    'CODEC_SERVER_JWT_AUDIENCE',
+    'CODEC_SERVER_JWT_ISSUER',
   ]);
   for (const [name, service] of Object.entries(services)) {
     if (!service.build) continue;
