@@ -170,6 +170,8 @@ prefixed(
       COPY_TASK_QUEUE: copyTaskQueueFor(OVIRT_DEMO.proxyVmId),
       COPY_DEVICE_BY_ID_DIR: sims.extra.ovirtDeviceByIdDir,
       COPY_DEVICE_DIR: sims.extra.ovirtDeviceDir,
+      // The simulated imageio's self-signed certificate: the CA of ovirtIncrementalBackup's transfer URLs.
+      ...(sims.extra.ovirtImageioCaFile ? { IMAGEIO_CA_FILE: sims.extra.ovirtImageioCaFile } : {}),
       BACKUP_REPOSITORY_DIR: repositoryDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -50,13 +50,22 @@ export async function copyImage(source: string, target: string): Promise<void> {
 }
 
 /** A guest "write": overwrites one 4 KiB block at a random offset with random bytes. */
-export async function scribble(path: string, size: number): Promise<void> {
+export async function scribble(path: string, size: number): Promise<{ offset: number; length: number }> {
   const block = Math.min(4096, size);
   const blocks = Math.max(1, Math.floor(size / block));
   const offset = (randomBytes(4).readUInt32BE(0) % blocks) * block;
+  await writeRandomRange(path, offset, block);
+  return { offset, length: block };
+}
+
+/** Overwrites [offset, offset + length) with random bytes. */
+export async function writeRandomRange(path: string, offset: number, length: number): Promise<void> {
   const handle = await open(path, 'r+');
   try {
-    await handle.write(randomBytes(block), 0, block, offset);
+    for (let done = 0; done < length; done += CHUNK) {
+      const n = Math.min(CHUNK, length - done);
+      await handle.write(randomBytes(n), 0, n, offset + done);
+    }
   } finally {
     await handle.close();
   }

@@ -36,7 +36,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
   const dirs = { data: join(tmp, 'sim-data'), devices: join(tmp, 'devices'), repository: join(tmp, 'repository') };
   const apiVersion = options.apiVersion ?? 'v4';
   const engine = options.engine ?? (apiVersion === 'v3' ? '3.6' : '4.5');
-  const { simulator, state } = await createOvirtSimulator({
+  const { simulator, state, imageio, imageioCaFile } = await createOvirtSimulator({
     engineVersion: engine,
     dataDir: dirs.data,
     deviceRoot: dirs.devices,
@@ -54,6 +54,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     deviceDir: dirs.devices,
     chunkBytes: 256 * 1024,
     maxBytesPerSecond: 0,
+    imageioCaFile,
     ...options.copy,
   };
 
@@ -85,6 +86,8 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     ...harness,
     simulator,
     state,
+    /** The engine's imageio server (transfer URLs): its faults and call log. */
+    imageio,
     engine,
     demo: OVIRT_DEMO,
     dirs,
