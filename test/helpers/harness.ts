@@ -23,10 +23,12 @@ export interface HarnessOptions {
   onStop?: () => Promise<void>;
   /** Secrets issued while the tests ran (tokens, session ids, recovery passwords), for the scan at stop. */
   issuedSecrets?: () => string[];
+  /** More dev-server arguments (test/helpers/temporal.ts). */
+  temporalArgs?: string[];
 }
 
 export async function startHarness(options: HarnessOptions) {
-  const env = await startTemporal();
+  const env = await startTemporal(options.temporalArgs);
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const main = await createMainWorker({
     connection: env.nativeConnection,

@@ -27,6 +27,8 @@ export interface OvirtHarnessOptions {
   /** Worker secrets besides the engine's password (the alert webhook URL), scanned for at stop. */
   secrets?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** More dev-server arguments (test/helpers/temporal.ts). */
+  temporalArgs?: string[];
 }
 
 export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
@@ -67,6 +69,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     },
     secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD, ...options.secrets },
     workerEnv: options.workerEnv,
+    temporalArgs: options.temporalArgs,
     issuedSecrets: () => state.tokens.issuedTokens,
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false
