@@ -5,10 +5,11 @@
  * docs/production.md, "Upgrading workers while backups run".
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowService } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import type { WorkerSettings } from '../config/worker-settings';
 import { projectRoot } from './cli-path';
@@ -21,7 +22,7 @@ export interface DeploymentVersion {
   buildId: string;
 }
 
-const enums = temporal.api.enums.v1 as unknown as Record<'WorkerDeploymentVersionStatus' | 'VersionDrainageStatus', Record<string, unknown>>;
+const enums = proto.temporal.api.enums.v1 as unknown as Record<'WorkerDeploymentVersionStatus' | 'VersionDrainageStatus', Record<string, unknown>>;
 
 export class BuildIdError extends Error {}
 
@@ -37,17 +38,27 @@ function gitCommit(env: NodeJS.ProcessEnv, root: string): string | undefined {
   }
 }
 
+/** An image built without GIT_COMMIT: the digest of its prebuilt workflow bundle (the code a pinned run depends on). */
+function bundleDigest(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.WORKFLOW_BUNDLE_PATH) return undefined;
+  try {
+    return `bundle${createHash('sha256').update(readFileSync(env.WORKFLOW_BUNDLE_PATH)).digest('hex').slice(0, 12)}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `WORKER_BUILD_ID` when set; otherwise `<package version>-<commit>`, e.g. `0.1.0-3f2a1b9c0d1e`.
  * The commit comes from git (a checkout) or from `BACKUP_GIT_COMMIT` (the image's build argument
- * GIT_COMMIT); with neither, the worker refuses to guess: two builds of one package version must
+ * GIT_COMMIT), else the prebuilt bundle's digest stands for it; with none, the worker refuses to guess: two builds of one package version must
  * not share a build id, or a pinned run could land on code it did not start with.
  */
 export function computeBuildId(env: NodeJS.ProcessEnv = process.env, root = projectRoot): string {
   if (env.WORKER_BUILD_ID) return env.WORKER_BUILD_ID;
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  const commit = gitCommit(env, root);
-  if (!commit) throw new BuildIdError('no build id: not a git checkout and BACKUP_GIT_COMMIT is unset; set WORKER_BUILD_ID (or WORKER_VERSIONING=false)');
+  const commit = gitCommit(env, root) ?? bundleDigest(env);
+  if (!commit) throw new BuildIdError('no build id: not a git checkout, BACKUP_GIT_COMMIT is unset and there is no prebuilt workflow bundle; set WORKER_BUILD_ID (or WORKER_VERSIONING=false)');
   return `${version}-${commit}`;
 }
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
 import { decodeVersioningBehavior } from '@temporalio/common';
 import { EndpointRegistry } from '../../lib/config/endpoints';
@@ -24,7 +24,7 @@ import { ovirtTest } from '../helpers/fixtures';
 import { SIM_PASSWORD } from '../helpers/ovirt-harness';
 import { testDataConverter, workflowBundle } from '../helpers/temporal';
 
-const EventType = temporal.api.enums.v1.EventType;
+const EventType = proto.temporal.api.enums.v1.EventType;
 const v2Path = fileURLToPath(new URL('./v2-workflows.ts', import.meta.url));
 
 // The copy is throttled (64 KiB/s: the OS disk takes ~50 s) so that the v1 run is still copying
