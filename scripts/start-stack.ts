@@ -159,6 +159,12 @@ const workerEnv = {
   ...withoutCredentials,
   TEMPORAL_ADDRESS: address,
   BACKUP_ENDPOINTS_FILE: env.BACKUP_ENDPOINTS_FILE ?? endpointsFile,
+  // Versioned as in production, but one generation of workers at a time: each start makes its
+  // workers' version current, and open runs move along (AUTO_UPGRADE, as before versioning, with
+  // patched() keeping them replayable); a run pinned to a previous commit's version would wait for
+  // workers that never come back. Either can be set to try the production behaviour.
+  WORKER_SET_CURRENT_VERSION: env.WORKER_SET_CURRENT_VERSION ?? 'always',
+  WORKER_VERSIONING_BEHAVIOR: env.WORKER_VERSIONING_BEHAVIOR ?? 'AUTO_UPGRADE',
 };
 const tsx = ['--import', 'tsx'];
 prefixed('worker', spawn(process.execPath, [...tsx, join(projectRoot, 'workers/main-worker.ts')], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] }));

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../temporal/task-queues';
-import { describeTemporalAuth, temporalConnectionOptions, temporalConnectionSchema, TEMPORAL_CONNECTION_ENV } from '../temporal/connection';
+import { describeTemporalAuth, envBoolean, temporalConnectionOptions, temporalConnectionSchema, TEMPORAL_CONNECTION_ENV } from '../temporal/connection';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -58,6 +58,36 @@ export const workerSettingsSchema = z.strictObject({
       uiBaseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('http://localhost:8233'),
     })
     .prefault({}),
+  /**
+   * Worker Versioning (docs/production.md, "Upgrading workers while backups run"): each worker
+   * declares a Worker Deployment version, `<deploymentName>-<role>` (role main or copy) and a build
+   * id, and a run stays on the version it started on (PINNED) unless told otherwise.
+   */
+  versioning: z
+    .strictObject({
+      /** Off: the worker polls unversioned (the tests' in-process workers, a server before 1.29.1). */
+      enabled: envBoolean.default(true),
+      /** The deployment's name before `-main` / `-copy`. */
+      deploymentName: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_"')
+        .default('backup-orchestrator'),
+      /** Default `<package version>-<git commit>` (lib/temporal/worker-deployment.ts). */
+      buildId: z
+        .string()
+        .regex(/^[A-Za-z0-9_.+-]+$/, 'letters, digits, ".", "+", "-" and "_"')
+        .max(255)
+        .optional(),
+      /** What a workflow without its own versioning behaviour does when a new version becomes current. */
+      defaultBehavior: z.enum(['PINNED', 'AUTO_UPGRADE']).default('PINNED'),
+      /**
+       * When this worker's version becomes the deployment's current one: `if-none` only on a first
+       * install (the deployment has no current version and no other version), `always` at every
+       * start (the dev stack), `never` (an operator does it: `temporal worker deployment set-current-version`).
+       */
+      setCurrent: z.enum(['if-none', 'always', 'never']).default('if-none'),
+    })
+    .prefault({}),
   logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 
@@ -80,6 +110,11 @@ export const WORKER_ENV_VARS: Record<string, readonly [keyof WorkerSettings, str
   ALERT_WEBHOOK_URL_FILE: ['alerts', 'webhookUrlFile'],
   ALERT_WEBHOOK_FORMAT: ['alerts', 'format'],
   TEMPORAL_UI_URL: ['alerts', 'uiBaseUrl'],
+  WORKER_VERSIONING: ['versioning', 'enabled'],
+  WORKER_DEPLOYMENT_NAME: ['versioning', 'deploymentName'],
+  WORKER_BUILD_ID: ['versioning', 'buildId'],
+  WORKER_VERSIONING_BEHAVIOR: ['versioning', 'defaultBehavior'],
+  WORKER_SET_CURRENT_VERSION: ['versioning', 'setCurrent'],
   LOG_LEVEL: ['logLevel'],
 };
 

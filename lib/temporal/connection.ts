@@ -7,14 +7,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+/** A boolean setting as an environment variable may spell it. */
+export const envBoolean = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
 
 export const temporalConnectionSchema = z
   .strictObject({
     address: z.string().min(1).default('127.0.0.1:7233'),
     namespace: z.string().min(1).default('default'),
     /** TLS to the frontend: on with a client certificate, a CA, an API key, or `tls: true`. */
-    tls: bool.optional(),
+    tls: envBoolean.optional(),
     tlsCertFile: z.string().min(1).optional(),
     tlsKeyFile: z.string().min(1).optional(),
     tlsCaFile: z.string().min(1).optional(),

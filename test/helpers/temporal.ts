@@ -34,7 +34,7 @@ export const TEST_CODEC_KEYS = JSON.stringify({ activeKeyId: 'test-fixtures', ke
 if (!process.env.BACKUP_CODEC_KEYS) process.env.BACKUP_CODEC_KEYS = TEST_CODEC_KEYS;
 export const testDataConverter = dataConverterFromEnv();
 
-/** `extraArgs`: more `temporal server start-dev` flags (`--metrics-port N` for the server's `action` counter). */
+/** `extraArgs`: more `temporal server start-dev` flags (`--metrics-port N` for the server's `action` counter, `--dynamic-config-value K=V`). */
 export async function startTemporal(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     client: { dataConverter: testDataConverter },
