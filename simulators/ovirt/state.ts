@@ -9,7 +9,7 @@ import type { SimClock } from '../framework/clock';
 import { SimState } from '../framework/state';
 import { TokenStore } from './auth';
 import type { EngineProfile } from './engine-profiles';
-import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File } from './disk-content';
+import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File, type WrittenRegion } from './disk-content';
 
 export type DiskInterface = 'ide' | 'sata' | 'spapr_vscsi' | 'virtio' | 'virtio_scsi';
 export const DISK_INTERFACES: readonly DiskInterface[] = ['ide', 'sata', 'spapr_vscsi', 'virtio', 'virtio_scsi'];
@@ -950,10 +950,16 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     return this.snapshots.get(snapshotId)?.disks.find((d) => d.diskId === diskId)?.path;
   }
 
-  /** A guest write to the live disk: changes a block, so later reads differ from earlier snapshots. */
-  async writeToDisk(diskId: string): Promise<void> {
+  /**
+   * A guest write to the live disk: changes a 4 KiB block (or the given region) with random bytes
+   * (or a seed's, the same each time), so later reads differ from earlier snapshots.
+   */
+  async writeToDisk(diskId: string, region?: WrittenRegion): Promise<void> {
     const disk = this.getDisk(diskId);
-    await scribble(await this.liveImage(disk), disk.provisionedSize);
+    if (region && !(Number.isInteger(region.offset) && Number.isInteger(region.bytes) && region.offset >= 0 && region.bytes > 0 && region.offset < disk.provisionedSize)) {
+      throw new Error(`writeToDisk ${diskId}: region ${region.offset}+${region.bytes} is not inside the disk (${disk.provisionedSize} bytes)`);
+    }
+    await scribble(await this.liveImage(disk), disk.provisionedSize, region);
   }
 
   /** Every issued token and session stops working (clients must fetch a new token). */
