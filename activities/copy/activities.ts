@@ -13,6 +13,7 @@ import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
 import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
+import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackups } from './restic/restic-store';
 import { chainHead, composeChainImage, copyImageTransfer, type CopyImageTransferInput } from './incremental-chain';
 
@@ -27,10 +28,8 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
       verifyBackup: (input) => verifyResticBackup(restic, input),
       recordVerification: (input) => recordResticVerification(restic, input),
       listBackups: async (input) => (await listResticBackups(restic, input.vmId)).map(summariseBackup),
-      // Retention of a restic repository is `restic forget` + `prune`, not built yet: say so rather than touch it.
-      removeBackup: async ({ dir }) => {
-        throw nonRetryable(`pruning a restic repository is not supported yet: ${dir} stays (restic forget --tag run:<run id>, then restic prune, removes it by hand)`, ErrorTypes.invalidInput);
-      },
+      removeBackup: (input) => forgetResticBackup(restic, input),
+      pruneRepository: () => pruneResticRepository(restic),
     };
   }
   return {
@@ -41,6 +40,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
     recordVerification: (input) => recordVerification(settings, input),
     listBackups: (input) => listBackups(settings, input),
     removeBackup: (input) => removeBackup(settings, input),
+    pruneRepository: async () => ({ kind: 'directory', command: 'none', summary: "a directory repository's space is freed as each backup's folder is removed" }),
   };
 }
 

@@ -13,9 +13,15 @@ import { repositoryPath, syncDirectory } from './repository';
 /** ovirt/<vm>-<id8>/<stamp>-<run tag>: a backup's folder, nothing above it. */
 const BACKUP_FOLDER = /^ovirt\/[^/]+\/[^/]+$/;
 
+/** The backup folder `dir` names (trailing slashes dropped), refusing anything above or beside a backup's folder. */
+export function backupFolder(dir: string): string {
+  const folder = posix.normalize(dir.replace(/\/+$/, ''));
+  if (!BACKUP_FOLDER.test(folder) || folder.split('/').includes('..')) throw nonRetryable(`${dir} is not a backup folder (ovirt/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
+  return folder;
+}
+
 export async function removeBackup(settings: CopySettings, input: { dir: string }): Promise<{ dir: string; removed: boolean }> {
-  const dir = posix.normalize(input.dir.replace(/\/+$/, ''));
-  if (!BACKUP_FOLDER.test(dir)) throw nonRetryable(`${input.dir} is not a backup folder (ovirt/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
+  const dir = backupFolder(input.dir);
   const folder = repositoryPath(settings.repositoryRoot, dir, '.');
   const manifest = repositoryPath(settings.repositoryRoot, dir, MANIFEST_FILE);
   const existed = await stat(folder).then(

@@ -73,14 +73,15 @@ export function pruneInput(values: PruneValues, env: NodeJS.ProcessEnv = process
   };
 }
 
-/** One line per backup, newest first: kept and why, or removed (would be, in a dry run); then a summary. */
+/** One line per backup, newest first: kept and why, or removed (would be, in a dry run); then a summary (and what `restic prune` freed). */
 export function pruneLines(result: PruneBackupsResult): string {
   const rows = [
     ...result.kept.map((k) => ({ time: k.time, line: ['keep', k.id, k.time, k.reasons.join(', ')] })),
     ...result.removed.map((r) => ({ time: r.time, line: [result.dryRun ? 'would remove' : 'removed', r.id, r.time, ''] })),
   ].sort((a, b) => b.time.localeCompare(a.time));
   const gone = `${result.removed.length} ${result.dryRun ? 'would be removed (dry run: nothing was)' : 'removed'}`;
-  const summary = `${describeKeepRules(result.rules)} (${result.timeZone}): ${result.kept.length} kept, ${gone}`;
+  const freed = result.repository?.kind === 'restic' ? `\n${result.repository.command}: ${result.repository.summary}` : '';
+  const summary = `${describeKeepRules(result.rules)} (${result.timeZone}): ${result.kept.length} kept, ${gone}${freed}`;
   return rows.length ? `${table([['', 'BACKUP', 'TIME', 'KEPT BECAUSE'], ...rows.map((r) => r.line)])}\n${summary}` : `no backups\n${summary}`;
 }
 

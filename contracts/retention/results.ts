@@ -1,4 +1,5 @@
 /** What a prune returns: every backup it looked at, kept (and why) or removed (or, in a dry run, to be removed). */
+import type { RepositoryPrune } from '../../activities/copy/restore-types';
 import type { KeepRules, KeptBackup, RemovedBackup } from './keep-rules';
 
 export interface PruneBackupsResult {
@@ -9,4 +10,6 @@ export interface PruneBackupsResult {
   kept: KeptBackup[];
   /** Removed, or in a dry run, what would be. */
   removed: RemovedBackup[];
+  /** After removals: what freeing their space did (`restic prune`, or nothing for a directory). */
+  repository?: RepositoryPrune;
 }

@@ -10,7 +10,7 @@ import { SimState } from '../framework/state';
 import { TokenStore } from './auth';
 import type { EngineProfile } from './engine-profiles';
 import { BackupService, type BackupOutcomes, type BackupTimings } from './backups';
-import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File, writeRandomRange } from './disk-content';
+import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File, type WrittenRegion } from './disk-content';
 
 export type DiskInterface = 'ide' | 'sata' | 'spapr_vscsi' | 'virtio' | 'virtio_scsi';
 export const DISK_INTERFACES: readonly DiskInterface[] = ['ide', 'sata', 'spapr_vscsi', 'virtio', 'virtio_scsi'];
@@ -970,20 +970,23 @@ export class OvirtState extends SimState<OvirtStateOptions, BackupOutcomes> {
     return this.snapshots.get(snapshotId)?.disks.find((d) => d.diskId === diskId)?.path;
   }
 
-  /** A guest write to the live disk: changes a block, so later reads differ from earlier snapshots. */
-  async writeToDisk(diskId: string): Promise<void> {
+  /**
+   * A guest write to the live disk: changes a 4 KiB block (or the given region) with random bytes
+   * (or a seed's, the same each time), so later reads differ from earlier snapshots.
+   */
+  async writeToDisk(diskId: string, region?: WrittenRegion): Promise<void> {
     const disk = this.getDisk(diskId);
-    const { offset, length } = await scribble(await this.liveImage(disk), disk.provisionedSize);
+    if (region && !(Number.isInteger(region.offset) && Number.isInteger(region.bytes) && region.offset >= 0 && region.bytes > 0 && region.offset < disk.provisionedSize)) {
+      throw new Error(`writeToDisk ${diskId}: region ${region.offset}+${region.bytes} is not inside the disk (${disk.provisionedSize} bytes)`);
+    }
+    const { offset, length } = await scribble(await this.liveImage(disk), disk.provisionedSize, region);
     this.backups.recordWrite(diskId, offset, length);
   }
 
   /** A guest write of `length` random bytes at `offset` (clipped to the disk): its blocks become dirty for the backup API. */
   async writeDiskRange(diskId: string, offset: number, length: number): Promise<void> {
-    const disk = this.getDisk(diskId);
-    const end = Math.min(disk.provisionedSize, offset + length);
-    if (end <= offset) return;
-    await writeRandomRange(await this.liveImage(disk), offset, end - offset);
-    this.backups.recordWrite(diskId, offset, end - offset);
+    const end = Math.min(this.getDisk(diskId).provisionedSize, offset + length);
+    if (end > offset) await this.writeToDisk(diskId, { offset, bytes: end - offset });
   }
 
   /** Every issued token and session stops working (clients must fetch a new token). */

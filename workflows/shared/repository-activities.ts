@@ -12,5 +12,6 @@ export function repositoryActivities(input: { proxyVmId?: string; copyTaskQueue?
   // Manifests on the files queue, where they do not wait behind disk copies; re-reading images on the copy queue, in its slots.
   const files = proxyActivities<RepositoryActivities>({ ...quickCall, ...common, taskQueue: repositoryFilesTaskQueueFor(taskQueue) });
   const reads = proxyActivities<RepositoryActivities>({ ...waitUpTo(12 * 60 * 60_000, { heartbeatTimeout: '30 seconds' }), ...common, taskQueue });
-  return { listBackups: files.listBackups, recordVerification: files.recordVerification, removeBackup: files.removeBackup, verifyBackup: reads.verifyBackup };
+  // `restic prune` reads the whole index and may rewrite packs: a long call, on the copy queue too.
+  return { listBackups: files.listBackups, recordVerification: files.recordVerification, removeBackup: files.removeBackup, verifyBackup: reads.verifyBackup, pruneRepository: reads.pruneRepository };
 }
