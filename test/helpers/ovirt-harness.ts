@@ -9,7 +9,7 @@ import type { CopySettings } from '../../activities/copy/copy-disk';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { createOvirtSimulator, OVIRT_DEMO, type EngineVersion, type OvirtSimulatorOptions } from '../../simulators/ovirt';
 import { createCopyWorker } from '../../workers/worker-factory';
-import { startHarness } from './harness';
+import { startHarness, type HarnessOptions } from './harness';
 import { testDataConverter } from './temporal';
 
 export const SIM_PASSWORD = 'sim-secret-Pa55word';
@@ -27,6 +27,8 @@ export interface OvirtHarnessOptions {
   /** Worker secrets besides the engine's password (the alert webhook URL), scanned for at stop. */
   secrets?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** The Temporal server (default: a dev server of the file's own), see HarnessOptions.temporal. */
+  temporal?: HarnessOptions['temporal'];
 }
 
 export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
@@ -67,6 +69,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     },
     secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD, ...options.secrets },
     workerEnv: options.workerEnv,
+    temporal: options.temporal,
     issuedSecrets: () => state.tokens.issuedTokens,
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false
