@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { fileRecoveryDoneAction } from '../../contracts/operator-actions';
-import { dataConverterFromEnv, localKeyFile } from '../../lib/codec/keys';
+import { dataConverterFromEnv } from '../../lib/codec/keys';
 import { projectRoot } from '../../lib/temporal/cli-path';
 import { DEFAULT_TASK_QUEUE } from '../../lib/temporal/task-queues';
 import { engineSkipReason } from '../helpers/engine';
@@ -41,8 +41,8 @@ beforeAll(async () => {
       clientCertPair: { crt: await file('TEMPORAL_TLS_CERT_FILE'), key: await file('TEMPORAL_TLS_KEY_FILE') },
     },
   });
-  // The stack's payload key (npm start made one in its data folder): the client encrypts as its workers do.
-  client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFromEnv({ BACKUP_CODEC_KEYS_FILE: localKeyFile({ BACKUP_DATA_DIR: stack.dataDir }) }) });
+  // The stack's payload keys (the environment's, else the local key npm start made in its data folder), as backupctl finds them.
+  client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFromEnv({ ...process.env, BACKUP_DATA_DIR: stack.dataDir }) });
 }, 360_000);
 
 afterAll(async () => {
@@ -63,7 +63,7 @@ describe.skipIf(skip)(`every example on npm start --engine postgres${skip ? ` (s
         // The session waits for the user: once it is open, "done" ends it (and revokes the connection).
         for (let i = 0; ; i++) {
           const progress = await handle.query<{ step?: string; state?: string }>('progress').catch(() => undefined);
-          if (progress?.state === 'waiting' || progress?.step === 'open' || i > 300) break;
+          if (progress?.step === 'session' || i > 600) break;
           await new Promise((r) => setTimeout(r, 200));
         }
         await handle.signal(fileRecoveryDoneAction);
