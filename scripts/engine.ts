@@ -4,7 +4,7 @@
  * server with deploy/temporal/config-postgres.yaml (the compose stack's file) and mTLS on its
  * frontend, the project's namespace and search attributes registered. Ctrl-C stops both.
  *
- *   npx tsx scripts/engine.ts            # frontend on TEMPORAL_PORT (7233), PostgreSQL on ENGINE_PG_PORT (5432)
+ *   npm run engine       # frontend on TEMPORAL_PORT (7233); ENGINE_PORT_BASE moves PostgreSQL and the rest
  *
  * The server is built by scripts/install-temporal-server.sh. Clients connect with the printed
  * TEMPORAL_TLS_* files (the lane's test CA, <data dir>/engine/certs). `npm start -- --engine postgres`
@@ -12,14 +12,14 @@
  */
 import { join } from 'node:path';
 import { dataDir } from '../lib/config/data-dir';
-import { PostgresEngine } from '../lib/temporal/postgres-engine';
+import { enginePortsFromEnv, PostgresEngine } from '../lib/temporal/postgres-engine';
 import { TEMPORAL_SERVER_VERSION } from '../lib/temporal/server-path';
 
 const env = process.env;
 const dir = join(dataDir(env), 'engine');
 const engine = await PostgresEngine.start({
   dir,
-  ports: { frontend: Number(env.TEMPORAL_PORT ?? 7233), postgres: Number(env.ENGINE_PG_PORT ?? 5432) },
+  ports: enginePortsFromEnv(env),
   tls: env.ENGINE_TLS !== 'off',
   onLog: (line) => process.stdout.write(`[temporal-server] ${line}\n`),
 });

@@ -23,7 +23,7 @@ import { AesGcmCodec } from '../lib/codec/aes-gcm-codec';
 import { CodecServer } from '../lib/codec/codec-server';
 import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } from '../lib/codec/keys';
 import { dataDir as dataDirOf } from '../lib/config/data-dir';
-import { DEFAULT_ENGINE_PORTS, PostgresEngine, type EnginePorts } from '../lib/temporal/postgres-engine';
+import { enginePortsFromEnv, PostgresEngine } from '../lib/temporal/postgres-engine';
 
 /** `--engine dev` (default) or `--engine postgres` (also STACK_ENGINE). */
 function engineChoice(argv: string[]): 'dev' | 'postgres' {
@@ -45,14 +45,7 @@ const address = `127.0.0.1:${port}`;
 const children: ChildProcess[] = [];
 let stopping = false;
 let engine: PostgresEngine | undefined;
-/** The engine's ports besides the frontend's: ENGINE_PORT_BASE moves them all (base … base+8), else the upstream defaults. */
-function enginePorts(): EnginePorts {
-  const base = env.ENGINE_PORT_BASE ? Number(env.ENGINE_PORT_BASE) : undefined;
-  const rest = Object.keys(DEFAULT_ENGINE_PORTS).filter((k) => k !== 'frontend') as Array<keyof EnginePorts>;
-  const ports = { ...DEFAULT_ENGINE_PORTS, frontend: port };
-  if (base !== undefined) rest.forEach((k, i) => (ports[k] = base + i));
-  return ports;
-}
+const enginePorts = () => enginePortsFromEnv(env);
 
 function prefixed(name: string, child: ChildProcess): ChildProcess {
   const write = (chunk: Buffer) => {

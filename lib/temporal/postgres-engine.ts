@@ -57,6 +57,20 @@ export const DEFAULT_ENGINE_PORTS: EnginePorts = {
   workerMembership: 6939,
 };
 
+/**
+ * Ports from the environment: the frontend on TEMPORAL_PORT (7233); ENGINE_PORT_BASE moves all the
+ * others (PostgreSQL, then the services' gRPC and membership ports: base … base+8), else the
+ * upstream defaults.
+ */
+export function enginePortsFromEnv(env: NodeJS.ProcessEnv = process.env): EnginePorts {
+  const ports = { ...DEFAULT_ENGINE_PORTS, frontend: Number(env.TEMPORAL_PORT ?? DEFAULT_ENGINE_PORTS.frontend) };
+  if (env.ENGINE_PORT_BASE) {
+    const base = Number(env.ENGINE_PORT_BASE);
+    (Object.keys(DEFAULT_ENGINE_PORTS) as Array<keyof EnginePorts>).filter((k) => k !== 'frontend').forEach((k, i) => (ports[k] = base + i));
+  }
+  return ports;
+}
+
 export interface EngineOptions {
   /** Everything the engine keeps: pgdata/, certs/, logs, the database password. */
   dir: string;
