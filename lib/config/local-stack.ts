@@ -17,6 +17,8 @@ const localStack = z.object({
   endpointsFile: z.string().min(1),
   /** The proxy VMs whose copy workers the stack runs: a repository command without --proxy means the one there is. */
   proxyVmIds: z.array(z.string().min(1)).default([]),
+  /** The client certificate settings (TEMPORAL_TLS_*) its server wants: set on `--engine postgres` (mTLS), paths only. */
+  temporalTlsEnv: z.record(z.string(), z.string()).default({}),
 });
 export type LocalStack = z.output<typeof localStack>;
 

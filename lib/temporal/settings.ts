@@ -26,6 +26,7 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     addressSource,
     namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-    connection: temporalConnectionFromEnv(env, { address, namespace }),
+    // The shell's own TEMPORAL_TLS_* win over the certificate paths the local stack gives.
+    connection: temporalConnectionFromEnv({ ...stack?.temporalTlsEnv, ...env }, { address, namespace }),
   };
 }

@@ -9,7 +9,7 @@ import type { CopySettings } from '../../activities/copy/copy-disk';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { createOvirtSimulator, OVIRT_DEMO, type EngineVersion, type OvirtSimulatorOptions } from '../../simulators/ovirt';
 import { createCopyWorker } from '../../workers/worker-factory';
-import { startHarness } from './harness';
+import { startHarness, type HarnessOptions } from './harness';
 import { testDataConverter } from './temporal';
 
 export const SIM_PASSWORD = 'sim-secret-Pa55word';
@@ -29,6 +29,8 @@ export interface OvirtHarnessOptions {
   workerEnv?: Record<string, string>;
   /** More `temporal server start-dev` flags (`--metrics-port N`). */
   serverArgs?: string[];
+  /** The Temporal server (default: a dev server of the file's own), see HarnessOptions.temporal. */
+  temporal?: HarnessOptions['temporal'];
 }
 
 export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
@@ -71,6 +73,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD, ...options.secrets },
     workerEnv: options.workerEnv,
     serverArgs: options.serverArgs,
+    temporal: options.temporal,
     issuedSecrets: () => state.tokens.issuedTokens,
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false
