@@ -2,6 +2,11 @@
 # image with another command (see docker-compose.yml and docs/production.md).
 FROM node:20.18.1-bookworm-slim
 
+# The worker's build id (Worker Versioning) is <package version>-<GIT_COMMIT>:
+# docker build --build-arg GIT_COMMIT=$(git rev-parse --short=12 HEAD) …; without it, the digest of the bundled workflows.
+ARG GIT_COMMIT=unknown
+ENV BACKUP_GIT_COMMIT=$GIT_COMMIT
+
 ENV NODE_ENV=production \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
     METRICS_BIND_ADDRESS=0.0.0.0:9464 \

@@ -6,6 +6,8 @@
  * - replay, history, workflows: recorded histories, the time-skipping server, stubbed activities.
  * - e2e: a Temporal dev server per file with real workers (the default for any file not listed).
  * - stack, ui, chaos: `npm start`, the browser, the chaos slice, the bench: whole processes.
+ * - engine: the production engine (Temporal server on PostgreSQL, mTLS), a server per file; not in
+ *   `npm test` (`--project '!engine'`) but `npm run test:engine`, which CI runs after it.
  * Forks, not threads: the Temporal native runtime is installed once per process, and every file
  * gets a process of its own.
  */
@@ -48,7 +50,8 @@ const WORKFLOWS = ['test/workflows/**/*.test.ts'];
 const STACK = ['test/e2e/**/*.test.ts', 'test/**/npm-start.test.ts', 'test/bench/bench.test.ts', 'test/production/metrics.test.ts'];
 const UI = ['test/ui/**/*.test.ts'];
 const CHAOS = ['test/chaos/**/*.test.ts'];
-const NAMED = [UNIT, SIMULATORS, FUZZ, REPLAY, HISTORY, WORKFLOWS, STACK, UI, CHAOS].flat();
+const ENGINE = ['test/engine/**/*.test.ts'];
+const NAMED = [UNIT, SIMULATORS, FUZZ, REPLAY, HISTORY, WORKFLOWS, STACK, UI, CHAOS, ENGINE].flat();
 
 const project = (name: string, include: string[], timeouts: { test: number; hook: number }, exclude: string[] = []): TestProjectInlineConfiguration => ({
   test: {
@@ -82,6 +85,7 @@ export default defineConfig({
       project('stack', STACK, { test: 300_000, hook: 300_000 }),
       project('ui', UI, { test: 300_000, hook: 300_000 }),
       project('chaos', CHAOS, { test: 600_000, hook: 300_000 }),
+      project('engine', ENGINE, { test: 600_000, hook: 360_000 }),
     ],
   },
 });

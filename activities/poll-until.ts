@@ -1,12 +1,11 @@
 /**
- * The one way an activity waits for a vendor: poll, and between polls sleep on heartbeatSleep, until
- * the probe has an answer or the deadline passes. Heartbeats also flow every second while a poll is
- * in flight, so the short heartbeat timeout that makes a cancel arrive within seconds fires only
- * when the worker is really gone; a cancel ends the wait at the next sleep.
+ * The one way an activity waits for a vendor: poll, and between polls sleep, until the probe has an
+ * answer or the deadline passes. Heartbeats flow every second from the first second on, between
+ * polls and while one is in flight, so the short heartbeat timeout that makes a cancel arrive within
+ * seconds fires only when the worker is really gone; a cancel ends the wait at the next sleep.
  */
-import { heartbeat } from '@temporalio/activity';
+import { heartbeat, sleep } from '@temporalio/activity';
 import { stuckFailure } from '../lib/errors';
-import { heartbeatSleep } from './heartbeat-sleep';
 
 export interface PollUntilOptions {
   /** Wait between polls; a function when it changes from poll to poll (growing intervals, a vendor's Retry-After). */
@@ -32,12 +31,13 @@ export async function pollUntil<T>(options: PollUntilOptions, probe: (poll: numb
   const details = () => options.details?.();
   const interval = () => (typeof options.intervalMs === 'function' ? options.intervalMs() : options.intervalMs);
   const beat = () => heartbeat(details());
-  // No heartbeat before the first poll: the SDK sends the first heartbeat at once and throttles the
-  // rest, so an empty first one would hold back the first poll's details (the `live` line) for most
-  // of the heartbeat timeout, and a short slice would never show them at all.
+  // No heartbeat in the first second: a wait that is over by then (a snapshot the engine makes in a
+  // moment) sends none, and each heartbeat that reaches the server is a billable action on Temporal
+  // Cloud. The SDK sends the first heartbeat at once and throttles the rest, so the first one,
+  // a second in, already carries the latest poll's details (the `live` line).
   const ticker = setInterval(beat, 1_000);
   try {
-    if (options.waitFirst) await heartbeatSleep(interval(), details());
+    if (options.waitFirst) await sleep(interval());
     for (let poll = (options.pollsBefore ?? 0) + 1; ; poll++) {
       const value = await probe(poll);
       if (value !== undefined) return value;
@@ -46,7 +46,7 @@ export async function pollUntil<T>(options: PollUntilOptions, probe: (poll: numb
         const message = `${deadline.stillWaiting(poll)}: gave up after ${poll} poll${poll === 1 ? '' : 's'}, at ${new Date(deadline.at).toISOString()}`;
         throw stuckFailure(message, { retryable: deadline.retryable, details: details() });
       }
-      await heartbeatSleep(interval(), details());
+      await sleep(interval());
     }
   } finally {
     clearInterval(ticker);

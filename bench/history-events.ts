@@ -14,6 +14,7 @@ import { startSimulators } from '../simulators/serve';
 import { createCopyWorker, createMainWorker } from '../workers/worker-factory';
 import { benchDataConverter, startBenchOvirt, tempDir } from './lib/env';
 import { profileRun } from './lib/history';
+import { countActions } from './lib/actions';
 import { benchLongJobEvents, type LongJobEventsRow } from './long-job-events';
 import { round } from './lib/stats';
 import { rm } from 'node:fs/promises';
@@ -27,7 +28,8 @@ export async function registeredWorkflows(): Promise<string[]> {
 }
 
 export interface HistoryEventsResult {
-  perWorkflow: Array<{ workflowType: string; status: string; events?: number; activities?: number; note?: string }>;
+  /** `actions`: billable actions on Temporal Cloud as the history shows them (bench/lib/actions.ts; heartbeats and queries not included). */
+  perWorkflow: Array<{ workflowType: string; status: string; events?: number; activities?: number; actions?: number; note?: string }>;
   /** Every workflow with a vendor job of a minute and of a day (Azure's jobs: a week), time-skipped. */
   longJobs: LongJobEventsRow[];
   longJob: { workflowType: string; shortJobSeconds: number; longJobSeconds: number; eventsShort: number; eventsLong: number; eventsPerHourOfJob: number; pollIntervalMs: number };
@@ -98,7 +100,7 @@ export async function benchHistoryEvents(
     const measured = measuredGroups.flat();
     for (const m of measured) {
       perWorkflow.push(m);
-      log(`  ${m.workflowType}: ${m.status}${m.events !== undefined ? `, ${m.events} events` : ''}${m.note ? ` (${m.note})` : ''}`);
+      log(`  ${m.workflowType}: ${m.status}${m.events !== undefined ? `, ${m.events} events` : ''}${m.actions !== undefined ? `, ${m.actions} billable actions` : ''}${m.note ? ` (${m.note})` : ''}`);
     }
   } finally {
     await stopWorkers();
@@ -151,7 +153,7 @@ async function measureExample(
   try {
     await Promise.race([handle.result(), timeout]);
     const p = await profileRun(handle);
-    return { workflowType, status: 'completed', events: p.events, activities: p.activities };
+    return { workflowType, status: 'completed', events: p.events, activities: p.activities, actions: countActions(await handle.fetchHistory()).total };
   } catch (err) {
     await handle.terminate('bench: no result').catch(() => undefined);
     const p = await profileRun(handle).catch(() => undefined);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { resolveTemporalCli } from '../lib/temporal/cli-path';
+import { TEMPORAL_CREDENTIAL_ENV, temporalConnectionFromEnv, temporalConnectionOptions } from '../lib/temporal/connection';
 import { searchAttributeArgs } from '../lib/temporal/search-attributes';
 import { bundleWorkflows } from '../workers/workflow-bundle';
 import { freePort } from '../test/helpers/ports';
@@ -82,11 +83,12 @@ export class ChaosCluster {
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
-        const connection = await Connection.connect({ address: this.address, connectTimeout: 2_000 });
+        // After a restart the same connection is kept: its channel reconnects to the same port by
+        // itself, while closing it under the runner's in-flight calls once crashed the runner.
+        const connection = this.connection ?? (await Connection.connect({ ...temporalConnectionOptions(temporalConnectionFromEnv({}, { address: this.address })), connectTimeout: 2_000 }));
         await connection.workflowService.getSystemInfo({});
-        await this.connection?.close().catch(() => undefined);
         this.connection = connection;
-        this.client = new Client({ connection, namespace: 'default' });
+        this.client ??= new Client({ connection, namespace: 'default' });
         return;
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`Temporal dev server on ${this.address} did not come up: ${(err as Error).message}`);
@@ -111,6 +113,8 @@ export class ChaosCluster {
       env: {
         ...process.env,
         ...spec.secrets,
+        // The harness's own plaintext dev server, whatever credentials the shell carries.
+        ...Object.fromEntries(TEMPORAL_CREDENTIAL_ENV.map((name) => [name, ''])),
         TEMPORAL_ADDRESS: this.address,
         // The worker's host state (Altaro's session ledger) survives its SIGKILL, as on a real host.
         BACKUP_DATA_DIR: join(this.dir, 'worker-data'),

@@ -7,6 +7,7 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { CopySettings } from '../activities/copy/copy-disk';
 import { EndpointRegistry } from '../lib/config/endpoints';
+import { temporalConnectionFromEnv, temporalConnectionOptions } from '../lib/temporal/connection';
 import { createCopyWorker, createMainWorker } from '../workers/worker-factory';
 
 const need = (name: string): string => {
@@ -16,7 +17,7 @@ const need = (name: string): string => {
 };
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-const connection = await NativeConnection.connect({ address: need('TEMPORAL_ADDRESS') });
+const connection = await NativeConnection.connect(temporalConnectionOptions(temporalConnectionFromEnv(process.env, { address: need('TEMPORAL_ADDRESS') })));
 const main = await createMainWorker({
   connection,
   namespace: 'default',

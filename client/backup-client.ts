@@ -17,10 +17,21 @@ import proto from '@temporalio/proto';
 import { ApplicationFailure, CancelledFailure, type Payload } from '@temporalio/common';
 import { dataConverterFromEnv } from '../lib/codec/keys';
 import { ErrorTypes } from '../lib/errors';
-import { temporalSettings } from '../lib/temporal/settings';
+import { temporalSettings, type TemporalSettings } from '../lib/temporal/settings';
+import { ConnectionSettingsError, connectionFailureHint, describeTemporalAuth, temporalConnectionOptions } from '../lib/temporal/connection';
 import type { Progress } from '../contracts/progress';
 import { decodePayload } from './decode-payload';
-import { ActionRefusedError, InvalidInputError, NotFoundError, RunAlreadyEndedError, RunCancelledError, RunFailedError, ServerUnreachableError, type UndoAccount } from './errors';
+import {
+  ActionRefusedError,
+  InvalidInputError,
+  NotFoundError,
+  RunAlreadyEndedError,
+  RunCancelledError,
+  RunFailedError,
+  ServerUnreachableError,
+  ConnectionSettingsRefusedError,
+  type UndoAccount,
+} from './errors';
 import { operatorActions, type CleanupAnswer, type OperatorAction } from '../contracts/operator-actions';
 import { readFleetTable, type FleetTable } from './fleet-table';
 import { catalogEntry, workflowCatalog, workflowIdFor, type WorkflowInput, type WorkflowType } from '../contracts/catalog';
@@ -104,9 +115,21 @@ export class BackupClient {
   ) {}
 
   static async connect(env: NodeJS.ProcessEnv = process.env): Promise<BackupClient> {
-    const settings = temporalSettings(env);
-    const connection = await Connection.connect({ address: settings.address }).catch((err: unknown) => {
-      throw new ServerUnreachableError(`cannot reach the Temporal server at ${settings.address} (${settings.addressSource}): ${(err as Error).message}`);
+    let settings: TemporalSettings;
+    let options: ReturnType<typeof temporalConnectionOptions>;
+    try {
+      settings = temporalSettings(env);
+      options = temporalConnectionOptions(settings.connection);
+    } catch (err) {
+      if (err instanceof ConnectionSettingsError) throw new ConnectionSettingsRefusedError(err.message);
+      throw err;
+    }
+    const connection = await Connection.connect(options).catch((err: unknown) => {
+      const message = (err as Error).message;
+      const hint = connectionFailureHint(settings.connection, message);
+      throw new ServerUnreachableError(
+        `cannot reach the Temporal server at ${settings.address} (${settings.addressSource}) with ${describeTemporalAuth(settings.connection)}: ${message}${hint ? `\n  ${hint}` : ''}`,
+      );
     });
     return new BackupClient(new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv(env) }), settings.taskQueue);
   }

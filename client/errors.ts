@@ -70,6 +70,15 @@ export class ServerUnreachableError extends BackupClientError {
   }
 }
 
+/** The Temporal connection settings are wrong (a certificate without its key, a file that is not there): nothing was sent. */
+export class ConnectionSettingsRefusedError extends BackupClientError {
+  override readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionSettingsRefusedError';
+  }
+}
+
 /** The run refused an operator's update: it cannot take it now, or the argument is wrong (nothing was recorded). */
 export class ActionRefusedError extends BackupClientError {
   override readonly exitCode = 2;

@@ -13,6 +13,7 @@ import { fleetBackupInput } from './fleet/input';
 import { manageiqDeleteSnapshotsInput, manageiqRevertInput, manageiqSnapshotInput } from './manageiq/input';
 import { onappBackupInput, onappListBackupsInput, onappRestoreInput } from './onapp/input';
 import { ovirtSnapshotBackupInput } from './ovirt/input';
+import { ovirtIncrementalBackupInput } from './ovirt/incremental-input';
 import { ovirtRestoreDrillInput, ovirtRestoreInput } from './ovirt/restore-input';
 import { reaperInput } from './reaper/input';
 import { ovirtListBackupsInput, verifyBackupsInput } from './repository/input';
@@ -23,6 +24,7 @@ export { workflowIdFor } from './routing';
 
 const schemas = {
   ovirtSnapshotBackup: ovirtSnapshotBackupInput,
+  ovirtIncrementalBackup: ovirtIncrementalBackupInput,
   ovirtRestore: ovirtRestoreInput,
   ovirtRestoreDrill: ovirtRestoreDrillInput,
   altaroBackup: altaroBackupInput,

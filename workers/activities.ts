@@ -3,6 +3,7 @@ import { withFailureMapping } from '../lib/errors';
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createOvirtActivities } from '../activities/ovirt/activities';
 import { createOvirtRestoreActivities } from '../activities/ovirt/restore-activities';
+import { createOvirtIncrementalActivities } from '../activities/ovirt/incremental-activities';
 import { createRunStatusActivities } from '../activities/run-status';
 import { createAltaroActivities } from '../activities/altaro/activities';
 import { createOnappActivities } from '../activities/onapp/activities';
@@ -23,6 +24,7 @@ export function createMainActivities(clients: EndpointClients, alerts: AlertActi
   return withFailureMapping({
     ...createOvirtActivities(clients),
     ...createOvirtRestoreActivities(clients),
+    ...createOvirtIncrementalActivities(clients),
     ...createRunStatusActivities(),
     ...createAltaroActivities(clients),
     ...createOnappActivities(clients),

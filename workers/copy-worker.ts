@@ -10,6 +10,7 @@ import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/t
 import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createCopyWorker } from './worker-factory';
 import { shownRepository } from '../activities/copy/restic/restic-cli';
+import { deploymentVersion, promoteIfWanted, versionString, workerDeploymentOptions } from '../lib/temporal/worker-deployment';
 
 const ws = loadWorkerSettings();
 installRuntime(ws);
@@ -21,6 +22,7 @@ if (!taskQueue) {
   process.exit(2);
 }
 const copy = copySettingsFromEnv();
+const version = deploymentVersion(ws, 'copy');
 const connection = await NativeConnection.connect(connectionOptions(ws));
 const workers = await createCopyWorker({
   connection,
@@ -30,11 +32,21 @@ const workers = await createCopyWorker({
   maxConcurrentCopies: ws.copy.maxConcurrentCopies,
   maxConcurrentFileWrites: ws.copy.maxConcurrentFileWrites,
   dataConverter: dataConverterFromEnv(),
+  // Activities only: the version says which copy workers a pinned run's copy goes to while two generations poll.
+  workerDeploymentOptions: workerDeploymentOptions(version, ws.versioning.defaultBehavior),
 });
 console.log(
   `copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} (by serial), ${copy.deviceDir ?? 'no folder'} (by logical name) → ${copy.restic ? `restic repository ${shownRepository(copy.restic.repository)}` : `repository ${copy.repositoryRoot}`}`,
 );
 console.log(encryptionNotice());
+console.log(version ? `worker deployment version ${versionString(version)}` : 'unversioned (WORKER_VERSIONING=false)');
 // Ctrl-C / SIGTERM shut both down (the SDK's default shutdown signals), then run() resolves.
-await Promise.all(workers.map((w) => w.run()));
+const running = Promise.all(workers.map((w) => w.run()));
+if (version) {
+  promoteIfWanted(connection.workflowService, settings.namespace, version, ws.versioning.setCurrent, { ignoreMissingTaskQueues: ws.versioning.setCurrent === 'always' }).then(
+    (what) => console.log(`versioning: ${what}`),
+    (err: Error) => console.error(`versioning: ${err.message}`),
+  );
+}
+await running;
 await connection.close();

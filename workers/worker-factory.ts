@@ -2,7 +2,7 @@
  * Builds the two kinds of worker from explicit settings, so the entry points, `npm start` and the
  * tests all run the same configuration.
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { EndpointClients } from '../activities/endpoint-clients';
 import { createCopyActivities, REPOSITORY_FILE_ACTIVITIES } from '../activities/copy/activities';
 import type { CopySettings } from '../activities/copy/copy-disk';
@@ -35,6 +35,11 @@ export interface MainWorkerSettings {
   dataConverter?: DataConverter;
   /** Where alerts go; by default from the worker settings in `env` (ALERT_WEBHOOK_URL, …). */
   alerts?: AlertConfig;
+  /**
+   * The Worker Deployment version this worker declares (lib/temporal/worker-deployment.ts); unset:
+   * unversioned, as the tests' in-process workers are unless they test versioning.
+   */
+  workerDeploymentOptions?: WorkerDeploymentOptions;
 }
 
 export async function createMainWorker(settings: MainWorkerSettings): Promise<{ worker: Worker; close: () => Promise<void> }> {
@@ -51,6 +56,7 @@ export async function createMainWorker(settings: MainWorkerSettings): Promise<{ 
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 100,
     ...Object.fromEntries(Object.entries(settings.tuning ?? {}).filter(([, v]) => v !== undefined)),
     interceptors: { activity: [metricsActivityInterceptor] },
+    ...(settings.workerDeploymentOptions ? { workerDeploymentOptions: settings.workerDeploymentOptions } : {}),
   });
   return { worker, close: async () => void (await Promise.all([clients.close(), alerts.close()])) };
 }
@@ -64,6 +70,8 @@ export interface CopyWorkerSettings {
   maxConcurrentCopies?: number;
   maxConcurrentFileWrites?: number;
   dataConverter?: DataConverter;
+  /** As for the main worker: both queues join this version of the copy deployment. */
+  workerDeploymentOptions?: WorkerDeploymentOptions;
 }
 
 /**
@@ -80,6 +88,7 @@ export async function createCopyWorker(settings: CopyWorkerSettings): Promise<Wo
     namespace: settings.namespace,
     dataConverter: settings.dataConverter,
     interceptors: { activity: [metricsActivityInterceptor] },
+    ...(settings.workerDeploymentOptions ? { workerDeploymentOptions: settings.workerDeploymentOptions } : {}),
   };
   return Promise.all([
     Worker.create({

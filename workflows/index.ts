@@ -10,6 +10,7 @@
  */
 import type * as OvirtSnapshotBackup from './ovirt-snapshot-backup';
 import type * as OvirtRestore from './ovirt-restore';
+import type * as OvirtIncrementalBackup from './ovirt-incremental-backup';
 import type * as OvirtRestoreDrill from './ovirt-restore-drill';
 import type * as AltaroOperation from './altaro-operation';
 import type * as OnappBackup from './onapp-backup';
@@ -41,6 +42,7 @@ const onapp = () => import(/* webpackMode: "eager" */ './onapp-backup') as Promi
 const manageiq = () => import(/* webpackMode: "eager" */ './manageiq-snapshot') as Promise<typeof ManageiqSnapshot>;
 
 export const ovirtSnapshotBackup = lazy(ovirt, 'ovirtSnapshotBackup');
+export const ovirtIncrementalBackup = lazy(() => import(/* webpackMode: "eager" */ './ovirt-incremental-backup') as Promise<typeof OvirtIncrementalBackup>, 'ovirtIncrementalBackup');
 export const ovirtRestore = lazy(() => import(/* webpackMode: "eager" */ './ovirt-restore') as Promise<typeof OvirtRestore>, 'ovirtRestore');
 export const ovirtRestoreDrill = lazy(() => import(/* webpackMode: "eager" */ './ovirt-restore-drill') as Promise<typeof OvirtRestoreDrill>, 'ovirtRestoreDrill');
 export const altaroOperation = lazy(altaro, 'altaroOperation');

@@ -48,6 +48,8 @@ function openManageiqRun<S extends z.ZodType<ManageiqRef>>(workflowType: string,
       input,
       about: (i) => `${i.collection === 'instances' ? 'instance' : 'VM'} ${i.resourceId} on ${i.endpoint}`,
       tag: (i) => ({ provider: 'manageiq', vmId: i.resourceId }),
+      // The reaper keeps the snapshot of a run that reached retention, even a terminated one (workflows/reaper.ts).
+      searchedSteps: ['retention'],
     },
     rawInput,
   );

@@ -27,6 +27,8 @@ export async function onappBackup(rawInput: unknown): Promise<OnappBackupResult>
       input: onappBackupInput,
       about: (i) => `virtual server ${i.virtualServerId} on ${i.endpoint}`,
       tag: (i) => ({ provider: 'onapp', vmId: String(i.virtualServerId) }),
+      // The reaper keeps the backup of a run that reached its report, even a terminated one (workflows/reaper.ts).
+      searchedSteps: ['report'],
     },
     rawInput,
   );

@@ -2,9 +2,9 @@
  * Retention on a proxy's repository: lists the backups (of one VM or all), asks Temporal which
  * runs are still open, decides with the keep rules (contracts/retention/keep-rules.ts, the same
  * decision for every repository kind) and removes the rest on the copy worker, one folder at a
- * time, unless it is a dry run; then, once, frees the space the removed backups held (`restic
- * prune` in a restic repository, where removing a backup is `restic forget` of its snapshots). The
- * result lists every backup: kept with its reasons, or removed.
+ * time, unless it is a dry run. In a restic repository a removal is `restic forget` of the backup's
+ * snapshots, and one `restic prune` at the end frees the space they held. The result lists every
+ * backup: kept with its reasons, or removed.
  */
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import { ErrorTypes } from '../lib/errors';
@@ -64,16 +64,18 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
     progress.update({ message: `${describeKeepRules(rules)}: ${kept.length} kept, ${removed.length} to remove` });
 
     progress.enter('remove');
+    let pruneAfter = false;
     if (!dryRun) {
       for (const [i, b] of removed.entries()) {
         progress.update({ message: `removing ${b.id} (${i + 1} of ${removed.length})` });
-        await repo.removeBackup({ dir: b.id });
+        pruneAfter = (await repo.removeBackup({ dir: b.id })).pruneAfter === true || pruneAfter;
       }
     }
-    // Guards the repository prune added after the removals: histories recorded before it ran no
-    // such activity. Can go once no pruneBackups run started before it is open (they last minutes).
+    // A restic repository's removals are forgets: one prune frees their space. Guards that call,
+    // added later: histories recorded before it ran no such activity (a directory repository's
+    // removals never ask for it). Can go once no pruneBackups run started before it is open.
     let repository: PruneBackupsResult['repository'];
-    if (!dryRun && removed.length > 0 && patched('prune-repository-after-remove')) {
+    if (pruneAfter && patched('prune-repository-after-remove')) {
       progress.update({ message: `${removed.length} removed; freeing their space in the repository` });
       repository = await repo.pruneRepository({});
     }

@@ -10,21 +10,13 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir } from '../../lib/config/data-dir';
+import { isAlive } from '../../lib/process/is-alive';
 
 const entry = z.object({ baseUrl: z.string(), token: z.string(), pid: z.number().int(), openedAt: z.string() });
 export type LedgerEntry = z.infer<typeof entry>;
 
 /** The vendor's idle expiry has ended any session older than this: its entry is only dropped. */
 const FORGET_AFTER_MS = 24 * 3_600_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class SessionLedger {
   constructor(readonly dir: string) {}

@@ -8,12 +8,14 @@ import { recordVerification } from './record-verification';
 import { repositoryPreflight } from './repository-preflight';
 import { removeBackup } from './remove-backup';
 import type { RepositoryActivities } from './restore-types';
+import { ErrorTypes, nonRetryable, toActivityFailure } from '../../lib/errors';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
 import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackups } from './restic/restic-store';
+import { chainHead, composeChainImage, copyImageTransfer, type CopyImageTransferInput } from './incremental-chain';
 
 /** The repository side of restores, drills and checks (restore-types.ts says what each does), for the worker's repository kind. */
 export function createRepositoryActivities(settings: CopySettings): RepositoryActivities {
@@ -46,7 +48,9 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
  * The repository activities that only read or write small files (a manifest, an OVF): the copy
  * worker serves them on its files queue too, where they do not wait behind disk copies.
  */
-export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'repositoryPreflight', 'removeBackup'] as const satisfies ReadonlyArray<keyof CopyActivities>;
+export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'repositoryPreflight', 'removeBackup', 'incrementalChainHead'] as const satisfies ReadonlyArray<
+  keyof CopyActivities
+>;
 
 export function createCopyActivities(settings: CopySettings) {
   const restic = settings.restic;
@@ -67,11 +71,28 @@ export function createCopyActivities(settings: CopySettings) {
       if (!restic) return { ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' };
       return resticCheck(restic, input);
     },
+    /** oVirt incremental backups: the VM's chain head in the repository (none: the next backup is a full). */
+    // These talk to imageio: its VendorErrors say whether a retry can help (toActivityFailure).
+    async incrementalChainHead(input: { vmId: string }) {
+      return chainHead(settings, input).catch(rethrowMapped);
+    },
+    /** One image transfer's data ranges into the repository (incremental-chain.ts). */
+    async copyImageTransfer(input: CopyImageTransferInput) {
+      return copyImageTransfer(settings, input).catch(rethrowMapped);
+    },
+    /** A disk as it was at a backup of the chain, composed into a file or device path on this worker. */
+    async composeChainImage(input: { dir: string; diskId: string; targetPath: string }) {
+      return composeChainImage(settings, input).catch(rethrowMapped);
+    },
     ...createRepositoryActivities(settings),
   };
 }
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;
+
+function rethrowMapped(err: unknown): never {
+  throw toActivityFailure(err);
+}
 
 export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopySettings {
   return {
@@ -80,6 +101,7 @@ export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopyS
     deviceDir: env.COPY_DEVICE_DIR ?? '/dev',
     chunkBytes: Number(env.COPY_CHUNK_BYTES ?? 8 * 1024 * 1024),
     maxBytesPerSecond: Number(env.COPY_MAX_BYTES_PER_SECOND ?? 0),
+    ...(env.IMAGEIO_CA_FILE ? { imageioCaFile: env.IMAGEIO_CA_FILE } : {}),
     ...resticSettingsFromEnv(env),
   };
 }

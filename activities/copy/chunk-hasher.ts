@@ -147,7 +147,11 @@ class ThreadHasher implements ChunkHasher {
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('read cancelled');
     // The thread reads on its own; this one heartbeats meanwhile and ends the thread on cancellation.
     const heartbeat = setInterval(() => ctx.heartbeat(progress.details(0)), progress.everyMs ?? 1000);
-    const cancel = () => void this.close();
+    // Heartbeats stop with the cancel itself, not when the terminated thread's call rejects later.
+    const cancel = () => {
+      clearInterval(heartbeat);
+      void this.close();
+    };
     ctx.cancellationSignal.addEventListener('abort', cancel);
     try {
       await this.call([-1, end, handle.fd]);

@@ -34,6 +34,8 @@ export interface CopySettings {
   restic?: ResticSettings;
   /** Copies of at least this many bytes (or of unknown size) hash on a thread of their own (default 64 MiB). */
   hashThreadMinBytes?: number;
+  /** PEM file of the CA that signs the engine's imageio (transfer URLs of incremental backups); default: the system's CAs. */
+  imageioCaFile?: string;
 }
 
 export interface CopyDiskInput {

@@ -89,12 +89,13 @@ export interface RepositoryActivities {
    * Removes a backup's folder (retention): manifest.json first, made durable, then the rest, so a
    * crash in between leaves an unfinished run, not a backup. `removed` false when it was gone already.
    * In a restic repository: `restic forget` of the backup's snapshots (`snapshots`), the manifest's
-   * first; the space comes back with pruneRepository.
+   * first; the space comes back with pruneRepository (`pruneAfter`, even when an earlier attempt
+   * did the forget and this one found nothing left).
    */
-  removeBackup(input: { dir: string }): Promise<{ dir: string; removed: boolean; snapshots?: string[] }>;
+  removeBackup(input: { dir: string }): Promise<{ dir: string; removed: boolean; snapshots?: string[]; pruneAfter?: boolean }>;
   /**
-   * Frees what removed backups leave behind, once after a prune run's removals: `restic prune` in a
-   * restic repository (heartbeating; a live lock is a retryable error, a stale one is removed first);
+   * Frees what removed backups leave behind, once after a prune run's removals when one of them
+   * says `pruneAfter`: `restic prune` in a restic repository (heartbeating; a live lock is a retryable error, a stale one is removed first);
    * nothing in a directory repository, whose folders are gone whole.
    */
   pruneRepository(input: Record<string, never>): Promise<RepositoryPrune>;

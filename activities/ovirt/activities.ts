@@ -5,6 +5,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { pollUntil } from '../poll-until';
 import { failAfterLateCreateGrace } from '../late-create';
+import { retryUnreadable } from '../retry-unreadable';
 import { ErrorTypes, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OvirtClient, type AttachedDisk } from './client';
@@ -226,22 +227,7 @@ export function createOvirtActivities(clients: EndpointClients) {
      * create's reply may have been lost) and waits until the engine no longer lists it.
      */
     async ovirtDeleteSnapshot(input: OvirtVmRef & { runId: string; snapshotId?: string; pollMs: number }): Promise<{ deleted: string[] }> {
-      const client = ovirt(input.endpoint);
-      const tag = snapshotTag(input.runId);
-      const targets = input.snapshotId ? [input.snapshotId] : (await client.listSnapshots(input.vmId)).filter((s) => s.description?.startsWith(tag)).map((s) => s['@_id']);
-      for (const snapshotId of targets) {
-        try {
-          await client.deleteSnapshot(input.vmId, snapshotId);
-        } catch (err) {
-          if (!(err instanceof VendorError && err.isNotFound)) throw err;
-        }
-      }
-      const deadline = Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
-      await pollUntil({ intervalMs: input.pollMs, deadline: { at: deadline, stillWaiting: () => `snapshot(s) ${targets.join(', ')} still being removed` } }, async () => {
-        const present = (await client.listSnapshots(input.vmId)).some((s) => targets.includes(s['@_id']));
-        return present ? undefined : true;
-      });
-      return { deleted: targets };
+      return retryUnreadable(() => deleteSnapshot(input));
     },
 
     /**
@@ -273,6 +259,29 @@ export function createOvirtActivities(clients: EndpointClients) {
       return { kept, deleted: doomed };
     },
   };
+
+  /**
+   * Deletes the run's snapshot (the given id, or every snapshot tagged with the run id when the
+   * create's reply may have been lost) and waits until the engine no longer lists it.
+   */
+  async function deleteSnapshot(input: OvirtVmRef & { runId: string; snapshotId?: string; pollMs: number }): Promise<{ deleted: string[] }> {
+    const client = ovirt(input.endpoint);
+    const tag = snapshotTag(input.runId);
+    const targets = input.snapshotId ? [input.snapshotId] : (await client.listSnapshots(input.vmId)).filter((s) => s.description?.startsWith(tag)).map((s) => s['@_id']);
+    for (const snapshotId of targets) {
+      try {
+        await client.deleteSnapshot(input.vmId, snapshotId);
+      } catch (err) {
+        if (!(err instanceof VendorError && err.isNotFound)) throw err;
+      }
+    }
+    const deadline = Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
+    await pollUntil({ intervalMs: input.pollMs, deadline: { at: deadline, stillWaiting: () => `snapshot(s) ${targets.join(', ')} still being removed` } }, async () => {
+      const present = (await client.listSnapshots(input.vmId)).some((s) => targets.includes(s['@_id']));
+      return present ? undefined : true;
+    });
+    return { deleted: targets };
+  }
 }
 
 export type OvirtActivities = ReturnType<typeof createOvirtActivities>;

@@ -35,6 +35,17 @@ import {
   ssoTokenBody,
   vmBody,
   vmsBody,
+  backupBody,
+  backupDisksBody,
+  backupsBody,
+  checkpointsBody,
+  createBackupRequest,
+  createTransferRequest,
+  transferBody,
+  transfersBody,
+  type OvirtCheckpoint,
+  type OvirtImageTransfer,
+  type OvirtVmBackup,
   type OvirtAttachment,
   type OvirtDisk,
   type OvirtSnapshot,
@@ -393,6 +404,82 @@ export class OvirtClient {
       return;
     }
     await this.call({ method: 'DELETE', path: `/vms/${enc(proxyVmId)}/diskattachments/${enc(attachmentId)}`, query: { detach_only: 'true' } }, [200, 202, 204]);
+  }
+
+  // --- the backup API (4.4+) -------------------------------------------------------------------
+
+  async listCheckpoints(vmId: string): Promise<OvirtCheckpoint[]> {
+    const body = await this.get(checkpointsBody, `/vms/${enc(vmId)}/checkpoints`);
+    return body.checkpoints === '' ? [] : asArray(body.checkpoints.checkpoint);
+  }
+
+  /** DELETE of a checkpoint: the engine removes only the root (oldest) one. */
+  async removeCheckpoint(vmId: string, checkpointId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/vms/${enc(vmId)}/checkpoints/${enc(checkpointId)}` }, [200, 202, 204]);
+  }
+
+  async listVmBackups(vmId: string): Promise<OvirtVmBackup[]> {
+    const body = await this.get(backupsBody, `/vms/${enc(vmId)}/backups`);
+    return body.backups === '' ? [] : asArray(body.backups.backup);
+  }
+
+  async getVmBackup(vmId: string, backupId: string): Promise<OvirtVmBackup> {
+    return (await this.get(backupBody, `/vms/${enc(vmId)}/backups/${enc(backupId)}`)).backup;
+  }
+
+  /** POST /vms/{id}/backups: a full backup of the disks, or an incremental one since `fromCheckpointId`. */
+  async createVmBackup(vmId: string, spec: { description: string; diskIds: string[]; fromCheckpointId?: string }): Promise<OvirtVmBackup> {
+    const req: HttpRequest = {
+      method: 'POST',
+      path: `/vms/${enc(vmId)}/backups`,
+      body: this.body(createBackupRequest, {
+        backup: {
+          description: spec.description,
+          ...(spec.fromCheckpointId !== undefined ? { from_checkpoint_id: spec.fromCheckpointId } : {}),
+          disks: { disk: spec.diskIds.map((id) => ({ '@_id': id })) },
+        },
+      }),
+    };
+    return this.parse(backupBody, req, await this.call(req, [200, 201, 202])).backup;
+  }
+
+  /** The backup's disks with the mode the engine backs each up in. */
+  async listVmBackupDisks(vmId: string, backupId: string): Promise<Array<OvirtDisk & { backup_mode?: 'full' | 'incremental' }>> {
+    const body = await this.get(backupDisksBody, `/vms/${enc(vmId)}/backups/${enc(backupId)}/disks`);
+    return body.disks === '' ? [] : asArray(body.disks.disk);
+  }
+
+  async finalizeVmBackup(vmId: string, backupId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/vms/${enc(vmId)}/backups/${enc(backupId)}/finalize`, body: this.body(emptyActionRequest, { action: {} }) }, [200, 201, 202]);
+  }
+
+  async listImageTransfers(): Promise<OvirtImageTransfer[]> {
+    const body = await this.get(transfersBody, '/imagetransfers');
+    return body.image_transfers === '' ? [] : asArray(body.image_transfers.image_transfer);
+  }
+
+  async getImageTransfer(transferId: string): Promise<OvirtImageTransfer> {
+    return (await this.get(transferBody, `/imagetransfers/${enc(transferId)}`)).image_transfer;
+  }
+
+  /** POST /imagetransfers: a raw download of the disk as the backup holds it. */
+  async createImageTransfer(diskId: string, backupId: string, inactivityTimeoutSeconds = 300): Promise<OvirtImageTransfer> {
+    const req: HttpRequest = {
+      method: 'POST',
+      path: '/imagetransfers',
+      body: this.body(createTransferRequest, {
+        image_transfer: { disk: { '@_id': diskId }, backup: { '@_id': backupId }, direction: 'download', format: 'raw', inactivity_timeout: String(inactivityTimeoutSeconds) },
+      }),
+    };
+    return this.parse(transferBody, req, await this.call(req, [200, 201, 202])).image_transfer;
+  }
+
+  async finalizeImageTransfer(transferId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/imagetransfers/${enc(transferId)}/finalize`, body: this.body(emptyActionRequest, { action: {} }) }, [200, 201, 202]);
+  }
+
+  async cancelImageTransfer(transferId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/imagetransfers/${enc(transferId)}/cancel`, body: this.body(emptyActionRequest, { action: {} }) }, [200, 201, 202]);
   }
 
   async close(): Promise<void> {

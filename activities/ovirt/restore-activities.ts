@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { pollUntil } from '../poll-until';
+import { retryUnreadable } from '../retry-unreadable';
 import { failAfterLateCreateGrace } from '../late-create';
 import { ErrorTypes, MalformedResponseError, VendorError, nonRetryable, notFoundAs } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
@@ -35,19 +36,6 @@ function diskDescription(runId: string, sourceDiskId: string): string {
 /** The deadline an undo waits until: most of the activity's own time. */
 function undoDeadline(): number {
   return Date.now() + Math.max(1000, Context.current().info.startToCloseTimeoutMs - 5000);
-}
-
-/**
- * An undo that gave up on one unreadable answer would leave its run waiting for an operator with the
- * run's objects in place; its removes are idempotent, so the next attempt (undoRetry bounds them) looks again.
- */
-async function retryUnreadable<T>(undo: () => Promise<T>): Promise<T> {
-  try {
-    return await undo();
-  } catch (err) {
-    if (err instanceof MalformedResponseError) throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: false });
-    throw err;
-  }
 }
 
 export function createOvirtRestoreActivities(clients: EndpointClients): OvirtRestoreActivities {

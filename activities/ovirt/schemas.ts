@@ -170,3 +170,72 @@ export const emptyActionRequest = z.object({ action: z.object({}).strict() });
 
 /** v3's remove of a VM that keeps its disks (v4 says it with ?detach_only=true). */
 export const removeVmDetachOnlyRequestV3 = z.object({ action: z.object({ vm: z.object({ disks: z.object({ detach_only: z.literal('true') }) }) }) });
+
+// ---- the backup API (4.4+): VM backups, checkpoints, image transfers --------------------------------
+
+const backupFields = z
+  .object({
+    '@_id': z.string().min(1),
+    description: z.string().optional(),
+    phase: z.enum(['initializing', 'starting', 'ready', 'finalizing', 'succeeded', 'failed']),
+    from_checkpoint_id: z.string().optional(),
+    to_checkpoint_id: z.string().optional(),
+    creation_date: z.string().optional(),
+  })
+  .passthrough();
+export type OvirtVmBackup = z.infer<typeof backupFields>;
+export const backupBody = z.object({ backup: backupFields });
+export const backupsBody = z.object({ backups: z.union([z.literal(''), z.object({ backup: z.union([backupFields, z.array(backupFields)]).optional() })]) });
+
+/** A backup's disk: the disk with `backup_mode`, how the engine backs it up in this backup. */
+const backupDiskFields = diskFields.extend({ backup_mode: z.enum(['full', 'incremental']).optional(), backup: z.string().optional() });
+export const backupDisksBody = z.object({ disks: z.union([z.literal(''), z.object({ disk: z.union([backupDiskFields, z.array(backupDiskFields)]).optional() })]) });
+
+const checkpointFields = z.object({ '@_id': z.string().min(1), parent_id: z.string().optional(), creation_date: z.string().optional(), state: z.string().optional() }).passthrough();
+export type OvirtCheckpoint = z.infer<typeof checkpointFields>;
+export const checkpointsBody = z.object({
+  checkpoints: z.union([z.literal(''), z.object({ checkpoint: z.union([checkpointFields, z.array(checkpointFields)]).optional() })]),
+});
+
+const transferFields = z
+  .object({
+    '@_id': z.string().min(1),
+    phase: z.string(),
+    direction: z.string().optional(),
+    transfer_url: z.string().optional(),
+    proxy_url: z.string().optional(),
+    disk: idRef.optional(),
+    image: idRef.optional(),
+    backup: idRef.optional(),
+  })
+  .passthrough();
+export type OvirtImageTransfer = z.infer<typeof transferFields>;
+export const transferBody = z.object({ image_transfer: transferFields });
+export const transfersBody = z.object({
+  image_transfers: z.union([z.literal(''), z.object({ image_transfer: z.union([transferFields, z.array(transferFields)]).optional() })]),
+});
+
+export const createBackupRequest = z.object({
+  backup: z.object({
+    description: z.string().min(1),
+    from_checkpoint_id: z.string().min(1).optional(),
+    disks: z.object({ disk: z.array(idRef).min(1) }),
+  }),
+});
+
+export const createTransferRequest = z.object({
+  image_transfer: z.object({
+    disk: idRef,
+    backup: idRef,
+    direction: z.literal('download'),
+    format: z.literal('raw'),
+    inactivity_timeout: z.string().regex(/^\d+$/),
+  }),
+});
+
+/** imageio: OPTIONS and the extents list (JSON). */
+export const imageioOptionsBody = z.object({ features: z.array(z.string()).default([]), max_readers: z.number().optional() }).passthrough();
+export const imageioExtentsBody = z.array(
+  z.object({ start: z.number().int().min(0), length: z.number().int().min(0), zero: z.boolean().optional(), dirty: z.boolean().optional(), hole: z.boolean().optional() }).passthrough(),
+);
+export type ImageioExtent = z.infer<typeof imageioExtentsBody>[number];

@@ -7,6 +7,7 @@ import { EndpointRegistry } from '../../lib/config/endpoints';
 import { BackupClient, failedItemsOf, type StartedRun } from '../backup-client';
 import { BackupClientError, InvalidInputError, NotFoundError } from '../errors';
 import { temporalSettings } from '../../lib/temporal/settings';
+import { describeTemporalAuth } from '../../lib/temporal/connection';
 import { workflowCatalog, type WorkflowEntry } from '../../contracts/catalog';
 import { allProviderFlags, backupInput, providerCommands } from './backup-command';
 import { ProgressView, actionsTable, fleetTable, listTable, onappBackupsTable, table } from './format';
@@ -41,12 +42,18 @@ ${SCHEDULE_USAGE}
 Every command takes --json. Exit codes: 0 success, 1 failed, 2 bad input or refused, 3 not found, 4 completed with failed items,
 5 too late (the run had already ended), 130 cancelled.
 Environment: TEMPORAL_ADDRESS (else the local stack's, from what npm start writes under .data/, else 127.0.0.1:7233),
-TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).`;
+TEMPORAL_NAMESPACE (default), TEMPORAL_TASK_QUEUE (backup-orchestrator).
+Credentials, as the workers': TEMPORAL_TLS_CERT_FILE + TEMPORAL_TLS_KEY_FILE (a client certificate, mTLS),
+TEMPORAL_TLS_CA_FILE (the CA that signed the server's), TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS=true, TEMPORAL_API_KEY.`;
 
 /** The server this invocation talks to, and why: said in --help and under errors about runs. */
 function serverLine(): string {
-  const settings = temporalSettings();
-  return `Temporal server: ${settings.address} (${settings.addressSource}), namespace ${settings.namespace}`;
+  try {
+    const settings = temporalSettings();
+    return `Temporal server: ${settings.address} (${settings.addressSource}), namespace ${settings.namespace}, ${describeTemporalAuth(settings.connection)}`;
+  } catch (err) {
+    return `Temporal server: not usable: ${(err as Error).message}`;
+  }
 }
 
 async function readInput(value: string | undefined): Promise<unknown> {

@@ -32,6 +32,20 @@ export const ovirtCatalog = {
       pruneArgs: (i, scheduleId, keep) => ({ endpoint: i.endpoint, vmId: i.vmId, marker: `[schedule ${scheduleId}]`, keep }),
     },
   },
+  // One backup per VM at a time, whichever procedure: it shares the snapshot backup's workflow id.
+  ovirtIncrementalBackup: {
+    provider: 'ovirt',
+    kind: 'backup',
+    summary: 'oVirt/RHV 4.4+: backup API → ready → per disk: image transfer → copy the changed ranges → finalize → finalize backup (a broken chain makes a full)',
+    loadInput: async () => (await import(/* webpackMode: "eager" */ './incremental-input')).ovirtIncrementalBackupInput,
+    subject: (i) => (typeof i.vmId === 'string' ? i.vmId : undefined),
+    proxyOf: (i) => (typeof i.proxyVmId === 'string' ? i.proxyVmId : undefined),
+    inventory: {
+      activity: 'ovirtListVms',
+      args: (defaults, filter) => ({ endpoint: defaults.endpoint, search: filter }),
+      toInput: (vm) => ({ vmId: vm.id }),
+    },
+  },
   // Operations, not backups: a restore or a drill of a VM may run beside its backups, each with an id of its own.
   ovirtRestore: {
     provider: 'ovirt',

@@ -13,3 +13,11 @@ export const OVIRT_RESTORE_STEPS = ['validate', 'preflight', 'disks', 'attach', 
  * VM optionally booted, the sandbox always removed, and the verdict recorded on the backup.
  */
 export const OVIRT_DRILL_STEPS = ['validate', 'preflight', 'disks', 'attach', 'write', 'read-back', 'detach', 'vm', 'attach-vm', 'boot', 'cleanup', 'record'] as const;
+
+/**
+ * `ovirtIncrementalBackup`: the engine's backup API. start-backup waits until the backup is ready
+ * (an incremental the engine cannot give falls back to a full there); copy runs per disk: transfer
+ * → copy the data ranges → finalize the transfer; finalize waits for `succeeded`; record writes the
+ * manifest that makes it the chain's new head.
+ */
+export const OVIRT_INCREMENTAL_STEPS = ['validate', 'preflight', 'start-backup', 'copy', 'finalize', 'record'] as const;

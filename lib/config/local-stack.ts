@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir } from './data-dir';
+import { isAlive } from '../process/is-alive';
 
 const localStack = z.object({
   pid: z.number().int(),
@@ -16,6 +17,8 @@ const localStack = z.object({
   endpointsFile: z.string().min(1),
   /** The proxy VMs whose copy workers the stack runs: a repository command without --proxy means the one there is. */
   proxyVmIds: z.array(z.string().min(1)).default([]),
+  /** The client certificate settings (TEMPORAL_TLS_*) its server wants: set on `--engine postgres` (mTLS), paths only. */
+  temporalTlsEnv: z.record(z.string(), z.string()).default({}),
 });
 export type LocalStack = z.output<typeof localStack>;
 
@@ -41,13 +44,4 @@ export function writeLocalStack(stack: z.input<typeof localStack>, env: NodeJS.P
 
 export function removeLocalStack(env: NodeJS.ProcessEnv = process.env): void {
   rmSync(localStackFile(env), { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

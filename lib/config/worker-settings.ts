@@ -8,26 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../temporal/task-queues';
+import { describeTemporalAuth, envBoolean, temporalConnectionOptions, temporalConnectionSchema, TEMPORAL_CONNECTION_ENV } from '../temporal/connection';
 
 const positiveInt = z.coerce.number().int().positive();
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
 
 export const workerSettingsSchema = z.strictObject({
-  temporal: z
-    .strictObject({
-      address: z.string().min(1).default('127.0.0.1:7233'),
-      namespace: z.string().min(1).default('default'),
-      /** TLS to the frontend: on with a client certificate, a CA, an API key, or `tls: true`. */
-      tls: bool.optional(),
-      tlsCertFile: z.string().min(1).optional(),
-      tlsKeyFile: z.string().min(1).optional(),
-      tlsCaFile: z.string().min(1).optional(),
-      tlsServerName: z.string().min(1).optional(),
-      /** Temporal Cloud API key (env TEMPORAL_API_KEY only is recommended). */
-      apiKey: z.string().min(1).optional(),
-    })
-    .prefault({})
-    .refine((t) => !t.tlsCertFile === !t.tlsKeyFile, { message: 'tlsCertFile and tlsKeyFile go together (TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE)' }),
+  /** Address, namespace and credentials: the schema every caller shares (lib/temporal/connection.ts). */
+  temporal: temporalConnectionSchema,
   main: z
     .strictObject({
       taskQueue: z.string().min(1).default(DEFAULT_TASK_QUEUE),
@@ -71,6 +58,36 @@ export const workerSettingsSchema = z.strictObject({
       uiBaseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('http://localhost:8233'),
     })
     .prefault({}),
+  /**
+   * Worker Versioning (docs/production.md, "Upgrading workers while backups run"): each worker
+   * declares a Worker Deployment version, `<deploymentName>-<role>` (role main or copy) and a build
+   * id, and a run stays on the version it started on (PINNED) unless told otherwise.
+   */
+  versioning: z
+    .strictObject({
+      /** Off: the worker polls unversioned (the tests' in-process workers, a server before 1.29.1). */
+      enabled: envBoolean.default(true),
+      /** The deployment's name before `-main` / `-copy`. */
+      deploymentName: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_"')
+        .default('backup-orchestrator'),
+      /** Default `<package version>-<git commit>` (lib/temporal/worker-deployment.ts). */
+      buildId: z
+        .string()
+        .regex(/^[A-Za-z0-9_.+-]+$/, 'letters, digits, ".", "+", "-" and "_"')
+        .max(255)
+        .optional(),
+      /** What a workflow without its own versioning behaviour does when a new version becomes current. */
+      defaultBehavior: z.enum(['PINNED', 'AUTO_UPGRADE']).default('PINNED'),
+      /**
+       * When this worker's version becomes the deployment's current one: `if-none` only on a first
+       * install (the deployment has no current version and no other version), `always` at every
+       * start (the dev stack), `never` (an operator does it: `temporal worker deployment set-current-version`).
+       */
+      setCurrent: z.enum(['if-none', 'always', 'never']).default('if-none'),
+    })
+    .prefault({}),
   logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 
@@ -78,14 +95,7 @@ export type WorkerSettings = z.output<typeof workerSettingsSchema>;
 
 /** Environment variable → path in the settings object. */
 export const WORKER_ENV_VARS: Record<string, readonly [keyof WorkerSettings, string] | readonly ['logLevel']> = {
-  TEMPORAL_ADDRESS: ['temporal', 'address'],
-  TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
-  TEMPORAL_TLS: ['temporal', 'tls'],
-  TEMPORAL_TLS_CERT_FILE: ['temporal', 'tlsCertFile'],
-  TEMPORAL_TLS_KEY_FILE: ['temporal', 'tlsKeyFile'],
-  TEMPORAL_TLS_CA_FILE: ['temporal', 'tlsCaFile'],
-  TEMPORAL_TLS_SERVER_NAME: ['temporal', 'tlsServerName'],
-  TEMPORAL_API_KEY: ['temporal', 'apiKey'],
+  ...Object.fromEntries(Object.entries(TEMPORAL_CONNECTION_ENV).map(([name, field]) => [name, ['temporal', field] as const])),
   TEMPORAL_TASK_QUEUE: ['main', 'taskQueue'],
   WORKER_MAX_CONCURRENT_ACTIVITIES: ['main', 'maxConcurrentActivities'],
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: ['main', 'maxConcurrentWorkflowTasks'],
@@ -100,6 +110,11 @@ export const WORKER_ENV_VARS: Record<string, readonly [keyof WorkerSettings, str
   ALERT_WEBHOOK_URL_FILE: ['alerts', 'webhookUrlFile'],
   ALERT_WEBHOOK_FORMAT: ['alerts', 'format'],
   TEMPORAL_UI_URL: ['alerts', 'uiBaseUrl'],
+  WORKER_VERSIONING: ['versioning', 'enabled'],
+  WORKER_DEPLOYMENT_NAME: ['versioning', 'deploymentName'],
+  WORKER_BUILD_ID: ['versioning', 'buildId'],
+  WORKER_VERSIONING_BEHAVIOR: ['versioning', 'defaultBehavior'],
+  WORKER_SET_CURRENT_VERSION: ['versioning', 'setCurrent'],
   LOG_LEVEL: ['logLevel'],
 };
 
@@ -137,24 +152,15 @@ export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env, cwd = p
   return parsed.data;
 }
 
-/** Options for NativeConnection.connect: TLS files are read here, the API key goes in as is. */
+/** Options for NativeConnection.connect: the one function every caller uses (lib/temporal/connection.ts). */
 export function connectionOptions(settings: WorkerSettings) {
-  const t = settings.temporal;
-  const wantsTls = t.tls ?? Boolean(t.tlsCertFile || t.tlsCaFile || t.apiKey || t.tlsServerName);
-  const tls = wantsTls
-    ? {
-        ...(t.tlsServerName ? { serverNameOverride: t.tlsServerName } : {}),
-        ...(t.tlsCaFile ? { serverRootCACertificate: readFileSync(t.tlsCaFile) } : {}),
-        ...(t.tlsCertFile && t.tlsKeyFile ? { clientCertPair: { crt: readFileSync(t.tlsCertFile), key: readFileSync(t.tlsKeyFile) } } : {}),
-      }
-    : undefined;
-  return { address: t.address, ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) };
+  return temporalConnectionOptions(settings.temporal);
 }
 
 /** What may be logged: never the API key, never key material. */
 export function describeWorkerSettings(settings: WorkerSettings): string {
   const t = settings.temporal;
-  const auth = t.apiKey ? 'API key' : t.tlsCertFile ? `mTLS (${t.tlsCertFile})` : (t.tls ?? t.tlsCaFile) ? 'TLS' : 'plaintext';
+  const auth = describeTemporalAuth(t);
   const alerts = settings.alerts.webhookUrl || settings.alerts.webhookUrlFile ? `, alerts to a webhook (${settings.alerts.format})` : '';
   return `${t.address} namespace ${t.namespace} (${auth})${settings.metrics.bindAddress ? `, metrics on http://${settings.metrics.bindAddress}/metrics` : ''}${alerts}`;
 }

@@ -24,7 +24,7 @@ export interface HttpClientOptions {
 export type Query = Record<string, string | number | boolean | undefined | string[]>;
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
   /** A path under baseUrl, or an absolute URL (async-operation links point anywhere). */
   path: string;
   query?: Query;
@@ -75,6 +75,16 @@ export class HttpClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
+    const { status, headers, body } = await this.send(req, (res) => res.body.text());
+    return { status, headers, text: body };
+  }
+
+  /** As `request`, with the body as bytes (an image range). */
+  async requestBytes(req: HttpRequest): Promise<{ status: number; headers: Record<string, string | undefined>; body: Buffer }> {
+    return this.send(req, async (res) => Buffer.from(await res.body.arrayBuffer()));
+  }
+
+  private async send<B>(req: HttpRequest, read: (res: Dispatcher.ResponseData) => Promise<B>): Promise<{ status: number; headers: Record<string, string | undefined>; body: B }> {
     const url = this.url(req.path, req.query);
     const timeout = req.timeoutMs ?? this.timeoutMs;
     let res: Dispatcher.ResponseData;
@@ -90,9 +100,9 @@ export class HttpClient {
     } catch (err) {
       throw this.networkError(req, err);
     }
-    let text: string;
+    let body: B;
     try {
-      text = await res.body.text();
+      body = await read(res);
     } catch (err) {
       throw this.networkError(req, err);
     }
@@ -100,7 +110,7 @@ export class HttpClient {
     for (const [key, value] of Object.entries(res.headers)) {
       headers[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     }
-    return { status: res.statusCode, headers, text };
+    return { status: res.statusCode, headers, body };
   }
 
   /**

@@ -28,6 +28,11 @@ export interface SimulatorOptions {
   tls?: { key: string; cert: string };
   /** The vendor's state: reset with the simulator, on the clock the simulator reports. */
   state: Pick<SimState, 'reset' | 'clock'>;
+  /**
+   * Servers the vendor runs beside its API (oVirt's imageio daemon), each a Simulator of its own
+   * (its faults, its call log): started on a port of their own, stopped and reset with this one.
+   */
+  companions?: Simulator[];
 }
 
 const CONTROL_PREFIX = '/__sim';
@@ -56,6 +61,7 @@ export class Simulator {
   reset(): void {
     this.faults.clear();
     this.calls.clear();
+    for (const companion of this.options.companions ?? []) companion.reset();
     this.options.state.reset();
   }
 
@@ -77,10 +83,12 @@ export class Simulator {
     });
     const address = this.server.address() as AddressInfo;
     this.url = `${this.options.tls ? 'https' : 'http'}://${host}:${address.port}`;
+    for (const companion of this.options.companions ?? []) await companion.start(0, host);
     return this.url;
   }
 
   async stop(): Promise<void> {
+    for (const companion of this.options.companions ?? []) await companion.stop();
     if (!this.server) return;
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));

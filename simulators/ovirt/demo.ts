@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { defineDemo } from '../demo';
 import { createOvirtSimulator, OVIRT_DEFAULTS } from './index';
+import { imageioCertDir } from './imageio';
 
 const deviceRoot = (dataDir: string) => join(dataDir, 'ovirt-devices');
 
@@ -14,5 +15,10 @@ export const ovirtDemo = defineDemo({
   profile: ({ simulator }, password) => ({ url: simulator.apiUrl, apiVersion: 'v4', auth: { type: 'sso', username: OVIRT_DEFAULTS.username, password } }),
   description: 'local oVirt simulator (npm start)',
   // The demo proxy's /dev: by-id names and the guest device names logical_name gives.
-  extra: ({ dataDir }) => ({ ovirtDeviceByIdDir: join(deviceRoot(dataDir), 'by-id'), ovirtDeviceDir: deviceRoot(dataDir) }),
+  // The imageio server's certificate: the copy worker's CA for transfer URLs (IMAGEIO_CA_FILE).
+  extra: ({ dataDir }) => ({
+    ovirtDeviceByIdDir: join(deviceRoot(dataDir), 'by-id'),
+    ovirtDeviceDir: deviceRoot(dataDir),
+    ovirtImageioCaFile: join(imageioCertDir(join(dataDir, 'ovirt-disks')), 'cert.pem'),
+  }),
 });

@@ -49,17 +49,33 @@ export async function copyImage(source: string, target: string): Promise<void> {
   await copyFile(source, target);
 }
 
-/** A guest "write": overwrites one 4 KiB block at a random offset with random bytes. */
-export async function scribble(path: string, size: number): Promise<void> {
+/** A region a guest write covers; with `seed`, the bytes written are that seed's keystream (the same every time). */
+export interface WrittenRegion {
+  offset: number;
+  bytes: number;
+  seed?: string;
+}
+
+/**
+ * A guest "write": overwrites one 4 KiB block at a random offset with random bytes, or, given a
+ * region, its `bytes` from `offset` (cut at the disk's end). Returns the range it wrote.
+ */
+export async function scribble(path: string, size: number, region?: WrittenRegion): Promise<{ offset: number; length: number }> {
   const block = Math.min(4096, size);
   const blocks = Math.max(1, Math.floor(size / block));
-  const offset = (randomBytes(4).readUInt32BE(0) % blocks) * block;
+  const offset = region ? region.offset : (randomBytes(4).readUInt32BE(0) % blocks) * block;
+  const length = region ? Math.max(0, Math.min(region.bytes, size - region.offset)) : block;
+  const seeded = region?.seed === undefined ? undefined : createCipheriv('aes-256-ctr', createHash('sha256').update(`ovirt-sim-write:${region.seed}`).digest(), Buffer.alloc(16));
   const handle = await open(path, 'r+');
   try {
-    await handle.write(randomBytes(block), 0, block, offset);
+    for (let done = 0; done < length; done += CHUNK) {
+      const n = Math.min(CHUNK, length - done);
+      await handle.write(seeded ? seeded.update(Buffer.alloc(n)) : randomBytes(n), 0, n, offset + done);
+    }
   } finally {
     await handle.close();
   }
+  return { offset, length };
 }
 
 export async function removeQuietly(path: string): Promise<void> {

@@ -10,8 +10,11 @@ import { ENGINE_PROFILES, type EngineVersion } from './engine-profiles';
 import { createApiRouter } from './routes';
 import { OvirtState } from './state';
 import { faultResponse } from './xml-views';
+import { createImageioSimulator, imageioCertDir } from './imageio';
+import type { BackupTimings } from './backups';
 
 export { OVIRT_DEMO, OvirtState, OvirtFault } from './state';
+export { BITMAP_GRANULARITY, type BackupOutcomes, type BackupPhase, type TransferPhase } from './backups';
 export type { Attachment, Cluster, Disk, DiskInterface, Job, RemovedDisk, SnapshotInfo, StorageDomain, Vm, VmStatus } from './state';
 export { ENGINE_PROFILES, ENGINE_VERSIONS, type EngineProfile, type EngineVersion } from './engine-profiles';
 export { SSO_TOKEN_PATH, SSO_LOGOUT_PATH } from './auth';
@@ -45,6 +48,8 @@ export interface OvirtSimulatorOptions {
   vmCreateMs?: number;
   /** Time a started VM takes to be 'up'; default 2000. */
   vmBootMs?: number;
+  /** The backup API's timed phases; defaults in OVIRT_DEFAULTS.backupTimings. */
+  backupTimings?: Partial<BackupTimings>;
   clock?: SimClock;
 }
 
@@ -60,10 +65,11 @@ export const OVIRT_DEFAULTS = {
   diskCreateMs: 1000,
   vmCreateMs: 1000,
   vmBootMs: 2000,
+  backupTimings: { backupStartMs: 1000, backupFinalizeMs: 1000, transferStartMs: 500, transferFinalizeMs: 500 },
 } as const;
 
-/** Builds the simulator and its state (writing the demo disks); the caller starts it with `simulator.start(port)`. */
-export async function createOvirtSimulator(options: OvirtSimulatorOptions): Promise<{ simulator: Simulator; state: OvirtState }> {
+/** Builds the simulator, its state (writing the demo disks) and its imageio server; the caller starts it with `simulator.start(port)`. */
+export async function createOvirtSimulator(options: OvirtSimulatorOptions): Promise<{ simulator: Simulator; state: OvirtState; imageio: Simulator; imageioCaFile: string }> {
   const engine = ENGINE_PROFILES[options.engineVersion ?? '4.5'];
   const state = new OvirtState({
     engine,
@@ -81,8 +87,12 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
     diskCreateMs: options.diskCreateMs ?? OVIRT_DEFAULTS.diskCreateMs,
     vmCreateMs: options.vmCreateMs ?? OVIRT_DEFAULTS.vmCreateMs,
     vmBootMs: options.vmBootMs ?? OVIRT_DEFAULTS.vmBootMs,
+    backupTimings: { ...OVIRT_DEFAULTS.backupTimings, ...options.backupTimings },
     clock: options.clock,
   });
+  // The host's imageio daemon, on a port of its own beside the engine: started and stopped with it.
+  const { imageio, caFile: imageioCaFile } = createImageioSimulator(state, imageioCertDir(options.dataDir));
+  state.imageio = imageio;
   const auth = createAuth(state.tokens, {
     username: options.username ?? OVIRT_DEFAULTS.username,
     password: options.password ?? OVIRT_DEFAULTS.password,
@@ -96,7 +106,9 @@ export async function createOvirtSimulator(options: OvirtSimulatorOptions): Prom
     authenticate: auth.authenticate,
     publicRouter: engine.sso ? auth.ssoRouter : undefined,
     state,
+    companions: [imageio],
   });
   await state.init();
-  return { simulator, state };
+  /** imageioCaFile: the PEM the copy worker trusts for the transfer URLs (IMAGEIO_CA_FILE). */
+  return { simulator, state, imageio, imageioCaFile };
 }

@@ -393,6 +393,63 @@ export function createApiRouter(state: OvirtState, auth: OvirtAuth): Router {
   });
   on('GET', '/vms/:id/snapshots/:sid/disks', (req, ctx) => ok(ctx, views.snapshotDisksView(state.getSnapshot(req.params.id!, req.params.sid!))));
 
+  // ---- the backup API (4.4+): VM backups, checkpoints, image transfers
+  on('GET', '/vms/:id/backups', (req, ctx) => {
+    v4Only(ctx, req);
+    state.getVm(req.params.id!);
+    return ok(ctx, views.backupsView(state.backups.listBackups(req.params.id!), ctx));
+  });
+  on('POST', '/vms/:id/backups', async (req, ctx) => {
+    v4Only(ctx, req);
+    state.getVm(req.params.id!);
+    const body = readBody(req, ['backup']);
+    const disks = items(body, 'disks', 'disk');
+    const diskIds = disks?.map((d) => idOf(d) ?? '');
+    if (diskIds?.includes('')) throw incomplete('Disk', ['id']);
+    const backup = await state.backups.createBackup(req.params.id!, {
+      diskIds: diskIds && diskIds.length > 0 ? diskIds : undefined,
+      fromCheckpointId: text(body, 'from_checkpoint_id'),
+      description: text(body, 'description'),
+    });
+    return created(req, ctx, views.backupView(backup, ctx));
+  });
+  on('GET', '/vms/:id/backups/:bid', (req, ctx) => ok(ctx, views.backupView(state.backups.getBackup(req.params.id!, req.params.bid!), ctx)));
+  on('GET', '/vms/:id/backups/:bid/disks', (req, ctx) => ok(ctx, views.backupDisksView(state.backups.getBackup(req.params.id!, req.params.bid!), ctx)));
+  on('POST', '/vms/:id/backups/:bid/finalize', (req, ctx) => {
+    state.backups.finalizeBackup(req.params.id!, req.params.bid!);
+    return ok(ctx, views.plainActionView());
+  });
+  on('GET', '/vms/:id/checkpoints', (req, ctx) => {
+    v4Only(ctx, req);
+    return ok(ctx, views.checkpointsView(state.backups.checkpointsOf(req.params.id!)));
+  });
+  on('GET', '/vms/:id/checkpoints/:cid', (req, ctx) => ok(ctx, views.checkpointView(state.backups.getCheckpoint(req.params.id!, req.params.cid!))));
+  on('DELETE', '/vms/:id/checkpoints/:cid', (req) => {
+    state.backups.removeCheckpoint(req.params.id!, req.params.cid!);
+    return { ...removed(), note: 'checkpoint removed' };
+  });
+  on('GET', '/imagetransfers', (req, ctx) => {
+    v4Only(ctx, req);
+    return ok(ctx, views.transfersView(state.backups.listTransfers(), ctx));
+  });
+  on('POST', '/imagetransfers', (req, ctx) => {
+    v4Only(ctx, req);
+    const body = readBody(req, ['image_transfer']);
+    const diskId = idOf(child(body, 'disk')) ?? idOf(child(body, 'image'));
+    if (!diskId) throw incomplete('ImageTransfer', ['disk.id|image.id']);
+    const transfer = state.backups.createTransfer({ diskId, backupId: idOf(child(body, 'backup')), direction: text(body, 'direction') ?? 'upload', format: text(body, 'format') });
+    return created(req, ctx, views.transferView(transfer, ctx));
+  });
+  on('GET', '/imagetransfers/:tid', (req, ctx) => ok(ctx, views.transferView(state.backups.getTransfer(req.params.tid!), ctx)));
+  on('POST', '/imagetransfers/:tid/finalize', (req, ctx) => {
+    state.backups.finalizeTransfer(req.params.tid!);
+    return ok(ctx, views.plainActionView());
+  });
+  on('POST', '/imagetransfers/:tid/cancel', (req, ctx) => {
+    state.backups.cancelTransfer(req.params.tid!);
+    return ok(ctx, views.plainActionView());
+  });
+
   // ---- jobs (a lost create reply is found by its correlation id)
   on('GET', '/jobs', (req, ctx) => {
     const match = searchFilter(req.query.get('search'), ['correlation_id', 'status', 'description', 'id']);

@@ -9,7 +9,8 @@ import type { SimClock } from '../framework/clock';
 import { SimState } from '../framework/state';
 import { TokenStore } from './auth';
 import type { EngineProfile } from './engine-profiles';
-import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File } from './disk-content';
+import { BackupService, type BackupOutcomes, type BackupTimings } from './backups';
+import { DeviceDirectory, copyImage, createBlankImage, fileSize, generateImage, removeQuietly, removeQuietlySync, scribble, sha256File, type WrittenRegion } from './disk-content';
 
 export type DiskInterface = 'ide' | 'sata' | 'spapr_vscsi' | 'virtio' | 'virtio_scsi';
 export const DISK_INTERFACES: readonly DiskInterface[] = ['ide', 'sata', 'spapr_vscsi', 'virtio', 'virtio_scsi'];
@@ -60,6 +61,8 @@ export interface OvirtStateOptions {
   vmCreateMs: number;
   /** Time from start to 'up' (half of it 'wait_for_launch', half 'powering_up'). */
   vmBootMs: number;
+  /** The backup API's timed phases (backups.ts). */
+  backupTimings: BackupTimings;
 }
 
 /** A vendor fault: rendered as `<fault><reason/><detail/></fault>` with this HTTP status. */
@@ -127,6 +130,8 @@ export interface Disk {
   lockedUntil?: number;
   /** Made by POST /disks: its image starts as zeros (the demo disks' bytes derive from their id). */
   blank?: boolean;
+  /** The disk's `backup` field: 'incremental' (qcow2 with bitmaps: incremental backups) or 'none' (full backups only). */
+  backup: 'incremental' | 'none';
 }
 
 export interface StorageDomain {
@@ -258,7 +263,7 @@ export function derivedId(text: string): string {
 
 const snapshotable = (disk: Disk) => disk.storageType === 'image' && !disk.shareable;
 
-export class OvirtState extends SimState<OvirtStateOptions> {
+export class OvirtState extends SimState<OvirtStateOptions, BackupOutcomes> {
   readonly tokens: TokenStore;
   readonly vms = new Map<string, Vm>();
   readonly disks = new Map<string, Disk>();
@@ -273,6 +278,10 @@ export class OvirtState extends SimState<OvirtStateOptions> {
   /** Live disk image files that exist with pristine-or-written content. */
   private images = new Map<string, Promise<string>>();
   readonly startedAt = this.now();
+  /** The backup API: VM backups, checkpoints, image transfers and the tickets imageio serves. */
+  readonly backups: BackupService;
+  /** The imageio server (a companion of the engine's simulator), once made: transfer URLs point at it. */
+  imageio?: { url: string };
   /** Most snapshots in existence at once (backups in flight), and most snapshot disks attached to each VM. */
   readonly peaks = { snapshots: 0, snapshotAttachmentsByVm: {} as Record<string, number> };
 
@@ -280,6 +289,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     super(options);
     this.tokens = new TokenStore(options.tokenTtlSeconds, this.clock);
     this.devices = new DeviceDirectory(options.deviceRoot);
+    this.backups = new BackupService(this, options.backupTimings);
   }
 
   private get disksDir(): string {
@@ -312,6 +322,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     this.snapshots = new Map();
     this.jobs = [];
     this.removedDisks = [];
+    this.backups.reset();
     this.buildInventory();
   }
 
@@ -337,9 +348,11 @@ export class OvirtState extends SimState<OvirtStateOptions> {
       this.vms.set(id, v);
       return v;
     };
-    const disk = (d: Omit<Disk, 'imageId' | 'description'> & { description?: string }): Disk => {
+    const disk = (d: Omit<Disk, 'imageId' | 'description' | 'backup'> & { description?: string }): Disk => {
       const onDomain = d.storageType === 'image' ? { storageDomainId: OVIRT_DEMO.storageDomainId } : {};
-      const full: Disk = { description: '', imageId: derivedId(`image:${d.id}`), ...onDomain, ...d };
+      // qcow2 image disks get incremental backup (bitmaps); raw ones are backed up in full.
+      const backup = d.storageType === 'image' && d.format === 'cow' && !d.shareable ? 'incremental' : 'none';
+      const full: Disk = { description: '', imageId: derivedId(`image:${d.id}`), backup, ...onDomain, ...d };
       this.disks.set(full.id, full);
       return full;
     };
@@ -421,6 +434,11 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     }
   }
 
+  /** Origin of the imageio server the transfers' URLs point at. */
+  get imageioUrl(): string {
+    return this.imageio?.url ?? '';
+  }
+
   // ---- lookups --------------------------------------------------------------------------------
 
   getVm(id: string): Vm {
@@ -495,6 +513,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
   /** `locked` while a snapshot that holds the disk is being made or removed. */
   diskStatus(disk: Disk): 'ok' | 'locked' {
     if (disk.lockedUntil !== undefined && this.now() < disk.lockedUntil) return 'locked';
+    if (this.backups.diskLocked(disk.id)) return 'locked';
     this.sweep();
     for (const s of this.snapshots.values()) {
       if (s.disks.some((d) => d.diskId === disk.id) && this.recordStatus(s) === 'locked') return 'locked';
@@ -805,6 +824,7 @@ export class OvirtState extends SimState<OvirtStateOptions> {
       storageDomainId: domain.id,
       lockedUntil: this.now() + this.options.diskCreateMs,
       blank: true,
+      backup: 'none',
     };
     domain.available -= disk.provisionedSize;
     domain.used += disk.provisionedSize;
@@ -950,10 +970,23 @@ export class OvirtState extends SimState<OvirtStateOptions> {
     return this.snapshots.get(snapshotId)?.disks.find((d) => d.diskId === diskId)?.path;
   }
 
-  /** A guest write to the live disk: changes a block, so later reads differ from earlier snapshots. */
-  async writeToDisk(diskId: string): Promise<void> {
+  /**
+   * A guest write to the live disk: changes a 4 KiB block (or the given region) with random bytes
+   * (or a seed's, the same each time), so later reads differ from earlier snapshots.
+   */
+  async writeToDisk(diskId: string, region?: WrittenRegion): Promise<void> {
     const disk = this.getDisk(diskId);
-    await scribble(await this.liveImage(disk), disk.provisionedSize);
+    if (region && !(Number.isInteger(region.offset) && Number.isInteger(region.bytes) && region.offset >= 0 && region.bytes > 0 && region.offset < disk.provisionedSize)) {
+      throw new Error(`writeToDisk ${diskId}: region ${region.offset}+${region.bytes} is not inside the disk (${disk.provisionedSize} bytes)`);
+    }
+    const { offset, length } = await scribble(await this.liveImage(disk), disk.provisionedSize, region);
+    this.backups.recordWrite(diskId, offset, length);
+  }
+
+  /** A guest write of `length` random bytes at `offset` (clipped to the disk): its blocks become dirty for the backup API. */
+  async writeDiskRange(diskId: string, offset: number, length: number): Promise<void> {
+    const end = Math.min(this.getDisk(diskId).provisionedSize, offset + length);
+    if (end > offset) await this.writeToDisk(diskId, { offset, bytes: end - offset });
   }
 
   /** Every issued token and session stops working (clients must fetch a new token). */

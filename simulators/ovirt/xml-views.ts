@@ -6,6 +6,7 @@ import { buildXml } from '../../lib/xml';
 import type { SimRequest, SimResponse } from '../framework/types';
 import { BLANK_TEMPLATE_ID, OVIRT_DEMO } from './state';
 import type { Attachment, Cluster, Disk, Job, OvirtState, SnapshotInfo, StorageDomain, Vm } from './state';
+import type { Checkpoint, ImageTransfer, VmBackup } from './backups';
 
 export const API_BASE = '/ovirt-engine/api';
 export const XML_TYPE = 'application/xml;charset=UTF-8';
@@ -128,7 +129,7 @@ function diskFields(disk: Disk, ctx: ViewContext): Node {
     link: links(`${API_BASE}/disks/${disk.id}`, ['permissions', 'disksnapshots', 'statistics']),
     actual_size: disk.actualSize,
     alias: disk.name,
-    backup: 'none',
+    backup: disk.backup,
     content_type: 'data',
     format: disk.format,
     image_id: disk.imageId,
@@ -295,6 +296,90 @@ function jobBody(job: Job, ctx: ViewContext): Node {
 }
 
 export const jobsView = (jobs: Job[], ctx: ViewContext): Node => ({ jobs: { job: jobs.map((j) => jobBody(j, ctx)) } });
+
+// ---- the backup API (4.4+) ----------------------------------------------------------------------
+
+function backupBody(b: VmBackup, ctx: ViewContext): Node {
+  const base = `${API_BASE}/vms/${b.vmId}/backups/${b.id}`;
+  return {
+    '@_href': base,
+    '@_id': b.id,
+    actions: { link: links(base, ['finalize']) },
+    ...(b.description ? { description: b.description } : {}),
+    link: links(base, ['disks']),
+    creation_date: timestamp(b.createdAt),
+    ...(b.fromCheckpointId !== undefined ? { from_checkpoint_id: b.fromCheckpointId } : {}),
+    phase: ctx.state.backups.phase(b),
+    ...(b.toCheckpointId !== undefined ? { to_checkpoint_id: b.toCheckpointId } : {}),
+    host: ref('hosts', OVIRT_DEMO.hostId),
+    vm: ref('vms', b.vmId),
+  };
+}
+
+export const backupView = (b: VmBackup, ctx: ViewContext): Node => ({ backup: backupBody(b, ctx) });
+export const backupsView = (list: VmBackup[], ctx: ViewContext): Node => ({ backups: { backup: list.map((b) => backupBody(b, ctx)) } });
+
+/** A backup's disks: the disk with the mode the engine backs it up in (backup_mode full|incremental). */
+export function backupDisksView(b: VmBackup, ctx: ViewContext): Node {
+  return {
+    disks: {
+      disk: b.disks.map((d) => {
+        const disk = ctx.state.disks.get(d.diskId);
+        return {
+          ...ref('disks', d.diskId),
+          ...(disk ? { name: disk.name, alias: disk.name, format: disk.format, provisioned_size: disk.provisionedSize, backup: disk.backup } : {}),
+          backup_mode: d.mode,
+        };
+      }),
+    },
+  };
+}
+
+function checkpointBody(c: Checkpoint): Node {
+  return {
+    '@_href': `${API_BASE}/vms/${c.vmId}/checkpoints/${c.id}`,
+    '@_id': c.id,
+    creation_date: timestamp(c.createdAt),
+    ...(c.parentId !== undefined ? { parent_id: c.parentId } : {}),
+    state: 'created',
+    vm: ref('vms', c.vmId),
+    disks: { disk: c.diskIds.map((id) => ref('disks', id)) },
+  };
+}
+
+export const checkpointView = (c: Checkpoint): Node => ({ checkpoint: checkpointBody(c) });
+export const checkpointsView = (list: Checkpoint[]): Node => ({ checkpoints: { checkpoint: list.map(checkpointBody) } });
+
+function transferBody(t: ImageTransfer, ctx: ViewContext): Node {
+  const base = `${API_BASE}/imagetransfers/${t.id}`;
+  const imageio = ctx.state.imageioUrl;
+  return {
+    '@_href': base,
+    '@_id': t.id,
+    actions: { link: links(base, ['cancel', 'extend', 'finalize', 'pause', 'resume']) },
+    active: ctx.state.backups.transferPhase(t) === 'transferring',
+    direction: t.direction,
+    format: t.format,
+    inactivity_timeout: 60,
+    phase: ctx.state.backups.transferPhase(t),
+    // The host's imageio daemon and the engine's proxy: one simulated server answers both.
+    proxy_url: `${imageio}/images/${t.ticket}`,
+    shallow: false,
+    timeout_policy: 'legacy',
+    transfer_url: `${imageio}/images/${t.ticket}`,
+    transferred: t.bytesServed,
+    ...(t.backupId !== undefined ? { backup: { '@_id': t.backupId } } : {}),
+    disk: ref('disks', t.diskId),
+    host: ref('hosts', OVIRT_DEMO.hostId),
+    image: { '@_id': t.diskId },
+  };
+}
+
+export const transferView = (t: ImageTransfer, ctx: ViewContext): Node => ({ image_transfer: transferBody(t, ctx) });
+export const transfersView = (list: ImageTransfer[], ctx: ViewContext): Node => ({ image_transfers: { image_transfer: list.map((t) => transferBody(t, ctx)) } });
+
+/** The reply to an action on a backup or a transfer (finalize, cancel). */
+export const plainActionView = (): Node => ({ action: { status: 'complete' } });
 
 export const faultView = (reason: string, detail?: string): Node => ({
   fault: { reason, ...(detail !== undefined ? { detail } : {}) },

@@ -1,7 +1,7 @@
 /**
  * Determinism guard for altaroBackup / altaroOperation: recorded histories (test/altaro/histories)
  * and fresh ones (completed, warning, vendor failure, unknown VM, invalid input, cancelled) replay
- * against today's workflow code. RECORD_HISTORIES=1 refreshes the recorded ones.
+ * against today's workflow code. RECORD_HISTORIES=1 records fresh ones beside them (never over them).
  */
 import { altaroTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 /**
  * Determinism guard for the Azure workflows: recorded histories (test/azure/histories) and fresh
  * ones (completed, failed, cancelled, signalled) replay against today's workflow code.
- * RECORD_HISTORIES=1 refreshes the recorded ones after a deliberate, patched change.
+ * RECORD_HISTORIES=1 records fresh ones beside them (never over them) after a deliberate, patched change.
  */
 import { azureTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { resolveTemporalCli } from '../../lib/temporal/cli-path';
 import { join } from 'node:path';
 import { asArray, parseXml } from '../../lib/xml';
 import { ovirtDemo } from '../../simulators/ovirt/demo';
@@ -17,6 +18,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 let stack: NpmStartStack;
+let demoWorkflowId: string | undefined;
 
 beforeAll(async () => {
   stack = await startNpmStack({ name: 'npm-start' });
@@ -87,6 +89,25 @@ test('npm start, then backupctl start … --wait backs up the demo VM and leaves
   const bad = await stack.cli(['start', 'ovirtSnapshotBackup', '--input', '{"endpoint":"ovirt-sim"}']);
   assert.equal(bad.code, 2, 'bad input exits 2');
   assert.match(bad.stderr, /vmId: vmId is required/);
+  demoWorkflowId = manifest.workflowId;
+});
+
+test("the demo's codec server: the Temporal CLI decodes with the token npm start made, nobody without it", async () => {
+  assert.ok(demoWorkflowId, 'the example backup ran');
+  const tokenFile = join(stack.dataDir, 'codec-server.token');
+  assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+  const token = (await readFile(tokenFile, 'utf8')).trim();
+  assert.match(stack.output(), new RegExp(`the token is in ${tokenFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const codecUrl = `http://127.0.0.1:${stack.ports.codec}`;
+  const show = (extra: string[]) =>
+    runCommand(resolveTemporalCli(), ['workflow', 'show', '-w', demoWorkflowId!, '--address', `127.0.0.1:${stack.ports.temporal}`, '--output', 'json', '--codec-endpoint', codecUrl, ...extra]);
+  const decoded = await show(['--codec-auth', `Bearer ${token}`]);
+  assert.equal(decoded.code, 0, decoded.stderr);
+  assert.ok(decoded.stdout.includes(OVIRT_DEMO.vmId), 'the CLI shows the input decoded through the codec server');
+  const refused = await show([]);
+  assert.ok(refused.code !== 0 || !refused.stdout.includes(OVIRT_DEMO.vmId), `without the token nothing is decoded: ${refused.stdout.slice(0, 300)}${refused.stderr}`);
+  const anonymous = await fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+  assert.equal(anonymous.status, 401);
 });
 
 test('right after the example backup: the restore and drill examples, backupctl verify --all, and the OnApp restore example work as they are', async () => {

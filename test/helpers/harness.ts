@@ -23,10 +23,14 @@ export interface HarnessOptions {
   onStop?: () => Promise<void>;
   /** Secrets issued while the tests ran (tokens, session ids, recovery passwords), for the scan at stop. */
   issuedSecrets?: () => string[];
+  /** More `temporal server start-dev` flags (`--metrics-port N`). */
+  serverArgs?: string[];
+  /** The Temporal server to run on (default: a dev server of the file's own; the engine lane passes its PostgreSQL engine's). */
+  temporal?: () => Promise<TestWorkflowEnvironment>;
 }
 
 export async function startHarness(options: HarnessOptions) {
-  const env = await startTemporal();
+  const env = await (options.temporal ?? (() => startTemporal(options.serverArgs)))();
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const main = await createMainWorker({
     connection: env.nativeConnection,

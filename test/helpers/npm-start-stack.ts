@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/temporal/cli-path';
@@ -44,7 +44,15 @@ export interface NpmStartStack {
   stop(): Promise<void>;
 }
 
-type StackOptions = { name: string; waitForCopyWorker?: boolean; timeoutMs?: number };
+type StackOptions = {
+  name: string;
+  waitForCopyWorker?: boolean;
+  timeoutMs?: number;
+  /** Arguments after `npm start --`, e.g. ['--engine', 'postgres']. */
+  args?: string[];
+  /** Further environment for the stack. */
+  env?: Record<string, string>;
+};
 
 /**
  * Starts `npm start` and waits until the workers poll (the copy worker too unless told otherwise).
@@ -65,10 +73,12 @@ class PortClash extends Error {}
 
 async function startOnce(options: StackOptions): Promise<NpmStartStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `${options.name}-`));
+  // The PostgreSQL engine runs as the postgres user, which must reach <dataDir>/engine.
+  await chmod(dataDir, 0o711);
   const ports = { temporal: await freePort(), ui: await freePort(), codec: await freePort() };
   const simulatorPorts: Record<string, number> = {};
   for (const demo of simulatorDemos) simulatorPorts[demo.name] = await freePort();
-  const child: ChildProcess = spawn('npm', ['start'], {
+  const child: ChildProcess = spawn('npm', ['start', ...(options.args?.length ? ['--', ...options.args] : [])], {
     cwd: projectRoot,
     // Its own process group: stop() signals npm, tsx and every server it started at once.
     detached: true,
@@ -79,6 +89,7 @@ async function startOnce(options: StackOptions): Promise<NpmStartStack> {
       CODEC_SERVER_PORT: String(ports.codec),
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
+      ...options.env,
     },
   });
   let output = '';

@@ -9,7 +9,7 @@ import type { CopySettings } from '../../activities/copy/copy-disk';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { createOvirtSimulator, OVIRT_DEMO, type EngineVersion, type OvirtSimulatorOptions } from '../../simulators/ovirt';
 import { createCopyWorker } from '../../workers/worker-factory';
-import { startHarness } from './harness';
+import { startHarness, type HarnessOptions } from './harness';
 import { testDataConverter } from './temporal';
 
 export const SIM_PASSWORD = 'sim-secret-Pa55word';
@@ -27,6 +27,10 @@ export interface OvirtHarnessOptions {
   /** Worker secrets besides the engine's password (the alert webhook URL), scanned for at stop. */
   secrets?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** More `temporal server start-dev` flags (`--metrics-port N`). */
+  serverArgs?: string[];
+  /** The Temporal server (default: a dev server of the file's own), see HarnessOptions.temporal. */
+  temporal?: HarnessOptions['temporal'];
 }
 
 export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
@@ -34,7 +38,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
   const dirs = { data: join(tmp, 'sim-data'), devices: join(tmp, 'devices'), repository: join(tmp, 'repository') };
   const apiVersion = options.apiVersion ?? 'v4';
   const engine = options.engine ?? (apiVersion === 'v3' ? '3.6' : '4.5');
-  const { simulator, state } = await createOvirtSimulator({
+  const { simulator, state, imageio, imageioCaFile } = await createOvirtSimulator({
     engineVersion: engine,
     dataDir: dirs.data,
     deviceRoot: dirs.devices,
@@ -52,6 +56,7 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     deviceDir: dirs.devices,
     chunkBytes: 256 * 1024,
     maxBytesPerSecond: 0,
+    imageioCaFile,
     ...options.copy,
   };
 
@@ -67,6 +72,8 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     },
     secrets: { TEST_OVIRT_PASSWORD: SIM_PASSWORD, ...options.secrets },
     workerEnv: options.workerEnv,
+    serverArgs: options.serverArgs,
+    temporal: options.temporal,
     issuedSecrets: () => state.tokens.issuedTokens,
     extraWorkers: async (env) =>
       options.inProcessCopyWorker === false
@@ -82,6 +89,8 @@ export async function startOvirtHarness(options: OvirtHarnessOptions = {}) {
     ...harness,
     simulator,
     state,
+    /** The engine's imageio server (transfer URLs): its faults and call log. */
+    imageio,
     engine,
     demo: OVIRT_DEMO,
     dirs,

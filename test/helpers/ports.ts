@@ -30,3 +30,19 @@ export async function freePort(): Promise<number> {
   }
   throw new Error(`no free port between ${lowest} and ${highest} after 200 tries`);
 }
+
+/** `count` consecutive free loopback ports (for a server whose ports are a base plus offsets); returns the first. */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = lowest + Math.floor(Math.random() * (highest - lowest - count));
+    const range = Array.from({ length: count }, (_, i) => base + i);
+    if (range.some((p) => handedOut.has(p))) continue;
+    let free = true;
+    for (const port of range) if (!(await bindable(port))) free = false;
+    if (free) {
+      range.forEach((p) => handedOut.add(p));
+      return base;
+    }
+  }
+  throw new Error(`no ${count} consecutive free ports between ${lowest} and ${highest} after 200 tries`);
+}

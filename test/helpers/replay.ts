@@ -1,12 +1,17 @@
 /**
  * Replay checks shared by every vendor: histories recorded in the repo (the CLI's JSON, as the UI
  * downloads it) plus fresh ones from the test's own runs must replay against today's workflow code.
- * RECORD_HISTORIES=1 rewrites the recorded ones after a deliberate, patched change.
+ * RECORD_HISTORIES=1 records the fresh ones beside the recorded ones: a fixture is never
+ * overwritten (the histories of older code are what the replay guards), a new recording of a name
+ * already kept goes to `<name>--<build id>.json`, and one that exists already stops the recording.
+ * The replay project replays every fixture of every folder (test/replay/all-fixtures.test.ts).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { computeBuildId } from '../../lib/temporal/worker-deployment';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
@@ -17,19 +22,45 @@ type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['f
 export interface NamedHistory {
   workflowId: string;
   history: History;
+  /** The fixture it was read from, for messages. */
+  file?: string;
 }
 
+/**
+ * The fixtures of `dir`, each replayed under the workflow id it ran with (a workflow that derives
+ * ids from its own, scheduledBackup's child, replays only so); the file name when a history lacks it.
+ */
 export async function recordedHistories(dir: string): Promise<NamedHistory[]> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
-  return Promise.all(files.map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(join(dir, f), 'utf8'))) })));
+  return Promise.all(
+    files.map(async (f) => {
+      const history = historyFromJSON(JSON.parse(await readFile(join(dir, f), 'utf8')));
+      return { workflowId: history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || f, history, file: join(dir, f) };
+    }),
+  );
 }
 
-/** With RECORD_HISTORIES=1, saves each run's history (from the server at `address`) as `<file>.json`. */
+/**
+ * Where a new recording of `file` goes: `<file>.json` the first time, then `<file>--<build id>.json`
+ * (package version and commit, WORKER_BUILD_ID to name it otherwise). Never an existing file.
+ */
+export function newFixturePath(dir: string, file: string, buildId = computeBuildId()): string {
+  const first = join(dir, `${file}.json`);
+  if (!existsSync(first)) return first;
+  const versioned = join(dir, `${file}--${buildId.replace(/[^A-Za-z0-9_.+-]/g, '_')}.json`);
+  if (existsSync(versioned)) throw new Error(`refusing to overwrite the recorded history ${versioned}: commit first (a new build id), or set WORKER_BUILD_ID to name this recording`);
+  return versioned;
+}
+
+/** With RECORD_HISTORIES=1, saves each run's history (from the server at `address`) as a new fixture (newFixturePath). */
 export async function saveHistoriesIfAsked(dir: string, address: string, runs: Array<{ workflowId: string; file: string }>): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  for (const run of runs) {
+  const targets = runs.map((run) => ({ ...run, path: newFixturePath(dir, run.file) }));
+  for (const run of targets) {
     const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--address', address, '--workflow-id', run.workflowId, '-o', 'json'], { encoding: 'utf8' });
-    await writeFile(join(dir, `${run.file}.json`), json);
+    // 'wx': fails rather than overwrite, should the file have appeared since.
+    await writeFile(run.path, json, { flag: 'wx' });
+    console.log(`recorded ${run.path}`);
   }
 }
 
@@ -45,8 +76,9 @@ export async function namespaceHistories(client: Client): Promise<NamedHistory[]
 /** Replays them all with the test bundle and codec; fails naming the first that does not replay. */
 export async function assertReplays(histories: NamedHistory[]): Promise<number> {
   let replayed = 0;
+  const files = new Map(histories.map((h) => [h.workflowId, h.file]));
   for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: testDataConverter }, histories)) {
-    assert.equal(result.error, undefined, `${result.workflowId}: ${result.error}`);
+    assert.equal(result.error, undefined, `${files.get(result.workflowId) ?? result.workflowId}: ${result.error}`);
     replayed++;
   }
   assert.equal(replayed, histories.length);

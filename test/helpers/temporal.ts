@@ -34,13 +34,14 @@ export const TEST_CODEC_KEYS = JSON.stringify({ activeKeyId: 'test-fixtures', ke
 if (!process.env.BACKUP_CODEC_KEYS) process.env.BACKUP_CODEC_KEYS = TEST_CODEC_KEYS;
 export const testDataConverter = dataConverterFromEnv();
 
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+/** `extraArgs`: more `temporal server start-dev` flags (`--metrics-port N` for the server's `action` counter, `--dynamic-config-value K=V`). */
+export async function startTemporal(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     client: { dataConverter: testDataConverter },
     server: {
       executable: { type: 'existing-path', path: resolveTemporalCli() },
       searchAttributes: allSearchAttributes,
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...extraArgs],
     },
   });
 }

@@ -4,7 +4,7 @@
  * flight, cancelled while its task ran, failed task, revert, bulk delete) replay against today's
  * workflow code. The recorded `…-before-forward-create` history is a run cancelled during its create
  * by the code before the patch `manageiq-create-waits-for-cancel`: it must keep replaying until that
- * patch is deprecated. RECORD_HISTORIES=1 refreshes the other recorded ones.
+ * patch is deprecated. RECORD_HISTORIES=1 records fresh ones beside them (never over them).
  */
 import { manageiqTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 /**
  * Determinism guard for the restore side: recorded histories of a restore, a drill, a repository
  * check and a listing (kept in test/ovirt-restore/histories) plus fresh ones replay against today's
- * workflow code. Set RECORD_HISTORIES=1 to refresh the recorded ones after a deliberate, patched change.
+ * workflow code. RECORD_HISTORIES=1 records fresh ones beside them (never over them) after a deliberate, patched change.
  */
 import { ovirtTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';

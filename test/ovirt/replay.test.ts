@@ -1,7 +1,7 @@
 /**
  * Determinism guard: histories of this workflow (recorded ones kept in the repo, plus fresh ones
  * from a successful, a failed and a cancelled run) replay against today's workflow code.
- * Set RECORD_HISTORIES=1 to refresh the recorded ones after a deliberate, patched change.
+ * RECORD_HISTORIES=1 records fresh ones beside them (never over them) after a deliberate, patched change.
  */
 import { ovirtTest } from '../helpers/fixtures';
 import { fileURLToPath } from 'node:url';

@@ -65,7 +65,7 @@ test('every image is pinned to a version, never latest, and the same tag as docu
 
 test('every long-running service has a health check; the one-shot setup is waited for', () => {
   for (const [name, service] of Object.entries(services)) {
-    if (name === 'temporal-setup') continue;
+    if (name === 'temporal-setup' || name === 'temporal-schema') continue; // one-shot jobs
     assert.ok(service.healthcheck?.test, `${name} has a healthcheck`);
   }
   assert.equal(services.worker!.depends_on?.['temporal-setup']?.condition, 'service_completed_successfully');
@@ -95,6 +95,9 @@ test('workers run files that exist, with settings the worker reads and the docs 
     'SIM_PUBLIC_HOST',
     'CODEC_SERVER_PORT',
     'CODEC_ALLOWED_ORIGINS',
+    'CODEC_SERVER_JWKS_URL',
+    'CODEC_SERVER_JWT_AUDIENCE',
+    'CODEC_SERVER_JWT_ISSUER',
   ]);
   for (const [name, service] of Object.entries(services)) {
     if (!service.build) continue;
@@ -107,4 +110,31 @@ test('workers run files that exist, with settings the worker reads and the docs 
     }
   }
   for (const variable of Object.keys(WORKER_ENV_VARS)) assert.ok(docs.includes(`\`${variable}\``), `docs/production.md documents ${variable}`);
+});
+
+test('compose runs the local engine’s server: the same version as scripts/install-temporal-server.sh, the same config files', async () => {
+  const { TEMPORAL_SERVER_VERSION } = await import('../../lib/temporal/server-path');
+  const { ENGINE_CONFIG_FILE, ENGINE_DYNAMIC_CONFIG_FILE, NAMESPACE_RETENTION_DAYS } = await import('../../lib/temporal/postgres-engine');
+  const script = readFileSync(join(root, 'scripts/install-temporal-server.sh'), 'utf8');
+  assert.equal(/^TEMPORAL_SERVER_VERSION="([^"]+)"/m.exec(script)?.[1], TEMPORAL_SERVER_VERSION, 'the install script pins lib/temporal/server-path.ts’s version');
+  assert.equal(services.temporal!.image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+  assert.equal(services['temporal-schema']!.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+  assert.equal(services['temporal-setup']!.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+  const mounts = Object.fromEntries((services.temporal!.volumes ?? []).map((v) => v.split(':') as [string, string]));
+  const env = services.temporal!.environment ?? {};
+  assert.equal(join(root, Object.keys(mounts).find((m) => mounts[m] === env.TEMPORAL_SERVER_CONFIG_FILE_PATH) ?? '(not mounted)'), ENGINE_CONFIG_FILE);
+  assert.equal(join(root, Object.keys(mounts).find((m) => mounts[m] === env.DYNAMIC_CONFIG_FILE_PATH) ?? '(not mounted)'), ENGINE_DYNAMIC_CONFIG_FILE);
+  // mTLS on in compose as on the lane: the certificate folder is mounted where the config looks.
+  assert.ok(env.TEMPORAL_TLS_DIR && Object.values(mounts).includes(env.TEMPORAL_TLS_DIR), 'TEMPORAL_TLS_DIR is mounted');
+  assert.equal(services.temporal!.depends_on?.['temporal-schema']?.condition, 'service_completed_successfully');
+  assert.ok(JSON.stringify(services['temporal-setup']).includes(`--retention ${NAMESPACE_RETENTION_DAYS * 24}h`), 'the same namespace retention');
+  for (const worker of ['worker', 'copy-worker', 'demo-worker', 'demo-copy-worker']) assert.ok(services[worker]!.environment?.TEMPORAL_TLS_CERT_FILE, `${worker} connects with a client certificate`);
+});
+
+test('the server config: templated from the environment, 4 history shards, PostgreSQL, mTLS on the frontend', () => {
+  const text = readFileSync(join(root, 'deploy/temporal/config-postgres.yaml'), 'utf8');
+  assert.match(text.split('\n')[0]!, /^# enable-template/, 'the server renders it as a template only with this first line');
+  assert.match(text, /^ {2}numHistoryShards: 4$/m);
+  assert.match(text, /pluginName: postgres12/);
+  assert.match(text, /requireClientAuth: true/);
 });

@@ -46,9 +46,9 @@ test('key files are checked', () => {
   assert.throws(() => new AesGcmCodec({ activeKeyId: 'b', keys: { a: key() } }), /active codec key "b"/);
 });
 
-test('the codec server decodes for the UI origin only, and can require a token', async () => {
+test('the codec server decodes for the UI origin only, and requires a token', async () => {
   const codec = new AesGcmCodec({ activeKeyId: 'k', keys: { k: key() } });
-  const server = new CodecServer({ codec, allowedOrigins: ['http://127.0.0.1:8233'], token: 'ui-token-123456' });
+  const server = new CodecServer({ codec, allowedOrigins: ['http://127.0.0.1:8233'], auth: { tokens: ['ui-token-1234567'] } });
   const url = await server.start(0);
   try {
     const [encoded] = await codec.encode([payload]);
@@ -58,7 +58,7 @@ test('the codec server decodes for the UI origin only, and can require a token',
     const headers = { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://127.0.0.1:8233' };
     const denied = await fetch(`${url}/decode`, { method: 'POST', headers, body: JSON.stringify(json) });
     assert.equal(denied.status, 401);
-    const res = await fetch(`${url}/decode`, { method: 'POST', headers: { ...headers, authorization: 'Bearer ui-token-123456' }, body: JSON.stringify(json) });
+    const res = await fetch(`${url}/decode`, { method: 'POST', headers: { ...headers, authorization: 'Bearer ui-token-1234567' }, body: JSON.stringify(json) });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8233');
     const body = (await res.json()) as { payloads: Array<{ data: string }> };
@@ -119,7 +119,7 @@ test('a failure travels encoded: message and stack in an encrypted payload that 
   assert.equal(failure.stackTrace, '');
   const [encrypted] = await codec.encode([failure.encodedAttributes!]);
   assert.ok(!Buffer.from(encrypted!.data!).toString('latin1').includes('Low disk space'));
-  const server = new CodecServer({ codec, allowedOrigins: ['http://127.0.0.1:8233'] });
+  const server = new CodecServer({ codec, allowedOrigins: ['http://127.0.0.1:8233'], auth: { tokens: ['failure-token-123456'] } });
   const url = await server.start(0);
   try {
     const json = {
@@ -129,7 +129,7 @@ test('a failure travels encoded: message and stack in an encrypted payload that 
     };
     const res = await fetch(`${url}/decode`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://127.0.0.1:8233' },
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://127.0.0.1:8233', authorization: 'Bearer failure-token-123456' },
       body: JSON.stringify(json),
     });
     const body = (await res.json()) as { payloads: Array<{ data: string }> };

@@ -15,6 +15,7 @@ import {
   outcomeAttribute,
   progressOf,
   runEnd,
+  stepAttribute,
   slowly,
   stubServerForFile,
   type Script,
@@ -51,6 +52,26 @@ async function start(workflowId: string, script: Script, extra: Record<string, u
     args: [{ endpoint: 'ovirt-sim', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, copyTaskQueue: taskQueue, ...extra }],
   });
 }
+
+test('an ordinary run sets no BackupStep (its step is the progress query), only its outcome; one compensating is listable by step while it undoes', async () => {
+  const done = await start('ovirt-ordinary', {});
+  await done.result();
+  expect(await stepAttribute(server.env, 'ovirt-ordinary')).toBeUndefined();
+  expect(await outcomeAttribute(server.env, 'ovirt-ordinary')).toBe('completed');
+
+  const workflowId = 'ovirt-compensating';
+  const undoing = slowly('delete', 1500);
+  await start(workflowId, {
+    copyDisk: fails('device vanished'),
+    ovirtDeleteSnapshot: async (input, tools) => (tools.note('delete started'), undoing(input, tools)),
+  });
+  await server.world.reached(workflowId, 'delete started');
+  expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'compensating', step: 'copy' });
+  // ExecutionStatus="Running" AND BackupOutcome="compensating" AND BackupStep="copy".
+  expect(await outcomeAttribute(server.env, workflowId)).toBe('compensating');
+  expect(await stepAttribute(server.env, workflowId)).toBe('copy');
+  expect((await runEnd(server.env, workflowId)).status).toBe('FAILED');
+});
 
 describe('a failure at each step runs exactly the undos registered so far, newest first', () => {
   const cases: Array<StepFailureCase & { script: Script }> = [
@@ -106,6 +127,9 @@ test('an undo that keeps failing: the run needs attention, names the snapshot le
     (p) => p.state === 'needs-attention',
   );
   expect(waiting.leftovers).toEqual([{ label: SNAPSHOT, error: 'engine answers 503' }]);
+  // Listable while it waits: BackupOutcome="needs-attention" AND BackupStep="copy".
+  expect(await outcomeAttribute(server.env, workflowId)).toBe('needs-attention');
+  expect(await stepAttribute(server.env, workflowId)).toBe('copy');
   expect(waiting.message).toContain(`needs attention: ${SNAPSHOT} (engine answers 503)`);
   expect((await needsAttention(server.env, workflowId)).leftovers).toEqual([{ label: SNAPSHOT, error: 'engine answers 503' }]);
   const log = server.world.log(workflowId);
@@ -133,6 +157,7 @@ describe('a cancelled run undoes what it did and ends CANCELLED', () => {
     expect(log.slice(log.indexOf('copy cancelled'))).toEqual(['copy cancelled', 'ovirtDetachDisk d2', 'ovirtDetachDisk d1', 'ovirtDeleteSnapshot', 'delete finished']);
     expect(await progressOf(server.env, workflowId)).toMatchObject({ state: 'cancelled', step: 'copy', undone: [detachLabel('disk2'), detachLabel('disk1'), SNAPSHOT] });
     expect(await outcomeAttribute(server.env, workflowId)).toBe('cancelled');
+    expect(await stepAttribute(server.env, workflowId)).toBe('copy');
   });
 
   test('a cancel that waits for a slow create reads "cancelling" until the create answers, then the undo runs', async () => {

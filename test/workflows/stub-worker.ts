@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { Progress } from '../../contracts/progress';
 import { repositoryFilesTaskQueueFor } from '../../lib/temporal/task-queues';
-import { BackupOutcome } from '../../contracts/search-attributes';
+import { BackupOutcome, BackupStep } from '../../contracts/search-attributes';
 import { AlertInbox, type Stub, type Stubs } from '../helpers/stub-activities';
 import { startTimeSkippingTemporal, testDataConverter, workflowBundle } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
@@ -236,6 +236,12 @@ export async function outcomeAttribute(env: TestWorkflowEnvironment, workflowId:
   return description.typedSearchAttributes.get(BackupOutcome);
 }
 
+/** BackupStep: set (with BackupOutcome) once a run fails, is cancelled or needs attention; absent on an ordinary run. */
+export async function stepAttribute(env: TestWorkflowEnvironment, workflowId: string): Promise<string | undefined> {
+  const description = await env.client.workflow.getHandle(workflowId).describe();
+  return description.typedSearchAttributes.get(BackupStep);
+}
+
 export interface LeftoversView {
   needsAttention: boolean;
   leftovers: Array<{ label: string; error: string }>;
@@ -285,6 +291,8 @@ export async function expectStepFailure(server: StubServer, workflowId: string, 
   // A vendor may say what its undo answered before the summary (Altaro: the abort's answer).
   expect(end.failure?.message).toMatch(labels.length ? new RegExp(`— compensation: (.+; )?undone: ${escapeRegExp(progress.undone.join(', '))}$`) : /— compensation: nothing to undo$/);
   expect(await outcomeAttribute(server.env, workflowId)).toBe('failed');
+  // Listable by the step it failed in (BackupStep="…" AND BackupOutcome="failed").
+  expect(await stepAttribute(server.env, workflowId)).toBe(expected.step);
 }
 
 function escapeRegExp(text: string): string {

@@ -1,4 +1,9 @@
-/** Progress that every workflow exposes through the `progress` query and the BackupStep search attribute. */
+/**
+ * Progress that every workflow exposes through the `progress` query (the step a running run is in,
+ * live) and the BackupStep search attribute (the step a run failed, was cancelled or needs
+ * attention in: set when the run stops being ordinary, as each upsert is a billable action on
+ * Temporal Cloud; docs/web-ui.md).
+ */
 import { defineQuery, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Progress, RunState } from '../../contracts/progress';
 import { BackupOutcome, BackupStep } from '../../contracts/search-attributes';
@@ -14,8 +19,19 @@ export class ProgressTracker {
   private withinStep = 0;
   /** Fields one workflow adds to its progress (Altaro's live operation view), shown as they change. */
   private extra: object = {};
+  /**
+   * Whether every step is written to BackupStep as it is entered (runs started before
+   * backup-step-on-trouble), or only the steps in `searchedSteps` and the step a run fails, is
+   * cancelled or waits for an operator in.
+   */
+  private readonly everyStepInSearch: boolean;
 
-  constructor(workflowType: string, steps: readonly string[]) {
+  /** `searchedSteps`: steps written to BackupStep as soon as they are entered, as something outside the run reads them even from a terminated run (the reaper: a run that reached its product step). */
+  constructor(
+    workflowType: string,
+    steps: readonly string[],
+    private readonly searchedSteps: readonly string[] = [],
+  ) {
     this.progress = {
       workflowType,
       state: 'running',
@@ -32,6 +48,12 @@ export class ProgressTracker {
     };
     this.stepStartedAt = Date.now();
     setHandler(progressQuery, () => this.snapshot());
+    // backup-step-on-trouble: BackupStep was upserted at every step (8 billable actions of an oVirt
+    // backup's ~32 on Temporal Cloud); now it is set when the run starts compensating, ends failed
+    // or cancelled, or needs attention (with BackupOutcome, in one upsert), and a running run's step
+    // is its progress query. Checked here, in every run's first workflow task; runs started before
+    // replay with their per-step upserts. deprecatePatch once no run started before can be open.
+    this.everyStepInSearch = !patched('backup-step-on-trouble');
   }
 
   snapshot(): Progress {
@@ -75,12 +97,22 @@ export class ProgressTracker {
     this.stepStartedAt = Date.now();
     this.recompute();
     this.showDetails();
-    upsertSearchAttributes([{ key: BackupStep, value: step }]);
+    if (this.everyStepInSearch || this.searchedSteps.includes(step)) upsertSearchAttributes([{ key: BackupStep, value: step }]);
+  }
+
+  /** The step a run that is no longer ordinary stopped in, with its outcome so far, in one upsert. */
+  private markTrouble(outcome: string): void {
+    upsertSearchAttributes([
+      { key: BackupStep, value: this.progress.step },
+      { key: BackupOutcome, value: outcome },
+    ]);
   }
 
   /** The Saga's hook: an undo keeps failing and the run waits for an operator, or no longer does. */
   needsAttention(leftovers: Array<{ label: string; error: string }>): void {
     if (leftovers.length) upsertSearchAttributes([{ key: BackupOutcome, value: 'needs-attention' }]);
+    // An operator's retry: the run compensates again (runs started before kept "needs-attention" until they ended).
+    else if (!this.everyStepInSearch && this.progress.state === 'needs-attention') this.markTrouble('compensating');
     this.progress.state = leftovers.length ? 'needs-attention' : 'compensating';
     this.progress.leftovers = leftovers.length ? leftovers : undefined;
     this.progress.message = leftovers.length
@@ -111,6 +143,7 @@ export class ProgressTracker {
   compensating(): void {
     this.progress.state = 'compensating';
     this.showDetails();
+    if (!this.everyStepInSearch) this.markTrouble('compensating');
   }
 
   /** `leftovers`: undos an operator gave up on; the vendor objects are still there. */
@@ -121,7 +154,8 @@ export class ProgressTracker {
     if (leftovers.length) this.progress.leftovers = leftovers;
     if (state === 'completed') this.progress.percent = 100;
     this.showDetails();
-    upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
+    if (state !== 'completed' && !this.everyStepInSearch) this.markTrouble(state);
+    else upsertSearchAttributes([{ key: BackupOutcome, value: state }]);
     recordBackupOutcome(state);
     if (state === 'completed') recordBackupSuccess();
   }

@@ -22,6 +22,8 @@ export interface RunOpening<S extends z.ZodType> {
   about: (input: z.output<S>) => string;
   /** The run's search attributes; omitted where they are known only later (fleet, schedule, reaper call tagRun then). */
   tag?: (input: z.output<S>) => RunTag;
+  /** Steps written to BackupStep as soon as entered (ProgressTracker): those the reaper reads even from a terminated run. */
+  searchedSteps?: readonly string[];
 }
 
 export class WorkflowRun<I> {
@@ -83,7 +85,7 @@ export class WorkflowRun<I> {
 }
 
 export function openRun<S extends z.ZodType>(opening: RunOpening<S>, rawInput: unknown): WorkflowRun<z.output<S>> {
-  const progress = new ProgressTracker(opening.workflowType, opening.steps);
+  const progress = new ProgressTracker(opening.workflowType, opening.steps, opening.searchedSteps);
   const input = parseWorkflowInput(opening.workflowType, opening.input, rawInput);
   if (opening.tag) tagRun(opening.tag(input));
   progress.about(opening.about(input));

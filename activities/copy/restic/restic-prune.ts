@@ -26,20 +26,21 @@ function recordedSnapshotIds(manifest: { disks?: Array<{ resticSnapshotId?: stri
  * stored under its folder (its disks, its OVF, each stored copy of its manifest, one per recorded
  * verification). Snapshots already gone are no error: `removed` is false when none was left.
  */
-export async function forgetResticBackup(restic: ResticSettings, input: { dir: string }): Promise<{ dir: string; removed: boolean; snapshots: string[] }> {
+export async function forgetResticBackup(restic: ResticSettings, input: { dir: string }): Promise<{ dir: string; removed: boolean; snapshots: string[]; pruneAfter: true }> {
   const dir = backupFolder(input.dir);
   await unlockStale(restic);
   const all = await resticSnapshots(restic, []);
   const recorded = new Set(recordedSnapshotIds((await readResticBackup(restic, dir))?.manifest ?? {}));
   const inFolder = (path: string | undefined) => path !== undefined && posix.dirname(path) === `/${dir}`;
   const ours = all.filter((s) => recorded.has(s.id) || s.paths.some(inFolder));
-  if (!ours.length) return { dir, removed: false, snapshots: [] };
+  // Nothing left: an earlier attempt forgot them, and may have died before the prune was asked for.
+  if (!ours.length) return { dir, removed: false, snapshots: [], pruneAfter: true };
   const isManifest = (s: (typeof ours)[number]) => s.paths.some((p) => inFolder(p) && posix.basename(p) === MANIFEST_FILE);
   // The manifest first: once it is gone, no reader takes what is left for a complete backup.
   for (const batch of [ours.filter(isManifest), ours.filter((s) => !isManifest(s))]) {
     if (batch.length) await runRestic(restic, ['forget', ...batch.map((s) => s.id)]);
   }
-  return { dir, removed: true, snapshots: ours.map((s) => s.id) };
+  return { dir, removed: true, snapshots: ours.map((s) => s.id), pruneAfter: true };
 }
 
 /** "total prune:  18 blobs / 19.076 MiB" and "remaining: …": what `restic prune` says it freed and kept. */
