@@ -121,9 +121,12 @@ describe.skipIf(!binary)('restic retention: forget and prune', { timeout: 240_00
     assert.equal(pruned.kind, 'restic');
     assert.match(pruned.summary, /total prune: \d+ blobs \/ [\d.]+ \S+; remaining: /);
     const after = await packBytes();
-    // The first backup's own data was its 2 MiB that the second rewrote (restic's chunks round it up a little).
+    // The first backup's own data was its 2 MiB that the second rewrote, rounded up to restic's chunk
+    // boundaries (512 KiB to 8 MiB, where they fall differs per repository): prune frees about that,
+    // and never more than what the forgotten snapshots alone referenced (plus pack headers).
+    const unreferenced = referencedBefore - referencedAfter;
     assert.ok(before - after >= 1.5 * MiB, `prune freed ${before - after} bytes`);
-    assert.ok(before - after <= 4 * MiB, `prune freed ${before - after} bytes, more than the first backup had alone`);
+    assert.ok(before - after <= unreferenced * 1.05 + 64 * 1024, `prune freed ${before - after} bytes, more than the ${unreferenced} only the forgotten backup referenced`);
     assert.ok(Math.abs(after - referencedAfter) < 0.1 * MiB, `the packs (${after} bytes) hold what the snapshots reference (${referencedAfter}), no unreferenced pack`);
 
     const check = await runRestic(repo.settings, ['check']);
