@@ -69,6 +69,20 @@ export function createOvirtIncrementalActivities(clients: EndpointClients) {
       return { vm: { id: vm.id, name: vm.name }, disks, skippedDisks, checkpointIds };
     },
 
+    /** The VM's OVF as the engine keeps it (`GET /vms/{id}?all_content=true`), saved beside each incremental backup for a restore's new VM. */
+    async ovirtGetVmConfig(input: { endpoint: string; vmId: string }): Promise<{ type: string; data: string }> {
+      const config = await ovirt(input.endpoint).getVmConfig(input.vmId);
+      if (!config) {
+        throw new VendorError({
+          vendor: 'ovirt',
+          operation: `GET /vms/${input.vmId}?all_content=true`,
+          vendorMessage: 'the VM has no initialization/configuration/data (OVF)',
+          retryable: false,
+        });
+      }
+      return config;
+    },
+
     /**
      * Starts the VM backup (incremental since `fromCheckpointId`, else full), or adopts the one an
      * earlier attempt of this run started. An engine that refuses the checkpoint is answered as
