@@ -34,9 +34,7 @@ function directoryLookup(root: string): BackupLookup<DirectoryBackup> {
   return {
     list: async (vmId) => {
       const chains = await listChainBackups(root, vmId);
-      return [...(await listStoredBackups(root, vmId)), ...chains].sort(
-        (a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir),
-      );
+      return [...(await listStoredBackups(root, vmId)), ...chains].sort((a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir));
     },
     read: async (dir) => {
       repositoryPath(root, dir, '.');
@@ -146,10 +144,24 @@ async function findChainPoint(root: string, dir: string, manifest: OvirtIncremen
   }
   return {
     dir,
-    manifest: { workflowId: manifest.workflowId, runId: manifest.runId, vm: manifest.vm, completedAt: manifest.completedAt, disks: manifest.disks, ...(manifest.verifications ? { verifications: manifest.verifications } : {}) },
+    manifest: {
+      workflowId: manifest.workflowId,
+      runId: manifest.runId,
+      vm: manifest.vm,
+      completedAt: manifest.completedAt,
+      disks: manifest.disks,
+      ...(manifest.verifications ? { verifications: manifest.verifications } : {}),
+    },
     chain: { mode: manifest.backup.mode, ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}), links },
     ovf,
-    images: manifest.disks.map((d) => ({ diskId: d.id, fileName: d.fileName, bytes: d.provisionedSize, sha256: d.imageSha256, provisionedSize: d.provisionedSize, ...(d.name !== undefined ? { name: d.name } : {}) })),
+    images: manifest.disks.map((d) => ({
+      diskId: d.id,
+      fileName: d.fileName,
+      bytes: d.provisionedSize,
+      sha256: d.imageSha256,
+      provisionedSize: d.provisionedSize,
+      ...(d.name !== undefined ? { name: d.name } : {}),
+    })),
     verifications: manifest.verifications ?? [],
   };
 }

@@ -95,9 +95,7 @@ async function layersOf(root: string, dir: string, diskId: string): Promise<{ la
     if (!manifest) {
       const child = layers[0]?.dir;
       throw nonRetryable(
-        child !== undefined
-          ? `the chain of backup ${dir} is broken: its link ${at} (the parent of ${child}) is missing (no manifest.json there)`
-          : `${dir} holds no incremental backup manifest`,
+        child !== undefined ? `the chain of backup ${dir} is broken: its link ${at} (the parent of ${child}) is missing (no manifest.json there)` : `${dir} holds no incremental backup manifest`,
         ErrorTypes.invalidInput,
       );
     }
@@ -165,7 +163,7 @@ export async function openComposedImage(root: string, dir: string, diskId: strin
       if (position >= end) return { bytesRead: 0 };
       // The last segment that starts at or before `position` (segments cover [0, size) in order).
       let lo = 0;
-      for (let hi = segments.length - 1; lo < hi; ) {
+      for (let hi = segments.length - 1; lo < hi;) {
         const mid = (lo + hi + 1) >> 1;
         if (segments[mid]!.start <= position) lo = mid;
         else hi = mid - 1;

@@ -17,7 +17,8 @@ const BACKUP_FOLDER = /^ovirt(-incremental)?\/[^/]+\/[^/]+$/;
 /** The backup folder `dir` names (trailing slashes dropped), refusing anything above or beside a backup's folder. */
 export function backupFolder(dir: string): string {
   const folder = posix.normalize(dir.replace(/\/+$/, ''));
-  if (!BACKUP_FOLDER.test(folder) || folder.split('/').includes('..')) throw nonRetryable(`${dir} is not a backup folder (ovirt/<vm>/<run> or ovirt-incremental/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
+  if (!BACKUP_FOLDER.test(folder) || folder.split('/').includes('..'))
+    throw nonRetryable(`${dir} is not a backup folder (ovirt/<vm>/<run> or ovirt-incremental/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
   return folder;
 }
 

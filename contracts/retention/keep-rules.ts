@@ -194,7 +194,7 @@ export function decideRetention(candidates: RetentionCandidate[], rules: KeepRul
     const index = new Map(backups.map((b, i) => [b.id, i]));
     for (const [i, b] of backups.entries()) {
       if (!reasons[i]!.length) continue;
-      for (let child = b, at = index.get(b.parent ?? ''); at !== undefined; ) {
+      for (let child = b, at = index.get(b.parent ?? ''); at !== undefined;) {
         const parentReasons = reasons[at]!;
         const reason = neededByReason(child.id);
         if (parentReasons.includes(reason)) break;

@@ -52,7 +52,12 @@ async function write(block: number): Promise<string> {
 async function composedSha(dir: string): Promise<string> {
   const target = join(h.dirs.data, `compose-${++n}.img`);
   const { sha256 } = await composeChainImage(h.copySettings, { dir, diskId: os(), targetPath: target });
-  assert.equal(createHash('sha256').update(await readFile(target)).digest('hex'), sha256);
+  assert.equal(
+    createHash('sha256')
+      .update(await readFile(target))
+      .digest('hex'),
+    sha256,
+  );
   await rm(target);
   return sha256;
 }
@@ -87,7 +92,10 @@ test('the third point of a chain restores with ovirtRestore as a new VM whose di
     points.map((p) => p.backup.mode),
     ['full', 'incremental', 'incremental', 'incremental'],
   );
-  assert.ok(points.every((p) => p.config && p.config.bytes > 0), 'every point saved the VM’s OVF');
+  assert.ok(
+    points.every((p) => p.config && p.config.bytes > 0),
+    'every point saved the VM’s OVF',
+  );
   await write(50); // the source moves on after the last backup
 
   const third = points[2]!;
@@ -165,14 +173,20 @@ test('pruneBackups keepLast 2 over a chain of five removes only what no kept poi
   const dry = await h.execute<PruneBackupsResult>('pruneBackups', repoInput({ vmId: h.demo.vmId, keepLast: 1, dryRun: true }), 'prune');
   assert.deepEqual(
     dry.removed.map((r) => r.id),
-    points.slice(0, 3).map((p) => p.repository.dir).reverse(),
+    points
+      .slice(0, 3)
+      .map((p) => p.repository.dir)
+      .reverse(),
   );
   assert.deepEqual(dry.kept.find((k) => k.id === points[3]!.repository.dir)?.reasons, [`the kept backup ${points[4]!.repository.dir} builds on it`]);
 
   const pruned = await h.execute<PruneBackupsResult>('pruneBackups', repoInput({ vmId: h.demo.vmId, keepLast: 2 }), 'prune');
   assert.deepEqual(
     pruned.removed.map((r) => r.id),
-    points.slice(0, 3).map((p) => p.repository.dir).reverse(),
+    points
+      .slice(0, 3)
+      .map((p) => p.repository.dir)
+      .reverse(),
     'the first chain goes: nothing kept builds on it',
   );
   assert.deepEqual(
