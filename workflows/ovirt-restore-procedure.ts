@@ -78,7 +78,8 @@ export class OvirtRestoreProcedure {
     const { endpoint, backup, vmId, proxyVmId, diskIds, disksOnly } = this.input;
     this.run.progress.enter('preflight');
     await engine.ovirtCheckEndpoint({ endpoint });
-    const found = await this.repository.findBackup({ backup, vmId });
+    // An incremental chain's point is found with every link checked; disksOnly lets one without an OVF do.
+    const found = await this.repository.findBackup({ backup, vmId, ...(disksOnly ? { disksOnly } : {}) });
     const planned = planDisks(found, diskIds);
     if ('unknown' in planned) {
       throw invalidInput(this.workflowType, [`diskIds: ${planned.unknown.join(', ')} not in backup ${found.dir} (it holds ${found.images.map((i) => i.diskId).join(', ')})`]);

@@ -9,6 +9,7 @@
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import { ErrorTypes } from '../lib/errors';
 import type { createRunStatusActivities } from '../activities/run-status';
+import type { OvirtIncrementalActivities } from '../activities/ovirt/incremental-activities';
 import { decideRetention, describeKeepRules, KEEP_RULES, type KeepRules, type RetentionCandidate } from '../contracts/retention/keep-rules';
 import { pruneBackupsInput } from '../contracts/retention/input';
 import type { PruneBackupsResult } from '../contracts/retention/results';
@@ -18,6 +19,7 @@ import { repositoryActivities } from './shared/repository-activities';
 import { openRun } from './shared/workflow-run';
 
 const runStatus = proxyActivities<ReturnType<typeof createRunStatusActivities>>({ ...quickCall, heartbeatTimeout: '1 minute' });
+const engine = proxyActivities<OvirtIncrementalActivities>({ ...quickCall, heartbeatTimeout: '1 minute' });
 
 export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResult> {
   const run = openRun(
@@ -39,10 +41,15 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
   return run.steps(async () => {
     progress.enter('list');
     const scope = input.vmId !== undefined ? { vmId: input.vmId } : {};
-    const listed = await repo.listBackups(scope);
+    // With the incremental chains' points, whose parents the decision keeps with them.
+    const listed = await repo.listBackups({ ...scope, chains: true });
     const open = new Set(await runStatus.openRunIds(scope));
 
     progress.enter('decide');
+    // Each VM's newest chain point is its chain's head: the next incremental starts from its checkpoint.
+    const headOf = new Map<string, string>();
+    for (const b of listed) if (b.kind === 'incremental' && !headOf.has(b.vm.id)) headOf.set(b.vm.id, b.dir);
+    const heads = new Set(headOf.values());
     const candidates: RetentionCandidate[] = listed.map((b) => ({
       id: b.dir,
       time: b.completedAt,
@@ -51,6 +58,8 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
       good: true,
       verified: b.lastVerification?.ok === true,
       runOpen: open.has(b.runId),
+      ...(b.parent !== undefined ? { parent: b.parent } : {}),
+      ...(heads.has(b.dir) ? { chainHead: true } : {}),
     }));
     let decision: ReturnType<typeof decideRetention>;
     try {
@@ -71,6 +80,24 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
         pruneAfter = (await repo.removeBackup({ dir: b.id })).pruneAfter === true || pruneAfter;
       }
     }
+    // The engine's checkpoints of removed chain points, from the root while the root is one of them
+    // (only the root can be removed). Only runs that removed chain points make these calls: older
+    // histories listed none (their listBackups did not ask for chains), so no patch is needed.
+    const checkpoints: NonNullable<PruneBackupsResult['checkpoints']> = [];
+    if (!dryRun) {
+      const removedIds = new Set(removed.map((b) => b.id));
+      const byVm = new Map<string, { endpoint: string; checkpointIds: string[] }>();
+      for (const b of listed) {
+        if (!removedIds.has(b.dir) || b.checkpointId === undefined || b.endpoint === undefined) continue;
+        const entry = byVm.get(b.vm.id) ?? { endpoint: b.endpoint, checkpointIds: [] };
+        entry.checkpointIds.push(b.checkpointId);
+        byVm.set(b.vm.id, entry);
+      }
+      for (const [vmId, { endpoint, checkpointIds }] of byVm) {
+        progress.update({ message: `removing the engine's root checkpoints of VM ${vmId} that removed backups held` });
+        checkpoints.push({ vmId, endpoint, ...(await engine.ovirtRemoveRootCheckpoints({ endpoint, vmId, checkpointIds })) });
+      }
+    }
     // A restic repository's removals are forgets: one prune frees their space. Guards that call,
     // added later: histories recorded before it ran no such activity (a directory repository's
     // removals never ask for it). Can go once no pruneBackups run started before it is open.
@@ -79,8 +106,11 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
       progress.update({ message: `${removed.length} removed; freeing their space in the repository` });
       repository = await repo.pruneRepository({});
     }
-    progress.update({ message: `${kept.length} kept, ${removed.length} ${dryRun ? 'would be removed (dry run)' : 'removed'}${repository ? `; ${repository.summary}` : ''}` });
+    const checkpointsRemoved = checkpoints.reduce((n, c) => n + c.removed.length, 0);
+    progress.update({
+      message: `${kept.length} kept, ${removed.length} ${dryRun ? 'would be removed (dry run)' : 'removed'}${checkpoints.length ? `; ${checkpointsRemoved} engine checkpoint(s) removed` : ''}${repository ? `; ${repository.summary}` : ''}`,
+    });
     progress.finish('completed');
-    return { dryRun, rules, timeZone, kept, removed, ...(repository ? { repository } : {}) };
+    return { dryRun, rules, timeZone, kept, removed, ...(checkpoints.length ? { checkpoints } : {}), ...(repository ? { repository } : {}) };
   });
 }

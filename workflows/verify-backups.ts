@@ -48,7 +48,8 @@ export async function verifyBackups(rawInput: unknown): Promise<VerifyBackupsRes
 
   return run.steps(async () => {
     progress.enter('find');
-    const listed = await repo.listBackups(input.all || input.vmId === undefined ? {} : { vmId: input.vmId });
+    // Chain points too: each is checked by composing it from its chain.
+    const listed = await repo.listBackups({ ...(input.all || input.vmId === undefined ? {} : { vmId: input.vmId }), chains: true });
     const targets = input.backup !== undefined ? [pick(listed, input.backup, input.vmId)] : listed;
     if (!targets.length && input.vmId !== undefined) throw ApplicationFailure.nonRetryable(`VM ${input.vmId} has no complete backup in the repository`, ErrorTypes.invalidInput);
 
@@ -98,7 +99,7 @@ export async function ovirtListBackups(rawInput: unknown): Promise<BackupSummary
   const { input, progress } = run;
   return run.steps(async () => {
     progress.enter('list');
-    const backups = await repositoryActivities(input).listBackups(input.vmId !== undefined ? { vmId: input.vmId } : {});
+    const backups = await repositoryActivities(input).listBackups({ ...(input.vmId !== undefined ? { vmId: input.vmId } : {}), chains: true });
     progress.update({ message: `${backups.length} backup(s)` });
     progress.finish('completed');
     return backups;

@@ -14,6 +14,11 @@ export interface CopyProgress {
   offset: number;
 }
 
+/** What the loop reads from: an open file or device, or anything that reads like one at an offset (a composed chain image). */
+export interface ReadAt {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
 export interface CopyLoopResult {
   offset: number;
   /** Bytes read from the source by this call. */
@@ -61,7 +66,7 @@ export function copyBufferBytes(chunkBytes: number, expectedBytes: number | unde
  * once that sync is done is their end heartbeated: the resume offset never points past what is
  * durably in the target.
  */
-export async function copyLoop(ctx: Context, settings: CopySettings, source: FileHandle, out: FileHandle, start: number, hasher: ChunkHasher): Promise<CopyLoopResult> {
+export async function copyLoop(ctx: Context, settings: CopySettings, source: ReadAt, out: FileHandle, start: number, hasher: ChunkHasher): Promise<CopyLoopResult> {
   const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
   const checkpointBytes = settings.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
   const { buffers } = hasher;

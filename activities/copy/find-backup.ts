@@ -9,20 +9,39 @@ import type { CopySettings } from './copy-disk';
 import { listStoredBackups, readManifest, recordedConfig, recordedImages, type StoredBackup } from './backup-store';
 import type { BackupRef, FoundBackup } from './restore-types';
 import { repositoryPath } from './repository';
+import { checkChainLinks, isChainDir, listChainBackups, readChainManifest } from './incremental-chain';
+import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 
 const bad = (message: string) => nonRetryable(message, ErrorTypes.invalidInput);
 
+/** A backup as a reference resolves it: what both procedures' manifests have. */
+type Resolvable = { dir: string; manifest: { workflowId: string; runId: string } };
+
 /** How a repository of either kind is read to resolve a reference. */
-export interface BackupLookup<B extends StoredBackup> {
+export interface BackupLookup<B extends Resolvable> {
   list(vmId?: string): Promise<B[]>;
   read(dir: string): Promise<B | undefined>;
 }
 
-function directoryLookup(root: string): BackupLookup<StoredBackup> {
+type DirectoryBackup = StoredBackup | { dir: string; manifest: OvirtIncrementalManifest };
+
+/**
+ * A directory repository holds both procedures' backups: the snapshot procedure's under ovirt/, the
+ * incremental chains' points under ovirt-incremental/. `latest` and a backup run's workflow id mean
+ * the newest complete one of either, by completion time: the VM's most recent restorable state.
+ */
+function directoryLookup(root: string): BackupLookup<DirectoryBackup> {
   return {
-    list: (vmId) => listStoredBackups(root, vmId),
+    list: async (vmId) => {
+      const chains = await listChainBackups(root, vmId);
+      return [...(await listStoredBackups(root, vmId)), ...chains].sort((a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir));
+    },
     read: async (dir) => {
       repositoryPath(root, dir, '.');
+      if (isChainDir(dir)) {
+        const manifest = await readChainManifest(root, dir);
+        return manifest ? { dir, manifest } : undefined;
+      }
       const manifest = await readManifest(root, dir);
       return manifest ? { dir, manifest } : undefined;
     },
@@ -30,7 +49,7 @@ function directoryLookup(root: string): BackupLookup<StoredBackup> {
 }
 
 /** The folder, the workflow (or run) id of a backup run, or `latest` with vmId, resolved to a stored backup. */
-export async function resolveBackup<B extends StoredBackup>(lookup: BackupLookup<B>, ref: BackupRef): Promise<B> {
+export async function resolveBackup<B extends Resolvable>(lookup: BackupLookup<B>, ref: BackupRef): Promise<B> {
   const backup = ref.backup.trim();
   if (backup === 'latest') {
     if (!ref.vmId) throw bad('backup "latest" needs vmId: the VM whose newest backup is meant');
@@ -61,7 +80,9 @@ async function sizeOf(path: string): Promise<number | undefined> {
 
 export async function findBackup(settings: CopySettings, ref: BackupRef): Promise<FoundBackup> {
   const root = settings.repositoryRoot;
-  const { dir, manifest } = await resolveBackup(directoryLookup(root), ref);
+  const found = await resolveBackup(directoryLookup(root), ref);
+  if ('kind' in found.manifest && found.manifest.kind === 'ovirt-incremental') return findChainPoint(root, found.dir, found.manifest, ref);
+  const { dir, manifest } = found as StoredBackup;
   const images = recordedImages(manifest);
   for (const image of images) {
     const bytes = await sizeOf(repositoryPath(root, dir, image.fileName));
@@ -96,4 +117,55 @@ export function foundBackup(dir: string, manifest: StoredBackup['manifest'], ovf
     })),
     verifications: manifest.verifications ?? [],
   };
+}
+
+/**
+ * A point of an incremental chain: every link (each backup from the disk's full up to this one) is
+ * there with its files at their recorded sizes, and the OVF saved with it. Each image is the disk
+ * composed up to this point: its size the disk's, its SHA-256 the one the backup recorded for the
+ * whole disk at its time (`imageSha256`), which the write compares with.
+ */
+async function findChainPoint(root: string, dir: string, manifest: OvirtIncrementalManifest, ref: BackupRef): Promise<FoundBackup> {
+  let links: string[] = [];
+  for (const disk of manifest.disks) {
+    const checked = await checkChainLinks(root, dir, disk.id);
+    if (checked.links.length > links.length) links = checked.links;
+  }
+  let ovf = '';
+  if (manifest.config) {
+    try {
+      ovf = await readFile(repositoryPath(root, dir, recordedConfigName(manifest.config.path)), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw bad(`backup ${dir}: the VM configuration ${recordedConfigName(manifest.config.path)} is missing`);
+      throw err;
+    }
+  } else if (!ref.disksOnly) {
+    throw bad(`backup ${dir} holds no VM configuration (OVF): it was made before incremental backups saved it; restore its disks with disksOnly: true`);
+  }
+  return {
+    dir,
+    manifest: {
+      workflowId: manifest.workflowId,
+      runId: manifest.runId,
+      vm: manifest.vm,
+      completedAt: manifest.completedAt,
+      disks: manifest.disks,
+      ...(manifest.verifications ? { verifications: manifest.verifications } : {}),
+    },
+    chain: { mode: manifest.backup.mode, ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}), links },
+    ovf,
+    images: manifest.disks.map((d) => ({
+      diskId: d.id,
+      fileName: d.fileName,
+      bytes: d.provisionedSize,
+      sha256: d.imageSha256,
+      provisionedSize: d.provisionedSize,
+      ...(d.name !== undefined ? { name: d.name } : {}),
+    })),
+    verifications: manifest.verifications ?? [],
+  };
+}
+
+function recordedConfigName(path: string): string {
+  return path.split('/').pop() || 'vm-config.ovf';
 }

@@ -25,7 +25,12 @@ function refuseRestic(settings: CopySettings): void {
   }
 }
 
-async function readChainManifest(root: string, dir: string): Promise<OvirtIncrementalManifest | undefined> {
+/** A folder of the incremental chains (ovirt-incremental/…), not of the snapshot procedure's backups. */
+export function isChainDir(dir: string): boolean {
+  return dir.replace(/^\/+/, '').startsWith(`${INCREMENTAL_PROVIDER_DIR}/`);
+}
+
+export async function readChainManifest(root: string, dir: string): Promise<OvirtIncrementalManifest | undefined> {
   try {
     const manifest = JSON.parse(await readFile(repositoryPath(root, dir, MANIFEST), 'utf8')) as OvirtIncrementalManifest;
     return manifest.kind === 'ovirt-incremental' ? manifest : undefined;
@@ -37,16 +42,16 @@ async function readChainManifest(root: string, dir: string): Promise<OvirtIncrem
 }
 
 /** The VM's incremental backups, newest first (a folder without a manifest is a run that did not complete). */
-export async function listChainBackups(root: string, vmId: string): Promise<Array<{ dir: string; manifest: OvirtIncrementalManifest }>> {
+export async function listChainBackups(root: string, vmId?: string): Promise<Array<{ dir: string; manifest: OvirtIncrementalManifest }>> {
   const vmDirs = await readdir(repositoryPath(root, INCREMENTAL_PROVIDER_DIR, '.'), { withFileTypes: true }).catch(() => []);
   const found: Array<{ dir: string; manifest: OvirtIncrementalManifest }> = [];
-  for (const vmDir of vmDirs.filter((e) => e.isDirectory() && e.name.endsWith(`-${vmId.slice(0, 8)}`))) {
+  for (const vmDir of vmDirs.filter((e) => e.isDirectory() && (vmId === undefined || e.name.endsWith(`-${vmId.slice(0, 8)}`)))) {
     const base = posix.join(INCREMENTAL_PROVIDER_DIR, vmDir.name);
     for (const run of await readdir(repositoryPath(root, base, '.'), { withFileTypes: true })) {
       if (!run.isDirectory()) continue;
       const dir = posix.join(base, run.name);
       const manifest = await readChainManifest(root, dir);
-      if (manifest?.vm.id === vmId) found.push({ dir, manifest });
+      if (manifest && (vmId === undefined || manifest.vm.id === vmId)) found.push({ dir, manifest });
     }
   }
   return found.sort((a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir));
@@ -68,6 +73,9 @@ interface Layer {
   path: string;
   full: boolean;
   ranges?: StoredRange[];
+  /** The backup folder it belongs to, and its file's size as recorded (absent for a copy not recorded yet). */
+  dir?: string;
+  bytes?: number;
 }
 
 /** A piece of the composed disk: bytes of a file at an offset, or zeros. */
@@ -84,15 +92,108 @@ async function layersOf(root: string, dir: string, diskId: string): Promise<{ la
   let size: number | undefined;
   for (let at: string | undefined = dir; at !== undefined;) {
     const manifest = await readChainManifest(root, at);
-    if (!manifest) throw nonRetryable(`the chain of disk ${diskId} is broken: ${at} holds no incremental backup manifest`, ErrorTypes.invalidInput);
+    if (!manifest) {
+      const child = layers[0]?.dir;
+      throw nonRetryable(
+        child !== undefined ? `the chain of backup ${dir} is broken: its link ${at} (the parent of ${child}) is missing (no manifest.json there)` : `${dir} holds no incremental backup manifest`,
+        ErrorTypes.invalidInput,
+      );
+    }
     const disk = manifest.disks.find((d) => d.id === diskId);
-    if (!disk) throw nonRetryable(`the chain of disk ${diskId} is broken: backup ${at} does not hold it`, ErrorTypes.invalidInput);
+    if (!disk) throw nonRetryable(`the chain of backup ${dir} is broken: its link ${at} does not hold disk ${diskId}`, ErrorTypes.invalidInput);
     size ??= disk.provisionedSize;
-    layers.unshift(layerOf(repositoryPath(root, at, disk.fileName), disk));
+    layers.unshift({ ...layerOf(repositoryPath(root, at, disk.fileName), disk), dir: at, bytes: disk.bytes });
     if (disk.mode === 'full') return { layers, size };
     at = manifest.parent;
   }
-  throw nonRetryable(`the chain of disk ${diskId} up to ${dir} has no full backup`, ErrorTypes.invalidInput);
+  throw nonRetryable(`the chain of backup ${dir} is broken: disk ${diskId} has no full backup before it`, ErrorTypes.invalidInput);
+}
+
+/**
+ * Every link of a chain point, checked before a restore or a check reads it: each backup's manifest
+ * up to the disk's full, and each of their files there with its recorded size. The first missing or
+ * damaged link is a non-retryable InvalidInput naming it. Returns the links, oldest first.
+ */
+export async function checkChainLinks(root: string, dir: string, diskId: string): Promise<{ size: number; links: string[] }> {
+  const { layers, size } = await layersOf(root, dir, diskId);
+  for (const layer of layers) {
+    const bytes = await stat(layer.path).then(
+      (s) => s.size,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      },
+    );
+    const name = `${layer.dir}/${posix.basename(layer.path)}`;
+    const of = layer.dir === dir ? '' : ` (a link of the chain of ${dir})`;
+    if (bytes === undefined) throw nonRetryable(`backup ${name} is missing${of}`, ErrorTypes.invalidInput);
+    if (bytes !== layer.bytes) throw nonRetryable(`backup ${name} is ${bytes} bytes, its manifest says ${layer.bytes}${of}`, ErrorTypes.invalidInput);
+  }
+  return { size, links: layers.map((l) => l.dir!) };
+}
+
+/** A disk at a chain point, readable at any offset as if it were one image file (what the copy loop and the hasher read). */
+export interface ComposedImage {
+  size: number;
+  layers: number;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the disk as it was at backup `dir`, composed while it is read: each byte comes from the
+ * newest layer (full, then deltas in order) that holds it. Nothing is staged: a restore needs no
+ * scratch space as large as the disk, and any offset reads the same bytes every time (so a resumed
+ * write picks up where it stopped).
+ */
+export async function openComposedImage(root: string, dir: string, diskId: string): Promise<ComposedImage> {
+  const { layers, size } = await layersOf(root, dir, diskId);
+  const segments = compose(layers, size);
+  const handles = new Map<string, FileHandle>();
+  const handleOf = async (path: string) => {
+    let handle = handles.get(path);
+    if (!handle) handles.set(path, (handle = await open(path, 'r')));
+    return handle;
+  };
+  return {
+    size,
+    layers: layers.length,
+    async read(buffer, offset, length, position) {
+      const end = Math.min(size, position + length);
+      if (position >= end) return { bytesRead: 0 };
+      // The last segment that starts at or before `position` (segments cover [0, size) in order).
+      let lo = 0;
+      for (let hi = segments.length - 1; lo < hi;) {
+        const mid = (lo + hi + 1) >> 1;
+        if (segments[mid]!.start <= position) lo = mid;
+        else hi = mid - 1;
+      }
+      for (let i = lo, at = position; at < end; i++) {
+        const s = segments[i]!;
+        const n = Math.min(end, s.start + s.length) - at;
+        const into = offset + (at - position);
+        if (s.path === undefined) buffer.fill(0, into, into + n);
+        else {
+          const handle = await handleOf(s.path);
+          const from = s.fileOffset + (at - s.start);
+          let got = 0;
+          while (got < n) {
+            const { bytesRead } = await handle.read(buffer, into + got, n - got, from + got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          // A full image is sparse to its end: past the file's end it reads as zeros.
+          if (got < n) buffer.fill(0, into + got, into + n);
+        }
+        at += n;
+      }
+      return { bytesRead: end - position };
+    },
+    async close() {
+      await Promise.all([...handles.values()].map((h) => h.close()));
+      handles.clear();
+    },
+  };
 }
 
 function layerOf(path: string, disk: Pick<IncrementalDiskRecord, 'mode' | 'ranges'>): Layer {

@@ -1,10 +1,16 @@
 /** The repository's backups for `backupctl backups ovirt`: newest first, with size, disks and last verification. */
 import type { CopySettings } from './copy-disk';
 import { listStoredBackups, type StoredBackup } from './backup-store';
+import { listChainBackups } from './incremental-chain';
+import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import type { BackupSummary } from './restore-types';
 
-export async function listBackups(settings: CopySettings, input: { vmId?: string }): Promise<BackupSummary[]> {
-  return (await listStoredBackups(settings.repositoryRoot, input.vmId)).map(summariseBackup);
+/** The snapshot procedure's backups and, with `chains`, the incremental chains' points: one list, newest first. */
+export async function listBackups(settings: CopySettings, input: { vmId?: string; chains?: boolean }): Promise<BackupSummary[]> {
+  const listed = (await listStoredBackups(settings.repositoryRoot, input.vmId)).map(summariseBackup);
+  if (!input.chains) return listed;
+  const points = (await listChainBackups(settings.repositoryRoot, input.vmId)).map(summariseChainPoint);
+  return [...listed, ...points].sort((a, b) => b.completedAt.localeCompare(a.completedAt) || b.dir.localeCompare(a.dir));
 }
 
 export function summariseBackup({ dir, manifest }: StoredBackup): BackupSummary {
@@ -19,5 +25,26 @@ export function summariseBackup({ dir, manifest }: StoredBackup): BackupSummary 
     bytes: manifest.disks.reduce((n, d) => n + d.bytes, 0),
     disks: manifest.disks.length,
     ...(last ? { lastVerification: last } : {}),
+  };
+}
+
+/** A chain point: its own stored bytes (a delta's are only what changed), its mode, parent and checkpoint. */
+export function summariseChainPoint({ dir, manifest }: { dir: string; manifest: OvirtIncrementalManifest }): BackupSummary {
+  const last = manifest.verifications?.at(-1);
+  return {
+    dir,
+    provider: 'ovirt',
+    vm: manifest.vm,
+    workflowId: manifest.workflowId,
+    runId: manifest.runId,
+    completedAt: manifest.completedAt,
+    bytes: manifest.disks.reduce((n, d) => n + d.bytes, 0),
+    disks: manifest.disks.length,
+    ...(last ? { lastVerification: last } : {}),
+    kind: 'incremental',
+    mode: manifest.backup.mode,
+    ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}),
+    endpoint: manifest.endpoint,
+    checkpointId: manifest.backup.toCheckpointId,
   };
 }

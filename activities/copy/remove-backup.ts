@@ -9,14 +9,16 @@ import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import type { CopySettings } from './copy-disk';
 import { MANIFEST_FILE } from './backup-store';
 import { repositoryPath, syncDirectory } from './repository';
+import { isChainDir, listChainBackups, readChainManifest } from './incremental-chain';
 
-/** ovirt/<vm>-<id8>/<stamp>-<run tag>: a backup's folder, nothing above it. */
-const BACKUP_FOLDER = /^ovirt\/[^/]+\/[^/]+$/;
+/** ovirt/<vm>-<id8>/<stamp>-<run tag> (or ovirt-incremental/…, a chain's point): a backup's folder, nothing above it. */
+const BACKUP_FOLDER = /^ovirt(-incremental)?\/[^/]+\/[^/]+$/;
 
 /** The backup folder `dir` names (trailing slashes dropped), refusing anything above or beside a backup's folder. */
 export function backupFolder(dir: string): string {
   const folder = posix.normalize(dir.replace(/\/+$/, ''));
-  if (!BACKUP_FOLDER.test(folder) || folder.split('/').includes('..')) throw nonRetryable(`${dir} is not a backup folder (ovirt/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
+  if (!BACKUP_FOLDER.test(folder) || folder.split('/').includes('..'))
+    throw nonRetryable(`${dir} is not a backup folder (ovirt/<vm>/<run> or ovirt-incremental/<vm>/<run>): refusing to remove it`, ErrorTypes.invalidInput);
   return folder;
 }
 
@@ -32,6 +34,12 @@ export async function removeBackup(settings: CopySettings, input: { dir: string 
     },
   );
   if (!existed) return { dir, removed: false };
+  if (isChainDir(dir)) {
+    // A point another point still builds on is never removed (retention removes a chain newest first).
+    const manifest = await readChainManifest(settings.repositoryRoot, dir);
+    const child = manifest && (await listChainBackups(settings.repositoryRoot, manifest.vm.id)).find((b) => b.manifest.parent === dir);
+    if (child) throw nonRetryable(`backup ${dir} is the parent of ${child.dir}: removing it would break that point's chain`, ErrorTypes.invalidInput);
+  }
   try {
     await unlink(manifest);
     await syncDirectory(folder);

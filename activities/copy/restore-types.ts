@@ -2,13 +2,24 @@
  * The repository side of restores, drills and checks, on the proxy VM's copy worker. Declared apart
  * from the implementation so that workflows can be written against it (types only).
  */
-import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 
 /** How a restore names its backup: a repository folder, the workflow id of the backup run, or `latest` (with vmId). */
 export interface BackupRef {
   backup: string;
   /** Needed for `latest`: the VM whose newest good backup is meant. */
   vmId?: string;
+  /** Only the disks are restored: a backup without the VM's OVF (an incremental made before it was saved) will do. */
+  disksOnly?: boolean;
+}
+
+/** What a restore reads of a manifest, whichever procedure made the backup. */
+export interface RestorableManifest {
+  workflowId: string;
+  runId: string;
+  vm: { id: string; name: string };
+  completedAt: string;
+  disks: Array<{ id: string; name?: string; format?: string; provisionedSize?: number }>;
+  verifications?: Verification[];
 }
 
 export interface Verification {
@@ -22,7 +33,9 @@ export interface Verification {
 
 export interface FoundBackup {
   dir: string;
-  manifest: OvirtBackupManifest;
+  manifest: RestorableManifest;
+  /** An incremental chain's point: each image is its disk composed from the chain's full and deltas up to here (`links`, oldest first). */
+  chain?: { mode: 'full' | 'incremental'; parent?: string; links: string[] };
   /** The backed-up VM configuration (the OVF), for POST /vms. */
   ovf: string;
   /** Every image the manifest names, checked present with its recorded size. */
@@ -41,6 +54,14 @@ export interface BackupSummary {
   bytes: number;
   disks: number;
   lastVerification?: Verification;
+  /** Which procedure made it: the snapshot procedure (absent, or `snapshot`) or the engine's backup API (`incremental`, a point of a chain). */
+  kind?: 'snapshot' | 'incremental';
+  /** A chain point: full or incremental, and its parent (the folder it depends on). */
+  mode?: 'full' | 'incremental';
+  parent?: string;
+  /** A chain point: the endpoint profile that made it and the engine checkpoint it ends at (retention removes it with the point). */
+  endpoint?: string;
+  checkpointId?: string;
 }
 
 export interface FileCheck {
@@ -52,6 +73,8 @@ export interface FileCheck {
   ok: boolean;
   /** The file is not there (bytes 0, sha256 empty). */
   missing?: boolean;
+  /** What else is wrong, in one line (a chain point whose earlier link is gone). */
+  problem?: string;
 }
 
 export interface RepositoryActivities {
@@ -83,8 +106,12 @@ export interface RepositoryActivities {
   verifyBackup(input: { dir: string; subset?: { n: number; t: number } }): Promise<{ dir: string; files: FileCheck[]; ok: boolean }>;
   /** Appends a verification record to the backup's manifest (atomically); returns the new list. */
   recordVerification(input: { dir: string; verification: Verification }): Promise<Verification[]>;
-  /** The repository's backups, newest first (optionally of one VM), with size, age and last verification. */
-  listBackups(input: { vmId?: string }): Promise<BackupSummary[]>;
+  /**
+   * The repository's backups, newest first (optionally of one VM), with size, age and last
+   * verification; with `chains` the points of incremental chains too (kind, mode, parent). Callers
+   * that do not know chains leave it out, so that they never remove a point another one needs.
+   */
+  listBackups(input: { vmId?: string; chains?: boolean }): Promise<BackupSummary[]>;
   /**
    * Removes a backup's folder (retention): manifest.json first, made durable, then the rest, so a
    * crash in between leaves an unfinished run, not a backup. `removed` false when it was gone already.

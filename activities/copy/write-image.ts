@@ -12,11 +12,13 @@ import { copyLoop, type CopyProgress } from './copy-loop';
 import { requireDevice } from './device-locator';
 import { repositoryPath } from './repository';
 import type { RepositoryActivities } from './restore-types';
+import { isChainDir, openComposedImage, readChainManifest } from './incremental-chain';
 
 export type WriteImageInput = Parameters<RepositoryActivities['writeImageToDevice']>[0];
 export type WriteImageResult = Awaited<ReturnType<RepositoryActivities['writeImageToDevice']>>;
 
 export async function writeImageToDevice(settings: CopySettings, input: WriteImageInput): Promise<WriteImageResult> {
+  if (isChainDir(input.dir)) return writeChainPointToDevice(settings, input);
   const ctx = Context.current();
   const imagePath = repositoryPath(settings.repositoryRoot, input.dir, input.fileName);
   const imageBytes = await stat(imagePath).then(
@@ -66,4 +68,55 @@ export async function writeImageToDevice(settings: CopySettings, input: WriteIma
     });
   }
   return { device: device.path, bytes: written, sha256, resumedFromOffset, attempt: ctx.info.attempt };
+}
+
+/**
+ * A point of an incremental chain onto the device: the disk composed from the chain's full and its
+ * deltas in order, read through the same copy loop while it is composed (no scratch copy of the
+ * disk). SHA-256 of what is written against the manifest's `imageSha256` (the whole disk at that
+ * backup's time). A retried attempt resumes at the heartbeated offset and re-hashes the prefix it
+ * keeps from the device itself, where that prefix was durably written.
+ */
+async function writeChainPointToDevice(settings: CopySettings, input: WriteImageInput): Promise<WriteImageResult> {
+  const ctx = Context.current();
+  const manifest = await readChainManifest(settings.repositoryRoot, input.dir);
+  if (!manifest) throw nonRetryable(`unknown backup ${input.dir}: no manifest.json there`, ErrorTypes.invalidInput);
+  const disk = manifest.disks.find((d) => d.fileName === input.fileName);
+  if (!disk) throw nonRetryable(`backup ${input.dir} holds no disk stored as ${input.fileName}`, ErrorTypes.invalidInput);
+  const source = await openComposedImage(settings.repositoryRoot, input.dir, disk.id);
+  const what = `backup ${input.dir}: disk ${disk.name ?? disk.id} composed from ${source.layers} backup(s)`;
+  let target: FileHandle | undefined;
+  try {
+    if (source.size !== input.expectedBytes) throw nonRetryable(`${what} is ${source.size} bytes, the restore expects ${input.expectedBytes}`, ErrorTypes.invalidInput);
+    const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
+    const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
+    let offset = Math.min(previous?.offset ?? 0, source.size);
+    offset -= offset % settings.chunkBytes;
+    const resumedFromOffset = offset;
+    target = await open(device.path, 'r+');
+    const hasher = openCopyHasher(settings, source.size, offset);
+    let written: number;
+    let sha256: string;
+    try {
+      if (offset > 0) await hasher.hashPrefix(target, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+      written = (await copyLoop(ctx, settings, source, target, offset, hasher)).offset;
+      sha256 = await hasher.digest();
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
+      throw err;
+    } finally {
+      await hasher.close();
+    }
+    if (written !== input.expectedBytes) throw nonRetryable(`${what} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
+    if (sha256 !== input.expectedSha256) {
+      throw nonRetryable(`${what} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
+        file: input.fileName,
+        expectedSha256: input.expectedSha256,
+        sha256,
+      });
+    }
+    return { device: device.path, bytes: written, sha256, resumedFromOffset, attempt: ctx.info.attempt };
+  } finally {
+    await Promise.all([source.close(), target?.close()]);
+  }
 }

@@ -34,6 +34,7 @@ import {
   ssoErrorBody,
   ssoTokenBody,
   vmBody,
+  vmConfigBody,
   vmsBody,
   backupBody,
   backupDisksBody,
@@ -175,6 +176,14 @@ export class OvirtClient {
   async getVm(vmId: string): Promise<OvirtVmSummary> {
     const { vm } = await this.get(vmBody, `/vms/${enc(vmId)}`);
     return { id: vm['@_id'], name: vm.name, description: vm.description, status: vm.status };
+  }
+
+  /** The VM's configuration as the engine keeps it (`GET /vms/{id}?all_content=true`: initialization/configuration), or undefined when it gives none. */
+  async getVmConfig(vmId: string): Promise<{ type: string; data: string } | undefined> {
+    const path = `/vms/${enc(vmId)}`;
+    const { vm } = this.apiVersion === 'v3' ? await this.get(vmConfigBody, path, undefined, { 'all-content': 'true' }) : await this.get(vmConfigBody, path, { all_content: 'true' });
+    const config = vm.initialization?.configuration;
+    return config?.data ? { type: config.type ?? 'ovf', data: config.data } : undefined;
   }
 
   /** VMs matching an engine search expression, e.g. "name=web-*" (all when empty). */

@@ -69,6 +69,47 @@ export function createOvirtIncrementalActivities(clients: EndpointClients) {
       return { vm: { id: vm.id, name: vm.name }, disks, skippedDisks, checkpointIds };
     },
 
+    /** The VM's OVF as the engine keeps it (`GET /vms/{id}?all_content=true`), saved beside each incremental backup for a restore's new VM. */
+    async ovirtGetVmConfig(input: { endpoint: string; vmId: string }): Promise<{ type: string; data: string }> {
+      const config = await ovirt(input.endpoint).getVmConfig(input.vmId);
+      if (!config) {
+        throw new VendorError({
+          vendor: 'ovirt',
+          operation: `GET /vms/${input.vmId}?all_content=true`,
+          vendorMessage: 'the VM has no initialization/configuration/data (OVF)',
+          retryable: false,
+        });
+      }
+      return config;
+    },
+
+    /**
+     * Retention: removes the VM's root checkpoint while it is one of `checkpointIds` (those of chain
+     * points retention removed), then the next root, and so on: the engine removes only the root.
+     * A checkpoint already gone counts as removed; those that are not the root when the walk stops
+     * stay (`left`), as does every checkpoint a kept point needs.
+     */
+    async ovirtRemoveRootCheckpoints(input: { endpoint: string; vmId: string; checkpointIds: string[] }): Promise<{ removed: string[]; left: string[] }> {
+      const client = ovirt(input.endpoint);
+      const removable = new Set(input.checkpointIds);
+      const removed: string[] = [];
+      for (;;) {
+        const listed = await client.listCheckpoints(input.vmId).catch(notFoundAs(`VM ${input.vmId} does not exist on endpoint "${input.endpoint}"`));
+        // The root: the checkpoint whose parent is not listed (the oldest, in the engine's order).
+        const ids = new Set(listed.map((c) => c['@_id']));
+        const root = listed.find((c) => !c.parent_id || !ids.has(c.parent_id)) ?? listed[0];
+        // One the engine still lists after its removal is on its way out: the next prune finds it gone.
+        if (!root || !removable.has(root['@_id']) || removed.includes(root['@_id'])) {
+          return { removed, left: input.checkpointIds.filter((id) => ids.has(id)) };
+        }
+        await client.removeCheckpoint(input.vmId, root['@_id']).catch((err: unknown) => {
+          if (!(err instanceof VendorError && err.isNotFound)) throw err;
+        });
+        removed.push(root['@_id']);
+        Context.current().heartbeat({ removed });
+      }
+    },
+
     /**
      * Starts the VM backup (incremental since `fromCheckpointId`, else full), or adopts the one an
      * earlier attempt of this run started. An engine that refuses the checkpoint is answered as

@@ -14,6 +14,15 @@ export const faultBody = z.object({
 
 const vmFields = z.object({ '@_id': z.string().min(1), name: z.string(), description: z.string().optional(), status: z.string().optional() }).passthrough();
 export const vmBody = z.object({ vm: vmFields });
+/** GET /vms/{id}?all_content=true: the VM with its configuration (the OVF the engine keeps for it). */
+export const vmConfigBody = z.object({
+  vm: vmFields.extend({
+    initialization: z
+      .object({ configuration: z.object({ type: z.string().optional(), data: z.string() }).passthrough() })
+      .passthrough()
+      .optional(),
+  }),
+});
 export const vmsBody = z.object({ vms: z.union([z.literal(''), z.object({ vm: z.union([vmFields, z.array(vmFields)]).optional() })]) });
 
 export const diskFields = z

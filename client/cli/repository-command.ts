@@ -81,7 +81,10 @@ export function pruneLines(result: PruneBackupsResult): string {
   ].sort((a, b) => b.time.localeCompare(a.time));
   const gone = `${result.removed.length} ${result.dryRun ? 'would be removed (dry run: nothing was)' : 'removed'}`;
   const freed = result.repository?.kind === 'restic' ? `\n${result.repository.command}: ${result.repository.summary}` : '';
-  const summary = `${describeKeepRules(result.rules)} (${result.timeZone}): ${result.kept.length} kept, ${gone}${freed}`;
+  const checkpoints = (result.checkpoints ?? [])
+    .map((c) => `\nVM ${c.vmId}: engine checkpoints removed ${c.removed.length ? c.removed.join(', ') : 'none'}${c.left.length ? `; left (not the root): ${c.left.join(', ')}` : ''}`)
+    .join('');
+  const summary = `${describeKeepRules(result.rules)} (${result.timeZone}): ${result.kept.length} kept, ${gone}${checkpoints}${freed}`;
   return rows.length ? `${table([['', 'BACKUP', 'TIME', 'KEPT BECAUSE'], ...rows.map((r) => r.line)])}\n${summary}` : `no backups\n${summary}`;
 }
 
@@ -111,10 +114,16 @@ function verificationState(v: Verification | undefined, now: number): string {
 
 export function repositoryBackupsTable(backups: BackupSummary[], now = Date.now()): string {
   if (!backups.length) return 'no backups';
-  return table([
-    ['FOLDER', 'VM', 'COMPLETED', 'AGE', 'SIZE', 'DISKS', 'VERIFIED'],
-    ...backups.map((b) => [b.dir, b.vm.name, b.completedAt, formatAge(b.completedAt, now), formatBytes(b.bytes), String(b.disks), verificationState(b.lastVerification, now)]),
-  ]);
+  // Incremental chains' points add their mode (full, incremental) and the parent each builds on.
+  const chains = backups.some((b) => b.kind === 'incremental');
+  const row = (b: BackupSummary) => [b.dir, b.vm.name, b.completedAt, formatAge(b.completedAt, now), formatBytes(b.bytes), String(b.disks), verificationState(b.lastVerification, now)];
+  if (chains) {
+    return table([
+      ['FOLDER', 'VM', 'COMPLETED', 'AGE', 'SIZE', 'DISKS', 'VERIFIED', 'MODE', 'PARENT'],
+      ...backups.map((b) => [...row(b), b.kind === 'incremental' ? (b.mode ?? 'full') : 'snapshot', b.parent ?? '']),
+    ]);
+  }
+  return table([['FOLDER', 'VM', 'COMPLETED', 'AGE', 'SIZE', 'DISKS', 'VERIFIED'], ...backups.map(row)]);
 }
 
 export async function runVerifyCommand(client: BackupClient, backup: string | undefined, values: RepositoryValues): Promise<number> {

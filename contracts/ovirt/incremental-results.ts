@@ -6,6 +6,7 @@
  * `backup.toCheckpointId` this one started from; a disk is restored by composing its full and the
  * deltas after it, in order. The chain's head is the VM's newest manifest.
  */
+import type { Verification } from '../../activities/copy/restore-types';
 import type { StepTiming } from '../progress';
 
 export const INCREMENTAL_PROVIDER_DIR = 'ovirt-incremental';
@@ -57,10 +58,14 @@ export interface OvirtIncrementalManifest {
   disks: IncrementalDiskRecord[];
   fallbacks: ChainFallback[];
   skippedDisks: Array<{ id: string; name?: string; reason: string }>;
+  /** The VM's configuration (the engine's OVF, GET /vms/{id}?all_content=true) at the backup's time; absent in backups made before it was saved. */
+  config?: { type: string; path: string; bytes: number; sha256: string };
   repository: { dir: string; manifestPath?: string };
   timings: StepTiming[];
   startedAt: string;
   completedAt: string;
+  /** Each drill, check or restore that re-read this point, oldest first (absent until the first). */
+  verifications?: Verification[];
 }
 
 /** What the next run needs of the chain's head. */

@@ -22,6 +22,7 @@ export interface VerifyBackupsResult {
 
 /** One file's finding, in a line: what is wrong with it, or that it matches. */
 export function describeFileCheck(c: FileCheck): string {
+  if (c.problem) return `${c.file}: ${c.problem}`;
   if (c.missing) return `${c.file} is missing`;
   if (c.bytes !== c.expectedBytes) return `${c.file} is ${c.bytes} bytes, the manifest says ${c.expectedBytes}`;
   if (c.sha256 !== c.expectedSha256) return `${c.file} has sha256 ${c.sha256}, the manifest says ${c.expectedSha256}`;

@@ -10,6 +10,12 @@
  *
  * On top, safety rules restic does not have: the newest good (complete) backup of a VM, its newest
  * verified one, and any backup whose run is still open are never removed.
+ *
+ * Incremental chains: a point depends on its parent (`parent`), so a point is removed only when no
+ * kept point builds on it: every ancestor of a kept point is kept with it ("the kept backup … builds
+ * on it"). A chain's full therefore goes only once nothing kept builds on it, i.e. when a later full
+ * has started a new chain that the rules keep instead. The chain's head (`chainHead`, the newest
+ * point) is kept too: the next incremental backup starts from its checkpoint.
  */
 
 export const KEEP_RULES = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
@@ -28,6 +34,10 @@ export interface RetentionCandidate {
   verified: boolean;
   /** The run that made it has not closed yet. */
   runOpen: boolean;
+  /** A point of an incremental chain: the id of the point it builds on (absent for a full or any other backup). */
+  parent?: string;
+  /** The newest point of the VM's incremental chain: the next incremental starts from it. */
+  chainHead?: boolean;
 }
 
 export interface KeptBackup {
@@ -64,11 +74,17 @@ export const SAFETY_REASONS = {
   newestGood: 'newest good backup of the VM',
   newestVerified: 'newest verified backup of the VM',
   runOpen: 'its run is still open',
+  chainHead: 'head of the incremental chain: the next incremental backup starts from its checkpoint',
   noRules: 'no keep rule given: nothing is removed',
 } as const;
 
 export function hasKeepRule(rules: KeepRules): boolean {
   return KEEP_RULES.some((r) => (rules[r] ?? 0) > 0);
+}
+
+/** Why an ancestor of a kept chain point stays. */
+export function neededByReason(child: string): string {
+  return `the kept backup ${child} builds on it`;
 }
 
 /** One line for the rules, e.g. "keep 7 daily, 4 weekly". */
@@ -172,6 +188,23 @@ export function decideRetention(candidates: RetentionCandidate[], rules: KeepRul
       if (i === newestGood) why.push(SAFETY_REASONS.newestGood);
       if (i === newestVerified) why.push(SAFETY_REASONS.newestVerified);
       if (b.runOpen) why.push(SAFETY_REASONS.runOpen);
+      if (b.chainHead) why.push(SAFETY_REASONS.chainHead);
+    });
+    // A kept point's ancestors stay with it (newest first, so a chain is followed to its full).
+    const index = new Map(backups.map((b, i) => [b.id, i]));
+    for (const [i, b] of backups.entries()) {
+      if (!reasons[i]!.length) continue;
+      for (let child = b, at = index.get(b.parent ?? ''); at !== undefined;) {
+        const parentReasons = reasons[at]!;
+        const reason = neededByReason(child.id);
+        if (parentReasons.includes(reason)) break;
+        parentReasons.push(reason);
+        child = backups[at]!;
+        at = index.get(child.parent ?? '');
+      }
+    }
+    backups.forEach((b, i) => {
+      const why = reasons[i]!;
       if (why.length) decision.kept.push({ id: b.id, vmId: b.vmId, time: b.time, reasons: why });
       else decision.removed.push({ id: b.id, vmId: b.vmId, time: b.time });
     });

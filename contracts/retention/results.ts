@@ -10,6 +10,8 @@ export interface PruneBackupsResult {
   kept: KeptBackup[];
   /** Removed, or in a dry run, what would be. */
   removed: RemovedBackup[];
+  /** Per VM whose incremental chain points were removed: the engine checkpoints removed with them (root first) and those left (not the root when the walk stopped). */
+  checkpoints?: Array<{ vmId: string; endpoint: string; removed: string[]; left: string[] }>;
   /** After removals: what freeing their space did (`restic prune`, or nothing for a directory). */
   repository?: RepositoryPrune;
 }

@@ -77,6 +77,8 @@ function vmBody(vm: Vm, ctx: ViewContext): Node {
     // Only a running VM has a host.
     ...(vm.status === 'down' || vm.status === 'image_locked' ? {} : { host: ref('hosts', OVIRT_DEMO.hostId) }),
     template: ref('templates', BLANK_TEMPLATE_ID),
+    // The engine's OVF of the VM as it is now (its active disks), as backup tools save it beside an incremental backup.
+    ...(ctx.allContent ? { initialization: { configuration: { type: 'ovf', data: ovfFor(vm, ctx.state.getSnapshot(vm.id, ctx.state.activeSnapshotId(vm.id))) } } } : {}),
   };
 }
 

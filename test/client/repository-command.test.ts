@@ -86,6 +86,21 @@ test('a check reads as one line per backup; the repository as a table with age, 
   assert.match(first!, /ovirt\/web-01-6f2a0d3e\/b\s+web-01\s+2026-12-06T09:00:00.000Z\s+3h\s+3.0 MiB\s+2\s+FAILED by check, 30m ago$/);
   assert.match(second!, /\s4d\s+1.0 KiB\s+1\s+never verified$/);
   assert.equal(repositoryBackupsTable([]), 'no backups');
+
+  // Incremental chains' points add MODE and PARENT.
+  const base = { provider: 'ovirt' as const, vm: { id: VM, name: 'web-01' }, workflowId: 'w', runId: 'r', bytes: 1024, disks: 1 };
+  const chains = repositoryBackupsTable(
+    [
+      { ...base, dir: 'ovirt-incremental/web-01-6f2a0d3e/b', completedAt: '2026-12-06T09:00:00.000Z', kind: 'incremental', mode: 'incremental', parent: 'ovirt-incremental/web-01-6f2a0d3e/a' },
+      { ...base, dir: 'ovirt/web-01-6f2a0d3e/s', completedAt: '2026-12-06T08:00:00.000Z' },
+      { ...base, dir: 'ovirt-incremental/web-01-6f2a0d3e/a', completedAt: '2026-12-06T07:00:00.000Z', kind: 'incremental', mode: 'full' },
+    ],
+    now,
+  ).split('\n');
+  assert.match(chains[0]!, /\sVERIFIED\s+MODE\s+PARENT$/);
+  assert.match(chains[1]!, /never verified\s+incremental\s+ovirt-incremental\/web-01-6f2a0d3e\/a$/);
+  assert.match(chains[2]!, /never verified\s+snapshot$/);
+  assert.match(chains[3]!, /never verified\s+full$/);
 });
 
 test('prune --vm|--all [--dry-run] [--keep-* N] [--time-zone Z] map onto valid pruneBackups inputs; no rule, no VM and a bad count are named', () => {
