@@ -24,6 +24,7 @@ import {
   onappStubs,
   ovirtRestoreStubs,
   ovirtStubs,
+  ovirtIncrementalStubs,
   reaperStubs,
   restoreBackupFixture,
   type Stubs,
@@ -65,6 +66,13 @@ export const LONG_JOB_SCENARIOS: LongJobScenario[] = [
     job: 'snapshot ready and disk copy',
     input: { endpoint: 'ovirt-sim', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, snapshotReadyTimeoutSeconds: 86_400 },
     stubs: ovirtStubs,
+    longMs: DAY_MS,
+  },
+  {
+    workflowType: 'ovirtIncrementalBackup',
+    job: 'the engine preparing the backup, and the image transfer',
+    input: { endpoint: 'ovirt-sim', vmId: OVIRT_VM, proxyVmId: OVIRT_PROXY, backupReadyTimeoutSeconds: 86_400 },
+    stubs: ovirtIncrementalStubs,
     longMs: DAY_MS,
   },
   { workflowType: 'altaroBackup', job: 'backup operation', input: { endpoint: 'altaro-sim', vmRef: 'a1b2c3d4-0001-4000-8000-000000000001' }, stubs: altaroStubs, longMs: DAY_MS },
@@ -309,7 +317,8 @@ export async function runLongJob(
 /** oVirt runs copy on their proxy's queue: the scenario's workers serve it under the test's name. */
 function withCopyQueue(scenario: LongJobScenario, copyQueue: string): Record<string, unknown> {
   const { input } = scenario;
-  if (['ovirtSnapshotBackup', 'ovirtRestore', 'ovirtRestoreDrill', 'verifyBackups', 'ovirtListBackups', 'pruneBackups'].includes(scenario.workflowType)) return { ...input, copyTaskQueue: copyQueue };
+  if (['ovirtSnapshotBackup', 'ovirtIncrementalBackup', 'ovirtRestore', 'ovirtRestoreDrill', 'verifyBackups', 'ovirtListBackups', 'pruneBackups'].includes(scenario.workflowType))
+    return { ...input, copyTaskQueue: copyQueue };
   if (scenario.children?.includes('ovirtSnapshotBackup')) {
     if ('defaults' in input) return { ...input, defaults: { ...(input.defaults as object), copyTaskQueue: copyQueue } };
     if ('input' in input) return { ...input, input: { ...(input.input as object), copyTaskQueue: copyQueue } };

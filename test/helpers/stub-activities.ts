@@ -99,6 +99,44 @@ export function ovirtStubs(job: VendorJob): Stubs {
   };
 }
 
+/** ovirtIncrementalBackup: the engine's backup and the image transfer's read take the long job. */
+export function ovirtIncrementalStubs(job: VendorJob): Stubs {
+  const disk = { id: 'd1', name: 'disk1', provisionedSize: 1 << 30, incremental: true };
+  return {
+    ovirtIncrementalPreflight: async ({ vmId }) => ({ vm: { id: vmId, name: 'web-01' }, disks: [disk], skippedDisks: [], checkpointIds: ['cp-1'] }),
+    incrementalChainHead: async () => ({
+      dir: 'ovirt-incremental/web-01/prev',
+      toCheckpointId: 'cp-1',
+      completedAt: '2026-12-01T00:00:00Z',
+      disks: [{ id: disk.id, provisionedSize: disk.provisionedSize }],
+    }),
+    ovirtStartVmBackup: async ({ fromCheckpointId }) => ({ backupId: 'b1', adopted: false, from: fromCheckpointId }),
+    ovirtWaitVmBackupReady: async () => (job.waitToEnd(), { phase: 'ready', toCheckpointId: 'cp-2', disks: [{ id: disk.id, mode: 'incremental' }] }),
+    ovirtGetVmConfig: async () => ({ type: 'ovf', data: '<ovf/>' }),
+    ovirtStartImageTransfer: async () => ({ transferId: 't1', transferUrl: 'https://imageio.example/images/ticket', adopted: false }),
+    copyImageTransfer: async ({ fileName }) => (
+      job.waitToEnd(),
+      {
+        fileName,
+        path: `/repo/${fileName}`,
+        bytes: 1 << 20,
+        sha256: '0'.repeat(64),
+        imageSha256: '0'.repeat(64),
+        bytesFetched: 1 << 20,
+        resumedFromOffset: 0,
+        attempt: 1,
+        ranges: [{ start: 0, length: 1 << 20 }],
+      }
+    ),
+    ovirtFinalizeImageTransfer: async () => ({ phase: 'finished_success' }),
+    ovirtCancelImageTransfers: async () => ({ cancelled: [] }),
+    ovirtFinalizeVmBackup: async () => ({ phase: 'succeeded' }),
+    ovirtEndVmBackup: async () => ({ phase: 'succeeded' }),
+    writeBackupFile: async ({ dir, fileName, content }) => ({ path: `/repo/${dir}/${fileName}`, bytes: content.length, sha256: '0'.repeat(64) }),
+    repositoryPreflight: async () => ({ kind: 'directory', repository: '/repo' }),
+  };
+}
+
 export function altaroStubs(job: VendorJob): Stubs {
   return {
     altaroCheckEndpoint: async ({ endpoint }) => ({ endpoint, baseUrl: 'http://localhost:35113/api', productVersion: '9.1' }),
