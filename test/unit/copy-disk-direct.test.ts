@@ -16,6 +16,7 @@ import type { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { openChunkHasher } from '../../activities/copy/chunk-hasher';
 import { copyDiskToRepository, openCopyBuffers, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../../activities/copy/copy-disk';
+import { copySettingsFromEnv } from '../../activities/copy/activities';
 import { copyLoop } from '../../activities/copy/copy-loop';
 import { copyMemory, DIRECT_ALIGN } from '../../activities/copy/direct-write';
 
@@ -114,4 +115,10 @@ test('a target that refuses a direct write (misaligned buffers) gets it, and eve
     await Promise.all([source.close(), out.close(), direct?.close()]);
     await rm(s.dir, { recursive: true, force: true });
   }
+});
+
+test('COPY_DIRECT_WRITES=false turns direct writes off; unset leaves the default (on); a bad value is refused', () => {
+  assert.equal(copySettingsFromEnv({ COPY_DIRECT_WRITES: 'false' }).directWrites, false);
+  assert.equal(copySettingsFromEnv({}).directWrites, undefined);
+  assert.throws(() => copySettingsFromEnv({ COPY_DIRECT_WRITES: 'maybe' }));
 });
