@@ -1,5 +1,6 @@
 /** Activities of the copy worker, which runs on the backup-proxy VM where the disks are attached. */
 import { writeRepositoryFile } from './repository';
+import { envBoolean } from '../../lib/temporal/connection';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from './copy-disk';
 import { findBackup } from './find-backup';
 import { hashDevice } from './hash-device';
@@ -101,6 +102,7 @@ export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopyS
     deviceDir: env.COPY_DEVICE_DIR ?? '/dev',
     chunkBytes: Number(env.COPY_CHUNK_BYTES ?? 8 * 1024 * 1024),
     maxBytesPerSecond: Number(env.COPY_MAX_BYTES_PER_SECOND ?? 0),
+    ...(env.COPY_DIRECT_WRITES !== undefined ? { directWrites: envBoolean.parse(env.COPY_DIRECT_WRITES) } : {}),
     ...(env.IMAGEIO_CA_FILE ? { imageioCaFile: env.IMAGEIO_CA_FILE } : {}),
     ...resticSettingsFromEnv(env),
   };

@@ -26,8 +26,12 @@ export interface ChunkHasher {
 /** Copies at least this long hash on a thread of their own: a thread's start costs ~30 ms of CPU (docs/benchmarks.md, (d)). */
 export const DEFAULT_HASH_THREAD_MIN_BYTES = 64 * 1024 * 1024;
 
-export function openChunkHasher(bufferBytes: number, onThread: boolean): ChunkHasher {
-  return onThread ? new ThreadHasher(bufferBytes) : new MainThreadHasher(bufferBytes);
+/**
+ * The buffers are `bufferBytes` each, one after the other from `pad` in `memory` (copyMemory: where
+ * direct writes need them, direct-write.ts), or in memory of their own.
+ */
+export function openChunkHasher(bufferBytes: number, onThread: boolean, memory?: SharedArrayBuffer, pad = 0): ChunkHasher {
+  return onThread ? new ThreadHasher(bufferBytes, memory ?? new SharedArrayBuffer(2 * bufferBytes), pad) : new MainThreadHasher(bufferBytes, memory, pad);
 }
 
 /** How many threads are running right now (tests check that none is left behind). */
@@ -38,8 +42,12 @@ export function runningHashThreads(): number {
 class MainThreadHasher implements ChunkHasher {
   readonly buffers: readonly Buffer[];
   private readonly hash: Hash = createHash('sha256');
-  constructor(private readonly bufferBytes: number) {
-    this.buffers = [Buffer.allocUnsafeSlow(bufferBytes), Buffer.allocUnsafeSlow(bufferBytes)];
+  constructor(
+    private readonly bufferBytes: number,
+    memory: SharedArrayBuffer | undefined,
+    pad: number,
+  ) {
+    this.buffers = memory ? [Buffer.from(memory, pad, bufferBytes), Buffer.from(memory, pad + bufferBytes, bufferBytes)] : [Buffer.allocUnsafeSlow(bufferBytes), Buffer.allocUnsafeSlow(bufferBytes)];
   }
   update(index: number, length: number): Promise<void> {
     // After the loop's next turn, by which it has issued the next read: the read runs while this hashes.
@@ -66,14 +74,15 @@ class MainThreadHasher implements ChunkHasher {
 /**
  * The thread's side, a CommonJS script run with `eval` (no loader or bundler needs to know of a
  * file). Messages: [id, start, length] hashes that much of the shared memory; [id, -1, end, fd]
- * reads the file from 0 to end through the first buffer and hashes it; [id, -2] answers the digest.
+ * reads the file from 0 to end through the first buffer (at workerData.pad) and hashes it; [id, -2]
+ * answers the digest.
  */
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readSync } = require('node:fs');
 const hash = require('node:crypto').createHash('sha256');
 const memory = Buffer.from(workerData.memory);
-const bufferBytes = workerData.bufferBytes;
+const { bufferBytes, pad } = workerData;
 parentPort.on('message', ([id, start, length, fd]) => {
   try {
     if (start >= 0) {
@@ -81,9 +90,9 @@ parentPort.on('message', ([id, start, length, fd]) => {
       parentPort.postMessage([id]);
     } else if (start === -1) {
       for (let position = 0; position < length; ) {
-        const n = readSync(fd, memory, 0, Math.min(bufferBytes, length - position), position);
+        const n = readSync(fd, memory, pad, Math.min(bufferBytes, length - position), position);
         if (n === 0) break;
-        hash.update(memory.subarray(0, n));
+        hash.update(memory.subarray(pad, pad + n));
         position += n;
       }
       parentPort.postMessage([id]);
@@ -105,10 +114,13 @@ class ThreadHasher implements ChunkHasher {
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly bufferBytes: number) {
-    const memory = new SharedArrayBuffer(bufferBytes * 2);
-    this.buffers = [Buffer.from(memory, 0, bufferBytes), Buffer.from(memory, bufferBytes, bufferBytes)];
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { memory, bufferBytes } });
+  constructor(
+    private readonly bufferBytes: number,
+    memory: SharedArrayBuffer,
+    private readonly pad: number,
+  ) {
+    this.buffers = [Buffer.from(memory, pad, bufferBytes), Buffer.from(memory, pad + bufferBytes, bufferBytes)];
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { memory, bufferBytes, pad } });
     ThreadHasher.running++;
     this.worker.on('message', ([id, hex, error]: [number, string | undefined, string | undefined]) => {
       const waiter = this.pending.get(id);
@@ -139,7 +151,7 @@ class ThreadHasher implements ChunkHasher {
   }
 
   async update(index: number, length: number): Promise<void> {
-    await this.call([index * this.bufferBytes, length]);
+    await this.call([this.pad + index * this.bufferBytes, length]);
   }
 
   async hashPrefix(handle: FileHandle, end: number, progress: HashReadProgress): Promise<void> {

@@ -10,6 +10,7 @@ import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { openChunkHasher, DEFAULT_HASH_THREAD_MIN_BYTES, type ChunkHasher } from './chunk-hasher';
 import { copyBufferBytes, copyLoop, type CopyLoopResult, type CopyProgress } from './copy-loop';
+import { copyMemory, DIRECT_ALIGN, isAligned, openDirectTarget } from './direct-write';
 import { requireDevice, type DeviceFolders } from './device-locator';
 import { repositoryPath, syncDirectory } from './repository';
 import type { ResticSettings } from './restic/restic-cli';
@@ -34,6 +35,11 @@ export interface CopySettings {
   restic?: ResticSettings;
   /** Copies of at least this many bytes (or of unknown size) hash on a thread of their own (default 64 MiB). */
   hashThreadMinBytes?: number;
+  /**
+   * Those copies, when their size is known, write their target with O_DIRECT, past the page cache
+   * (default true; COPY_DIRECT_WRITES=false turns it off): direct-write.ts.
+   */
+  directWrites?: boolean;
   /** PEM file of the CA that signs the engine's imageio (transfer URLs of incremental backups); default: the system's CAs. */
   imageioCaFile?: string;
 }
@@ -92,7 +98,11 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     throw openFailure.reason;
   }
   const [source, out] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
-  const hasher = openCopyHasher(settings, input.expectedBytes, offset);
+  const { hasher, direct } = await openCopyBuffers(settings, input.expectedBytes, offset, partPath);
+  const closeAll = async () => {
+    await hasher.close();
+    await Promise.all([source.close(), out.close(), direct?.close()]);
+  };
   let copied: CopyLoopResult;
   let sha256: string;
   try {
@@ -101,11 +111,10 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
       // Heartbeating the offset it resumes from: a long prefix must not run into the heartbeat timeout.
       await hasher.hashPrefix(out, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
     }
-    copied = await copyLoop(ctx, settings, source, out, offset, hasher);
+    copied = await copyLoop(ctx, settings, source, out, offset, hasher, direct);
     sha256 = await hasher.digest();
   } catch (err) {
-    await hasher.close();
-    await Promise.all([source.close(), out.close()]);
+    await closeAll();
     if (ctx.cancellationSignal.aborted) {
       // A cancelled backup leaves no half-written image behind.
       await rm(partPath, { force: true });
@@ -113,8 +122,7 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     }
     throw err;
   }
-  await hasher.close();
-  await Promise.all([source.close(), out.close()]);
+  await closeAll();
   offset = copied.offset;
   const bytesReadFromDevice = copied.bytesRead;
 
@@ -139,10 +147,19 @@ export function deviceFolders(settings: CopySettings): DeviceFolders {
 }
 
 /**
- * The hasher of a copy from `start`: its buffers sized to what is left to copy, on a thread when the
- * whole disk (a resumed copy re-hashes its prefix) is large or of unknown size.
+ * The buffers and hasher of a copy from `start` into `targetPath`: buffers sized to what is left to
+ * copy; on a thread when the whole disk (a resumed copy re-hashes its prefix) is large or of unknown
+ * size; and for such a copy of known size, the target opened for direct writes with the buffers
+ * aligned for them (direct-write.ts; undefined where the target refuses them). The caller closes
+ * both.
  */
-export function openCopyHasher(settings: CopySettings, expectedBytes: number | undefined, start: number): ChunkHasher {
+export async function openCopyBuffers(settings: CopySettings, expectedBytes: number | undefined, start: number, targetPath: string): Promise<{ hasher: ChunkHasher; direct?: FileHandle }> {
   const onThread = (expectedBytes ?? Number.POSITIVE_INFINITY) >= (settings.hashThreadMinBytes ?? DEFAULT_HASH_THREAD_MIN_BYTES);
-  return openChunkHasher(copyBufferBytes(settings.chunkBytes, expectedBytes, start), onThread);
+  const bufferBytes = copyBufferBytes(settings.chunkBytes, expectedBytes, start);
+  // The probe writes the first aligned block at `start`: only where the copy writes it anyway.
+  const direct =
+    onThread && settings.directWrites !== false && expectedBytes !== undefined && expectedBytes - start >= DIRECT_ALIGN && isAligned(bufferBytes)
+      ? await openDirectTarget(targetPath, copyMemory(bufferBytes), start)
+      : undefined;
+  return direct ? { hasher: openChunkHasher(bufferBytes, onThread, direct.memory, direct.pad), direct: direct.handle } : { hasher: openChunkHasher(bufferBytes, onThread) };
 }

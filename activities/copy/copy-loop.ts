@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { CancelledFailure, type Context } from '@temporalio/activity';
 import type { ChunkHasher } from './chunk-hasher';
 import type { CopySettings } from './copy-disk';
+import { isAligned } from './direct-write';
 
 /** What a copy heartbeats: the offset up to which the target is durably written. */
 export interface CopyProgress {
@@ -34,11 +35,34 @@ export const DEFAULT_CHECKPOINT_MS = 1000;
  */
 export const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 
-async function writeFully(out: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesWritten } = await out.write(buffer, done, length - done, position + done);
-    done += bytesWritten;
+/**
+ * Where the loop writes: `out`, and for aligned chunks `direct` (the same target opened with
+ * O_DIRECT, direct-write.ts) when there is one. A direct write the target refuses as misaligned
+ * (EINVAL: nothing written) is written through `out`, and so is every later one.
+ */
+class CopyTarget {
+  constructor(
+    private readonly out: FileHandle,
+    private direct: FileHandle | undefined,
+  ) {}
+
+  async writeFully(buffer: Buffer, length: number, position: number): Promise<void> {
+    let done = 0;
+    while (done < length) {
+      done += await this.write(buffer, done, length - done, position + done);
+    }
+  }
+
+  private async write(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    if (this.direct && isAligned(offset, length, position)) {
+      try {
+        return (await this.direct.write(buffer, offset, length, position)).bytesWritten;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        this.direct = undefined;
+      }
+    }
+    return (await this.out.write(buffer, offset, length, position)).bytesWritten;
   }
 }
 
@@ -64,14 +88,17 @@ export function copyBufferBytes(chunkBytes: number, expectedBytes: number | unde
  * checkpointMs, whichever comes first) the bytes written so far are fdatasync'ed in the background
  * (so the disk works while the copy goes on, and the final fsync has little left to do), and only
  * once that sync is done is their end heartbeated: the resume offset never points past what is
- * durably in the target.
+ * durably in the target. With `direct` (the target opened with O_DIRECT, the hasher's buffers
+ * aligned for it: openCopyBuffers) aligned chunks are written through it, bypassing the page cache;
+ * the syncs go through `out` all the same (fdatasync is the file's, whichever handle wrote).
  */
-export async function copyLoop(ctx: Context, settings: CopySettings, source: ReadAt, out: FileHandle, start: number, hasher: ChunkHasher): Promise<CopyLoopResult> {
+export async function copyLoop(ctx: Context, settings: CopySettings, source: ReadAt, out: FileHandle, start: number, hasher: ChunkHasher, direct?: FileHandle): Promise<CopyLoopResult> {
   const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
   const checkpointBytes = settings.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
   const { buffers } = hasher;
   const chunk = buffers[0]!.length;
   const quiet = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
+  const writer = new CopyTarget(out, direct);
   const started = Date.now();
   let offset = start;
   let durable = start;
@@ -118,7 +145,7 @@ export async function copyLoop(ctx: Context, settings: CopySettings, source: Rea
       const position = offset;
       const index = current;
       offset += bytesRead;
-      writing = quiet(writing.then(() => writeFully(out, buffers[index]!, bytesRead, position)));
+      writing = quiet(writing.then(() => writer.writeFully(buffers[index]!, bytesRead, position)));
       inUse[index] = quiet(Promise.all([writing, hasher.update(index, bytesRead)]));
       current = 1 - current;
       // The other buffer is free once the previous chunk is written and hashed; the next read goes there.

@@ -7,7 +7,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
-import { deviceFolders, openCopyHasher, type CopySettings } from './copy-disk';
+import { deviceFolders, openCopyBuffers, type CopySettings } from './copy-disk';
 import { copyLoop, type CopyProgress } from './copy-loop';
 import { requireDevice } from './device-locator';
 import { repositoryPath } from './repository';
@@ -43,19 +43,19 @@ export async function writeImageToDevice(settings: CopySettings, input: WriteIma
     throw openFailure.reason;
   }
   const [image, target] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
-  const hasher = openCopyHasher(settings, imageBytes, offset);
+  const { hasher, direct } = await openCopyBuffers(settings, imageBytes, offset, device.path);
   let written: number;
   let sha256: string;
   try {
     if (offset > 0) await hasher.hashPrefix(image, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
-    written = (await copyLoop(ctx, settings, image, target, offset, hasher)).offset;
+    written = (await copyLoop(ctx, settings, image, target, offset, hasher, direct)).offset;
     sha256 = await hasher.digest();
   } catch (err) {
     if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
     throw err;
   } finally {
     await hasher.close();
-    await Promise.all([image.close(), target.close()]);
+    await Promise.all([image.close(), target.close(), direct?.close()]);
   }
   if (written !== input.expectedBytes) {
     throw nonRetryable(`backup ${input.dir}: image ${input.fileName} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
@@ -94,18 +94,19 @@ async function writeChainPointToDevice(settings: CopySettings, input: WriteImage
     offset -= offset % settings.chunkBytes;
     const resumedFromOffset = offset;
     target = await open(device.path, 'r+');
-    const hasher = openCopyHasher(settings, source.size, offset);
+    const { hasher, direct } = await openCopyBuffers(settings, source.size, offset, device.path);
     let written: number;
     let sha256: string;
     try {
       if (offset > 0) await hasher.hashPrefix(target, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
-      written = (await copyLoop(ctx, settings, source, target, offset, hasher)).offset;
+      written = (await copyLoop(ctx, settings, source, target, offset, hasher, direct)).offset;
       sha256 = await hasher.digest();
     } catch (err) {
       if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
       throw err;
     } finally {
       await hasher.close();
+      await direct?.close();
     }
     if (written !== input.expectedBytes) throw nonRetryable(`${what} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
     if (sha256 !== input.expectedSha256) {
