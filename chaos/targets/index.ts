@@ -5,12 +5,14 @@ import { azureBackupTarget, azureFileRecoveryTarget, azureProtectTarget } from '
 import { manageiqTarget } from './manageiq';
 import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
+import { ovirtIncrementalTarget } from './ovirt-incremental';
 import { ovirtDrillTarget, ovirtRestoreTarget } from './ovirt-restore';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   ovirt: ovirtTarget,
   'ovirt-restore': ovirtRestoreTarget,
   'ovirt-drill': ovirtDrillTarget,
+  'ovirt-incremental': ovirtIncrementalTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,
