@@ -81,6 +81,15 @@ test('imageio: a 503 burst on the range reads and a dropped extents call are ret
   }
 });
 
+test('a garbled reply to the backup start: the run fails at start-backup, and the backup the engine made is ended all the same (it held the VM before: every later backup was refused)', async () => {
+  const r = await run({ kind: 'malformed', call: { method: 'POST', path: '/vms/:p1/backups' } });
+  assert.ok(r.faultsFired > 0, 'the reply was garbled');
+  assert.equal(r.outcome, 'failed-cleanly', what(r));
+  assert.match(r.message ?? '', /step "start-backup" failed/);
+  assert.deepEqual(r.leftovers, [], `${what(r)}: no backup left ready, the next incremental completes and restores`);
+  assert.deepEqual(r.duplicates, []);
+});
+
 test('SIGKILL mid-transfer of the copy worker’s process alone, then of the main worker’s alone: each run completes, nothing left, the chain goes on', async () => {
   for (const worker of ['copy', 'main'] as const) {
     const starts = cluster.workerStarts;
