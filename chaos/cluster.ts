@@ -21,8 +21,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface WorkerSpec {
   endpoints: Record<string, unknown>;
   secrets: Record<string, string>;
-  copy?: { taskQueue: string; settings: unknown };
+  /** `ownProcess`: the copy worker runs in a process of its own (killed alone or with the main one), as on a proxy VM. */
+  copy?: { taskQueue: string; settings: unknown; ownProcess?: boolean };
 }
+
+/** One of the worker processes; absent: every one. */
+export type WorkerRole = 'main' | 'copy';
 
 async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -34,6 +38,8 @@ async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals
 export class ChaosCluster {
   private server?: ChildProcess;
   private worker?: ChildProcess;
+  /** The copy worker's own process (WorkerSpec.copy.ownProcess). */
+  private copyWorker?: ChildProcess;
   private connection?: Connection;
   client!: Client;
   address = '';
@@ -105,10 +111,25 @@ export class ChaosCluster {
 
   private spec?: WorkerSpec;
 
-  /** Starts the worker process for these profiles (replacing a running one) and waits until it polls. */
-  async startWorker(spec: WorkerSpec = this.spec!): Promise<void> {
+  /** Starts the worker process(es) for these profiles (replacing running ones; only `role`'s, if given) and waits until they poll. */
+  async startWorker(spec: WorkerSpec = this.spec!, role?: WorkerRole): Promise<void> {
     this.spec = spec;
-    await stopChild(this.worker, 'SIGTERM');
+    if (!spec.copy?.ownProcess) {
+      await stopChild(this.worker, 'SIGTERM');
+      this.worker = await this.spawnWorker(spec);
+      return;
+    }
+    if (role !== 'copy') {
+      await stopChild(this.worker, 'SIGTERM');
+      this.worker = await this.spawnWorker(spec, 'main');
+    }
+    if (role !== 'main') {
+      await stopChild(this.copyWorker, 'SIGTERM');
+      this.copyWorker = await this.spawnWorker(spec, 'copy');
+    }
+  }
+
+  private async spawnWorker(spec: WorkerSpec, role?: WorkerRole): Promise<ChildProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', workerChildPath], {
       env: {
         ...process.env,
@@ -121,11 +142,11 @@ export class ChaosCluster {
         CHAOS_TASK_QUEUE: this.taskQueue,
         CHAOS_ENDPOINTS_JSON: JSON.stringify(spec.endpoints),
         CHAOS_BUNDLE_PATH: this.bundlePath,
-        ...(spec.copy ? { CHAOS_COPY_QUEUE: spec.copy.taskQueue, CHAOS_COPY_SETTINGS_JSON: JSON.stringify(spec.copy.settings) } : {}),
+        ...(spec.copy && role !== 'main' ? { CHAOS_COPY_QUEUE: spec.copy.taskQueue, CHAOS_COPY_SETTINGS_JSON: JSON.stringify(spec.copy.settings) } : {}),
+        ...(role === 'copy' ? { CHAOS_COPY_ONLY: '1' } : {}),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    this.worker = child;
     this.workerStarts++;
     await new Promise<void>((resolve, reject) => {
       let seen = '';
@@ -135,15 +156,18 @@ export class ChaosCluster {
       });
       child.once('exit', (code, signal) => reject(new Error(`chaos worker exited before it was ready (${code ?? signal})`)));
     });
+    return child;
   }
 
   /** SIGKILL: no shutdown, no last heartbeat, tasks in flight are lost until their timeouts. */
-  async killWorker(): Promise<void> {
-    await stopChild(this.worker, 'SIGKILL');
+  async killWorker(role?: WorkerRole): Promise<void> {
+    if (role !== 'copy') await stopChild(this.worker, 'SIGKILL');
+    if (role !== 'main') await stopChild(this.copyWorker, 'SIGKILL');
   }
 
   async stop(): Promise<void> {
     await stopChild(this.worker, 'SIGTERM');
+    await stopChild(this.copyWorker, 'SIGTERM');
     await this.connection?.close().catch(() => undefined);
     await stopChild(this.server, 'SIGTERM');
   }

@@ -12,11 +12,11 @@ let caseSeq = 0;
 
 export function describeFault(fault: FaultCase): { fault: string; detail: string } {
   if (fault.kind === 'none') return { fault: 'none (baseline)', detail: '' };
-  if ('call' in fault) return { fault: fault.kind, detail: `${fault.call.method} ${fault.call.path}` };
+  if ('call' in fault) return { fault: fault.kind, detail: `${fault.call.on ? `${fault.call.on} ` : ''}${fault.call.method} ${fault.call.path}` };
   if (fault.kind === 'vendor-state') return { fault: fault.kind, detail: `${fault.state}${fault.step ? ` at step ${fault.step}` : ' from the start'}` };
-  const after = fault.kind === 'worker-sigkill' && fault.afterMs ? ` +${fault.afterMs} ms` : '';
-  if (fault.kind === 'worker-sigkill' && fault.point) return { fault: fault.kind, detail: `at ${fault.point} (step ${fault.step})${after}` };
-  return { fault: fault.kind, detail: `at step ${fault.step}${after}` };
+  const kill = fault.kind === 'worker-sigkill' ? `${fault.afterMs ? ` +${fault.afterMs} ms` : ''}${fault.worker ? ` (${fault.worker} worker only)` : ''}` : '';
+  if (fault.kind === 'worker-sigkill' && fault.point) return { fault: fault.kind, detail: `at ${fault.point} (step ${fault.step})${kill}` };
+  return { fault: fault.kind, detail: `at step ${fault.step}${kill}` };
 }
 
 /** A failed run is "failed cleanly" when its failure names the step it failed in (step names may hold a dash: attach-vm) or refuses its input. */
@@ -27,7 +27,9 @@ export function failureOutcome(message: string | undefined): 'failed-cleanly' | 
 /** Arms a fault rule on the simulator; returns how to read how often it fired. */
 function armVendorFault(target: ChaosTarget, fault: FaultCase): (() => number) | undefined {
   if (!('call' in fault)) return undefined;
-  const { method, path } = fault.call;
+  const { method, path, on } = fault.call;
+  const simulator = on ? target.companions?.[on] : target.simulator;
+  if (!simulator) throw new Error(`${target.workflow}: no companion simulator "${on}"`);
   const action = (() => {
     switch (fault.kind) {
       case '5xx-burst':
@@ -44,8 +46,8 @@ function armVendorFault(target: ChaosTarget, fault: FaultCase): (() => number) |
         return { rule: { times: 1 }, action: { kind: 'malformed' } } as const;
     }
   })();
-  const id = target.simulator.faults.add({ method, path, ...action.rule, action: action.action });
-  return () => target.simulator.faults.list().find((f) => f.id === id)?.fired ?? 0;
+  const id = simulator.faults.add({ method, path, ...action.rule, action: action.action });
+  return () => simulator.faults.list().find((f) => f.id === id)?.fired ?? 0;
 }
 
 async function progressOf(handle: WorkflowHandle): Promise<Progress | undefined> {
@@ -140,8 +142,9 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
       else if (fault.kind === 'server-restart') await cluster.restartServer();
       else {
         if (fault.afterMs) await sleep(fault.afterMs);
-        await cluster.killWorker();
-        await cluster.startWorker();
+        const which = fault.kind === 'worker-sigkill' ? fault.worker : undefined;
+        await cluster.killWorker(which);
+        await cluster.startWorker(undefined, which);
       }
     }
   }
@@ -181,6 +184,9 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
   const accepted = 'call' in fault ? target.leftToVendor?.find((a) => a.kinds.includes(fault.kind) && a.call.method === fault.call.method && a.call.path === fault.call.path) : undefined;
   const leftToVendor = accepted ? leftovers.filter((l) => accepted.matches.test(l)).map((l) => `${l} (${accepted.reason})`) : [];
   if (accepted) leftovers = leftovers.filter((l) => !accepted.matches.test(l));
+  // Read before afterCase, which may clear the rules the case armed.
+  const faultsFired = fired ? fired() : disruptions;
+  if (target.afterCase) leftovers.push(...(await target.afterCase({ ...run, workflowId })));
   return {
     workflow: target.workflow,
     workflowId,
@@ -192,7 +198,7 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     ...(leftToVendor.length ? { leftToVendor } : {}),
     duplicates: await target.duplicates(),
     ...(repository ? { leftInRepository: repository.left } : {}),
-    faultsFired: fired ? fired() : disruptions,
+    faultsFired,
     ms: Date.now() - started,
   };
 }

@@ -12,9 +12,12 @@ export const VENDOR_FAULTS = ['5xx-burst', '429-retry-after', 'drop', 'timeout',
 /** Distinct calls of a clean run, in first-seen order (the control API and token endpoints aside). */
 export function discoverCalls(target: ChaosTarget): CallSite[] {
   const seen = new Map<string, CallSite>();
-  for (const call of target.simulator.calls.all()) {
-    const site = { method: call.method, path: callPattern(call.path) };
-    seen.set(`${site.method} ${site.path}`, site);
+  const servers: Array<[string | undefined, ChaosTarget['simulator']]> = [[undefined, target.simulator], ...Object.entries(target.companions ?? {})];
+  for (const [on, simulator] of servers) {
+    for (const call of simulator.calls.all()) {
+      const site: CallSite = { method: call.method, path: callPattern(call.path), ...(on ? { on } : {}) };
+      seen.set(`${on ?? ''} ${site.method} ${site.path}`, site);
+    }
   }
   return [...seen.values()];
 }
@@ -36,6 +39,7 @@ export function buildCases(target: ChaosTarget, calls: CallSite[], kinds?: strin
   for (const p of target.killPoints ?? []) cases.push({ kind: 'worker-sigkill', step: p.step, point: p.name, ...(p.afterMs ? { afterMs: p.afterMs } : {}) });
   cases.push({ kind: 'server-restart', step: steps[Math.floor(steps.length / 2)]! });
   for (const s of target.vendorStates ?? []) cases.push({ kind: 'vendor-state', ...s });
+  cases.push(...(target.extraCases ?? []));
   return kinds ? cases.filter((c) => kinds.includes(c.kind)) : cases;
 }
 

@@ -7,6 +7,8 @@ export interface CallSite {
   method: string;
   /** Route-style pattern below the simulator's API prefix, e.g. "/vms/:p1/snapshots". */
   path: string;
+  /** The companion simulator that serves it (ChaosTarget.companions), e.g. "imageio"; absent: the target's simulator. */
+  on?: string;
 }
 
 export type FaultCase =
@@ -14,8 +16,12 @@ export type FaultCase =
   | { kind: '5xx-burst' | '429-retry-after' | 'drop' | 'timeout' | 'malformed'; call: CallSite }
   | { kind: 'lost-create-reply'; call: CallSite }
   | { kind: 'expired-session'; step: string }
-  /** At a step boundary, `afterMs` into it, or (with `point`) when the target's kill point is reached (e.g. restic's snapshot saved). */
-  | { kind: 'worker-sigkill'; step: string; afterMs?: number; point?: string }
+  /**
+   * At a step boundary, `afterMs` into it, or (with `point`) when the target's kill point is reached
+   * (e.g. restic's snapshot saved). `worker`: only the main worker's or only the copy worker's process
+   * (a target whose copy worker runs on its own); absent: both.
+   */
+  | { kind: 'worker-sigkill'; step: string; afterMs?: number; point?: string; worker?: 'main' | 'copy' }
   | { kind: 'server-restart'; step: string }
   /** A vendor condition the target sets up (`arrange`), before the run or when it enters `step`. */
   | { kind: 'vendor-state'; state: string; step?: string };
@@ -24,6 +30,8 @@ export interface ChaosTarget {
   /** Workflow type, e.g. ovirtSnapshotBackup. */
   workflow: string;
   simulator: Simulator;
+  /** Servers beside the simulator whose calls are faulted too (their own call log and faults), by name, e.g. oVirt's imageio. */
+  companions?: Record<string, Simulator>;
   /** Profiles and secrets for the worker process (the profile sets a short `timeoutMs`). */
   worker: WorkerSpec;
   /** The client's timeout on the profile: a `timeout` fault delays a call longer than this. */
@@ -53,6 +61,13 @@ export interface ChaosTarget {
    * restores), with the worker of `worker` running. Case resets must keep what it made.
    */
   prepare?(cluster: ChaosCluster): Promise<void>;
+  /** Cases beyond the generated ones (e.g. a SIGKILL of the copy worker's process alone). */
+  extraCases?: FaultCase[];
+  /**
+   * After the leftovers are counted: what the case broke that outlives it (e.g. a backup chain the
+   * next run cannot continue), found by running what comes next; counted with the leftovers.
+   */
+  afterCase?(run: { completed: boolean; workflowId: string }): Promise<string[]>;
   /** Vendor conditions worth a case each (`vendor-state`), set by `arrange`, e.g. a full storage domain. */
   vendorStates?: Array<{ state: string; step?: string }>;
   arrange?(state: string): void | Promise<void>;

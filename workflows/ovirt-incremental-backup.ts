@@ -76,9 +76,16 @@ export async function ovirtIncrementalBackup(rawInput: unknown): Promise<OvirtIn
     const start = async (fromCheckpointId?: string): Promise<Started> => {
       // Registered before the start: a backup whose reply was lost is still ended.
       let backupId: string | undefined;
-      const forget = run.undo(`end backup of VM ${pre.vm.name}`, async () =>
-        backupId ? ovirtUndo.ovirtEndVmBackup({ endpoint, vmId, backupId, stuckAfterMs: input.finalizeTimeoutSeconds * 1000, pollMs }) : undefined,
-      );
+      const forget = run.undo(`end backup of VM ${pre.vm.name}`, async () => {
+        const end = { endpoint, vmId, stuckAfterMs: input.finalizeTimeoutSeconds * 1000, pollMs };
+        if (backupId) return ovirtUndo.ovirtEndVmBackup({ ...end, backupId });
+        // The start's reply never came back readable (garbled, or lost past the retries): the engine
+        // may have made the backup all the same, left ready and holding the VM. It carries the run's
+        // tag. Guards the extra undo activity of runs whose start failed; can go when no run that
+        // started before it is open (docs/patches.md).
+        if (patched('ovirt-incremental-end-untracked-backup')) return ovirtUndo.ovirtEndVmBackup({ ...end, runId });
+        return undefined;
+      });
       const started = await ovirt.ovirtStartVmBackup({ endpoint, vmId, runId, description: input.description, diskIds, fromCheckpointId });
       if ('refused' in started) {
         forget();

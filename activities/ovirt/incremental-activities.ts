@@ -225,26 +225,37 @@ export function createOvirtIncrementalActivities(clients: EndpointClients) {
     /**
      * Undo: ends the run's backup so none stays ready (finalize it: the engine then drops its
      * checkpoint's scratch disks). One already ended (failed, succeeded, gone) is done; one stuck in
-     * finalizing past `stuckAfterMs` is a failure no retry fixes: the run asks an operator.
+     * finalizing past `stuckAfterMs` is a failure no retry fixes: the run asks an operator. Without
+     * `backupId` (the start's reply never came back readable) it ends every backup of the VM that
+     * carries the run's tag (`runId`) and has not ended: the engine may have made one.
      */
-    async ovirtEndVmBackup(input: { endpoint: string; vmId: string; backupId: string; stuckAfterMs: number; pollMs: number }): Promise<{ phase: string }> {
+    async ovirtEndVmBackup(input: { endpoint: string; vmId: string; backupId?: string; runId?: string; stuckAfterMs: number; pollMs: number }): Promise<{ phase: string; backupIds?: string[] }> {
       const client = ovirt(input.endpoint);
       const deadline = Date.now() + input.stuckAfterMs;
-      let last = 'unknown';
-      return pollUntil({ intervalMs: input.pollMs, details: () => ({ phase: last }) }, async () => {
-        let b;
-        try {
-          b = await client.getVmBackup(input.vmId, input.backupId);
-        } catch (err) {
-          if (err instanceof VendorError && err.isNotFound) return { phase: 'gone' };
-          throw err;
-        }
-        last = b.phase;
-        if (last === 'succeeded' || last === 'failed') return { phase: last };
-        if (last === 'ready') await client.finalizeVmBackup(input.vmId, input.backupId);
-        if (Date.now() >= deadline) throw stuckFailure(`backup ${input.backupId} of VM ${input.vmId} is stuck in "${last}" (the engine does not end it): end it on the engine, then answer cleanup`);
-        return undefined;
-      });
+      const end = async (backupId: string) => {
+        let last = 'unknown';
+        return pollUntil({ intervalMs: input.pollMs, details: () => ({ phase: last }) }, async () => {
+          let b;
+          try {
+            b = await client.getVmBackup(input.vmId, backupId);
+          } catch (err) {
+            if (err instanceof VendorError && err.isNotFound) return { phase: 'gone' };
+            throw err;
+          }
+          last = b.phase;
+          if (last === 'succeeded' || last === 'failed') return { phase: last };
+          if (last === 'ready') await client.finalizeVmBackup(input.vmId, backupId);
+          if (Date.now() >= deadline) throw stuckFailure(`backup ${backupId} of VM ${input.vmId} is stuck in "${last}" (the engine does not end it): end it on the engine, then answer cleanup`);
+          return undefined;
+        });
+      };
+      if (input.backupId !== undefined) return end(input.backupId);
+      if (input.runId === undefined) throw nonRetryable('ovirtEndVmBackup needs backupId or runId', ErrorTypes.invalidInput);
+      const tag = snapshotTag(input.runId);
+      const mine = (await client.listVmBackups(input.vmId)).filter((b) => b.description?.startsWith(tag) && b.phase !== 'succeeded' && b.phase !== 'failed').map((b) => b['@_id']);
+      let phase = 'none';
+      for (const id of mine) phase = (await end(id)).phase;
+      return { phase, backupIds: mine };
     },
   };
 }

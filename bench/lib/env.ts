@@ -63,6 +63,8 @@ export interface BenchOvirt {
   simulator: Awaited<ReturnType<typeof createOvirtSimulator>>['simulator'];
   state: Awaited<ReturnType<typeof createOvirtSimulator>>['state'];
   deviceByIdDir: string;
+  /** The CA of the simulator's imageio (transfer URLs of incremental backups). */
+  imageioCaFile: string;
   /** The endpoint profile (secret by env reference) and the env that holds it. */
   endpoints: Record<string, unknown>;
   secrets: Record<string, string>;
@@ -75,7 +77,7 @@ export interface BenchOvirt {
 export async function startBenchOvirt(vms: number, options: Partial<OvirtSimulatorOptions> = {}): Promise<BenchOvirt> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-ovirt-'));
   const deviceRoot = join(dir, 'devices');
-  const { simulator, state } = await createOvirtSimulator({
+  const { simulator, state, imageioCaFile } = await createOvirtSimulator({
     dataDir: join(dir, 'data'),
     deviceRoot,
     password: BENCH_OVIRT_PASSWORD,
@@ -91,6 +93,7 @@ export async function startBenchOvirt(vms: number, options: Partial<OvirtSimulat
     simulator,
     state,
     deviceByIdDir: join(deviceRoot, 'by-id'),
+    imageioCaFile,
     endpoints: {
       'ovirt-bench': {
         vendor: 'ovirt',

@@ -81,6 +81,24 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
       `${g.changedBytes / 1048576} MiB rewritten (10 × ${g.regionBytes / 1048576} MiB): +${g.changedAddedBytes} B = ${g.changedAddedPerChanged} × changed (goal ≤ 1.5 × + 1 % of the disk${g.changedGoalMet ? '' : ', MISSED'})`,
     ]);
   }
+  if (r.incremental) {
+    const i = r.incremental;
+    rows.push([
+      'i. incremental read',
+      `chain of ${i.points} of a ${i.diskMiB} MiB disk, ${i.rewritePercent} % rewritten before each: imageio bytes / rewritten bytes`,
+      `max ×${i.readRatioMax}, median ×${i.readRatioMedian} (goal ≤ 1.05)`,
+    ]);
+    rows.push([
+      'i. incremental time',
+      `an incremental's time / the fulls' median (${i.fulls.length} fulls)`,
+      `×${i.timeRatioMedian} median; ×${i.timeRatioWithoutFreezeMedian} without the simulator's freeze copy`,
+    ]);
+    rows.push([
+      'i. chain restores',
+      `points composed from the chain vs the disk's SHA-256 at each backup`,
+      `${i.restores.filter((x: { matches: boolean }) => x.matches).length} of ${i.restores.length} byte for byte`,
+    ]);
+  }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), 4));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(' │ ')).join('\n');
 }

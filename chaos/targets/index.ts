@@ -5,6 +5,7 @@ import { azureBackupTarget, azureFileRecoveryTarget, azureProtectTarget } from '
 import { manageiqTarget } from './manageiq';
 import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
+import { ovirtIncrementalTarget } from './ovirt-incremental';
 import { ovirtResticPruneTarget } from './ovirt-restic-prune';
 import { ovirtDrillTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
 
@@ -17,6 +18,7 @@ export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   'ovirt-restic-restore': ovirtResticRestoreTarget,
   'ovirt-restic-drill': ovirtResticDrillTarget,
   'ovirt-restic-prune': ovirtResticPruneTarget,
+  'ovirt-incremental': ovirtIncrementalTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,

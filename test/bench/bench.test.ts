@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('bench --quick measures (a) to (h) and writes the JSON report', { timeout: 300_000 }, async () => {
+test('bench --quick measures (a) to (i) and writes the JSON report', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-test-'));
   try {
     const out = join(dir, 'bench.json');
@@ -64,7 +64,23 @@ test('bench --quick measures (a) to (h) and writes the JSON report', { timeout: 
       assert.ok(stdout.includes('h. restic throughput') && stdout.includes('h. restic growth'));
     } else assert.ok(stdout.includes('h. restic'));
 
-    for (const label of ['a. throughput', 'b. overhead/step', 'c. events/backup', 'd. copy', 'e. polling', 'f. worker RSS', 'g. restore write', 'g. drill time'])
+    // (i) a chain of four points of a 4 MiB disk: the incrementals read what was rewritten, the sampled points restore.
+    assert.equal(r.incremental.incrementals.length, 3);
+    assert.ok(r.incremental.readRatioMax <= 1.05, `incrementals read ×${r.incremental.readRatioMax} the rewritten bytes`);
+    assert.ok(r.incremental.restores.length >= 2 && r.incremental.restores.every((x: { matches: boolean }) => x.matches), JSON.stringify(r.incremental.restores));
+
+    for (const label of [
+      'a. throughput',
+      'b. overhead/step',
+      'c. events/backup',
+      'd. copy',
+      'e. polling',
+      'f. worker RSS',
+      'g. restore write',
+      'g. drill time',
+      'i. incremental read',
+      'i. chain restores',
+    ])
       assert.ok(stdout.includes(label), label);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -5,6 +5,8 @@
  * the checkpoint makes a full, with its reason.
  */
 import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../lib/errors';
 import { describe, expect, test } from 'vitest';
 import { OVIRT_PROXY, OVIRT_VM, type Stubs } from '../helpers/stub-activities';
 import { eventually } from '../helpers/eventually';
@@ -67,10 +69,12 @@ const stubs: Stubs = {
     engine().backups.set(input.backupId, 'succeeded');
     return { phase: 'succeeded' };
   },
-  ovirtEndVmBackup: async (input: { backupId: string }) => {
+  ovirtEndVmBackup: async (input: { backupId?: string; runId?: string }) => {
     // The engine refuses to finalize a backup whose transfer is still open.
     if (engine().openTransfers.size > 0) throw new Error('Cannot finalize backup: image transfer still in progress');
-    engine().backups.set(input.backupId, 'succeeded');
+    // Without a backup id: every backup of the run not ended (the stubs' engine holds this run's only).
+    const ids = input.backupId !== undefined ? [input.backupId] : [...engine().backups].filter(([, phase]) => phase === 'ready').map(([id]) => id);
+    for (const id of ids) engine().backups.set(id, 'succeeded');
     return { phase: 'succeeded' };
   },
   writeBackupFile: async (input: { dir: string; fileName: string }) => ({ path: `/repo/${input.dir}/${input.fileName}`, bytes: 1, sha256: 'c' }),
@@ -118,6 +122,20 @@ describe('ovirtIncrementalBackup', () => {
     expect((await runEnd(server.env, 'inc-cancel')).status).toBe('CANCELLED');
     expect(server.world.log('inc-cancel').filter((e) => UNDO_ORDER.includes(e))).toEqual(UNDO_ORDER);
     expectEngineClean('inc-cancel');
+  });
+
+  test('a garbled reply to the backup start (the engine made it): the run fails at start-backup and its undo ends the backup it finds by the run’s tag', async () => {
+    await start('inc-start-garbled', {
+      ovirtStartVmBackup: async (input, { base }) => {
+        await base(input);
+        throw ApplicationFailure.nonRetryable('oVirt POST /vms/x/backups → HTTP 201: unexpected response body', ErrorTypes.malformedResponse);
+      },
+    });
+    const end = await runEnd(server.env, 'inc-start-garbled');
+    expect(end.status).toBe('FAILED');
+    expect(end.failure?.message).toMatch(/step "start-backup" failed/);
+    expect(server.world.log('inc-start-garbled')).toContain('ovirtEndVmBackup');
+    expectEngineClean('inc-start-garbled');
   });
 
   test('an engine that refuses the checkpoint: a full backup, with the reason in the result and the progress query', async () => {
