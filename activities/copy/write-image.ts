@@ -8,7 +8,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { deviceFolders, openCopyBuffers, type CopySettings } from './copy-disk';
-import { copyLoop, type CopyProgress } from './copy-loop';
+import { copyLoop, type CopyProgress, type ReadAt } from './copy-loop';
 import { requireDevice } from './device-locator';
 import { repositoryPath } from './repository';
 import type { RepositoryActivities } from './restore-types';
@@ -19,7 +19,6 @@ export type WriteImageResult = Awaited<ReturnType<RepositoryActivities['writeIma
 
 export async function writeImageToDevice(settings: CopySettings, input: WriteImageInput): Promise<WriteImageResult> {
   if (isChainDir(input.dir)) return writeChainPointToDevice(settings, input);
-  const ctx = Context.current();
   const imagePath = repositoryPath(settings.repositoryRoot, input.dir, input.fileName);
   const imageBytes = await stat(imagePath).then(
     (s) => s.size,
@@ -27,78 +26,57 @@ export async function writeImageToDevice(settings: CopySettings, input: WriteIma
   );
   if (imageBytes === undefined) throw nonRetryable(`backup ${input.dir}: image ${input.fileName} is missing`, ErrorTypes.invalidInput);
   if (imageBytes !== input.expectedBytes) throw nonRetryable(`backup ${input.dir}: image ${input.fileName} is ${imageBytes} bytes, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
-  const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
-
-  // The heartbeated offset was fdatasync'ed on the device before it was sent: it is there.
-  const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
-  let offset = Math.min(previous?.offset ?? 0, imageBytes);
-  offset -= offset % settings.chunkBytes;
-  const resumedFromOffset = offset;
-
-  // r+: a block device cannot be truncated, and the simulator's file must keep its size.
-  const opened = await Promise.allSettled([open(imagePath, 'r'), open(device.path, 'r+')]);
-  const openFailure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (openFailure) {
-    await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
-    throw openFailure.reason;
-  }
-  const [image, target] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
-  const { hasher, direct } = await openCopyBuffers(settings, imageBytes, offset, device.path);
-  let written: number;
-  let sha256: string;
+  const image = await open(imagePath, 'r');
   try {
-    if (offset > 0) await hasher.hashPrefix(image, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
-    written = (await copyLoop(ctx, settings, image, target, offset, hasher, direct)).offset;
-    sha256 = await hasher.digest();
-  } catch (err) {
-    if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
-    throw err;
+    // A resumed write re-hashes its prefix from the image file: that is what was written there.
+    return await writeToDevice(settings, input, `backup ${input.dir}: image ${input.fileName}`, image, imageBytes, image);
   } finally {
-    await hasher.close();
-    await Promise.all([image.close(), target.close(), direct?.close()]);
+    await image.close();
   }
-  if (written !== input.expectedBytes) {
-    throw nonRetryable(`backup ${input.dir}: image ${input.fileName} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
-  }
-  if (sha256 !== input.expectedSha256) {
-    throw nonRetryable(`backup ${input.dir}: image ${input.fileName} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
-      file: input.fileName,
-      expectedSha256: input.expectedSha256,
-      sha256,
-    });
-  }
-  return { device: device.path, bytes: written, sha256, resumedFromOffset, attempt: ctx.info.attempt };
 }
 
 /**
  * A point of an incremental chain onto the device: the disk composed from the chain's full and its
  * deltas in order, read through the same copy loop while it is composed (no scratch copy of the
  * disk). SHA-256 of what is written against the manifest's `imageSha256` (the whole disk at that
- * backup's time). A retried attempt resumes at the heartbeated offset and re-hashes the prefix it
- * keeps from the device itself, where that prefix was durably written.
+ * backup's time). A retried attempt re-hashes the prefix it keeps from the device itself, where that
+ * prefix was durably written (composing it again would read every layer twice).
  */
 async function writeChainPointToDevice(settings: CopySettings, input: WriteImageInput): Promise<WriteImageResult> {
-  const ctx = Context.current();
   const manifest = await readChainManifest(settings.repositoryRoot, input.dir);
   if (!manifest) throw nonRetryable(`unknown backup ${input.dir}: no manifest.json there`, ErrorTypes.invalidInput);
   const disk = manifest.disks.find((d) => d.fileName === input.fileName);
   if (!disk) throw nonRetryable(`backup ${input.dir} holds no disk stored as ${input.fileName}`, ErrorTypes.invalidInput);
   const source = await openComposedImage(settings.repositoryRoot, input.dir, disk.id);
   const what = `backup ${input.dir}: disk ${disk.name ?? disk.id} composed from ${source.layers} backup(s)`;
-  let target: FileHandle | undefined;
   try {
     if (source.size !== input.expectedBytes) throw nonRetryable(`${what} is ${source.size} bytes, the restore expects ${input.expectedBytes}`, ErrorTypes.invalidInput);
-    const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
-    const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
-    let offset = Math.min(previous?.offset ?? 0, source.size);
-    offset -= offset % settings.chunkBytes;
-    const resumedFromOffset = offset;
-    target = await open(device.path, 'r+');
-    const { hasher, direct } = await openCopyBuffers(settings, source.size, offset, device.path);
-    let written: number;
-    let sha256: string;
+    return await writeToDevice(settings, input, what, source, source.size);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * The one write of a restore: `source` onto the disk's device through the copy loop, from the
+ * heartbeated offset (fdatasync'ed on the device before it was sent, so it is there), its prefix
+ * re-hashed from `prefixFrom` (default: the device), the SHA-256 checked against the manifest's.
+ */
+async function writeToDevice(settings: CopySettings, input: WriteImageInput, what: string, source: ReadAt, size: number, prefixFrom?: FileHandle): Promise<WriteImageResult> {
+  const ctx = Context.current();
+  const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
+  const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
+  let offset = Math.min(previous?.offset ?? 0, size);
+  offset -= offset % settings.chunkBytes;
+  const resumedFromOffset = offset;
+  // r+: a block device cannot be truncated, and the simulator's file must keep its size.
+  const target = await open(device.path, 'r+');
+  let written: number;
+  let sha256: string;
+  try {
+    const { hasher, direct } = await openCopyBuffers(settings, size, offset, device.path);
     try {
-      if (offset > 0) await hasher.hashPrefix(target, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+      if (offset > 0) await hasher.hashPrefix(prefixFrom ?? target, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
       written = (await copyLoop(ctx, settings, source, target, offset, hasher, direct)).offset;
       sha256 = await hasher.digest();
     } catch (err) {
@@ -108,16 +86,16 @@ async function writeChainPointToDevice(settings: CopySettings, input: WriteImage
       await hasher.close();
       await direct?.close();
     }
-    if (written !== input.expectedBytes) throw nonRetryable(`${what} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
-    if (sha256 !== input.expectedSha256) {
-      throw nonRetryable(`${what} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
-        file: input.fileName,
-        expectedSha256: input.expectedSha256,
-        sha256,
-      });
-    }
-    return { device: device.path, bytes: written, sha256, resumedFromOffset, attempt: ctx.info.attempt };
   } finally {
-    await Promise.all([source.close(), target?.close()]);
+    await target.close();
   }
+  if (written !== input.expectedBytes) throw nonRetryable(`${what} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
+  if (sha256 !== input.expectedSha256) {
+    throw nonRetryable(`${what} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
+      file: input.fileName,
+      expectedSha256: input.expectedSha256,
+      sha256,
+    });
+  }
+  return { device: device.path, bytes: written, sha256, resumedFromOffset, attempt: ctx.info.attempt };
 }
