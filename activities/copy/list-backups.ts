@@ -13,7 +13,10 @@ export async function listBackups(settings: CopySettings, input: { vmId?: string
   return [...listed, ...points].sort((a, b) => b.completedAt.localeCompare(a.completedAt) || b.dir.localeCompare(a.dir));
 }
 
-export function summariseBackup({ dir, manifest }: StoredBackup): BackupSummary {
+/** What both procedures' manifests say that a listing shows. */
+type ListedManifest = Pick<StoredBackup['manifest'], 'vm' | 'workflowId' | 'runId' | 'completedAt' | 'verifications'> & { disks: Array<{ bytes: number }> };
+
+export function summariseBackup({ dir, manifest }: { dir: string; manifest: ListedManifest }): BackupSummary {
   const last = manifest.verifications?.at(-1);
   return {
     dir,
@@ -30,17 +33,8 @@ export function summariseBackup({ dir, manifest }: StoredBackup): BackupSummary 
 
 /** A chain point: its own stored bytes (a delta's are only what changed), its mode, parent and checkpoint. */
 export function summariseChainPoint({ dir, manifest }: { dir: string; manifest: OvirtIncrementalManifest }): BackupSummary {
-  const last = manifest.verifications?.at(-1);
   return {
-    dir,
-    provider: 'ovirt',
-    vm: manifest.vm,
-    workflowId: manifest.workflowId,
-    runId: manifest.runId,
-    completedAt: manifest.completedAt,
-    bytes: manifest.disks.reduce((n, d) => n + d.bytes, 0),
-    disks: manifest.disks.length,
-    ...(last ? { lastVerification: last } : {}),
+    ...summariseBackup({ dir, manifest }),
     kind: 'incremental',
     mode: manifest.backup.mode,
     ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}),
