@@ -70,7 +70,9 @@ describe.each([
 
   test('a garbled answer while the undo looks for the run’s snapshot is retried, and the next attempt removes it', async () => {
     const vmRef = { endpoint, vmId: OVIRT_DEMO.vmId };
-    await run((a) => a.ovirtCreateSnapshot({ ...vmRef, runId: RUN, description: 'undo test', diskIds: [OVIRT_DEMO.osDiskId] }));
+    const { snapshotId } = await run((a) => a.ovirtCreateSnapshot({ ...vmRef, runId: RUN, description: 'undo test', diskIds: [OVIRT_DEMO.osDiskId] }));
+    // As in the run: the engine refuses to remove a snapshot it is still creating.
+    await run((a) => a.ovirtWaitSnapshotReady({ ...vmRef, snapshotId, deadline: Date.now() + 10_000, pollMs: 20 }));
     assert.equal((await runSnapshots()).length, 1);
     // The create's reply was lost, so the undo finds the snapshot by the run's tag: its list is garbled once.
     simulator.faults.add({ method: 'GET', path: `/vms/${OVIRT_DEMO.vmId}/snapshots`, times: 1, action: { kind: 'malformed' } });

@@ -77,6 +77,7 @@ const stubs: Stubs = {
     for (const id of ids) engine().backups.set(id, 'succeeded');
     return { phase: 'succeeded' };
   },
+  ovirtGetVmConfig: async () => ({ type: 'ovf', data: '<ovf/>' }),
   writeBackupFile: async (input: { dir: string; fileName: string }) => ({ path: `/repo/${input.dir}/${input.fileName}`, bytes: 1, sha256: 'c' }),
 };
 
