@@ -7,7 +7,10 @@
  * image durable before it reports it done). Each contender starts once the kernel's dirty and
  * writeback pages have drained; the order rotates every run. Wall time and CPU-seconds per GiB for
  * each; a run whose `cat` + fsync is far from the median of all runs' is flagged disturbed, and the
- * medians are over the undisturbed runs.
+ * medians are over the undisturbed runs. The headline pair (the activity and `cat` + fsync) is
+ * measured `samples` times in each run (once in the rotation, then back to back, alternating which
+ * goes first), and the run's figure for each is the median of its samples: one sample of either
+ * swings ±15 % with the disk alone (docs/benchmarks.md, (d)).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,6 +27,8 @@ const GIB = 1024 * 1024 * 1024;
 
 export const CONTENDERS = ['activity', 'activityBuffered', 'activityMainThread', 'loop', 'sha256', 'cat', 'catSync'] as const;
 export type Contender = (typeof CONTENDERS)[number];
+const HEADLINE_PAIR = ['activity', 'catSync'] as const;
+type HeadlinePair = (typeof HEADLINE_PAIR)[number];
 
 interface Measured {
   ms: number;
@@ -35,8 +40,10 @@ export interface CopyRun {
   /** Wall ms and CPU ms (user + system, this process's threads or the shell's children) per contender. */
   ms: Record<Contender, number>;
   cpuMs: Record<Contender, number>;
-  /** How long each contender waited for the dirty and writeback pages to drain before it started. */
+  /** How long each contender waited for the dirty and writeback pages to drain before it started (its first sample). */
   drainMs: Record<Contender, number>;
+  /** Every sample of the headline pair, wall ms, in the order taken (`ms` holds their medians). */
+  samples: Record<HeadlinePair, number[]>;
   ratioVsCat: number;
   ratioVsCatSync: number;
   mainThreadVsCatSync: number;
@@ -68,6 +75,13 @@ export interface CopyResult {
   /** Spread of the undisturbed runs' ratios vs cat + fsync. */
   ratioVsCatSyncMin: number;
   ratioVsCatSyncMax: number;
+  /** Samples of the headline pair per run. */
+  samplesPerRun: number;
+  /**
+   * How far the undisturbed runs are from their median, at most, as a fraction (0.12: all within
+   * ±12 %): the activity's wall time per GiB, its ratio vs cat + fsync, its CPU-seconds per GiB.
+   */
+  agreement: { activity: number; ratioVsCatSync: number; activityCpu: number };
 }
 
 /** A run is disturbed when its `cat` + fsync took this much longer (or shorter) than the median of all runs'. */
@@ -75,6 +89,12 @@ const DISTURBED_FACTOR = 1.5;
 /** Dirty + Writeback below this counts as drained. */
 const DRAINED_BYTES = 32 * 1024 * 1024;
 const DRAIN_CAP_MS = 60_000;
+
+/** The largest distance of any value from the values' median, as a fraction of the median. */
+function spread(values: number[]): number {
+  const m = median(values);
+  return m > 0 ? round(Math.max(...values.map((v) => Math.abs(v - m) / m))) : 0;
+}
 
 async function dirtyBytes(): Promise<number> {
   const meminfo = await readFile('/proc/meminfo', 'utf8');
@@ -171,7 +191,7 @@ async function sha256Alone(src: string, chunk: number): Promise<string> {
 }
 
 /** drainCapMs: how long a contender waits at most for the drain (default 60 s; --quick: 0, only a `sync`). */
-export async function benchCopy(options: { mib: number; runs: number; tmp: string; drainCapMs?: number }, log: (line: string) => void): Promise<CopyResult> {
+export async function benchCopy(options: { mib: number; runs: number; tmp: string; drainCapMs?: number; samples?: number }, log: (line: string) => void): Promise<CopyResult> {
   const dir = join(options.tmp, 'copy');
   const byId = join(dir, 'by-id');
   const repo = join(dir, 'repository');
@@ -221,6 +241,7 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     catSync: async () => timeShell('cat "$1" > "$2" && sync "$2"', [src, dstCatSync]),
   };
 
+  const samplesPerRun = Math.max(1, options.samples ?? 1);
   const raw: Array<Omit<CopyRun, 'disturbed'>> = [];
   try {
     // The source is read from the page cache by every contender alike (1 GiB fits).
@@ -232,13 +253,30 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       const ms = {} as Record<Contender, number>;
       const cpuMs = {} as Record<Contender, number>;
       const drainMs = {} as Record<Contender, number>;
-      for (const name of order) {
+      const samples: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
+      const cpuSamples: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
+      const measure = async (name: Contender, sample: number) => {
         // Nobody pays for another's writeback: a contender right after another's fsynced gigabyte
         // took up to 3× its time while the kernel still wrote it back.
-        drainMs[name] = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS, inflight));
-        const m = await contenders[name](run);
-        ms[name] = Math.round(m.ms);
-        cpuMs[name] = Math.round(m.cpuMs);
+        const drained = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS, inflight));
+        if (sample === 0) drainMs[name] = drained;
+        const m = await contenders[name](run * 100 + sample);
+        if (name === 'activity' || name === 'catSync') {
+          samples[name].push(Math.round(m.ms));
+          cpuSamples[name].push(Math.round(m.cpuMs));
+        } else {
+          ms[name] = Math.round(m.ms);
+          cpuMs[name] = Math.round(m.cpuMs);
+        }
+      };
+      for (const name of order) await measure(name, 0);
+      for (let sample = 1; sample < samplesPerRun; sample++) {
+        for (const name of sample % 2 ? [...HEADLINE_PAIR] : [...HEADLINE_PAIR].reverse()) await measure(name, sample);
+        await rm(join(repo, `run-${run * 100 + sample}-activity`), { recursive: true, force: true });
+      }
+      for (const name of HEADLINE_PAIR) {
+        ms[name] = Math.round(median(samples[name]));
+        cpuMs[name] = Math.round(median(cpuSamples[name]));
       }
       // Outputs are deleted only now (the mount has online `discard`: a delete costs the next writer;
       // the next run's first drain waits for it).
@@ -246,15 +284,16 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
         rm(dstCat, { force: true }),
         rm(dstCatSync, { force: true }),
         rm(dstLoop, { force: true }),
-        rm(join(repo, `run-${run}-activity`), { recursive: true, force: true }),
-        rm(join(repo, `run-${run}-activityBuffered`), { recursive: true, force: true }),
-        rm(join(repo, `run-${run}-activityMainThread`), { recursive: true, force: true }),
+        rm(join(repo, `run-${run * 100}-activity`), { recursive: true, force: true }),
+        rm(join(repo, `run-${run * 100}-activityBuffered`), { recursive: true, force: true }),
+        rm(join(repo, `run-${run * 100}-activityMainThread`), { recursive: true, force: true }),
       ]);
       raw.push({
         order: order.join(','),
         ms,
         cpuMs,
         drainMs,
+        samples,
         ratioVsCat: round(ms.cat / ms.activity),
         ratioVsCatSync: round(ms.catSync / ms.activity),
         mainThreadVsCatSync: round(ms.catSync / ms.activityMainThread),
@@ -263,7 +302,8 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
         bufferedCpuVsSha256: round(cpuMs.activityBuffered / cpuMs.sha256),
       });
       const perGiB = (name: Contender) => `${(ms[name] / 1000 / (bytes / GIB)).toFixed(2)} s (${(cpuMs[name] / 1000 / (bytes / GIB)).toFixed(2)} CPU)`;
-      log(`  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}`);
+      const sampled = samplesPerRun > 1 ? ` (medians of ${samplesPerRun}: activity ${samples.activity.join('/')} ms, cat+fsync ${samples.catSync.join('/')} ms)` : '';
+      log(`  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}${sampled}`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -295,5 +335,11 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     bufferedCpuVsSha256Median: round(med((r) => r.bufferedCpuVsSha256)),
     ratioVsCatSyncMin: round(Math.min(...steady.map((r) => r.ratioVsCatSync))),
     ratioVsCatSyncMax: round(Math.max(...steady.map((r) => r.ratioVsCatSync))),
+    samplesPerRun,
+    agreement: {
+      activity: spread(steady.map((r) => r.ms.activity)),
+      ratioVsCatSync: spread(steady.map((r) => r.ratioVsCatSync)),
+      activityCpu: spread(steady.map((r) => r.cpuMs.activity)),
+    },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--n 200] [--runs 3] [--only a,c,d] [--drill-runs 5] [--out file.json]`
+ * `npm run bench [-- --quick] [--n 200] [--runs 3] [--copy-samples 3] [--only a,c,d] [--drill-runs 5] [--out file.json]`
  * Measures against its own dev server and zero-latency simulators, prints a table and writes JSON
  * (bench/results/bench-<time>.json unless --out). See docs/benchmarks.md for the method.
  * --quick: tiny sizes and the sections side by side, to check the harness works (test/bench/).
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     'copy-mib': { type: 'string' },
+    'copy-samples': { type: 'string' },
     'rss-runs': { type: 'string' },
     'poll-job-seconds': { type: 'string' },
     'drill-runs': { type: 'string' },
@@ -39,6 +40,8 @@ const config = {
   quick,
   n: Number(values.n ?? (quick ? 3 : 200)),
   runs: Number(values.runs ?? (quick ? 1 : 3)),
+  // (d): samples of the activity and cat + fsync in each run (their medians are the run's figures).
+  copySamples: Number(values['copy-samples'] ?? (quick ? 1 : 3)),
   sequential: quick ? 1 : 10,
   copyMiB: Number(values['copy-mib'] ?? (quick ? 8 : 1024)),
   rssRuns: Number(values['rss-runs'] ?? (quick ? 5 : 1000)),
@@ -84,7 +87,10 @@ try {
   }
   if (config.sections.has('d')) {
     tasks.push(
-      async () => void (results.copy = await section('copy', '(d) copy throughput', () => benchCopy({ mib: config.copyMiB, runs: config.runs, tmp, drainCapMs: quick ? 0 : undefined }, log))),
+      async () =>
+        void (results.copy = await section('copy', '(d) copy throughput', () =>
+          benchCopy({ mib: config.copyMiB, runs: config.runs, samples: config.copySamples, tmp, drainCapMs: quick ? 0 : undefined }, log),
+        )),
     );
   }
   if (config.sections.has('e')) {

@@ -42,6 +42,14 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
         `activity / SHA-256 ${c.cpuVsSha256Median} (goal ≤ 1.3; through the page cache ${c.bufferedCpuVsSha256Median})`,
       ]);
     }
+    if (c.agreement) {
+      const pct = (f: number) => `±${Math.round(f * 100)} %`;
+      rows.push([
+        'd. copy: runs agree',
+        `${c.undisturbedRuns} undisturbed runs, ${c.samplesPerRun} sample(s) of activity and cat+fsync each per run`,
+        `activity s/GiB within ${pct(c.agreement.activity)}, vs cat+fsync within ${pct(c.agreement.ratioVsCatSync)}, CPU within ${pct(c.agreement.activityCpu)} (goal ±15 %)`,
+      ]);
+    }
   }
   if (r.polling) {
     const p = r.polling;
