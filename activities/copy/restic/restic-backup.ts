@@ -149,7 +149,8 @@ async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: strin
  * The copy loop's sink for a restic stream: each chunk written to the child's stdin (`restic backup
  * --stdin`). A chunk's buffer is free again once the pipe has taken it (the write's callback), so
  * at most one chunk is in flight and restic's pace holds the loop back: backpressure without a
- * queue. A child that exits first fails the write with `failure` of its exit. Holes are written
+ * queue. A child that exits first (a write then fails with EPIPE) fails the write with `failure`
+ * of its exit. Holes are written
  * too: restic stores every byte. For any stream into restic (a disk, a chain's ranges).
  */
 export function stdinSink(stdin: Writable, exited: Promise<ResticExit>, failure: (exit: ResticExit) => Error): ChunkSink {
@@ -157,8 +158,8 @@ export function stdinSink(stdin: Writable, exited: Promise<ResticExit>, failure:
   gone.catch(() => undefined);
   return {
     write(buffer, length) {
-      const written = new Promise<void>((resolve, reject) => stdin.write(buffer.subarray(0, length), (err) => (err ? reject(err) : resolve())));
-      written.catch(() => undefined);
+      // A write that fails (EPIPE) is the child having gone: its exit says why.
+      const written = new Promise<void>((resolve) => stdin.write(buffer.subarray(0, length), (err) => (err ? undefined : resolve())));
       return Promise.race([written, gone]);
     },
   };
