@@ -34,7 +34,11 @@ export interface CopySettings {
   checkpointBytes?: number;
   /** Back up into this restic repository instead of repositoryRoot (BACKUP_REPOSITORY_KIND=restic). */
   restic?: ResticSettings;
-  /** Copies of at least this many bytes (or of unknown size) hash on a thread of their own (default 64 MiB). */
+  /**
+   * Copies of at least this many bytes (or of unknown size) hash on a thread of their own, and write
+   * with O_DIRECT (default 64 MiB; COPY_HASH_THREAD_MIN_BYTES: a test lowers it to take that path
+   * with small disks).
+   */
   hashThreadMinBytes?: number;
   /**
    * Those copies, when their size is known, write their target with O_DIRECT, past the page cache
