@@ -245,6 +245,27 @@ test('the restic stream: a child that exits before its input ends fails the copy
   }
 });
 
+test('the restic stream: a cancel while restic reads nothing ends restic and the copy, with no snapshot (its input never ended)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'one-loop-'));
+  const DISK = 'aaaaaaaa-0010-4c8e-9a10-00000000d010';
+  try {
+    await mkdir(join(dir, 'by-id'));
+    await writeFile(join(dir, 'by-id', `virtio-${DISK.slice(0, 20)}`), randomBytes(64 * CHUNK));
+    // A restic that never reads its stdin: the pipe fills and the loop waits on the write.
+    const fake = join(dir, 'restic');
+    await writeFile(fake, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const restic = { repository: join(dir, 'repo'), password: 'x', binary: fake };
+    const settings: CopySettings = { repositoryRoot: join(dir, 'unused'), deviceByIdDir: join(dir, 'by-id'), chunkBytes: CHUNK, maxBytesPerSecond: 0, restic };
+    const env = new MockActivityEnvironment({ attempt: 1 });
+    const copying = env.run(() => copyDiskToRestic(settings, restic, { diskId: DISK, expectedBytes: 64 * CHUNK, dir: 'vm/run', fileName: 'disk.raw' }));
+    setTimeout(() => env.cancel(), 300);
+    await assert.rejects(copying, CancelledFailure);
+    assert.equal(runningHashThreads(), 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 const binary = resticForTests();
 describe.skipIf(!binary)('copyDiskToRestic through the loop', { timeout: 120_000 }, () => {
   const DISK = 'aaaaaaaa-0009-4c8e-9a10-00000000d009';

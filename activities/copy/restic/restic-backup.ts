@@ -187,6 +187,9 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
   const details = (offset: number): ResticProgress => ({ bytesRead: offset, bytesPerSecond: Math.round((offset / Math.max(Date.now() - started, 1)) * 1000), bytesDone });
   let bytes: number;
   let sha256: string;
+  // A cancel while restic is not reading: its end fails the pending write, and the loop with it.
+  const killOnCancel = () => child.kill('SIGKILL');
+  ctx.cancellationSignal.addEventListener('abort', killOnCancel);
   try {
     const source = await open(device.path, 'r');
     try {
@@ -207,6 +210,7 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
       throw nonRetryable(`device ${device.path} gave ${bytes} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
     }
     sha256 = await hasher.digest();
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
   } catch (err) {
     // Killed before its input ends: restic writes no snapshot of a part of the disk.
     child.kill('SIGKILL');
@@ -214,6 +218,7 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
     if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('copy cancelled');
     throw err;
   } finally {
+    ctx.cancellationSignal.removeEventListener('abort', killOnCancel);
     await hasher.close();
   }
   child.stdin.end();
