@@ -175,7 +175,7 @@ export function deviceFolders(settings: CopySettings): DeviceFolders {
  */
 export async function openCopyBuffers(settings: CopySettings, expectedBytes: number | undefined, start: number, targetPath: string): Promise<{ hasher: ChunkHasher; direct?: FileHandle }> {
   const { onThread, bufferBytes } = hasherShape(settings, expectedBytes, start);
-  // The probe writes the first aligned block at `start`: only where the copy writes it anyway.
+  // The probe writes the first aligned block at `start` (zeros): only where the copy writes it anyway, or a sparse copy's hole keeps zeros.
   const direct =
     onThread && settings.directWrites !== false && expectedBytes !== undefined && expectedBytes - start >= DIRECT_ALIGN && isAligned(bufferBytes)
       ? await openDirectTarget(targetPath, copyMemory(bufferBytes), start)

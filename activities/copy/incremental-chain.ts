@@ -2,8 +2,9 @@
  * The repository side of oVirt incremental backups (contracts/ovirt/incremental-results.ts says
  * what a chain is): the VM's chain head, the copy of one image transfer (only the data ranges the
  * engine's extents name: dirty ones for an incremental, non-zero ones for a full) into the
- * repository with SHA-256 and heartbeats of a durable offset, and the composition of a disk at any
- * point of the chain (full + deltas, in order).
+ * repository through the one copy loop (copy-loop.ts: SHA-256, direct writes, heartbeats of a
+ * durable offset, resume), and the composition of a disk at any point of the chain (full + deltas,
+ * in order).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
