@@ -103,9 +103,16 @@ export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopyS
     chunkBytes: Number(env.COPY_CHUNK_BYTES ?? 8 * 1024 * 1024),
     maxBytesPerSecond: Number(env.COPY_MAX_BYTES_PER_SECOND ?? 0),
     ...(env.COPY_DIRECT_WRITES !== undefined ? { directWrites: envBoolean.parse(env.COPY_DIRECT_WRITES) } : {}),
+    ...(env.COPY_HASH_THREAD_MIN_BYTES !== undefined ? { hashThreadMinBytes: byteCount('COPY_HASH_THREAD_MIN_BYTES', env.COPY_HASH_THREAD_MIN_BYTES) } : {}),
     ...(env.IMAGEIO_CA_FILE ? { imageioCaFile: env.IMAGEIO_CA_FILE } : {}),
     ...resticSettingsFromEnv(env),
   };
+}
+
+function byteCount(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${name}=${value}: give a number of bytes (0 or more)`);
+  return n;
 }
 
 /** BACKUP_REPOSITORY_KIND=restic: RESTIC_REPOSITORY, and the password from RESTIC_PASSWORD or RESTIC_PASSWORD_FILE (this worker's environment only). */

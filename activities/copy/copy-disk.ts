@@ -2,14 +2,15 @@
  * Copies an attached disk into the repository with SHA-256, heartbeating the offset up to which the
  * image is durably written (copyLoop). A retried attempt (after a crash of the copy worker) starts
  * from the last heartbeated offset: it re-hashes the part already in the repository instead of
- * reading it from the device again.
+ * reading it from the device again. copyToPartFile is that copy for any source (an image
+ * transfer's ranges too, incremental-chain.ts).
  */
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { openChunkHasher, DEFAULT_HASH_THREAD_MIN_BYTES, type ChunkHasher } from './chunk-hasher';
-import { copyBufferBytes, copyLoop, type CopyLoopResult, type CopyProgress } from './copy-loop';
+import { copyBufferBytes, copyLoop, HASH_ONLY, resumeOffset, streamLoop, type CopyLoopResult, type CopyProgress, type ReadAt } from './copy-loop';
 import { copyMemory, DIRECT_ALIGN, isAligned, openDirectTarget } from './direct-write';
 import { requireDevice, type DeviceFolders } from './device-locator';
 import { repositoryPath, syncDirectory } from './repository';
@@ -33,7 +34,11 @@ export interface CopySettings {
   checkpointBytes?: number;
   /** Back up into this restic repository instead of repositoryRoot (BACKUP_REPOSITORY_KIND=restic). */
   restic?: ResticSettings;
-  /** Copies of at least this many bytes (or of unknown size) hash on a thread of their own (default 64 MiB). */
+  /**
+   * Copies of at least this many bytes (or of unknown size) hash on a thread of their own, and write
+   * with O_DIRECT (default 64 MiB; COPY_HASH_THREAD_MIN_BYTES: a test lowers it to take that path
+   * with small disks).
+   */
   hashThreadMinBytes?: number;
   /**
    * Those copies, when their size is known, write their target with O_DIRECT, past the page cache
@@ -64,6 +69,8 @@ export interface CopyDiskResult {
   /** Bytes read from the device by the attempt that finished. */
   bytesReadFromDevice: number;
   attempt: number;
+  /** Bytes written into the image with O_DIRECT, past the page cache (a directory repository's copy). */
+  bytesWrittenDirect?: number;
   /** A restic repository's snapshot that holds the image (its `path` is then restic:<id>:/<file>). */
   resticSnapshotId?: string;
   /** What the backup added to a restic repository after deduplication and compression. */
@@ -74,44 +81,67 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
   const ctx = Context.current();
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
   const finalPath = repositoryPath(settings.repositoryRoot, input.dir, input.fileName);
-  const partPath = `${finalPath}.part`;
   await mkdir(dirname(finalPath), { recursive: true });
-
-  const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
-  // Trust only what is both heartbeated and on disk; the chunk boundary keeps reads aligned. A first
-  // attempt has no part file to look at (file-system round trips are most of a small disk's copy).
-  const partSize = previous?.offset
-    ? await stat(partPath).then(
-        (s) => s.size,
-        () => 0,
-      )
-    : 0;
-  let offset = previous?.offset ? Math.min(previous.offset, partSize) : 0;
-  offset -= offset % settings.chunkBytes;
-  const resumedFromOffset = offset;
-
-  // Device and part file are opened together; 'w' empties what a first attempt may have left.
-  const opened = await Promise.allSettled([open(device.path, 'r'), open(partPath, offset > 0 ? 'r+' : 'w')]);
-  const openFailure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (openFailure) {
-    await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
-    throw openFailure.reason;
+  const source = await open(device.path, 'r');
+  let copied: PartFileCopy;
+  try {
+    copied = await copyToPartFile(ctx, settings, source, finalPath, input.expectedBytes);
+  } finally {
+    await source.close();
   }
-  const [source, out] = opened.map((r) => (r as PromiseFulfilledResult<FileHandle>).value) as [FileHandle, FileHandle];
-  const { hasher, direct } = await openCopyBuffers(settings, input.expectedBytes, offset, partPath);
+  if (input.expectedBytes !== undefined && copied.offset !== input.expectedBytes) {
+    throw nonRetryable(`device ${device.path} gave ${copied.offset} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
+  }
+  await commitPartFile(finalPath);
+  return {
+    path: finalPath,
+    bytes: copied.offset,
+    sha256: copied.sha256,
+    device: device.path,
+    resumedFromOffset: copied.resumedFromOffset,
+    bytesReadFromDevice: copied.bytesRead,
+    bytesWrittenDirect: copied.bytesWrittenDirect ?? 0,
+    attempt: ctx.info.attempt,
+  };
+}
+
+export interface PartFileCopy extends CopyLoopResult {
+  sha256: string;
+  resumedFromOffset: number;
+}
+
+/**
+ * Copies `source` into `<finalPath>.part` through the copy loop, from the offset a killed attempt
+ * heartbeated (resumeOffset; the prefix kept is re-hashed from the part file, the rest truncated
+ * away). `size` is what the copy expects (it sizes the buffers and decides the hash thread and
+ * direct writes). `sparse`: the part file is made `size` bytes up front, so what the source calls
+ * a hole reads as zeros without being written (an image transfer's zero extents). A cancelled copy
+ * removes the part file. The caller checks what was copied and then commits it (commitPartFile).
+ */
+export async function copyToPartFile(ctx: Context, settings: CopySettings, source: ReadAt, finalPath: string, size: number | undefined, options: { sparse?: boolean } = {}): Promise<PartFileCopy> {
+  const partPath = `${finalPath}.part`;
+  const resumedFromOffset = await resumeOffset(ctx, settings.chunkBytes, { partPath });
+  // 'w' empties what a first attempt may have left.
+  const out = await open(partPath, resumedFromOffset > 0 ? 'r+' : 'w');
+  let hasher: ChunkHasher | undefined;
+  let direct: FileHandle | undefined;
   const closeAll = async () => {
-    await hasher.close();
-    await Promise.all([source.close(), out.close(), direct?.close()]);
+    await hasher?.close();
+    await Promise.all([out.close(), direct?.close()]);
   };
   let copied: CopyLoopResult;
   let sha256: string;
   try {
-    if (offset > 0) {
-      await out.truncate(offset);
+    if (resumedFromOffset > 0) await out.truncate(resumedFromOffset);
+    // Zeros past the offset: holes are never written (nor is anything a killed attempt left there).
+    if (options.sparse && size !== undefined) await out.truncate(size);
+    // The direct probe writes a block of zeros (fresh memory) at the offset: a hole there stays zeros.
+    ({ hasher, direct } = await openCopyBuffers(settings, size, resumedFromOffset, partPath));
+    if (resumedFromOffset > 0) {
       // Heartbeating the offset it resumes from: a long prefix must not run into the heartbeat timeout.
-      await hasher.hashPrefix(out, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+      await hasher.hashPrefix(out, resumedFromOffset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
     }
-    copied = await copyLoop(ctx, settings, source, out, offset, hasher, direct);
+    copied = await copyLoop(ctx, settings, source, out, resumedFromOffset, hasher, direct);
     sha256 = await hasher.digest();
   } catch (err) {
     await closeAll();
@@ -123,23 +153,13 @@ export async function copyDiskToRepository(settings: CopySettings, input: CopyDi
     throw err;
   }
   await closeAll();
-  offset = copied.offset;
-  const bytesReadFromDevice = copied.bytesRead;
+  return { ...copied, sha256, resumedFromOffset };
+}
 
-  if (input.expectedBytes !== undefined && offset !== input.expectedBytes) {
-    throw nonRetryable(`device ${device.path} gave ${offset} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
-  }
-  await rename(partPath, finalPath);
+/** The part file, copied and checked, becomes the image: renamed into place, the rename made durable. */
+export async function commitPartFile(finalPath: string): Promise<void> {
+  await rename(`${finalPath}.part`, finalPath);
   await syncDirectory(dirname(finalPath));
-  return {
-    path: finalPath,
-    bytes: offset,
-    sha256,
-    device: device.path,
-    resumedFromOffset,
-    bytesReadFromDevice,
-    attempt: ctx.info.attempt,
-  };
 }
 
 export function deviceFolders(settings: CopySettings): DeviceFolders {
@@ -154,12 +174,38 @@ export function deviceFolders(settings: CopySettings): DeviceFolders {
  * both.
  */
 export async function openCopyBuffers(settings: CopySettings, expectedBytes: number | undefined, start: number, targetPath: string): Promise<{ hasher: ChunkHasher; direct?: FileHandle }> {
-  const onThread = (expectedBytes ?? Number.POSITIVE_INFINITY) >= (settings.hashThreadMinBytes ?? DEFAULT_HASH_THREAD_MIN_BYTES);
-  const bufferBytes = copyBufferBytes(settings.chunkBytes, expectedBytes, start);
-  // The probe writes the first aligned block at `start`: only where the copy writes it anyway.
+  const { onThread, bufferBytes } = hasherShape(settings, expectedBytes, start);
+  // The probe writes the first aligned block at `start` (zeros): only where the copy writes it anyway, or a sparse copy's hole keeps zeros.
   const direct =
     onThread && settings.directWrites !== false && expectedBytes !== undefined && expectedBytes - start >= DIRECT_ALIGN && isAligned(bufferBytes)
       ? await openDirectTarget(targetPath, copyMemory(bufferBytes), start)
       : undefined;
   return direct ? { hasher: openChunkHasher(bufferBytes, onThread, direct.memory, direct.pad), direct: direct.handle } : { hasher: openChunkHasher(bufferBytes, onThread) };
+}
+
+function hasherShape(settings: CopySettings, expectedBytes: number | undefined, start: number): { onThread: boolean; bufferBytes: number } {
+  return {
+    onThread: (expectedBytes ?? Number.POSITIVE_INFINITY) >= (settings.hashThreadMinBytes ?? DEFAULT_HASH_THREAD_MIN_BYTES),
+    bufferBytes: copyBufferBytes(settings.chunkBytes, expectedBytes, start),
+  };
+}
+
+/** The hasher of a copy that writes no file (a restic stream, a hash only): openCopyBuffers without direct writes. */
+export function openStreamHasher(settings: CopySettings, expectedBytes: number | undefined): ChunkHasher {
+  const { onThread, bufferBytes } = hasherShape(settings, expectedBytes, 0);
+  return openChunkHasher(bufferBytes, onThread);
+}
+
+/**
+ * SHA-256 of `source` from 0 to its end (`size` bytes expected), through the loop with nothing to
+ * write: on the hash thread for a large source, heartbeating `details`, open to cancellation.
+ */
+export async function hashSource(ctx: Context, settings: CopySettings, source: ReadAt, size: number, details: () => unknown): Promise<{ bytes: number; sha256: string }> {
+  const hasher = openStreamHasher(settings, size);
+  try {
+    const { offset } = await streamLoop(ctx, { ...settings, maxBytesPerSecond: 0, details }, source, 0, hasher, HASH_ONLY);
+    return { bytes: offset, sha256: await hasher.digest() };
+  } finally {
+    await hasher.close();
+  }
 }

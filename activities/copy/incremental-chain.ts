@@ -2,20 +2,21 @@
  * The repository side of oVirt incremental backups (contracts/ovirt/incremental-results.ts says
  * what a chain is): the VM's chain head, the copy of one image transfer (only the data ranges the
  * engine's extents name: dirty ones for an incremental, non-zero ones for a full) into the
- * repository with SHA-256 and heartbeats of a durable offset, and the composition of a disk at any
- * point of the chain (full + deltas, in order).
+ * repository through the one copy loop (copy-loop.ts: SHA-256, direct writes, heartbeats of a
+ * durable offset, resume), and the composition of a disk at any point of the chain (full + deltas,
+ * in order).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
-import { Context, CancelledFailure } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { ImageioClient } from '../ovirt/imageio-client';
 import { INCREMENTAL_PROVIDER_DIR, type ChainHead, type IncrementalDiskRecord, type OvirtIncrementalManifest, type StoredRange } from '../../contracts/ovirt/incremental-results';
-import type { CopySettings } from './copy-disk';
-import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS, type CopyProgress } from './copy-loop';
-import { repositoryPath, syncDirectory } from './repository';
+import { commitPartFile, copyToPartFile, hashSource, type CopySettings } from './copy-disk';
+import type { CopyProgress, ReadAt } from './copy-loop';
+import { repositoryPath } from './repository';
 
 const MANIFEST = 'manifest.json';
 
@@ -148,7 +149,11 @@ export interface ComposedImage {
  */
 export async function openComposedImage(root: string, dir: string, diskId: string): Promise<ComposedImage> {
   const { layers, size } = await layersOf(root, dir, diskId);
-  const segments = compose(layers, size);
+  return { ...readSegments(compose(layers, size), size), layers: layers.length };
+}
+
+/** Composed segments read at any offset (what openComposedImage and composedSha256 read). */
+function readSegments(segments: Segment[], size: number): Omit<ComposedImage, 'layers'> {
   const handles = new Map<string, FileHandle>();
   const handleOf = async (path: string) => {
     let handle = handles.get(path);
@@ -157,7 +162,6 @@ export async function openComposedImage(root: string, dir: string, diskId: strin
   };
   return {
     size,
-    layers: layers.length,
     async read(buffer, offset, length, position) {
       const end = Math.min(size, position + length);
       if (position >= end) return { bytesRead: 0 };
@@ -263,12 +267,19 @@ async function streamComposed(segments: Segment[], chunk: number, sink: (data: B
   }
 }
 
-/** SHA-256 of the disk at backup `dir`, composed from its chain (and, for a copy not recorded yet, `extra`, its newest layer). */
-async function composedSha256(root: string, chunk: number, input: { dir?: string; diskId: string; size: number; extra?: Layer }): Promise<string> {
-  const chain = input.dir !== undefined ? await layersOf(root, input.dir, input.diskId) : { layers: [], size: input.size };
-  const hash = createHash('sha256');
-  await streamComposed(compose([...chain.layers, ...(input.extra ? [input.extra] : [])], input.size), chunk, (data) => void hash.update(data));
-  return hash.digest('hex');
+/**
+ * SHA-256 of the disk at backup `dir`, composed from its chain (and, for a copy not recorded yet,
+ * `extra`, its newest layer): read through the copy loop with nothing to write, hashed on the hash
+ * thread for a large disk, heartbeating `details`.
+ */
+async function composedSha256(ctx: Context, settings: CopySettings, input: { dir?: string; diskId: string; size: number; extra?: Layer }, details: () => unknown): Promise<string> {
+  const chain = input.dir !== undefined ? await layersOf(settings.repositoryRoot, input.dir, input.diskId) : { layers: [], size: input.size };
+  const source = readSegments(compose([...chain.layers, ...(input.extra ? [input.extra] : [])], input.size), input.size);
+  try {
+    return (await hashSource(ctx, settings, source, input.size, details)).sha256;
+  } finally {
+    await source.close();
+  }
 }
 
 /**
@@ -312,12 +323,67 @@ export type CopyImageTransferResult = Pick<IncrementalDiskRecord, 'fileName' | '
 };
 
 /** A range to fetch, and where it lands in the stored file. */
-interface Piece {
+export interface Piece {
   start: number;
   length: number;
   out: number;
 }
 
+/** What transferSource fetches ranges from: imageio (ImageioClient.read). */
+export interface RangeReader {
+  read(start: number, length: number): Promise<Buffer>;
+}
+
+/**
+ * The stored file of an image transfer (`fileSize` bytes) as the copy loop reads it: file offset
+ * `piece.out + i` is disk offset `piece.start + i`, fetched from imageio; what no piece covers (a
+ * full's zero extents, sparse in its file) reads as zeros, fetched from nowhere and reported as a
+ * hole (the part file already reads as zeros there). A read stops where a hole starts or ends, so a
+ * hole is never written; consecutive pieces (an incremental's file) fill a whole chunk. `fetched`
+ * counts the bytes imageio gave.
+ */
+export function transferSource(reader: RangeReader, pieces: readonly Piece[], fileSize: number): ReadAt & { fetched: number } {
+  const source = {
+    fetched: 0,
+    async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number; hole?: boolean }> {
+      const end = Math.min(fileSize, position + length);
+      if (position >= end) return { bytesRead: 0 };
+      // The first piece that ends after `position` (pieces are in file order and do not overlap).
+      let lo = 0;
+      for (let hi = pieces.length; lo < hi;) {
+        const mid = (lo + hi) >> 1;
+        if (pieces[mid]!.out + pieces[mid]!.length <= position) lo = mid + 1;
+        else hi = mid;
+      }
+      const first = pieces[lo];
+      if (!first || first.out > position) {
+        const n = Math.min(end, first?.out ?? end) - position;
+        buffer.fill(0, offset, offset + n);
+        return { bytesRead: n, hole: true };
+      }
+      let at = position;
+      for (let i = lo; i < pieces.length && at < end && pieces[i]!.out <= at; i++) {
+        const piece = pieces[i]!;
+        const n = Math.min(end, piece.out + piece.length) - at;
+        const data = await reader.read(piece.start + (at - piece.out), n);
+        data.copy(buffer, offset + (at - position), 0, n);
+        source.fetched += n;
+        at += n;
+      }
+      return { bytesRead: at - position };
+    },
+  };
+  return source;
+}
+
+/**
+ * One image transfer into the repository: its data ranges (dirty ones for an incremental, one after
+ * the other in its file; non-zero ones for a full, at their offsets in a sparse file of the disk's
+ * size) read through the copy loop (transferSource): hashed on the hash thread for a large file,
+ * written with O_DIRECT where it can, durable offsets heartbeated; a retry resumes from the
+ * heartbeated offset and re-hashes what it keeps (copyToPartFile). Then the whole disk's SHA-256 at
+ * this backup (an incremental's composed with its chain, through the loop as well).
+ */
 export async function copyImageTransfer(settings: CopySettings, input: CopyImageTransferInput): Promise<CopyImageTransferResult> {
   refuseRestic(settings);
   if (input.mode === 'incremental' && input.parentDir === undefined)
@@ -352,111 +418,34 @@ export async function copyImageTransfer(settings: CopySettings, input: CopyImage
     }
 
     const finalPath = repositoryPath(settings.repositoryRoot, input.dir, input.fileName);
-    const partPath = `${finalPath}.part`;
     await mkdir(dirname(finalPath), { recursive: true });
-    const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
-    const partSize = previous?.offset
-      ? await stat(partPath).then(
-          (s) => s.size,
-          () => 0,
-        )
-      : 0;
-    const resumedFromOffset = previous?.offset ? Math.min(previous.offset, partSize) : 0;
-    const out = await open(partPath, resumedFromOffset > 0 ? 'r+' : 'w');
-    const hash = createHash('sha256');
-    let bytesFetched = 0;
-    // Alive (and open to a cancel) while a range is on its way; only the durable offset is ever sent.
-    let durable = resumedFromOffset;
-    const ticker = setInterval(() => ctx.heartbeat({ offset: durable } satisfies CopyProgress), 1000);
-    try {
-      // Sparse to its size: what is not written reads as zeros (a full's zero extents).
-      await out.truncate(fileSize);
-      if (resumedFromOffset > 0) await hashFile(out, resumedFromOffset, settings.chunkBytes, hash, () => ctx.heartbeat({ offset: resumedFromOffset } satisfies CopyProgress));
-      const checkpointMs = settings.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
-      const checkpointBytes = settings.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
-      let hashed = resumedFromOffset;
-      let lastSync = Date.now();
-      let sinceSync = 0;
-      const zeros = Buffer.alloc(settings.chunkBytes);
-      const hashZerosTo = (end: number) => {
-        while (hashed < end) {
-          const n = Math.min(zeros.length, end - hashed);
-          hash.update(zeros.subarray(0, n));
-          hashed += n;
-        }
-      };
-      for (const piece of pieces) {
-        const pieceEnd = piece.out + piece.length;
-        if (pieceEnd <= hashed) continue;
-        hashZerosTo(piece.out);
-        for (let at = hashed; at < pieceEnd;) {
-          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-          const n = Math.min(settings.chunkBytes, pieceEnd - at);
-          const data = await imageio.read(piece.start + (at - piece.out), n);
-          bytesFetched += n;
-          await writeFully(out, data, at);
-          hash.update(data);
-          at += n;
-          hashed = at;
-          sinceSync += n;
-          if (sinceSync >= checkpointBytes || Date.now() - lastSync >= checkpointMs) {
-            await out.datasync();
-            durable = hashed;
-            ctx.heartbeat({ offset: durable } satisfies CopyProgress);
-            lastSync = Date.now();
-            sinceSync = 0;
-          }
-        }
-      }
-      hashZerosTo(fileSize);
-      await out.sync();
-    } catch (err) {
-      clearInterval(ticker);
-      await out.close();
-      if (ctx.cancellationSignal.aborted) {
-        await rm(partPath, { force: true });
-        throw err instanceof CancelledFailure ? err : new CancelledFailure('copy cancelled');
-      }
-      throw err;
-    }
-    clearInterval(ticker);
-    await out.close();
-    await rename(partPath, finalPath);
-    await syncDirectory(dirname(finalPath));
-    const sha256 = hash.digest('hex');
+    const source = transferSource(imageio, pieces, fileSize);
+    const copied = await copyToPartFile(ctx, settings, source, finalPath, fileSize, { sparse: true });
+    if (copied.offset !== fileSize) throw new Error(`the copy of disk ${input.diskId} ended at ${copied.offset} of ${fileSize} bytes`);
+    await commitPartFile(finalPath);
+    const { sha256, resumedFromOffset } = copied;
     const imageSha256 =
       input.mode === 'full'
         ? sha256
-        : await composedSha256(settings.repositoryRoot, settings.chunkBytes, {
-            dir: input.parentDir,
-            diskId: input.diskId,
-            size: input.provisionedSize,
-            extra: layerOf(finalPath, { mode: 'incremental', ranges }),
-          });
-    return { fileName: input.fileName, path: finalPath, bytes: fileSize, sha256, ...(ranges ? { ranges } : {}), imageSha256, bytesFetched, resumedFromOffset, attempt: ctx.info.attempt };
+        : await composedSha256(
+            ctx,
+            settings,
+            { dir: input.parentDir, diskId: input.diskId, size: input.provisionedSize, extra: layerOf(finalPath, { mode: 'incremental', ranges }) },
+            // The copy is done: a retry finds no part file and copies again.
+            () => ({ offset: fileSize }) satisfies CopyProgress,
+          );
+    return {
+      fileName: input.fileName,
+      path: finalPath,
+      bytes: fileSize,
+      sha256,
+      ...(ranges ? { ranges } : {}),
+      imageSha256,
+      bytesFetched: source.fetched,
+      resumedFromOffset,
+      attempt: ctx.info.attempt,
+    };
   } finally {
     await imageio.close();
-  }
-}
-
-async function writeFully(out: FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < data.length;) {
-    const { bytesWritten } = await out.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function hashFile(handle: FileHandle, length: number, chunk: number, hash: Hash, beat: () => void): Promise<void> {
-  const buffer = Buffer.alloc(chunk);
-  let last = Date.now();
-  for (let at = 0; at < length;) {
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(chunk, length - at), at);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    at += bytesRead;
-    if (Date.now() - last >= 1000) {
-      beat();
-      last = Date.now();
-    }
   }
 }

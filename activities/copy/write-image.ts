@@ -8,7 +8,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { deviceFolders, openCopyBuffers, type CopySettings } from './copy-disk';
-import { copyLoop, type CopyProgress, type ReadAt } from './copy-loop';
+import { copyLoop, resumeOffset, type CopyProgress, type ReadAt } from './copy-loop';
 import { requireDevice } from './device-locator';
 import { repositoryPath } from './repository';
 import type { RepositoryActivities } from './restore-types';
@@ -65,9 +65,7 @@ async function writeChainPointToDevice(settings: CopySettings, input: WriteImage
 async function writeToDevice(settings: CopySettings, input: WriteImageInput, what: string, source: ReadAt, size: number, prefixFrom?: FileHandle): Promise<WriteImageResult> {
   const ctx = Context.current();
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
-  const previous = ctx.info.heartbeatDetails as CopyProgress | undefined;
-  let offset = Math.min(previous?.offset ?? 0, size);
-  offset -= offset % settings.chunkBytes;
+  const offset = await resumeOffset(ctx, settings.chunkBytes, { size });
   const resumedFromOffset = offset;
   // r+: a block device cannot be truncated, and the simulator's file must keep its size.
   const target = await open(device.path, 'r+');

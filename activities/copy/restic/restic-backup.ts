@@ -1,22 +1,24 @@
 /**
  * Backs up into a restic repository: a disk is streamed from its device into `restic backup
- * --stdin`, SHA-256 computed on the same bytes; small files (OVF, manifest) the same way. restic
+ * --stdin` through the copy worker's one copy loop (copy-loop.ts: the next chunk read while the
+ * current one is hashed, on the hash thread for a large disk, and written to restic's stdin with
+ * backpressure: stdinSink); a small file (OVF, manifest) is handed to it in one piece. restic
  * writes its snapshot only when its input ends, and the input ends only after the whole device was
  * read with the expected size: a failed, cancelled or killed attempt leaves no snapshot. A retried
  * attempt first removes the stale locks a killed one left, then backs up again (restic's
  * deduplication stores only what the first attempt had not), unless the killed attempt's snapshot
  * was saved before the worker died: then the retry adopts it (read back and hashed) instead of
- * saving a second, identical snapshot that no manifest would name.
- */
+ * saving a second, identical snapshot that no manifest would name. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import type { CopyDiskInput, CopyDiskResult, CopySettings } from '../copy-disk';
-import { deviceFolders } from '../copy-disk';
+import { deviceFolders, openStreamHasher } from '../copy-disk';
+import { streamLoop, type ChunkSink } from '../copy-loop';
 import { requireDevice } from '../device-locator';
-import { resticFailure, resticHost, runRestic, startRestic, unlockStale, type ResticSettings } from './restic-cli';
+import { resticFailure, resticHost, runRestic, startRestic, unlockStale, type ResticExit, type ResticSettings } from './restic-cli';
 import { fileInSnapshot, resticPath } from './restic-locator';
 import { sizeInSnapshot } from './restic-store';
 
@@ -143,6 +145,26 @@ async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: strin
   };
 }
 
+/**
+ * The copy loop's sink for a restic stream: each chunk written to the child's stdin (`restic backup
+ * --stdin`). A chunk's buffer is free again once the pipe has taken it (the write's callback), so
+ * at most one chunk is in flight and restic's pace holds the loop back: backpressure without a
+ * queue. A child that exits first (a write then fails with EPIPE) fails the write with `failure`
+ * of its exit. Holes are written
+ * too: restic stores every byte. For any stream into restic (a disk, a chain's ranges).
+ */
+export function stdinSink(stdin: Writable, exited: Promise<ResticExit>, failure: (exit: ResticExit) => Error): ChunkSink {
+  const gone = exited.then((exit) => Promise.reject(failure(exit)));
+  gone.catch(() => undefined);
+  return {
+    write(buffer, length) {
+      // A write that fails (EPIPE) is the child having gone: its exit says why.
+      const written = new Promise<void>((resolve) => stdin.write(buffer.subarray(0, length), (err) => (err ? undefined : resolve())));
+      return Promise.race([written, gone]);
+    },
+  };
+}
+
 export async function copyDiskToRestic(settings: CopySettings, restic: ResticSettings, input: CopyDiskInput): Promise<CopyDiskResult> {
   const ctx = Context.current();
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
@@ -158,41 +180,46 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
     if (m.message_type === 'summary') summary = m as unknown as ResticSummary;
     else if (m.message_type === 'status' && typeof m.bytes_done === 'number') bytesDone = m.bytes_done;
   });
-  const gone = exited.then(() => 'exited' as const);
 
-  const hash = createHash('sha256');
+  // The one copy loop (copy-loop.ts): the device read into the hasher's buffers, hashed on its thread for a large disk, each chunk written to restic's stdin.
   const started = Date.now();
-  let bytes = 0;
-  let lastHeartbeat = started;
-  const source = createReadStream(device.path, { highWaterMark: settings.chunkBytes });
+  const hasher = openStreamHasher(settings, input.expectedBytes);
+  const details = (offset: number): ResticProgress => ({ bytesRead: offset, bytesPerSecond: Math.round((offset / Math.max(Date.now() - started, 1)) * 1000), bytesDone });
+  let bytes: number;
+  let sha256: string;
+  // A cancel while restic is not reading: its end fails the pending write, and the loop with it.
+  const killOnCancel = () => child.kill('SIGKILL');
+  ctx.cancellationSignal.addEventListener('abort', killOnCancel);
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (!child.stdin.write(chunk) && (await Promise.race([once(child.stdin, 'drain').then(() => 'drained' as const), gone])) === 'exited') {
-        throw resticFailure(restic, 'backup', await exited);
-      }
-      const now = Date.now();
-      if (now - lastHeartbeat >= 1000) {
-        lastHeartbeat = now;
-        ctx.heartbeat({ bytesRead: bytes, bytesPerSecond: Math.round((bytes / Math.max(now - started, 1)) * 1000), bytesDone } satisfies ResticProgress);
-      }
-      if (settings.maxBytesPerSecond > 0) {
-        const dueMs = (bytes / settings.maxBytesPerSecond) * 1000 - (Date.now() - started);
-        if (dueMs > 0) await ctx.sleep(dueMs);
-      }
+    const source = await open(device.path, 'r');
+    try {
+      bytes = (
+        await streamLoop(
+          ctx,
+          { ...settings, details },
+          source,
+          0,
+          hasher,
+          stdinSink(child.stdin, exited, (exit) => resticFailure(restic, 'backup', exit)),
+        )
+      ).offset;
+    } finally {
+      await source.close();
     }
     if (input.expectedBytes !== undefined && bytes !== input.expectedBytes) {
       throw nonRetryable(`device ${device.path} gave ${bytes} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
     }
+    sha256 = await hasher.digest();
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
   } catch (err) {
     // Killed before its input ends: restic writes no snapshot of a part of the disk.
     child.kill('SIGKILL');
-    source.destroy();
     await exited;
     if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('copy cancelled');
     throw err;
+  } finally {
+    ctx.cancellationSignal.removeEventListener('abort', killOnCancel);
+    await hasher.close();
   }
   child.stdin.end();
   const exit = await exited;
@@ -205,7 +232,7 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
   return {
     path: resticPath({ snapshotId: done.snapshot_id, file }),
     bytes,
-    sha256: hash.digest('hex'),
+    sha256,
     device: device.path,
     resumedFromOffset: 0,
     bytesReadFromDevice: bytes,
