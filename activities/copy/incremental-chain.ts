@@ -16,14 +16,9 @@ import { INCREMENTAL_PROVIDER_DIR, type ChainHead, type IncrementalDiskRecord, t
 import type { CopySettings } from './copy-disk';
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS, type CopyProgress } from './copy-loop';
 import { repositoryPath, syncDirectory } from './repository';
+import { composeResticChainImage, copyImageTransferToRestic, resticChainHead } from './restic/restic-incremental';
 
 const MANIFEST = 'manifest.json';
-
-function refuseRestic(settings: CopySettings): void {
-  if (settings.restic) {
-    throw nonRetryable('incremental chains are kept in a directory repository only: this copy worker backs up into restic (BACKUP_REPOSITORY_KIND=restic)', ErrorTypes.repositoryUnavailable);
-  }
-}
 
 /** A folder of the incremental chains (ovirt-incremental/…), not of the snapshot procedure's backups. */
 export function isChainDir(dir: string): boolean {
@@ -59,7 +54,8 @@ export async function listChainBackups(root: string, vmId?: string): Promise<Arr
 
 /** The VM's last good backup in the repository: where the next incremental starts from (none: a full). */
 export async function chainHead(settings: CopySettings, input: { vmId: string }): Promise<ChainHead | undefined> {
-  refuseRestic(settings);
+  // A restic repository keeps every point as a whole image (restic/restic-incremental.ts).
+  if (settings.restic) return resticChainHead(settings.restic, input.vmId);
   const newest = (await listChainBackups(settings.repositoryRoot, input.vmId))[0];
   if (!newest) return undefined;
   const { dir, manifest } = newest;
@@ -276,7 +272,7 @@ async function composedSha256(root: string, chunk: number, input: { dir?: string
  * written in place), composing its full and the deltas after it; returns the SHA-256 of what it wrote.
  */
 export async function composeChainImage(settings: CopySettings, input: { dir: string; diskId: string; targetPath: string }): Promise<{ bytes: number; sha256: string; layers: number }> {
-  refuseRestic(settings);
+  if (settings.restic) return composeResticChainImage(settings.restic, input);
   const { layers, size } = await layersOf(settings.repositoryRoot, input.dir, input.diskId);
   const out = await open(input.targetPath, 'a+').then(async (h) => (await h.close(), open(input.targetPath, 'r+')));
   const hash = createHash('sha256');
@@ -306,7 +302,10 @@ export interface CopyImageTransferInput {
   parentDir?: string;
 }
 
-export type CopyImageTransferResult = Pick<IncrementalDiskRecord, 'fileName' | 'bytes' | 'sha256' | 'ranges' | 'imageSha256' | 'bytesFetched' | 'resumedFromOffset'> & {
+export type CopyImageTransferResult = Pick<
+  IncrementalDiskRecord,
+  'fileName' | 'bytes' | 'sha256' | 'ranges' | 'imageSha256' | 'bytesFetched' | 'resumedFromOffset' | 'resticSnapshotId' | 'bytesAdded'
+> & {
   path: string;
   attempt: number;
 };
@@ -319,7 +318,7 @@ interface Piece {
 }
 
 export async function copyImageTransfer(settings: CopySettings, input: CopyImageTransferInput): Promise<CopyImageTransferResult> {
-  refuseRestic(settings);
+  if (settings.restic) return copyImageTransferToRestic(settings, settings.restic, input);
   if (input.mode === 'incremental' && input.parentDir === undefined)
     throw nonRetryable(`an incremental copy of disk ${input.diskId} needs the chain's previous backup (parentDir)`, ErrorTypes.invalidInput);
   const ctx = Context.current();
