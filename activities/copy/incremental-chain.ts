@@ -3,7 +3,8 @@
  * what a chain is): the VM's chain head, the copy of one image transfer (only the data ranges the
  * engine's extents name: dirty ones for an incremental, non-zero ones for a full) into the
  * repository with SHA-256 and heartbeats of a durable offset, and the composition of a disk at any
- * point of the chain (full + deltas, in order).
+ * point of the chain (full + deltas, in order). A restic repository keeps each point as a whole
+ * image instead (restic/restic-incremental.ts): the three entry points below hand it over there.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
