@@ -3,7 +3,7 @@
  * out only the dirty ranges (bytes imageio served stay ≤ 1.05 × the rewritten bytes), and each
  * point is stored as a whole image of the disk (the parent's image from `restic dump` with the
  * dirty ranges over it), so every point restores byte for byte on its own; a broken chain falls
- * back to a full and says why; retention forgets any point on its own and removes the engine's
+ * back to a full and says why; a failed or cancelled copy leaves no image snapshot; retention forgets any point on its own and removes the engine's
  * root checkpoints the removed points held; `restic check` is clean after each. Skipped, saying
  * why, without restic.
  */
@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { composeChainImage } from '../../activities/copy/incremental-chain';
 import { runRestic } from '../../activities/copy/restic/restic-cli';
@@ -22,6 +23,7 @@ import type { OvirtRestoreResult } from '../../contracts/ovirt/results';
 import type { VerifyBackupsResult } from '../../contracts/repository/results';
 import type { PruneBackupsResult } from '../../contracts/retention/results';
 import { BITMAP_GRANULARITY } from '../../simulators/ovirt';
+import { eventually } from '../helpers/eventually';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { resticForTests, tempResticRepository, RESTIC_TEST_PASSWORD } from '../helpers/restic';
 
@@ -150,6 +152,37 @@ describe.skipIf(!binary)('incremental chains in a restic repository', () => {
     const next = await backup();
     assert.equal(next.backup.mode, 'incremental');
     assert.equal(next.parent, afterShutdown.repository.dir);
+    assert.equal(await restoredSha(next.repository.dir), sha);
+    await assertResticClean();
+  });
+
+  test('a failed run and a cancelled run mid-copy leave no disk snapshot of theirs, no transfer open, no disk locked; the chain stays usable', async () => {
+    const full = await backup();
+    await rewrite([3]);
+    const failedBefore = (await resticSnapshots(repo.settings, ['kind:disk'])).length;
+    h.imageio.faults.add({ method: 'GET', path: '/:ticket', action: { kind: 'status', status: 403, message: 'No such ticket' }, times: 0 });
+    await assert.rejects(backup(), (err: unknown) => err instanceof WorkflowFailedError);
+    h.imageio.faults.clear();
+
+    // A copy held up in imageio while restic reads the parent's image, cancelled while its transfer is open.
+    h.imageio.faults.add({ method: 'GET', path: '/:ticket', action: { kind: 'delay', ms: 5000 }, times: 0 });
+    const handle = await h.start('ovirtIncrementalBackup', h.input(), 'incremental-restic-cancel');
+    await eventually(
+      async () => h.state.backups.openTransfers().length,
+      (count) => count === 1,
+      30_000,
+    );
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    h.imageio.faults.clear();
+    assert.deepEqual(h.state.backups.openTransfers(), [], 'no transfer left open');
+    assert.equal(h.state.diskStatus(h.state.getDisk(os())), 'ok', 'no disk left locked');
+    assert.equal((await resticSnapshots(repo.settings, ['kind:disk'])).length, failedBefore, 'restic saved no image of the failed or the cancelled run');
+
+    const sha = await h.state.diskContentSha256(os());
+    const next = await backup();
+    assert.equal(next.backup.mode, 'incremental');
+    assert.equal(next.parent, full.repository.dir, 'failed and cancelled runs are no chain head');
     assert.equal(await restoredSha(next.repository.dir), sha);
     await assertResticClean();
   });

@@ -303,7 +303,12 @@ export async function copyImageTransferToRestic(settings: CopySettings, restic: 
       clearInterval(ticker);
       backup.child.kill('SIGKILL');
       dump?.child.kill('SIGKILL');
+      // The dump's output is read by hand: unread, its stream would never close (nor the child with it).
+      dump?.child.stdout.destroy();
       await Promise.all([backup.exited, dump?.exited]);
+      // Their locks are stale now: removed, so a failed or cancelled copy leaves none behind (a check
+      // or prune would wait on them). Best effort: a retry removes them too.
+      await unlockStale(restic).catch(() => undefined);
       if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('copy cancelled');
       throw err;
     }
