@@ -4,7 +4,7 @@ import { envBoolean } from '../../lib/temporal/connection';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from './copy-disk';
 import { findBackup } from './find-backup';
 import { hashDevice } from './hash-device';
-import { listBackups, summariseBackup } from './list-backups';
+import { listBackups } from './list-backups';
 import { recordVerification } from './record-verification';
 import { repositoryPreflight } from './repository-preflight';
 import { removeBackup } from './remove-backup';
@@ -15,7 +15,7 @@ import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
 import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
-import { listResticBackups } from './restic/restic-store';
+import { listResticBackupSummaries } from './restic/restic-incremental';
 import { chainHead, composeChainImage, copyImageTransfer, type CopyImageTransferInput } from './incremental-chain';
 
 /** The repository side of restores, drills and checks (restore-types.ts says what each does), for the worker's repository kind. */
@@ -28,7 +28,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
       hashDevice: (input) => hashDevice(settings, input),
       verifyBackup: (input) => verifyResticBackup(restic, input),
       recordVerification: (input) => recordResticVerification(restic, input),
-      listBackups: async (input) => (await listResticBackups(restic, input.vmId)).map(summariseBackup),
+      listBackups: (input) => listResticBackupSummaries(restic, input),
       removeBackup: (input) => forgetResticBackup(restic, input),
       pruneRepository: () => pruneResticRepository(restic),
     };

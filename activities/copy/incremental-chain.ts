@@ -4,7 +4,8 @@
  * engine's extents name: dirty ones for an incremental, non-zero ones for a full) into the
  * repository through the one copy loop (copy-loop.ts: SHA-256, direct writes, heartbeats of a
  * durable offset, resume), and the composition of a disk at any point of the chain (full + deltas,
- * in order).
+ * in order). A restic repository keeps each point as a whole image instead
+ * (restic/restic-incremental.ts): the three entry points below hand it over there.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,14 +18,9 @@ import { INCREMENTAL_PROVIDER_DIR, type ChainHead, type IncrementalDiskRecord, t
 import { commitPartFile, copyToPartFile, hashSource, type CopySettings } from './copy-disk';
 import type { CopyProgress, ReadAt } from './copy-loop';
 import { repositoryPath } from './repository';
+import { composeResticChainImage, copyImageTransferToRestic, resticChainHead } from './restic/restic-incremental';
 
 const MANIFEST = 'manifest.json';
-
-function refuseRestic(settings: CopySettings): void {
-  if (settings.restic) {
-    throw nonRetryable('incremental chains are kept in a directory repository only: this copy worker backs up into restic (BACKUP_REPOSITORY_KIND=restic)', ErrorTypes.repositoryUnavailable);
-  }
-}
 
 /** A folder of the incremental chains (ovirt-incremental/…), not of the snapshot procedure's backups. */
 export function isChainDir(dir: string): boolean {
@@ -60,7 +56,8 @@ export async function listChainBackups(root: string, vmId?: string): Promise<Arr
 
 /** The VM's last good backup in the repository: where the next incremental starts from (none: a full). */
 export async function chainHead(settings: CopySettings, input: { vmId: string }): Promise<ChainHead | undefined> {
-  refuseRestic(settings);
+  // A restic repository keeps every point as a whole image (restic/restic-incremental.ts).
+  if (settings.restic) return resticChainHead(settings.restic, input.vmId);
   const newest = (await listChainBackups(settings.repositoryRoot, input.vmId))[0];
   if (!newest) return undefined;
   const { dir, manifest } = newest;
@@ -287,7 +284,7 @@ async function composedSha256(ctx: Context, settings: CopySettings, input: { dir
  * written in place), composing its full and the deltas after it; returns the SHA-256 of what it wrote.
  */
 export async function composeChainImage(settings: CopySettings, input: { dir: string; diskId: string; targetPath: string }): Promise<{ bytes: number; sha256: string; layers: number }> {
-  refuseRestic(settings);
+  if (settings.restic) return composeResticChainImage(settings.restic, input);
   const { layers, size } = await layersOf(settings.repositoryRoot, input.dir, input.diskId);
   const out = await open(input.targetPath, 'a+').then(async (h) => (await h.close(), open(input.targetPath, 'r+')));
   const hash = createHash('sha256');
@@ -317,7 +314,10 @@ export interface CopyImageTransferInput {
   parentDir?: string;
 }
 
-export type CopyImageTransferResult = Pick<IncrementalDiskRecord, 'fileName' | 'bytes' | 'sha256' | 'ranges' | 'imageSha256' | 'bytesFetched' | 'resumedFromOffset'> & {
+export type CopyImageTransferResult = Pick<
+  IncrementalDiskRecord,
+  'fileName' | 'bytes' | 'sha256' | 'ranges' | 'imageSha256' | 'bytesFetched' | 'resumedFromOffset' | 'resticSnapshotId' | 'bytesAdded'
+> & {
   path: string;
   attempt: number;
 };
@@ -385,7 +385,7 @@ export function transferSource(reader: RangeReader, pieces: readonly Piece[], fi
  * this backup (an incremental's composed with its chain, through the loop as well).
  */
 export async function copyImageTransfer(settings: CopySettings, input: CopyImageTransferInput): Promise<CopyImageTransferResult> {
-  refuseRestic(settings);
+  if (settings.restic) return copyImageTransferToRestic(settings, settings.restic, input);
   if (input.mode === 'incremental' && input.parentDir === undefined)
     throw nonRetryable(`an incremental copy of disk ${input.diskId} needs the chain's previous backup (parentDir)`, ErrorTypes.invalidInput);
   const ctx = Context.current();

@@ -5,6 +5,11 @@
  * the other, listed in the manifest. `parent` names the previous backup of the chain, whose
  * `backup.toCheckpointId` this one started from; a disk is restored by composing its full and the
  * deltas after it, in order. The chain's head is the VM's newest manifest.
+ *
+ * In a restic repository the same folders are paths inside snapshots, and every point holds each
+ * disk whole (a synthetic full, `<disk>.raw`, made from the parent's image and the dirty ranges;
+ * restic's deduplication stores only what changed): a point restores on its own, `ranges` says
+ * what the engine handed out, and `resticSnapshotId` is where the image is.
  */
 import type { Verification } from '../../activities/copy/restore-types';
 import type { StepTiming } from '../progress';
@@ -37,6 +42,9 @@ export interface IncrementalDiskRecord {
   bytesFetched: number;
   resumedFromOffset: number;
   attempts: number;
+  /** A restic repository: the snapshot of the disk's image (the file `<dir>/<fileName>` in it), and the bytes restic added for it. */
+  resticSnapshotId?: string;
+  bytesAdded?: number;
 }
 
 /** Why a run (or one disk of it) went full instead of incremental. */

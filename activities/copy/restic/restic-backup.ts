@@ -50,12 +50,12 @@ export function resticTags(ctx: Context | undefined, tags: ResticTags): string[]
   return list.flatMap((t) => ['--tag', t]);
 }
 
-function backupArgs(restic: ResticSettings, file: string, tags: string[]): string[] {
+export function backupArgs(restic: ResticSettings, file: string, tags: string[]): string[] {
   return ['backup', '--stdin', '--stdin-filename', file.slice(1), '--host', resticHost(restic), '--json', ...tags];
 }
 
 /** Reads restic's --json lines as they come. */
-function onJsonLines(stream: NodeJS.ReadableStream, handle: (message: Record<string, unknown>) => void): void {
+export function onJsonLines(stream: NodeJS.ReadableStream, handle: (message: Record<string, unknown>) => void): void {
   let rest = '';
   stream.setEncoding('utf8');
   stream.on('data', (text: string) => {
@@ -100,11 +100,37 @@ async function savedByEarlierAttempt(ctx: Context | undefined, restic: ResticSet
  */
 async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: string, input: CopyDiskInput, device: string): Promise<CopyDiskResult | undefined> {
   if (input.expectedBytes === undefined) return undefined;
+  const saved = await adoptSavedDisk(ctx, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId }, input.expectedBytes);
+  if (!saved) return undefined;
+  return {
+    path: resticPath({ snapshotId: saved.snapshotId, file }),
+    bytes: saved.bytes,
+    sha256: saved.sha256,
+    device,
+    resumedFromOffset: saved.bytes,
+    bytesReadFromDevice: 0,
+    attempt: ctx.info.attempt,
+    resticSnapshotId: saved.snapshotId,
+    bytesAdded: 0,
+  };
+}
+
+/**
+ * The snapshot of `file` an earlier attempt of this run saved whole (`expectedBytes` processed),
+ * read back with `restic dump` and hashed; undefined on a first attempt or when none was saved.
+ */
+export async function adoptSavedDisk(
+  ctx: Context,
+  restic: ResticSettings,
+  file: string,
+  tags: ResticTags,
+  expectedBytes: number,
+): Promise<{ snapshotId: string; bytes: number; sha256: string } | undefined> {
   let saved: SavedSnapshot | undefined;
-  for (const s of await savedByEarlierAttempt(ctx, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId })) {
+  for (const s of await savedByEarlierAttempt(ctx, restic, file, tags)) {
     // restic ≥ 0.17 records what it processed; an older one's snapshot is measured with `restic ls`.
     const size = s.summary?.total_bytes_processed ?? (await sizeInSnapshot(restic, { snapshotId: s.id, file }));
-    if (size === input.expectedBytes) {
+    if (size === expectedBytes) {
       saved = s;
       break;
     }
@@ -131,18 +157,8 @@ async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: strin
   }
   const exit = await exited;
   if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
-  if (bytes !== input.expectedBytes) return undefined;
-  return {
-    path: resticPath({ snapshotId: saved.id, file }),
-    bytes,
-    sha256: hash.digest('hex'),
-    device,
-    resumedFromOffset: bytes,
-    bytesReadFromDevice: 0,
-    attempt: ctx.info.attempt,
-    resticSnapshotId: saved.id,
-    bytesAdded: 0,
-  };
+  if (bytes !== expectedBytes) return undefined;
+  return { snapshotId: saved.id, bytes, sha256: hash.digest('hex') };
 }
 
 /**

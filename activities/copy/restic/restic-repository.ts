@@ -17,13 +17,38 @@ import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, Verificat
 import { sliceOf } from '../verify-backup';
 import { resticFailure, runRestic, unlockStale, type ResticSettings } from './restic-cli';
 import { writeResticFile } from './restic-backup';
-import { dumpText, listResticBackups, readResticBackup, recordedLocation, sizeInSnapshot, startDump, type ResticStoredBackup } from './restic-store';
+import { dumpText, isResticChainDir, listResticBackups, listResticChainPoints, readResticBackup, recordedLocation, sizeInSnapshot, startDump, type ResticStoredBackup } from './restic-store';
 import type { ResticLocation } from './restic-locator';
+import { chainPointFiles, findResticChainPoint, requireChainPoint, type ChainPointFile } from './restic-incremental';
+import type { OvirtIncrementalManifest } from '../../../contracts/ovirt/incremental-results';
 
 const bad = (message: string) => nonRetryable(message, ErrorTypes.invalidInput);
 
-function lookup(restic: ResticSettings): BackupLookup<ResticStoredBackup> {
-  return { list: (vmId) => listResticBackups(restic, vmId), read: (dir) => readResticBackup(restic, dir) };
+type ResticBackup = ResticStoredBackup | { dir: string; manifest: OvirtIncrementalManifest };
+
+/**
+ * Both procedures' backups (the snapshot procedure's, the incremental chains' points): `latest` and
+ * a backup run's workflow id mean the newest complete one of either, as in a directory repository.
+ */
+function lookup(restic: ResticSettings): BackupLookup<ResticBackup> {
+  return {
+    list: async (vmId) =>
+      [...(await listResticBackups(restic, vmId)), ...(await listResticChainPoints(restic, vmId))].sort(
+        (a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir),
+      ),
+    read: (dir) => readResticBackup(restic, dir),
+  };
+}
+
+/** The stored images and OVF of the backup in `dir`, of either procedure, with where each is and what the manifest says of it. */
+async function storedFiles(restic: ResticSettings, dir: string): Promise<{ images: ChainPointFile[]; config?: ChainPointFile }> {
+  if (isResticChainDir(dir)) return chainPointFiles(dir, await requireChainPoint(restic, dir));
+  const { manifest } = await requireBackup(restic, dir);
+  const config = recordedConfig(manifest);
+  return {
+    images: recordedImages(manifest).map((i) => ({ fileName: i.fileName, bytes: i.bytes, sha256: i.sha256, diskId: i.disk.id, location: recordedLocation(dir, i.disk.path, i.fileName) })),
+    config: { ...config, location: recordedLocation(dir, manifest.config.path, config.fileName) },
+  };
 }
 
 async function requireBackup(restic: ResticSettings, dir: string): Promise<ResticStoredBackup> {
@@ -33,7 +58,9 @@ async function requireBackup(restic: ResticSettings, dir: string): Promise<Resti
 }
 
 export async function findResticBackup(restic: ResticSettings, ref: BackupRef): Promise<FoundBackup> {
-  const { dir, manifest } = await resolveBackup(lookup(restic), ref);
+  const found = await resolveBackup(lookup(restic), ref);
+  if ('kind' in found.manifest && found.manifest.kind === 'ovirt-incremental') return findResticChainPoint(restic, found.dir, found.manifest, ref);
+  const { dir, manifest } = found as ResticStoredBackup;
   for (const image of recordedImages(manifest)) {
     const bytes = await sizeInSnapshot(restic, recordedLocation(dir, image.disk.path, image.fileName));
     if (bytes === undefined) throw bad(`backup ${dir}: image ${image.fileName} is missing from the restic repository`);
@@ -82,10 +109,9 @@ export async function writeResticImageToDevice(
   const ctx = Context.current();
   // A retry after the copy worker died: the killed `restic dump`'s lock is stale; remove it (never a live one).
   if (ctx.info.attempt > 1) await unlockStale(restic);
-  const { manifest } = await requireBackup(restic, input.dir);
-  const image = recordedImages(manifest).find((i) => i.fileName === input.fileName);
+  const image = (await storedFiles(restic, input.dir)).images.find((i) => i.fileName === input.fileName);
   if (!image) throw bad(`backup ${input.dir}: the manifest names no image ${input.fileName}`);
-  const location = recordedLocation(input.dir, image.disk.path, image.fileName);
+  const location = image.location;
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
   const hash = createHash('sha256');
   // r+: a block device cannot be truncated, and the simulator's file must keep its size.
@@ -118,17 +144,17 @@ export async function writeResticImageToDevice(
 export async function verifyResticBackup(restic: ResticSettings, input: Parameters<RepositoryActivities['verifyBackup']>[0]): ReturnType<RepositoryActivities['verifyBackup']> {
   const ctx = Context.current();
   if (ctx.info.attempt > 1) await unlockStale(restic);
-  const { manifest } = await requireBackup(restic, input.dir);
+  const stored = await storedFiles(restic, input.dir);
   const subset = input.subset;
   if (subset && !(Number.isInteger(subset.n) && Number.isInteger(subset.t) && subset.n >= 1 && subset.n <= subset.t)) {
     throw bad(`subset ${subset.n}/${subset.t} is not a slice: it needs 1 ≤ n ≤ t`);
   }
-  const all = [...recordedImages(manifest).map((i) => ({ ...i, path: i.disk.path })), { ...recordedConfig(manifest), path: manifest.config.path }];
+  const all = [...stored.images, ...(stored.config ? [stored.config] : [])];
   const chosen = subset ? all.filter((f) => sliceOf(input.dir, f.fileName, subset.t) === subset.n) : all;
   const files: FileCheck[] = [];
   for (const file of chosen) {
     const expected = { file: file.fileName, expectedBytes: file.bytes, expectedSha256: file.sha256 };
-    const location = recordedLocation(input.dir, file.path, file.fileName);
+    const location = file.location;
     if ((await sizeInSnapshot(restic, location)) === undefined) {
       files.push({ ...expected, bytes: 0, sha256: '', ok: false, missing: true });
       continue;

@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { OvirtBackupManifest } from '../../../contracts/ovirt/results';
+import { INCREMENTAL_PROVIDER_DIR, type OvirtIncrementalManifest } from '../../../contracts/ovirt/incremental-results';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import { MANIFEST_FILE, type StoredBackup } from '../backup-store';
 import { runRestic, startRestic, resticFailure, type ResticSettings } from './restic-cli';
@@ -63,12 +64,39 @@ function backupDirOf(snapshot: ResticSnapshot): string | undefined {
   return posix.dirname(path).replace(/^\/+/, '');
 }
 
-/** Every complete backup (of one VM, if given), newest first. Manifests that do not read are left out. */
+/** A backup folder of an incremental chain (ovirt-incremental/…), not of the snapshot procedure. */
+export function isResticChainDir(dir: string): boolean {
+  return dir.replace(/^\/+/, '').startsWith(`${INCREMENTAL_PROVIDER_DIR}/`);
+}
+
+/** A point of an incremental chain in the repository (restic-incremental.ts). */
+export interface ResticChainPoint {
+  dir: string;
+  manifest: OvirtIncrementalManifest;
+  manifestSnapshotId: string;
+}
+
+/** Every complete backup of the snapshot procedure (of one VM, if given), newest first. Manifests that do not read are left out. */
 export async function listResticBackups(restic: ResticSettings, vmId?: string): Promise<ResticStoredBackup[]> {
+  return listManifests<OvirtBackupManifest>(restic, vmId, (dir) => !isResticChainDir(dir));
+}
+
+/** Every point of the incremental chains (of one VM, if given), newest first. */
+export async function listResticChainPoints(restic: ResticSettings, vmId?: string): Promise<ResticChainPoint[]> {
+  const points = await listManifests<OvirtIncrementalManifest>(restic, vmId, isResticChainDir);
+  return points.filter((p) => p.manifest.kind === 'ovirt-incremental');
+}
+
+async function listManifests<M extends { vm?: { id: string }; completedAt: string }>(
+  restic: ResticSettings,
+  vmId: string | undefined,
+  wanted: (dir: string) => boolean,
+): Promise<Array<{ dir: string; manifest: M; manifestSnapshotId: string }>> {
   const newest = await manifestSnapshots(restic, vmId);
-  const found: ResticStoredBackup[] = [];
+  const found: Array<{ dir: string; manifest: M; manifestSnapshotId: string }> = [];
   for (const [dir, snapshot] of newest) {
-    const manifest = await readResticManifest(restic, dir, snapshot).catch(() => undefined);
+    if (!wanted(dir)) continue;
+    const manifest = (await readResticManifest(restic, dir, snapshot).catch(() => undefined)) as M | undefined;
     if (manifest && (vmId === undefined || manifest.vm?.id === vmId)) found.push({ dir, manifest, manifestSnapshotId: snapshot.id });
   }
   return found.sort((a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt) || b.dir.localeCompare(a.dir));
@@ -95,7 +123,7 @@ async function readResticManifest(restic: ResticSettings, dir: string, snapshot:
   }
 }
 
-/** The backup in `dir`, or undefined when no manifest of it is stored. */
+/** The backup in `dir`, or undefined when no manifest of it is stored (a chain point's manifest is an OvirtIncrementalManifest: isResticChainDir). */
 export async function readResticBackup(restic: ResticSettings, dir: string): Promise<ResticStoredBackup | undefined> {
   const snapshot = (await manifestSnapshots(restic)).get(dir);
   return snapshot ? { dir, manifest: await readResticManifest(restic, dir, snapshot), manifestSnapshotId: snapshot.id } : undefined;
