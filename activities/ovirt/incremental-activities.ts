@@ -87,14 +87,20 @@ export function createOvirtIncrementalActivities(clients: EndpointClients) {
      * Retention: removes the VM's root checkpoint while it is one of `checkpointIds` (those of chain
      * points retention removed), then the next root, and so on: the engine removes only the root.
      * A checkpoint already gone counts as removed; those that are not the root when the walk stops
-     * stay (`left`), as does every checkpoint a kept point needs.
+     * stay (`left`), as does every checkpoint a kept point needs. A VM the engine no longer has
+     * leaves nothing (its checkpoints went with it).
      */
     async ovirtRemoveRootCheckpoints(input: { endpoint: string; vmId: string; checkpointIds: string[] }): Promise<{ removed: string[]; left: string[] }> {
       const client = ovirt(input.endpoint);
       const removable = new Set(input.checkpointIds);
       const removed: string[] = [];
       for (;;) {
-        const listed = await client.listCheckpoints(input.vmId).catch(notFoundAs(`VM ${input.vmId} does not exist on endpoint "${input.endpoint}"`));
+        const listed = await client.listCheckpoints(input.vmId).catch((err: unknown) => {
+          // A VM that is gone took its checkpoints with it: nothing is left to remove (or to remember).
+          if (err instanceof VendorError && err.isNotFound) return undefined;
+          throw err;
+        });
+        if (!listed) return { removed, left: [] };
         // The root: the checkpoint whose parent is not listed (the oldest, in the engine's order).
         const ids = new Set(listed.map((c) => c['@_id']));
         const root = listed.find((c) => !c.parent_id || !ids.has(c.parent_id)) ?? listed[0];
