@@ -268,3 +268,18 @@ test('a checkpoint whose point was pruned while an older point stayed is removed
   assert.equal(next.backup.mode, 'incremental');
   assert.equal(next.backup.fromCheckpointId, cps[4]);
 });
+
+test('composeChainImage run again over what a killed attempt left (a longer file of other bytes) writes exactly the point', async () => {
+  await backup();
+  const sha = await write(7);
+  const point = await backup();
+  const target = join(h.dirs.data, `compose-rerun-${++n}.img`);
+  await writeFile(target, Buffer.alloc(DISK + MiB, 0xa5));
+  const { sha256, bytes } = await composeChainImage(h.copySettings, { dir: point.repository.dir, diskId: os(), targetPath: target });
+  const written = await readFile(target);
+  await rm(target);
+  assert.equal(bytes, DISK);
+  assert.equal(sha256, sha);
+  assert.equal(written.length, DISK, 'nothing of the earlier attempt past the disk');
+  assert.equal(createHash('sha256').update(written).digest('hex'), sha);
+});
