@@ -289,6 +289,9 @@ export async function composeChainImage(settings: CopySettings, input: { dir: st
   const out = await open(input.targetPath, 'a+').then(async (h) => (await h.close(), open(input.targetPath, 'r+')));
   const hash = createHash('sha256');
   try {
+    // Every byte of [0, size) is written again (a rerun after a kill starts over); a file target
+    // holds nothing past the disk either (a device keeps its size).
+    if ((await out.stat()).isFile()) await out.truncate(size);
     await streamComposed(compose(layers, size), settings.chunkBytes, async (data, offset) => {
       hash.update(data);
       await out.write(data, 0, data.length, offset);

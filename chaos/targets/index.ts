@@ -7,7 +7,7 @@ import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
 import { ovirtIncrementalTarget } from './ovirt-incremental';
 import { ovirtResticPruneTarget } from './ovirt-restic-prune';
-import { ovirtDrillTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
+import { ovirtDrillTarget, ovirtIncrementalRestoreTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   ovirt: () => ovirtTarget(),
@@ -19,6 +19,8 @@ export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   'ovirt-restic-drill': ovirtResticDrillTarget,
   'ovirt-restic-prune': ovirtResticPruneTarget,
   'ovirt-incremental': ovirtIncrementalTarget,
+  // ovirtRestore of an incremental chain's middle point (composed while written), the copy worker in its own process.
+  'ovirt-incremental-restore': ovirtIncrementalRestoreTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,
