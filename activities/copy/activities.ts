@@ -13,7 +13,7 @@ import { ErrorTypes, nonRetryable, toActivityFailure } from '../../lib/errors';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
-import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
+import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackups } from './restic/restic-store';
 import { chainHead, composeChainImage, copyImageTransfer, type CopyImageTransferInput } from './incremental-chain';
@@ -31,6 +31,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
       listBackups: async (input) => (await listResticBackups(restic, input.vmId)).map(summariseBackup),
       removeBackup: (input) => forgetResticBackup(restic, input),
       pruneRepository: () => pruneResticRepository(restic),
+      repositoryIntegrityCheck: (input) => resticCheck(restic, input),
     };
   }
   return {
@@ -42,6 +43,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
     listBackups: (input) => listBackups(settings, input),
     removeBackup: (input) => removeBackup(settings, input),
     pruneRepository: async () => ({ kind: 'directory', command: 'none', summary: "a directory repository's space is freed as each backup's folder is removed" }),
+    repositoryIntegrityCheck: async () => ({ kind: 'directory', ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' }),
   };
 }
 
@@ -66,11 +68,6 @@ export function createCopyActivities(settings: CopySettings) {
     /** Before a backup's snapshot: the repository exists, opens and can take the backup (repository-preflight.ts). */
     async repositoryPreflight() {
       return repositoryPreflight(settings);
-    },
-    /** `restic check [--read-data-subset=n/t]` of a restic repository; a directory repository has nothing beyond verifyBackup. */
-    async repositoryIntegrityCheck(input: { subset?: { n: number; t: number } }): Promise<IntegrityCheck> {
-      if (!restic) return { ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' };
-      return resticCheck(restic, input);
     },
     /** oVirt incremental backups: the VM's chain head in the repository (none: the next backup is a full). */
     // These talk to imageio: its VendorErrors say whether a retry can help (toActivityFailure).

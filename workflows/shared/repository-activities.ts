@@ -13,5 +13,13 @@ export function repositoryActivities(input: { proxyVmId?: string; copyTaskQueue?
   const files = proxyActivities<RepositoryActivities>({ ...quickCall, ...common, taskQueue: repositoryFilesTaskQueueFor(taskQueue) });
   const reads = proxyActivities<RepositoryActivities>({ ...waitUpTo(12 * 60 * 60_000, { heartbeatTimeout: '30 seconds' }), ...common, taskQueue });
   // `restic prune` reads the whole index and may rewrite packs: a long call, on the copy queue too.
-  return { listBackups: files.listBackups, recordVerification: files.recordVerification, removeBackup: files.removeBackup, verifyBackup: reads.verifyBackup, pruneRepository: reads.pruneRepository };
+  // So does `restic check`, which reads packs with --read-data-subset.
+  return {
+    listBackups: files.listBackups,
+    recordVerification: files.recordVerification,
+    removeBackup: files.removeBackup,
+    verifyBackup: reads.verifyBackup,
+    pruneRepository: reads.pruneRepository,
+    repositoryIntegrityCheck: reads.repositoryIntegrityCheck,
+  };
 }

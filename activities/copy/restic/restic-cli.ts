@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { hostname } from 'node:os';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import { isExecutable } from '../../../lib/temporal/tool-path';
 import { findRestic } from './restic-path';
@@ -86,6 +86,31 @@ export async function runRestic(settings: ResticSettings, args: string[], option
   const exit = await exited;
   if (exit.code !== 0) throw resticFailure(settings, args[0] ?? 'restic', exit, options);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Runs a long restic command (prune, check) to its end in an activity: heartbeats every 5 s while
+ * it runs, and a cancel kills it. Returns its stdout and how it exited: the caller reads its verdict.
+ */
+export async function runResticHeartbeating(settings: ResticSettings, args: string[]): Promise<{ stdout: string; exit: ResticExit }> {
+  const ctx = Context.current();
+  const started = Date.now();
+  const { child, exited } = startRestic(settings, args);
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => chunks.push(b));
+  child.stdin.end();
+  const beat = setInterval(() => ctx.heartbeat({ command: args[0], runningForSeconds: Math.round((Date.now() - started) / 1000) }), 5_000);
+  const cancelled = new Promise<'cancelled'>((resolve) => ctx.cancellationSignal.addEventListener('abort', () => resolve('cancelled'), { once: true }));
+  try {
+    if ((await Promise.race([exited.then(() => 'exited' as const), cancelled])) === 'cancelled') {
+      child.kill('SIGKILL');
+      await exited;
+      throw new CancelledFailure(`restic ${args[0]} cancelled`);
+    }
+  } finally {
+    clearInterval(beat);
+  }
+  return { stdout: Buffer.concat(chunks).toString('utf8'), exit: await exited };
 }
 
 /** restic's message lines, without its hints ("the `unlock` command can be used…"). */
