@@ -115,6 +115,14 @@ export async function writeResticImageToDevice(
   return { device: device.path, bytes: written, sha256, resumedFromOffset: 0, attempt: ctx.info.attempt };
 }
 
+/** What `restic dump` says when the stored data is damaged (a pack changed, a blob gone): the same on every attempt. */
+const DAMAGED = /ciphertext verification failed|Pack ID does not match|hash mismatch|blob [0-9a-f]+ not found|does not contain blob/i;
+
+/** The damage restic reported, without "restic dump on <repo> failed (exit 1): ". */
+function damage(message: string): string {
+  return message.replace(/^restic dump on .* failed \([^)]*\): /, '').replace(/^(Fatal: )?cannot dump file: /, '');
+}
+
 export async function verifyResticBackup(restic: ResticSettings, input: Parameters<RepositoryActivities['verifyBackup']>[0]): ReturnType<RepositoryActivities['verifyBackup']> {
   const ctx = Context.current();
   if (ctx.info.attempt > 1) await unlockStale(restic);
@@ -134,7 +142,15 @@ export async function verifyResticBackup(restic: ResticSettings, input: Paramete
       continue;
     }
     const hash = createHash('sha256');
-    const bytes = await readStored(ctx, restic, location, (chunk) => void hash.update(chunk));
+    let bytes: number;
+    try {
+      bytes = await readStored(ctx, restic, location, (chunk) => void hash.update(chunk));
+    } catch (err) {
+      // Damaged data is this file's verdict, not a failure a retry could fix.
+      if (!(err instanceof ApplicationFailure) || !DAMAGED.test(err.message)) throw err;
+      files.push({ ...expected, bytes: 0, sha256: '', ok: false, problem: `restic cannot read it back: ${damage(err.message)}` });
+      continue;
+    }
     const sha256 = hash.digest('hex');
     files.push({ ...expected, bytes, sha256, ok: bytes === file.bytes && sha256 === file.sha256 });
   }
@@ -175,8 +191,9 @@ function lastLine(text: string): string {
   return text.trim().split('\n').slice(-1).join('').trim();
 }
 
-/** restic check's progress lines ("load indexes", "check all packs", …): not findings. */
-const CHECK_PROGRESS = /^(using temporary cache|create exclusive lock|created new cache|load indexes|loading indexes|check all packs|check snapshots, trees and blobs|read (all|\d+(\.\d+)?%|group #\d+) |\[\d+:\d+\]|no errors were found|Fatal: repository contains errors|The repository|\d+ additional files were found|repository [0-9a-f]+ opened)/i;
+/** restic check's progress lines ("load indexes", "check all packs", …) and ≥ 0.16's repair advice: not findings. */
+const CHECK_PROGRESS =
+  /^(using temporary cache|create exclusive lock|created new cache|load indexes|loading indexes|check all packs|check snapshots, trees and blobs|read (all|\d+(\.\d+)?%|group #\d+) |\[\d+:\d+\]|no errors were found|Fatal: repository contains errors|The repository|\d+ additional files were found|repository [0-9a-f]+ opened|The repository contains damaged pack files|restic repair |Damaged pack files can be caused)/i;
 
 /** The errors restic check reported, in one line (the first few, and how many more). */
 function checkErrors(restic: ResticSettings, text: string): string {
