@@ -13,6 +13,7 @@ import { ErrorTypes, nonRetryable, toActivityFailure } from '../../lib/errors';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
+import { RESTIC_COMPRESSIONS, type ResticCompression, type ResticSettings } from './restic/restic-cli';
 import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackups } from './restic/restic-store';
@@ -116,6 +117,15 @@ export function resticSettingsFromEnv(env: NodeJS.ProcessEnv): Pick<CopySettings
       repository: env.RESTIC_REPOSITORY,
       ...(env.RESTIC_PASSWORD !== undefined ? { password: env.RESTIC_PASSWORD } : env.RESTIC_PASSWORD_FILE !== undefined ? { passwordFile: env.RESTIC_PASSWORD_FILE } : {}),
       ...(env.RESTIC_PATH ? { binary: env.RESTIC_PATH } : {}),
+      ...resticCompressionFromEnv(env),
     },
   };
+}
+
+/** RESTIC_COMPRESSION=off|auto|max: restic's --compression for what this worker writes (README, "The repository"). */
+export function resticCompressionFromEnv(env: NodeJS.ProcessEnv): Pick<ResticSettings, 'compression'> {
+  const value = env.RESTIC_COMPRESSION;
+  if (value === undefined || value === '') return {};
+  if (!(RESTIC_COMPRESSIONS as readonly string[]).includes(value)) throw new Error(`RESTIC_COMPRESSION=${value}: use ${RESTIC_COMPRESSIONS.join(', ')}`);
+  return { compression: value as ResticCompression };
 }

@@ -21,7 +21,12 @@ export interface ResticSettings {
   binary?: string;
   /** Recorded in each snapshot; default this machine's host name. */
   host?: string;
+  /** restic's `--compression` (RESTIC_COMPRESSION of the copy worker); unset: restic's own default (auto). */
+  compression?: ResticCompression;
 }
+
+export const RESTIC_COMPRESSIONS = ['off', 'auto', 'max'] as const;
+export type ResticCompression = (typeof RESTIC_COMPRESSIONS)[number];
 
 export interface ResticExit {
   code: number | null;
@@ -49,6 +54,8 @@ function childEnv(settings: ResticSettings): NodeJS.ProcessEnv {
   delete env.RESTIC_PASSWORD_FILE;
   delete env.RESTIC_PASSWORD_COMMAND;
   delete env.RESTIC_REPOSITORY_FILE;
+  // The setting is passed as --compression; an inherited variable would count where it is not.
+  delete env.RESTIC_COMPRESSION;
   if (settings.password !== undefined) env.RESTIC_PASSWORD = settings.password;
   else if (settings.passwordFile !== undefined) env.RESTIC_PASSWORD_FILE = settings.passwordFile;
   return env;
@@ -61,7 +68,9 @@ export function resticHost(settings: ResticSettings): string {
 /** Starts restic; `exited` resolves when it is gone, with what it wrote to stderr. */
 export function startRestic(settings: ResticSettings, args: string[]): { child: ChildProcessWithoutNullStreams; exited: Promise<ResticExit> } {
   const binary = resticBinary(settings);
-  const [command, argv] = isExecutable(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
+  // A global flag: it counts where restic writes packs (backup, prune's repacking); restic < 0.14 has no compression and refuses it.
+  const all = settings.compression ? ['--compression', settings.compression, ...args] : args;
+  const [command, argv] = isExecutable(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...all]] : [binary, all];
   const child = spawn(command, argv, { env: childEnv(settings), stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
