@@ -9,16 +9,15 @@
  * rewritten (bytes added / changed bytes; goal ≤ 1.5 × the changed bytes + 1 % of the disk).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdir, open, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { copySettingsFromEnv, resticCompressionFromEnv } from '../activities/copy/activities';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../activities/copy/copy-disk';
 import { copyDiskToRestic } from '../activities/copy/restic/restic-backup';
-import { runRestic, startRestic, type ResticSettings } from '../activities/copy/restic/restic-cli';
+import { runRestic, type ResticSettings } from '../activities/copy/restic/restic-cli';
 import { findPinnedRestic, resticVersion } from '../activities/copy/restic/restic-path';
 import { median, round } from './lib/stats';
 
@@ -109,13 +108,21 @@ export async function benchRestic(options: { mib: number; runs: number; tmp: str
     return r;
   };
   const input = (run: string): CopyDiskInput => ({ diskId: DISK_ID, expectedBytes: bytes, dir: `bench/${run}`, fileName: 'disk.raw' });
-  // restic alone: the same file piped into `restic backup --stdin`, nothing of ours in between.
+  // restic alone: `restic backup --stdin < disk file`, the file as restic's stdin, nothing of ours in between.
   const alone = async (restic: ResticSettings, run: string): Promise<void> => {
-    const { child, exited } = startRestic(restic, ['backup', '--stdin', '--stdin-filename', `bench/${run}/alone.raw`, '--host', 'bench', '--quiet']);
-    child.stdout.resume();
-    await pipeline(createReadStream(src), child.stdin);
-    const exit = await exited;
-    if (exit.code !== 0) throw new Error(`restic backup --stdin alone: exit ${exit.code}: ${exit.stderr}`);
+    const file = await open(src, 'r');
+    try {
+      const flags = restic.compression ? ['--compression', restic.compression] : [];
+      const args = [...flags, 'backup', '--stdin', '--stdin-filename', `bench/${run}/alone.raw`, '--host', 'bench', '--quiet'];
+      const env = { ...process.env, RESTIC_REPOSITORY: restic.repository, RESTIC_PASSWORD: restic.password };
+      const child = spawn(binary, args, { env, stdio: [file.fd, 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      if (code !== 0) throw new Error(`restic backup --stdin alone: exit ${code}: ${stderr}`);
+    } finally {
+      await file.close();
+    }
   };
   const env = () => new MockActivityEnvironment({ attempt: 1 });
   const toDirectory = (run: string): Promise<CopyDiskResult> => env().run((s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i), settings, input(run));
