@@ -9,11 +9,12 @@
  * rewritten (bytes added / changed bytes; goal ≤ 1.5 × the changed bytes + 1 % of the disk).
  */
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdir, open, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { copySettingsFromEnv } from '../activities/copy/activities';
+import { copySettingsFromEnv, resticCompressionFromEnv } from '../activities/copy/activities';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../activities/copy/copy-disk';
 import { copyDiskToRestic } from '../activities/copy/restic/restic-backup';
 import { runRestic, type ResticSettings } from '../activities/copy/restic/restic-cli';
@@ -30,6 +31,10 @@ export interface ResticRun {
   resticMs: number;
   /** directory time / restic time: ≥ 1 when restic is as fast. */
   ratio: number;
+  /** `restic backup --stdin < disk file` alone, into a fresh repository of its own: what restic takes without us. */
+  aloneMs: number;
+  /** restic alone / our restic copy: 1 when our stream (device read, SHA-256, progress) adds nothing to restic's time. */
+  oursVsAlone: number;
 }
 
 export interface ResticBenchResult {
@@ -42,6 +47,10 @@ export interface ResticBenchResult {
   ratioMedian: number;
   ratioGoal: number;
   ratioMet: boolean;
+  /** Median of restic alone / our restic copy (the part of the restic figure this project controls). */
+  oursVsAloneMedian: number;
+  /** RESTIC_COMPRESSION as the bench ran it (unset: restic's default, auto). */
+  compression: string;
   growth: {
     /** The first backup: bytes the repository gained / disk size (compression off random bytes: about 1). */
     firstAddedPerDisk: number;
@@ -78,6 +87,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
 export async function benchRestic(options: { mib: number; runs: number; tmp: string }, log: (line: string) => void): Promise<ResticBenchResult | { skipped: string }> {
   const binary = findPinnedRestic();
   if (!binary) return { skipped: 'no restic (RESTIC_PATH, .tools/restic, PATH): scripts/install-restic.sh' };
+  // As the copy worker would run it (RESTIC_COMPRESSION).
+  const compression = resticCompressionFromEnv(process.env);
   const dir = join(options.tmp, 'restic-bench');
   const byId = join(dir, 'by-id');
   await mkdir(byId, { recursive: true });
@@ -91,35 +102,68 @@ export async function benchRestic(options: { mib: number; runs: number; tmp: str
   await symlink(src, join(byId, `scsi-0QEMU_QEMU_HARDDISK_${DISK_ID}`));
   const settings: CopySettings = { ...copySettingsFromEnv({}), repositoryRoot: join(dir, 'repository'), deviceByIdDir: byId };
   const repository = async (name: string): Promise<ResticSettings> => {
-    const r: ResticSettings = { repository: join(dir, name), password: 'bench-restic-Pa55phrase', binary, host: 'bench' };
+    const r: ResticSettings = { repository: join(dir, name), password: 'bench-restic-Pa55phrase', binary, host: 'bench', ...compression };
     await rm(r.repository, { recursive: true, force: true });
     await runRestic(r, ['init']);
     return r;
   };
   const input = (run: string): CopyDiskInput => ({ diskId: DISK_ID, expectedBytes: bytes, dir: `bench/${run}`, fileName: 'disk.raw' });
+  // restic alone: `restic backup --stdin < disk file`, the file as restic's stdin, nothing of ours in between.
+  const alone = async (restic: ResticSettings, run: string): Promise<void> => {
+    const file = await open(src, 'r');
+    try {
+      const flags = restic.compression ? ['--compression', restic.compression] : [];
+      const args = [...flags, 'backup', '--stdin', '--stdin-filename', `bench/${run}/alone.raw`, '--host', 'bench', '--quiet'];
+      const env = { ...process.env, RESTIC_REPOSITORY: restic.repository, RESTIC_PASSWORD: restic.password };
+      const child = spawn(binary, args, { env, stdio: [file.fd, 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      if (code !== 0) throw new Error(`restic backup --stdin alone: exit ${code}: ${stderr}`);
+    } finally {
+      await file.close();
+    }
+  };
   const env = () => new MockActivityEnvironment({ attempt: 1 });
   const toDirectory = (run: string): Promise<CopyDiskResult> => env().run((s: CopySettings, i: CopyDiskInput) => copyDiskToRepository(s, i), settings, input(run));
   const toRestic = (restic: ResticSettings, run: string): Promise<CopyDiskResult> =>
     env().run((s: CopySettings, r: ResticSettings, i: CopyDiskInput) => copyDiskToRestic(s, r, i), settings, restic, input(run));
   const before = loadavg();
-  log(`  restic ${resticVersion(binary)} (${binary}), ${options.mib} MiB disk, ${options.runs} runs`);
+  log(`  restic ${resticVersion(binary)} (${binary}), compression ${compression.compression ?? 'restic default (auto)'}, ${options.mib} MiB disk, ${options.runs} runs`);
 
   const runs: ResticRun[] = [];
   try {
     for (let run = 1; run <= options.runs; run++) {
       const restic = await repository('throughput');
-      const order = run % 2 ? ['directory', 'restic'] : ['restic', 'directory'];
+      const aloneRepository = await repository('alone');
+      // The order rotates, so that none of the three always runs first (or after the other two warmed the cache).
+      const order = [
+        ['directory', 'restic', 'alone'],
+        ['restic', 'alone', 'directory'],
+        ['alone', 'directory', 'restic'],
+      ][(run - 1) % 3]!;
       const ms: Record<string, number> = {};
-      let sha: string[] = [];
+      const sha: string[] = [];
       for (const kind of order) {
-        const { ms: took, value } = await timed(() => (kind === 'directory' ? toDirectory(`run-${run}`) : toRestic(restic, `run-${run}`)));
+        const { ms: took, value } = await timed(() =>
+          kind === 'directory' ? toDirectory(`run-${run}`) : kind === 'restic' ? toRestic(restic, `run-${run}`) : alone(aloneRepository, `run-${run}`).then(() => undefined),
+        );
         ms[kind] = Math.round(took);
-        sha = [...sha, value.sha256];
+        if (value) sha.push(value.sha256);
       }
       if (sha[0] !== sha[1]) throw new Error(`run ${run}: the directory copy hashed ${sha[0]}, restic's ${sha[1]}`);
       await rm(settings.repositoryRoot, { recursive: true, force: true });
-      runs.push({ order: order.join(','), directoryMs: ms.directory!, resticMs: ms.restic!, ratio: round(ms.directory! / ms.restic!) });
-      log(`  run ${run} (${order.join(', ')}): directory ${ms.directory} ms, restic ${ms.restic} ms, ratio ${round(ms.directory! / ms.restic!)}`);
+      await rm(aloneRepository.repository, { recursive: true, force: true });
+      const r: ResticRun = {
+        order: order.join(','),
+        directoryMs: ms.directory!,
+        resticMs: ms.restic!,
+        ratio: round(ms.directory! / ms.restic!),
+        aloneMs: ms.alone!,
+        oursVsAlone: round(ms.alone! / ms.restic!),
+      };
+      runs.push(r);
+      log(`  run ${run} (${order.join(', ')}): directory ${r.directoryMs} ms, restic ${r.resticMs} ms, ratio ${r.ratio}; restic alone ${r.aloneMs} ms, ours vs alone ${r.oursVsAlone}`);
     }
 
     // Growth: three backups into one repository: the disk, the same disk again, the disk with ten regions rewritten.
@@ -153,6 +197,8 @@ export async function benchRestic(options: { mib: number; runs: number; tmp: str
       ratioMedian,
       ratioGoal: 0.6,
       ratioMet: ratioMedian >= 0.6,
+      oursVsAloneMedian: round(median(runs.map((r) => r.oursVsAlone))),
+      compression: compression.compression ?? 'auto (restic default)',
       growth: {
         firstAddedPerDisk: round((s1 - s0) / bytes, 4),
         unchangedAddedBytes: unchangedAdded,

@@ -13,7 +13,8 @@ import { ErrorTypes, nonRetryable, toActivityFailure } from '../../lib/errors';
 import { verifyBackup } from './verify-backup';
 import { writeImageToDevice } from './write-image';
 import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
-import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
+import { RESTIC_COMPRESSIONS, type ResticCompression, type ResticSettings } from './restic/restic-cli';
+import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackupSummaries } from './restic/restic-incremental';
 import { forgetCheckpoints, pendingCheckpoints, type PendingCheckpoints } from './chain-checkpoints';
@@ -32,6 +33,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
       listBackups: (input) => listResticBackupSummaries(restic, input),
       removeBackup: (input) => forgetResticBackup(restic, input),
       pruneRepository: () => pruneResticRepository(restic),
+      repositoryIntegrityCheck: (input) => resticCheck(restic, input),
     };
   }
   return {
@@ -43,6 +45,7 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
     listBackups: (input) => listBackups(settings, input),
     removeBackup: (input) => removeBackup(settings, input),
     pruneRepository: async () => ({ kind: 'directory', command: 'none', summary: "a directory repository's space is freed as each backup's folder is removed" }),
+    repositoryIntegrityCheck: async () => ({ kind: 'directory', ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' }),
   };
 }
 
@@ -74,11 +77,6 @@ export function createCopyActivities(settings: CopySettings) {
     /** Before a backup's snapshot: the repository exists, opens and can take the backup (repository-preflight.ts). */
     async repositoryPreflight() {
       return repositoryPreflight(settings);
-    },
-    /** `restic check [--read-data-subset=n/t]` of a restic repository; a directory repository has nothing beyond verifyBackup. */
-    async repositoryIntegrityCheck(input: { subset?: { n: number; t: number } }): Promise<IntegrityCheck> {
-      if (!restic) return { ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' };
-      return resticCheck(restic, input);
     },
     /** oVirt incremental backups: the VM's chain head in the repository (none: the next backup is a full). */
     // These talk to imageio: its VendorErrors say whether a retry can help (toActivityFailure).
@@ -145,6 +143,15 @@ export function resticSettingsFromEnv(env: NodeJS.ProcessEnv): Pick<CopySettings
       repository: env.RESTIC_REPOSITORY,
       ...(env.RESTIC_PASSWORD !== undefined ? { password: env.RESTIC_PASSWORD } : env.RESTIC_PASSWORD_FILE !== undefined ? { passwordFile: env.RESTIC_PASSWORD_FILE } : {}),
       ...(env.RESTIC_PATH ? { binary: env.RESTIC_PATH } : {}),
+      ...resticCompressionFromEnv(env),
     },
   };
+}
+
+/** RESTIC_COMPRESSION=off|auto|max: restic's --compression for what this worker writes (README, "The repository"). */
+export function resticCompressionFromEnv(env: NodeJS.ProcessEnv): Pick<ResticSettings, 'compression'> {
+  const value = env.RESTIC_COMPRESSION;
+  if (value === undefined || value === '') return {};
+  if (!(RESTIC_COMPRESSIONS as readonly string[]).includes(value)) throw new Error(`RESTIC_COMPRESSION=${value}: use ${RESTIC_COMPRESSIONS.join(', ')}`);
+  return { compression: value as ResticCompression };
 }

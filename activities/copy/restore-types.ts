@@ -126,6 +126,25 @@ export interface RepositoryActivities {
    * nothing in a directory repository, whose folders are gone whole.
    */
   pruneRepository(input: Record<string, never>): Promise<RepositoryPrune>;
+  /**
+   * The repository's own integrity check, once per verification run (verifyBackups): `restic
+   * check`, with `--read-data-subset=n/t` when a subset is given, in a restic repository
+   * (heartbeating; a stale lock is removed first, a live one is a retryable error). Errors restic
+   * finds are a verdict (`ok` false, its error lines in `summary`), not a failure; a repository that
+   * cannot be opened is a failure, as everywhere. A directory repository has nothing beyond
+   * verifyBackup: kind `directory`, command `none`.
+   */
+  repositoryIntegrityCheck(input: { subset?: { n: number; t: number } }): Promise<RepositoryCheck>;
+}
+
+/** What repositoryIntegrityCheck found. */
+export interface RepositoryCheck {
+  kind: 'directory' | 'restic';
+  ok: boolean;
+  /** `restic check` or `restic check --read-data-subset=n/t`, or none. */
+  command: string;
+  /** One line: restic's verdict ("no errors were found"), or the errors it reported. */
+  summary: string;
 }
 
 /** What pruneRepository did. */

@@ -88,15 +88,16 @@ export function pruneLines(result: PruneBackupsResult): string {
   return rows.length ? `${table([['', 'BACKUP', 'TIME', 'KEPT BECAUSE'], ...rows.map((r) => r.line)])}\n${summary}` : `no backups\n${summary}`;
 }
 
-/** One line per checked backup. */
+/** One line per checked backup, then one for a restic repository's own check (`restic check`: clean, or its errors). */
 export function verifyLines(result: VerifyBackupsResult): string {
-  if (!result.backups.length) return 'no backups to check';
-  return result.backups
-    .map((b) => {
-      const what = b.ok ? `${b.filesRead} file(s) match` : b.bad.map(describeFileCheck).join('; ');
-      return `${b.ok ? 'ok    ' : 'FAILED'}  ${b.dir}  ${b.filesRead ? what : 'no file in this slice'}`;
-    })
-    .join('\n');
+  const lines = result.backups.map((b) => {
+    const what = b.ok ? `${b.filesRead} file(s) match` : b.bad.map(describeFileCheck).join('; ');
+    return `${b.ok ? 'ok    ' : 'FAILED'}  ${b.dir}  ${b.filesRead ? what : 'no file in this slice'}`;
+  });
+  if (!lines.length) lines.push('no backups to check');
+  const repository = result.repository;
+  if (repository) lines.push(`${repository.ok ? 'ok    ' : 'FAILED'}  ${repository.command}  ${repository.summary}`);
+  return lines.join('\n');
 }
 
 export function formatAge(from: string, now: number): string {

@@ -14,10 +14,25 @@ export interface BackupCheck {
 }
 
 export interface VerifyBackupsResult {
+  /** Every backup matched and, in a restic repository, `restic check` found no errors. */
   ok: boolean;
   checkedAt: string;
   subset?: { n: number; t: number };
   backups: BackupCheck[];
+  /** A restic repository's own check, once per run (`restic check [--read-data-subset=n/t]`); absent for a directory repository. */
+  repository?: RepositoryCheckResult;
+}
+
+export interface RepositoryCheckResult {
+  command: string;
+  ok: boolean;
+  /** restic's verdict, or the errors it reported, in one line. */
+  summary: string;
+}
+
+/** The repository check's finding, in a line. */
+export function describeRepositoryCheck(c: RepositoryCheckResult): string {
+  return `${c.command}: ${c.summary}`;
 }
 
 /** One file's finding, in a line: what is wrong with it, or that it matches. */

@@ -59,9 +59,10 @@ test('bench --quick measures (a) to (i) and writes the JSON report', { timeout: 
     if (!r.restic.skipped) {
       assert.equal(r.restic.runs.length, 1);
       assert.ok(r.restic.ratioMedian > 0, 'restic vs directory measured');
+      assert.ok(r.restic.oursVsAloneMedian > 0 && r.restic.runs[0].aloneMs > 0, 'restic alone measured beside ours');
       assert.ok(r.restic.growth.firstAddedPerDisk > 0.9, `the first backup stored the disk (${r.restic.growth.firstAddedPerDisk})`);
       assert.ok(r.restic.growth.unchangedAddedPerDisk < r.restic.growth.firstAddedPerDisk, 'the unchanged disk added less than the first backup');
-      assert.ok(stdout.includes('h. restic throughput') && stdout.includes('h. restic growth'));
+      assert.ok(stdout.includes('h. restic throughput') && stdout.includes('h. ours vs restic alone') && stdout.includes('h. restic growth'));
     } else assert.ok(stdout.includes('h. restic'));
 
     // (i) a chain of four points of a 4 MiB disk: the incrementals read what was rewritten, the sampled points restore.

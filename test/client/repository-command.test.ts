@@ -63,6 +63,14 @@ test('a check reads as one line per backup; the repository as a table with age, 
     ],
   };
   assert.equal(verifyLines(result), 'ok      ovirt/web-01-6f2a0d3e/a  3 file(s) match\nFAILED  ovirt/web-01-6f2a0d3e/b  d1.raw has sha256 bb, the manifest says aa');
+  // A restic repository's own check follows, on a line of its own: clean, or the errors restic reported.
+  const clean = { command: 'restic check --read-data-subset=1/4', ok: true, summary: 'no errors were found' };
+  assert.equal(verifyLines({ ...result, backups: [], repository: clean }), 'no backups to check\nok      restic check --read-data-subset=1/4  no errors were found');
+  const damaged = { command: 'restic check', ok: false, summary: 'pack 3f2a1b0c: not referenced in any index' };
+  assert.equal(
+    verifyLines({ ...result, backups: result.backups.slice(0, 1), repository: damaged }),
+    'ok      ovirt/web-01-6f2a0d3e/a  3 file(s) match\nFAILED  restic check  pack 3f2a1b0c: not referenced in any index',
+  );
   const now = Date.parse('2026-12-06T12:00:00.000Z');
   const text = repositoryBackupsTable(
     [

@@ -136,6 +136,22 @@ describe.skipIf(!binary)('restic repository', { timeout: 180_000 }, () => {
     assert.equal(check.command, 'restic check --read-data-subset=1/2');
   });
 
+  test('RESTIC_COMPRESSION reaches restic: the same compressible file takes its size with off, far less with max', async () => {
+    const text = Array.from({ length: 40_000 }, (_, i) => `line ${i % 97} of a VM configuration that compresses well\n`).join('');
+    const stored = async (compression: 'off' | 'max') => {
+      const own = await tempResticRepository(binary!);
+      try {
+        await inContext(() => createCopyActivities({ ...settings, restic: { ...own.settings, compression } }).writeBackupFile({ dir: DIR, fileName: 'big.txt', content: text, vmId: VM }));
+        return (JSON.parse(await runRestic(own.settings, ['stats', '--json', '--mode', 'raw-data'])) as { total_size: number }).total_size;
+      } finally {
+        await own.remove();
+      }
+    };
+    const [off, max] = [await stored('off'), await stored('max')];
+    assert.ok(off >= Buffer.byteLength(text), `off stored ${off} bytes of ${Buffer.byteLength(text)}`);
+    assert.ok(max < off / 5, `max stored ${max} bytes, off ${off}`);
+  });
+
   test('a device that ends before the disk does leaves no snapshot of it', async () => {
     const short = 'cccccccc-0003-4c8e-9a10-00000000d003';
     await writeFile(join(base, 'by-id', `virtio-${short.slice(0, 20)}`), randomBytes(100_000));

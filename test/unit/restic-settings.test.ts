@@ -24,3 +24,11 @@ test('a repository URL is shown without its password', () => {
   assert.equal(shownRepository('rest:https://backup:s3cr3t-pw@host:8000/repo'), 'rest:https://backup:***@host:8000/repo');
   assert.equal(shownRepository('/srv/restic'), '/srv/restic');
 });
+
+test('RESTIC_COMPRESSION is off, auto or max, passed to restic as --compression; anything else stops the worker at start', () => {
+  const restic = (extra: Record<string, string>) => copySettingsFromEnv({ BACKUP_REPOSITORY_KIND: 'restic', RESTIC_REPOSITORY: '/srv/restic', RESTIC_PASSWORD: 'pw-123456', ...extra }).restic;
+  assert.equal(restic({})?.compression, undefined);
+  assert.equal(restic({ RESTIC_COMPRESSION: '' })?.compression, undefined);
+  for (const mode of ['off', 'auto', 'max']) assert.equal(restic({ RESTIC_COMPRESSION: mode })?.compression, mode);
+  assert.throws(() => restic({ RESTIC_COMPRESSION: 'fast' }), /RESTIC_COMPRESSION=fast: use off, auto, max/);
+});

@@ -15,12 +15,14 @@ export function repositoryActivities(input: { proxyVmId?: string; copyTaskQueue?
   const chains = proxyActivities<Pick<CopyActivities, 'pendingChainCheckpoints' | 'forgetChainCheckpoints'>>({ ...quickCall, ...common, taskQueue: repositoryFilesTaskQueueFor(taskQueue) });
   const reads = proxyActivities<RepositoryActivities>({ ...waitUpTo(12 * 60 * 60_000, { heartbeatTimeout: '30 seconds' }), ...common, taskQueue });
   // `restic prune` reads the whole index and may rewrite packs: a long call, on the copy queue too.
+  // So does `restic check`, which reads packs with --read-data-subset.
   return {
     listBackups: files.listBackups,
     recordVerification: files.recordVerification,
     removeBackup: files.removeBackup,
     verifyBackup: reads.verifyBackup,
     pruneRepository: reads.pruneRepository,
+    repositoryIntegrityCheck: reads.repositoryIntegrityCheck,
     // Retention of incremental chains: the engine checkpoints removed points left (activities/copy/chain-checkpoints.ts).
     pendingChainCheckpoints: chains.pendingChainCheckpoints,
     forgetChainCheckpoints: chains.forgetChainCheckpoints,

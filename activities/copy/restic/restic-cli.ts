@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { hostname } from 'node:os';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import { isExecutable } from '../../../lib/temporal/tool-path';
 import { findRestic } from './restic-path';
@@ -21,7 +21,12 @@ export interface ResticSettings {
   binary?: string;
   /** Recorded in each snapshot; default this machine's host name. */
   host?: string;
+  /** restic's `--compression` (RESTIC_COMPRESSION of the copy worker); unset: restic's own default (auto). */
+  compression?: ResticCompression;
 }
+
+export const RESTIC_COMPRESSIONS = ['off', 'auto', 'max'] as const;
+export type ResticCompression = (typeof RESTIC_COMPRESSIONS)[number];
 
 export interface ResticExit {
   code: number | null;
@@ -49,6 +54,8 @@ function childEnv(settings: ResticSettings): NodeJS.ProcessEnv {
   delete env.RESTIC_PASSWORD_FILE;
   delete env.RESTIC_PASSWORD_COMMAND;
   delete env.RESTIC_REPOSITORY_FILE;
+  // The setting is passed as --compression; an inherited variable would count where it is not.
+  delete env.RESTIC_COMPRESSION;
   if (settings.password !== undefined) env.RESTIC_PASSWORD = settings.password;
   else if (settings.passwordFile !== undefined) env.RESTIC_PASSWORD_FILE = settings.passwordFile;
   return env;
@@ -61,7 +68,9 @@ export function resticHost(settings: ResticSettings): string {
 /** Starts restic; `exited` resolves when it is gone, with what it wrote to stderr. */
 export function startRestic(settings: ResticSettings, args: string[]): { child: ChildProcessWithoutNullStreams; exited: Promise<ResticExit> } {
   const binary = resticBinary(settings);
-  const [command, argv] = isExecutable(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
+  // A global flag: it counts where restic writes packs (backup, prune's repacking); restic < 0.14 has no compression and refuses it.
+  const all = settings.compression ? ['--compression', settings.compression, ...args] : args;
+  const [command, argv] = isExecutable(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...all]] : [binary, all];
   const child = spawn(command, argv, { env: childEnv(settings), stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -86,6 +95,31 @@ export async function runRestic(settings: ResticSettings, args: string[], option
   const exit = await exited;
   if (exit.code !== 0) throw resticFailure(settings, args[0] ?? 'restic', exit, options);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Runs a long restic command (prune, check) to its end in an activity: heartbeats every 5 s while
+ * it runs, and a cancel kills it. Returns its stdout and how it exited: the caller reads its verdict.
+ */
+export async function runResticHeartbeating(settings: ResticSettings, args: string[]): Promise<{ stdout: string; exit: ResticExit }> {
+  const ctx = Context.current();
+  const started = Date.now();
+  const { child, exited } = startRestic(settings, args);
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => chunks.push(b));
+  child.stdin.end();
+  const beat = setInterval(() => ctx.heartbeat({ command: args[0], runningForSeconds: Math.round((Date.now() - started) / 1000) }), 5_000);
+  const cancelled = new Promise<'cancelled'>((resolve) => ctx.cancellationSignal.addEventListener('abort', () => resolve('cancelled'), { once: true }));
+  try {
+    if ((await Promise.race([exited.then(() => 'exited' as const), cancelled])) === 'cancelled') {
+      child.kill('SIGKILL');
+      await exited;
+      throw new CancelledFailure(`restic ${args[0]} cancelled`);
+    }
+  } finally {
+    clearInterval(beat);
+  }
+  return { stdout: Buffer.concat(chunks).toString('utf8'), exit: await exited };
 }
 
 /** restic's message lines, without its hints ("the `unlock` command can be used…"). */

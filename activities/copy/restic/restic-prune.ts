@@ -6,11 +6,10 @@
  * a retryable error naming its holder); both are idempotent, so a retried attempt finishes the job.
  */
 import { posix } from 'node:path';
-import { Context, CancelledFailure } from '@temporalio/activity';
 import { backupFolder } from '../remove-backup';
 import { MANIFEST_FILE } from '../backup-store';
 import type { RepositoryPrune } from '../restore-types';
-import { resticFailure, runRestic, startRestic, unlockStale, type ResticSettings } from './restic-cli';
+import { resticFailure, runRestic, runResticHeartbeating, unlockStale, type ResticSettings } from './restic-cli';
 import { parseResticPath } from './restic-locator';
 import { readResticBackup, resticSnapshots } from './restic-store';
 
@@ -58,25 +57,8 @@ function pruneSummary(out: string): string {
  * part-way leaves its stale lock and at most unreferenced packs, which the retry removes.
  */
 export async function pruneResticRepository(restic: ResticSettings): Promise<RepositoryPrune> {
-  const ctx = Context.current();
   await unlockStale(restic);
-  const started = Date.now();
-  const { child, exited } = startRestic(restic, ['prune']);
-  const chunks: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => chunks.push(b));
-  child.stdin.end();
-  const beat = setInterval(() => ctx.heartbeat({ pruningForSeconds: Math.round((Date.now() - started) / 1000) }), 5_000);
-  const cancelled = new Promise<'cancelled'>((resolve) => ctx.cancellationSignal.addEventListener('abort', () => resolve('cancelled'), { once: true }));
-  try {
-    if ((await Promise.race([exited.then(() => 'exited' as const), cancelled])) === 'cancelled') {
-      child.kill('SIGKILL');
-      await exited;
-      throw new CancelledFailure('prune cancelled');
-    }
-  } finally {
-    clearInterval(beat);
-  }
-  const exit = await exited;
+  const { stdout, exit } = await runResticHeartbeating(restic, ['prune']);
   if (exit.code !== 0) throw resticFailure(restic, 'prune', exit);
-  return { kind: 'restic', command: 'restic prune', summary: pruneSummary(Buffer.concat(chunks).toString('utf8')) };
+  return { kind: 'restic', command: 'restic prune', summary: pruneSummary(stdout) };
 }

@@ -13,9 +13,9 @@ import { requireDevice } from '../device-locator';
 import { MANIFEST_FILE, recordedConfig, recordedImages } from '../backup-store';
 import { foundBackup, resolveBackup, type BackupLookup } from '../find-backup';
 import { serialised } from '../record-verification';
-import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, Verification } from '../restore-types';
+import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, RepositoryCheck, Verification } from '../restore-types';
 import { sliceOf } from '../verify-backup';
-import { resticFailure, runRestic, unlockStale, type ResticSettings } from './restic-cli';
+import { resticFailure, runResticHeartbeating, shownRepository, unlockStale, type ResticSettings } from './restic-cli';
 import { writeResticFile } from './restic-backup';
 import { dumpText, isResticChainDir, listResticBackups, listResticChainPoints, readResticBackup, recordedLocation, sizeInSnapshot, startDump, type ResticStoredBackup } from './restic-store';
 import type { ResticLocation } from './restic-locator';
@@ -141,6 +141,14 @@ export async function writeResticImageToDevice(
   return { device: device.path, bytes: written, sha256, resumedFromOffset: 0, attempt: ctx.info.attempt };
 }
 
+/** What `restic dump` says when the stored data is damaged (a pack changed, a blob gone): the same on every attempt. */
+const DAMAGED = /ciphertext verification failed|Pack ID does not match|hash mismatch|blob [0-9a-f]+ not found|does not contain blob/i;
+
+/** The damage restic reported, without "restic dump on <repo> failed (exit 1): ". */
+function damage(message: string): string {
+  return message.replace(/^restic dump on .* failed \([^)]*\): /, '').replace(/^(Fatal: )?cannot dump file: /, '');
+}
+
 export async function verifyResticBackup(restic: ResticSettings, input: Parameters<RepositoryActivities['verifyBackup']>[0]): ReturnType<RepositoryActivities['verifyBackup']> {
   const ctx = Context.current();
   if (ctx.info.attempt > 1) await unlockStale(restic);
@@ -160,7 +168,15 @@ export async function verifyResticBackup(restic: ResticSettings, input: Paramete
       continue;
     }
     const hash = createHash('sha256');
-    const bytes = await readStored(ctx, restic, location, (chunk) => void hash.update(chunk));
+    let bytes: number;
+    try {
+      bytes = await readStored(ctx, restic, location, (chunk) => void hash.update(chunk));
+    } catch (err) {
+      // Damaged data is this file's verdict, not a failure a retry could fix.
+      if (!(err instanceof ApplicationFailure) || !DAMAGED.test(err.message)) throw err;
+      files.push({ ...expected, bytes: 0, sha256: '', ok: false, problem: `restic cannot read it back: ${damage(err.message)}` });
+      continue;
+    }
     const sha256 = hash.digest('hex');
     files.push({ ...expected, bytes, sha256, ok: bytes === file.bytes && sha256 === file.sha256 });
   }
@@ -179,29 +195,41 @@ export async function recordResticVerification(restic: ResticSettings, input: { 
   });
 }
 
-export interface IntegrityCheck {
-  ok: boolean;
-  /** `restic check` or `restic check --read-data-subset=n/t`. */
-  command: string;
-  /** restic's last lines: what it found. */
-  summary: string;
-}
-
-/** `restic check`, reading the n-th of t slices of the data packs when a subset is given. */
-export async function resticCheck(restic: ResticSettings, input: { subset?: { n: number; t: number } }): Promise<IntegrityCheck> {
+/**
+ * `restic check`, reading the n-th of t slices of the data packs when a subset is given. Damage
+ * restic finds (exit 1, "repository contains errors") is the verdict: ok false with restic's error
+ * lines; anything else (no repository, wrong password, a live lock, a killed restic) is a failure.
+ */
+export async function resticCheck(restic: ResticSettings, input: { subset?: { n: number; t: number } }): Promise<RepositoryCheck> {
   const subset = input.subset;
   if (subset && !(Number.isInteger(subset.n) && Number.isInteger(subset.t) && subset.n >= 1 && subset.n <= subset.t)) throw bad(`subset ${subset.n}/${subset.t} is not a slice: it needs 1 ≤ n ≤ t`);
   const args = ['check', ...(subset ? [`--read-data-subset=${subset.n}/${subset.t}`] : [])];
-  try {
-    const out = await runRestic(restic, args);
-    return { ok: true, command: `restic ${args.join(' ')}`, summary: lastLines(out) };
-  } catch (err) {
-    // The repository could not be checked (password, missing, locked): that is no verdict on its data.
-    if (!(err instanceof ApplicationFailure) || err.nonRetryable || /locked/.test(err.message)) throw err;
-    return { ok: false, command: `restic ${args.join(' ')}`, summary: err.message };
-  }
+  const command = `restic ${args.join(' ')}`;
+  // A killed attempt's (or a dead worker's) lock would hold this one off; a live process's stays.
+  await unlockStale(restic);
+  const { stdout, exit } = await runResticHeartbeating(restic, args);
+  if (exit.code === 0) return { kind: 'restic', ok: true, command, summary: lastLine(stdout) };
+  if (exit.code === 1 && /repository contains errors/i.test(exit.stderr)) return { kind: 'restic', ok: false, command, summary: checkErrors(restic, `${stdout}\n${exit.stderr}`) };
+  throw resticFailure(restic, 'check', exit);
 }
 
-function lastLines(text: string): string {
-  return text.trim().split('\n').slice(-2).join('; ');
+function lastLine(text: string): string {
+  return text.trim().split('\n').slice(-1).join('').trim();
+}
+
+/** restic check's progress lines ("load indexes", "check all packs", …) and ≥ 0.16's repair advice: not findings. */
+const CHECK_PROGRESS =
+  /^(using temporary cache|create exclusive lock|created new cache|load indexes|loading indexes|check all packs|check snapshots, trees and blobs|read (all|\d+(\.\d+)?%|group #\d+) |\[\d+:\d+\]|no errors were found|Fatal: repository contains errors|The repository|\d+ additional files were found|repository [0-9a-f]+ opened|The repository contains damaged pack files|restic repair |Damaged pack files can be caused)/i;
+
+/** The errors restic check reported, in one line (the first few, and how many more). */
+function checkErrors(restic: ResticSettings, text: string): string {
+  const lines = text
+    .replaceAll(restic.repository, shownRepository(restic.repository))
+    .split('\n')
+    .map((l) => l.trim().replace(/\s{2,}/g, ' '))
+    .filter((l) => l && !CHECK_PROGRESS.test(l));
+  const unique = [...new Set(lines)];
+  if (!unique.length) return 'restic check: repository contains errors';
+  const shown = unique.slice(0, 3).join('; ');
+  return unique.length > 3 ? `${shown}; and ${unique.length - 3} more` : shown;
 }
