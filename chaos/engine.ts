@@ -131,8 +131,10 @@ export async function runCase(cluster: ChaosCluster, target: ChaosTarget, fault:
     if (await reachPoint(handle(), () => point.reached(), deadline)) {
       disruptions++;
       if (fault.kind === 'worker-sigkill' && fault.afterMs) await sleep(fault.afterMs);
-      await cluster.killWorker();
-      await cluster.startWorker();
+      const which = fault.kind === 'worker-sigkill' ? fault.worker : undefined;
+      await cluster.killWorker(which);
+      await cluster.startWorker(undefined, which);
+      await point.killed?.();
     }
   } else if (fault.kind === 'worker-sigkill' || fault.kind === 'server-restart' || fault.kind === 'expired-session' || (fault.kind === 'vendor-state' && fault.step)) {
     if (await reachStep(handle(), target, fault.step!, deadline)) {

@@ -44,7 +44,8 @@ export interface ChaosTarget {
   longSteps?: Record<string, number>;
   /**
    * Moments worth a worker SIGKILL that no step boundary marks (one case each): `arm` before the run,
-   * `reached` polled until true, then the kill (`afterMs` later). A target's reset disarms them.
+   * `reached` polled until true, then the kill (`afterMs` later; of the case's `worker` only, if it
+   * names one), then `killed`. A target's reset disarms them.
    */
   killPoints?: KillPoint[];
   /**
@@ -98,6 +99,8 @@ export interface KillPoint {
   afterMs?: number;
   arm(): Promise<void> | void;
   reached(): Promise<boolean> | boolean;
+  /** Once the kill is done and the worker restarted: e.g. lets go of what `arm` held back so the point lasts until the kill. */
+  killed?(): Promise<void> | void;
 }
 
 export interface CaseResult {

@@ -17,7 +17,8 @@ import { RESTIC_COMPRESSIONS, type ResticCompression, type ResticSettings } from
 import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackupSummaries } from './restic/restic-incremental';
-import { forgetCheckpoints, pendingCheckpoints, type PendingCheckpoints } from './chain-checkpoints';
+import { directoryRecordStore, forgetCheckpoints, pendingCheckpoints, type PendingCheckpoints } from './chain-checkpoints';
+import { resticRecordStore } from './restic/restic-checkpoints';
 import { chainHead, composeChainImage, copyImageTransfer, type CopyImageTransferInput } from './incremental-chain';
 
 /** The repository side of restores, drills and checks (restore-types.ts says what each does), for the worker's repository kind. */
@@ -66,6 +67,7 @@ export const REPOSITORY_FILE_ACTIVITIES = [
 
 export function createCopyActivities(settings: CopySettings) {
   const restic = settings.restic;
+  const records = restic ? resticRecordStore(restic) : directoryRecordStore(settings.repositoryRoot);
   return {
     /** Where the copy lands is the worker's setting (BACKUP_REPOSITORY_KIND): the workflow calls the same activity either way. */
     async copyDisk(input: CopyDiskInput): Promise<CopyDiskResult> {
@@ -89,14 +91,14 @@ export function createCopyActivities(settings: CopySettings) {
     },
     /**
      * Retention: the engine checkpoints of removed chain points not removed from the engine yet
-     * (chain-checkpoints.ts). A restic repository holds no chains here: none.
+     * (chain-checkpoints.ts): a file beside the points' folders, or its newest snapshot in restic.
      */
     async pendingChainCheckpoints(input: { vmId?: string }): Promise<PendingCheckpoints[]> {
-      return restic ? [] : pendingCheckpoints(settings.repositoryRoot, input);
+      return pendingCheckpoints(records, input);
     },
     /** Retention: drops checkpoints from the VM's record once the engine no longer has them (or a kept point needs them). */
     async forgetChainCheckpoints(input: { vmId: string; checkpointIds: string[] }): Promise<{ forgotten: string[]; left: number }> {
-      return restic ? { forgotten: [], left: 0 } : forgetCheckpoints(settings.repositoryRoot, input);
+      return forgetCheckpoints(records, input);
     },
     /** A disk as it was at a backup of the chain, composed into a file or device path on this worker. */
     async composeChainImage(input: { dir: string; diskId: string; targetPath: string }) {

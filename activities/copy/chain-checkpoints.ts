@@ -7,8 +7,10 @@
  * the record, removes those that have become the root, and forgets what the engine no longer lists.
  *
  * One small JSON file per VM folder: ovirt-incremental/<vm>-<id8>/removed-checkpoints.json (beside
- * the points' folders, which every chain reader walks as folders only). Only checkpoints our
- * manifests named are ever written here: retention never touches a checkpoint another tool made.
+ * the points' folders, which every chain reader walks as folders only); in a restic repository the
+ * newest snapshot of that path, tagged kind:checkpoints (restic/restic-checkpoints.ts). Only
+ * checkpoints our manifests named are ever written here: retention never touches a checkpoint
+ * another tool made.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -26,7 +28,7 @@ export interface RemovedCheckpoint {
   removedAt: string;
 }
 
-interface RecordFile {
+export interface CheckpointRecord {
   vmId: string;
   checkpoints: RemovedCheckpoint[];
 }
@@ -37,42 +39,72 @@ export interface PendingCheckpoints {
   checkpoints: RemovedCheckpoint[];
 }
 
-async function readRecord(root: string, vmFolder: string): Promise<RecordFile | undefined> {
-  try {
-    const record = JSON.parse(await readFile(repositoryPath(root, vmFolder, REMOVED_CHECKPOINTS_FILE), 'utf8')) as RecordFile;
-    return typeof record.vmId === 'string' && Array.isArray(record.checkpoints) ? record : undefined;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // A torn file cannot be: it is written atomically. Anything unreadable is reported, not guessed at.
-    throw err;
-  }
+/**
+ * Where the records are kept: a directory repository's VM folders (below), or a restic
+ * repository's snapshots of the same path (restic/restic-checkpoints.ts). `vmFolder` is
+ * ovirt-incremental/<vm>-<id8>.
+ */
+export interface CheckpointRecordStore {
+  /** The VM folders that may hold a record (of one VM's id8, if given). */
+  folders(vmId?: string): Promise<string[]>;
+  read(vmFolder: string): Promise<CheckpointRecord | undefined>;
+  /** Made durable before it returns; a record with no checkpoints left may be dropped instead. */
+  write(vmFolder: string, record: CheckpointRecord): Promise<void>;
 }
 
-async function writeRecord(root: string, vmFolder: string, record: RecordFile): Promise<void> {
-  await writeRepositoryFile(root, vmFolder, REMOVED_CHECKPOINTS_FILE, `${JSON.stringify(record, null, 2)}\n`);
+/** A record as read: undefined unless it has the shape written. */
+export function parseRecord(text: string): CheckpointRecord | undefined {
+  const record = JSON.parse(text) as CheckpointRecord;
+  return typeof record.vmId === 'string' && Array.isArray(record.checkpoints) ? record : undefined;
 }
 
-/** Before a chain point's folder goes: its checkpoint is added to its VM's record (once), made durable. */
-export async function recordRemovedCheckpoint(root: string, dir: string, manifest: OvirtIncrementalManifest): Promise<void> {
+export function recordText(record: CheckpointRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** Whether a VM folder's name (…/<vm>-<id8>) is of this VM. */
+export function folderOfVm(name: string, vmId?: string): boolean {
+  return vmId === undefined || name.endsWith(`-${vmId.slice(0, 8)}`);
+}
+
+/** A directory repository's records: one file per VM folder, written atomically. */
+export function directoryRecordStore(root: string): CheckpointRecordStore {
+  return {
+    async folders(vmId) {
+      const entries = await readdir(repositoryPath(root, INCREMENTAL_PROVIDER_DIR, '.'), { withFileTypes: true }).catch(() => []);
+      return entries.filter((e) => e.isDirectory() && folderOfVm(e.name, vmId)).map((e) => posix.join(INCREMENTAL_PROVIDER_DIR, e.name));
+    },
+    async read(vmFolder) {
+      try {
+        return parseRecord(await readFile(repositoryPath(root, vmFolder, REMOVED_CHECKPOINTS_FILE), 'utf8'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        // A torn file cannot be: it is written atomically. Anything unreadable is reported, not guessed at.
+        throw err;
+      }
+    },
+    async write(vmFolder, record) {
+      await writeRepositoryFile(root, vmFolder, REMOVED_CHECKPOINTS_FILE, recordText(record));
+    },
+  };
+}
+
+/** Before a chain point's folder (or its snapshots) goes: its checkpoint is added to its VM's record (once), made durable. */
+export async function recordRemovedCheckpoint(store: CheckpointRecordStore, dir: string, manifest: OvirtIncrementalManifest): Promise<void> {
   const checkpointId = manifest.backup.toCheckpointId;
   if (!checkpointId || !manifest.endpoint) return;
   const vmFolder = posix.dirname(dir);
-  const record = (await readRecord(root, vmFolder)) ?? { vmId: manifest.vm.id, checkpoints: [] };
+  const record = (await store.read(vmFolder)) ?? { vmId: manifest.vm.id, checkpoints: [] };
   if (record.checkpoints.some((c) => c.checkpointId === checkpointId)) return;
   record.checkpoints.push({ checkpointId, endpoint: manifest.endpoint, dir, removedAt: new Date().toISOString() });
-  await writeRecord(root, vmFolder, record);
-}
-
-async function vmFolders(root: string, vmId?: string): Promise<string[]> {
-  const entries = await readdir(repositoryPath(root, INCREMENTAL_PROVIDER_DIR, '.'), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && (vmId === undefined || e.name.endsWith(`-${vmId.slice(0, 8)}`))).map((e) => posix.join(INCREMENTAL_PROVIDER_DIR, e.name));
+  await store.write(vmFolder, record);
 }
 
 /** Every VM's (or one VM's) recorded checkpoints, VMs with none left out. */
-export async function pendingCheckpoints(root: string, input: { vmId?: string }): Promise<PendingCheckpoints[]> {
+export async function pendingCheckpoints(store: CheckpointRecordStore, input: { vmId?: string }): Promise<PendingCheckpoints[]> {
   const found: PendingCheckpoints[] = [];
-  for (const folder of await vmFolders(root, input.vmId)) {
-    const record = await readRecord(root, folder);
+  for (const folder of await store.folders(input.vmId)) {
+    const record = await store.read(folder);
     if (!record || !record.checkpoints.length || (input.vmId !== undefined && record.vmId !== input.vmId)) continue;
     found.push({ vmId: record.vmId, checkpoints: record.checkpoints });
   }
@@ -80,17 +112,17 @@ export async function pendingCheckpoints(root: string, input: { vmId?: string })
 }
 
 /** Drops these checkpoints from the VM's record: removed from the engine, no longer listed there, or needed by a point that stayed. */
-export async function forgetCheckpoints(root: string, input: { vmId: string; checkpointIds: string[] }): Promise<{ forgotten: string[]; left: number }> {
+export async function forgetCheckpoints(store: CheckpointRecordStore, input: { vmId: string; checkpointIds: string[] }): Promise<{ forgotten: string[]; left: number }> {
   const drop = new Set(input.checkpointIds);
   const forgotten: string[] = [];
   let left = 0;
-  for (const folder of await vmFolders(root, input.vmId)) {
-    const record = await readRecord(root, folder);
+  for (const folder of await store.folders(input.vmId)) {
+    const record = await store.read(folder);
     if (!record || record.vmId !== input.vmId) continue;
     const keep = record.checkpoints.filter((c) => !drop.has(c.checkpointId));
     forgotten.push(...record.checkpoints.filter((c) => drop.has(c.checkpointId)).map((c) => c.checkpointId));
     left += keep.length;
-    if (keep.length !== record.checkpoints.length) await writeRecord(root, folder, { ...record, checkpoints: keep });
+    if (keep.length !== record.checkpoints.length) await store.write(folder, { ...record, checkpoints: keep });
   }
   return { forgotten, left };
 }

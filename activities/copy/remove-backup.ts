@@ -11,7 +11,7 @@ import type { CopySettings } from './copy-disk';
 import { MANIFEST_FILE } from './backup-store';
 import { repositoryPath, syncDirectory } from './repository';
 import { isChainDir, listChainBackups, readChainManifest } from './incremental-chain';
-import { recordRemovedCheckpoint } from './chain-checkpoints';
+import { directoryRecordStore, recordRemovedCheckpoint } from './chain-checkpoints';
 
 /** ovirt/<vm>-<id8>/<stamp>-<run tag> (or ovirt-incremental/…, a chain's point): a backup's folder, nothing above it. */
 const BACKUP_FOLDER = /^ovirt(-incremental)?\/[^/]+\/[^/]+$/;
@@ -43,7 +43,7 @@ export async function removeBackup(settings: CopySettings, input: { dir: string 
     if (child) throw nonRetryable(`backup ${dir} is the parent of ${child.dir}: removing it would break that point's chain`, ErrorTypes.invalidInput);
     // Its engine checkpoint is remembered before its manifest goes: retention removes it from the
     // engine once it is the root, maybe prunes later (chain-checkpoints.ts).
-    if (point) await recordRemovedCheckpoint(settings.repositoryRoot, dir, point);
+    if (point) await recordRemovedCheckpoint(directoryRecordStore(settings.repositoryRoot), dir, point);
   }
   try {
     await unlink(manifest);

@@ -30,8 +30,15 @@ const MiB = 1024 * 1024;
 const DISK_BYTES = 2 * MiB;
 /** Blocks (64 KiB) the guest rewrites before each run: 512 KiB, eight range reads. */
 const BLOCKS_PER_CASE = 8;
-/** imageio serves a range this much later (a busy host): a copy of eight ranges lasts ≈ 0.5 s, so a kill +250 ms lands mid-transfer. */
+/** imageio serves a range this much later (a busy host): a copy of eight ranges lasts ≈ 0.5 s. */
 const READ_DELAY_MS = 60;
+/**
+ * The kill point of a SIGKILL mid-transfer. Not a time into the copy step (on a loaded machine the
+ * copy may not have started 250 ms in, and the kill then cuts nothing short): once armed, imageio
+ * answers the copy's first range read and holds every later one until the kill is done, so the kill
+ * lands while the copy is running and has more to read, however slow the machine.
+ */
+export const MID_TRANSFER = 'copy mid-transfer (a range read answered, the next held until the kill)';
 /** A run that checks the chain after a case gets this long. */
 const NEXT_RUN_TIMEOUT_MS = 120_000;
 
@@ -55,10 +62,25 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
   const os = OVIRT_DEMO.osDiskId;
   const vmId = OVIRT_DEMO.vmId;
 
-  // A busy imageio: every range read answers READ_DELAY_MS late (the copy lasts long enough to be killed in).
+  // A busy imageio: every range read answers READ_DELAY_MS late. With MID_TRANSFER armed, the first
+  // read is answered and every later one waits at the gate until the kill is done (or the case ends).
+  const gate = { armed: false, answered: 0, waiting: 0, open: Promise.resolve(), release: () => {} };
+  const armGate = () => {
+    gate.release();
+    gate.open = new Promise<void>((resolve) => (gate.release = resolve));
+    Object.assign(gate, { armed: true, answered: 0, waiting: 0 });
+  };
+  const releaseGate = () => {
+    gate.armed = false;
+    gate.release();
+  };
   const read = state.backups.read.bind(state.backups);
   state.backups.read = async (...args: Parameters<typeof read>) => {
     await sleep(READ_DELAY_MS);
+    if (gate.armed && gate.answered > 0) {
+      gate.waiting++;
+      await gate.open;
+    } else if (gate.armed) gate.answered++;
     return read(...args);
   };
 
@@ -184,11 +206,11 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
 
     input,
     steps: OVIRT_INCREMENTAL_STEPS,
-    // Kills of both processes (generated from longSteps), and of each alone, while a range is on its way.
-    longSteps: { copy: 250 },
+    // Kills of both processes (generated from the kill point), and of each alone, while the copy waits for its next range.
+    killPoints: [{ name: MID_TRANSFER, step: 'copy', arm: armGate, reached: () => gate.waiting > 0, killed: releaseGate }],
     extraCases: [
-      { kind: 'worker-sigkill', step: 'copy', afterMs: 250, worker: 'copy' },
-      { kind: 'worker-sigkill', step: 'copy', afterMs: 250, worker: 'main' },
+      { kind: 'worker-sigkill', step: 'copy', point: MID_TRANSFER, worker: 'copy' },
+      { kind: 'worker-sigkill', step: 'copy', point: MID_TRANSFER, worker: 'main' },
     ],
     creates: [
       { method: 'POST', path: '/vms/:p1/backups' },
@@ -202,9 +224,10 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
 
     async afterCase(run) {
       const problems: string[] = [];
-      // What the case armed and did not spend must not fault the run that checks the chain.
+      // What the case armed and did not spend must not fault (or hold up) the run that checks the chain.
       simulator.faults.clear();
       imageio.faults.clear();
+      releaseGate();
       if (run.completed && cluster) {
         const m = (await cluster.client.workflow.getHandle(run.workflowId).result()) as OvirtIncrementalManifest;
         if (m.backup.mode !== 'incremental') problems.push(`chain: the case's run made a ${m.backup.mode} (${m.fallbacks.map((f) => f.reason).join('; ')})`);
@@ -225,6 +248,7 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
     },
 
     async reset() {
+      releaseGate();
       simulator.faults.clear();
       simulator.calls.clear();
       imageio.faults.clear();

@@ -11,7 +11,7 @@
  * (as on a proxy VM) so a case kills it alone mid-write, and after each completed case every
  * restored disk must hash to the point's `imageSha256` (the source disk at that point's time).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
@@ -33,6 +33,16 @@ const TAG = /^\[backup-orchestrator restore ([^\]]+)\]/;
 const FULL = 'storage domain full';
 
 type Kind = 'restore' | 'drill';
+
+/**
+ * The kill point of a SIGKILL mid-write. Not a time into the write step (on a loaded machine the
+ * write may not have begun 250 ms in, and the kill then cuts nothing short): the restored OS disk
+ * holds its first bytes, so the write is under way, with ~15 of its 16 chunks still to go at the
+ * copy's pace (WRITE_BYTES_PER_SECOND: almost a second).
+ */
+export const MID_WRITE = "write under way (the restored OS disk's first bytes written)";
+/** The copy worker's pace: the OS disk (1 MiB) takes a second to write, so a kill once it has begun lands mid-write. */
+const WRITE_BYTES_PER_SECOND = 1024 * 1024;
 
 /** The target, and what a test reads besides: a disk's content as the simulator holds it. */
 export type OvirtRestoreChaosTarget = ChaosTarget & { diskContentSha256(diskId: string): Promise<string> };
@@ -94,6 +104,24 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean; chain?: bo
     pointSha256 = shas[1];
   }
 
+  /** Whether a restored disk of the OS disk, attached to the proxy, has its first bytes written (MID_WRITE). */
+  async function osDiskWriteBegun(): Promise<boolean> {
+    const onProxy = new Set(state.attachmentsOf(OVIRT_DEMO.proxyVmId).map((a) => a.diskId));
+    for (const disk of tagged(state.disks.values())) {
+      if (!onProxy.has(disk.id) || !disk.description.endsWith(`restored from disk ${OVIRT_DEMO.osDiskId}`)) continue;
+      const file = await open(await state.diskImagePath(disk.id), 'r').catch(() => undefined);
+      if (!file) continue;
+      try {
+        // The demo disk's bytes are a keystream: a written block is never all zeros; a new disk's image is.
+        const { buffer, bytesRead } = await file.read(Buffer.alloc(4096), 0, 4096, 0);
+        if (buffer.subarray(0, bytesRead).some((b) => b !== 0)) return true;
+      } finally {
+        await file.close();
+      }
+    }
+    return false;
+  }
+
   /** A completed case's restored disks hold the point's bytes (counted with the leftovers when not). */
   async function pointRestored(run: { completed: boolean; workflowId: string }): Promise<string[]> {
     if (!run.completed || kind !== 'restore' || !cluster || !pointSha256) return [];
@@ -108,6 +136,7 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean; chain?: bo
     return problems;
   }
 
+  const resticChecks = restic ? resticRestoreChecks(restic, { writes: kind === 'drill' }) : undefined;
   return {
     workflow: kind === 'restore' ? 'ovirtRestore' : 'ovirtRestoreDrill',
     simulator,
@@ -130,7 +159,7 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean; chain?: bo
           deviceByIdDir: join(tmp, 'devices', 'by-id'),
           deviceDir: join(tmp, 'devices'),
           chunkBytes: 64 * 1024,
-          maxBytesPerSecond: 2 * 1024 * 1024,
+          maxBytesPerSecond: WRITE_BYTES_PER_SECOND,
           ...(restic ? { restic: restic.settings } : {}),
           ...(options.chain ? { imageioCaFile } : {}),
         },
@@ -167,11 +196,12 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean; chain?: bo
       };
     },
     steps: kind === 'restore' ? OVIRT_RESTORE_STEPS : OVIRT_DRILL_STEPS,
-    longSteps: { write: 250 },
-    // The copy worker's process alone, killed while it composes and writes the chain point.
-    ...(options.chain ? { extraCases: [{ kind: 'worker-sigkill', step: 'write', afterMs: 250, worker: 'copy' }] } : {}),
+    // A kill of the worker's processes once the write is under way; with a chain, of the copy worker's process alone too (while it composes and writes the point).
+    ...(options.chain ? { extraCases: [{ kind: 'worker-sigkill', step: 'write', point: MID_WRITE, worker: 'copy' }] } : {}),
     ...(options.chain ? { afterCase: pointRestored } : {}),
-    ...(restic ? resticRestoreChecks(restic, { writes: kind === 'drill' }) : {}),
+    ...resticChecks,
+    // After the restic checks' spread: their kill points (restic dump's) come after this one, not instead of it.
+    killPoints: [{ name: MID_WRITE, step: 'write', arm: () => undefined, reached: osDiskWriteBegun }, ...(resticChecks?.killPoints ?? [])],
     creates: [
       { method: 'POST', path: '/disks' },
       { method: 'POST', path: '/vms' },

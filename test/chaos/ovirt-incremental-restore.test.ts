@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChaosCluster } from '../../chaos/cluster';
 import { runCase } from '../../chaos/engine';
-import { ovirtIncrementalRestoreTarget, type OvirtRestoreChaosTarget } from '../../chaos/targets/ovirt-restore';
+import { MID_WRITE, ovirtIncrementalRestoreTarget, type OvirtRestoreChaosTarget } from '../../chaos/targets/ovirt-restore';
 import type { CaseResult, FaultCase } from '../../chaos/types';
 import type { OvirtRestoreResult } from '../../contracts/ovirt/results';
 
@@ -55,7 +55,7 @@ test('baseline: the chain’s middle point restores, composed from two backups',
 test('SIGKILL of the copy worker’s process alone, then of both, mid-write of the chain point: the write is taken up again, the disks hash to the point', async () => {
   for (const worker of ['copy', undefined] as const) {
     const starts = cluster.workerStarts;
-    const r = await run({ kind: 'worker-sigkill', step: 'write', afterMs: 250, ...(worker ? { worker } : {}) });
+    const r = await run({ kind: 'worker-sigkill', step: 'write', point: MID_WRITE, ...(worker ? { worker } : {}) });
     assert.ok(r.faultsFired > 0, `${what(r)}: killed`);
     assert.ok(cluster.workerStarts > starts, `${what(r)}: a worker process was replaced`);
     await assertRestored(r);

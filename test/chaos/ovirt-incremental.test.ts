@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ChaosCluster } from '../../chaos/cluster';
 import { runCase } from '../../chaos/engine';
 import { discoverCalls } from '../../chaos/matrix';
-import { ovirtIncrementalTarget, type OvirtIncrementalChaosTarget } from '../../chaos/targets/ovirt-incremental';
+import { MID_TRANSFER, ovirtIncrementalTarget, type OvirtIncrementalChaosTarget } from '../../chaos/targets/ovirt-incremental';
 import type { CaseResult, FaultCase } from '../../chaos/types';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 
@@ -90,11 +90,13 @@ test('a garbled reply to the backup start: the engine made the backup, the run a
 test('SIGKILL mid-transfer of the copy worker’s process alone, then of the main worker’s alone: each run completes, nothing left, the chain goes on', async () => {
   for (const worker of ['copy', 'main'] as const) {
     const starts = cluster.workerStarts;
-    const r = await run({ kind: 'worker-sigkill', step: 'copy', afterMs: 250, worker });
+    // At the kill point, not at a time: the copy has had a range answered and waits for the next (held until the kill).
+    const r = await run({ kind: 'worker-sigkill', step: 'copy', point: MID_TRANSFER, worker });
     assert.ok(r.faultsFired > 0, `${what(r)}: killed`);
     assert.equal(cluster.workerStarts, starts + 1, `${worker}: only that process was replaced`);
     const m = await assertCompletedAndClean(r);
-    // The copy ran again only when its process died (resuming at its heartbeated offset, or from the start).
+    // The copy ran again only when its process died (resuming at its heartbeated offset, or from the start):
+    // killed mid-transfer, it cannot have finished in its first attempt.
     if (worker === 'copy') assert.ok(m.disks[0]!.attempts > 1, `${what(r)}: the copy was taken up again (attempts ${m.disks[0]!.attempts})`);
   }
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ChaosCluster } from '../../chaos/cluster';
 import { runCase } from '../../chaos/engine';
 import { discoverCalls } from '../../chaos/matrix';
-import { ovirtRestoreTarget, type OvirtRestoreChaosTarget } from '../../chaos/targets/ovirt-restore';
+import { MID_WRITE, ovirtRestoreTarget, type OvirtRestoreChaosTarget } from '../../chaos/targets/ovirt-restore';
 import type { CaseResult, FaultCase } from '../../chaos/types';
 import type { OvirtRestoreResult } from '../../contracts/ovirt/results';
 
@@ -76,7 +76,7 @@ test('a burst of 503 on the VM create: retried, one VM', async () => {
 
 test('SIGKILL of the worker and its copy worker in the middle of writing the images: the write is taken up again, the restore completes', async () => {
   const starts = cluster.workerStarts;
-  const r = await run({ kind: 'worker-sigkill', step: 'write', afterMs: 250 });
+  const r = await run({ kind: 'worker-sigkill', step: 'write', point: MID_WRITE });
   fired(r);
   await assertRestored(r);
   assert.equal(cluster.workerStarts, starts + 1, 'the worker process was replaced');

@@ -235,4 +235,68 @@ describe.skipIf(!binary)('incremental chains in a restic repository', () => {
     assert.equal(await restoredSha(next.repository.dir), sha);
     await assertResticClean();
   });
+  test('a checkpoint whose point was forgotten while an older point stayed is remembered in restic and removed by a later prune once it is the root; the engine ends with only the kept points’ checkpoints', async () => {
+    const points: OvirtIncrementalManifest[] = [];
+    // full, incremental, incremental, full (a new chain), incremental
+    for (const [i, full] of [false, false, false, true, false].entries()) {
+      if (i > 0) await rewrite([20 + i]);
+      points.push(await backup(full ? { full: true } : {}));
+    }
+    const cps = points.map((p) => p.backup.toCheckpointId);
+    assert.deepEqual(
+      h.state.backups.checkpointsOf(h.demo.vmId).map((c) => c.id),
+      cps,
+    );
+    const dirs = points.map((p) => p.repository.dir);
+    const prune = () => h.execute<PruneBackupsResult>('pruneBackups', repoInput({ vmId: h.demo.vmId, keepLast: 2 }), 'prune');
+    const records = async () => (await resticSnapshots(repo.settings, ['kind:checkpoints', `vm:${h.demo.vmId}`])).map((s) => s.paths[0]!);
+
+    // The first full is the newest verified backup: it stays, the two points after it go (the middle of the engine's checkpoint list).
+    assert.equal((await h.execute<VerifyBackupsResult>('verifyBackups', repoInput({ vmId: h.demo.vmId, backup: dirs[0] }), 'verify')).ok, true);
+    const first = await prune();
+    assert.deepEqual(
+      first.removed.map((r) => r.id),
+      [dirs[2], dirs[1]],
+    );
+    assert.deepEqual(first.checkpoints, [{ vmId: h.demo.vmId, endpoint: 'ovirt-sim', removed: [], left: [cps[2], cps[1]] }], 'not the root: they stay for now');
+    assert.deepEqual(
+      h.state.backups.checkpointsOf(h.demo.vmId).map((c) => c.id),
+      cps,
+    );
+    const recordPath = `/${dirs[0]!.split('/').slice(0, 2).join('/')}/removed-checkpoints.json`;
+    assert.deepEqual(await records(), [recordPath], 'one snapshot of the record: the older ones are forgotten');
+    const listed = await h.execute<BackupSummary[]>('ovirtListBackups', repoInput({ vmId: h.demo.vmId }), 'list');
+    assert.deepEqual(
+      listed.map((b) => b.dir),
+      [dirs[4], dirs[3], dirs[0]],
+      'the record is no backup',
+    );
+
+    // Once the newest point is verified, the first full goes too: its checkpoint is the root, and those of the points forgotten before follow it.
+    assert.equal((await h.execute<VerifyBackupsResult>('verifyBackups', repoInput({ vmId: h.demo.vmId, backup: dirs[4] }), 'verify')).ok, true);
+    const second = await prune();
+    assert.deepEqual(
+      second.removed.map((r) => r.id),
+      [dirs[0]],
+    );
+    assert.deepEqual(second.checkpoints, [{ vmId: h.demo.vmId, endpoint: 'ovirt-sim', removed: [cps[0], cps[1], cps[2]], left: [] }]);
+    assert.deepEqual(
+      h.state.backups.checkpointsOf(h.demo.vmId).map((c) => c.id),
+      [cps[3], cps[4]],
+      'only the kept points’ checkpoints are left on the engine',
+    );
+    assert.deepEqual(await records(), [], 'nothing left to remember: the record is forgotten');
+
+    // Nothing is left to remember: a third prune removes nothing and asks the engine nothing.
+    const third = await prune();
+    assert.deepEqual(third.removed, []);
+    assert.equal(third.checkpoints, undefined);
+    assert.equal(h.state.backups.checkpointsOf(h.demo.vmId).length, 2);
+    // The chain goes on from the kept head.
+    await rewrite([70]);
+    const next = await backup();
+    assert.equal(next.backup.mode, 'incremental');
+    assert.equal(next.backup.fromCheckpointId, cps[4]);
+    await assertResticClean();
+  });
 });

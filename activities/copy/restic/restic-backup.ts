@@ -40,7 +40,7 @@ interface ResticSummary {
 export interface ResticTags {
   vmId?: string;
   diskId?: string;
-  kind: 'disk' | 'config' | 'manifest' | 'file';
+  kind: 'disk' | 'config' | 'manifest' | 'file' | 'checkpoints';
 }
 
 /** Tags of a backup's snapshots: the run (from the activity), the VM, the disk, what the file is. */
@@ -261,12 +261,12 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
 /** A small file (OVF, manifest) as a snapshot of its own, tagged like the backup's disks. */
 export async function writeResticFile(
   restic: ResticSettings,
-  input: { dir: string; fileName: string; content: string; vmId?: string },
+  input: { dir: string; fileName: string; content: string; vmId?: string; kind?: ResticTags['kind'] },
   ctx: Context | undefined = Context.current(),
 ): Promise<{ path: string; bytes: number; sha256: string; resticSnapshotId: string }> {
   const file = fileInSnapshot(input.dir, input.fileName);
   await prepareAttempt(ctx, restic);
-  const kind = input.fileName === 'manifest.json' ? 'manifest' : input.fileName.endsWith('.ovf') ? 'config' : 'file';
+  const kind = input.kind ?? (input.fileName === 'manifest.json' ? 'manifest' : input.fileName.endsWith('.ovf') ? 'config' : 'file');
   const vmId = input.vmId ?? (kind === 'manifest' ? manifestVmId(input.content) : undefined);
   const data = Buffer.from(input.content, 'utf8');
   const sha256 = createHash('sha256').update(data).digest('hex');

@@ -2,7 +2,7 @@
  * Retention in a restic repository: a backup is removed with `restic forget` of its snapshots (its
  * manifest's first, so a crash in between leaves an unfinished run, never a backup that looks
  * complete), and the data no snapshot uses any more is freed by one `restic prune` at the end of a
- * prune run. Both remove a dead process's stale lock first and never a live one's (a live lock is
+ * prune run. A chain point's engine checkpoint is recorded first (restic-checkpoints.ts). Both remove a dead process's stale lock first and never a live one's (a live lock is
  * a retryable error naming its holder); both are idempotent, so a retried attempt finishes the job.
  */
 import { posix } from 'node:path';
@@ -11,7 +11,10 @@ import { MANIFEST_FILE } from '../backup-store';
 import type { RepositoryPrune } from '../restore-types';
 import { resticFailure, runRestic, runResticHeartbeating, unlockStale, type ResticSettings } from './restic-cli';
 import { parseResticPath } from './restic-locator';
-import { readResticBackup, resticSnapshots } from './restic-store';
+import { isResticChainDir, readResticBackup, resticSnapshots } from './restic-store';
+import { recordRemovedCheckpoint } from '../chain-checkpoints';
+import type { OvirtIncrementalManifest } from '../../../contracts/ovirt/incremental-results';
+import { resticRecordStore } from './restic-checkpoints';
 
 /** The snapshot ids a backup's manifest records: each disk's and the OVF's. */
 function recordedSnapshotIds(manifest: { disks?: Array<{ resticSnapshotId?: string; path?: string }>; config?: { path?: string } }): string[] {
@@ -29,11 +32,16 @@ export async function forgetResticBackup(restic: ResticSettings, input: { dir: s
   const dir = backupFolder(input.dir);
   await unlockStale(restic);
   const all = await resticSnapshots(restic, []);
-  const recorded = new Set(recordedSnapshotIds((await readResticBackup(restic, dir))?.manifest ?? {}));
+  const manifest = (await readResticBackup(restic, dir))?.manifest;
+  const recorded = new Set(recordedSnapshotIds(manifest ?? {}));
   const inFolder = (path: string | undefined) => path !== undefined && posix.dirname(path) === `/${dir}`;
   const ours = all.filter((s) => recorded.has(s.id) || s.paths.some(inFolder));
   // Nothing left: an earlier attempt forgot them, and may have died before the prune was asked for.
   if (!ours.length) return { dir, removed: false, snapshots: [], pruneAfter: true };
+  // A chain point's engine checkpoint is remembered (durably) before its manifest goes: retention
+  // removes it from the engine once it is the root, maybe prunes later (chain-checkpoints.ts).
+  const point = manifest as unknown as OvirtIncrementalManifest | undefined;
+  if (isResticChainDir(dir) && point?.kind === 'ovirt-incremental') await recordRemovedCheckpoint(resticRecordStore(restic), dir, point);
   const isManifest = (s: (typeof ours)[number]) => s.paths.some((p) => inFolder(p) && posix.basename(p) === MANIFEST_FILE);
   // The manifest first: once it is gone, no reader takes what is left for a complete backup.
   for (const batch of [ours.filter(isManifest), ours.filter((s) => !isManifest(s))]) {
