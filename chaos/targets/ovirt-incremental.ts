@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeChainImage } from '../../activities/copy/incremental-chain';
+import { composeChainImageHere } from '../../test/helpers/compose-chain';
 import type { CopySettings } from '../../activities/copy/copy-disk';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import { OVIRT_INCREMENTAL_STEPS } from '../../contracts/ovirt/steps';
@@ -96,7 +96,7 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
   async function restoredSha(dir: string): Promise<string> {
     const targetPath = join(tmp, `restore-${++nextRuns}.img`);
     try {
-      const { sha256 } = await composeChainImage(copySettings, { dir, diskId: os, targetPath });
+      const { sha256 } = await composeChainImageHere(copySettings, { dir, diskId: os, targetPath });
       const written = createHash('sha256')
         .update(await readFile(targetPath))
         .digest('hex');
