@@ -15,12 +15,12 @@ import type { Writable } from 'node:stream';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import type { CopyDiskInput, CopyDiskResult, CopySettings } from '../copy-disk';
-import { deviceFolders, openStreamHasher } from '../copy-disk';
+import { deviceFolders, hashSource, openStreamHasher } from '../copy-disk';
 import { streamLoop, type ChunkSink, type ReadAt } from '../copy-loop';
 import { requireDevice } from '../device-locator';
 import { resticFailure, resticHost, runRestic, startRestic, unlockStale, type ResticExit, type ResticSettings } from './restic-cli';
 import { fileInSnapshot, resticPath } from './restic-locator';
-import { sizeInSnapshot } from './restic-store';
+import { openDumpSource, sizeInSnapshot } from './restic-store';
 
 /** What a restic backup heartbeats: its progress (a retry starts over, so there is no offset to resume from). */
 export interface ResticProgress {
@@ -98,9 +98,9 @@ async function savedByEarlierAttempt(ctx: Context | undefined, restic: ResticSet
  * only once its input ended, and the input ends only after the whole device was read), read back
  * with `restic dump` and hashed, so the manifest's SHA-256 is that of what is stored.
  */
-async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: string, input: CopyDiskInput, device: string): Promise<CopyDiskResult | undefined> {
+async function adoptSavedImage(ctx: Context, settings: CopySettings, restic: ResticSettings, file: string, input: CopyDiskInput, device: string): Promise<CopyDiskResult | undefined> {
   if (input.expectedBytes === undefined) return undefined;
-  const saved = await adoptSavedDisk(ctx, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId }, input.expectedBytes);
+  const saved = await adoptSavedDisk(ctx, settings, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId }, input.expectedBytes);
   if (!saved) return undefined;
   return {
     path: resticPath({ snapshotId: saved.snapshotId, file }),
@@ -121,6 +121,7 @@ async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: strin
  */
 export async function adoptSavedDisk(
   ctx: Context,
+  settings: CopySettings,
   restic: ResticSettings,
   file: string,
   tags: ResticTags,
@@ -136,29 +137,16 @@ export async function adoptSavedDisk(
     }
   }
   if (!saved) return undefined;
-  const { child, exited } = startRestic(restic, ['dump', saved.id, file]);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let lastHeartbeat = Date.now();
+  // Read back through the copy loop with nothing to write (hashSource: the hash thread for a large disk).
+  const dump = openDumpSource(restic, { snapshotId: saved.id, file });
+  let read: { bytes: number; sha256: string };
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (Date.now() - lastHeartbeat >= 1000) {
-        lastHeartbeat = Date.now();
-        ctx.heartbeat({ bytesRead: 0, bytesPerSecond: 0, bytesDone: bytes } satisfies ResticProgress);
-      }
-    }
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
+    read = await hashSource(ctx, settings, dump, expectedBytes, () => ({ bytesRead: 0, bytesPerSecond: 0, bytesDone: dump.position }) satisfies ResticProgress);
+  } finally {
+    await dump.close();
   }
-  const exit = await exited;
-  if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
-  if (bytes !== expectedBytes) return undefined;
-  return { snapshotId: saved.id, bytes, sha256: hash.digest('hex') };
+  if (read.bytes !== expectedBytes) return undefined;
+  return { snapshotId: saved.id, ...read };
 }
 
 /**
@@ -186,7 +174,7 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
   const file = fileInSnapshot(input.dir, input.fileName);
   await prepareAttempt(ctx, restic);
-  const adopted = await adoptSavedImage(ctx, restic, file, input, device.path);
+  const adopted = await adoptSavedImage(ctx, settings, restic, file, input, device.path);
   if (adopted) return adopted;
 
   const source = await open(device.path, 'r');

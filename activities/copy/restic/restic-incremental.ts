@@ -262,7 +262,7 @@ export async function copyImageTransferToRestic(settings: CopySettings, restic: 
     });
 
     // An earlier attempt whose snapshot was saved whole before its worker died: that is the point.
-    const adopted = await adoptSavedDisk(ctx, restic, file, tags, size);
+    const adopted = await adoptSavedDisk(ctx, settings, restic, file, tags, size);
     if (adopted) return record(adopted.snapshotId, adopted.sha256, 0, 0);
 
     const dump = parent ? openDumpSource(restic, parent) : undefined;
