@@ -269,7 +269,8 @@ export async function copyImageTransferToRestic(settings: CopySettings, restic: 
     const what = `the image of disk ${input.diskId} at ${input.parentDir}`;
     const source = overlaySource(imageio, overlays, size, dump, what);
     try {
-      const stored = await streamToRestic(ctx, settings, restic, file, tags, {
+      // Unpaced, as before the one loop: the cap would count the parent's bytes from restic, which no storage domain serves.
+      const stored = await streamToRestic(ctx, { ...settings, maxBytesPerSecond: 0 }, restic, file, tags, {
         source,
         size,
         what: `the disk at chain point ${input.dir}`,
