@@ -85,17 +85,43 @@ export async function pruneBackups(rawInput: unknown): Promise<PruneBackupsResul
     // histories listed none (their listBackups did not ask for chains), so no patch is needed.
     const checkpoints: NonNullable<PruneBackupsResult['checkpoints']> = [];
     if (!dryRun) {
+      // A checkpoint whose point went while it was not the root (an older point was kept) stays on
+      // the engine until it becomes the root: the repository records it before the point's folder
+      // goes, and every prune removes the recorded ones that are the root by now, never one a point
+      // that stays still names. Guards the record's two activities, added later; can go once no
+      // pruneBackups run started before it is open (docs/patches.md).
+      const record = patched('prune-recorded-checkpoints');
       const removedIds = new Set(removed.map((b) => b.id));
-      const byVm = new Map<string, { endpoint: string; checkpointIds: string[] }>();
+      const groups = new Map<string, { vmId: string; endpoint: string; checkpointIds: string[] }>();
+      const add = (vmId: string, endpoint: string, checkpointId: string) => {
+        // Runs from before the record made one call per VM.
+        const key = record ? `${vmId} ${endpoint}` : vmId;
+        const group = groups.get(key) ?? { vmId, endpoint, checkpointIds: [] };
+        if (!group.checkpointIds.includes(checkpointId)) group.checkpointIds.push(checkpointId);
+        groups.set(key, group);
+      };
       for (const b of listed) {
-        if (!removedIds.has(b.dir) || b.checkpointId === undefined || b.endpoint === undefined) continue;
-        const entry = byVm.get(b.vm.id) ?? { endpoint: b.endpoint, checkpointIds: [] };
-        entry.checkpointIds.push(b.checkpointId);
-        byVm.set(b.vm.id, entry);
+        if (removedIds.has(b.dir) && b.checkpointId !== undefined && b.endpoint !== undefined) add(b.vm.id, b.endpoint, b.checkpointId);
       }
-      for (const [vmId, { endpoint, checkpointIds }] of byVm) {
+      const forget = new Map<string, string[]>();
+      if (record) {
+        const stays = new Set(listed.filter((b) => !removedIds.has(b.dir) && b.checkpointId !== undefined).map((b) => b.checkpointId!));
+        for (const { vmId, checkpoints: recorded } of await repo.pendingChainCheckpoints(scope)) {
+          for (const c of recorded) {
+            if (stays.has(c.checkpointId)) forget.set(vmId, [...(forget.get(vmId) ?? []), c.checkpointId]);
+            else add(vmId, c.endpoint, c.checkpointId);
+          }
+        }
+      }
+      for (const { vmId, endpoint, checkpointIds } of groups.values()) {
         progress.update({ message: `removing the engine's root checkpoints of VM ${vmId} that removed backups held` });
-        checkpoints.push({ vmId, endpoint, ...(await engine.ovirtRemoveRootCheckpoints({ endpoint, vmId, checkpointIds })) });
+        const done = await engine.ovirtRemoveRootCheckpoints({ endpoint, vmId, checkpointIds });
+        checkpoints.push({ vmId, endpoint, ...done });
+        // What the engine no longer lists is settled; the rest waits for a later prune.
+        if (record) forget.set(vmId, [...(forget.get(vmId) ?? []), ...checkpointIds.filter((id) => !done.left.includes(id))]);
+      }
+      for (const [vmId, checkpointIds] of forget) {
+        if (checkpointIds.length) await repo.forgetChainCheckpoints({ vmId, checkpointIds });
       }
     }
     // A restic repository's removals are forgets: one prune frees their space. Guards that call,

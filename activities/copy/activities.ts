@@ -16,6 +16,7 @@ import { copyDiskToRestic, writeResticFile } from './restic/restic-backup';
 import { findResticBackup, recordResticVerification, resticCheck, verifyResticBackup, writeResticImageToDevice, type IntegrityCheck } from './restic/restic-repository';
 import { forgetResticBackup, pruneResticRepository } from './restic/restic-prune';
 import { listResticBackupSummaries } from './restic/restic-incremental';
+import { forgetCheckpoints, pendingCheckpoints, type PendingCheckpoints } from './chain-checkpoints';
 import { chainHead, composeChainImage, copyImageTransfer, type CopyImageTransferInput } from './incremental-chain';
 
 /** The repository side of restores, drills and checks (restore-types.ts says what each does), for the worker's repository kind. */
@@ -49,9 +50,16 @@ export function createRepositoryActivities(settings: CopySettings): RepositoryAc
  * The repository activities that only read or write small files (a manifest, an OVF): the copy
  * worker serves them on its files queue too, where they do not wait behind disk copies.
  */
-export const REPOSITORY_FILE_ACTIVITIES = ['findBackup', 'recordVerification', 'listBackups', 'repositoryPreflight', 'removeBackup', 'incrementalChainHead'] as const satisfies ReadonlyArray<
-  keyof CopyActivities
->;
+export const REPOSITORY_FILE_ACTIVITIES = [
+  'findBackup',
+  'recordVerification',
+  'listBackups',
+  'repositoryPreflight',
+  'removeBackup',
+  'incrementalChainHead',
+  'pendingChainCheckpoints',
+  'forgetChainCheckpoints',
+] as const satisfies ReadonlyArray<keyof CopyActivities>;
 
 export function createCopyActivities(settings: CopySettings) {
   const restic = settings.restic;
@@ -80,6 +88,17 @@ export function createCopyActivities(settings: CopySettings) {
     /** One image transfer's data ranges into the repository (incremental-chain.ts). */
     async copyImageTransfer(input: CopyImageTransferInput) {
       return copyImageTransfer(settings, input).catch(rethrowMapped);
+    },
+    /**
+     * Retention: the engine checkpoints of removed chain points not removed from the engine yet
+     * (chain-checkpoints.ts). A restic repository holds no chains here: none.
+     */
+    async pendingChainCheckpoints(input: { vmId?: string }): Promise<PendingCheckpoints[]> {
+      return restic ? [] : pendingCheckpoints(settings.repositoryRoot, input);
+    },
+    /** Retention: drops checkpoints from the VM's record once the engine no longer has them (or a kept point needs them). */
+    async forgetChainCheckpoints(input: { vmId: string; checkpointIds: string[] }): Promise<{ forgotten: string[]; left: number }> {
+      return restic ? { forgotten: [], left: 0 } : forgetCheckpoints(settings.repositoryRoot, input);
     },
     /** A disk as it was at a backup of the chain, composed into a file or device path on this worker. */
     async composeChainImage(input: { dir: string; diskId: string; targetPath: string }) {

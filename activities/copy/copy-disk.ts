@@ -170,16 +170,18 @@ export async function writeInPlace(
   source: ReadAt,
   size: number,
   targetPath: string,
-  prefixFrom?: FileHandle,
+  options: { prefixFrom?: FileHandle; exactFile?: boolean } = {},
 ): Promise<{ bytes: number; sha256: string; resumedFromOffset: number }> {
   const resumedFromOffset = await resumeOffset(ctx, settings.chunkBytes, { size });
   // r+: a block device cannot be truncated, and the simulator's file must keep its size; 'a' first makes a file that is not there.
   await (await open(targetPath, 'a')).close();
   const target = await open(targetPath, 'r+');
   try {
+    // exactFile: a file target holds nothing past the image either (what a killed attempt left over a longer file); a device keeps its size.
+    if (options.exactFile && (await target.stat()).isFile()) await target.truncate(size);
     const { hasher, direct } = await openCopyBuffers(settings, size, resumedFromOffset, targetPath);
     try {
-      if (resumedFromOffset > 0) await hasher.hashPrefix(prefixFrom ?? target, resumedFromOffset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+      if (resumedFromOffset > 0) await hasher.hashPrefix(options.prefixFrom ?? target, resumedFromOffset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
       const { offset } = await copyLoop(ctx, settings, source, target, resumedFromOffset, hasher, direct);
       return { bytes: offset, sha256: await hasher.digest(), resumedFromOffset };
     } finally {

@@ -259,7 +259,7 @@ export async function composeChainImage(settings: CopySettings, input: { dir: st
   if (settings.restic) return composeResticChainImage(settings, settings.restic, input);
   const source = await openComposedImage(settings.repositoryRoot, input.dir, input.diskId);
   try {
-    const { bytes, sha256 } = await writeInPlace(Context.current(), settings, source, source.size, input.targetPath);
+    const { bytes, sha256 } = await writeInPlace(Context.current(), settings, source, source.size, input.targetPath, { exactFile: true });
     if (bytes !== source.size) throw new Error(`the composed disk ${input.diskId} at ${input.dir} ended at ${bytes} of ${source.size} bytes`);
     return { bytes, sha256, layers: source.layers };
   } finally {

@@ -69,7 +69,7 @@ export async function writeToDevice(settings: CopySettings, input: WriteImageInp
   let sha256: string;
   let resumedFromOffset: number;
   try {
-    ({ bytes: written, sha256, resumedFromOffset } = await writeInPlace(ctx, settings, source, size, device.path, prefixFrom));
+    ({ bytes: written, sha256, resumedFromOffset } = await writeInPlace(ctx, settings, source, size, device.path, { prefixFrom }));
   } catch (err) {
     if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
     throw err;

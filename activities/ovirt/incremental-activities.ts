@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { pollUntil } from '../poll-until';
-import { ErrorTypes, VendorError, nonRetryable, notFoundAs, stuckFailure } from '../../lib/errors';
+import { ErrorTypes, MalformedResponseError, VendorError, nonRetryable, notFoundAs, stuckFailure } from '../../lib/errors';
 import type { EndpointClients } from '../endpoint-clients';
 import { OvirtClient } from './client';
 import { snapshotTag, type SkippedDisk } from './activities';
@@ -87,14 +87,20 @@ export function createOvirtIncrementalActivities(clients: EndpointClients) {
      * Retention: removes the VM's root checkpoint while it is one of `checkpointIds` (those of chain
      * points retention removed), then the next root, and so on: the engine removes only the root.
      * A checkpoint already gone counts as removed; those that are not the root when the walk stops
-     * stay (`left`), as does every checkpoint a kept point needs.
+     * stay (`left`), as does every checkpoint a kept point needs. A VM the engine no longer has
+     * leaves nothing (its checkpoints went with it).
      */
     async ovirtRemoveRootCheckpoints(input: { endpoint: string; vmId: string; checkpointIds: string[] }): Promise<{ removed: string[]; left: string[] }> {
       const client = ovirt(input.endpoint);
       const removable = new Set(input.checkpointIds);
       const removed: string[] = [];
       for (;;) {
-        const listed = await client.listCheckpoints(input.vmId).catch(notFoundAs(`VM ${input.vmId} does not exist on endpoint "${input.endpoint}"`));
+        const listed = await client.listCheckpoints(input.vmId).catch((err: unknown) => {
+          // A VM that is gone took its checkpoints with it: nothing is left to remove (or to remember).
+          if (err instanceof VendorError && err.isNotFound) return undefined;
+          throw err;
+        });
+        if (!listed) return { removed, left: [] };
         // The root: the checkpoint whose parent is not listed (the oldest, in the engine's order).
         const ids = new Set(listed.map((c) => c['@_id']));
         const root = listed.find((c) => !c.parent_id || !ids.has(c.parent_id)) ?? listed[0];
@@ -112,18 +118,26 @@ export function createOvirtIncrementalActivities(clients: EndpointClients) {
 
     /**
      * Starts the VM backup (incremental since `fromCheckpointId`, else full), or adopts the one an
-     * earlier attempt of this run started. An engine that refuses the checkpoint is answered as
+     * earlier attempt of this run started, or the one a create whose reply was garbled made. An engine that refuses the checkpoint is answered as
      * `{ refused }`: the workflow falls back to a full, it does not fail.
      */
     async ovirtStartVmBackup(input: { endpoint: string; vmId: string; runId: string; description: string; diskIds: string[]; fromCheckpointId?: string }): Promise<StartBackupResult> {
       const client = ovirt(input.endpoint);
       const tag = snapshotTag(input.runId);
-      const mine = (await client.listVmBackups(input.vmId)).find((b) => b.description?.startsWith(tag) && (b.from_checkpoint_id ?? undefined) === input.fromCheckpointId && b.phase !== 'failed');
+      const findMine = async () =>
+        (await client.listVmBackups(input.vmId)).find((b) => b.description?.startsWith(tag) && (b.from_checkpoint_id ?? undefined) === input.fromCheckpointId && b.phase !== 'failed');
+      const mine = await findMine();
       if (mine) return { backupId: mine['@_id'], adopted: true };
       try {
         const backup = await client.createVmBackup(input.vmId, { description: `${tag} ${input.description}`, diskIds: input.diskIds, fromCheckpointId: input.fromCheckpointId });
         return { backupId: backup['@_id'], adopted: false };
       } catch (err) {
+        // An answer that could not be read (garbled): the engine may have made the backup all the
+        // same. Found by the run's tag, it is adopted; not found, the error stands.
+        if (err instanceof MalformedResponseError) {
+          const made = await findMine();
+          if (made) return { backupId: made['@_id'], adopted: true };
+        }
         // The engine says no to the checkpoint (gone, unknown, unusable): a full is the answer, not a retry.
         if (input.fromCheckpointId !== undefined && err instanceof VendorError && (err.status === 400 || err.status === 404 || err.status === 409) && /checkpoint|bitmap/i.test(err.vendorMessage)) {
           return { refused: err.vendorMessage };

@@ -7,7 +7,7 @@ import { onappTarget } from './onapp';
 import { ovirtTarget } from './ovirt';
 import { ovirtIncrementalTarget } from './ovirt-incremental';
 import { ovirtResticPruneTarget } from './ovirt-restic-prune';
-import { ovirtDrillTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
+import { ovirtDrillTarget, ovirtIncrementalRestoreTarget, ovirtResticDrillTarget, ovirtResticRestoreTarget, ovirtRestoreTarget } from './ovirt-restore';
 
 export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   ovirt: () => ovirtTarget(),
@@ -21,6 +21,8 @@ export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   'ovirt-incremental': () => ovirtIncrementalTarget(),
   // The same with the chain's points in a restic repository (restic/restic-incremental.ts).
   'ovirt-incremental-restic': () => ovirtIncrementalTarget({ restic: true }),
+  // ovirtRestore of an incremental chain's middle point (composed while written), the copy worker in its own process.
+  'ovirt-incremental-restore': ovirtIncrementalRestoreTarget,
   altaro: altaroTarget,
   onapp: onappTarget,
   'azure-backup': azureBackupTarget,

@@ -5,14 +5,20 @@
  * so that backup of the pristine demo VM stays valid (and is checked to) across every case. With
  * `restic: true` (the `ovirt-restic-restore` and `ovirt-restic-drill` targets) the copy worker's
  * repository is a restic repository: images come back through `restic dump` (restic-repo.ts).
+ * With `chain: true` (the `ovirt-incremental-restore` target) the backup restored is the middle
+ * point of an incremental chain (full, incremental, incremental made by ovirtIncrementalBackup), so
+ * the write composes the full and a delta while it streams; the copy worker runs in its own process
+ * (as on a proxy VM) so a case kills it alone mid-write, and after each completed case every
+ * restored disk must hash to the point's `imageSha256` (the source disk at that point's time).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
+import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
+import type { OvirtBackupManifest, OvirtRestoreResult } from '../../contracts/ovirt/results';
 import { OVIRT_DRILL_STEPS, OVIRT_RESTORE_STEPS } from '../../contracts/ovirt/steps';
 import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
-import { createOvirtSimulator, OVIRT_DEMO } from '../../simulators/ovirt';
+import { BITMAP_GRANULARITY, createOvirtSimulator, OVIRT_DEMO } from '../../simulators/ovirt';
 import { SIM_PASSWORD } from '../../test/helpers/ovirt-harness';
 import type { ChaosCluster } from '../cluster';
 import type { ChaosTarget } from '../types';
@@ -31,10 +37,10 @@ type Kind = 'restore' | 'drill';
 /** The target, and what a test reads besides: a disk's content as the simulator holds it. */
 export type OvirtRestoreChaosTarget = ChaosTarget & { diskContentSha256(diskId: string): Promise<string> };
 
-async function restoreTarget(kind: Kind, options: { restic?: boolean } = {}): Promise<OvirtRestoreChaosTarget> {
-  const tmp = await mkdtemp(join(tmpdir(), `chaos-ovirt-${options.restic ? 'restic-' : ''}${kind}-`));
+async function restoreTarget(kind: Kind, options: { restic?: boolean; chain?: boolean } = {}): Promise<OvirtRestoreChaosTarget> {
+  const tmp = await mkdtemp(join(tmpdir(), `chaos-ovirt-${options.restic ? 'restic-' : ''}${options.chain ? 'chain-' : ''}${kind}-`));
   const restic = options.restic ? await chaosResticRepository(join(tmp, 'restic')) : undefined;
-  const { simulator, state } = await createOvirtSimulator({
+  const { simulator, state, imageioCaFile } = await createOvirtSimulator({
     dataDir: join(tmp, 'sim-data'),
     deviceRoot: join(tmp, 'devices'),
     password: SIM_PASSWORD,
@@ -44,6 +50,7 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean } = {}): Pr
     vmCreateMs: 300,
     vmBootMs: 400,
     diskSizes: { os: 1024 * 1024, data: 256 * 1024 },
+    ...(options.chain ? { backupTimings: { backupStartMs: 100, backupFinalizeMs: 100, transferStartMs: 50, transferFinalizeMs: 50 } } : {}),
   });
   await simulator.start(0);
 
@@ -57,6 +64,49 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean } = {}): Pr
 
   const tagged = <T extends { description: string }>(items: Iterable<T>) => [...items].filter((x) => TAG.test(x.description));
   let backupDir: string | undefined;
+  /** A chain point's disks as they were at its time (the source's SHA-256s), by disk id. */
+  let pointSha256: Map<string, string> | undefined;
+  let cluster: ChaosCluster | undefined;
+
+  /**
+   * The chain the `chain` target restores from: a full, then two incrementals after guest writes.
+   * Its middle point is restored by every case (after a reset the disks differ from it: the restore
+   * must compose the point, not copy what the disk holds now).
+   */
+  async function prepareChain(c: ChaosCluster): Promise<void> {
+    const points: OvirtIncrementalManifest[] = [];
+    const shas: Array<Map<string, string>> = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) for (let b = 0; b < 4; b++) await state.writeDiskRange(OVIRT_DEMO.osDiskId, (i * 5 + b) * BITMAP_GRANULARITY, BITMAP_GRANULARITY);
+      const before = new Map<string, string>();
+      for (const id of [OVIRT_DEMO.osDiskId, OVIRT_DEMO.dataDiskId]) before.set(id, await state.diskContentSha256(id));
+      const m = (await c.client.workflow.execute('ovirtIncrementalBackup', {
+        taskQueue: c.taskQueue,
+        workflowId: `chaos-chain-${kind}-point-${i}-${Date.now()}`,
+        args: [{ endpoint: ENDPOINT, vmId: OVIRT_DEMO.vmId, proxyVmId: OVIRT_DEMO.proxyVmId, pollIntervalMs: 100, description: `chaos chain ${kind} point ${i}` }],
+      })) as OvirtIncrementalManifest;
+      if (m.backup.mode !== (i === 0 ? 'full' : 'incremental')) throw new Error(`chaos chain ${kind}: point ${i} is a ${m.backup.mode}`);
+      for (const d of m.disks) if (d.imageSha256 !== before.get(d.id)) throw new Error(`chaos chain ${kind}: point ${i} recorded ${d.imageSha256} for disk ${d.id}, the disk held ${before.get(d.id)}`);
+      points.push(m);
+      shas.push(new Map(m.disks.map((d) => [d.id, d.imageSha256])));
+    }
+    backupDir = points[1]!.repository.dir;
+    pointSha256 = shas[1];
+  }
+
+  /** A completed case's restored disks hold the point's bytes (counted with the leftovers when not). */
+  async function pointRestored(run: { completed: boolean; workflowId: string }): Promise<string[]> {
+    if (!run.completed || kind !== 'restore' || !cluster || !pointSha256) return [];
+    const result = (await cluster.client.workflow.getHandle(run.workflowId).result()) as OvirtRestoreResult;
+    const problems: string[] = [];
+    if (result.disks.length !== pointSha256.size) problems.push(`restored ${result.disks.length} disk(s), the point holds ${pointSha256.size}`);
+    for (const d of result.disks) {
+      const want = pointSha256.get(d.sourceDiskId);
+      const got = await state.diskContentSha256(d.diskId);
+      if (got !== want) problems.push(`restored disk ${d.name} (${d.diskId}) hashes to ${got}, the point's imageSha256 is ${want}`);
+    }
+    return problems;
+  }
 
   return {
     workflow: kind === 'restore' ? 'ovirtRestore' : 'ovirtRestoreDrill',
@@ -82,13 +132,17 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean } = {}): Pr
           chunkBytes: 64 * 1024,
           maxBytesPerSecond: 2 * 1024 * 1024,
           ...(restic ? { restic: restic.settings } : {}),
+          ...(options.chain ? { imageioCaFile } : {}),
         },
+        ...(options.chain ? { ownProcess: true } : {}),
       },
     },
 
-    async prepare(cluster: ChaosCluster) {
-      const manifest = (await cluster.client.workflow.execute('ovirtSnapshotBackup', {
-        taskQueue: cluster.taskQueue,
+    async prepare(c: ChaosCluster) {
+      cluster = c;
+      if (options.chain) return prepareChain(c);
+      const manifest = (await c.client.workflow.execute('ovirtSnapshotBackup', {
+        taskQueue: c.taskQueue,
         workflowId: `chaos-${kind}-source-backup-${Date.now()}`,
         args: [{ endpoint: ENDPOINT, vmId: OVIRT_DEMO.vmId, proxyVmId: OVIRT_DEMO.proxyVmId, pollIntervalMs: 100, description: `chaos ${kind} source` }],
       })) as OvirtBackupManifest;
@@ -114,6 +168,9 @@ async function restoreTarget(kind: Kind, options: { restic?: boolean } = {}): Pr
     },
     steps: kind === 'restore' ? OVIRT_RESTORE_STEPS : OVIRT_DRILL_STEPS,
     longSteps: { write: 250 },
+    // The copy worker's process alone, killed while it composes and writes the chain point.
+    ...(options.chain ? { extraCases: [{ kind: 'worker-sigkill', step: 'write', afterMs: 250, worker: 'copy' }] } : {}),
+    ...(options.chain ? { afterCase: pointRestored } : {}),
     ...(restic ? resticRestoreChecks(restic, { writes: kind === 'drill' }) : {}),
     creates: [
       { method: 'POST', path: '/disks' },
@@ -168,3 +225,4 @@ export const ovirtRestoreTarget = () => restoreTarget('restore');
 export const ovirtDrillTarget = () => restoreTarget('drill');
 export const ovirtResticRestoreTarget = () => restoreTarget('restore', { restic: true });
 export const ovirtResticDrillTarget = () => restoreTarget('drill', { restic: true });
+export const ovirtIncrementalRestoreTarget = () => restoreTarget('restore', { chain: true });

@@ -8,6 +8,13 @@ function restoreSubject(i: Record<string, unknown>): string | undefined {
   return typeof i.backup === 'string' && i.backup !== 'latest' ? i.backup : undefined;
 }
 
+/** The copy worker whose repository a backup run writes to, and the VM: what a schedule's repositoryRetention prunes. */
+function repositoryOf(i: Record<string, unknown>) {
+  return typeof i.vmId === 'string' && (typeof i.proxyVmId === 'string' || typeof i.copyTaskQueue === 'string')
+    ? { vmId: i.vmId, ...(typeof i.proxyVmId === 'string' ? { proxyVmId: i.proxyVmId } : {}), ...(typeof i.copyTaskQueue === 'string' ? { copyTaskQueue: i.copyTaskQueue } : {}) }
+    : undefined;
+}
+
 export const ovirtCatalog = {
   ovirtSnapshotBackup: {
     provider: 'ovirt',
@@ -21,10 +28,7 @@ export const ovirtCatalog = {
       args: (defaults, filter) => ({ endpoint: defaults.endpoint, search: filter }),
       toInput: (vm) => ({ vmId: vm.id }),
     },
-    repositoryOf: (i) =>
-      typeof i.vmId === 'string' && (typeof i.proxyVmId === 'string' || typeof i.copyTaskQueue === 'string')
-        ? { vmId: i.vmId, ...(typeof i.proxyVmId === 'string' ? { proxyVmId: i.proxyVmId } : {}), ...(typeof i.copyTaskQueue === 'string' ? { copyTaskQueue: i.copyTaskQueue } : {}) }
-        : undefined,
+    repositoryOf,
     retention: {
       // A scheduled snapshot is kept on the engine as the recovery point the schedule prunes.
       mark: (i, scheduleId) => ({ ...i, keepSnapshot: true, description: `${(i.description as string | undefined) ?? 'backup'} [schedule ${scheduleId}]` }),
@@ -45,6 +49,9 @@ export const ovirtCatalog = {
       args: (defaults, filter) => ({ endpoint: defaults.endpoint, search: filter }),
       toInput: (vm) => ({ vmId: vm.id }),
     },
+    // The chain's points in the repository: pruneBackups keeps every parent of a kept point and the
+    // chain's head, and removes the engine checkpoints of the points it removes.
+    repositoryOf,
   },
   // Operations, not backups: a restore or a drill of a VM may run beside its backups, each with an id of its own.
   ovirtRestore: {

@@ -214,3 +214,72 @@ test('pruneBackups keepLast 2 over a chain of five removes only what no kept poi
   assert.equal(next.backup.fromCheckpointId, points[4]!.backup.toCheckpointId);
   assert.equal(await composedSha(next.repository.dir), sha);
 });
+
+test('a checkpoint whose point was pruned while an older point stayed is removed by a later prune once it is the root; the engine ends with only the kept points’ checkpoints', async () => {
+  const points: OvirtIncrementalManifest[] = [];
+  // full, incremental, incremental, full (a new chain), incremental
+  for (const [i, full] of [false, false, false, true, false].entries()) {
+    if (i > 0) await write(20 + i);
+    points.push(await backup(full ? { full: true } : {}));
+  }
+  const cps = points.map((p) => p.backup.toCheckpointId);
+  assert.deepEqual(
+    h.state.backups.checkpointsOf(h.demo.vmId).map((c) => c.id),
+    cps,
+  );
+  const dirs = points.map((p) => p.repository.dir);
+  const prune = () => h.execute<PruneBackupsResult>('pruneBackups', repoInput({ vmId: h.demo.vmId, keepLast: 2 }), 'prune');
+
+  // The first full is the newest verified backup: it stays, the two points after it go (the middle of the engine's checkpoint list).
+  assert.equal((await h.execute<VerifyBackupsResult>('verifyBackups', repoInput({ vmId: h.demo.vmId, backup: dirs[0] }), 'verify')).ok, true);
+  const first = await prune();
+  assert.deepEqual(
+    first.removed.map((r) => r.id),
+    [dirs[2], dirs[1]],
+  );
+  assert.deepEqual(first.checkpoints, [{ vmId: h.demo.vmId, endpoint: 'ovirt-sim', removed: [], left: [cps[2], cps[1]] }], 'not the root: they stay for now');
+  assert.deepEqual(
+    h.state.backups.checkpointsOf(h.demo.vmId).map((c) => c.id),
+    cps,
+  );
+
+  // Once the newest point is verified, the first full goes too: its checkpoint is the root, and those of the points pruned before follow it.
+  assert.equal((await h.execute<VerifyBackupsResult>('verifyBackups', repoInput({ vmId: h.demo.vmId, backup: dirs[4] }), 'verify')).ok, true);
+  const second = await prune();
+  assert.deepEqual(
+    second.removed.map((r) => r.id),
+    [dirs[0]],
+  );
+  assert.deepEqual(second.checkpoints, [{ vmId: h.demo.vmId, endpoint: 'ovirt-sim', removed: [cps[0], cps[1], cps[2]], left: [] }]);
+  assert.deepEqual(
+    h.state.backups.checkpointsOf(h.demo.vmId).map((c) => c.id),
+    [cps[3], cps[4]],
+    'only the kept points’ checkpoints are left on the engine',
+  );
+
+  // Nothing is left to remember: a third prune removes nothing and asks the engine nothing.
+  const third = await prune();
+  assert.deepEqual(third.removed, []);
+  assert.equal(third.checkpoints, undefined);
+  assert.equal(h.state.backups.checkpointsOf(h.demo.vmId).length, 2);
+  // The chain goes on from the kept head.
+  await write(70);
+  const next = await backup();
+  assert.equal(next.backup.mode, 'incremental');
+  assert.equal(next.backup.fromCheckpointId, cps[4]);
+});
+
+test('composeChainImage run again over what a killed attempt left (a longer file of other bytes) writes exactly the point', async () => {
+  await backup();
+  const sha = await write(7);
+  const point = await backup();
+  const target = join(h.dirs.data, `compose-rerun-${++n}.img`);
+  await writeFile(target, Buffer.alloc(DISK + MiB, 0xa5));
+  const { sha256, bytes } = await composeChainImageHere(h.copySettings, { dir: point.repository.dir, diskId: os(), targetPath: target });
+  const written = await readFile(target);
+  await rm(target);
+  assert.equal(bytes, DISK);
+  assert.equal(sha256, sha);
+  assert.equal(written.length, DISK, 'nothing of the earlier attempt past the disk');
+  assert.equal(createHash('sha256').update(written).digest('hex'), sha);
+});

@@ -313,7 +313,7 @@ export async function composeResticChainImage(
   const dump = openDumpSource(restic, chainImageLocation(input.dir, disk));
   let written: { bytes: number; sha256: string };
   try {
-    written = await writeInPlace(ctx, settings, dump, disk.provisionedSize, input.targetPath);
+    written = await writeInPlace(ctx, settings, dump, disk.provisionedSize, input.targetPath, { exactFile: true });
   } finally {
     await dump.close();
   }
