@@ -19,7 +19,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { copySettingsFromEnv } from '../activities/copy/activities';
 import type { CopySettings } from '../activities/copy/copy-disk';
-import { composeChainImage } from '../activities/copy/incremental-chain';
+import { composeChainImageHere } from '../test/helpers/compose-chain';
 import type { OvirtIncrementalManifest } from '../contracts/ovirt/incremental-results';
 import { EndpointRegistry } from '../lib/config/endpoints';
 import { BITMAP_GRANULARITY, OVIRT_DEMO } from '../simulators/ovirt';
@@ -176,7 +176,7 @@ export async function benchIncremental(
   const restores: IncrementalBenchResult['restores'] = [];
   for (const i of sample) {
     const targetPath = join(options.tmp, `incremental-restore-${i}.img`);
-    const composed = await composeChainImage(copySettings, { dir: points[i]!.dir, diskId: os, targetPath });
+    const composed = await composeChainImageHere(copySettings, { dir: points[i]!.dir, diskId: os, targetPath });
     const written = await sha256File(targetPath);
     await rm(targetPath, { force: true });
     restores.push({ point: i, mode: points[i]!.mode, layers: composed.layers, matches: written === points[i]!.sha256 && composed.sha256 === written });

@@ -156,6 +156,43 @@ export async function copyToPartFile(ctx: Context, settings: CopySettings, sourc
   return { ...copied, sha256, resumedFromOffset };
 }
 
+/**
+ * Writes `source` (`size` bytes) over `targetPath` in place (a device, or an image file made if it
+ * is not there; never truncated) through the copy loop: SHA-256 on the hash thread for a large
+ * source, O_DIRECT where it can, durable offsets heartbeated, fsynced at the end. A retried attempt
+ * resumes at the heartbeated offset (fdatasync'ed before it was sent, so it is there) and re-hashes
+ * the prefix it keeps from `prefixFrom` (default: the target itself). A restore's write
+ * (write-image.ts) and a chain point written to a file (incremental-chain.ts).
+ */
+export async function writeInPlace(
+  ctx: Context,
+  settings: CopySettings,
+  source: ReadAt,
+  size: number,
+  targetPath: string,
+  options: { prefixFrom?: FileHandle; exactFile?: boolean } = {},
+): Promise<{ bytes: number; sha256: string; resumedFromOffset: number }> {
+  const resumedFromOffset = await resumeOffset(ctx, settings.chunkBytes, { size });
+  // r+: a block device cannot be truncated, and the simulator's file must keep its size; 'a' first makes a file that is not there.
+  await (await open(targetPath, 'a')).close();
+  const target = await open(targetPath, 'r+');
+  try {
+    // exactFile: a file target holds nothing past the image either (what a killed attempt left over a longer file); a device keeps its size.
+    if (options.exactFile && (await target.stat()).isFile()) await target.truncate(size);
+    const { hasher, direct } = await openCopyBuffers(settings, size, resumedFromOffset, targetPath);
+    try {
+      if (resumedFromOffset > 0) await hasher.hashPrefix(options.prefixFrom ?? target, resumedFromOffset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
+      const { offset } = await copyLoop(ctx, settings, source, target, resumedFromOffset, hasher, direct);
+      return { bytes: offset, sha256: await hasher.digest(), resumedFromOffset };
+    } finally {
+      await hasher.close();
+      await direct?.close();
+    }
+  } finally {
+    await target.close();
+  }
+}
+
 /** The part file, copied and checked, becomes the image: renamed into place, the rename made durable. */
 export async function commitPartFile(finalPath: string): Promise<void> {
   await rename(`${finalPath}.part`, finalPath);

@@ -243,3 +243,57 @@ export async function streamLoop(ctx: Context, options: StreamLoopOptions, sourc
 
 /** A sink that keeps nothing: the loop only hashes (a chain's composed disk). */
 export const HASH_ONLY: ChunkSink = { write: async () => undefined };
+
+/**
+ * A stream (a `restic dump`'s output) read as a ReadAt, in order: each read is at the position the
+ * last one reached, or further on (what lies between is read and dropped: a resumed write, or the
+ * part of a parent image an overlay replaces); never backwards. A read fills its buffer unless the
+ * stream ends first. At the stream's end `ended` runs once and may throw (the producer's failure).
+ */
+export class SequentialSource implements ReadAt {
+  /** Bytes of the stream taken so far (read or dropped). */
+  position = 0;
+  private readonly pieces: AsyncIterator<Buffer>;
+  private rest: Buffer = Buffer.alloc(0);
+  private done = false;
+
+  constructor(
+    stream: NodeJS.ReadableStream,
+    private readonly ended?: () => Promise<void>,
+  ) {
+    this.pieces = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    if (position < this.position) throw new Error(`a stream cannot be read backwards: it is at ${this.position}, ${position} was asked for`);
+    while (this.position < position) {
+      if (!(await this.take(position - this.position))) return { bytesRead: 0 };
+    }
+    let got = 0;
+    while (got < length) {
+      const piece = await this.take(length - got);
+      if (!piece) break;
+      piece.copy(buffer, offset + got);
+      got += piece.length;
+    }
+    return { bytesRead: got };
+  }
+
+  /** Up to `max` bytes of the stream, undefined at its end. */
+  private async take(max: number): Promise<Buffer | undefined> {
+    while (this.rest.length === 0) {
+      if (this.done) return undefined;
+      const next = await this.pieces.next();
+      if (next.done) {
+        this.done = true;
+        await this.ended?.();
+        return undefined;
+      }
+      this.rest = next.value;
+    }
+    const piece = this.rest.subarray(0, max);
+    this.rest = this.rest.subarray(piece.length);
+    this.position += piece.length;
+    return piece;
+  }
+}

@@ -7,7 +7,6 @@
  * in order). A restic repository keeps each point as a whole image instead
  * (restic/restic-incremental.ts): the three entry points below hand it over there.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
@@ -15,7 +14,7 @@ import { Context } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
 import { ImageioClient } from '../ovirt/imageio-client';
 import { INCREMENTAL_PROVIDER_DIR, type ChainHead, type IncrementalDiskRecord, type OvirtIncrementalManifest, type StoredRange } from '../../contracts/ovirt/incremental-results';
-import { commitPartFile, copyToPartFile, hashSource, type CopySettings } from './copy-disk';
+import { commitPartFile, copyToPartFile, hashSource, writeInPlace, type CopySettings } from './copy-disk';
 import type { CopyProgress, ReadAt } from './copy-loop';
 import { repositoryPath } from './repository';
 import { composeResticChainImage, copyImageTransferToRestic, resticChainHead } from './restic/restic-incremental';
@@ -235,35 +234,6 @@ function overlay(segments: Segment[], piece: Segment): Segment[] {
   return out.sort((a, b) => a.start - b.start);
 }
 
-/** Streams the composed disk in order to `sink` (in pieces of at most `chunk` bytes). */
-async function streamComposed(segments: Segment[], chunk: number, sink: (data: Buffer, offset: number) => Promise<void> | void): Promise<void> {
-  const zeros = Buffer.alloc(chunk);
-  const handles = new Map<string, FileHandle>();
-  try {
-    for (const s of segments) {
-      let handle: FileHandle | undefined;
-      if (s.path !== undefined) {
-        handle = handles.get(s.path);
-        if (!handle) handles.set(s.path, (handle = await open(s.path, 'r')));
-      }
-      for (let done = 0; done < s.length;) {
-        const n = Math.min(chunk, s.length - done);
-        if (!handle) await sink(zeros.subarray(0, n), s.start + done);
-        else {
-          const buffer = Buffer.alloc(n);
-          const { bytesRead } = await handle.read(buffer, 0, n, s.fileOffset + done);
-          // A full image is sparse to its end: past the file's end it reads as zeros.
-          if (bytesRead < n) buffer.fill(0, bytesRead);
-          await sink(buffer, s.start + done);
-        }
-        done += n;
-      }
-    }
-  } finally {
-    await Promise.all([...handles.values()].map((h) => h.close()));
-  }
-}
-
 /**
  * SHA-256 of the disk at backup `dir`, composed from its chain (and, for a copy not recorded yet,
  * `extra`, its newest layer): read through the copy loop with nothing to write, hashed on the hash
@@ -281,26 +251,20 @@ async function composedSha256(ctx: Context, settings: CopySettings, input: { dir
 
 /**
  * Restores the disk as it was at backup `dir` into `targetPath` (a file, or a device that is
- * written in place), composing its full and the deltas after it; returns the SHA-256 of what it wrote.
+ * written in place), composing its full and the deltas after it while it is read, through the one
+ * write path (writeInPlace: the copy loop, SHA-256 on the hash thread for a large disk, durable at
+ * the end, a rerun of a killed attempt resumes); returns the SHA-256 of what it wrote.
  */
 export async function composeChainImage(settings: CopySettings, input: { dir: string; diskId: string; targetPath: string }): Promise<{ bytes: number; sha256: string; layers: number }> {
-  if (settings.restic) return composeResticChainImage(settings.restic, input);
-  const { layers, size } = await layersOf(settings.repositoryRoot, input.dir, input.diskId);
-  const out = await open(input.targetPath, 'a+').then(async (h) => (await h.close(), open(input.targetPath, 'r+')));
-  const hash = createHash('sha256');
+  if (settings.restic) return composeResticChainImage(settings, settings.restic, input);
+  const source = await openComposedImage(settings.repositoryRoot, input.dir, input.diskId);
   try {
-    // Every byte of [0, size) is written again (a rerun after a kill starts over); a file target
-    // holds nothing past the disk either (a device keeps its size).
-    if ((await out.stat()).isFile()) await out.truncate(size);
-    await streamComposed(compose(layers, size), settings.chunkBytes, async (data, offset) => {
-      hash.update(data);
-      await out.write(data, 0, data.length, offset);
-    });
-    await out.sync();
+    const { bytes, sha256 } = await writeInPlace(Context.current(), settings, source, source.size, input.targetPath, { exactFile: true });
+    if (bytes !== source.size) throw new Error(`the composed disk ${input.diskId} at ${input.dir} ended at ${bytes} of ${source.size} bytes`);
+    return { bytes, sha256, layers: source.layers };
   } finally {
-    await out.close();
+    await source.close();
   }
-  return { bytes: size, sha256: hash.digest('hex'), layers: layers.length };
 }
 
 // ---- the copy of one image transfer -----------------------------------------------------------

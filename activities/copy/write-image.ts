@@ -7,8 +7,8 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../lib/errors';
-import { deviceFolders, openCopyBuffers, type CopySettings } from './copy-disk';
-import { copyLoop, resumeOffset, type CopyProgress, type ReadAt } from './copy-loop';
+import { deviceFolders, writeInPlace, type CopySettings } from './copy-disk';
+import type { ReadAt } from './copy-loop';
 import { requireDevice } from './device-locator';
 import { repositoryPath } from './repository';
 import type { RepositoryActivities } from './restore-types';
@@ -58,34 +58,21 @@ async function writeChainPointToDevice(settings: CopySettings, input: WriteImage
 }
 
 /**
- * The one write of a restore: `source` onto the disk's device through the copy loop, from the
- * heartbeated offset (fdatasync'ed on the device before it was sent, so it is there), its prefix
- * re-hashed from `prefixFrom` (default: the device), the SHA-256 checked against the manifest's.
+ * The one write of a restore: `source` onto the disk's device through the copy loop (writeInPlace),
+ * the SHA-256 checked against the manifest's. For either repository (a restic image is read from
+ * `restic dump`: restic/restic-repository.ts).
  */
-async function writeToDevice(settings: CopySettings, input: WriteImageInput, what: string, source: ReadAt, size: number, prefixFrom?: FileHandle): Promise<WriteImageResult> {
+export async function writeToDevice(settings: CopySettings, input: WriteImageInput, what: string, source: ReadAt, size: number, prefixFrom?: FileHandle): Promise<WriteImageResult> {
   const ctx = Context.current();
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
-  const offset = await resumeOffset(ctx, settings.chunkBytes, { size });
-  const resumedFromOffset = offset;
-  // r+: a block device cannot be truncated, and the simulator's file must keep its size.
-  const target = await open(device.path, 'r+');
   let written: number;
   let sha256: string;
+  let resumedFromOffset: number;
   try {
-    const { hasher, direct } = await openCopyBuffers(settings, size, offset, device.path);
-    try {
-      if (offset > 0) await hasher.hashPrefix(prefixFrom ?? target, offset, { ctx, details: () => ({ offset: resumedFromOffset }) satisfies CopyProgress });
-      written = (await copyLoop(ctx, settings, source, target, offset, hasher, direct)).offset;
-      sha256 = await hasher.digest();
-    } catch (err) {
-      if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
-      throw err;
-    } finally {
-      await hasher.close();
-      await direct?.close();
-    }
-  } finally {
-    await target.close();
+    ({ bytes: written, sha256, resumedFromOffset } = await writeInPlace(ctx, settings, source, size, device.path, { prefixFrom }));
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('restore write cancelled');
+    throw err;
   }
   if (written !== input.expectedBytes) throw nonRetryable(`${what} gave ${written} bytes while written to ${device.path}, the manifest says ${input.expectedBytes}`, ErrorTypes.invalidInput);
   if (sha256 !== input.expectedSha256) {

@@ -18,7 +18,9 @@ export const TARGETS: Record<string, () => Promise<ChaosTarget>> = {
   'ovirt-restic-restore': ovirtResticRestoreTarget,
   'ovirt-restic-drill': ovirtResticDrillTarget,
   'ovirt-restic-prune': ovirtResticPruneTarget,
-  'ovirt-incremental': ovirtIncrementalTarget,
+  'ovirt-incremental': () => ovirtIncrementalTarget(),
+  // The same with the chain's points in a restic repository (restic/restic-incremental.ts).
+  'ovirt-incremental-restic': () => ovirtIncrementalTarget({ restic: true }),
   // ovirtRestore of an incremental chain's middle point (composed while written), the copy worker in its own process.
   'ovirt-incremental-restore': ovirtIncrementalRestoreTarget,
   altaro: altaroTarget,

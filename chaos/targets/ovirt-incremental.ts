@@ -8,12 +8,15 @@
  * engine's checkpoints and the repository. After each case `afterCase` checks that the chain is
  * still usable: a completed case's point restores byte for byte, and the next incremental (no
  * faults) completes from the chain head, reads only what changed and restores byte for byte too.
+ * With `restic: true` (`ovirt-incremental-restic`) the copy worker's repository is a restic one
+ * (every point a synthetic full streamed from the parent's dump with the dirty ranges over it),
+ * with kills at its restic backup and the parent's dump (restic-repo.ts, resticChainChecks).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeChainImage } from '../../activities/copy/incremental-chain';
+import { composeChainImageHere } from '../../test/helpers/compose-chain';
 import type { CopySettings } from '../../activities/copy/copy-disk';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import { OVIRT_INCREMENTAL_STEPS } from '../../contracts/ovirt/steps';
@@ -23,6 +26,7 @@ import { SIM_PASSWORD } from '../../test/helpers/ovirt-harness';
 import type { ChaosCluster } from '../cluster';
 import type { ChaosTarget } from '../types';
 import { CreationCounter } from './count';
+import { chaosResticRepository, resticChainChecks } from './restic-repo';
 
 const TIMEOUT_MS = 2_500;
 const ENDPOINT = 'ovirt-chaos-incremental';
@@ -49,8 +53,9 @@ export type OvirtIncrementalChaosTarget = ChaosTarget & {
   chain(): { headDir?: string; caseSha256?: string; checked: number };
 };
 
-export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTarget> {
-  const tmp = await mkdtemp(join(tmpdir(), 'chaos-ovirt-incremental-'));
+export async function ovirtIncrementalTarget(options: { restic?: boolean } = {}): Promise<OvirtIncrementalChaosTarget> {
+  const tmp = await mkdtemp(join(tmpdir(), options.restic ? 'chaos-ovirt-incremental-restic-' : 'chaos-ovirt-incremental-'));
+  const restic = options.restic ? await chaosResticRepository(join(tmp, 'restic')) : undefined;
   const { simulator, state, imageio, imageioCaFile } = await createOvirtSimulator({
     dataDir: join(tmp, 'sim-data'),
     deviceRoot: join(tmp, 'devices'),
@@ -98,6 +103,7 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
     maxBytesPerSecond: 0,
     checkpointBytes: 128 * 1024,
     imageioCaFile,
+    ...(restic ? { restic: restic.settings } : {}),
   };
   let cluster: ChaosCluster | undefined;
   /** The chain's newest good backup (the next run's parent), the disk's SHA-256 the case's run must record, cases checked. */
@@ -118,7 +124,7 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
   async function restoredSha(dir: string): Promise<string> {
     const targetPath = join(tmp, `restore-${++nextRuns}.img`);
     try {
-      const { sha256 } = await composeChainImage(copySettings, { dir, diskId: os, targetPath });
+      const { sha256 } = await composeChainImageHere(copySettings, { dir, diskId: os, targetPath });
       const written = createHash('sha256')
         .update(await readFile(targetPath))
         .digest('hex');
@@ -216,6 +222,8 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
       { method: 'POST', path: '/vms/:p1/backups' },
       { method: 'POST', path: '/imagetransfers' },
     ],
+    // In restic (`ovirt-incremental-restic`): kills at the chain point's restic backup and the parent's dump, and the repository looked at after every case.
+    ...(restic ? resticChainChecks(restic) : {}),
     expireSessions: () => state.expireAllTokens(),
 
     // From the state, not the REST API: a fault rule the run left unspent must not fault the check.
@@ -262,6 +270,8 @@ export async function ovirtIncrementalTarget(): Promise<OvirtIncrementalChaosTar
       }
       state.expireAllTokens();
       created.reset();
+      await restic?.arm(undefined);
+      await restic?.mark();
       chain.caseSha256 = await guestWrites();
     },
     chain: () => ({ ...chain }),

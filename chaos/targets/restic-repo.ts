@@ -16,6 +16,7 @@ import { runRestic, type ResticSettings } from '../../activities/copy/restic/res
 import { parseResticPath } from '../../activities/copy/restic/restic-locator';
 import { findPinnedRestic } from '../../activities/copy/restic/restic-path';
 import { sizeInSnapshot } from '../../activities/copy/restic/restic-store';
+import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { ChaosTarget, KillPoint } from '../types';
 
@@ -280,6 +281,55 @@ export function resticRestoreChecks(repo: ChaosResticRepository, options: { writ
       // A drill records its verdict (the manifest stored again); a restore stores nothing.
       const made = (await repo.since()).filter((s) => !(options.writes && tag(s, 'kind') === 'manifest'));
       return { problems, left: made.map(describeSnapshot) };
+    },
+  };
+}
+
+/**
+ * For the incremental chains in restic (`ovirt-incremental-restic`): SIGKILL of the copy worker (and
+ * the main one) when a chain point's `restic backup --stdin` starts, while it streams (its lock
+ * taken), while the parent point's `restic dump` streams into it, and once the point's snapshot is
+ * saved before the activity completes (the retry adopts it); after each case no lock left, `restic
+ * check` clean, a failed run left no manifest, a completed run's manifest names whole images this
+ * run made, and what no manifest names is listed.
+ */
+export function resticChainChecks(repo: ChaosResticRepository): RepositoryChecks {
+  const point = (name: string, mode: ResticMode, extra: { afterMs?: number; locked?: boolean } = {}): KillPoint => ({
+    name,
+    step: 'copy',
+    ...(extra.afterMs ? { afterMs: extra.afterMs } : {}),
+    arm: () => repo.arm(mode),
+    reached: async () => (await repo.reached()) && (!extra.locked || (await repo.lockFiles()) >= 1),
+  });
+  return {
+    killPoints: [
+      point('chain point: restic backup started', 'started:backup-disk'),
+      point('chain point: restic backup streaming (its lock taken)', 'started:backup-disk', { afterMs: 100, locked: true }),
+      point("chain point: the parent's restic dump streaming (its lock taken)", 'started:dump-image', { afterMs: 100, locked: true }),
+      point('chain point: its snapshot saved, activity not completed', 'done:backup-disk'),
+    ],
+    async repository(run) {
+      const problems = await lockAndCheckProblems(repo, undefined);
+      const made = await repo.since();
+      const manifests = made.filter((s) => tag(s, 'kind') === 'manifest').sort((a, b) => b.time.localeCompare(a.time));
+      if (!run.completed) {
+        for (const m of manifests) problems.push(`a failed run left a manifest: ${describeSnapshot(m)}`);
+        return { problems, left: made.map(describeSnapshot) };
+      }
+      const newest = manifests[0];
+      if (!newest) return { problems: [...problems, 'the completed run stored no manifest'], left: made.map(describeSnapshot) };
+      const manifest = JSON.parse(await runRestic(repo.direct, ['dump', '--no-lock', newest.id, newest.paths[0]!])) as OvirtIncrementalManifest;
+      const named = new Set<string>([newest.id]);
+      const config = parseResticPath(manifest.config?.path)?.snapshotId;
+      const configSnapshot = config ? made.find((s) => s.id.startsWith(config)) : undefined;
+      if (configSnapshot) named.add(configSnapshot.id);
+      for (const disk of manifest.disks) {
+        const snapshot = disk.resticSnapshotId ? made.find((s) => s.id.startsWith(disk.resticSnapshotId!)) : undefined;
+        if (!snapshot) problems.push(`the manifest names snapshot ${disk.resticSnapshotId ?? 'none'} for disk ${disk.id}, which this run did not make`);
+        else if ((await storedBytes(repo, snapshot)) !== disk.provisionedSize) problems.push(`the manifest names ${describeSnapshot(snapshot)} for disk ${disk.id} of ${disk.provisionedSize} bytes`);
+        else named.add(snapshot.id);
+      }
+      return { problems, left: made.filter((x) => !named.has(x.id)).map(describeSnapshot) };
     },
   };
 }

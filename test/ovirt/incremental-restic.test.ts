@@ -14,7 +14,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
-import { composeChainImage } from '../../activities/copy/incremental-chain';
+import { composeChainImageHere } from '../helpers/compose-chain';
 import { runRestic } from '../../activities/copy/restic/restic-cli';
 import { resticSnapshots } from '../../activities/copy/restic/restic-store';
 import type { BackupSummary } from '../../activities/copy/restore-types';
@@ -70,7 +70,7 @@ describe.skipIf(!binary)('incremental chains in a restic repository', () => {
   /** The point's disk as the copy worker restores it (`restic dump` into a file): its SHA-256, checked against the file. */
   async function restoredSha(dir: string): Promise<string> {
     const target = join(h.dirs.data, `restic-restore-${++n}.img`);
-    const { sha256, bytes, layers } = await composeChainImage(h.copySettings, { dir, diskId: os(), targetPath: target });
+    const { sha256, bytes, layers } = await composeChainImageHere(h.copySettings, { dir, diskId: os(), targetPath: target });
     assert.equal(
       createHash('sha256')
         .update(await readFile(target))

@@ -12,7 +12,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, test } from 'vitest';
-import { composeChainImage } from '../../activities/copy/incremental-chain';
+import { composeChainImageHere } from '../helpers/compose-chain';
 import type { BackupSummary } from '../../activities/copy/restore-types';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import type { OvirtRestoreResult } from '../../contracts/ovirt/results';
@@ -51,7 +51,7 @@ async function write(block: number): Promise<string> {
 /** A chain point composed into a file on the copy worker: its SHA-256. */
 async function composedSha(dir: string): Promise<string> {
   const target = join(h.dirs.data, `compose-${++n}.img`);
-  const { sha256 } = await composeChainImage(h.copySettings, { dir, diskId: os(), targetPath: target });
+  const { sha256 } = await composeChainImageHere(h.copySettings, { dir, diskId: os(), targetPath: target });
   assert.equal(
     createHash('sha256')
       .update(await readFile(target))
@@ -275,7 +275,7 @@ test('composeChainImage run again over what a killed attempt left (a longer file
   const point = await backup();
   const target = join(h.dirs.data, `compose-rerun-${++n}.img`);
   await writeFile(target, Buffer.alloc(DISK + MiB, 0xa5));
-  const { sha256, bytes } = await composeChainImage(h.copySettings, { dir: point.repository.dir, diskId: os(), targetPath: target });
+  const { sha256, bytes } = await composeChainImageHere(h.copySettings, { dir: point.repository.dir, diskId: os(), targetPath: target });
   const written = await readFile(target);
   await rm(target);
   assert.equal(bytes, DISK);

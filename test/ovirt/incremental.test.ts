@@ -11,7 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, test } from 'vitest';
-import { composeChainImage } from '../../activities/copy/incremental-chain';
+import { composeChainImageHere } from '../helpers/compose-chain';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import type { Progress } from '../../contracts/progress';
 import { BITMAP_GRANULARITY } from '../../simulators/ovirt';
@@ -39,7 +39,7 @@ const backup = (overrides: Record<string, unknown> = {}) => h.execute<OvirtIncre
 
 async function restoredSha(dir: string, diskId = os()): Promise<string> {
   const target = join(h.dirs.data, `restore-${Math.random().toString(36).slice(2)}.img`);
-  const { sha256, bytes } = await composeChainImage(h.copySettings, { dir, diskId, targetPath: target });
+  const { sha256, bytes } = await composeChainImageHere(h.copySettings, { dir, diskId, targetPath: target });
   const onDisk = createHash('sha256')
     .update(await readFile(target))
     .digest('hex');

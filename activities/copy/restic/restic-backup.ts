@@ -15,12 +15,12 @@ import type { Writable } from 'node:stream';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import type { CopyDiskInput, CopyDiskResult, CopySettings } from '../copy-disk';
-import { deviceFolders, openStreamHasher } from '../copy-disk';
-import { streamLoop, type ChunkSink } from '../copy-loop';
+import { deviceFolders, hashSource, openStreamHasher } from '../copy-disk';
+import { streamLoop, type ChunkSink, type ReadAt } from '../copy-loop';
 import { requireDevice } from '../device-locator';
 import { resticFailure, resticHost, runRestic, startRestic, unlockStale, type ResticExit, type ResticSettings } from './restic-cli';
 import { fileInSnapshot, resticPath } from './restic-locator';
-import { sizeInSnapshot } from './restic-store';
+import { openDumpSource, sizeInSnapshot } from './restic-store';
 
 /** What a restic backup heartbeats: its progress (a retry starts over, so there is no offset to resume from). */
 export interface ResticProgress {
@@ -98,9 +98,9 @@ async function savedByEarlierAttempt(ctx: Context | undefined, restic: ResticSet
  * only once its input ended, and the input ends only after the whole device was read), read back
  * with `restic dump` and hashed, so the manifest's SHA-256 is that of what is stored.
  */
-async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: string, input: CopyDiskInput, device: string): Promise<CopyDiskResult | undefined> {
+async function adoptSavedImage(ctx: Context, settings: CopySettings, restic: ResticSettings, file: string, input: CopyDiskInput, device: string): Promise<CopyDiskResult | undefined> {
   if (input.expectedBytes === undefined) return undefined;
-  const saved = await adoptSavedDisk(ctx, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId }, input.expectedBytes);
+  const saved = await adoptSavedDisk(ctx, settings, restic, file, { kind: 'disk', vmId: input.vmId, diskId: input.diskId }, input.expectedBytes);
   if (!saved) return undefined;
   return {
     path: resticPath({ snapshotId: saved.snapshotId, file }),
@@ -121,6 +121,7 @@ async function adoptSavedImage(ctx: Context, restic: ResticSettings, file: strin
  */
 export async function adoptSavedDisk(
   ctx: Context,
+  settings: CopySettings,
   restic: ResticSettings,
   file: string,
   tags: ResticTags,
@@ -136,29 +137,16 @@ export async function adoptSavedDisk(
     }
   }
   if (!saved) return undefined;
-  const { child, exited } = startRestic(restic, ['dump', saved.id, file]);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let lastHeartbeat = Date.now();
+  // Read back through the copy loop with nothing to write (hashSource: the hash thread for a large disk).
+  const dump = openDumpSource(restic, { snapshotId: saved.id, file });
+  let read: { bytes: number; sha256: string };
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (Date.now() - lastHeartbeat >= 1000) {
-        lastHeartbeat = Date.now();
-        ctx.heartbeat({ bytesRead: 0, bytesPerSecond: 0, bytesDone: bytes } satisfies ResticProgress);
-      }
-    }
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
+    read = await hashSource(ctx, settings, dump, expectedBytes, () => ({ bytesRead: 0, bytesPerSecond: 0, bytesDone: dump.position }) satisfies ResticProgress);
+  } finally {
+    await dump.close();
   }
-  const exit = await exited;
-  if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
-  if (bytes !== expectedBytes) return undefined;
-  return { snapshotId: saved.id, bytes, sha256: hash.digest('hex') };
+  if (read.bytes !== expectedBytes) return undefined;
+  return { snapshotId: saved.id, ...read };
 }
 
 /**
@@ -186,10 +174,79 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
   const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
   const file = fileInSnapshot(input.dir, input.fileName);
   await prepareAttempt(ctx, restic);
-  const adopted = await adoptSavedImage(ctx, restic, file, input, device.path);
+  const adopted = await adoptSavedImage(ctx, settings, restic, file, input, device.path);
   if (adopted) return adopted;
 
-  const { child, exited } = startRestic(restic, backupArgs(restic, file, resticTags(ctx, { kind: 'disk', vmId: input.vmId, diskId: input.diskId })));
+  const source = await open(device.path, 'r');
+  let stored: ResticStreamed;
+  try {
+    stored = await streamToRestic(
+      ctx,
+      settings,
+      restic,
+      file,
+      { kind: 'disk', vmId: input.vmId, diskId: input.diskId },
+      {
+        source,
+        size: input.expectedBytes,
+        what: device.path,
+        ended: (bytes) => {
+          if (input.expectedBytes !== undefined && bytes !== input.expectedBytes) {
+            throw nonRetryable(`device ${device.path} gave ${bytes} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
+          }
+        },
+      },
+    );
+  } finally {
+    await source.close();
+  }
+  return {
+    path: resticPath({ snapshotId: stored.snapshotId, file }),
+    bytes: stored.bytes,
+    sha256: stored.sha256,
+    device: device.path,
+    resumedFromOffset: 0,
+    bytesReadFromDevice: stored.bytes,
+    attempt: ctx.info.attempt,
+    resticSnapshotId: stored.snapshotId,
+    ...(stored.bytesAdded !== undefined ? { bytesAdded: stored.bytesAdded } : {}),
+  };
+}
+
+/** What streamToRestic streams: a source read from 0 to its end. */
+export interface ResticStreamSource {
+  source: ReadAt;
+  /** The bytes expected (sizes the buffers and decides the hash thread); undefined: unknown. */
+  size: number | undefined;
+  /** The source as an error message names it ("/dev/sdb", "the disk at this point"). */
+  what: string;
+  /**
+   * Called once the source ended, before restic's input does: throws when what was read is not the
+   * whole (a short device, a parent image of the wrong size), and restic is then killed, saving no snapshot.
+   */
+  ended?: (bytes: number) => Promise<void> | void;
+  /** Called at once on a cancel, besides killing restic (ends what the source reads from). */
+  onCancel?: () => void;
+}
+
+export interface ResticStreamed {
+  bytes: number;
+  sha256: string;
+  snapshotId: string;
+  bytesAdded?: number;
+}
+
+/**
+ * The one restic stream: `source` from 0 to its end into `restic backup --stdin` as `file`, through
+ * the copy worker's one copy loop (copy-loop.ts: the next chunk read while the current one is
+ * hashed, on the hash thread for a large source, and written to restic's stdin with backpressure:
+ * stdinSink). restic saves its snapshot only once its input ends, and the input ends only after the
+ * source ended and `ended` accepted it: a failed, cancelled or killed attempt leaves no snapshot
+ * (restic is killed). A cancel kills restic at once, so a loop waiting on a restic that does not
+ * read ends. A disk's device (copyDiskToRestic), a chain point's whole disk (restic-incremental.ts).
+ */
+export async function streamToRestic(ctx: Context, settings: CopySettings, restic: ResticSettings, file: string, tags: ResticTags, stream: ResticStreamSource): Promise<ResticStreamed> {
+  const { child, exited } = startRestic(restic, backupArgs(restic, file, resticTags(ctx, tags)));
   let summary: ResticSummary | undefined;
   let bytesDone: number | undefined;
   onJsonLines(child.stdout, (m) => {
@@ -197,38 +254,25 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
     else if (m.message_type === 'status' && typeof m.bytes_done === 'number') bytesDone = m.bytes_done;
   });
 
-  // The one copy loop (copy-loop.ts): the device read into the hasher's buffers, hashed on its thread for a large disk, each chunk written to restic's stdin.
   const started = Date.now();
-  const hasher = openStreamHasher(settings, input.expectedBytes);
+  const hasher = openStreamHasher(settings, stream.size);
   const details = (offset: number): ResticProgress => ({ bytesRead: offset, bytesPerSecond: Math.round((offset / Math.max(Date.now() - started, 1)) * 1000), bytesDone });
   let bytes: number;
   let sha256: string;
   // A cancel while restic is not reading: its end fails the pending write, and the loop with it.
-  const killOnCancel = () => child.kill('SIGKILL');
+  const killOnCancel = () => {
+    child.kill('SIGKILL');
+    stream.onCancel?.();
+  };
   ctx.cancellationSignal.addEventListener('abort', killOnCancel);
   try {
-    const source = await open(device.path, 'r');
-    try {
-      bytes = (
-        await streamLoop(
-          ctx,
-          { ...settings, details },
-          source,
-          0,
-          hasher,
-          stdinSink(child.stdin, exited, (exit) => resticFailure(restic, 'backup', exit)),
-        )
-      ).offset;
-    } finally {
-      await source.close();
-    }
-    if (input.expectedBytes !== undefined && bytes !== input.expectedBytes) {
-      throw nonRetryable(`device ${device.path} gave ${bytes} bytes but disk ${input.diskId} is ${input.expectedBytes} bytes`, ErrorTypes.vendorRejected);
-    }
+    const sink = stdinSink(child.stdin, exited, (exit) => resticFailure(restic, 'backup', exit));
+    bytes = (await streamLoop(ctx, { ...settings, details }, stream.source, 0, hasher, sink)).offset;
+    await stream.ended?.(bytes);
     sha256 = await hasher.digest();
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
   } catch (err) {
-    // Killed before its input ends: restic writes no snapshot of a part of the disk.
+    // Killed before its input ends: restic writes no snapshot of a part of the source.
     child.kill('SIGKILL');
     await exited;
     if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('copy cancelled');
@@ -243,19 +287,9 @@ export async function copyDiskToRestic(settings: CopySettings, restic: ResticSet
   const done = summary as ResticSummary | undefined;
   if (!done?.snapshot_id) throw nonRetryable(`restic backup of ${file} ended without naming its snapshot`, ErrorTypes.repositoryUnavailable);
   if (done.total_bytes_processed !== undefined && done.total_bytes_processed !== bytes) {
-    throw nonRetryable(`restic stored ${done.total_bytes_processed} bytes of ${file}, ${bytes} were read from ${device.path}`, ErrorTypes.repositoryUnavailable);
+    throw nonRetryable(`restic stored ${done.total_bytes_processed} bytes of ${file}, ${bytes} were read from ${stream.what}`, ErrorTypes.repositoryUnavailable);
   }
-  return {
-    path: resticPath({ snapshotId: done.snapshot_id, file }),
-    bytes,
-    sha256,
-    device: device.path,
-    resumedFromOffset: 0,
-    bytesReadFromDevice: bytes,
-    attempt: ctx.info.attempt,
-    resticSnapshotId: done.snapshot_id,
-    ...(done.data_added !== undefined ? { bytesAdded: done.data_added } : {}),
-  };
+  return { bytes, sha256, snapshotId: done.snapshot_id, ...(done.data_added !== undefined ? { bytesAdded: done.data_added } : {}) };
 }
 
 /** A small file (OVF, manifest) as a snapshot of its own, tagged like the backup's disks. */

@@ -13,22 +13,20 @@
  * restic-backup.ts says: restic saves its snapshot only once its input ended whole, a retry removes
  * stale locks and backs up again, or adopts a snapshot an earlier attempt saved whole.
  */
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { Context, CancelledFailure } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import type { ChainHead, IncrementalDiskRecord, OvirtIncrementalManifest, StoredRange } from '../../../contracts/ovirt/incremental-results';
 import type { BackupRef, BackupSummary, FoundBackup } from '../restore-types';
-import type { CopySettings } from '../copy-disk';
-import type { CopyImageTransferInput, CopyImageTransferResult } from '../incremental-chain';
+import { writeInPlace, type CopySettings } from '../copy-disk';
+import type { ReadAt } from '../copy-loop';
+import type { CopyImageTransferInput, CopyImageTransferResult, RangeReader } from '../incremental-chain';
 import { summariseBackup, summariseChainPoint } from '../list-backups';
 import { ImageioClient } from '../../ovirt/imageio-client';
-import { resticFailure, startRestic, unlockStale, type ResticSettings } from './restic-cli';
-import { adoptSavedDisk, backupArgs, onJsonLines, resticTags, type ResticProgress } from './restic-backup';
+import { unlockStale, type ResticSettings } from './restic-cli';
+import { adoptSavedDisk, streamToRestic } from './restic-backup';
 import { fileInSnapshot, parseResticPath, resticPath, type ResticLocation } from './restic-locator';
-import { dumpText, listResticBackups, listResticChainPoints, readResticBackup, sizeInSnapshot, startDump } from './restic-store';
+import { dumpText, listResticBackups, listResticChainPoints, readResticBackup, openDumpSource, sizeInSnapshot } from './restic-store';
 
 const bad = (message: string) => nonRetryable(message, ErrorTypes.invalidInput);
 
@@ -138,43 +136,80 @@ export async function listResticBackupSummaries(restic: ResticSettings, input: {
 
 // ---- the copy of one image transfer -----------------------------------------------------------
 
-interface ResticSummary {
-  message_type: 'summary';
-  snapshot_id?: string;
-  data_added?: number;
-  total_bytes_processed?: number;
-}
-
 /** A part of the disk taken from imageio (or, zero, as zeros) instead of the base (the parent's image, or zeros). */
-interface Overlay {
+export interface Overlay {
   start: number;
   length: number;
   zero: boolean;
 }
 
-/** Reads a stream in pieces of at most `max` bytes, in order. */
-class StreamPieces {
-  private readonly it: AsyncIterator<Buffer>;
-  private rest: Buffer = Buffer.alloc(0);
-  constructor(stream: NodeJS.ReadableStream) {
-    this.it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+/**
+ * The disk at this point as the copy loop reads it, in order: `base` (the parent point's image, read
+ * in order from `restic dump`; none for a full: zeros) with `overlays` laid over it, each fetched
+ * from imageio (`reader`) at its disk offset, or zeros for a zero one; what an overlay replaces is
+ * skipped in the base, never fetched. `fetched` counts the bytes imageio gave. `overlays` are in
+ * order and do not overlap (checkOverlays). `ended` checks, after the last read, that the base is no
+ * longer than the disk (and that its dump ended well).
+ */
+export function overlaySource(reader: RangeReader, overlays: readonly Overlay[], size: number, base: ReadAt | undefined, what: string): ReadAt & { fetched: number; ended(): Promise<void> } {
+  const source = {
+    fetched: 0,
+    async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+      const end = Math.min(size, position + length);
+      if (position >= end) return { bytesRead: 0 };
+      // The first overlay that ends after `position`.
+      let i = 0;
+      for (let hi = overlays.length; i < hi;) {
+        const mid = (i + hi) >> 1;
+        if (overlays[mid]!.start + overlays[mid]!.length <= position) i = mid + 1;
+        else hi = mid;
+      }
+      for (let at = position; at < end;) {
+        const o = overlays[i];
+        const into = offset + (at - position);
+        if (o && o.start <= at) {
+          const n = Math.min(end, o.start + o.length) - at;
+          if (o.zero) buffer.fill(0, into, into + n);
+          else {
+            const data = await reader.read(at, n);
+            data.copy(buffer, into, 0, n);
+            source.fetched += n;
+          }
+          at += n;
+          i++;
+        } else {
+          const n = Math.min(end, o?.start ?? end) - at;
+          if (!base) buffer.fill(0, into, into + n);
+          else if ((await base.read(buffer, into, n, at)).bytesRead < n) throw bad(`${what} ended before ${size} bytes in the restic repository`);
+          at += n;
+        }
+      }
+      return { bytesRead: end - position };
+    },
+    async ended(): Promise<void> {
+      if (base && (await base.read(Buffer.alloc(1), 0, 1, size)).bytesRead > 0) throw bad(`${what} is longer than ${size} bytes in the restic repository`);
+    },
+  };
+  return source;
+}
+
+/** The overlays in order; overlapping ones, or ones past the disk's end, are a malformed answer of imageio. */
+export function checkOverlays(overlays: Overlay[], size: number, diskId: string): Overlay[] {
+  const sorted = [...overlays].sort((a, b) => a.start - b.start);
+  let at = 0;
+  for (const o of sorted) {
+    if (o.start < at) throw nonRetryable(`imageio named overlapping extents at ${o.start} of disk ${diskId}`, ErrorTypes.malformedResponse);
+    at = o.start + o.length;
   }
-  async next(max: number): Promise<Buffer | undefined> {
-    while (this.rest.length === 0) {
-      const r = await this.it.next();
-      if (r.done) return undefined;
-      this.rest = r.value;
-    }
-    const piece = this.rest.subarray(0, max);
-    this.rest = this.rest.subarray(piece.length);
-    return piece;
-  }
+  if (at > size) throw nonRetryable(`imageio named extents past the end of disk ${diskId} (${at} > ${size})`, ErrorTypes.malformedResponse);
+  return sorted;
 }
 
 /**
- * Streams the disk at this point into `restic backup --stdin`: the parent point's image (an
- * incremental) or zeros (a full), with the ranges imageio names laid over it. Returns the record
- * of a synthetic full image (`<disk>.raw`) whose SHA-256 is the whole disk's at the backup's time.
+ * Streams the disk at this point into `restic backup --stdin` (streamToRestic: the one copy loop,
+ * the snapshot procedure's restic stream): the parent point's image (an incremental) or zeros (a
+ * full), with the ranges imageio names laid over it (overlaySource). Returns the record of a
+ * synthetic full image (`<disk>.raw`) whose SHA-256 is the whole disk's at the backup's time.
  */
 export async function copyImageTransferToRestic(settings: CopySettings, restic: ResticSettings, input: CopyImageTransferInput): Promise<CopyImageTransferResult> {
   const ctx = Context.current();
@@ -211,7 +246,7 @@ export async function copyImageTransferToRestic(settings: CopySettings, restic: 
       const extents = features.includes('extents') ? await imageio.extents('zero') : [{ start: 0, length: size, zero: false }];
       overlays = extents.filter((e) => !e.zero && e.length > 0).map((e) => ({ start: e.start, length: e.length, zero: false }));
     }
-    overlays.sort((a, b) => a.start - b.start);
+    overlays = checkOverlays(overlays, size, input.diskId);
     const record = (snapshotId: string, sha256: string, bytesFetched: number, bytesAdded?: number): CopyImageTransferResult => ({
       fileName,
       path: resticPath({ snapshotId, file }),
@@ -227,130 +262,61 @@ export async function copyImageTransferToRestic(settings: CopySettings, restic: 
     });
 
     // An earlier attempt whose snapshot was saved whole before its worker died: that is the point.
-    const adopted = await adoptSavedDisk(ctx, restic, file, tags, size);
+    const adopted = await adoptSavedDisk(ctx, settings, restic, file, tags, size);
     if (adopted) return record(adopted.snapshotId, adopted.sha256, 0, 0);
 
-    const backup = startRestic(restic, backupArgs(restic, file, resticTags(ctx, tags)));
-    let summary: ResticSummary | undefined;
-    let bytesDone: number | undefined;
-    onJsonLines(backup.child.stdout, (m) => {
-      if (m.message_type === 'summary') summary = m as unknown as ResticSummary;
-      else if (m.message_type === 'status' && typeof m.bytes_done === 'number') bytesDone = m.bytes_done;
-    });
-    const gone = backup.exited.then(() => 'exited' as const);
-    const dump = parent ? startDump(restic, parent) : undefined;
-    const base = dump ? new StreamPieces(dump.child.stdout) : undefined;
-
-    const chunk = settings.chunkBytes;
-    const zeros = Buffer.alloc(chunk);
-    const hash = createHash('sha256');
-    const started = Date.now();
-    let bytes = 0;
-    let bytesFetched = 0;
-    const progress = (): ResticProgress => ({ bytesRead: bytes, bytesPerSecond: Math.round((bytes / Math.max(Date.now() - started, 1)) * 1000), ...(bytesDone !== undefined ? { bytesDone } : {}) });
-    // Alive (and open to a cancel) while a range is on its way from imageio or the parent's dump.
-    const ticker = setInterval(() => ctx.heartbeat(progress()), 1000);
-    const emit = async (data: Buffer) => {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-      hash.update(data);
-      bytes += data.length;
-      if (!backup.child.stdin.write(data) && (await Promise.race([once(backup.child.stdin, 'drain').then(() => 'drained' as const), gone])) === 'exited') {
-        throw resticFailure(restic, 'backup', await backup.exited);
-      }
-    };
-    /** `length` bytes of the base: emitted (the disk's unchanged part) or skipped (under an overlay). */
-    const fromBase = async (length: number, keep: boolean) => {
-      for (let left = length; left > 0;) {
-        if (!base) {
-          const n = Math.min(chunk, left);
-          if (keep) await emit(zeros.subarray(0, n));
-          left -= n;
-          continue;
-        }
-        const piece = await base.next(Math.min(chunk, left));
-        if (!piece) throw bad(`the image of disk ${input.diskId} at ${input.parentDir} ended before ${size} bytes in the restic repository`);
-        if (keep) await emit(piece);
-        left -= piece.length;
-      }
-    };
+    const dump = parent ? openDumpSource(restic, parent) : undefined;
+    const what = `the image of disk ${input.diskId} at ${input.parentDir}`;
+    const source = overlaySource(imageio, overlays, size, dump, what);
     try {
-      let at = 0;
-      for (const o of overlays) {
-        if (o.start < at) throw nonRetryable(`imageio named overlapping extents at ${o.start} of disk ${input.diskId}`, ErrorTypes.malformedResponse);
-        await fromBase(o.start - at, true);
-        await fromBase(o.length, false);
-        for (let done = 0; done < o.length;) {
-          const n = Math.min(chunk, o.length - done);
-          if (o.zero) await emit(zeros.subarray(0, n));
-          else {
-            const data = await imageio.read(o.start + done, n);
-            bytesFetched += n;
-            await emit(data);
-          }
-          done += n;
-        }
-        at = o.start + o.length;
-      }
-      if (at > size) throw nonRetryable(`imageio named extents past the end of disk ${input.diskId} (${at} > ${size})`, ErrorTypes.malformedResponse);
-      await fromBase(size - at, true);
-      if (base && dump) {
-        if (await base.next(1)) throw bad(`the image of disk ${input.diskId} at ${input.parentDir} is longer than ${size} bytes in the restic repository`);
-        const exit = await dump.exited;
-        if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
-      }
+      // Unpaced, as before the one loop: the cap would count the parent's bytes from restic, which no storage domain serves.
+      const stored = await streamToRestic(ctx, { ...settings, maxBytesPerSecond: 0 }, restic, file, tags, {
+        source,
+        size,
+        what: `the disk at chain point ${input.dir}`,
+        ended: async (bytes) => {
+          await source.ended();
+          if (bytes !== size) throw bad(`${what} ended at ${bytes} of ${size} bytes`);
+        },
+        onCancel: () => void dump?.close(),
+      });
+      await dump?.close();
+      return record(stored.snapshotId, stored.sha256, source.fetched, stored.bytesAdded);
     } catch (err) {
-      // Killed before its input ends: restic writes no snapshot of a part of the disk.
-      clearInterval(ticker);
-      backup.child.kill('SIGKILL');
-      dump?.child.kill('SIGKILL');
-      // The dump's output is read by hand: unread, its stream would never close (nor the child with it).
-      dump?.child.stdout.destroy();
-      await Promise.all([backup.exited, dump?.exited]);
-      // Their locks are stale now: removed, so a failed or cancelled copy leaves none behind (a check
-      // or prune would wait on them). Best effort: a retry removes them too.
+      await dump?.close();
+      // The locks of the restic processes killed are stale now: removed, so a failed or cancelled copy
+      // leaves none behind (a check or prune would wait on them). Best effort: a retry removes them too.
       await unlockStale(restic).catch(() => undefined);
-      if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure('copy cancelled');
       throw err;
     }
-    backup.child.stdin.end();
-    const exit = await backup.exited;
-    clearInterval(ticker);
-    if (exit.code !== 0) throw resticFailure(restic, 'backup', exit);
-    const done = summary as ResticSummary | undefined;
-    if (!done?.snapshot_id) throw nonRetryable(`restic backup of ${file} ended without naming its snapshot`, ErrorTypes.repositoryUnavailable);
-    if (done.total_bytes_processed !== undefined && done.total_bytes_processed !== bytes) {
-      throw nonRetryable(`restic stored ${done.total_bytes_processed} bytes of ${file}, ${bytes} were streamed`, ErrorTypes.repositoryUnavailable);
-    }
-    return record(done.snapshot_id, hash.digest('hex'), bytesFetched, done.data_added);
   } finally {
     await imageio.close();
   }
 }
 
-/** The disk at chain point `dir` written to `targetPath` (a file, or a device written in place) with `restic dump`; its SHA-256. */
-export async function composeResticChainImage(restic: ResticSettings, input: { dir: string; diskId: string; targetPath: string }): Promise<{ bytes: number; sha256: string; layers: number }> {
+/**
+ * The disk at chain point `dir` written to `targetPath` (a file, or a device written in place)
+ * through the one write path (writeInPlace: the copy loop, SHA-256 on the hash thread for a large
+ * disk, durable at the end, a rerun of a killed attempt resumes), read in order from `restic dump`.
+ */
+export async function composeResticChainImage(
+  settings: CopySettings,
+  restic: ResticSettings,
+  input: { dir: string; diskId: string; targetPath: string },
+): Promise<{ bytes: number; sha256: string; layers: number }> {
+  const ctx = Context.current();
+  // A rerun after the copy worker died: the killed `restic dump`'s lock is stale; remove it (never a live one).
+  if (ctx.info.attempt > 1) await unlockStale(restic);
   const manifest = await requireChainPoint(restic, input.dir);
   const disk = manifest.disks.find((d) => d.id === input.diskId);
   if (!disk) throw bad(`backup ${input.dir} does not hold disk ${input.diskId}`);
-  const out = await open(input.targetPath, 'a+').then(async (h) => (await h.close(), open(input.targetPath, 'r+')));
-  const { child, exited } = startDump(restic, chainImageLocation(input.dir, disk));
-  const hash = createHash('sha256');
-  let bytes = 0;
+  const dump = openDumpSource(restic, chainImageLocation(input.dir, disk));
+  let written: { bytes: number; sha256: string };
   try {
-    for await (const piece of child.stdout as AsyncIterable<Buffer>) {
-      hash.update(piece);
-      for (let done = 0; done < piece.length;) done += (await out.write(piece, done, piece.length - done, bytes + done)).bytesWritten;
-      bytes += piece.length;
-    }
-    await out.sync();
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
+    written = await writeInPlace(ctx, settings, dump, disk.provisionedSize, input.targetPath, { exactFile: true });
   } finally {
-    await out.close();
+    await dump.close();
   }
-  const exit = await exited;
-  if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
-  if (bytes !== disk.provisionedSize) throw bad(`backup ${input.dir}: disk ${input.diskId} gave ${bytes} bytes from restic, the manifest says ${disk.provisionedSize}`);
-  return { bytes, sha256: hash.digest('hex'), layers: 1 };
+  if (written.bytes !== disk.provisionedSize) throw bad(`backup ${input.dir}: disk ${input.diskId} gave ${written.bytes} bytes from restic, the manifest says ${disk.provisionedSize}`);
+  return { bytes: written.bytes, sha256: written.sha256, layers: 1 };
 }

@@ -1,15 +1,14 @@
 /**
  * Restores, drills and checks from a restic repository: the same activities as the directory
  * repository's (restore-types.ts), reading images with `restic dump`, SHA-256 checked against the
- * manifest. A restore's write is not resumable (restic dump has no offset): a retried attempt
- * writes the image again from its start.
+ * manifest. A restore's write goes through the one write path (writeToDevice); a retried attempt
+ * resumes at its heartbeated offset, reading and dropping the dump's bytes before it.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { ApplicationFailure, Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
-import { deviceFolders, type CopySettings } from '../copy-disk';
-import { requireDevice } from '../device-locator';
+import type { CopySettings } from '../copy-disk';
+import { writeToDevice } from '../write-image';
 import { MANIFEST_FILE, recordedConfig, recordedImages } from '../backup-store';
 import { foundBackup, resolveBackup, type BackupLookup } from '../find-backup';
 import { serialised } from '../record-verification';
@@ -17,7 +16,18 @@ import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, Repositor
 import { sliceOf } from '../verify-backup';
 import { resticFailure, runResticHeartbeating, shownRepository, unlockStale, type ResticSettings } from './restic-cli';
 import { writeResticFile } from './restic-backup';
-import { dumpText, isResticChainDir, listResticBackups, listResticChainPoints, readResticBackup, recordedLocation, sizeInSnapshot, startDump, type ResticStoredBackup } from './restic-store';
+import {
+  dumpText,
+  isResticChainDir,
+  listResticBackups,
+  listResticChainPoints,
+  openDumpSource,
+  readResticBackup,
+  recordedLocation,
+  sizeInSnapshot,
+  startDump,
+  type ResticStoredBackup,
+} from './restic-store';
 import type { ResticLocation } from './restic-locator';
 import { chainPointFiles, findResticChainPoint, requireChainPoint, type ChainPointFile } from './restic-incremental';
 import type { OvirtIncrementalManifest } from '../../../contracts/ovirt/incremental-results';
@@ -101,6 +111,13 @@ async function readStored(ctx: Context, restic: ResticSettings, location: Restic
   return bytes;
 }
 
+/**
+ * A restore's write from a restic repository: the image read in order from `restic dump` onto the
+ * device through the one write path (write-image.ts's writeToDevice: the copy loop, SHA-256 on the
+ * hash thread for a large disk, durable offsets heartbeated, checked against the manifest). A retried
+ * attempt resumes at the heartbeated offset: the dump's bytes before it are read and dropped (it has
+ * no offset), the prefix kept on the device re-hashed.
+ */
 export async function writeResticImageToDevice(
   settings: CopySettings,
   restic: ResticSettings,
@@ -111,34 +128,12 @@ export async function writeResticImageToDevice(
   if (ctx.info.attempt > 1) await unlockStale(restic);
   const image = (await storedFiles(restic, input.dir)).images.find((i) => i.fileName === input.fileName);
   if (!image) throw bad(`backup ${input.dir}: the manifest names no image ${input.fileName}`);
-  const location = image.location;
-  const device = await requireDevice(input.diskId, deviceFolders(settings), input.logicalName);
-  const hash = createHash('sha256');
-  // r+: a block device cannot be truncated, and the simulator's file must keep its size.
-  const target = await open(device.path, 'r+');
-  let written: number;
+  const dump = openDumpSource(restic, image.location);
   try {
-    let position = 0;
-    written = await readStored(ctx, restic, location, async (chunk) => {
-      hash.update(chunk);
-      let done = 0;
-      while (done < chunk.length) done += (await target.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
-      position += chunk.length;
-    });
-    await target.sync();
+    return await writeToDevice(settings, input, `backup ${input.dir}: image ${input.fileName} (from restic)`, dump, input.expectedBytes);
   } finally {
-    await target.close();
+    await dump.close();
   }
-  if (written !== input.expectedBytes) throw bad(`backup ${input.dir}: image ${input.fileName} gave ${written} bytes from restic, the manifest says ${input.expectedBytes}`);
-  const sha256 = hash.digest('hex');
-  if (sha256 !== input.expectedSha256) {
-    throw nonRetryable(`backup ${input.dir}: image ${input.fileName} hashes to sha256 ${sha256} while written to ${device.path}, the manifest says ${input.expectedSha256}`, ErrorTypes.hashMismatch, {
-      file: input.fileName,
-      expectedSha256: input.expectedSha256,
-      sha256,
-    });
-  }
-  return { device: device.path, bytes: written, sha256, resumedFromOffset: 0, attempt: ctx.info.attempt };
 }
 
 /** What `restic dump` says when the stored data is damaged (a pack changed, a blob gone): the same on every attempt. */

@@ -8,6 +8,7 @@ import type { OvirtBackupManifest } from '../../../contracts/ovirt/results';
 import { INCREMENTAL_PROVIDER_DIR, type OvirtIncrementalManifest } from '../../../contracts/ovirt/incremental-results';
 import { ErrorTypes, nonRetryable } from '../../../lib/errors';
 import { MANIFEST_FILE, type StoredBackup } from '../backup-store';
+import { SequentialSource } from '../copy-loop';
 import { runRestic, startRestic, resticFailure, type ResticSettings } from './restic-cli';
 import { fileInSnapshot, parseResticPath, type ResticLocation } from './restic-locator';
 
@@ -37,6 +38,26 @@ export async function dumpText(restic: ResticSettings, location: ResticLocation)
 /** Starts `restic dump`; the caller reads its stdout and awaits `exited`. */
 export function startDump(restic: ResticSettings, location: ResticLocation) {
   return startRestic(restic, ['dump', location.snapshotId, location.file]);
+}
+
+/**
+ * A stored file read in order from `restic dump` as the copy loop's source (SequentialSource): a
+ * dump that fails fails the read at its end (restic's message), not a short copy. `close` ends a
+ * dump not read to its end (killed, its output dropped: unread, it would never exit) and waits for it.
+ */
+export function openDumpSource(restic: ResticSettings, location: ResticLocation): SequentialSource & { close(): Promise<void> } {
+  const { child, exited } = startDump(restic, location);
+  const source = new SequentialSource(child.stdout, async () => {
+    const exit = await exited;
+    if (exit.code !== 0) throw resticFailure(restic, 'dump', exit);
+  });
+  return Object.assign(source, {
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      child.stdout.destroy();
+      await exited;
+    },
+  });
 }
 
 export { resticFailure };
