@@ -224,6 +224,8 @@ function repositoryStubs(job: VendorJob): Stubs {
       { dir, ok: true, files: backup.images.map((i) => ({ file: i.fileName, expectedBytes: i.bytes, bytes: i.bytes, expectedSha256: i.sha256, sha256: i.sha256, ok: true })) }
     ),
     recordVerification: async ({ verification }: { verification: unknown }) => [verification],
+    // A directory repository, as the demo's: its own check is the re-reading above.
+    repositoryIntegrityCheck: async () => ({ kind: 'directory', ok: true, command: 'none', summary: 'a directory repository is checked by re-reading its backups (verifyBackup)' }),
   };
 }
 
@@ -238,6 +240,9 @@ function pruneStubs(job: VendorJob): Stubs {
     },
     openRunIds: async () => [],
     removeBackup: async ({ dir }: { dir: string }) => (job.waitToEnd(), { dir, removed: true }),
+    // No incremental chain here: no engine checkpoint is waiting to be removed.
+    pendingChainCheckpoints: async () => [],
+    forgetChainCheckpoints: async () => ({ forgotten: [], left: 0 }),
   };
 }
 
