@@ -10,6 +10,7 @@ import { listStoredBackups, readManifest, recordedConfig, recordedImages, type S
 import type { BackupRef, FoundBackup } from './restore-types';
 import { repositoryPath } from './repository';
 import { checkChainLinks, isChainDir, listChainBackups, readChainManifest } from './incremental-chain';
+import { chainPointFound } from './list-backups';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 
 const bad = (message: string) => nonRetryable(message, ErrorTypes.invalidInput);
@@ -142,28 +143,7 @@ async function findChainPoint(root: string, dir: string, manifest: OvirtIncremen
   } else if (!ref.disksOnly) {
     throw bad(`backup ${dir} holds no VM configuration (OVF): it was made before incremental backups saved it; restore its disks with disksOnly: true`);
   }
-  return {
-    dir,
-    manifest: {
-      workflowId: manifest.workflowId,
-      runId: manifest.runId,
-      vm: manifest.vm,
-      completedAt: manifest.completedAt,
-      disks: manifest.disks,
-      ...(manifest.verifications ? { verifications: manifest.verifications } : {}),
-    },
-    chain: { mode: manifest.backup.mode, ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}), links },
-    ovf,
-    images: manifest.disks.map((d) => ({
-      diskId: d.id,
-      fileName: d.fileName,
-      bytes: d.provisionedSize,
-      sha256: d.imageSha256,
-      provisionedSize: d.provisionedSize,
-      ...(d.name !== undefined ? { name: d.name } : {}),
-    })),
-    verifications: manifest.verifications ?? [],
-  };
+  return chainPointFound(dir, manifest, ovf, links);
 }
 
 function recordedConfigName(path: string): string {

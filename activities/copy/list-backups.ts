@@ -3,7 +3,7 @@ import type { CopySettings } from './copy-disk';
 import { listStoredBackups, type StoredBackup } from './backup-store';
 import { listChainBackups } from './incremental-chain';
 import type { OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
-import type { BackupSummary } from './restore-types';
+import type { BackupSummary, FoundBackup } from './restore-types';
 
 /** The snapshot procedure's backups and, with `chains`, the incremental chains' points: one list, newest first. */
 export async function listBackups(settings: CopySettings, input: { vmId?: string; chains?: boolean }): Promise<BackupSummary[]> {
@@ -40,5 +40,35 @@ export function summariseChainPoint({ dir, manifest }: { dir: string; manifest: 
     ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}),
     endpoint: manifest.endpoint,
     checkpointId: manifest.backup.toCheckpointId,
+  };
+}
+
+/**
+ * A chain point as a restore finds it, in either repository kind: each image is the disk at this
+ * point (its size the disk's, its SHA-256 the whole disk's at the backup's time, `imageSha256`),
+ * `links` the backups it is composed from (in restic, the point alone).
+ */
+export function chainPointFound(dir: string, manifest: OvirtIncrementalManifest, ovf: string, links: string[]): FoundBackup {
+  return {
+    dir,
+    manifest: {
+      workflowId: manifest.workflowId,
+      runId: manifest.runId,
+      vm: manifest.vm,
+      completedAt: manifest.completedAt,
+      disks: manifest.disks,
+      ...(manifest.verifications ? { verifications: manifest.verifications } : {}),
+    },
+    chain: { mode: manifest.backup.mode, ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}), links },
+    ovf,
+    images: manifest.disks.map((d) => ({
+      diskId: d.id,
+      fileName: d.fileName,
+      bytes: d.provisionedSize,
+      sha256: d.imageSha256,
+      provisionedSize: d.provisionedSize,
+      ...(d.name !== undefined ? { name: d.name } : {}),
+    })),
+    verifications: manifest.verifications ?? [],
   };
 }

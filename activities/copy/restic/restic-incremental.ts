@@ -21,7 +21,7 @@ import type { BackupRef, BackupSummary, FoundBackup } from '../restore-types';
 import { writeInPlace, type CopySettings } from '../copy-disk';
 import type { ReadAt } from '../copy-loop';
 import type { CopyImageTransferInput, CopyImageTransferResult, RangeReader } from '../incremental-chain';
-import { summariseBackup, summariseChainPoint } from '../list-backups';
+import { chainPointFound, summariseBackup, summariseChainPoint } from '../list-backups';
 import { ImageioClient } from '../../ovirt/imageio-client';
 import { unlockStale, type ResticSettings } from './restic-cli';
 import { adoptSavedDisk, streamToRestic } from './restic-backup';
@@ -95,28 +95,7 @@ export async function findResticChainPoint(restic: ResticSettings, dir: string, 
   } else if (!ref.disksOnly) {
     throw bad(`backup ${dir} holds no VM configuration (OVF): restore its disks with disksOnly: true`);
   }
-  return {
-    dir,
-    manifest: {
-      workflowId: manifest.workflowId,
-      runId: manifest.runId,
-      vm: manifest.vm,
-      completedAt: manifest.completedAt,
-      disks: manifest.disks,
-      ...(manifest.verifications ? { verifications: manifest.verifications } : {}),
-    },
-    chain: { mode: manifest.backup.mode, ...(manifest.parent !== undefined ? { parent: manifest.parent } : {}), links: [dir] },
-    ovf,
-    images: manifest.disks.map((d) => ({
-      diskId: d.id,
-      fileName: d.fileName,
-      bytes: d.provisionedSize,
-      sha256: d.imageSha256,
-      provisionedSize: d.provisionedSize,
-      ...(d.name !== undefined ? { name: d.name } : {}),
-    })),
-    verifications: manifest.verifications ?? [],
-  };
+  return chainPointFound(dir, manifest, ovf, [dir]);
 }
 
 /**
