@@ -272,11 +272,16 @@ export class BackupClient {
 
   /** What a closed run undid and left behind, from its progress query (a worker answers it); undefined when none can. */
   private async undoAccount(workflowId: string): Promise<UndoAccount | undefined> {
-    try {
-      const p = await this.handle(workflowId).query<Progress>('progress');
-      return { step: p.step, undone: p.undone, leftBehind: p.leftovers ?? [] };
-    } catch {
-      return undefined;
+    // A closed run answers a query only once a worker has replayed it: on a busy worker the first
+    // ask can fail (seen in CI: the account was missing), so it is asked up to three times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const p = await this.handle(workflowId).query<Progress>('progress');
+        return { step: p.step, undone: p.undone, leftBehind: p.leftovers ?? [] };
+      } catch {
+        if (attempt >= 3) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
     }
   }
 
