@@ -21,6 +21,7 @@ import { resticSnapshots } from '../../activities/copy/restic/restic-store';
 import { runBackupctl } from '../helpers/backupctl';
 import { startOvirtHarness, type OvirtHarness } from '../helpers/ovirt-harness';
 import { resticForTests, tempResticRepository, RESTIC_TEST_PASSWORD } from '../helpers/restic';
+import { mulberry32 } from '../../simulators/framework/faults';
 
 const binary = resticForTests();
 const MiB = 1024 * 1024;
@@ -40,17 +41,7 @@ const REGIONS = 10;
 const DATA_MIB = 1536;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(2)} MiB`;
 
-/** A small seeded PRNG (mulberry32): the same layout for the same seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = mulberry32;
 
 /** Ten offsets of 4 MiB regions inside the disk, anywhere (not on chunk-friendly offsets), none overlapping another. */
 function regionLayout(seed: number, diskBytes: number): number[] {
