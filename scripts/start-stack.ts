@@ -26,6 +26,7 @@ import { codecKeysFromEnv, encryptionNotice, ensureLocalKeyFile, localKeyFile } 
 import { dataDir as dataDirOf } from '../lib/config/data-dir';
 import { TEMPORAL_CREDENTIAL_ENV, temporalConnectionFromEnv, temporalConnectionOptions } from '../lib/temporal/connection';
 import { enginePortsFromEnv, PostgresEngine } from '../lib/temporal/postgres-engine';
+import { hugePageTunables } from '../activities/copy/huge-pages';
 
 /** `--engine dev` (default) or `--engine postgres` (also STACK_ENGINE). */
 function engineChoice(argv: string[]): 'dev' | 'postgres' {
@@ -214,6 +215,7 @@ prefixed(
       // The simulated imageio's self-signed certificate: the CA of ovirtIncrementalBackup's transfer URLs.
       ...(sims.extra.ovirtImageioCaFile ? { IMAGEIO_CA_FILE: sims.extra.ovirtImageioCaFile } : {}),
       BACKUP_REPOSITORY_DIR: repositoryDir,
+      GLIBC_TUNABLES: hugePageTunables(env),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   }),

@@ -10,6 +10,7 @@ import { copyTaskQueueFor, repositoryFilesTaskQueueFor } from '../lib/temporal/t
 import { dataConverterFromEnv, encryptionNotice } from '../lib/codec/keys';
 import { createCopyWorker } from './worker-factory';
 import { shownRepository } from '../activities/copy/restic/restic-cli';
+import { checkHugePageBuffers } from '../activities/copy/huge-pages';
 import { deploymentVersion, promoteIfWanted, versionString, workerDeploymentOptions } from '../lib/temporal/worker-deployment';
 
 const ws = loadWorkerSettings();
@@ -39,6 +40,8 @@ console.log(
   `copy worker polling "${taskQueue}" and "${repositoryFilesTaskQueueFor(taskQueue)}" on ${describeWorkerSettings(ws)}: devices ${copy.deviceByIdDir} (by serial), ${copy.deviceDir ?? 'no folder'} (by logical name) → ${copy.restic ? `restic repository ${shownRepository(copy.restic.repository)}` : `repository ${copy.repositoryRoot}`}`,
 );
 console.log(encryptionNotice());
+// Direct writes from 4 KiB pages leave in many small requests; the launchers ask for huge pages, and the log says whether they came.
+if (copy.directWrites !== false) console.log(checkHugePageBuffers().notice);
 console.log(version ? `worker deployment version ${versionString(version)}` : 'unversioned (WORKER_VERSIONING=false)');
 // Ctrl-C / SIGTERM shut both down (the SDK's default shutdown signals), then run() resolves.
 const running = Promise.all(workers.map((w) => w.run()));

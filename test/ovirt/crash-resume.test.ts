@@ -8,6 +8,7 @@ import { ovirtTest } from '../helpers/fixtures';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { hugePageTunables } from '../../activities/copy/huge-pages';
 import { BackupClient } from '../../client/backup-client';
 import type { OvirtBackupManifest } from '../../contracts/ovirt/results';
 import type { OvirtHarness } from '../helpers/ovirt-harness';
@@ -42,7 +43,8 @@ function startCopyWorker(h: OvirtHarness, env: Record<string, string>): ChildPro
 }
 
 for (const direct of [false, true]) {
-  const env: Record<string, string> = direct ? { COPY_HASH_THREAD_MIN_BYTES: '0', COPY_DIRECT_WRITES: 'true' } : {};
+  // Direct writes as the copy worker's launchers run them: from huge-page buffers.
+  const env: Record<string, string> = direct ? { COPY_HASH_THREAD_MIN_BYTES: '0', COPY_DIRECT_WRITES: 'true', GLIBC_TUNABLES: hugePageTunables() } : {};
   test(`SIGKILL of the copy worker mid-copy${direct ? ' while it writes with O_DIRECT' : ''}: the run completes and the copy resumes from a heartbeated offset`, async ({ h }) => {
     const first = startCopyWorker(h, env);
     const backups = new BackupClient(h.client, h.taskQueue);

@@ -91,6 +91,8 @@ test('workers run files that exist, with settings the worker reads and the docs 
     'BACKUP_REPOSITORY_DIR',
     'COPY_DEVICE_BY_ID_DIR',
     'COPY_DEVICE_DIR',
+    // Read by glibc as the copy worker starts (huge pages for the copy buffers); the worker says whether it took.
+    'GLIBC_TUNABLES',
     'SIM_DATA_DIR',
     'SIM_PUBLIC_HOST',
     'CODEC_SERVER_PORT',
