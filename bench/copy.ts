@@ -20,6 +20,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { copyDiskToRepository, type CopyDiskInput, type CopyDiskResult, type CopySettings } from '../activities/copy/copy-disk';
 import { copySettingsFromEnv } from '../activities/copy/activities';
 import { hashRange } from '../activities/copy/hash-read';
+import { checkHugePageBuffers } from '../activities/copy/huge-pages';
 import { median, round } from './lib/stats';
 
 const DISK_ID = 'bbbbbbbb-0001-4c8e-9a10-00000000beef';
@@ -44,6 +45,8 @@ export interface CopyRun {
   drainMs: Record<Contender, number>;
   /** Every sample of the headline pair, wall ms, in the order taken (`ms` holds their medians). */
   samples: Record<HeadlinePair, number[]>;
+  /** The disk's write requests during each activity sample: their mean size, KiB (/proc/diskstats). */
+  activityRequestKiB: number[];
   ratioVsCat: number;
   ratioVsCatSync: number;
   mainThreadVsCatSync: number;
@@ -77,11 +80,16 @@ export interface CopyResult {
   ratioVsCatSyncMax: number;
   /** Samples of the headline pair per run. */
   samplesPerRun: number;
+  /** Whether this process's copy buffers were on huge pages, and the start-up line that says so. */
+  hugePages: { onHugePages: boolean; notice: string };
+  /** Median over every activity sample of the mean write request size, KiB (0 where the kernel does not tell). */
+  activityRequestKiBMedian: number;
   /**
    * How far the undisturbed runs are from their median, at most, as a fraction (0.12: all within
-   * ±12 %): the activity's wall time per GiB, its ratio vs cat + fsync, its CPU-seconds per GiB.
+   * ±12 %): the activity's wall time per GiB, its ratio vs cat + fsync, its CPU-seconds per GiB, and
+   * cat + fsync's wall time.
    */
-  agreement: { activity: number; ratioVsCatSync: number; activityCpu: number };
+  agreement: { activity: number; ratioVsCatSync: number; activityCpu: number; catSync: number };
 }
 
 /** A run is disturbed when its `cat` + fsync took this much longer (or shorter) than the median of all runs'. */
@@ -119,6 +127,17 @@ async function diskIdle(inflight: string | undefined): Promise<boolean> {
     .trim()
     .split(/\s+/)
     .every((n) => n === '0');
+}
+
+/** The disk's completed writes and sectors written so far (/proc/diskstats), when the kernel exposes them. */
+async function writesDone(dir: string): Promise<{ requests: number; sectors: number } | undefined> {
+  const dev = (await stat(dir)).dev;
+  const [major, minor] = [Math.floor(dev / 256) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00)];
+  const line = (await readFile('/proc/diskstats', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => Number(f[0]) === major && Number(f[1]) === minor);
+  return line ? { requests: Number(line[7]), sectors: Number(line[9]) } : undefined;
 }
 
 /**
@@ -242,6 +261,9 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
   };
 
   const samplesPerRun = Math.max(1, options.samples ?? 1);
+  // The activity's direct writes leave in requests as large as the buffers' physical pages allow.
+  const hugePages = checkHugePageBuffers();
+  log(`  ${hugePages.notice}`);
   const raw: Array<Omit<CopyRun, 'disturbed'>> = [];
   try {
     // The source is read from the page cache by every contender alike (1 GiB fits).
@@ -255,12 +277,16 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       const drainMs = {} as Record<Contender, number>;
       const samples: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
       const cpuSamples: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
+      const activityRequestKiB: number[] = [];
       const measure = async (name: Contender, sample: number) => {
         // Nobody pays for another's writeback: a contender right after another's fsynced gigabyte
         // took up to 3× its time while the kernel still wrote it back.
         const drained = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS, inflight));
         if (sample === 0) drainMs[name] = drained;
+        const writes0 = name === 'activity' ? await writesDone(dir) : undefined;
         const m = await contenders[name](run * 100 + sample);
+        const writes1 = writes0 && (await writesDone(dir));
+        if (writes0 && writes1 && writes1.requests > writes0.requests) activityRequestKiB.push(Math.round(((writes1.sectors - writes0.sectors) * 512) / 1024 / (writes1.requests - writes0.requests)));
         if (name === 'activity' || name === 'catSync') {
           samples[name].push(Math.round(m.ms));
           cpuSamples[name].push(Math.round(m.cpuMs));
@@ -294,6 +320,7 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
         cpuMs,
         drainMs,
         samples,
+        activityRequestKiB,
         ratioVsCat: round(ms.cat / ms.activity),
         ratioVsCatSync: round(ms.catSync / ms.activity),
         mainThreadVsCatSync: round(ms.catSync / ms.activityMainThread),
@@ -303,7 +330,8 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       });
       const perGiB = (name: Contender) => `${(ms[name] / 1000 / (bytes / GIB)).toFixed(2)} s (${(cpuMs[name] / 1000 / (bytes / GIB)).toFixed(2)} CPU)`;
       const sampled = samplesPerRun > 1 ? ` (medians of ${samplesPerRun}: activity ${samples.activity.join('/')} ms, cat+fsync ${samples.catSync.join('/')} ms)` : '';
-      log(`  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}${sampled}`);
+      const requests = activityRequestKiB.length ? `; the activity's write requests ${activityRequestKiB.join('/')} KiB on average` : '';
+      log(`  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}${sampled}${requests}`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -336,10 +364,14 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     ratioVsCatSyncMin: round(Math.min(...steady.map((r) => r.ratioVsCatSync))),
     ratioVsCatSyncMax: round(Math.max(...steady.map((r) => r.ratioVsCatSync))),
     samplesPerRun,
+    hugePages,
+    activityRequestKiBMedian: Math.round(median(runs.flatMap((r) => r.activityRequestKiB)) || 0),
     agreement: {
       activity: spread(steady.map((r) => r.ms.activity)),
       ratioVsCatSync: spread(steady.map((r) => r.ratioVsCatSync)),
       activityCpu: spread(steady.map((r) => r.cpuMs.activity)),
+      // The baseline's own spread: a ratio cannot agree better than what it is divided by.
+      catSync: spread(steady.map((r) => r.ms.catSync)),
     },
   };
 }
