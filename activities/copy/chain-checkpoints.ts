@@ -16,6 +16,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { INCREMENTAL_PROVIDER_DIR, type OvirtIncrementalManifest } from '../../contracts/ovirt/incremental-results';
 import { repositoryPath, writeRepositoryFile } from './repository';
+import { serialised } from './serialised';
 
 export const REMOVED_CHECKPOINTS_FILE = 'removed-checkpoints.json';
 
@@ -45,6 +46,8 @@ export interface PendingCheckpoints {
  * ovirt-incremental/<vm>-<id8>.
  */
 export interface CheckpointRecordStore {
+  /** The repository the records are in (a directory, a restic repository), as a key for one change at a time. */
+  repository: string;
   /** The VM folders that may hold a record (of one VM's id8, if given). */
   folders(vmId?: string): Promise<string[]>;
   read(vmFolder: string): Promise<CheckpointRecord | undefined>;
@@ -70,6 +73,7 @@ export function folderOfVm(name: string, vmId?: string): boolean {
 /** A directory repository's records: one file per VM folder, written atomically. */
 export function directoryRecordStore(root: string): CheckpointRecordStore {
   return {
+    repository: root,
     async folders(vmId) {
       const entries = await readdir(repositoryPath(root, INCREMENTAL_PROVIDER_DIR, '.'), { withFileTypes: true }).catch(() => []);
       return entries.filter((e) => e.isDirectory() && folderOfVm(e.name, vmId)).map((e) => posix.join(INCREMENTAL_PROVIDER_DIR, e.name));
@@ -89,15 +93,28 @@ export function directoryRecordStore(root: string): CheckpointRecordStore {
   };
 }
 
+/**
+ * A record is read, changed and written back; two changes of one VM's record at once (two prunes of
+ * one repository, one's removal beside another's forget) would each write what it read, and one
+ * change would be lost. They run on the repository's files queue of its one copy worker, so one
+ * change at a time per VM folder in this process is enough.
+ */
+function changeRecord<T>(store: CheckpointRecordStore, vmFolder: string, change: () => Promise<T>): Promise<T> {
+  return serialised(`${store.repository}\0${vmFolder}\0${REMOVED_CHECKPOINTS_FILE}`, change);
+}
+
 /** Before a chain point's folder (or its snapshots) goes: its checkpoint is added to its VM's record (once), made durable. */
 export async function recordRemovedCheckpoint(store: CheckpointRecordStore, dir: string, manifest: OvirtIncrementalManifest): Promise<void> {
   const checkpointId = manifest.backup.toCheckpointId;
   if (!checkpointId || !manifest.endpoint) return;
+  const endpoint = manifest.endpoint;
   const vmFolder = posix.dirname(dir);
-  const record = (await store.read(vmFolder)) ?? { vmId: manifest.vm.id, checkpoints: [] };
-  if (record.checkpoints.some((c) => c.checkpointId === checkpointId)) return;
-  record.checkpoints.push({ checkpointId, endpoint: manifest.endpoint, dir, removedAt: new Date().toISOString() });
-  await store.write(vmFolder, record);
+  await changeRecord(store, vmFolder, async () => {
+    const record = (await store.read(vmFolder)) ?? { vmId: manifest.vm.id, checkpoints: [] };
+    if (record.checkpoints.some((c) => c.checkpointId === checkpointId)) return;
+    record.checkpoints.push({ checkpointId, endpoint, dir, removedAt: new Date().toISOString() });
+    await store.write(vmFolder, record);
+  });
 }
 
 /** Every VM's (or one VM's) recorded checkpoints, VMs with none left out. */
@@ -117,12 +134,14 @@ export async function forgetCheckpoints(store: CheckpointRecordStore, input: { v
   const forgotten: string[] = [];
   let left = 0;
   for (const folder of await store.folders(input.vmId)) {
-    const record = await store.read(folder);
-    if (!record || record.vmId !== input.vmId) continue;
-    const keep = record.checkpoints.filter((c) => !drop.has(c.checkpointId));
-    forgotten.push(...record.checkpoints.filter((c) => drop.has(c.checkpointId)).map((c) => c.checkpointId));
-    left += keep.length;
-    if (keep.length !== record.checkpoints.length) await store.write(folder, { ...record, checkpoints: keep });
+    await changeRecord(store, folder, async () => {
+      const record = await store.read(folder);
+      if (!record || record.vmId !== input.vmId) return;
+      const keep = record.checkpoints.filter((c) => !drop.has(c.checkpointId));
+      forgotten.push(...record.checkpoints.filter((c) => drop.has(c.checkpointId)).map((c) => c.checkpointId));
+      left += keep.length;
+      if (keep.length !== record.checkpoints.length) await store.write(folder, { ...record, checkpoints: keep });
+    });
   }
   return { forgotten, left };
 }

@@ -7,19 +7,7 @@ import type { CopySettings } from './copy-disk';
 import { MANIFEST_FILE, readManifest } from './backup-store';
 import { writeRepositoryFile } from './repository';
 import type { Verification } from './restore-types';
-
-const pending = new Map<string, Promise<unknown>>();
-
-/** Runs `work` after the previous work of the same key: one read-modify-write of a manifest at a time. */
-export function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const run = (pending.get(key) ?? Promise.resolve()).then(work, work);
-  const settled = run.catch(() => undefined);
-  pending.set(key, settled);
-  void settled.then(() => {
-    if (pending.get(key) === settled) pending.delete(key);
-  });
-  return run;
-}
+import { serialised } from './serialised';
 
 export async function recordVerification(settings: CopySettings, input: { dir: string; verification: Verification }): Promise<Verification[]> {
   return serialised(`${settings.repositoryRoot}\0${input.dir}`, async () => {

@@ -29,6 +29,7 @@ export function resticRecordStore(restic: ResticSettings): CheckpointRecordStore
     return { file, snapshots: (await recordSnapshots(restic)).filter((s) => s.paths[0] === file) };
   };
   return {
+    repository: `restic\0${restic.repository}`,
     async folders(vmId) {
       const folders = new Set((await recordSnapshots(restic, vmId)).map((s) => posix.dirname(s.paths[0]!).replace(/^\/+/, '')));
       return [...folders].filter((f) => folderOfVm(posix.basename(f), vmId));

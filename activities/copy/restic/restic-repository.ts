@@ -11,7 +11,7 @@ import type { CopySettings } from '../copy-disk';
 import { writeToDevice } from '../write-image';
 import { MANIFEST_FILE, recordedConfig, recordedImages } from '../backup-store';
 import { foundBackup, resolveBackup, type BackupLookup } from '../find-backup';
-import { serialised } from '../record-verification';
+import { serialised } from '../serialised';
 import type { BackupRef, FileCheck, FoundBackup, RepositoryActivities, RepositoryCheck, Verification } from '../restore-types';
 import { sliceOf } from '../verify-backup';
 import { resticFailure, runResticHeartbeating, shownRepository, unlockStale, type ResticSettings } from './restic-cli';
