@@ -10,7 +10,9 @@
  * medians are over the undisturbed runs. The headline pair (the activity and `cat` + fsync) is
  * measured `samples` times in each run (once in the rotation, then back to back, alternating which
  * goes first), and the run's figure for each is the median of its samples: one sample of either
- * swings ±15 % with the disk alone (docs/benchmarks.md, (d)).
+ * swings ±15 % with the disk alone (docs/benchmarks.md, (d)). A sample during which the machine
+ * spent much CPU on anything else (/proc/stat against the contender's own) is left out of the
+ * medians and marked in the log.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -55,6 +57,11 @@ export interface CopyRun {
   cpuVsSha256: number;
   /** The same for the activity writing through the page cache (COPY_DIRECT_WRITES=false). */
   bufferedCpuVsSha256: number;
+  /** The machine's CPU ms beyond the contender's own during each headline sample, in the order taken. */
+  othersCpuMs: Record<HeadlinePair, number[]>;
+  /** Headline samples left out of the run's medians because others used the CPU meanwhile. */
+  disturbedSamples: number;
+  /** cat + fsync far off the other runs', or every sample of a headline contender disturbed. */
   disturbed: boolean;
 }
 
@@ -82,6 +89,8 @@ export interface CopyResult {
   samplesPerRun: number;
   /** Whether this process's copy buffers were on huge pages, and the start-up line that says so. */
   hugePages: { onHugePages: boolean; notice: string };
+  /** Headline samples left out because others used the CPU meanwhile, over all runs. */
+  disturbedSamples: number;
   /** Median over every activity sample of the mean write request size, KiB (0 where the kernel does not tell). */
   activityRequestKiBMedian: number;
   /**
@@ -91,6 +100,14 @@ export interface CopyResult {
    */
   agreement: { activity: number; ratioVsCatSync: number; activityCpu: number; catSync: number };
 }
+
+/**
+ * A sample is disturbed when the machine spent more CPU than this share of the sample's wall time
+ * on anything but the contender itself (another process, or the kernel on its behalf). Undisturbed,
+ * the activity's others were 3–7 % of its wall time and `cat` + fsync's up to 27 % (the kernel's
+ * flush threads write its pages back); one other busy core is 100 %.
+ */
+const OTHERS_SHARE_LIMIT: Record<HeadlinePair, number> = { activity: 0.2, catSync: 0.45 };
 
 /** A run is disturbed when its `cat` + fsync took this much longer (or shorter) than the median of all runs'. */
 const DISTURBED_FACTOR = 1.5;
@@ -138,6 +155,16 @@ async function writesDone(dir: string): Promise<{ requests: number; sectors: num
     .map((l) => l.trim().split(/\s+/))
     .find((f) => Number(f[0]) === major && Number(f[1]) === minor);
   return line ? { requests: Number(line[7]), sectors: Number(line[9]) } : undefined;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** CPU time the whole machine has spent busy so far, ms (/proc/stat: every state but idle and iowait). */
+async function machineBusyMs(): Promise<number | undefined> {
+  const cpu = (await readFile('/proc/stat', 'utf8').catch(() => '')).split('\n')[0]?.trim().split(/\s+/);
+  if (cpu?.[0] !== 'cpu') return undefined;
+  const [user, nice, system, , , irq, softirq, steal] = cpu.slice(1).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
 }
 
 /**
@@ -264,11 +291,16 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
   // The activity's direct writes leave in requests as large as the buffers' physical pages allow.
   const hugePages = checkHugePageBuffers();
   log(`  ${hugePages.notice}`);
-  const raw: Array<Omit<CopyRun, 'disturbed'>> = [];
+  const raw: Array<Omit<CopyRun, 'disturbed'> & { allSamplesDisturbed: boolean }> = [];
   try {
     // The source is read from the page cache by every contender alike (1 GiB fits).
     expectedSha256 = await sha256Alone(src, settings.chunkBytes);
     const inflight = await inflightPath(dir);
+    // One copy before the runs, not counted: the first copy of a process paid for its JIT warm-up
+    // and first page touches (its run took 0.80 s per GiB and 1.02 CPU-s where the next seven took
+    // 0.66–0.69 and 0.81–0.93); a copy worker is warm after its first disk.
+    await contenders.activity(0);
+    await rm(join(repo, 'run-0-activity'), { recursive: true, force: true });
     for (let run = 1; run <= options.runs; run++) {
       // The order rotates from run to run: none always goes first or right after the same other.
       const order = CONTENDERS.map((_, i) => CONTENDERS[(i + run - 1) % CONTENDERS.length]!);
@@ -278,18 +310,31 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       const samples: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
       const cpuSamples: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
       const activityRequestKiB: number[] = [];
+      // The machine's CPU time during each sample beyond the contender's own: the kernel's writeback for it, and anyone else.
+      const othersCpu: Record<HeadlinePair, number[]> = { activity: [], catSync: [] };
+      const quiet: Record<HeadlinePair, boolean[]> = { activity: [], catSync: [] };
       const measure = async (name: Contender, sample: number) => {
         // Nobody pays for another's writeback: a contender right after another's fsynced gigabyte
         // took up to 3× its time while the kernel still wrote it back.
+        // cat + fsync's last output goes before the drain: written over during the timed cat, its
+        // blocks were freed (and discarded by the mount) meanwhile, and later samples took 0.8–1.0 s
+        // where the first took 0.6; written to new files each time, later samples took 5–7 s (new
+        // page-cache pages are the slow ones on this VM: docs/benchmarks.md, (d)).
+        if (name === 'catSync') await rm(dstCatSync, { force: true });
         const drained = Math.round(await drain(options.drainCapMs ?? DRAIN_CAP_MS, inflight));
         if (sample === 0) drainMs[name] = drained;
         const writes0 = name === 'activity' ? await writesDone(dir) : undefined;
+        const busy0 = await machineBusyMs();
         const m = await contenders[name](run * 100 + sample);
+        const busy1 = await machineBusyMs();
         const writes1 = writes0 && (await writesDone(dir));
+        const others = busy0 !== undefined && busy1 !== undefined ? Math.round(busy1 - busy0 - m.cpuMs) : undefined;
         if (writes0 && writes1 && writes1.requests > writes0.requests) activityRequestKiB.push(Math.round(((writes1.sectors - writes0.sectors) * 512) / 1024 / (writes1.requests - writes0.requests)));
         if (name === 'activity' || name === 'catSync') {
           samples[name].push(Math.round(m.ms));
           cpuSamples[name].push(Math.round(m.cpuMs));
+          if (others !== undefined) othersCpu[name].push(others);
+          quiet[name].push(others === undefined || others <= OTHERS_SHARE_LIMIT[name] * m.ms);
         } else {
           ms[name] = Math.round(m.ms);
           cpuMs[name] = Math.round(m.cpuMs);
@@ -298,19 +343,23 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       for (const name of order) await measure(name, 0);
       for (let sample = 1; sample < samplesPerRun; sample++) {
         for (const name of sample % 2 ? [...HEADLINE_PAIR] : [...HEADLINE_PAIR].reverse()) await measure(name, sample);
-        await rm(join(repo, `run-${run * 100 + sample}-activity`), { recursive: true, force: true });
       }
+      // A run's figure is the median of its undisturbed samples (of all, when none was).
+      let allSamplesDisturbed = false;
       for (const name of HEADLINE_PAIR) {
-        ms[name] = Math.round(median(samples[name]));
-        cpuMs[name] = Math.round(median(cpuSamples[name]));
+        const kept = (values: number[]) => (quiet[name].some(Boolean) ? values.filter((_, i) => quiet[name][i]) : values);
+        if (!quiet[name].some(Boolean)) allSamplesDisturbed = true;
+        ms[name] = Math.round(median(kept(samples[name])));
+        cpuMs[name] = Math.round(median(kept(cpuSamples[name])));
       }
+      const disturbedSamples = HEADLINE_PAIR.reduce((n, name) => n + quiet[name].filter((q) => !q).length, 0);
       // Outputs are deleted only now (the mount has online `discard`: a delete costs the next writer;
       // the next run's first drain waits for it).
       await Promise.all([
         rm(dstCat, { force: true }),
         rm(dstCatSync, { force: true }),
         rm(dstLoop, { force: true }),
-        rm(join(repo, `run-${run * 100}-activity`), { recursive: true, force: true }),
+        ...Array.from({ length: samplesPerRun }, (_, sample) => rm(join(repo, `run-${run * 100 + sample}-activity`), { recursive: true, force: true })),
         rm(join(repo, `run-${run * 100}-activityBuffered`), { recursive: true, force: true }),
         rm(join(repo, `run-${run * 100}-activityMainThread`), { recursive: true, force: true }),
       ]);
@@ -320,6 +369,9 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
         cpuMs,
         drainMs,
         samples,
+        othersCpuMs: othersCpu,
+        disturbedSamples,
+        allSamplesDisturbed,
         activityRequestKiB,
         ratioVsCat: round(ms.cat / ms.activity),
         ratioVsCatSync: round(ms.catSync / ms.activity),
@@ -331,20 +383,31 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
       const perGiB = (name: Contender) => `${(ms[name] / 1000 / (bytes / GIB)).toFixed(2)} s (${(cpuMs[name] / 1000 / (bytes / GIB)).toFixed(2)} CPU)`;
       const sampled = samplesPerRun > 1 ? ` (medians of ${samplesPerRun}: activity ${samples.activity.join('/')} ms, cat+fsync ${samples.catSync.join('/')} ms)` : '';
       const requests = activityRequestKiB.length ? `; the activity's write requests ${activityRequestKiB.join('/')} KiB on average` : '';
-      log(`  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}${sampled}${requests}`);
+      const mark = (name: HeadlinePair) => othersCpu[name].map((v, i) => `${v}${quiet[name][i] ? '' : '*'}`).join('/');
+      const others = othersCpu.activity.length
+        ? `; others' CPU ms during the activity ${mark('activity')}, during cat+fsync ${mark('catSync')}${disturbedSamples ? ' (* disturbed: left out)' : ''}`
+        : '';
+      log(
+        `  run ${run} (${order.join(', ')}), per GiB: ${CONTENDERS.map((n) => `${n} ${perGiB(n)}`).join(', ')}; activity vs cat+fsync ${(ms.catSync / ms.activity).toFixed(3)}${sampled}${requests}${others}`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 
   const catSyncMedian = median(raw.map((r) => r.ms.catSync));
-  const runs: CopyRun[] = raw.map((r) => ({ ...r, disturbed: r.ms.catSync > catSyncMedian * DISTURBED_FACTOR || r.ms.catSync < catSyncMedian / DISTURBED_FACTOR }));
+  const runs: CopyRun[] = raw.map(({ allSamplesDisturbed, ...r }) => ({
+    ...r,
+    disturbed: allSamplesDisturbed || r.ms.catSync > catSyncMedian * DISTURBED_FACTOR || r.ms.catSync < catSyncMedian / DISTURBED_FACTOR,
+  }));
   const steady = runs.some((r) => !r.disturbed) ? runs.filter((r) => !r.disturbed) : runs;
   const med = (f: (r: CopyRun) => number) => median(steady.map(f));
   const per = <T>(f: (name: Contender) => T) => Object.fromEntries(CONTENDERS.map((n) => [n, f(n)])) as Record<Contender, T>;
   const medianMs = per((n) => Math.round(med((r) => r.ms[n])));
   if (runs.some((r) => r.disturbed))
-    log(`  disturbed (cat+fsync off the median ${Math.round(catSyncMedian)} ms by > ${DISTURBED_FACTOR}×): run ${runs.flatMap((r, i) => (r.disturbed ? [i + 1] : [])).join(', ')}`);
+    log(
+      `  disturbed (cat+fsync off the median ${Math.round(catSyncMedian)} ms by > ${DISTURBED_FACTOR}×, or every sample of the activity or of cat+fsync disturbed): run ${runs.flatMap((r, i) => (r.disturbed ? [i + 1] : [])).join(', ')}`,
+    );
   return {
     mib: options.mib,
     chunkBytes: settings.chunkBytes,
@@ -365,6 +428,7 @@ export async function benchCopy(options: { mib: number; runs: number; tmp: strin
     ratioVsCatSyncMax: round(Math.max(...steady.map((r) => r.ratioVsCatSync))),
     samplesPerRun,
     hugePages,
+    disturbedSamples: runs.reduce((n, r) => n + r.disturbedSamples, 0),
     activityRequestKiBMedian: Math.round(median(runs.flatMap((r) => r.activityRequestKiB)) || 0),
     agreement: {
       activity: spread(steady.map((r) => r.ms.activity)),

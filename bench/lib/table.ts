@@ -46,7 +46,7 @@ export function formatTable(report: { results: Record<string, any>; config: Reco
       const pct = (f: number) => `±${Math.round(f * 100)} %`;
       rows.push([
         'd. copy: runs agree',
-        `${c.undisturbedRuns} undisturbed runs, ${c.samplesPerRun} sample(s) of activity and cat+fsync each per run; copy buffers on ${c.hugePages?.onHugePages ? 'huge' : '4 KiB'} pages, write requests ${c.activityRequestKiBMedian} KiB (median)`,
+        `${c.undisturbedRuns} undisturbed runs, ${c.samplesPerRun} sample(s) of activity and cat+fsync each per run${c.disturbedSamples ? ` (${c.disturbedSamples} disturbed, left out)` : ''}; copy buffers on ${c.hugePages?.onHugePages ? 'huge' : '4 KiB'} pages, write requests ${c.activityRequestKiBMedian} KiB (median)`,
         `activity s/GiB within ${pct(c.agreement.activity)}, vs cat+fsync within ${pct(c.agreement.ratioVsCatSync)}, CPU within ${pct(c.agreement.activityCpu)} (goal ±15 %); cat+fsync itself within ${c.agreement.catSync === undefined ? '?' : pct(c.agreement.catSync)}`,
       ]);
     }
