@@ -1,10 +1,10 @@
 /**
  * Whether a copy's buffers land on transparent huge pages. It matters for direct writes: the kernel
  * builds a direct write's requests from the buffer's physical pages, at most `max_segments` of them
- * per request. From 4 KiB pages scattered in memory an 8 MiB write leaves as 8 to 30 requests of
- * 0.25–1 MiB; from 2 MiB pages, as two requests of `max_sectors_kb` (4 MiB on a virtio disk). A
- * virtual disk whose host charges per request then took 1.2–1.5 s per GiB instead of 0.7–0.9 for
- * the same copy (docs/benchmarks.md, (d)).
+ * per request. From 4 KiB pages scattered in memory an 8 MiB write left as up to 16 requests
+ * (0.5 MiB and up, as the pages fell); from 2 MiB pages, as two requests of `max_sectors_kb` (4 MiB
+ * on a virtio disk). A virtual disk whose host charged more per request then took 1.2–1.5 s per GiB
+ * instead of 0.7–0.9 for the same copy (docs/benchmarks.md, (d)).
  *
  * Node cannot ask for huge pages itself (no madvise). Linux gives them to anonymous memory when
  * transparent huge pages are `always`, or `madvise` and the allocator asks: glibc does for the
