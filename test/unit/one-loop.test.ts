@@ -23,24 +23,12 @@ import { transferSource, type Piece } from '../../activities/copy/incremental-ch
 import { copyDiskToRestic, stdinSink } from '../../activities/copy/restic/restic-backup';
 import { startRestic, type ResticExit } from '../../activities/copy/restic/restic-cli';
 import { resticForTests, tempResticRepository } from '../helpers/restic';
+import { fakeImageio } from '../helpers/fake-imageio';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const fakeContext = { cancellationSignal: new AbortController().signal, heartbeat: () => undefined } as unknown as Context;
-
-/** A disk, and a reader of its ranges that records what was fetched. */
-function fakeImageio(disk: Buffer) {
-  const fetched: Array<[number, number]> = [];
-  return {
-    fetched,
-    async read(start: number, length: number): Promise<Buffer> {
-      assert.ok(start >= 0 && start + length <= disk.length, `a range inside the disk: ${start}+${length}`);
-      fetched.push([start, length]);
-      return Buffer.from(disk.subarray(start, start + length));
-    },
-  };
-}
 
 async function tempRepo() {
   const dir = await mkdtemp(join(tmpdir(), 'one-loop-'));

@@ -18,6 +18,7 @@ import { openChunkHasher, runningHashThreads } from '../../activities/copy/chunk
 import { writeInPlace, type CopySettings } from '../../activities/copy/copy-disk';
 import { HASH_ONLY, SequentialSource, streamLoop } from '../../activities/copy/copy-loop';
 import { checkOverlays, overlaySource, type Overlay } from '../../activities/copy/restic/restic-incremental';
+import { fakeImageio } from '../helpers/fake-imageio';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB;
@@ -34,18 +35,6 @@ function piecesOf(data: Buffer, sizes = [1000, 70_000, 3, 65_536, 12_345]): Read
     at += n;
   }
   return Readable.from(pieces);
-}
-
-function fakeImageio(disk: Buffer) {
-  const fetched: Array<[number, number]> = [];
-  return {
-    fetched,
-    async read(start: number, length: number): Promise<Buffer> {
-      assert.ok(start >= 0 && start + length <= disk.length, `a range inside the disk: ${start}+${length}`);
-      fetched.push([start, length]);
-      return Buffer.from(disk.subarray(start, start + length));
-    },
-  };
 }
 
 /** Reads `source` to its end through the loop (on the hash thread), nothing written: its bytes' SHA-256 and count. */
