@@ -202,6 +202,45 @@ async function lockAndCheckProblems(repo: ChaosResticRepository, holder: LiveLoc
   return problems;
 }
 
+/** The part of a backup's manifest the checks read: its config file and its disks' snapshots. */
+interface StoredManifest {
+  config?: { path?: string };
+  disks: Array<{ id: string; resticSnapshotId?: string }>;
+}
+
+/**
+ * A case's snapshots against its run's outcome: a failed run left no manifest; a completed run's
+ * newest manifest names snapshots this run made, each image `imageBytes` long; what no manifest
+ * names is listed (a complete image among them said to be one).
+ */
+async function manifestChecks<M extends StoredManifest>(repo: ChaosResticRepository, completed: boolean, problems: string[], imageBytes: (disk: M['disks'][number]) => number) {
+  const made = await repo.since();
+  const manifests = made.filter((s) => tag(s, 'kind') === 'manifest').sort((a, b) => b.time.localeCompare(a.time));
+  if (!completed) {
+    for (const m of manifests) problems.push(`a failed run left a manifest: ${describeSnapshot(m)}`);
+    return { problems, left: made.map(describeSnapshot) };
+  }
+  const newest = manifests[0];
+  if (!newest) return { problems: [...problems, 'the completed run stored no manifest'], left: made.map(describeSnapshot) };
+  const manifest = JSON.parse(await runRestic(repo.direct, ['dump', '--no-lock', newest.id, newest.paths[0]!])) as M;
+  const named = new Set<string>([newest.id]);
+  const config = parseResticPath(manifest.config?.path)?.snapshotId;
+  const configSnapshot = config ? made.find((s) => s.id.startsWith(config)) : undefined;
+  if (configSnapshot) named.add(configSnapshot.id);
+  for (const disk of manifest.disks) {
+    const snapshot = disk.resticSnapshotId ? made.find((s) => s.id.startsWith(disk.resticSnapshotId!)) : undefined;
+    if (!snapshot) problems.push(`the manifest names snapshot ${disk.resticSnapshotId ?? 'none'} for disk ${disk.id}, which this run did not make`);
+    else if ((await storedBytes(repo, snapshot)) !== imageBytes(disk)) problems.push(`the manifest names ${describeSnapshot(snapshot)} for disk ${disk.id} of ${imageBytes(disk)} bytes`);
+    else named.add(snapshot.id);
+  }
+  const left: string[] = [];
+  for (const s of made.filter((x) => !named.has(x.id))) {
+    const disk = manifest.disks.find((d) => d.id === tag(s, 'disk'));
+    left.push(`${describeSnapshot(s)}${disk && (await storedBytes(repo, s)) === imageBytes(disk) ? ', a complete copy the manifest does not name' : ''}`);
+  }
+  return { problems, left };
+}
+
 type LiveLock = Awaited<ReturnType<ChaosResticRepository['holdLiveLock']>>;
 
 /**
@@ -234,31 +273,7 @@ export function resticBackupChecks(repo: ChaosResticRepository): RepositoryCheck
     async repository(run) {
       const problems = await lockAndCheckProblems(repo, holder);
       holder = undefined;
-      const made = await repo.since();
-      const manifests = made.filter((s) => tag(s, 'kind') === 'manifest').sort((a, b) => b.time.localeCompare(a.time));
-      if (!run.completed) {
-        for (const m of manifests) problems.push(`a failed run left a manifest: ${describeSnapshot(m)}`);
-        return { problems, left: made.map(describeSnapshot) };
-      }
-      const newest = manifests[0];
-      if (!newest) return { problems: [...problems, 'the completed run stored no manifest'], left: made.map(describeSnapshot) };
-      const manifest = JSON.parse(await runRestic(repo.direct, ['dump', '--no-lock', newest.id, newest.paths[0]!])) as OvirtBackupManifest;
-      const named = new Set<string>([newest.id]);
-      const config = parseResticPath(manifest.config.path)?.snapshotId;
-      const configSnapshot = config ? made.find((s) => s.id.startsWith(config)) : undefined;
-      if (configSnapshot) named.add(configSnapshot.id);
-      for (const disk of manifest.disks) {
-        const snapshot = disk.resticSnapshotId ? made.find((s) => s.id.startsWith(disk.resticSnapshotId!)) : undefined;
-        if (!snapshot) problems.push(`the manifest names snapshot ${disk.resticSnapshotId ?? 'none'} for disk ${disk.id}, which this run did not make`);
-        else if ((await storedBytes(repo, snapshot)) !== disk.bytes) problems.push(`the manifest names ${describeSnapshot(snapshot)} for disk ${disk.id} of ${disk.bytes} bytes`);
-        else named.add(snapshot.id);
-      }
-      const left: string[] = [];
-      for (const s of made.filter((x) => !named.has(x.id))) {
-        const disk = manifest.disks.find((d) => d.id === tag(s, 'disk'));
-        left.push(`${describeSnapshot(s)}${disk && (await storedBytes(repo, s)) === disk.bytes ? ', a complete copy the manifest does not name' : ''}`);
-      }
-      return { problems, left };
+      return manifestChecks<OvirtBackupManifest>(repo, run.completed, problems, (disk) => disk.bytes);
     },
   };
 }
@@ -310,26 +325,8 @@ export function resticChainChecks(repo: ChaosResticRepository): RepositoryChecks
     ],
     async repository(run) {
       const problems = await lockAndCheckProblems(repo, undefined);
-      const made = await repo.since();
-      const manifests = made.filter((s) => tag(s, 'kind') === 'manifest').sort((a, b) => b.time.localeCompare(a.time));
-      if (!run.completed) {
-        for (const m of manifests) problems.push(`a failed run left a manifest: ${describeSnapshot(m)}`);
-        return { problems, left: made.map(describeSnapshot) };
-      }
-      const newest = manifests[0];
-      if (!newest) return { problems: [...problems, 'the completed run stored no manifest'], left: made.map(describeSnapshot) };
-      const manifest = JSON.parse(await runRestic(repo.direct, ['dump', '--no-lock', newest.id, newest.paths[0]!])) as OvirtIncrementalManifest;
-      const named = new Set<string>([newest.id]);
-      const config = parseResticPath(manifest.config?.path)?.snapshotId;
-      const configSnapshot = config ? made.find((s) => s.id.startsWith(config)) : undefined;
-      if (configSnapshot) named.add(configSnapshot.id);
-      for (const disk of manifest.disks) {
-        const snapshot = disk.resticSnapshotId ? made.find((s) => s.id.startsWith(disk.resticSnapshotId!)) : undefined;
-        if (!snapshot) problems.push(`the manifest names snapshot ${disk.resticSnapshotId ?? 'none'} for disk ${disk.id}, which this run did not make`);
-        else if ((await storedBytes(repo, snapshot)) !== disk.provisionedSize) problems.push(`the manifest names ${describeSnapshot(snapshot)} for disk ${disk.id} of ${disk.provisionedSize} bytes`);
-        else named.add(snapshot.id);
-      }
-      return { problems, left: made.filter((x) => !named.has(x.id)).map(describeSnapshot) };
+      // A chain point's image is the whole disk (a synthetic full), however little changed.
+      return manifestChecks<OvirtIncrementalManifest>(repo, run.completed, problems, (disk) => disk.provisionedSize);
     },
   };
 }
