@@ -25,6 +25,8 @@ export function discoverCalls(target: ChaosTarget): CallSite[] {
 export interface MatrixOptions extends CaseOptions {
   /** Only these fault kinds (default: all). */
   kinds?: string[];
+  /** Only the kills at kill points whose names contain one of these (default: every case). */
+  points?: string[];
   onResult?: (r: CaseResult) => void;
 }
 
@@ -51,7 +53,9 @@ export async function runMatrix(cluster: ChaosCluster, target: ChaosTarget, opti
   const calls = discoverCalls(target);
   const results: CaseResult[] = [{ ...baseline, fault: 'none (baseline)', detail: `${calls.length} distinct calls` }];
   options.onResult?.(results[0]!);
-  for (const fault of buildCases(target, calls, options.kinds)) {
+  const points = options.points;
+  const atPoint = (fault: FaultCase) => !points || (fault.kind === 'worker-sigkill' && fault.point !== undefined && points.some((p) => fault.point!.includes(p)));
+  for (const fault of buildCases(target, calls, options.kinds).filter(atPoint)) {
     const r = await runCase(cluster, target, fault, options);
     results.push(r);
     options.onResult?.(r);

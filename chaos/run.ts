@@ -5,6 +5,7 @@
  *
  *   npm run chaos                               # every target, every fault
  *   npm run chaos -- --only ovirt --kinds drop,worker-sigkill
+ *   npm run chaos -- --only ovirt-incremental-restic --points mid-transfer   # kills at matching kill points only
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,9 +16,10 @@ import { formatTable, runMatrix, summarize, summarizeTotal } from './matrix';
 import { TARGETS } from './targets';
 import type { CaseResult } from './types';
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, kinds: { type: 'string' }, out: { type: 'string', default: '.artifacts/chaos' } } });
+const { values } = parseArgs({ options: { only: { type: 'string' }, kinds: { type: 'string' }, points: { type: 'string' }, out: { type: 'string', default: '.artifacts/chaos' } } });
 const only = values.only?.split(',');
 const kinds = values.kinds?.split(',');
+const points = values.points?.split(',');
 
 const dir = await mkdtemp(join(tmpdir(), 'chaos-run-'));
 const cluster = await ChaosCluster.start(dir);
@@ -29,6 +31,7 @@ try {
     try {
       await runMatrix(cluster, target, {
         ...(kinds ? { kinds } : {}),
+        ...(points ? { points } : {}),
         onResult: (r) => {
           results.push(r);
           const bad = r.leftovers.length + r.duplicates.length > 0 || r.outcome === 'hung' || r.outcome === 'failed-unclear';

@@ -24,7 +24,7 @@ import { copyTaskQueueFor } from '../../lib/temporal/task-queues';
 import { BITMAP_GRANULARITY, createOvirtSimulator, OVIRT_DEMO } from '../../simulators/ovirt';
 import { SIM_PASSWORD } from '../../test/helpers/ovirt-harness';
 import type { ChaosCluster } from '../cluster';
-import type { ChaosTarget } from '../types';
+import type { ChaosTarget, KillPoint } from '../types';
 import { CreationCounter } from './count';
 import { chaosResticRepository, resticChainChecks } from './restic-repo';
 
@@ -79,6 +79,7 @@ export async function ovirtIncrementalTarget(options: { restic?: boolean } = {})
     gate.armed = false;
     gate.release();
   };
+  const midTransfer: KillPoint = { name: MID_TRANSFER, step: 'copy', arm: armGate, reached: () => gate.waiting > 0, killed: releaseGate };
   const read = state.backups.read.bind(state.backups);
   state.backups.read = async (...args: Parameters<typeof read>) => {
     await sleep(READ_DELAY_MS);
@@ -177,6 +178,7 @@ export async function ovirtIncrementalTarget(options: { restic?: boolean } = {})
     return { problems, manifest: m };
   }
 
+  const chainChecks = restic ? resticChainChecks(restic) : undefined;
   return {
     workflow: 'ovirtIncrementalBackup',
     simulator,
@@ -213,7 +215,7 @@ export async function ovirtIncrementalTarget(options: { restic?: boolean } = {})
     input,
     steps: OVIRT_INCREMENTAL_STEPS,
     // Kills of both processes (generated from the kill point), and of each alone, while the copy waits for its next range.
-    killPoints: [{ name: MID_TRANSFER, step: 'copy', arm: armGate, reached: () => gate.waiting > 0, killed: releaseGate }],
+    killPoints: [midTransfer],
     extraCases: [
       { kind: 'worker-sigkill', step: 'copy', point: MID_TRANSFER, worker: 'copy' },
       { kind: 'worker-sigkill', step: 'copy', point: MID_TRANSFER, worker: 'main' },
@@ -222,8 +224,9 @@ export async function ovirtIncrementalTarget(options: { restic?: boolean } = {})
       { method: 'POST', path: '/vms/:p1/backups' },
       { method: 'POST', path: '/imagetransfers' },
     ],
-    // In restic (`ovirt-incremental-restic`): kills at the chain point's restic backup and the parent's dump, and the repository looked at after every case.
-    ...(restic ? resticChainChecks(restic) : {}),
+    // In restic (`ovirt-incremental-restic`): kills at the chain point's restic backup and the parent's dump too (the
+    // mid-transfer kill stays: the extra cases above name it), and the repository looked at after every case.
+    ...(chainChecks ? { ...chainChecks, killPoints: [midTransfer, ...(chainChecks.killPoints ?? [])] } : {}),
     expireSessions: () => state.expireAllTokens(),
 
     // From the state, not the REST API: a fault rule the run left unspent must not fault the check.
