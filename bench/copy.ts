@@ -128,10 +128,16 @@ async function dirtyBytes(): Promise<number> {
   return kib * 1024;
 }
 
+/** The major and minor numbers of the block device `dir` is on (Linux's encoding of st_dev). */
+async function blockDevice(dir: string): Promise<{ major: number; minor: number }> {
+  const dev = (await stat(dir)).dev;
+  return { major: Math.floor(dev / 256) & 0xfff, minor: (dev & 0xff) | ((dev >> 12) & 0xfff00) };
+}
+
 /** The block device's in-flight request counts (reads, writes: discards count as writes), when the kernel exposes them. */
 async function inflightPath(dir: string): Promise<string | undefined> {
-  const dev = (await stat(dir)).dev;
-  const path = `/sys/dev/block/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/inflight`;
+  const { major, minor } = await blockDevice(dir);
+  const path = `/sys/dev/block/${major}:${minor}/inflight`;
   return readFile(path).then(
     () => path,
     () => undefined,
@@ -148,8 +154,7 @@ async function diskIdle(inflight: string | undefined): Promise<boolean> {
 
 /** The disk's completed writes and sectors written so far (/proc/diskstats), when the kernel exposes them. */
 async function writesDone(dir: string): Promise<{ requests: number; sectors: number } | undefined> {
-  const dev = (await stat(dir)).dev;
-  const [major, minor] = [Math.floor(dev / 256) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00)];
+  const { major, minor } = await blockDevice(dir);
   const line = (await readFile('/proc/diskstats', 'utf8').catch(() => ''))
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
